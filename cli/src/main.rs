@@ -1,0 +1,296 @@
+//! The `aslrt` command: argument parsing, then calls into the `aslrt` crate.
+
+use aslrt::conformance::{add_short_spec, add_spec, run_case, Case};
+use aslrt::{Clock, Config, Handlers, StateMachine};
+use clap::{Parser, Subcommand};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::process::ExitCode;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "aslrt",
+    version,
+    about = "Run AWS Step Functions Express workflows (Amazon States Language) in process"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a definition: prints every diagnostic (code, JSON pointer, message); exit 1 if any.
+    Validate {
+        /// The state machine definition (ASL JSON).
+        definition: String,
+    },
+    /// Run one execution and print {"status":…,"output":…} or {"status":…,"error":…,"cause":…}.
+    Run {
+        definition: String,
+        /// The execution input: a file, or - for standard input (default: {}).
+        #[arg(long)]
+        input: Option<String>,
+        /// A Task handler, RESOURCE=SPEC with SPEC one of echo, return:<json>, raise:<error>[:<cause>].
+        #[arg(long = "handler", value_name = "RESOURCE=SPEC")]
+        handlers: Vec<String>,
+        /// A JSON file mapping resource → handler spec ({"kind":"echo"} or a short form).
+        #[arg(long = "handlers", value_name = "FILE")]
+        handlers_file: Option<String>,
+        /// Run Wait states and retry back-off on a virtual clock instead of sleeping.
+        #[arg(long)]
+        virtual_clock: bool,
+        /// Print the compiled program instead of running it.
+        #[arg(long)]
+        disasm: bool,
+    },
+    /// Print what this build uses: version, allocator, and the simd-json parser for this CPU.
+    Info,
+    /// Run conformance cases (JSON lines, as in shared/conformance) and compare with AWS's results.
+    Conformance {
+        /// Corpus files (.jsonl).
+        files: Vec<String>,
+        /// Leave out cases carrying this tag (repeatable).
+        #[arg(long = "skip-tag", value_name = "TAG")]
+        skip_tags: Vec<String>,
+        /// Print pass/fail counts per tag.
+        #[arg(long)]
+        by_tag: bool,
+        /// A file of case ids expected to fail (one per line, # comments). The run then fails on
+        /// any failure not listed and on any listed case that passes.
+        #[arg(long, value_name = "FILE")]
+        known_failures: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { definition } => validate(&definition),
+        Command::Run {
+            definition,
+            input,
+            handlers,
+            handlers_file,
+            virtual_clock,
+            disasm,
+        } => run(
+            &definition,
+            input.as_deref(),
+            &handlers,
+            handlers_file.as_deref(),
+            virtual_clock,
+            disasm,
+        ),
+        Command::Info => {
+            println!("aslrt {}", env!("CARGO_PKG_VERSION"));
+            println!("allocator: mimalloc");
+            println!("simd-json: {}", aslrt::value::simd_implementation());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Conformance {
+            files,
+            skip_tags,
+            by_tag,
+            known_failures,
+        } => conformance(&files, &skip_tags, by_tag, known_failures.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("aslrt: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read(path: &str) -> Result<String, String> {
+    if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))
+}
+
+fn validate(path: &str) -> Result<ExitCode, String> {
+    let text = read(path)?;
+    match aslrt::asl::parse(&text) {
+        Ok(_) => {
+            println!("{path}: OK");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(diags) => {
+            for d in &diags {
+                let location = if d.location.is_empty() {
+                    "/"
+                } else {
+                    &d.location
+                };
+                println!("{path}: {} at {location}: {}", d.code, d.message);
+            }
+            println!("{} diagnostic(s)", diags.len());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn run(
+    path: &str,
+    input: Option<&str>,
+    handler_args: &[String],
+    handlers_file: Option<&str>,
+    virtual_clock: bool,
+    disasm: bool,
+) -> Result<ExitCode, String> {
+    let text = read(path)?;
+    let mut handlers = Handlers::new();
+    if let Some(file) = handlers_file {
+        let specs: serde_json::Value =
+            serde_json::from_str(&read(file)?).map_err(|e| format!("{file}: not JSON: {e}"))?;
+        let map = specs
+            .as_object()
+            .ok_or_else(|| format!("{file}: must hold a JSON object, resource → spec"))?;
+        for (resource, spec) in map {
+            add_spec(&mut handlers, resource, spec).map_err(|e| format!("{file}: {e}"))?;
+        }
+    }
+    for arg in handler_args {
+        let (resource, spec) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("--handler {arg}: expected RESOURCE=SPEC"))?;
+        add_short_spec(&mut handlers, resource, spec)?;
+    }
+    let clock = if virtual_clock {
+        Clock::Virtual { start_millis: None }
+    } else {
+        Clock::System
+    };
+    let machine = StateMachine::builder()
+        .handlers(handlers)
+        .config(Config {
+            clock,
+            ..Config::default()
+        })
+        .compile(&text)
+        .map_err(|e| {
+            let mut msg = format!("{path}: invalid definition");
+            for d in e.diagnostics() {
+                msg.push_str(&format!("\n  {d}"));
+            }
+            if e.diagnostics().is_empty() {
+                msg.push_str(&format!(": {e}"));
+            }
+            msg
+        })?;
+    if disasm {
+        print!("{}", machine.disassemble());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let event = match input {
+        Some(p) => read(p)?,
+        None => "{}".to_owned(),
+    };
+    let mut scratch = aslrt::Scratch::new();
+    let outcome = machine.execute(&mut scratch, event.as_bytes()).to_outcome();
+    println!("{}", outcome.to_json());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+fn conformance(
+    files: &[String],
+    skip: &[String],
+    by_tag: bool,
+    known: Option<&str>,
+) -> Result<ExitCode, String> {
+    if files.is_empty() {
+        return Err("conformance: name at least one .jsonl file".into());
+    }
+    let known: BTreeSet<String> = match known {
+        Some(path) => read(path)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    let mut total = Tally::default();
+    let mut tags: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut failed_ids = BTreeSet::new();
+    for file in files {
+        let text = read(file)?;
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let case = Case::from_json_line(line).map_err(|e| format!("{file}:{}: {e}", n + 1))?;
+            if case.tags.iter().any(|t| skip.contains(t)) {
+                continue;
+            }
+            let verdict = std::panic::catch_unwind(|| run_case(&case));
+            let (passed, got) = match verdict {
+                Ok(v) => (v.passed, v.got),
+                Err(_) => (false, serde_json::json!({"status": "PANIC"})),
+            };
+            if passed {
+                total.passed += 1;
+            } else {
+                total.failed += 1;
+                failed_ids.insert(case.id.clone());
+                if !known.contains(&case.id) {
+                    println!(
+                        "FAIL {}\n  expected: {}\n  got:      {}",
+                        case.id, case.expect, got
+                    );
+                }
+            }
+            for t in &case.tags {
+                let e = tags.entry(t.clone()).or_default();
+                if passed {
+                    e.passed += 1;
+                } else {
+                    e.failed += 1;
+                }
+            }
+        }
+    }
+    if by_tag {
+        for (t, c) in &tags {
+            println!("{t:<36} {:>5} passed {:>5} failed", c.passed, c.failed);
+        }
+    }
+    let mut ok = total.failed == 0;
+    if !known.is_empty() {
+        let unexpected: Vec<&String> = failed_ids.difference(&known).collect();
+        let fixed: Vec<&String> = known.difference(&failed_ids).collect();
+        for id in &fixed {
+            println!("NOW PASSES (remove from the known-failures list): {id}");
+        }
+        println!(
+            "known failures: {} listed, {} unexpected failure(s), {} listed case(s) now passing",
+            known.len(),
+            unexpected.len(),
+            fixed.len()
+        );
+        ok = unexpected.is_empty() && fixed.is_empty();
+    }
+    println!("{} passed, {} failed", total.passed, total.failed);
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,253 @@
+//! The typed model of a definition, as parsed and validated. Paths, templates and intrinsic calls
+//! are already compiled here; state references are still names (the compiler turns them into
+//! indices).
+
+use crate::path::{Path, ReferencePath, Template};
+use crate::value::Const;
+
+/// A state machine, or the body of a Parallel branch or Map processor.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub start_at: String,
+    /// States in definition order.
+    pub states: Vec<State>,
+    pub timeout_seconds: Option<u64>,
+}
+
+/// A whole definition.
+#[derive(Clone, Debug)]
+pub struct Definition {
+    pub machine: Machine,
+}
+
+#[derive(Clone, Debug)]
+pub struct State {
+    pub name: String,
+    /// JSON pointer of the state, `/States/Name` (nested: `/States/P/Branches/0/States/X`).
+    pub pointer: String,
+    pub kind: StateKind,
+    pub io: Io,
+    pub transition: Transition,
+}
+
+#[derive(Clone, Debug)]
+pub enum Transition {
+    Next(String),
+    End,
+    /// Choice, Succeed and Fail choose (or end) by themselves.
+    None,
+}
+
+/// The input/output processing fields (JSONPath mode).
+#[derive(Clone, Debug, Default)]
+pub struct Io {
+    /// `None`: field absent (`$`); `Some(None)`: explicit null.
+    pub input_path: Option<Option<Path>>,
+    pub output_path: Option<Option<Path>>,
+    pub result_path: Option<Option<ReferencePath>>,
+    pub parameters: Option<Template>,
+    pub result_selector: Option<Template>,
+}
+
+#[derive(Clone, Debug)]
+pub enum StateKind {
+    Pass {
+        result: Option<Const>,
+    },
+    Task(Box<Task>),
+    Choice {
+        choices: Vec<ChoiceRule>,
+        default: Option<String>,
+    },
+    Wait(Wait),
+    Succeed,
+    Fail {
+        error: Option<Str>,
+        cause: Option<Str>,
+    },
+    Parallel {
+        branches: Vec<Machine>,
+        errors: ErrorHandling,
+    },
+    Map(Box<Map>),
+}
+
+/// A string field that may instead come from a path (`Error` / `ErrorPath`).
+#[derive(Clone, Debug)]
+pub enum Str {
+    Literal(String),
+    Path(Path),
+    Call(crate::intrinsics::Call),
+}
+
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub resource: String,
+    pub timeout: Option<Seconds>,
+    pub heartbeat: Option<Seconds>,
+    pub errors: ErrorHandling,
+}
+
+/// A number of seconds given literally or by a path.
+#[derive(Clone, Debug)]
+pub enum Seconds {
+    Literal(u64),
+    Path(Path),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ErrorHandling {
+    pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Retrier {
+    pub error_equals: Vec<String>,
+    pub interval_seconds: u64,
+    pub max_attempts: u64,
+    pub backoff_rate: f64,
+    pub max_delay_seconds: Option<u64>,
+    pub jitter_full: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Catcher {
+    pub error_equals: Vec<String>,
+    pub result_path: Option<Option<ReferencePath>>,
+    pub next: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Wait {
+    Seconds(u64),
+    SecondsPath(Path),
+    Timestamp(String),
+    TimestampPath(Path),
+}
+
+#[derive(Clone, Debug)]
+pub struct Map {
+    pub items_path: Option<Path>,
+    pub item_selector: Option<Template>,
+    pub processor: Machine,
+    pub max_concurrency: Option<Count>,
+    pub tolerated_failure_count: Option<Count>,
+    pub tolerated_failure_percentage: Option<Count>,
+    pub errors: ErrorHandling,
+}
+
+/// A count given literally or by a path (MaxConcurrency / MaxConcurrencyPath, …).
+#[derive(Clone, Debug)]
+pub enum Count {
+    Literal(f64),
+    Path(Path),
+}
+
+/// A Choice rule: a top-level rule carries `next`; nested ones (inside And/Or/Not) do not.
+#[derive(Clone, Debug)]
+pub struct ChoiceRule {
+    pub condition: Condition,
+    pub next: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Condition {
+    And(Vec<Condition>),
+    Or(Vec<Condition>),
+    Not(Box<Condition>),
+    Compare {
+        variable: Path,
+        op: Comparison,
+        operand: Operand,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub enum Operand {
+    Const(Const),
+    Path(Path),
+    None,
+}
+
+/// The comparison operators of a Choice rule, as AWS names them (without the `Path` suffix,
+/// which only changes where the operand comes from).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    StringEquals,
+    StringLessThan,
+    StringGreaterThan,
+    StringLessThanEquals,
+    StringGreaterThanEquals,
+    StringMatches,
+    NumericEquals,
+    NumericLessThan,
+    NumericGreaterThan,
+    NumericLessThanEquals,
+    NumericGreaterThanEquals,
+    BooleanEquals,
+    TimestampEquals,
+    TimestampLessThan,
+    TimestampGreaterThan,
+    TimestampLessThanEquals,
+    TimestampGreaterThanEquals,
+    IsNull,
+    IsPresent,
+    IsNumeric,
+    IsString,
+    IsBoolean,
+    IsTimestamp,
+}
+
+impl Comparison {
+    pub const ALL: [(&'static str, Comparison); 23] = [
+        ("StringEquals", Comparison::StringEquals),
+        ("StringLessThan", Comparison::StringLessThan),
+        ("StringGreaterThan", Comparison::StringGreaterThan),
+        ("StringLessThanEquals", Comparison::StringLessThanEquals),
+        (
+            "StringGreaterThanEquals",
+            Comparison::StringGreaterThanEquals,
+        ),
+        ("StringMatches", Comparison::StringMatches),
+        ("NumericEquals", Comparison::NumericEquals),
+        ("NumericLessThan", Comparison::NumericLessThan),
+        ("NumericGreaterThan", Comparison::NumericGreaterThan),
+        ("NumericLessThanEquals", Comparison::NumericLessThanEquals),
+        (
+            "NumericGreaterThanEquals",
+            Comparison::NumericGreaterThanEquals,
+        ),
+        ("BooleanEquals", Comparison::BooleanEquals),
+        ("TimestampEquals", Comparison::TimestampEquals),
+        ("TimestampLessThan", Comparison::TimestampLessThan),
+        ("TimestampGreaterThan", Comparison::TimestampGreaterThan),
+        (
+            "TimestampLessThanEquals",
+            Comparison::TimestampLessThanEquals,
+        ),
+        (
+            "TimestampGreaterThanEquals",
+            Comparison::TimestampGreaterThanEquals,
+        ),
+        ("IsNull", Comparison::IsNull),
+        ("IsPresent", Comparison::IsPresent),
+        ("IsNumeric", Comparison::IsNumeric),
+        ("IsString", Comparison::IsString),
+        ("IsBoolean", Comparison::IsBoolean),
+        ("IsTimestamp", Comparison::IsTimestamp),
+    ];
+
+    /// True for the `Is*` type tests, whose operand is a boolean literal.
+    pub fn is_type_test(self) -> bool {
+        matches!(
+            self,
+            Comparison::IsNull
+                | Comparison::IsPresent
+                | Comparison::IsNumeric
+                | Comparison::IsString
+                | Comparison::IsBoolean
+                | Comparison::IsTimestamp
+        )
+    }
+}

@@ -1,0 +1,34 @@
+//! The Amazon States Language front end: JSON text → validated, typed [`Definition`].
+
+pub mod ast;
+mod parse;
+mod validate;
+
+pub use ast::Definition;
+pub use parse::parse;
+
+/// One problem found in a definition, as AWS's ValidateStateMachineDefinition reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// AWS's code: `SCHEMA_VALIDATION_FAILED`, `MISSING_TRANSITION_TARGET`, …
+    pub code: &'static str,
+    /// JSON pointer to the offending node, `/States/Foo/Next`.
+    pub location: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} at {}",
+            self.code,
+            self.message,
+            if self.location.is_empty() {
+                "/"
+            } else {
+                &self.location
+            }
+        )
+    }
+}

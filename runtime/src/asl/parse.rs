@@ -1,0 +1,1071 @@
+//! JSON → [`Definition`], collecting every problem instead of stopping at the first.
+//!
+//! "Parsing never fails": each field is read on its own, a bad one adds a [`Diagnostic`] and a
+//! placeholder, and parsing goes on so that one run reports everything.
+
+use super::ast::*;
+use super::{validate, Diagnostic};
+use crate::intrinsics::parse_call;
+use crate::path::{
+    compile_template, parse_path, parse_reference_path, template::escape_pointer, Path,
+    ReferencePath,
+};
+use crate::value::Const;
+use serde_json::{Map as JsonMap, Value as Json};
+
+const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
+
+/// Parses and validates a definition. `Err` holds every diagnostic found.
+pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
+    let json: Json = match serde_json::from_str(text) {
+        Ok(j) => j,
+        Err(e) => {
+            return Err(vec![Diagnostic {
+                code: "INVALID_JSON_DESCRIPTION",
+                location: String::new(),
+                message: format!("the definition is not valid JSON: {e}"),
+            }])
+        }
+    };
+    let mut p = Parser { diags: Vec::new() };
+    let Some(obj) = json.as_object() else {
+        p.schema("", "the definition must be a JSON object");
+        return Err(p.diags);
+    };
+    if let Some(ql) = obj.get("QueryLanguage") {
+        p.query_language(ql, "/QueryLanguage");
+    }
+    let machine = p.machine(
+        obj,
+        "",
+        &[
+            "Comment",
+            "StartAt",
+            "States",
+            "TimeoutSeconds",
+            "Version",
+            "QueryLanguage",
+        ],
+    );
+    let def = Definition { machine };
+    validate::check(&def, &mut p.diags);
+    if p.diags.is_empty() {
+        Ok(def)
+    } else {
+        Err(p.diags)
+    }
+}
+
+struct Parser {
+    diags: Vec<Diagnostic>,
+}
+
+fn ptr(base: &str, field: &str) -> String {
+    format!("{base}/{}", escape_pointer(field))
+}
+
+impl Parser {
+    fn diag(&mut self, code: &'static str, location: &str, message: impl Into<String>) {
+        self.diags.push(Diagnostic {
+            code,
+            location: location.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn schema(&mut self, location: &str, message: impl Into<String>) {
+        self.diag(SCHEMA, location, message);
+    }
+
+    fn unsupported(&mut self, location: &str, what: &str) {
+        self.diag(
+            "UNSUPPORTED_FEATURE",
+            location,
+            format!("{what} is not supported by aslrt yet"),
+        );
+    }
+
+    fn query_language(&mut self, v: &Json, at: &str) {
+        match v.as_str() {
+            Some("JSONPath") => {}
+            Some("JSONata") => self.unsupported(at, "QueryLanguage JSONata"),
+            _ => self.schema(at, "QueryLanguage must be \"JSONPath\" or \"JSONata\""),
+        }
+    }
+
+    fn fields(&mut self, obj: &JsonMap<String, Json>, at: &str, allowed: &[&str]) {
+        for k in obj.keys() {
+            if !allowed.contains(&k.as_str()) {
+                self.schema(
+                    &ptr(at, k),
+                    format!("the field '{k}' is not supported here"),
+                );
+            }
+        }
+    }
+
+    fn machine(&mut self, obj: &JsonMap<String, Json>, at: &str, allowed: &[&str]) -> Machine {
+        self.fields(obj, at, allowed);
+        let start_at = match obj.get("StartAt") {
+            Some(Json::String(s)) => s.clone(),
+            Some(_) => {
+                self.schema(&ptr(at, "StartAt"), "StartAt must be a string");
+                String::new()
+            }
+            None => {
+                self.schema(at, "the field 'StartAt' is required");
+                String::new()
+            }
+        };
+        let timeout_seconds = obj
+            .get("TimeoutSeconds")
+            .and_then(|v| self.uint(v, &ptr(at, "TimeoutSeconds")));
+        let mut states = Vec::new();
+        match obj.get("States") {
+            Some(Json::Object(map)) => {
+                if map.is_empty() {
+                    self.schema(&ptr(at, "States"), "States must not be empty");
+                }
+                for (name, s) in map {
+                    let sp = ptr(&ptr(at, "States"), name);
+                    if name.is_empty() || name.chars().count() > 80 {
+                        self.schema(&sp, "a state name must be 1 to 80 characters long");
+                    }
+                    match s.as_object() {
+                        Some(o) => {
+                            if let Some(st) = self.state(name, o, &sp) {
+                                states.push(st);
+                            }
+                        }
+                        None => {
+                            self.schema(&sp, format!("the state '{name}' must be a JSON object"))
+                        }
+                    }
+                }
+            }
+            Some(_) => self.schema(&ptr(at, "States"), "States must be a JSON object"),
+            None => self.schema(at, "the field 'States' is required"),
+        }
+        Machine {
+            start_at,
+            states,
+            timeout_seconds,
+        }
+    }
+
+    fn uint(&mut self, v: &Json, at: &str) -> Option<u64> {
+        match v.as_u64() {
+            Some(n) => Some(n),
+            None => {
+                self.schema(at, "expected a non-negative integer");
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, obj: &JsonMap<String, Json>, field: &str, at: &str) -> Option<String> {
+        match obj.get(field) {
+            None => None,
+            Some(Json::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.schema(&ptr(at, field), format!("{field} must be a string"));
+                None
+            }
+        }
+    }
+
+    /// A path field that may be null (InputPath, OutputPath, ItemsPath).
+    fn path_field(
+        &mut self,
+        obj: &JsonMap<String, Json>,
+        field: &str,
+        at: &str,
+    ) -> Option<Option<Path>> {
+        match obj.get(field)? {
+            Json::Null => Some(None),
+            Json::String(s) => self.path(s, &ptr(at, field), field).map(Some),
+            _ => {
+                self.schema(&ptr(at, field), format!("{field} must be a string or null"));
+                None
+            }
+        }
+    }
+
+    fn path(&mut self, text: &str, at: &str, field: &str) -> Option<Path> {
+        if is_variable_reference(text) {
+            self.unsupported(at, "a workflow variable reference");
+            return None;
+        }
+        match parse_path(text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.schema(
+                    at,
+                    format!("the value of {field} is not a valid JSONPath ('{text}'): {e}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn reference_path(
+        &mut self,
+        obj: &JsonMap<String, Json>,
+        at: &str,
+    ) -> Option<Option<ReferencePath>> {
+        match obj.get("ResultPath")? {
+            Json::Null => Some(None),
+            Json::String(s) => {
+                match parse_reference_path(s) {
+                    Ok(p) => Some(Some(p)),
+                    Err(e) => {
+                        self.schema(&ptr(at, "ResultPath"), format!("the value of ResultPath is not a valid reference path ('{s}'): {e}"));
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.schema(
+                    &ptr(at, "ResultPath"),
+                    "ResultPath must be a string or null",
+                );
+                None
+            }
+        }
+    }
+
+    fn template(
+        &mut self,
+        obj: &JsonMap<String, Json>,
+        field: &str,
+        at: &str,
+    ) -> Option<crate::path::Template> {
+        let v = obj.get(field)?;
+        let here = ptr(at, field);
+        if !v.is_object() {
+            self.schema(&here, format!("{field} must be a JSON object"));
+            return None;
+        }
+        let mut problems = Vec::new();
+        let t = compile_template(v, &here, &mut problems);
+        for (loc, msg) in problems {
+            if msg.contains("not a valid JSONPath")
+                && msg.contains("'$")
+                && is_variable_template(&msg)
+            {
+                self.unsupported(&loc, "a workflow variable reference");
+            } else {
+                self.schema(&loc, msg);
+            }
+        }
+        Some(t)
+    }
+
+    fn io(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Io {
+        Io {
+            input_path: self.path_field(obj, "InputPath", at),
+            output_path: self.path_field(obj, "OutputPath", at),
+            result_path: self.reference_path(obj, at),
+            parameters: self.template(obj, "Parameters", at),
+            result_selector: self.template(obj, "ResultSelector", at),
+        }
+    }
+
+    fn state(&mut self, name: &str, obj: &JsonMap<String, Json>, at: &str) -> Option<State> {
+        const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+        const IO: &[&str] = &["InputPath", "OutputPath"];
+        const FLOW: &[&str] = &["Next", "End"];
+        const RESULT: &[&str] = &["ResultPath", "Parameters"];
+        const ERRORS: &[&str] = &["Retry", "Catch", "ResultSelector"];
+        let ty = match obj.get("Type") {
+            Some(Json::String(t)) => t.as_str(),
+            Some(_) => {
+                self.schema(&ptr(at, "Type"), "Type must be a string");
+                return None;
+            }
+            None => {
+                self.schema(at, "the field 'Type' is required");
+                return None;
+            }
+        };
+        if let Some(ql) = obj.get("QueryLanguage") {
+            self.query_language(ql, &ptr(at, "QueryLanguage"));
+        }
+        for jsonata_or_variables in ["Assign", "Arguments", "Output", "Items"] {
+            if obj.contains_key(jsonata_or_variables) {
+                let what = if jsonata_or_variables == "Assign" {
+                    "Assign (workflow variables)"
+                } else {
+                    "a JSONata field"
+                };
+                self.unsupported(&ptr(at, jsonata_or_variables), what);
+            }
+        }
+        let allowed: Vec<&str> = match ty {
+            "Pass" => [COMMON, IO, FLOW, RESULT, &["Result"]].concat(),
+            "Task" => [
+                COMMON,
+                IO,
+                FLOW,
+                RESULT,
+                ERRORS,
+                &[
+                    "Resource",
+                    "TimeoutSeconds",
+                    "TimeoutSecondsPath",
+                    "HeartbeatSeconds",
+                    "HeartbeatSecondsPath",
+                    "Credentials",
+                ],
+            ]
+            .concat(),
+            "Choice" => [COMMON, IO, &["Choices", "Default"]].concat(),
+            "Wait" => [
+                COMMON,
+                IO,
+                FLOW,
+                &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+            ]
+            .concat(),
+            "Succeed" => [COMMON, IO].concat(),
+            "Fail" => [COMMON, &["Error", "Cause", "ErrorPath", "CausePath"]].concat(),
+            "Parallel" => [COMMON, IO, FLOW, RESULT, ERRORS, &["Branches"]].concat(),
+            "Map" => [
+                COMMON,
+                IO,
+                FLOW,
+                RESULT,
+                ERRORS,
+                &[
+                    "Iterator",
+                    "ItemProcessor",
+                    "ItemsPath",
+                    "ItemSelector",
+                    "MaxConcurrency",
+                    "MaxConcurrencyPath",
+                    "ToleratedFailureCount",
+                    "ToleratedFailureCountPath",
+                    "ToleratedFailurePercentage",
+                    "ToleratedFailurePercentagePath",
+                    "Label",
+                    "ItemReader",
+                    "ItemBatcher",
+                    "ResultWriter",
+                ],
+            ]
+            .concat(),
+            other => {
+                self.schema(
+                    &ptr(at, "Type"),
+                    format!("'{other}' is not a valid state type"),
+                );
+                return None;
+            }
+        };
+        let extra: Vec<&str> = ["Assign", "Arguments", "Output", "Items"].to_vec();
+        let allowed: Vec<&str> = allowed.into_iter().chain(extra).collect();
+        self.fields(obj, at, &allowed);
+        let io = self.io(obj, at);
+        let transition = if matches!(ty, "Choice" | "Succeed" | "Fail") {
+            Transition::None
+        } else {
+            self.transition(obj, at)
+        };
+        let kind = match ty {
+            "Pass" => StateKind::Pass {
+                result: obj.get("Result").map(Const::from_serde),
+            },
+            "Task" => StateKind::Task(Box::new(self.task(obj, at))),
+            "Choice" => self.choice(obj, at),
+            // A state whose own fields are bad stays in the model, so that the graph checks
+            // (targets, reachability, terminal states) still see it.
+            "Wait" => StateKind::Wait(self.wait(obj, at).unwrap_or(Wait::Seconds(0))),
+            "Succeed" => StateKind::Succeed,
+            "Fail" => StateKind::Fail {
+                error: self.str_or_path(obj, "Error", "ErrorPath", at),
+                cause: self.str_or_path(obj, "Cause", "CausePath", at),
+            },
+            "Parallel" => self.parallel(obj, at),
+            "Map" => StateKind::Map(Box::new(self.map(obj, at).unwrap_or_else(|| Map {
+                items_path: None,
+                item_selector: None,
+                processor: Machine {
+                    start_at: String::new(),
+                    states: Vec::new(),
+                    timeout_seconds: None,
+                },
+                max_concurrency: None,
+                tolerated_failure_count: None,
+                tolerated_failure_percentage: None,
+                errors: ErrorHandling::default(),
+            }))),
+            _ => return None,
+        };
+        Some(State {
+            name: name.to_owned(),
+            pointer: at.to_owned(),
+            kind,
+            io,
+            transition,
+        })
+    }
+
+    fn transition(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Transition {
+        let next = self.string(obj, "Next", at);
+        let end = match obj.get("End") {
+            None => false,
+            Some(Json::Bool(b)) => *b,
+            Some(_) => {
+                self.schema(&ptr(at, "End"), "End must be a boolean");
+                false
+            }
+        };
+        match (next, end) {
+            (Some(n), false) => Transition::Next(n),
+            (None, true) => Transition::End,
+            (Some(_), true) => {
+                self.schema(at, "a state cannot have both 'Next' and 'End'");
+                Transition::End
+            }
+            (None, false) => {
+                self.diag(
+                    "MISSING_TRANSITION_TARGET",
+                    at,
+                    "the state has neither 'Next' nor 'End: true'",
+                );
+                Transition::End
+            }
+        }
+    }
+
+    fn str_or_path(
+        &mut self,
+        obj: &JsonMap<String, Json>,
+        lit: &str,
+        path: &str,
+        at: &str,
+    ) -> Option<Str> {
+        if obj.contains_key(lit) && obj.contains_key(path) {
+            self.schema(at, format!("'{lit}' and '{path}' cannot both be set"));
+        }
+        if let Some(s) = self.string(obj, lit, at) {
+            return Some(Str::Literal(s));
+        }
+        let text = self.string(obj, path, at)?;
+        let here = ptr(at, path);
+        if text.trim_start().starts_with("States.") {
+            match parse_call(text.trim()) {
+                Ok(c) => Some(Str::Call(c)),
+                Err(e) => {
+                    self.schema(&here, format!("invalid intrinsic function in {path}: {e}"));
+                    None
+                }
+            }
+        } else {
+            self.path(&text, &here, path).map(Str::Path)
+        }
+    }
+
+    fn seconds(
+        &mut self,
+        obj: &JsonMap<String, Json>,
+        lit: &str,
+        path: &str,
+        at: &str,
+    ) -> Option<Seconds> {
+        if let Some(v) = obj.get(lit) {
+            return match v.as_u64() {
+                Some(n) if n > 0 => Some(Seconds::Literal(n)),
+                _ => {
+                    self.schema(&ptr(at, lit), format!("{lit} must be a positive integer"));
+                    None
+                }
+            };
+        }
+        let text = self.string(obj, path, at)?;
+        self.path(&text, &ptr(at, path), path).map(Seconds::Path)
+    }
+
+    fn task(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Task {
+        let resource = match self.string(obj, "Resource", at) {
+            Some(r) => r,
+            None => {
+                if !obj.contains_key("Resource") {
+                    self.schema(at, "the field 'Resource' is required");
+                }
+                String::new()
+            }
+        };
+        let here = ptr(at, "Resource");
+        if resource.ends_with(".sync") || resource.contains(".sync:") {
+            self.diag(
+                "SCHEMA_VALIDATION_FAILED",
+                &here,
+                "Express state machines do not support the '.sync' integration pattern",
+            );
+        } else if resource.ends_with(".waitForTaskToken") {
+            self.diag(
+                "SCHEMA_VALIDATION_FAILED",
+                &here,
+                "Express state machines do not support the '.waitForTaskToken' integration pattern",
+            );
+        } else if resource.contains(":activity:") {
+            self.diag(
+                "SCHEMA_VALIDATION_FAILED",
+                &here,
+                "Express state machines do not support activities",
+            );
+        } else if !resource.is_empty() && !resource.starts_with("arn:") {
+            self.diag(
+                "INVALID_RESOURCE",
+                &here,
+                format!("'{resource}' is not a valid resource ARN"),
+            );
+        }
+        Task {
+            resource,
+            timeout: self.seconds(obj, "TimeoutSeconds", "TimeoutSecondsPath", at),
+            heartbeat: self.seconds(obj, "HeartbeatSeconds", "HeartbeatSecondsPath", at),
+            errors: self.error_handling(obj, at),
+        }
+    }
+
+    fn error_handling(&mut self, obj: &JsonMap<String, Json>, at: &str) -> ErrorHandling {
+        let mut out = ErrorHandling::default();
+        if let Some(v) = obj.get("Retry") {
+            let here = ptr(at, "Retry");
+            match v.as_array() {
+                Some(items) => {
+                    for (i, r) in items.iter().enumerate() {
+                        let rp = format!("{here}/{i}");
+                        match r.as_object() {
+                            Some(o) => {
+                                if let Some(r) = self.retrier(o, &rp) {
+                                    out.retry.push(r);
+                                }
+                            }
+                            None => self.schema(&rp, "a retrier must be a JSON object"),
+                        }
+                    }
+                    self.check_states_all(out.retry.iter().map(|r| &r.error_equals), &here);
+                }
+                None => self.schema(&here, "Retry must be an array"),
+            }
+        }
+        if let Some(v) = obj.get("Catch") {
+            let here = ptr(at, "Catch");
+            match v.as_array() {
+                Some(items) => {
+                    for (i, c) in items.iter().enumerate() {
+                        let cp = format!("{here}/{i}");
+                        match c.as_object() {
+                            Some(o) => {
+                                self.fields(
+                                    o,
+                                    &cp,
+                                    &[
+                                        "ErrorEquals",
+                                        "Next",
+                                        "ResultPath",
+                                        "Comment",
+                                        "Assign",
+                                        "Output",
+                                    ],
+                                );
+                                if o.contains_key("Assign") {
+                                    self.unsupported(
+                                        &ptr(&cp, "Assign"),
+                                        "Assign (workflow variables)",
+                                    );
+                                }
+                                let error_equals = self.error_equals(o, &cp);
+                                let next = match self.string(o, "Next", &cp) {
+                                    Some(n) => n,
+                                    None => {
+                                        self.schema(
+                                            &cp,
+                                            "the field 'Next' is required in a catcher",
+                                        );
+                                        String::new()
+                                    }
+                                };
+                                let result_path = self.reference_path(o, &cp);
+                                out.catch.push(Catcher {
+                                    error_equals,
+                                    result_path,
+                                    next,
+                                });
+                            }
+                            None => self.schema(&cp, "a catcher must be a JSON object"),
+                        }
+                    }
+                    self.check_states_all(out.catch.iter().map(|c| &c.error_equals), &here);
+                }
+                None => self.schema(&here, "Catch must be an array"),
+            }
+        }
+        out
+    }
+
+    /// `States.ALL` must appear alone, in the last retrier or catcher.
+    fn check_states_all<'e>(
+        &mut self,
+        lists: impl ExactSizeIterator<Item = &'e Vec<String>>,
+        at: &str,
+    ) {
+        let n = lists.len();
+        for (i, list) in lists.enumerate() {
+            if list.iter().any(|e| e == "States.ALL") && (list.len() > 1 || i + 1 != n) {
+                self.schema(
+                    &format!("{at}/{i}/ErrorEquals"),
+                    "States.ALL must appear alone in the last entry",
+                );
+            }
+        }
+    }
+
+    fn error_equals(&mut self, o: &JsonMap<String, Json>, at: &str) -> Vec<String> {
+        match o.get("ErrorEquals").and_then(Json::as_array) {
+            Some(list) if !list.is_empty() => list
+                .iter()
+                .filter_map(|e| match e.as_str() {
+                    Some(s) => Some(s.to_owned()),
+                    None => {
+                        self.schema(&ptr(at, "ErrorEquals"), "ErrorEquals must hold strings");
+                        None
+                    }
+                })
+                .collect(),
+            _ => {
+                self.schema(at, "ErrorEquals must be a non-empty array of error names");
+                Vec::new()
+            }
+        }
+    }
+
+    fn retrier(&mut self, o: &JsonMap<String, Json>, at: &str) -> Option<Retrier> {
+        self.fields(
+            o,
+            at,
+            &[
+                "ErrorEquals",
+                "IntervalSeconds",
+                "MaxAttempts",
+                "BackoffRate",
+                "MaxDelaySeconds",
+                "JitterStrategy",
+                "Comment",
+            ],
+        );
+        let error_equals = self.error_equals(o, at);
+        let interval_seconds = match o.get("IntervalSeconds") {
+            None => 1,
+            Some(v) => match v.as_u64() {
+                Some(n) if (1..=99_999_999).contains(&n) => n,
+                _ => {
+                    self.schema(
+                        &ptr(at, "IntervalSeconds"),
+                        "IntervalSeconds must be an integer from 1 to 99999999",
+                    );
+                    1
+                }
+            },
+        };
+        let max_attempts = match o.get("MaxAttempts") {
+            None => 3,
+            Some(v) => match v.as_u64() {
+                Some(n) if n <= 99_999_999 => n,
+                _ => {
+                    self.schema(
+                        &ptr(at, "MaxAttempts"),
+                        "MaxAttempts must be an integer from 0 to 99999999",
+                    );
+                    3
+                }
+            },
+        };
+        let backoff_rate = match o.get("BackoffRate") {
+            None => 2.0,
+            Some(v) => match v.as_f64() {
+                Some(n) if n >= 1.0 => n,
+                _ => {
+                    self.schema(
+                        &ptr(at, "BackoffRate"),
+                        "BackoffRate must be a number not less than 1.0",
+                    );
+                    2.0
+                }
+            },
+        };
+        let max_delay_seconds = match o.get("MaxDelaySeconds") {
+            None => None,
+            Some(v) => match v.as_u64() {
+                Some(n) if (1..=31_622_400).contains(&n) => Some(n),
+                _ => {
+                    self.schema(
+                        &ptr(at, "MaxDelaySeconds"),
+                        "MaxDelaySeconds must be an integer from 1 to 31622400",
+                    );
+                    None
+                }
+            },
+        };
+        let jitter_full = match o.get("JitterStrategy").map(|v| v.as_str()) {
+            None | Some(Some("NONE")) => false,
+            Some(Some("FULL")) => true,
+            Some(_) => {
+                self.schema(
+                    &ptr(at, "JitterStrategy"),
+                    "JitterStrategy must be \"FULL\" or \"NONE\"",
+                );
+                false
+            }
+        };
+        Some(Retrier {
+            error_equals,
+            interval_seconds,
+            max_attempts,
+            backoff_rate,
+            max_delay_seconds,
+            jitter_full,
+        })
+    }
+
+    fn choice(&mut self, obj: &JsonMap<String, Json>, at: &str) -> StateKind {
+        let here = ptr(at, "Choices");
+        let mut choices = Vec::new();
+        match obj.get("Choices").and_then(Json::as_array) {
+            Some(list) if !list.is_empty() => {
+                for (i, rule) in list.iter().enumerate() {
+                    let rp = format!("{here}/{i}");
+                    let Some(o) = rule.as_object() else {
+                        self.schema(&rp, "a choice rule must be a JSON object");
+                        continue;
+                    };
+                    if o.contains_key("Assign") {
+                        self.unsupported(&ptr(&rp, "Assign"), "Assign (workflow variables)");
+                    }
+                    if o.contains_key("Condition") {
+                        self.unsupported(&ptr(&rp, "Condition"), "a JSONata Condition");
+                        continue;
+                    }
+                    let next = match self.string(o, "Next", &rp) {
+                        Some(n) => n,
+                        None => {
+                            self.schema(&rp, "a top-level choice rule must have 'Next'");
+                            String::new()
+                        }
+                    };
+                    if let Some(condition) = self.condition(o, &rp, true) {
+                        choices.push(ChoiceRule { condition, next });
+                    }
+                }
+            }
+            _ => self.schema(&here, "Choices must be a non-empty array"),
+        }
+        let default = self.string(obj, "Default", at);
+        StateKind::Choice { choices, default }
+    }
+
+    fn condition(&mut self, o: &JsonMap<String, Json>, at: &str, top: bool) -> Option<Condition> {
+        let mut allowed: Vec<&str> = vec!["Variable", "And", "Or", "Not", "Comment"];
+        if top {
+            allowed.extend(["Next", "Assign", "Output"]);
+        }
+        let ops: Vec<String> = Comparison::ALL
+            .iter()
+            .flat_map(|(n, c)| {
+                if c.is_type_test() {
+                    vec![n.to_string()]
+                } else {
+                    vec![n.to_string(), format!("{n}Path")]
+                }
+            })
+            .collect();
+        for k in o.keys() {
+            if !allowed.contains(&k.as_str()) && !ops.contains(k) {
+                self.schema(
+                    &ptr(at, k),
+                    format!("the field '{k}' is not supported in a choice rule"),
+                );
+            }
+        }
+        let sub = |p: &mut Parser, key: &str| -> Option<Vec<Condition>> {
+            let here = ptr(at, key);
+            match o.get(key).and_then(Json::as_array) {
+                Some(list) if !list.is_empty() => Some(
+                    list.iter()
+                        .enumerate()
+                        .filter_map(|(i, r)| match r.as_object() {
+                            Some(ro) => p.condition(ro, &format!("{here}/{i}"), false),
+                            None => {
+                                p.schema(
+                                    &format!("{here}/{i}"),
+                                    "a choice rule must be a JSON object",
+                                );
+                                None
+                            }
+                        })
+                        .collect(),
+                ),
+                _ => {
+                    p.schema(
+                        &here,
+                        format!("{key} must be a non-empty array of choice rules"),
+                    );
+                    None
+                }
+            }
+        };
+        if o.contains_key("And") {
+            return sub(self, "And").map(Condition::And);
+        }
+        if o.contains_key("Or") {
+            return sub(self, "Or").map(Condition::Or);
+        }
+        if let Some(n) = o.get("Not") {
+            return match n.as_object() {
+                Some(no) => self
+                    .condition(no, &ptr(at, "Not"), false)
+                    .map(|c| Condition::Not(Box::new(c))),
+                None => {
+                    self.schema(&ptr(at, "Not"), "Not must be a choice rule object");
+                    None
+                }
+            };
+        }
+        let variable = match self.string(o, "Variable", at) {
+            Some(v) => self.path(&v, &ptr(at, "Variable"), "Variable")?,
+            None => {
+                self.schema(
+                    at,
+                    "a choice rule needs 'Variable' and a comparison operator, or And/Or/Not",
+                );
+                return None;
+            }
+        };
+        let mut found = None;
+        for (name, cmp) in Comparison::ALL {
+            if let Some(v) = o.get(name) {
+                found = Some((name.to_string(), cmp, Some(v), false));
+            }
+            let pname = format!("{name}Path");
+            if let Some(v) = o.get(&pname).filter(|_| !cmp.is_type_test()) {
+                found = Some((pname, cmp, Some(v), true));
+            }
+        }
+        let Some((name, op, Some(v), is_path)) = found else {
+            self.schema(at, "a choice rule needs a comparison operator");
+            return None;
+        };
+        let here = ptr(at, &name);
+        let operand = if is_path {
+            let text = v.as_str().unwrap_or_default();
+            Operand::Path(self.path(text, &here, &name)?)
+        } else {
+            let ok = match op {
+                _ if op.is_type_test() => v.is_boolean(),
+                Comparison::BooleanEquals => v.is_boolean(),
+                Comparison::NumericEquals
+                | Comparison::NumericLessThan
+                | Comparison::NumericGreaterThan
+                | Comparison::NumericLessThanEquals
+                | Comparison::NumericGreaterThanEquals => v.is_number(),
+                Comparison::TimestampEquals
+                | Comparison::TimestampLessThan
+                | Comparison::TimestampGreaterThan
+                | Comparison::TimestampLessThanEquals
+                | Comparison::TimestampGreaterThanEquals => v
+                    .as_str()
+                    .is_some_and(|s| crate::vm::timestamp::parse(s).is_some()),
+                _ => v.is_string(),
+            };
+            if !ok {
+                self.schema(&here, format!("the value of {name} has the wrong type"));
+                return None;
+            }
+            Operand::Const(Const::from_serde(v))
+        };
+        Some(Condition::Compare {
+            variable,
+            op,
+            operand,
+        })
+    }
+
+    fn wait(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Option<Wait> {
+        let present: Vec<&str> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
+            .into_iter()
+            .filter(|k| obj.contains_key(*k))
+            .collect();
+        if present.len() != 1 {
+            self.schema(
+                at,
+                "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath",
+            );
+            return None;
+        }
+        let here = ptr(at, present[0]);
+        let v = &obj[present[0]];
+        match present[0] {
+            "Seconds" => match v.as_u64() {
+                Some(n) if n <= 99_999_999 => Some(Wait::Seconds(n)),
+                _ => {
+                    self.schema(&here, "Seconds must be an integer from 0 to 99999999");
+                    None
+                }
+            },
+            "Timestamp" => match v
+                .as_str()
+                .filter(|s| crate::vm::timestamp::parse(s).is_some())
+            {
+                Some(s) => Some(Wait::Timestamp(s.to_owned())),
+                None => {
+                    self.schema(&here, "Timestamp must be an RFC 3339 timestamp string");
+                    None
+                }
+            },
+            field => {
+                let text = v.as_str().unwrap_or_default().to_owned();
+                let p = self.path(&text, &here, field)?;
+                Some(if field == "SecondsPath" {
+                    Wait::SecondsPath(p)
+                } else {
+                    Wait::TimestampPath(p)
+                })
+            }
+        }
+    }
+
+    fn parallel(&mut self, obj: &JsonMap<String, Json>, at: &str) -> StateKind {
+        let here = ptr(at, "Branches");
+        let mut branches = Vec::new();
+        match obj.get("Branches").and_then(Json::as_array) {
+            Some(list) if !list.is_empty() => {
+                for (i, b) in list.iter().enumerate() {
+                    let bp = format!("{here}/{i}");
+                    match b.as_object() {
+                        Some(o) => branches.push(self.machine(
+                            o,
+                            &bp,
+                            &["Comment", "StartAt", "States", "QueryLanguage"],
+                        )),
+                        None => self.schema(&bp, "a branch must be a JSON object"),
+                    }
+                }
+            }
+            _ => self.schema(&here, "Branches must be a non-empty array"),
+        }
+        StateKind::Parallel {
+            branches,
+            errors: self.error_handling(obj, at),
+        }
+    }
+
+    fn count(
+        &mut self,
+        obj: &JsonMap<String, Json>,
+        lit: &str,
+        at: &str,
+        max: f64,
+    ) -> Option<Count> {
+        let path = format!("{lit}Path");
+        if obj.contains_key(lit) && obj.contains_key(&path) {
+            self.schema(at, format!("'{lit}' and '{path}' cannot both be set"));
+        }
+        if let Some(v) = obj.get(lit) {
+            return match v.as_f64() {
+                Some(n) if (0.0..=max).contains(&n) => Some(Count::Literal(n)),
+                _ => {
+                    self.schema(
+                        &ptr(at, lit),
+                        format!("{lit} must be a number from 0 to {max}"),
+                    );
+                    None
+                }
+            };
+        }
+        let text = self.string(obj, &path, at)?;
+        self.path(&text, &ptr(at, &path), &path).map(Count::Path)
+    }
+
+    fn map(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Option<Map> {
+        for distributed in ["ItemReader", "ItemBatcher", "ResultWriter"] {
+            if obj.contains_key(distributed) {
+                self.unsupported(&ptr(at, distributed), "a distributed Map field");
+            }
+        }
+        let (key, body) = match (obj.get("ItemProcessor"), obj.get("Iterator")) {
+            (Some(p), None) => ("ItemProcessor", p),
+            (None, Some(i)) => ("Iterator", i),
+            (Some(_), Some(_)) => {
+                self.schema(
+                    at,
+                    "a Map state cannot have both 'ItemProcessor' and 'Iterator'",
+                );
+                return None;
+            }
+            (None, None) => {
+                self.schema(
+                    at,
+                    "a Map state needs 'ItemProcessor' (or the legacy 'Iterator')",
+                );
+                return None;
+            }
+        };
+        let here = ptr(at, key);
+        let Some(body) = body.as_object() else {
+            self.schema(&here, format!("{key} must be a JSON object"));
+            return None;
+        };
+        // Mode DISTRIBUTED without ItemReader/ResultWriter runs the items given inline, as AWS
+        // does; the child executions are not observable from the parent, so they run in process.
+        if let Some(cfg) = body.get("ProcessorConfig") {
+            match cfg.get("Mode").and_then(Json::as_str) {
+                None | Some("INLINE" | "DISTRIBUTED") => {}
+                Some(other) => self.schema(
+                    &ptr(&ptr(&here, "ProcessorConfig"), "Mode"),
+                    format!("'{other}' is not a Map mode (INLINE or DISTRIBUTED)"),
+                ),
+            }
+        }
+        let processor = self.machine(
+            body,
+            &here,
+            &[
+                "Comment",
+                "StartAt",
+                "States",
+                "ProcessorConfig",
+                "QueryLanguage",
+            ],
+        );
+        if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
+            self.schema(
+                at,
+                "a Map state cannot have both 'ItemSelector' and 'Parameters'",
+            );
+        }
+        let item_selector = self.template(obj, "ItemSelector", at);
+        let items_path = self.path_field(obj, "ItemsPath", at).flatten();
+        Some(Map {
+            items_path,
+            item_selector,
+            processor,
+            max_concurrency: self.count(obj, "MaxConcurrency", at, 99_999_999.0),
+            tolerated_failure_count: self.count(obj, "ToleratedFailureCount", at, 99_999_999.0),
+            tolerated_failure_percentage: self.count(obj, "ToleratedFailurePercentage", at, 100.0),
+            errors: self.error_handling(obj, at),
+        })
+    }
+}
+
+/// `$name…` (a JSONPath-mode variable) rather than `$`, `$.…`, `$[…]` or `$$…`.
+fn is_variable_reference(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() > 1 && b[0] == b'$' && (b[1].is_ascii_alphabetic() || b[1] == b'_')
+}
+
+fn is_variable_template(msg: &str) -> bool {
+    msg.split('\'').any(is_variable_reference)
+}

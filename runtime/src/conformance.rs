@@ -1,0 +1,228 @@
+//! The conformance runner: cases recorded against AWS (`../shared/conformance`, JSON lines), run
+//! and compared as AWS recorded them. Used by `aslrt conformance` and by the test suite.
+
+use crate::handler::{Echo, Handlers, Raise, Return};
+use crate::value::Const;
+use crate::{Clock, Config, Outcome, StateMachine, Status, TaskError};
+use serde_json::Value as Json;
+
+/// One case of the corpus.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub definition: Json,
+    pub input: Json,
+    pub expect: Json,
+    pub tags: Vec<String>,
+    pub handlers: Option<Json>,
+}
+
+impl Case {
+    /// Parses one line of a `.jsonl` corpus file.
+    pub fn from_json_line(line: &str) -> Result<Case, String> {
+        let v: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+        let field = |k: &str| {
+            v.get(k)
+                .cloned()
+                .ok_or_else(|| format!("missing field '{k}'"))
+        };
+        Ok(Case {
+            id: v
+                .get("id")
+                .and_then(Json::as_str)
+                .ok_or("missing field 'id'")?
+                .to_owned(),
+            definition: field("definition")?,
+            input: field("input")?,
+            expect: field("expect")?,
+            tags: v
+                .get("tags")
+                .and_then(Json::as_array)
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            handlers: v.get("handlers").cloned(),
+        })
+    }
+}
+
+/// Builds a handler registry from the corpus' specs (`{"kind": "echo" | "return" | "raise"}`).
+pub fn handlers_from_specs(specs: &Json) -> Result<Handlers, String> {
+    let mut h = Handlers::new();
+    let Some(map) = specs.as_object() else {
+        return Err("handler specs must be a JSON object".into());
+    };
+    for (resource, spec) in map {
+        add_spec(&mut h, resource, spec)?;
+    }
+    Ok(h)
+}
+
+/// Adds one handler from a spec: the JSON object form, or the short forms `echo`,
+/// `return:<json>` and `raise:<error>[:<cause>]`.
+pub fn add_spec(h: &mut Handlers, resource: &str, spec: &Json) -> Result<(), String> {
+    if let Some(short) = spec.as_str() {
+        return add_short_spec(h, resource, short);
+    }
+    match spec.get("kind").and_then(Json::as_str) {
+        Some("echo") => {
+            h.insert(resource, Echo);
+        }
+        Some("return") => {
+            h.insert(
+                resource,
+                Return(Const::from_serde(spec.get("value").unwrap_or(&Json::Null))),
+            );
+        }
+        Some("raise") => {
+            let error = spec
+                .get("error")
+                .and_then(Json::as_str)
+                .unwrap_or("Exception")
+                .to_owned();
+            let cause = spec.get("cause").and_then(Json::as_str).map(str::to_owned);
+            h.insert(resource, Raise(TaskError { error, cause }));
+        }
+        other => return Err(format!("unknown handler kind {other:?} for '{resource}'")),
+    }
+    Ok(())
+}
+
+/// `echo`, `return:<json>`, `raise:<error>[:<cause>]`.
+pub fn add_short_spec(h: &mut Handlers, resource: &str, spec: &str) -> Result<(), String> {
+    if spec == "echo" {
+        h.insert(resource, Echo);
+    } else if let Some(json) = spec.strip_prefix("return:") {
+        let v: Json =
+            serde_json::from_str(json).map_err(|e| format!("return:{json}: not JSON: {e}"))?;
+        h.insert(resource, Return(Const::from_serde(&v)));
+    } else if let Some(rest) = spec.strip_prefix("raise:") {
+        let (error, cause) = match rest.split_once(':') {
+            Some((e, c)) => (e.to_owned(), Some(c.to_owned())),
+            None => (rest.to_owned(), None),
+        };
+        h.insert(resource, Raise(TaskError { error, cause }));
+    } else {
+        return Err(format!("unknown handler spec '{spec}' for '{resource}' (echo, return:<json>, raise:<error>[:<cause>])"));
+    }
+    Ok(())
+}
+
+/// The verdict on one case.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub passed: bool,
+    pub got: Json,
+}
+
+/// Runs a case on a virtual clock and compares it with what AWS recorded.
+pub fn run_case(case: &Case) -> Verdict {
+    let got = match run(case) {
+        Ok(o) => o.to_json(),
+        Err(e) => serde_json::json!({"status": "DEFINITION_ERROR", "error": e}),
+    };
+    Verdict {
+        passed: matches(&case.expect, &got),
+        got,
+    }
+}
+
+fn run(case: &Case) -> Result<Outcome, String> {
+    let handlers = match &case.handlers {
+        Some(specs) => handlers_from_specs(specs)?,
+        None => Handlers::new(),
+    };
+    let config = Config {
+        clock: Clock::Virtual { start_millis: None },
+        seed: Some(0),
+        ..Config::default()
+    };
+    let machine = StateMachine::builder()
+        .handlers(handlers)
+        .config(config)
+        .compile(&case.definition.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(machine.execute_json(&case.input))
+}
+
+/// Compares an outcome with the recorded expectation: status and error exactly, output as a
+/// JSON value (numbers by value), cause exactly or against `cause_pattern` with `<…>` wildcards.
+pub fn matches(expect: &Json, got: &Json) -> bool {
+    if expect.get("status") != got.get("status") {
+        return false;
+    }
+    if expect.get("status").and_then(Json::as_str) == Some(Status::Succeeded.as_str()) {
+        return json_eq(
+            expect.get("output").unwrap_or(&Json::Null),
+            got.get("output").unwrap_or(&Json::Null),
+        );
+    }
+    if expect.get("error").unwrap_or(&Json::Null) != got.get("error").unwrap_or(&Json::Null) {
+        return false;
+    }
+    let got_cause = got.get("cause").unwrap_or(&Json::Null);
+    if let Some(pattern) = expect.get("cause_pattern").and_then(Json::as_str) {
+        return got_cause
+            .as_str()
+            .is_some_and(|c| pattern_matches(pattern, c));
+    }
+    expect.get("cause").unwrap_or(&Json::Null) == got_cause
+}
+
+/// JSON equality with numbers compared by value.
+pub fn json_eq(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// `<token>` in `pattern` matches any text.
+pub fn pattern_matches(pattern: &str, text: &str) -> bool {
+    let mut parts: Vec<&str> = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('<') {
+        match rest[open..].find('>') {
+            Some(close) => {
+                parts.push(&rest[..open]);
+                rest = &rest[open + close + 1..];
+            }
+            None => break,
+        }
+    }
+    parts.push(rest);
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut pos = 0;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            if !text.starts_with(part) {
+                return false;
+            }
+            pos = part.len();
+        } else if i == parts.len() - 1 {
+            return text.len() >= pos + part.len() && text[pos..].ends_with(part);
+        } else {
+            match text[pos..].find(part) {
+                Some(at) => pos += at + part.len(),
+                None => return false,
+            }
+        }
+    }
+    true
+}

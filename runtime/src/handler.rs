@@ -1,0 +1,245 @@
+//! Task handlers: host code that a Task state calls, registered by its `Resource`.
+//!
+//! A Task whose resource is `arn:aws:states:::lambda:invoke` is routed by its `FunctionName`
+//! parameter and gets the Lambda integration's result shape (`{"Payload": …, "StatusCode": 200,
+//! …}`); a Task on a plain Lambda ARN, or on any other resource, gets the handler's value as its
+//! result.
+
+use crate::bytecode::ResourceId;
+use crate::value::{ArenaExt, Const, Value};
+use bumpalo::Bump;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What a handler sees besides its input.
+pub struct TaskContext<'a> {
+    /// Where to allocate the values it returns.
+    pub arena: &'a Bump,
+    pub resource: &'a str,
+    pub state: &'a str,
+    /// `$$.State.RetryCount`: 0 on the first attempt.
+    pub retry_count: u32,
+}
+
+/// A Task failure: `error` is what Retry and Catch match (`ErrorEquals`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskError {
+    pub error: String,
+    pub cause: Option<String>,
+}
+
+impl TaskError {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> TaskError {
+        TaskError {
+            error: error.into(),
+            cause: Some(cause.into()),
+        }
+    }
+}
+
+/// Host code for a Task state. Handlers are shared between threads.
+pub trait TaskHandler: Send + Sync {
+    /// Runs the task on `input`; the result must be allocated in `ctx.arena` (or borrowed from
+    /// `input`).
+    fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError>;
+}
+
+/// Returns its input.
+pub struct Echo;
+
+impl TaskHandler for Echo {
+    fn invoke<'a>(&self, input: Value<'a>, _: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        Ok(input)
+    }
+}
+
+/// Returns a constant.
+pub struct Return(pub Const);
+
+impl TaskHandler for Return {
+    fn invoke<'a>(&self, _: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        // The constant is owned by the handler, which outlives no arena: copy it in.
+        Ok(copy_const(&self.0, ctx.arena))
+    }
+}
+
+fn copy_const<'a>(c: &Const, arena: &'a Bump) -> Value<'a> {
+    match c {
+        Const::Null => Value::Null,
+        Const::Bool(b) => Value::Bool(*b),
+        Const::Int(i) => Value::Int(*i),
+        Const::Float(f) => Value::Float(*f),
+        Const::Str(s) => arena.string(s),
+        Const::Array(items) => arena.array(items.iter().map(|c| copy_const(c, arena))),
+        Const::Object(members) => arena.object(
+            members
+                .iter()
+                .map(|(k, c)| (&*arena.alloc_str(k), copy_const(c, arena))),
+        ),
+    }
+}
+
+/// Always fails with the given error and cause.
+pub struct Raise(pub TaskError);
+
+impl TaskHandler for Raise {
+    fn invoke<'a>(&self, _: Value<'a>, _: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        Err(self.0.clone())
+    }
+}
+
+/// A handler from a closure over serde_json values: the convenient, copying edge of the API.
+pub struct JsonFn<F>(pub F);
+
+impl<F> TaskHandler for JsonFn<F>
+where
+    F: Fn(serde_json::Value) -> Result<serde_json::Value, TaskError> + Send + Sync,
+{
+    fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        let out = (self.0)(input.to_serde())?;
+        Ok(copy_const(&Const::from_serde(&out), ctx.arena))
+    }
+}
+
+/// The handler registry: resource (or Lambda function name) → handler.
+#[derive(Clone, Default)]
+pub struct Handlers {
+    map: HashMap<String, Arc<dyn TaskHandler>>,
+}
+
+impl Handlers {
+    pub fn new() -> Handlers {
+        Handlers::default()
+    }
+
+    /// Registers `handler` for `resource`: a Task `Resource` ARN, or for
+    /// `arn:aws:states:::lambda:invoke`, a `FunctionName` (bare name or function ARN).
+    pub fn insert(
+        &mut self,
+        resource: impl Into<String>,
+        handler: impl TaskHandler + 'static,
+    ) -> &mut Self {
+        self.map.insert(resource.into(), Arc::new(handler));
+        self
+    }
+
+    pub fn insert_arc(
+        &mut self,
+        resource: impl Into<String>,
+        handler: Arc<dyn TaskHandler>,
+    ) -> &mut Self {
+        self.map.insert(resource.into(), handler);
+        self
+    }
+
+    pub fn get(&self, resource: &str) -> Option<&Arc<dyn TaskHandler>> {
+        self.map.get(resource)
+    }
+}
+
+pub(crate) const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+
+/// Handlers bound to a program's resources at compile time: the VM calls by [`ResourceId`].
+pub(crate) struct Bound {
+    slots: Box<[Option<Arc<dyn TaskHandler>>]>,
+    /// For `lambda:invoke`, whose function is named at run time.
+    registry: Handlers,
+}
+
+impl Bound {
+    pub fn new(resources: &[Box<str>], registry: Handlers) -> Bound {
+        let slots = resources.iter().map(|r| registry.get(r).cloned()).collect();
+        Bound { slots, registry }
+    }
+
+    pub fn invoke<'a>(
+        &self,
+        id: ResourceId,
+        input: Value<'a>,
+        ctx: &TaskContext<'a>,
+    ) -> Result<Value<'a>, TaskError> {
+        if ctx.resource == LAMBDA_INVOKE {
+            return self.lambda_invoke(input, ctx);
+        }
+        match &self.slots[id.0 as usize] {
+            Some(h) => guarded(h.as_ref(), input, ctx),
+            None => Err(no_handler(ctx.resource)),
+        }
+    }
+
+    fn lambda_invoke<'a>(
+        &self,
+        input: Value<'a>,
+        ctx: &TaskContext<'a>,
+    ) -> Result<Value<'a>, TaskError> {
+        let Some(name) = input.get("FunctionName").and_then(|v| v.as_str()) else {
+            return Err(TaskError::new(
+                "States.Runtime",
+                "the lambda:invoke integration needs a string 'FunctionName' parameter",
+            ));
+        };
+        let handler = self
+            .registry
+            .get(name)
+            .or_else(|| {
+                name.rsplit(':')
+                    .next()
+                    .and_then(|short| self.registry.get(short))
+            })
+            .or_else(|| self.registry.get(LAMBDA_INVOKE))
+            .ok_or_else(|| no_handler(name))?;
+        let payload = input.get("Payload").unwrap_or(Value::EMPTY_OBJECT);
+        let out = guarded(handler.as_ref(), payload, ctx)?;
+        let a = ctx.arena;
+        Ok(a.object([
+            ("ExecutedVersion", Value::Str("$LATEST")),
+            ("Payload", out),
+            (
+                "SdkHttpMetadata",
+                a.object([
+                    ("AllHttpHeaders", Value::EMPTY_OBJECT),
+                    ("HttpHeaders", Value::EMPTY_OBJECT),
+                    ("HttpStatusCode", Value::Int(200)),
+                ]),
+            ),
+            (
+                "SdkResponseMetadata",
+                a.object([(
+                    "RequestId",
+                    Value::Str("00000000-0000-0000-0000-000000000000"),
+                )]),
+            ),
+            ("StatusCode", Value::Int(200)),
+        ]))
+    }
+}
+
+#[cold]
+fn no_handler(resource: &str) -> TaskError {
+    TaskError::new(
+        "States.TaskFailed",
+        format!("no task handler is registered for the resource '{resource}'"),
+    )
+}
+
+/// Calls a handler, turning a panic into a `States.TaskFailed` failure: a panic never escapes.
+fn guarded<'a>(
+    h: &dyn TaskHandler,
+    input: Value<'a>,
+    ctx: &TaskContext<'a>,
+) -> Result<Value<'a>, TaskError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.invoke(input, ctx))) {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic payload".into());
+            Err(TaskError::new(
+                "States.TaskFailed",
+                format!("the task handler for '{}' panicked: {what}", ctx.resource),
+            ))
+        }
+    }
+}

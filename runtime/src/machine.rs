@@ -1,0 +1,333 @@
+//! [`StateMachine`] (compiled once, shared), [`Scratch`] (per worker), and the results of an
+//! execution.
+
+use crate::bytecode::Program;
+use crate::error::{Error, ErrorKind};
+use crate::handler::{Bound, Handlers};
+use crate::value::{parse_in_place, write_json, Value};
+use crate::vm::{Clock, FaultKind, Identity, RuntimeLimits, Status, Vm};
+use bumpalo::Bump;
+use std::sync::Arc;
+
+/// Options for compiling and running a state machine.
+#[derive(Clone, Default)]
+pub struct Config {
+    pub limits: RuntimeLimits,
+    pub clock: Clock,
+    pub identity: Identity,
+    /// Seed of the random source behind States.UUID, States.MathRandom and retry jitter.
+    /// `None`: a fresh seed per execution.
+    pub seed: Option<u64>,
+}
+
+/// Builds a [`StateMachine`]: handlers and configuration, then [`Builder::compile`].
+#[derive(Default)]
+pub struct Builder {
+    handlers: Handlers,
+    config: Config,
+}
+
+impl Builder {
+    pub fn handlers(mut self, handlers: Handlers) -> Self {
+        self.handlers = handlers;
+        self
+    }
+
+    pub fn handler(
+        mut self,
+        resource: impl Into<String>,
+        h: impl crate::TaskHandler + 'static,
+    ) -> Self {
+        self.handlers.insert(resource, h);
+        self
+    }
+
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    pub fn limits(mut self, limits: RuntimeLimits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.config.clock = clock;
+        self
+    }
+
+    /// Validates and compiles `definition` (ASL JSON text).
+    pub fn compile(self, definition: &str) -> Result<StateMachine, Error> {
+        let def = crate::asl::parse(definition)
+            .map_err(|d| Error::new(ErrorKind::InvalidDefinition(d)))?;
+        let program =
+            crate::compile::compile(&def).map_err(|m| Error::new(ErrorKind::Internal(m)))?;
+        let bound = Bound::new(&program.resources, self.handlers);
+        Ok(StateMachine {
+            inner: Arc::new(Inner {
+                program,
+                bound,
+                config: self.config,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    program: Program,
+    bound: Bound,
+    config: Config,
+}
+
+/// A compiled state machine: immutable, cheap to clone, shared across threads.
+#[derive(Clone)]
+pub struct StateMachine {
+    inner: Arc<Inner>,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<StateMachine>();
+};
+
+/// Per-worker buffers reused from one execution to the next: the arena, the parser's buffers,
+/// the event copy and the output.
+pub struct Scratch {
+    arena: Bump,
+    buffers: simd_json::Buffers,
+    tape: Vec<simd_json::Node<'static>>,
+    event: Vec<u8>,
+    output: Vec<u8>,
+    executions: u64,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch::new()
+    }
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            arena: Bump::with_capacity(64 * 1024),
+            buffers: simd_json::Buffers::new(4096),
+            tape: Vec::new(),
+            event: Vec::new(),
+            output: Vec::new(),
+            executions: 0,
+        }
+    }
+}
+
+/// The result of one execution, borrowing the [`Scratch`] it ran in: StartSyncExecution's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Execution<'s> {
+    pub status: Status,
+    /// The output JSON, when SUCCEEDED.
+    pub output: Option<&'s str>,
+    pub error: Option<&'s str>,
+    pub cause: Option<&'s str>,
+}
+
+impl Execution<'_> {
+    /// An owned copy.
+    pub fn to_outcome(&self) -> Outcome {
+        Outcome {
+            status: self.status,
+            output: self.output.map(str::to_owned),
+            error: self.error.map(str::to_owned),
+            cause: self.cause.map(str::to_owned),
+        }
+    }
+}
+
+/// An owned execution result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl Outcome {
+    /// `{"status":"SUCCEEDED","output":…}` or `{"status":"FAILED","error":…,"cause":…}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("status".into(), self.status.as_str().into());
+        match self.status {
+            Status::Succeeded => {
+                let out = self
+                    .output
+                    .as_deref()
+                    .and_then(|o| serde_json::from_str(o).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                m.insert("output".into(), out);
+            }
+            _ => {
+                m.insert(
+                    "error".into(),
+                    self.error
+                        .clone()
+                        .map_or(serde_json::Value::Null, Into::into),
+                );
+                m.insert(
+                    "cause".into(),
+                    self.cause
+                        .clone()
+                        .map_or(serde_json::Value::Null, Into::into),
+                );
+            }
+        }
+        serde_json::Value::Object(m)
+    }
+}
+
+impl StateMachine {
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Compiles `definition` with no handlers and the default configuration.
+    pub fn compile(definition: &str) -> Result<StateMachine, Error> {
+        Builder::default().compile(definition)
+    }
+
+    /// The compiled program's disassembly.
+    pub fn disassemble(&self) -> String {
+        self.inner.program.to_string()
+    }
+
+    /// Runs one execution on `event` (JSON bytes), reusing `scratch`.
+    pub fn execute<'s>(&self, scratch: &'s mut Scratch, event: &[u8]) -> Execution<'s> {
+        let Scratch {
+            arena,
+            buffers,
+            tape,
+            event: buf,
+            output,
+            executions,
+        } = scratch;
+        arena.reset();
+        output.clear();
+        *executions += 1;
+        let cfg = &self.inner.config;
+        let fail = |error: &'static str, cause: String, arena: &'s Bump| Execution {
+            status: Status::Failed,
+            output: None,
+            error: Some(error),
+            cause: Some(arena.alloc_str(&cause)),
+        };
+        if event.len() > cfg.limits.max_payload_bytes {
+            let cause = format!(
+                "The input of {} bytes exceeds the maximum of {} bytes",
+                event.len(),
+                cfg.limits.max_payload_bytes
+            );
+            return fail("States.DataLimitExceeded", cause, arena);
+        }
+        buf.clear();
+        buf.extend_from_slice(event);
+        let arena: &'s Bump = arena;
+        let input = match parse_in_place(arena, buf.as_mut_slice(), buffers, tape) {
+            Ok(v) => v,
+            Err(e) => {
+                return fail(
+                    "States.Runtime",
+                    format!("The execution input is not valid JSON: {e}"),
+                    arena,
+                )
+            }
+        };
+        let seed = cfg.seed.unwrap_or_else(|| fresh_seed(*executions));
+        run_vm(&self.inner, arena, input, seed, output)
+    }
+
+    /// Convenience: runs on a serde_json value with a fresh scratch, returning an owned result.
+    pub fn execute_json(&self, input: &serde_json::Value) -> Outcome {
+        let mut scratch = Scratch::new();
+        let bytes = serde_json::to_vec(input).unwrap_or_default();
+        self.execute(&mut scratch, &bytes).to_outcome()
+    }
+}
+
+fn fresh_seed(n: u64) -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    t ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn run_vm<'s>(
+    inner: &Inner,
+    arena: &'s Bump,
+    input: Value<'s>,
+    seed: u64,
+    output: &'s mut Vec<u8>,
+) -> Execution<'s> {
+    let cfg = &inner.config;
+    // The VM runs for a lifetime shorter than both the program borrow and 's: its output is
+    // serialized into `output` and its error strings are copied into the arena before it ends.
+    let outcome = {
+        let mut vm = Vm::new(
+            arena,
+            &inner.program,
+            &inner.bound,
+            cfg.limits,
+            cfg.clock,
+            &cfg.identity,
+            seed,
+            input,
+        );
+        match vm.run(input) {
+            Ok(v) => {
+                write_json(output, &v);
+                Ok(())
+            }
+            Err(f) => Err((
+                f.kind,
+                f.error.map(|e| &*arena.alloc_str(e)),
+                f.cause.map(|c| &*arena.alloc_str(c)),
+            )),
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            if output.len() > cfg.limits.max_payload_bytes {
+                let cause = format!(
+                    "The execution output of {} bytes exceeds the maximum of {} bytes",
+                    output.len(),
+                    cfg.limits.max_payload_bytes
+                );
+                return Execution {
+                    status: Status::Failed,
+                    output: None,
+                    error: Some("States.DataLimitExceeded"),
+                    cause: Some(arena.alloc_str(&cause)),
+                };
+            }
+            Execution {
+                status: Status::Succeeded,
+                output: std::str::from_utf8(output).ok(),
+                error: None,
+                cause: None,
+            }
+        }
+        Err((kind, error, cause)) => Execution {
+            status: if kind == FaultKind::TimedOut {
+                Status::TimedOut
+            } else {
+                Status::Failed
+            },
+            output: None,
+            error: if kind == FaultKind::TimedOut {
+                Some("States.Timeout")
+            } else {
+                error
+            },
+            cause,
+        },
+    }
+}

@@ -1,0 +1,386 @@
+//! JSONPath in AWS's dialect (Jayway JsonPath): parsed once at compile time, evaluated over [`Value`]s.
+//!
+//! A path is *definite* when it can select at most one node (`$.a.b[0]`): evaluating it gives that
+//! node or nothing. Any wildcard, slice, union, filter or deep scan makes it indefinite, and it then
+//! gives the array of every node it selects, in document order, possibly empty. That is what AWS
+//! returns for `Parameters` such as `"ids.$": "$.items[*].id"`.
+
+mod parse;
+pub mod template;
+
+use crate::value::{ArenaExt, Value};
+use bumpalo::Bump;
+pub use parse::{parse_path, parse_reference_path, PathError};
+pub use template::{compile_template, Template};
+
+/// Where a path starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Root {
+    /// `$`: the state's (effective) input.
+    Input,
+    /// `$$`: the context object.
+    Context,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Segment {
+    /// `.name`, `['name']`
+    Child(Box<str>),
+    /// `[3]`, `[-1]`
+    Index(i64),
+    /// `.*`, `[*]`
+    Wildcard,
+    /// `[start:end:step]`
+    Slice(Option<i64>, Option<i64>, Option<i64>),
+    /// `['a','b']`
+    Names(Box<[Box<str>]>),
+    /// `[0,2]`
+    Indices(Box<[i64]>),
+    /// `..name`, `..*` (None), `..[0]` is not supported by AWS either
+    Descendant(Option<Box<str>>),
+    /// `[?(expr)]`
+    Filter(Box<Filter>),
+}
+
+/// A filter expression, `[?( … )]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Filter {
+    /// `@.a` alone: the node exists (and, for booleans, Jayway treats it as existence too).
+    Exists(Operand),
+    Compare(Operand, CmpOp, Operand),
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+    Not(Box<Filter>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    /// `@…`, relative to the current node.
+    Current(Box<[Segment]>),
+    /// `$…`, relative to the document root.
+    Root(Box<[Segment]>),
+    Literal(crate::value::Const),
+}
+
+/// A compiled JSONPath.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Path {
+    pub root: Root,
+    pub segments: Box<[Segment]>,
+    /// The text as written, for error messages.
+    pub text: Box<str>,
+}
+
+impl Path {
+    /// True when the path selects at most one node.
+    pub fn is_definite(&self) -> bool {
+        self.segments
+            .iter()
+            .all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
+    }
+
+    /// Evaluates against `root`: a definite path gives its node or `None`; an indefinite one gives
+    /// the array of matches (never `None`).
+    pub fn eval<'a>(&self, arena: &'a Bump, root: Value<'a>) -> Option<Value<'a>> {
+        if self.is_definite() {
+            let mut cur = root;
+            for seg in self.segments.iter() {
+                cur = step_definite(cur, seg)?;
+            }
+            Some(cur)
+        } else {
+            let mut out = bumpalo::collections::Vec::new_in(arena);
+            collect(arena, root, root, &self.segments, &mut out);
+            Some(Value::Array(out.into_bump_slice()))
+        }
+    }
+
+    /// Jayway's message for a definite path that selects nothing in `root`: a missing leaf gives
+    /// `No results for path: $['a']['b']`, a missing property before the leaf gives
+    /// `Missing property in path $['a']`.
+    pub fn not_found_message(&self, root: Value<'_>) -> String {
+        let mut text = String::from("$");
+        let mut cur = Some(root);
+        let n = self.segments.len();
+        for (i, seg) in self.segments.iter().enumerate() {
+            match seg {
+                Segment::Child(name) => text.push_str(&format!("['{name}']")),
+                Segment::Index(idx) => text.push_str(&format!("[{idx}]")),
+                _ => return format!("No results for path: {}", self.text),
+            }
+            cur = cur.and_then(|c| step_definite(c, seg));
+            if cur.is_none() && i + 1 < n {
+                return format!("Missing property in path {text}");
+            }
+        }
+        format!("No results for path: {text}")
+    }
+}
+
+#[inline]
+fn step_definite<'a>(cur: Value<'a>, seg: &Segment) -> Option<Value<'a>> {
+    match seg {
+        Segment::Child(name) => cur.get(name),
+        Segment::Index(i) => {
+            let items = cur.as_array()?;
+            let idx = if *i < 0 { items.len() as i64 + i } else { *i };
+            usize::try_from(idx)
+                .ok()
+                .and_then(|i| items.get(i).copied())
+        }
+        _ => None,
+    }
+}
+
+fn collect<'a>(
+    arena: &'a Bump,
+    doc: Value<'a>,
+    cur: Value<'a>,
+    segs: &[Segment],
+    out: &mut bumpalo::collections::Vec<'a, Value<'a>>,
+) {
+    let Some((seg, rest)) = segs.split_first() else {
+        out.push(cur);
+        return;
+    };
+    match seg {
+        Segment::Child(_) | Segment::Index(_) => {
+            if let Some(next) = step_definite(cur, seg) {
+                collect(arena, doc, next, rest, out);
+            }
+        }
+        Segment::Wildcard => match cur {
+            Value::Array(items) => items
+                .iter()
+                .for_each(|v| collect(arena, doc, *v, rest, out)),
+            Value::Object(members) => members
+                .iter()
+                .for_each(|(_, v)| collect(arena, doc, *v, rest, out)),
+            _ => {}
+        },
+        Segment::Slice(start, end, step) => {
+            if let Value::Array(items) = cur {
+                let len = items.len() as i64;
+                let norm = |x: i64| if x < 0 { (len + x).max(0) } else { x.min(len) };
+                let s = start.map_or(0, norm);
+                let e = end.map_or(len, norm);
+                let step = step.unwrap_or(1).max(1);
+                let mut i = s;
+                while i < e {
+                    collect(arena, doc, items[i as usize], rest, out);
+                    i += step;
+                }
+            }
+        }
+        Segment::Names(names) => {
+            for n in names.iter() {
+                if let Some(v) = cur.get(n) {
+                    collect(arena, doc, v, rest, out);
+                }
+            }
+        }
+        Segment::Indices(idx) => {
+            for i in idx.iter() {
+                if let Some(v) = step_definite(cur, &Segment::Index(*i)) {
+                    collect(arena, doc, v, rest, out);
+                }
+            }
+        }
+        Segment::Descendant(name) => descend(arena, doc, cur, name.as_deref(), rest, out),
+        Segment::Filter(f) => match cur {
+            Value::Array(items) => {
+                for v in items.iter() {
+                    if f.test(arena, doc, *v) {
+                        collect(arena, doc, *v, rest, out);
+                    }
+                }
+            }
+            Value::Object(_) if f.test(arena, doc, cur) => collect(arena, doc, cur, rest, out),
+            _ => {}
+        },
+    }
+}
+
+fn descend<'a>(
+    arena: &'a Bump,
+    doc: Value<'a>,
+    cur: Value<'a>,
+    name: Option<&str>,
+    rest: &[Segment],
+    out: &mut bumpalo::collections::Vec<'a, Value<'a>>,
+) {
+    match cur {
+        Value::Object(members) => {
+            for (k, v) in members.iter() {
+                if name.is_none_or(|n| n == *k) {
+                    collect(arena, doc, *v, rest, out);
+                }
+            }
+            for (_, v) in members.iter() {
+                descend(arena, doc, *v, name, rest, out);
+            }
+        }
+        Value::Array(items) => {
+            for v in items.iter() {
+                if name.is_none() {
+                    collect(arena, doc, *v, rest, out);
+                }
+            }
+            for v in items.iter() {
+                descend(arena, doc, *v, name, rest, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Filter {
+    fn test<'a>(&self, arena: &'a Bump, doc: Value<'a>, cur: Value<'a>) -> bool {
+        match self {
+            Filter::Exists(op) => op.eval(arena, doc, cur).is_some(),
+            Filter::Compare(l, op, r) => {
+                let (Some(a), Some(b)) = (l.eval(arena, doc, cur), r.eval(arena, doc, cur)) else {
+                    return false;
+                };
+                compare(a, *op, b)
+            }
+            Filter::And(a, b) => a.test(arena, doc, cur) && b.test(arena, doc, cur),
+            Filter::Or(a, b) => a.test(arena, doc, cur) || b.test(arena, doc, cur),
+            Filter::Not(a) => !a.test(arena, doc, cur),
+        }
+    }
+}
+
+fn compare(a: Value<'_>, op: CmpOp, b: Value<'_>) -> bool {
+    use std::cmp::Ordering;
+    let ord = match (a, b) {
+        (x, y) if x.is_number() && y.is_number() => x.as_f64().partial_cmp(&y.as_f64()),
+        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+        (x, y) => {
+            return match op {
+                CmpOp::Eq => x == y,
+                CmpOp::Ne => x != y,
+                _ => false,
+            }
+        }
+    };
+    match (op, ord) {
+        (CmpOp::Eq, Some(o)) => o == Ordering::Equal,
+        (CmpOp::Ne, o) => o != Some(Ordering::Equal),
+        (CmpOp::Lt, Some(o)) => o == Ordering::Less,
+        (CmpOp::Le, Some(o)) => o != Ordering::Greater,
+        (CmpOp::Gt, Some(o)) => o == Ordering::Greater,
+        (CmpOp::Ge, Some(o)) => o != Ordering::Less,
+        _ => false,
+    }
+}
+
+impl Operand {
+    fn eval<'a>(&'a self, arena: &'a Bump, doc: Value<'a>, cur: Value<'a>) -> Option<Value<'a>> {
+        let (start, segs) = match self {
+            Operand::Current(s) => (cur, s),
+            Operand::Root(s) => (doc, s),
+            Operand::Literal(c) => return Some(c.materialize(arena)),
+        };
+        if segs
+            .iter()
+            .all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
+        {
+            let mut v = start;
+            for s in segs.iter() {
+                v = step_definite(v, s)?;
+            }
+            Some(v)
+        } else {
+            let mut out = bumpalo::collections::Vec::new_in(arena);
+            collect(arena, doc, start, segs, &mut out);
+            Some(arena.array(out))
+        }
+    }
+}
+
+/// A reference path (ResultPath): `$`, or `$` followed by names and indices only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferencePath {
+    pub segments: Box<[Segment]>,
+    pub text: Box<str>,
+}
+
+/// Why a result could not be placed at a ResultPath.
+#[derive(Debug)]
+pub enum PlaceError {
+    /// An intermediate node exists but is not an object (or array, for an index).
+    NotAnObject(String),
+    /// An index segment does not name an existing element.
+    MissingIndex(String),
+}
+
+impl ReferencePath {
+    /// `root` with `value` placed at this path, creating missing objects on the way.
+    /// Only the objects on the path are copied, shallowly.
+    pub fn place<'a>(
+        &'a self,
+        arena: &'a Bump,
+        root: Value<'a>,
+        value: Value<'a>,
+    ) -> Result<Value<'a>, PlaceError> {
+        place_at(arena, root, &self.segments, value, &mut String::from("$"))
+    }
+}
+
+fn place_at<'a>(
+    arena: &'a Bump,
+    cur: Value<'a>,
+    segs: &'a [Segment],
+    value: Value<'a>,
+    walked: &mut String,
+) -> Result<Value<'a>, PlaceError> {
+    let Some((seg, rest)) = segs.split_first() else {
+        return Ok(value);
+    };
+    match seg {
+        Segment::Child(name) => {
+            walked.push_str(&format!("['{name}']"));
+            let base = match cur {
+                Value::Object(_) => cur,
+                Value::Null => Value::EMPTY_OBJECT,
+                _ => return Err(PlaceError::NotAnObject(walked.clone())),
+            };
+            let child = base.get(name).unwrap_or(Value::Null);
+            let child = if rest.is_empty() {
+                value
+            } else {
+                place_at(arena, child, rest, value, walked)?
+            };
+            Ok(base.with_member(arena, name, child))
+        }
+        Segment::Index(i) => {
+            walked.push_str(&format!("[{i}]"));
+            let Value::Array(items) = cur else {
+                return Err(PlaceError::NotAnObject(walked.clone()));
+            };
+            let idx = if *i < 0 { items.len() as i64 + i } else { *i };
+            let Some(idx) = usize::try_from(idx).ok().filter(|&x| x < items.len()) else {
+                return Err(PlaceError::MissingIndex(walked.clone()));
+            };
+            let child = place_at(arena, items[idx], rest, value, walked)?;
+            let copy = arena.alloc_slice_copy(items);
+            copy[idx] = child;
+            Ok(Value::Array(copy))
+        }
+        _ => Err(PlaceError::NotAnObject(walked.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests;

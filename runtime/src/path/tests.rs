@@ -1,0 +1,104 @@
+use super::*;
+use crate::value::{from_serde, to_json_string};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn check(path: &str, doc: serde_json::Value, expect: Option<serde_json::Value>) {
+    let arena = Bump::new();
+    let p = parse_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let root = from_serde(&arena, &doc);
+    let got = p.eval(&arena, root).map(|v| v.to_serde());
+    assert_eq!(got, expect, "{path}");
+}
+
+#[test]
+fn definite_paths() {
+    let doc = json!({"a": {"b": [10, 20, 30]}, "x y": 1, "k-1": 2});
+    check("$", doc.clone(), Some(doc.clone()));
+    check("$.a.b[1]", doc.clone(), Some(json!(20)));
+    check("$.a.b[-1]", doc.clone(), Some(json!(30)));
+    check("$['a']['b'][0]", doc.clone(), Some(json!(10)));
+    check("$['x y']", doc.clone(), Some(json!(1)));
+    check("$.k-1", doc.clone(), Some(json!(2)));
+    check("$.a.c", doc.clone(), None);
+    check("$.a.b[7]", doc, None);
+}
+
+#[test]
+fn indefinite_paths() {
+    let doc = json!({"items": [{"id": 1, "p": 5}, {"id": 2, "p": 15}, {"p": 20}]});
+    check("$.items[*].id", doc.clone(), Some(json!([1, 2])));
+    check("$.items[?(@.p > 10)].p", doc.clone(), Some(json!([15, 20])));
+    check("$.items[?(@.id)].id", doc.clone(), Some(json!([1, 2])));
+    check(
+        "$.items[?(@.p >= 5 && @.id == 2)].id",
+        doc.clone(),
+        Some(json!([2])),
+    );
+    check(
+        "$.items[?(@.p < 6 || @.p == 20)].p",
+        doc.clone(),
+        Some(json!([5, 20])),
+    );
+    check("$.items[0:2].id", doc.clone(), Some(json!([1, 2])));
+    check("$..id", doc.clone(), Some(json!([1, 2])));
+    check("$.items[0,2].p", doc.clone(), Some(json!([5, 20])));
+    check("$.nothing[*]", doc, Some(json!([])));
+}
+
+#[test]
+fn rejects_bad_syntax() {
+    for bad in ["", "a.b", "$.", "$[", "$[?(@.a]", "$.a[1", "$['a"] {
+        assert!(parse_path(bad).is_err(), "{bad}");
+    }
+    assert!(parse_reference_path("$.a[*]").is_err());
+    assert!(parse_reference_path("$$.a").is_err());
+}
+
+#[test]
+fn places_results_by_reference_path() {
+    let arena = Bump::new();
+    let doc = json!({"a": {"b": 1}, "c": 2});
+    let root = from_serde(&arena, &doc);
+    let p = parse_reference_path("$.a.x.y").unwrap();
+    let out = p.place(&arena, root, Value::Int(9)).unwrap();
+    assert_eq!(to_json_string(&out), r#"{"a":{"b":1,"x":{"y":9}},"c":2}"#);
+    let p = parse_reference_path("$.c.d").unwrap();
+    assert!(p.place(&arena, root, Value::Int(9)).is_err());
+}
+
+proptest! {
+    // A definite path built from the keys of a nested object finds exactly the leaf it names.
+    #[test]
+    fn definite_path_finds_what_it_names(keys in proptest::collection::vec("[a-zA-Z_][a-zA-Z0-9_]{0,6}", 1..6), leaf in any::<i64>()) {
+        let mut doc = json!(leaf);
+        for k in keys.iter().rev() {
+            doc = json!({ k.as_str(): doc });
+        }
+        let dotted = format!("$.{}", keys.join("."));
+        let bracketed = format!("${}", keys.iter().map(|k| format!("['{k}']")).collect::<String>());
+        let arena = Bump::new();
+        let root = from_serde(&arena, &doc);
+        for text in [dotted, bracketed] {
+            let p = parse_path(&text).unwrap();
+            prop_assert_eq!(p.eval(&arena, root), Some(Value::Int(leaf)));
+        }
+    }
+
+    // Placing a value at a reference path and reading it back with the same path gives the value.
+    #[test]
+    fn place_then_read_round_trips(keys in proptest::collection::vec("[a-z]{1,5}", 1..5), v in any::<i64>()) {
+        let arena = Bump::new();
+        let text = format!("$.{}", keys.join("."));
+        let r = parse_reference_path(&text).unwrap();
+        let placed = r.place(&arena, Value::EMPTY_OBJECT, Value::Int(v)).unwrap();
+        prop_assert_eq!(parse_path(&text).unwrap().eval(&arena, placed), Some(Value::Int(v)));
+    }
+
+    // The parser never panics, whatever the text.
+    #[test]
+    fn parser_never_panics(s in "\\PC{0,24}") {
+        let _ = parse_path(&s);
+        let _ = parse_path(&format!("${s}"));
+    }
+}

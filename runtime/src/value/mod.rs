@@ -1,0 +1,268 @@
+//! The JSON value the VM works on: `Copy`, borrowed from the event buffer or the execution arena.
+//!
+//! A [`Value`] never owns anything. Strings point into the event buffer (simd-json unescapes them
+//! in place) or into the per-execution [`bumpalo::Bump`]; arrays and objects are slices in that
+//! arena. Copying a `Value` copies 24 bytes, never the document it stands for, so a state that
+//! passes its input on, or a path that selects a sub-tree, costs nothing.
+
+mod parse;
+mod write;
+
+pub use parse::{from_serde, from_tape, parse_in_place, ParseError};
+pub use write::{json_len, to_json_string, write_json, write_str};
+
+use bumpalo::Bump;
+
+/// A JSON value borrowed for the lifetime `'a` of one execution.
+///
+/// Objects keep their members in document order, which is the order AWS prints them in.
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
+    Null,
+    Bool(bool),
+    /// A number written without fraction or exponent that fits an `i64`.
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+    Str(&'a str),
+    Array(&'a [Value<'a>]),
+    Object(&'a [(&'a str, Value<'a>)]),
+}
+
+const _: () = assert!(std::mem::size_of::<Value<'static>>() == 24);
+
+/// The JSON type names AWS uses in its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Boolean,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl<'a> Value<'a> {
+    pub const EMPTY_OBJECT: Value<'static> = Value::Object(&[]);
+    pub const EMPTY_ARRAY: Value<'static> = Value::Array(&[]);
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Value::Null => Kind::Null,
+            Value::Bool(_) => Kind::Boolean,
+            Value::Int(_) | Value::Float(_) => Kind::Number,
+            Value::Str(_) => Kind::String,
+            Value::Array(_) => Kind::Array,
+            Value::Object(_) => Kind::Object,
+        }
+    }
+
+    /// The member `key` of an object. With duplicate keys the last one wins, as in Jackson.
+    #[inline]
+    pub fn get(&self, key: &str) -> Option<Value<'a>> {
+        match self {
+            Value::Object(members) => members
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| *v),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn as_array(&self) -> Option<&'a [Value<'a>]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn as_object(&self) -> Option<&'a [(&'a str, Value<'a>)]> {
+        match self {
+            Value::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    pub fn is_number(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::Float(_))
+    }
+
+    /// An integer value, also from a float without fraction (`3.0`), as Jackson's `canConvertToLong`.
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.2e18 => {
+                Some(*f as i64)
+            }
+            _ => None,
+        }
+    }
+
+    /// The same value with `key` set to `value`: a shallow copy of this object's member list.
+    pub fn with_member(&self, arena: &'a Bump, key: &'a str, value: Value<'a>) -> Value<'a> {
+        let members = self.as_object().unwrap_or(&[]);
+        let mut out = bumpalo::collections::Vec::with_capacity_in(members.len() + 1, arena);
+        let mut replaced = false;
+        for &(k, v) in members {
+            if k == key {
+                if !replaced {
+                    out.push((k, value));
+                    replaced = true;
+                }
+            } else {
+                out.push((k, v));
+            }
+        }
+        if !replaced {
+            out.push((key, value));
+        }
+        Value::Object(out.into_bump_slice())
+    }
+}
+
+/// JSON equality: numbers compare by value (`1` equals `1.0`), objects ignore member order.
+impl PartialEq for Value<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (a, b) if a.is_number() && b.is_number() => a.as_f64() == b.as_f64(),
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => a == b,
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| other.get(k).is_some_and(|w| w == *v))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Allocation helpers over the per-execution arena.
+pub trait ArenaExt<'a> {
+    fn array(&'a self, items: impl IntoIterator<Item = Value<'a>>) -> Value<'a>;
+    fn object(&'a self, members: impl IntoIterator<Item = (&'a str, Value<'a>)>) -> Value<'a>;
+    fn string(&'a self, s: &str) -> Value<'a>;
+}
+
+impl<'a> ArenaExt<'a> for Bump {
+    fn array(&'a self, items: impl IntoIterator<Item = Value<'a>>) -> Value<'a> {
+        Value::Array(bumpalo::collections::Vec::from_iter_in(items, self).into_bump_slice())
+    }
+    fn object(&'a self, members: impl IntoIterator<Item = (&'a str, Value<'a>)>) -> Value<'a> {
+        Value::Object(bumpalo::collections::Vec::from_iter_in(members, self).into_bump_slice())
+    }
+    fn string(&'a self, s: &str) -> Value<'a> {
+        Value::Str(self.alloc_str(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equality_is_by_json_value() {
+        let arena = Bump::new();
+        let (x, y) = (
+            serde_json::json!({"a": 1, "b": [1.0, "x"]}),
+            serde_json::json!({"b": [1, "x"], "a": 1.0}),
+        );
+        let (a, b) = (from_serde(&arena, &x), from_serde(&arena, &y));
+        assert_eq!(a, b);
+        assert_ne!(a, Value::Null);
+    }
+}
+
+/// A constant of the compiled program (a literal in the definition), owned by the program.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Box<str>),
+    Array(Box<[Const]>),
+    Object(Box<[(Box<str>, Const)]>),
+}
+
+impl Const {
+    pub fn from_serde(v: &serde_json::Value) -> Const {
+        match v {
+            serde_json::Value::Null => Const::Null,
+            serde_json::Value::Bool(b) => Const::Bool(*b),
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .map_or(Const::Float(n.as_f64().unwrap_or(0.0)), Const::Int),
+            serde_json::Value::String(s) => Const::Str(s.as_str().into()),
+            serde_json::Value::Array(a) => Const::Array(a.iter().map(Const::from_serde).collect()),
+            serde_json::Value::Object(o) => Const::Object(
+                o.iter()
+                    .map(|(k, v)| (k.as_str().into(), Const::from_serde(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value of this constant for one execution. Scalars cost nothing; arrays and objects
+    /// get their slices in the arena, with strings borrowed from the program.
+    #[inline]
+    pub fn materialize<'a>(&'a self, arena: &'a Bump) -> Value<'a> {
+        match self {
+            Const::Null => Value::Null,
+            Const::Bool(b) => Value::Bool(*b),
+            Const::Int(i) => Value::Int(*i),
+            Const::Float(f) => Value::Float(*f),
+            Const::Str(s) => Value::Str(s),
+            Const::Array(items) => Value::Array(
+                arena.alloc_slice_fill_iter(items.iter().map(|c| c.materialize(arena))),
+            ),
+            Const::Object(members) => {
+                Value::Object(arena.alloc_slice_fill_iter(
+                    members.iter().map(|(k, c)| (&**k, c.materialize(arena))),
+                ))
+            }
+        }
+    }
+}
+
+/// The simd-json implementation that parses events on this CPU, chosen at run time
+/// (`AVX2`, `SSE42`, or the portable fallback).
+pub fn simd_implementation() -> String {
+    simd_json::Deserializer::algorithm().to_string()
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod simd_tests {
+    /// Runtime detection must pick the widest stage-1 parser the CPU supports.
+    #[test]
+    fn uses_the_cpus_simd_path() {
+        let expect = if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("pclmulqdq") {
+            "AVX2"
+        } else if std::is_x86_feature_detected!("sse4.2") {
+            "SSE42"
+        } else {
+            "Rust Native"
+        };
+        assert_eq!(super::simd_implementation(), expect);
+    }
+}

@@ -1,0 +1,153 @@
+//! Building [`Value`]s: from a simd-json tape (the event), or from serde_json (definition constants).
+
+use super::Value;
+use bumpalo::Bump;
+use simd_json::{Node, StaticNode};
+
+/// The event is not valid JSON.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Parses `buf` in place with simd-json (strings are unescaped inside `buf` and borrowed from it).
+///
+/// `buffers` and `tape` are the caller's reusable scratch; on return the tape is empty again.
+pub fn parse_in_place<'a>(
+    arena: &'a Bump,
+    buf: &'a mut [u8],
+    buffers: &mut simd_json::Buffers,
+    tape: &mut Vec<Node<'static>>,
+) -> Result<Value<'a>, ParseError> {
+    let mut t: simd_json::Tape<'a> = simd_json::Tape(std::mem::take(tape)).reset();
+    let result = match simd_json::fill_tape(buf, buffers, &mut t) {
+        Ok(()) => Ok(from_tape(arena, &t.0)),
+        Err(e) => Err(ParseError {
+            message: e.to_string(),
+        }),
+    };
+    *tape = t.reset().0;
+    result
+}
+
+/// Builds the value that starts at `nodes[0]`.
+pub fn from_tape<'a>(arena: &'a Bump, nodes: &[Node<'a>]) -> Value<'a> {
+    if nodes.is_empty() {
+        return Value::Null;
+    }
+    build(arena, nodes, &mut 0)
+}
+
+fn build<'a>(arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) -> Value<'a> {
+    let node = nodes[*at];
+    *at += 1;
+    match node {
+        Node::String(s) => Value::Str(s),
+        Node::Static(s) => static_value(s),
+        Node::Array { len, .. } => {
+            let items = arena.alloc_slice_fill_with(len, |_| Value::Null);
+            for item in items.iter_mut() {
+                *item = build(arena, nodes, at);
+            }
+            Value::Array(items)
+        }
+        Node::Object { len, .. } => {
+            let members = arena.alloc_slice_fill_with(len, |_| ("", Value::Null));
+            for member in members.iter_mut() {
+                let key = match nodes[*at] {
+                    Node::String(k) => k,
+                    _ => "",
+                };
+                *at += 1;
+                *member = (key, build(arena, nodes, at));
+            }
+            Value::Object(members)
+        }
+    }
+}
+
+fn static_value(s: StaticNode) -> Value<'static> {
+    match s {
+        StaticNode::Null => Value::Null,
+        StaticNode::Bool(b) => Value::Bool(b),
+        StaticNode::I64(i) => Value::Int(i),
+        StaticNode::U64(u) => i64::try_from(u).map_or(Value::Float(u as f64), Value::Int),
+        StaticNode::F64(f) => Value::Float(f),
+    }
+}
+
+/// Copies a serde_json value into the arena; strings are borrowed from `v`.
+pub fn from_serde<'a>(arena: &'a Bump, v: &'a serde_json::Value) -> Value<'a> {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Int(i)
+            } else {
+                Value::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        serde_json::Value::String(s) => Value::Str(s),
+        serde_json::Value::Array(a) => {
+            Value::Array(arena.alloc_slice_fill_iter(a.iter().map(|x| from_serde(arena, x))))
+        }
+        serde_json::Value::Object(o) => Value::Object(
+            arena.alloc_slice_fill_iter(o.iter().map(|(k, x)| (k.as_str(), from_serde(arena, x)))),
+        ),
+    }
+}
+
+impl Value<'_> {
+    /// Converts to serde_json, for the convenience edges of the API and for tests.
+    pub fn to_serde(&self) -> serde_json::Value {
+        match *self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(b),
+            Value::Int(i) => serde_json::Value::from(i),
+            Value::Float(f) => serde_json::Number::from_f64(f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::Str(s) => serde_json::Value::String(s.to_owned()),
+            Value::Array(a) => serde_json::Value::Array(a.iter().map(Value::to_serde).collect()),
+            Value::Object(o) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in o {
+                    map.insert((*k).to_owned(), v.to_serde());
+                }
+                serde_json::Value::Object(map)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_in_place_and_borrows_strings() {
+        let arena = Bump::new();
+        let mut buf = br#"{"a":"x\ny","b":[1,2.5,true,null],"c":18446744073709551615}"#.to_vec();
+        let mut buffers = simd_json::Buffers::default();
+        let mut tape = Vec::new();
+        let v = parse_in_place(&arena, &mut buf, &mut buffers, &mut tape).unwrap();
+        assert_eq!(v.get("a"), Some(Value::Str("x\ny")));
+        assert_eq!(v.get("b").unwrap().as_array().unwrap().len(), 4);
+        assert!(matches!(v.get("c"), Some(Value::Float(_))));
+    }
+
+    #[test]
+    fn rejects_malformed_json() {
+        let arena = Bump::new();
+        let mut buf = b"{\"a\":".to_vec();
+        let mut buffers = simd_json::Buffers::default();
+        let mut tape = Vec::new();
+        assert!(parse_in_place(&arena, &mut buf, &mut buffers, &mut tape).is_err());
+    }
+}

@@ -1,0 +1,26 @@
+//! [`RuntimeLimits`]: the Express quotas, enforced per execution.
+
+/// Limits on one execution. The default is AWS's Express quotas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuntimeLimits {
+    /// Largest event, task result or output, in bytes of JSON (AWS: 256 KiB).
+    pub max_payload_bytes: usize,
+    /// Longest execution, in seconds (Express: 5 minutes). A definition's TimeoutSeconds can
+    /// only shorten it.
+    pub max_execution_seconds: u64,
+    /// Most state transitions in one execution, counting those inside Parallel and Map.
+    pub max_transitions: u64,
+    /// Deepest nesting of Parallel and Map.
+    pub max_depth: u32,
+}
+
+impl Default for RuntimeLimits {
+    fn default() -> Self {
+        RuntimeLimits {
+            max_payload_bytes: 256 * 1024,
+            max_execution_seconds: 300,
+            max_transitions: 1_000_000,
+            max_depth: 64,
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Hand-written cases for outcomes the AWS-recorded corpus does not cover. Each goes through
+//! `check(definition, input, expect)`.
+
+use aslrt::handler::{Echo, JsonFn, Raise};
+use aslrt::{Clock, Config, Handlers, RuntimeLimits, StateMachine, TaskError, TaskHandler};
+use serde_json::{json, Value};
+
+fn handlers() -> Handlers {
+    let mut h = Handlers::new();
+    h.insert("arn:aws:states:::local:echo", Echo);
+    h.insert(
+        "arn:aws:states:::local:fail",
+        Raise(TaskError::new("Transient", "simulated transient failure")),
+    );
+    h.insert(
+        "arn:aws:states:::local:panic",
+        JsonFn(|_| -> Result<Value, TaskError> { panic!("handler bug") }),
+    );
+    h.insert(
+        "arn:aws:states:::local:big",
+        JsonFn(|_| Ok(json!("x".repeat(300 * 1024)))),
+    );
+    h
+}
+
+fn run_with(definition: Value, input: Value, limits: RuntimeLimits) -> Value {
+    let machine = StateMachine::builder()
+        .handlers(handlers())
+        .config(Config {
+            clock: Clock::Virtual {
+                start_millis: Some(0),
+            },
+            seed: Some(1),
+            limits,
+            ..Config::default()
+        })
+        .compile(&definition.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    machine.execute_json(&input).to_json()
+}
+
+#[track_caller]
+fn check(definition: Value, input: Value, expect: Value) {
+    assert_eq!(
+        run_with(definition, input, RuntimeLimits::default()),
+        expect
+    );
+}
+
+fn pass_then(state: Value) -> Value {
+    json!({"StartAt": "S", "States": {"S": state}})
+}
+
+/// AWS reports a Choice with no matching rule and no Default as States.Runtime; the States
+/// Language specification names States.NoChoiceMatched, which AWS documents as reserved. AWS wins.
+#[test]
+fn no_choice_matched_is_states_runtime() {
+    check(
+        json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericEquals": 1, "Next": "D"}]},
+            "D": {"Type": "Succeed"}}}),
+        json!({"x": 2}),
+        json!({"status": "FAILED", "error": "States.Runtime",
+               "cause": "An error occurred while executing the state 'C' (entered at the event id #2). Failed to transition out of the state. The state does not point to a next state."}),
+    );
+}
+
+/// Intrinsic failures are reported as States.Runtime (States.IntrinsicFailure is reserved), and,
+/// being States.Runtime, are not caught by States.ALL.
+#[test]
+fn intrinsic_failure_is_states_runtime_and_not_caught() {
+    check(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Branches": [{"StartAt": "I", "States": {"I": {"Type": "Pass",
+                "Parameters": {"v.$": "States.ArrayGetItem($.a, 5)"}, "End": true}}}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Succeed"}}}),
+        json!({"a": [1]}),
+        json!({"status": "FAILED", "error": "States.Runtime",
+               "cause": "An error occurred while executing the state 'I' (entered at the event id #4). The function 'States.ArrayGetItem($.a, 5)' had the following error: Index 5 is out of bounds for an array of length 1"}),
+    );
+}
+
+#[test]
+fn tolerated_failure_threshold() {
+    let def = |count: u64| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailureCount": count,
+            "ItemProcessor": {"StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericGreaterThan": 1, "Next": "F"}], "Default": "OK"},
+                "F": {"Type": "Fail", "Error": "Bad"},
+                "OK": {"Type": "Succeed"}}}, "End": true}}})
+    };
+    check(
+        def(2),
+        json!([1, 2, 3]),
+        json!({"status": "SUCCEEDED", "output": [1, null, null]}),
+    );
+    check(
+        def(1),
+        json!([1, 2, 3]),
+        json!({"status": "FAILED", "error": "States.ExceedToleratedFailureThreshold",
+               "cause": "The specified tolerated failure threshold was exceeded"}),
+    );
+}
+
+#[test]
+fn data_limit_exceeded_is_not_caught() {
+    check(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:big",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Succeed"}}}),
+        json!({}),
+        json!({"status": "FAILED", "error": "States.DataLimitExceeded",
+               "cause": "The state/task 'T' returned a result with a size exceeding the maximum number of bytes service limit."}),
+    );
+    let out = run_with(
+        pass_then(json!({"Type": "Pass", "End": true})),
+        json!({"a": "x".repeat(100)}),
+        RuntimeLimits {
+            max_payload_bytes: 64,
+            ..RuntimeLimits::default()
+        },
+    );
+    assert_eq!(out["error"], "States.DataLimitExceeded");
+}
+
+#[test]
+fn result_path_match_failure_is_catchable() {
+    check(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Pass", "Result": 1, "ResultPath": "$.a.b", "End": true}}}],
+                  "Catch": [{"ErrorEquals": ["States.ResultPathMatchFailure"], "ResultPath": "$.err", "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Pass", "End": true}}}),
+        json!({"a": "text"}),
+        json!({"status": "SUCCEEDED", "output": {"a": "text", "err": {"Error": "States.ResultPathMatchFailure",
+            "Cause": "Unable to apply ReferencePath $.a.b to input \"{\\\"a\\\":\\\"text\\\"}\""}}}),
+    );
+}
+
+#[test]
+fn retry_backoff_then_catch() {
+    check(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::local:fail",
+                  "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2.0}],
+                  "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "H"}], "End": true},
+            "H": {"Type": "Pass", "Parameters": {"retries.$": "$$.State.RetryCount", "error.$": "$.error"}, "End": true}}}),
+        json!({}),
+        json!({"status": "SUCCEEDED", "output": {"retries": 0, "error": {"Error": "Transient", "Cause": "simulated transient failure"}}}),
+    );
+}
+
+#[test]
+fn handler_panic_becomes_task_failure() {
+    check(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::local:panic",
+                  "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "H"}], "End": true},
+            "H": {"Type": "Pass", "End": true}}}),
+        json!({}),
+        json!({"status": "SUCCEEDED", "output": {"Error": "States.TaskFailed",
+               "Cause": "the task handler for 'arn:aws:states:::local:panic' panicked: handler bug"}}),
+    );
+}
+
+#[test]
+fn missing_handler_names_the_resource() {
+    check(
+        pass_then(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::local:nobody", "End": true}),
+        ),
+        json!({}),
+        json!({"status": "FAILED", "error": "States.TaskFailed",
+               "cause": "no task handler is registered for the resource 'arn:aws:states:::local:nobody'"}),
+    );
+}
+
+#[test]
+fn execution_times_out_after_five_minutes() {
+    check(
+        pass_then(json!({"Type": "Wait", "Seconds": 301, "End": true})),
+        json!({}),
+        json!({"status": "TIMED_OUT", "error": "States.Timeout", "cause": "The execution timed out."}),
+    );
+    check(
+        json!({"TimeoutSeconds": 10, "StartAt": "S", "States": {"S": {"Type": "Wait", "Seconds": 11, "End": true}}}),
+        json!({}),
+        json!({"status": "TIMED_OUT", "error": "States.Timeout", "cause": "The execution timed out."}),
+    );
+    check(
+        pass_then(json!({"Type": "Wait", "Seconds": 299, "End": true})),
+        json!(1),
+        json!({"status": "SUCCEEDED", "output": 1}),
+    );
+}
+
+/// Since September 2025 a Map iterates a JSON object's members, with `$$.Map.Item.Key`.
+#[test]
+fn map_over_object_members() {
+    check(
+        pass_then(json!({"Type": "Map", "ItemsPath": "$.o",
+            "ItemSelector": {"k.$": "$$.Map.Item.Key", "v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true})),
+        json!({"o": {"a": 1, "b": 2}}),
+        json!({"status": "SUCCEEDED", "output": [{"k": "a", "v": 1, "i": 0}, {"k": "b", "v": 2, "i": 1}]}),
+    );
+}
+
+#[test]
+fn malformed_event_fails_cleanly() {
+    let machine =
+        StateMachine::compile(&pass_then(json!({"Type": "Pass", "End": true})).to_string())
+            .unwrap();
+    let mut scratch = aslrt::Scratch::new();
+    let run = machine.execute(&mut scratch, b"{\"a\":");
+    assert_eq!(run.status, aslrt::Status::Failed);
+    assert_eq!(run.error, Some("States.Runtime"));
+    assert!(run
+        .cause
+        .unwrap()
+        .starts_with("The execution input is not valid JSON"));
+    // The scratch is still good for the next event.
+    let run = machine.execute(&mut scratch, b"[1]");
+    assert_eq!(run.output, Some("[1]"));
+}
+
+#[test]
+fn handlers_are_shared_across_threads() {
+    fn assert_handler<H: TaskHandler>() {}
+    assert_handler::<Echo>();
+    let machine = StateMachine::builder()
+        .handlers(handlers())
+        .compile(
+            &pass_then(
+                json!({"Type": "Task", "Resource": "arn:aws:states:::local:echo", "End": true}),
+            )
+            .to_string(),
+        )
+        .unwrap();
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let m = machine.clone();
+            s.spawn(move || {
+                let mut scratch = aslrt::Scratch::new();
+                for i in 0..1000 {
+                    let input = format!("{{\"t\":{t},\"i\":{i}}}");
+                    assert_eq!(
+                        m.execute(&mut scratch, input.as_bytes()).output,
+                        Some(input.as_str())
+                    );
+                }
+            });
+        }
+    });
+}
+
+// Validation: every diagnostic at once, with AWS's code and a JSON pointer.
+
+fn diagnostics(definition: &str) -> Vec<(String, String, String)> {
+    match aslrt::asl::parse(definition) {
+        Ok(_) => Vec::new(),
+        Err(d) => d
+            .into_iter()
+            .map(|d| (d.code.to_owned(), d.location, d.message))
+            .collect(),
+    }
+}
+
+#[test]
+fn validation_reports_every_problem() {
+    let d = diagnostics(
+        r#"{"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "Nowhere"},
+            "B": {"Type": "Pass", "End": true, "Bogus": 1},
+            "C": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "End": true},
+            "D": {"Type": "Pass", "Parameters": {"x.$": "$.a[", "y.$": "States.Nope()"}, "End": true}}}"#,
+    );
+    let codes: Vec<(&str, &str)> = d.iter().map(|(c, l, _)| (c.as_str(), l.as_str())).collect();
+    assert!(
+        codes.contains(&("MISSING_TRANSITION_TARGET", "/States/A/Next")),
+        "{d:?}"
+    );
+    assert!(
+        codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/B/Bogus")),
+        "{d:?}"
+    );
+    assert!(
+        codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/C/Resource")),
+        "{d:?}"
+    );
+    assert!(
+        codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/D/Parameters/x.$")),
+        "{d:?}"
+    );
+    assert!(
+        codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/D/Parameters/y.$")),
+        "{d:?}"
+    );
+    assert!(
+        codes.contains(&("MISSING_TRANSITION_TARGET", "/States/B")),
+        "unreachable B: {d:?}"
+    );
+}
+
+#[test]
+fn validation_codes() {
+    let first = |def: &str| diagnostics(def).into_iter().next();
+    assert_eq!(first("{").unwrap().0, "INVALID_JSON_DESCRIPTION");
+    assert_eq!(
+        first(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}"#).unwrap(),
+        (
+            "MISSING_END_STATE".into(),
+            "".into(),
+            "Workflow has no terminal state".into()
+        )
+    );
+    assert_eq!(
+        first(r#"{"StartAt": "X", "States": {"A": {"Type": "Succeed"}}}"#).unwrap(),
+        (
+            "MISSING_TRANSITION_TARGET".into(),
+            "/StartAt".into(),
+            "Missing 'Next' target: X".into()
+        )
+    );
+    assert_eq!(
+        first(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass"}}}"#)
+            .unwrap()
+            .0,
+        "MISSING_TRANSITION_TARGET"
+    );
+    assert_eq!(
+        first(r#"{"StartAt": "A", "States": {"A": {"Type": "Nope"}}}"#)
+            .unwrap()
+            .1,
+        "/States/A/Type"
+    );
+    assert_eq!(
+        first(r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:1:activity:x", "End": true}}}"#)
+            .unwrap()
+            .0,
+        "SCHEMA_VALIDATION_FAILED"
+    );
+    assert_eq!(
+        first(r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::s3:getObject.sync", "End": true}}}"#)
+            .unwrap()
+            .0,
+        "SCHEMA_VALIDATION_FAILED"
+    );
+    let retry_all_not_last = r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::local:x", "End": true,
+        "Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]}}}"#;
+    assert_eq!(
+        first(retry_all_not_last).unwrap().1,
+        "/States/A/Retry/0/ErrorEquals"
+    );
+}
