@@ -256,7 +256,9 @@ mod simd_tests {
     /// Runtime detection must pick the widest stage-1 parser the CPU supports.
     #[test]
     fn uses_the_cpus_simd_path() {
-        let expect = if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("pclmulqdq") {
+        let expect = if std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("pclmulqdq")
+        {
             "AVX2"
         } else if std::is_x86_feature_detected!("sse4.2") {
             "SSE42"
