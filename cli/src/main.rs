@@ -70,33 +70,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { definition } => validate(&definition),
-        Command::Run {
-            definition,
-            input,
-            handlers,
-            handlers_file,
-            virtual_clock,
-            disasm,
-        } => run(
-            &definition,
-            input.as_deref(),
-            &handlers,
-            handlers_file.as_deref(),
-            virtual_clock,
-            disasm,
-        ),
+        Command::Run { definition, input, handlers, handlers_file, virtual_clock, disasm } => {
+            run(&definition, input.as_deref(), &handlers, handlers_file.as_deref(), virtual_clock, disasm)
+        }
         Command::Info => {
             println!("aslrt {}", env!("CARGO_PKG_VERSION"));
             println!("allocator: mimalloc");
             println!("simd-json: {}", aslrt::value::simd_implementation());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Conformance {
-            files,
-            skip_tags,
-            by_tag,
-            known_failures,
-        } => conformance(&files, &skip_tags, by_tag, known_failures.as_deref()),
+        Command::Conformance { files, skip_tags, by_tag, known_failures } => {
+            conformance(&files, &skip_tags, by_tag, known_failures.as_deref())
+        }
     };
     match result {
         Ok(code) => code,
@@ -110,9 +95,7 @@ fn main() -> ExitCode {
 fn read(path: &str) -> Result<String, String> {
     if path == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| format!("reading standard input: {e}"))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("reading standard input: {e}"))?;
         return Ok(s);
     }
     std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))
@@ -127,12 +110,11 @@ fn validate(path: &str) -> Result<ExitCode, String> {
         }
         Err(diags) => {
             for d in &diags {
-                let location = if d.location.is_empty() {
-                    "/"
-                } else {
-                    &d.location
-                };
+                let location = if d.location.is_empty() { "/" } else { &d.location };
                 println!("{path}: {} at {location}: {}", d.code, d.message);
+                if let Some(note) = &d.note {
+                    println!("  note: {note}");
+                }
             }
             println!("{} diagnostic(s)", diags.len());
             Ok(ExitCode::from(1))
@@ -153,30 +135,19 @@ fn run(
     if let Some(file) = handlers_file {
         let specs: serde_json::Value =
             serde_json::from_str(&read(file)?).map_err(|e| format!("{file}: not JSON: {e}"))?;
-        let map = specs
-            .as_object()
-            .ok_or_else(|| format!("{file}: must hold a JSON object, resource → spec"))?;
+        let map = specs.as_object().ok_or_else(|| format!("{file}: must hold a JSON object, resource → spec"))?;
         for (resource, spec) in map {
             add_spec(&mut handlers, resource, spec).map_err(|e| format!("{file}: {e}"))?;
         }
     }
     for arg in handler_args {
-        let (resource, spec) = arg
-            .split_once('=')
-            .ok_or_else(|| format!("--handler {arg}: expected RESOURCE=SPEC"))?;
+        let (resource, spec) = arg.split_once('=').ok_or_else(|| format!("--handler {arg}: expected RESOURCE=SPEC"))?;
         add_short_spec(&mut handlers, resource, spec)?;
     }
-    let clock = if virtual_clock {
-        Clock::Virtual { start_millis: None }
-    } else {
-        Clock::System
-    };
+    let clock = if virtual_clock { Clock::Virtual { start_millis: None } } else { Clock::System };
     let machine = StateMachine::builder()
         .handlers(handlers)
-        .config(Config {
-            clock,
-            ..Config::default()
-        })
+        .config(Config { clock, ..Config::default() })
         .compile(&text)
         .map_err(|e| {
             let mut msg = format!("{path}: invalid definition");
@@ -208,12 +179,7 @@ struct Tally {
     failed: usize,
 }
 
-fn conformance(
-    files: &[String],
-    skip: &[String],
-    by_tag: bool,
-    known: Option<&str>,
-) -> Result<ExitCode, String> {
+fn conformance(files: &[String], skip: &[String], by_tag: bool, known: Option<&str>) -> Result<ExitCode, String> {
     if files.is_empty() {
         return Err("conformance: name at least one .jsonl file".into());
     }
@@ -231,11 +197,7 @@ fn conformance(
     let mut failed_ids = BTreeSet::new();
     for file in files {
         let text = read(file)?;
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let case = Case::from_json_line(line).map_err(|e| format!("{file}:{}: {e}", n + 1))?;
             if case.tags.iter().any(|t| skip.contains(t)) {
                 continue;
@@ -251,10 +213,7 @@ fn conformance(
                 total.failed += 1;
                 failed_ids.insert(case.id.clone());
                 if !known.contains(&case.id) {
-                    println!(
-                        "FAIL {}\n  expected: {}\n  got:      {}",
-                        case.id, case.expect, got
-                    );
+                    println!("FAIL {}\n  expected: {}\n  got:      {}", case.id, case.expect, got);
                 }
             }
             for t in &case.tags {
@@ -288,9 +247,5 @@ fn conformance(
         ok = unexpected.is_empty() && fixed.is_empty();
     }
     println!("{} passed, {} failed", total.passed, total.failed);
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -15,10 +15,7 @@ fn aslrt() -> Command {
 
 fn stdout(c: &mut Command) -> (String, i32) {
     let out = c.output().unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        out.status.code().unwrap_or(-1),
-    )
+    (String::from_utf8(out.stdout).unwrap(), out.status.code().unwrap_or(-1))
 }
 
 #[test]
@@ -34,17 +31,18 @@ fn runs_the_bundled_example() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["status"], "SUCCEEDED");
-    assert_eq!(
-        v["output"]["summary"],
-        "order o-1042 for Ada: 2 line(s) to priority"
-    );
+    assert_eq!(v["output"]["summary"], "order o-1042 for Ada: 2 line(s) to priority");
 }
 
 #[test]
 fn run_reports_failures_as_json_and_exits_0() {
     let dir = tempdir();
     let def = dir.join("def.json");
-    std::fs::write(&def, r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::local:x","End":true}}}"#).unwrap();
+    std::fs::write(
+        &def,
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::local:x","End":true}}}"#,
+    )
+    .unwrap();
     let (out, code) = stdout(aslrt().args([
         "run",
         def.to_str().unwrap(),
@@ -52,25 +50,11 @@ fn run_reports_failures_as_json_and_exits_0() {
         "arn:aws:states:::local:x=raise:Boom:it broke",
     ]));
     assert_eq!(code, 0);
-    assert_eq!(
-        out.trim(),
-        r#"{"status":"FAILED","error":"Boom","cause":"it broke"}"#
-    );
-    let (out, _) = stdout(
-        aslrt()
-            .args(["run", def.to_str().unwrap()])
-            .write_stdin("{}"),
-    );
-    assert!(
-        out.contains("no task handler is registered for the resource 'arn:aws:states:::local:x'"),
-        "{out}"
-    );
-    let (out, _) = stdout(aslrt().args([
-        "run",
-        def.to_str().unwrap(),
-        "--handler",
-        "arn:aws:states:::local:x=return:{\"a\":1}",
-    ]));
+    assert_eq!(out.trim(), r#"{"status":"FAILED","error":"Boom","cause":"it broke"}"#);
+    let (out, _) = stdout(aslrt().args(["run", def.to_str().unwrap()]).write_stdin("{}"));
+    assert!(out.contains("no task handler is registered for the resource 'arn:aws:states:::local:x'"), "{out}");
+    let (out, _) =
+        stdout(aslrt().args(["run", def.to_str().unwrap(), "--handler", "arn:aws:states:::local:x=return:{\"a\":1}"]));
     assert_eq!(out.trim(), r#"{"status":"SUCCEEDED","output":{"a":1}}"#);
 }
 
@@ -78,21 +62,13 @@ fn run_reports_failures_as_json_and_exits_0() {
 fn validate_prints_every_diagnostic_and_exits_1() {
     let dir = tempdir();
     let def = dir.join("bad.json");
-    std::fs::write(&def, r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"C":{"Type":"Wait","End":true}}}"#).unwrap();
+    std::fs::write(&def, r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"C":{"Type":"Wait","End":true}}}"#)
+        .unwrap();
     let (out, code) = stdout(aslrt().args(["validate", def.to_str().unwrap()]));
     assert_eq!(code, 1);
-    assert!(
-        out.contains("SCHEMA_VALIDATION_FAILED at /States/C:"),
-        "{out}"
-    );
-    assert!(
-        out.contains("MISSING_TRANSITION_TARGET at /States/A/Next: Missing 'Next' target: B"),
-        "{out}"
-    );
-    assert!(
-        out.contains("MISSING_TRANSITION_TARGET at /States/C: State \"C\" is not reachable."),
-        "{out}"
-    );
+    assert!(out.contains("SCHEMA_VALIDATION_FAILED at /States/C:"), "{out}");
+    assert!(out.contains("MISSING_TRANSITION_TARGET at /States/A/Next: Missing 'Next' target: B"), "{out}");
+    assert!(out.contains("MISSING_TRANSITION_TARGET at /States/C: State \"C\" is not reachable."), "{out}");
 }
 
 #[test]
@@ -100,49 +76,30 @@ fn bad_usage_exits_1_without_panicking() {
     for args in [
         vec!["validate", "/nonexistent.json"],
         vec!["run", "/nonexistent.json"],
-        vec![
-            "run",
-            "examples/order-routing/definition.asl.json",
-            "--handler",
-            "no-equals-sign",
-        ],
-        vec![
-            "run",
-            "examples/order-routing/definition.asl.json",
-            "--handler",
-            "x=bogus",
-        ],
+        vec!["run", "examples/order-routing/definition.asl.json", "--handler", "no-equals-sign"],
+        vec!["run", "examples/order-routing/definition.asl.json", "--handler", "x=bogus"],
         vec!["conformance"],
     ] {
         let out = aslrt().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(
-            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-            "{args:?}"
-        );
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{args:?}");
     }
-    let out = aslrt()
-        .args(["run", "examples/order-routing/definition.asl.json"])
-        .write_stdin("")
-        .output()
-        .unwrap();
+    let out = aslrt().args(["run", "examples/order-routing/definition.asl.json"]).write_stdin("").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
 fn malformed_event_is_a_failed_execution() {
     let (out, code) = stdout(
-        aslrt()
-            .args([
-                "run",
-                "examples/order-routing/definition.asl.json",
-                "--input",
-                "-",
-            ])
-            .write_stdin("{nope"),
+        aslrt().args(["run", "examples/order-routing/definition.asl.json", "--input", "-"]).write_stdin("{nope"),
     );
     assert_eq!(code, 0);
-    assert!(out.starts_with(r#"{"status":"FAILED","error":"States.Runtime","cause":"The execution input is not valid JSON"#), "{out}");
+    assert!(
+        out.starts_with(
+            r#"{"status":"FAILED","error":"States.Runtime","cause":"The execution input is not valid JSON"#
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -163,34 +120,21 @@ fn conformance_counts_and_exit_code() {
     assert_eq!(code, 1);
     assert!(out.contains("FAIL bad"), "{out}");
     assert_eq!(out.lines().last(), Some("1 passed, 1 failed"));
-    let (out, code) =
-        stdout(aslrt().args(["conformance", cases.to_str().unwrap(), "--skip-tag", "x"]));
+    let (out, code) = stdout(aslrt().args(["conformance", cases.to_str().unwrap(), "--skip-tag", "x"]));
     assert_eq!((out.lines().last(), code), (Some("1 passed, 0 failed"), 0));
     let known = dir.join("known.txt");
     std::fs::write(&known, "# listed\nbad\n").unwrap();
-    let (_, code) = stdout(aslrt().args([
-        "conformance",
-        cases.to_str().unwrap(),
-        "--known-failures",
-        known.to_str().unwrap(),
-    ]));
+    let (_, code) =
+        stdout(aslrt().args(["conformance", cases.to_str().unwrap(), "--known-failures", known.to_str().unwrap()]));
     assert_eq!(code, 0);
     std::fs::write(&known, "ok\nbad\n").unwrap();
-    let (out, code) = stdout(aslrt().args([
-        "conformance",
-        cases.to_str().unwrap(),
-        "--known-failures",
-        known.to_str().unwrap(),
-    ]));
+    let (out, code) =
+        stdout(aslrt().args(["conformance", cases.to_str().unwrap(), "--known-failures", known.to_str().unwrap()]));
     assert_eq!(code, 1, "a listed case that passes fails the run: {out}");
 }
 
 fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "aslrt-cli-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
+    let dir = std::env::temp_dir().join(format!("aslrt-cli-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

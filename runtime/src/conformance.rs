@@ -21,28 +21,16 @@ impl Case {
     /// Parses one line of a `.jsonl` corpus file.
     pub fn from_json_line(line: &str) -> Result<Case, String> {
         let v: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-        let field = |k: &str| {
-            v.get(k)
-                .cloned()
-                .ok_or_else(|| format!("missing field '{k}'"))
-        };
+        let field = |k: &str| v.get(k).cloned().ok_or_else(|| format!("missing field '{k}'"));
         Ok(Case {
-            id: v
-                .get("id")
-                .and_then(Json::as_str)
-                .ok_or("missing field 'id'")?
-                .to_owned(),
+            id: v.get("id").and_then(Json::as_str).ok_or("missing field 'id'")?.to_owned(),
             definition: field("definition")?,
             input: field("input")?,
             expect: field("expect")?,
             tags: v
                 .get("tags")
                 .and_then(Json::as_array)
-                .map(|t| {
-                    t.iter()
-                        .filter_map(|x| x.as_str().map(str::to_owned))
-                        .collect()
-                })
+                .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
             handlers: v.get("handlers").cloned(),
         })
@@ -72,17 +60,10 @@ pub fn add_spec(h: &mut Handlers, resource: &str, spec: &Json) -> Result<(), Str
             h.insert(resource, Echo);
         }
         Some("return") => {
-            h.insert(
-                resource,
-                Return(Const::from_serde(spec.get("value").unwrap_or(&Json::Null))),
-            );
+            h.insert(resource, Return(Const::from_serde(spec.get("value").unwrap_or(&Json::Null))));
         }
         Some("raise") => {
-            let error = spec
-                .get("error")
-                .and_then(Json::as_str)
-                .unwrap_or("Exception")
-                .to_owned();
+            let error = spec.get("error").and_then(Json::as_str).unwrap_or("Exception").to_owned();
             let cause = spec.get("cause").and_then(Json::as_str).map(str::to_owned);
             h.insert(resource, Raise(TaskError { error, cause }));
         }
@@ -96,8 +77,7 @@ pub fn add_short_spec(h: &mut Handlers, resource: &str, spec: &str) -> Result<()
     if spec == "echo" {
         h.insert(resource, Echo);
     } else if let Some(json) = spec.strip_prefix("return:") {
-        let v: Json =
-            serde_json::from_str(json).map_err(|e| format!("return:{json}: not JSON: {e}"))?;
+        let v: Json = serde_json::from_str(json).map_err(|e| format!("return:{json}: not JSON: {e}"))?;
         h.insert(resource, Return(Const::from_serde(&v)));
     } else if let Some(rest) = spec.strip_prefix("raise:") {
         let (error, cause) = match rest.split_once(':') {
@@ -106,7 +86,9 @@ pub fn add_short_spec(h: &mut Handlers, resource: &str, spec: &str) -> Result<()
         };
         h.insert(resource, Raise(TaskError { error, cause }));
     } else {
-        return Err(format!("unknown handler spec '{spec}' for '{resource}' (echo, return:<json>, raise:<error>[:<cause>])"));
+        return Err(format!(
+            "unknown handler spec '{spec}' for '{resource}' (echo, return:<json>, raise:<error>[:<cause>])"
+        ));
     }
     Ok(())
 }
@@ -124,10 +106,7 @@ pub fn run_case(case: &Case) -> Verdict {
         Ok(o) => o.to_json(),
         Err(e) => serde_json::json!({"status": "DEFINITION_ERROR", "error": e}),
     };
-    Verdict {
-        passed: matches(&case.expect, &got),
-        got,
-    }
+    Verdict { passed: matches(&case.expect, &got), got }
 }
 
 fn run(case: &Case) -> Result<Outcome, String> {
@@ -135,11 +114,7 @@ fn run(case: &Case) -> Result<Outcome, String> {
         Some(specs) => handlers_from_specs(specs)?,
         None => Handlers::new(),
     };
-    let config = Config {
-        clock: Clock::Virtual { start_millis: None },
-        seed: Some(0),
-        ..Config::default()
-    };
+    let config = Config { clock: Clock::Virtual { start_millis: None }, seed: Some(0), ..Config::default() };
     let machine = StateMachine::builder()
         .handlers(handlers)
         .config(config)
@@ -155,19 +130,14 @@ pub fn matches(expect: &Json, got: &Json) -> bool {
         return false;
     }
     if expect.get("status").and_then(Json::as_str) == Some(Status::Succeeded.as_str()) {
-        return json_eq(
-            expect.get("output").unwrap_or(&Json::Null),
-            got.get("output").unwrap_or(&Json::Null),
-        );
+        return json_eq(expect.get("output").unwrap_or(&Json::Null), got.get("output").unwrap_or(&Json::Null));
     }
     if expect.get("error").unwrap_or(&Json::Null) != got.get("error").unwrap_or(&Json::Null) {
         return false;
     }
     let got_cause = got.get("cause").unwrap_or(&Json::Null);
     if let Some(pattern) = expect.get("cause_pattern").and_then(Json::as_str) {
-        return got_cause
-            .as_str()
-            .is_some_and(|c| pattern_matches(pattern, c));
+        return got_cause.as_str().is_some_and(|c| pattern_matches(pattern, c));
     }
     expect.get("cause").unwrap_or(&Json::Null) == got_cause
 }
@@ -179,13 +149,9 @@ pub fn json_eq(a: &Json, b: &Json) -> bool {
             (Some(i), Some(j)) => i == j,
             _ => x.as_f64() == y.as_f64(),
         },
-        (Json::Array(x), Json::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
-        }
+        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
         (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }

@@ -30,10 +30,7 @@ pub struct TaskError {
 
 impl TaskError {
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> TaskError {
-        TaskError {
-            error: error.into(),
-            cause: Some(cause.into()),
-        }
+        TaskError { error: error.into(), cause: Some(cause.into()) }
     }
 }
 
@@ -71,11 +68,9 @@ fn copy_const<'a>(c: &Const, arena: &'a Bump) -> Value<'a> {
         Const::Float(f) => Value::Float(*f),
         Const::Str(s) => arena.string(s),
         Const::Array(items) => arena.array(items.iter().map(|c| copy_const(c, arena))),
-        Const::Object(members) => arena.object(
-            members
-                .iter()
-                .map(|(k, c)| (&*arena.alloc_str(k), copy_const(c, arena))),
-        ),
+        Const::Object(members) => {
+            arena.object(members.iter().map(|(k, c)| (&*arena.alloc_str(k), copy_const(c, arena))))
+        }
     }
 }
 
@@ -114,20 +109,12 @@ impl Handlers {
 
     /// Registers `handler` for `resource`: a Task `Resource` ARN, or for
     /// `arn:aws:states:::lambda:invoke`, a `FunctionName` (bare name or function ARN).
-    pub fn insert(
-        &mut self,
-        resource: impl Into<String>,
-        handler: impl TaskHandler + 'static,
-    ) -> &mut Self {
+    pub fn insert(&mut self, resource: impl Into<String>, handler: impl TaskHandler + 'static) -> &mut Self {
         self.map.insert(resource.into(), Arc::new(handler));
         self
     }
 
-    pub fn insert_arc(
-        &mut self,
-        resource: impl Into<String>,
-        handler: Arc<dyn TaskHandler>,
-    ) -> &mut Self {
+    pub fn insert_arc(&mut self, resource: impl Into<String>, handler: Arc<dyn TaskHandler>) -> &mut Self {
         self.map.insert(resource.into(), handler);
         self
     }
@@ -152,12 +139,7 @@ impl Bound {
         Bound { slots, registry }
     }
 
-    pub fn invoke<'a>(
-        &self,
-        id: ResourceId,
-        input: Value<'a>,
-        ctx: &TaskContext<'a>,
-    ) -> Result<Value<'a>, TaskError> {
+    pub fn invoke<'a>(&self, id: ResourceId, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
         if ctx.resource == LAMBDA_INVOKE {
             return self.lambda_invoke(input, ctx);
         }
@@ -167,11 +149,7 @@ impl Bound {
         }
     }
 
-    fn lambda_invoke<'a>(
-        &self,
-        input: Value<'a>,
-        ctx: &TaskContext<'a>,
-    ) -> Result<Value<'a>, TaskError> {
+    fn lambda_invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
         let Some(name) = input.get("FunctionName").and_then(|v| v.as_str()) else {
             return Err(TaskError::new(
                 "States.Runtime",
@@ -181,11 +159,7 @@ impl Bound {
         let handler = self
             .registry
             .get(name)
-            .or_else(|| {
-                name.rsplit(':')
-                    .next()
-                    .and_then(|short| self.registry.get(short))
-            })
+            .or_else(|| name.rsplit(':').next().and_then(|short| self.registry.get(short)))
             .or_else(|| self.registry.get(LAMBDA_INVOKE))
             .ok_or_else(|| no_handler(name))?;
         let payload = input.get("Payload").unwrap_or(Value::EMPTY_OBJECT);
@@ -202,13 +176,7 @@ impl Bound {
                     ("HttpStatusCode", Value::Int(200)),
                 ]),
             ),
-            (
-                "SdkResponseMetadata",
-                a.object([(
-                    "RequestId",
-                    Value::Str("00000000-0000-0000-0000-000000000000"),
-                )]),
-            ),
+            ("SdkResponseMetadata", a.object([("RequestId", Value::Str("00000000-0000-0000-0000-000000000000"))])),
             ("StatusCode", Value::Int(200)),
         ]))
     }
@@ -216,18 +184,11 @@ impl Bound {
 
 #[cold]
 fn no_handler(resource: &str) -> TaskError {
-    TaskError::new(
-        "States.TaskFailed",
-        format!("no task handler is registered for the resource '{resource}'"),
-    )
+    TaskError::new("States.TaskFailed", format!("no task handler is registered for the resource '{resource}'"))
 }
 
 /// Calls a handler, turning a panic into a `States.TaskFailed` failure: a panic never escapes.
-fn guarded<'a>(
-    h: &dyn TaskHandler,
-    input: Value<'a>,
-    ctx: &TaskContext<'a>,
-) -> Result<Value<'a>, TaskError> {
+fn guarded<'a>(h: &dyn TaskHandler, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.invoke(input, ctx))) {
         Ok(r) => r,
         Err(panic) => {

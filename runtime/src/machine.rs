@@ -33,11 +33,7 @@ impl Builder {
         self
     }
 
-    pub fn handler(
-        mut self,
-        resource: impl Into<String>,
-        h: impl crate::TaskHandler + 'static,
-    ) -> Self {
+    pub fn handler(mut self, resource: impl Into<String>, h: impl crate::TaskHandler + 'static) -> Self {
         self.handlers.insert(resource, h);
         self
     }
@@ -59,18 +55,10 @@ impl Builder {
 
     /// Validates and compiles `definition` (ASL JSON text).
     pub fn compile(self, definition: &str) -> Result<StateMachine, Error> {
-        let def = crate::asl::parse(definition)
-            .map_err(|d| Error::new(ErrorKind::InvalidDefinition(d)))?;
-        let program =
-            crate::compile::compile(&def).map_err(|m| Error::new(ErrorKind::Internal(m)))?;
+        let def = crate::asl::parse(definition).map_err(|d| Error::new(ErrorKind::InvalidDefinition(d)))?;
+        let program = crate::compile::compile(&def).map_err(|m| Error::new(ErrorKind::Internal(m)))?;
         let bound = Bound::new(&program.resources, self.handlers);
-        Ok(StateMachine {
-            inner: Arc::new(Inner {
-                program,
-                bound,
-                config: self.config,
-            }),
-        })
+        Ok(StateMachine { inner: Arc::new(Inner { program, bound, config: self.config }) })
     }
 }
 
@@ -167,18 +155,8 @@ impl Outcome {
                 m.insert("output".into(), out);
             }
             _ => {
-                m.insert(
-                    "error".into(),
-                    self.error
-                        .clone()
-                        .map_or(serde_json::Value::Null, Into::into),
-                );
-                m.insert(
-                    "cause".into(),
-                    self.cause
-                        .clone()
-                        .map_or(serde_json::Value::Null, Into::into),
-                );
+                m.insert("error".into(), self.error.clone().map_or(serde_json::Value::Null, Into::into));
+                m.insert("cause".into(), self.cause.clone().map_or(serde_json::Value::Null, Into::into));
             }
         }
         serde_json::Value::Object(m)
@@ -202,14 +180,7 @@ impl StateMachine {
 
     /// Runs one execution on `event` (JSON bytes), reusing `scratch`.
     pub fn execute<'s>(&self, scratch: &'s mut Scratch, event: &[u8]) -> Execution<'s> {
-        let Scratch {
-            arena,
-            buffers,
-            tape,
-            event: buf,
-            output,
-            executions,
-        } = scratch;
+        let Scratch { arena, buffers, tape, event: buf, output, executions } = scratch;
         arena.reset();
         output.clear();
         *executions += 1;
@@ -233,13 +204,7 @@ impl StateMachine {
         let arena: &'s Bump = arena;
         let input = match parse_in_place(arena, buf.as_mut_slice(), buffers, tape) {
             Ok(v) => v,
-            Err(e) => {
-                return fail(
-                    "States.Runtime",
-                    format!("The execution input is not valid JSON: {e}"),
-                    arena,
-                )
-            }
+            Err(e) => return fail("States.Runtime", format!("The execution input is not valid JSON: {e}"), arena),
         };
         let seed = cfg.seed.unwrap_or_else(|| fresh_seed(*executions));
         run_vm(&self.inner, arena, input, seed, output)
@@ -254,43 +219,22 @@ impl StateMachine {
 }
 
 fn fresh_seed(n: u64) -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     t ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-fn run_vm<'s>(
-    inner: &Inner,
-    arena: &'s Bump,
-    input: Value<'s>,
-    seed: u64,
-    output: &'s mut Vec<u8>,
-) -> Execution<'s> {
+fn run_vm<'s>(inner: &Inner, arena: &'s Bump, input: Value<'s>, seed: u64, output: &'s mut Vec<u8>) -> Execution<'s> {
     let cfg = &inner.config;
     // The VM runs for a lifetime shorter than both the program borrow and 's: its output is
     // serialized into `output` and its error strings are copied into the arena before it ends.
     let outcome = {
-        let mut vm = Vm::new(
-            arena,
-            &inner.program,
-            &inner.bound,
-            cfg.limits,
-            cfg.clock,
-            &cfg.identity,
-            seed,
-            input,
-        );
+        let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg.limits, cfg.clock, &cfg.identity, seed, input);
         match vm.run(input) {
             Ok(v) => {
                 write_json(output, &v);
                 Ok(())
             }
-            Err(f) => Err((
-                f.kind,
-                f.error.map(|e| &*arena.alloc_str(e)),
-                f.cause.map(|c| &*arena.alloc_str(c)),
-            )),
+            Err(f) => Err((f.kind, f.error.map(|e| &*arena.alloc_str(e)), f.cause.map(|c| &*arena.alloc_str(c)))),
         }
     };
     match outcome {
@@ -308,25 +252,12 @@ fn run_vm<'s>(
                     cause: Some(arena.alloc_str(&cause)),
                 };
             }
-            Execution {
-                status: Status::Succeeded,
-                output: std::str::from_utf8(output).ok(),
-                error: None,
-                cause: None,
-            }
+            Execution { status: Status::Succeeded, output: std::str::from_utf8(output).ok(), error: None, cause: None }
         }
         Err((kind, error, cause)) => Execution {
-            status: if kind == FaultKind::TimedOut {
-                Status::TimedOut
-            } else {
-                Status::Failed
-            },
+            status: if kind == FaultKind::TimedOut { Status::TimedOut } else { Status::Failed },
             output: None,
-            error: if kind == FaultKind::TimedOut {
-                Some("States.Timeout")
-            } else {
-                error
-            },
+            error: if kind == FaultKind::TimedOut { Some("States.Timeout") } else { error },
             cause,
         },
     }

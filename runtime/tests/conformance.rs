@@ -29,7 +29,9 @@ fn main() {
     let mut trials = Vec::new();
     match corpus_dir() {
         None => {
-            eprintln!("conformance: no corpus at ../shared/conformance and ASLRT_CONFORMANCE_DIR unset; nothing to run");
+            eprintln!(
+                "conformance: no corpus at ../shared/conformance and ASLRT_CONFORMANCE_DIR unset; nothing to run"
+            );
         }
         Some(dir) => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -39,15 +41,10 @@ fn main() {
                 .collect();
             files.sort();
             for file in files {
-                let text = std::fs::read_to_string(&file)
-                    .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
-                for (n, line) in text
-                    .lines()
-                    .enumerate()
-                    .filter(|(_, l)| !l.trim().is_empty())
-                {
-                    let case = Case::from_json_line(line)
-                        .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), n + 1));
+                let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
+                for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                    let case =
+                        Case::from_json_line(line).unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), n + 1));
                     let expected_to_fail = known.contains(&case.id);
                     let name = case.id.clone();
                     trials.push(Trial::test(name, move || check(&case, expected_to_fail)));
@@ -63,8 +60,6 @@ fn check(case: &Case, expected_to_fail: bool) -> Result<(), Failed> {
     match (verdict.passed, expected_to_fail) {
         (true, false) | (false, true) => Ok(()),
         (false, false) => Err(format!("expected {}\n got {}", case.expect, verdict.got).into()),
-        (true, true) => {
-            Err("this case now passes: remove it from tests/conformance/known-failures.txt".into())
-        }
+        (true, true) => Err("this case now passes: remove it from tests/conformance/known-failures.txt".into()),
     }
 }

@@ -8,32 +8,16 @@ use serde_json::{json, Value};
 fn handlers() -> Handlers {
     let mut h = Handlers::new();
     h.insert("arn:aws:states:::local:echo", Echo);
-    h.insert(
-        "arn:aws:states:::local:fail",
-        Raise(TaskError::new("Transient", "simulated transient failure")),
-    );
-    h.insert(
-        "arn:aws:states:::local:panic",
-        JsonFn(|_| -> Result<Value, TaskError> { panic!("handler bug") }),
-    );
-    h.insert(
-        "arn:aws:states:::local:big",
-        JsonFn(|_| Ok(json!("x".repeat(300 * 1024)))),
-    );
+    h.insert("arn:aws:states:::local:fail", Raise(TaskError::new("Transient", "simulated transient failure")));
+    h.insert("arn:aws:states:::local:panic", JsonFn(|_| -> Result<Value, TaskError> { panic!("handler bug") }));
+    h.insert("arn:aws:states:::local:big", JsonFn(|_| Ok(json!("x".repeat(300 * 1024)))));
     h
 }
 
 fn run_with(definition: Value, input: Value, limits: RuntimeLimits) -> Value {
     let machine = StateMachine::builder()
         .handlers(handlers())
-        .config(Config {
-            clock: Clock::Virtual {
-                start_millis: Some(0),
-            },
-            seed: Some(1),
-            limits,
-            ..Config::default()
-        })
+        .config(Config { clock: Clock::Virtual { start_millis: Some(0) }, seed: Some(1), limits, ..Config::default() })
         .compile(&definition.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
     machine.execute_json(&input).to_json()
@@ -41,10 +25,7 @@ fn run_with(definition: Value, input: Value, limits: RuntimeLimits) -> Value {
 
 #[track_caller]
 fn check(definition: Value, input: Value, expect: Value) {
-    assert_eq!(
-        run_with(definition, input, RuntimeLimits::default()),
-        expect
-    );
+    assert_eq!(run_with(definition, input, RuntimeLimits::default()), expect);
 }
 
 fn pass_then(state: Value) -> Value {
@@ -90,11 +71,7 @@ fn tolerated_failure_threshold() {
                 "F": {"Type": "Fail", "Error": "Bad"},
                 "OK": {"Type": "Succeed"}}}, "End": true}}})
     };
-    check(
-        def(2),
-        json!([1, 2, 3]),
-        json!({"status": "SUCCEEDED", "output": [1, null, null]}),
-    );
+    check(def(2), json!([1, 2, 3]), json!({"status": "SUCCEEDED", "output": [1, null, null]}));
     check(
         def(1),
         json!([1, 2, 3]),
@@ -116,10 +93,7 @@ fn data_limit_exceeded_is_not_caught() {
     let out = run_with(
         pass_then(json!({"Type": "Pass", "End": true})),
         json!({"a": "x".repeat(100)}),
-        RuntimeLimits {
-            max_payload_bytes: 64,
-            ..RuntimeLimits::default()
-        },
+        RuntimeLimits { max_payload_bytes: 64, ..RuntimeLimits::default() },
     );
     assert_eq!(out["error"], "States.DataLimitExceeded");
 }
@@ -166,9 +140,7 @@ fn handler_panic_becomes_task_failure() {
 #[test]
 fn missing_handler_names_the_resource() {
     check(
-        pass_then(
-            json!({"Type": "Task", "Resource": "arn:aws:states:::local:nobody", "End": true}),
-        ),
+        pass_then(json!({"Type": "Task", "Resource": "arn:aws:states:::local:nobody", "End": true})),
         json!({}),
         json!({"status": "FAILED", "error": "States.TaskFailed",
                "cause": "no task handler is registered for the resource 'arn:aws:states:::local:nobody'"}),
@@ -208,17 +180,12 @@ fn map_over_object_members() {
 
 #[test]
 fn malformed_event_fails_cleanly() {
-    let machine =
-        StateMachine::compile(&pass_then(json!({"Type": "Pass", "End": true})).to_string())
-            .unwrap();
+    let machine = StateMachine::compile(&pass_then(json!({"Type": "Pass", "End": true})).to_string()).unwrap();
     let mut scratch = aslrt::Scratch::new();
     let run = machine.execute(&mut scratch, b"{\"a\":");
     assert_eq!(run.status, aslrt::Status::Failed);
     assert_eq!(run.error, Some("States.Runtime"));
-    assert!(run
-        .cause
-        .unwrap()
-        .starts_with("The execution input is not valid JSON"));
+    assert!(run.cause.unwrap().starts_with("The execution input is not valid JSON"));
     // The scratch is still good for the next event.
     let run = machine.execute(&mut scratch, b"[1]");
     assert_eq!(run.output, Some("[1]"));
@@ -231,10 +198,7 @@ fn handlers_are_shared_across_threads() {
     let machine = StateMachine::builder()
         .handlers(handlers())
         .compile(
-            &pass_then(
-                json!({"Type": "Task", "Resource": "arn:aws:states:::local:echo", "End": true}),
-            )
-            .to_string(),
+            &pass_then(json!({"Type": "Task", "Resource": "arn:aws:states:::local:echo", "End": true})).to_string(),
         )
         .unwrap();
     std::thread::scope(|s| {
@@ -244,10 +208,7 @@ fn handlers_are_shared_across_threads() {
                 let mut scratch = aslrt::Scratch::new();
                 for i in 0..1000 {
                     let input = format!("{{\"t\":{t},\"i\":{i}}}");
-                    assert_eq!(
-                        m.execute(&mut scratch, input.as_bytes()).output,
-                        Some(input.as_str())
-                    );
+                    assert_eq!(m.execute(&mut scratch, input.as_bytes()).output, Some(input.as_str()));
                 }
             });
         }
@@ -259,10 +220,7 @@ fn handlers_are_shared_across_threads() {
 fn diagnostics(definition: &str) -> Vec<(String, String, String)> {
     match aslrt::asl::parse(definition) {
         Ok(_) => Vec::new(),
-        Err(d) => d
-            .into_iter()
-            .map(|d| (d.code.to_owned(), d.location, d.message))
-            .collect(),
+        Err(d) => d.into_iter().map(|d| (d.code.to_owned(), d.location, d.message)).collect(),
     }
 }
 
@@ -276,30 +234,18 @@ fn validation_reports_every_problem() {
             "D": {"Type": "Pass", "Parameters": {"x.$": "$.a[", "y.$": "States.Nope()"}, "End": true}}}"#,
     );
     let codes: Vec<(&str, &str)> = d.iter().map(|(c, l, _)| (c.as_str(), l.as_str())).collect();
+    assert!(codes.contains(&("MISSING_TRANSITION_TARGET", "/States/A/Next")), "{d:?}");
     assert!(
-        codes.contains(&("MISSING_TRANSITION_TARGET", "/States/A/Next")),
+        d.contains(&("SCHEMA_VALIDATION_FAILED".into(), "/States/B".into(), "Field 'Bogus' is not supported".into())),
         "{d:?}"
     );
-    assert!(
-        codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/B/Bogus")),
-        "{d:?}"
-    );
-    assert!(
-        codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/C/Resource")),
-        "{d:?}"
-    );
-    assert!(
-        codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/D/Parameters/x.$")),
-        "{d:?}"
-    );
-    assert!(
-        codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/D/Parameters/y.$")),
-        "{d:?}"
-    );
-    assert!(
-        codes.contains(&("MISSING_TRANSITION_TARGET", "/States/B")),
-        "unreachable B: {d:?}"
-    );
+    assert!(codes.contains(&("SCHEMA_VALIDATION_FAILED", "/States/C/Resource")), "{d:?}");
+    for field in ["x.$", "y.$"] {
+        let message =
+            format!("The value for the field '{field}' must be a valid JSONPath or a valid intrinsic function call");
+        assert!(d.contains(&("SCHEMA_VALIDATION_FAILED".into(), "/States/D/Parameters".into(), message)), "{d:?}");
+    }
+    assert!(codes.contains(&("MISSING_TRANSITION_TARGET", "/States/B")), "unreachable B: {d:?}");
 }
 
 #[test]
@@ -308,32 +254,14 @@ fn validation_codes() {
     assert_eq!(first("{").unwrap().0, "INVALID_JSON_DESCRIPTION");
     assert_eq!(
         first(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}"#).unwrap(),
-        (
-            "MISSING_END_STATE".into(),
-            "".into(),
-            "Workflow has no terminal state".into()
-        )
+        ("MISSING_END_STATE".into(), "".into(), "Workflow has no terminal state".into())
     );
     assert_eq!(
         first(r#"{"StartAt": "X", "States": {"A": {"Type": "Succeed"}}}"#).unwrap(),
-        (
-            "MISSING_TRANSITION_TARGET".into(),
-            "/StartAt".into(),
-            "Missing 'Next' target: X".into()
-        )
+        ("MISSING_TRANSITION_TARGET".into(), "/StartAt".into(), "Missing 'Next' target: X".into())
     );
-    assert_eq!(
-        first(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass"}}}"#)
-            .unwrap()
-            .0,
-        "MISSING_TRANSITION_TARGET"
-    );
-    assert_eq!(
-        first(r#"{"StartAt": "A", "States": {"A": {"Type": "Nope"}}}"#)
-            .unwrap()
-            .1,
-        "/States/A/Type"
-    );
+    assert_eq!(first(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass"}}}"#).unwrap().0, "MISSING_TRANSITION_TARGET");
+    assert_eq!(first(r#"{"StartAt": "A", "States": {"A": {"Type": "Nope"}}}"#).unwrap().1, "/States/A/Type");
     assert_eq!(
         first(r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:1:activity:x", "End": true}}}"#)
             .unwrap()
@@ -348,8 +276,46 @@ fn validation_codes() {
     );
     let retry_all_not_last = r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::local:x", "End": true,
         "Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]}}}"#;
-    assert_eq!(
-        first(retry_all_not_last).unwrap().1,
-        "/States/A/Retry/0/ErrorEquals"
-    );
+    assert_eq!(first(retry_all_not_last).unwrap().1, "/States/A/Retry/0/ErrorEquals");
+}
+
+/// The compiled program of a small machine, as `aslrt run --disasm` prints it. Catches changes
+/// to the instruction selection: a change here should be deliberate.
+#[test]
+fn disassembly_snapshot() {
+    let machine = StateMachine::compile(
+        &json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [
+                {"Or": [{"Variable": "$.a", "NumericGreaterThan": 1}, {"Not": {"Variable": "$.b", "IsPresent": true}}], "Next": "P"}],
+                "Default": "F"},
+            "P": {"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.xs)", "k": 1}, "ResultPath": "$.r", "End": true},
+            "F": {"Type": "Fail", "Error": "E"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let expect = r#"m0: 3 states, stack 2
+    0  enter      "C"
+    1  test       $.a NumericGreaterThan 1
+    2  jump-if    5
+    3  test       $.b IsPresent true
+    4  jump-if    7
+    5  set-next   11
+    6  jump       8
+    7  set-next   20
+    8  move       Acc <- Eff
+    9  exit
+   10  jumpnext
+   11  enter      "P"
+   12  arg        Eff $.xs
+   13  apply      States.ArrayLength/1
+   14  push       1
+   15  object     2 ["n", "k"]
+   16  pop        Res
+   17  result     $.r
+   18  exit
+   19  end
+   20  enter      "F"
+   21  fail       "E" -
+"#;
+    assert_eq!(machine.disassemble(), expect);
 }

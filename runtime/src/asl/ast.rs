@@ -51,24 +51,13 @@ pub struct Io {
 
 #[derive(Clone, Debug)]
 pub enum StateKind {
-    Pass {
-        result: Option<Const>,
-    },
+    Pass { result: Option<Const> },
     Task(Box<Task>),
-    Choice {
-        choices: Vec<ChoiceRule>,
-        default: Option<String>,
-    },
+    Choice { choices: Vec<ChoiceRule>, default: Option<String> },
     Wait(Wait),
     Succeed,
-    Fail {
-        error: Option<Str>,
-        cause: Option<Str>,
-    },
-    Parallel {
-        branches: Vec<Machine>,
-        errors: ErrorHandling,
-    },
+    Fail { error: Option<Str>, cause: Option<Str> },
+    Parallel { branches: Vec<Machine>, errors: ErrorHandling },
     Map(Box<Map>),
 }
 
@@ -156,11 +145,7 @@ pub enum Condition {
     And(Vec<Condition>),
     Or(Vec<Condition>),
     Not(Box<Condition>),
-    Compare {
-        variable: Path,
-        op: Comparison,
-        operand: Operand,
-    },
+    Compare { variable: Path, op: Comparison, operand: Operand },
 }
 
 #[derive(Clone, Debug)]
@@ -205,31 +190,19 @@ impl Comparison {
         ("StringLessThan", Comparison::StringLessThan),
         ("StringGreaterThan", Comparison::StringGreaterThan),
         ("StringLessThanEquals", Comparison::StringLessThanEquals),
-        (
-            "StringGreaterThanEquals",
-            Comparison::StringGreaterThanEquals,
-        ),
+        ("StringGreaterThanEquals", Comparison::StringGreaterThanEquals),
         ("StringMatches", Comparison::StringMatches),
         ("NumericEquals", Comparison::NumericEquals),
         ("NumericLessThan", Comparison::NumericLessThan),
         ("NumericGreaterThan", Comparison::NumericGreaterThan),
         ("NumericLessThanEquals", Comparison::NumericLessThanEquals),
-        (
-            "NumericGreaterThanEquals",
-            Comparison::NumericGreaterThanEquals,
-        ),
+        ("NumericGreaterThanEquals", Comparison::NumericGreaterThanEquals),
         ("BooleanEquals", Comparison::BooleanEquals),
         ("TimestampEquals", Comparison::TimestampEquals),
         ("TimestampLessThan", Comparison::TimestampLessThan),
         ("TimestampGreaterThan", Comparison::TimestampGreaterThan),
-        (
-            "TimestampLessThanEquals",
-            Comparison::TimestampLessThanEquals,
-        ),
-        (
-            "TimestampGreaterThanEquals",
-            Comparison::TimestampGreaterThanEquals,
-        ),
+        ("TimestampLessThanEquals", Comparison::TimestampLessThanEquals),
+        ("TimestampGreaterThanEquals", Comparison::TimestampGreaterThanEquals),
         ("IsNull", Comparison::IsNull),
         ("IsPresent", Comparison::IsPresent),
         ("IsNumeric", Comparison::IsNumeric),

@@ -15,6 +15,8 @@ pub struct Diagnostic {
     /// JSON pointer to the offending node, `/States/Foo/Next`.
     pub location: String,
     pub message: String,
+    /// What exactly is wrong, where AWS's message does not say (a path's parse error).
+    pub note: Option<String>,
 }
 
 impl std::fmt::Display for Diagnostic {
@@ -24,11 +26,11 @@ impl std::fmt::Display for Diagnostic {
             "{}: {} at {}",
             self.code,
             self.message,
-            if self.location.is_empty() {
-                "/"
-            } else {
-                &self.location
-            }
-        )
+            if self.location.is_empty() { "/" } else { &self.location }
+        )?;
+        if let Some(note) = &self.note {
+            write!(f, " ({note})")?;
+        }
+        Ok(())
     }
 }

@@ -6,10 +6,7 @@
 use super::ast::*;
 use super::{validate, Diagnostic};
 use crate::intrinsics::parse_call;
-use crate::path::{
-    compile_template, parse_path, parse_reference_path, template::escape_pointer, Path,
-    ReferencePath,
-};
+use crate::path::{compile_template, parse_path, parse_reference_path, template::escape_pointer, Path, ReferencePath};
 use crate::value::Const;
 use serde_json::{Map as JsonMap, Value as Json};
 
@@ -24,6 +21,7 @@ pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
                 code: "INVALID_JSON_DESCRIPTION",
                 location: String::new(),
                 message: format!("the definition is not valid JSON: {e}"),
+                note: None,
             }])
         }
     };
@@ -35,18 +33,7 @@ pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
     if let Some(ql) = obj.get("QueryLanguage") {
         p.query_language(ql, "/QueryLanguage");
     }
-    let machine = p.machine(
-        obj,
-        "",
-        &[
-            "Comment",
-            "StartAt",
-            "States",
-            "TimeoutSeconds",
-            "Version",
-            "QueryLanguage",
-        ],
-    );
+    let machine = p.machine(obj, "", &["Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"]);
     let def = Definition { machine };
     validate::check(&def, &mut p.diags);
     if p.diags.is_empty() {
@@ -66,11 +53,7 @@ fn ptr(base: &str, field: &str) -> String {
 
 impl Parser {
     fn diag(&mut self, code: &'static str, location: &str, message: impl Into<String>) {
-        self.diags.push(Diagnostic {
-            code,
-            location: location.to_owned(),
-            message: message.into(),
-        });
+        self.diags.push(Diagnostic { code, location: location.to_owned(), message: message.into(), note: None });
     }
 
     fn schema(&mut self, location: &str, message: impl Into<String>) {
@@ -78,11 +61,7 @@ impl Parser {
     }
 
     fn unsupported(&mut self, location: &str, what: &str) {
-        self.diag(
-            "UNSUPPORTED_FEATURE",
-            location,
-            format!("{what} is not supported by aslrt yet"),
-        );
+        self.diag("UNSUPPORTED_FEATURE", location, format!("{what} is not supported by aslrt yet"));
     }
 
     fn query_language(&mut self, v: &Json, at: &str) {
@@ -96,10 +75,8 @@ impl Parser {
     fn fields(&mut self, obj: &JsonMap<String, Json>, at: &str, allowed: &[&str]) {
         for k in obj.keys() {
             if !allowed.contains(&k.as_str()) {
-                self.schema(
-                    &ptr(at, k),
-                    format!("the field '{k}' is not supported here"),
-                );
+                // AWS's wording and location: the object holding the field.
+                self.schema(at, format!("Field '{k}' is not supported"));
             }
         }
     }
@@ -117,9 +94,7 @@ impl Parser {
                 String::new()
             }
         };
-        let timeout_seconds = obj
-            .get("TimeoutSeconds")
-            .and_then(|v| self.uint(v, &ptr(at, "TimeoutSeconds")));
+        let timeout_seconds = obj.get("TimeoutSeconds").and_then(|v| self.uint(v, &ptr(at, "TimeoutSeconds")));
         let mut states = Vec::new();
         match obj.get("States") {
             Some(Json::Object(map)) => {
@@ -137,20 +112,14 @@ impl Parser {
                                 states.push(st);
                             }
                         }
-                        None => {
-                            self.schema(&sp, format!("the state '{name}' must be a JSON object"))
-                        }
+                        None => self.schema(&sp, format!("the state '{name}' must be a JSON object")),
                     }
                 }
             }
             Some(_) => self.schema(&ptr(at, "States"), "States must be a JSON object"),
             None => self.schema(at, "the field 'States' is required"),
         }
-        Machine {
-            start_at,
-            states,
-            timeout_seconds,
-        }
+        Machine { start_at, states, timeout_seconds }
     }
 
     fn uint(&mut self, v: &Json, at: &str) -> Option<u64> {
@@ -175,12 +144,7 @@ impl Parser {
     }
 
     /// A path field that may be null (InputPath, OutputPath, ItemsPath).
-    fn path_field(
-        &mut self,
-        obj: &JsonMap<String, Json>,
-        field: &str,
-        at: &str,
-    ) -> Option<Option<Path>> {
+    fn path_field(&mut self, obj: &JsonMap<String, Json>, field: &str, at: &str) -> Option<Option<Path>> {
         match obj.get(field)? {
             Json::Null => Some(None),
             Json::String(s) => self.path(s, &ptr(at, field), field).map(Some),
@@ -199,47 +163,33 @@ impl Parser {
         match parse_path(text) {
             Ok(p) => Some(p),
             Err(e) => {
-                self.schema(
-                    at,
-                    format!("the value of {field} is not a valid JSONPath ('{text}'): {e}"),
-                );
+                self.schema(at, format!("the value of {field} is not a valid JSONPath ('{text}'): {e}"));
                 None
             }
         }
     }
 
-    fn reference_path(
-        &mut self,
-        obj: &JsonMap<String, Json>,
-        at: &str,
-    ) -> Option<Option<ReferencePath>> {
+    fn reference_path(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Option<Option<ReferencePath>> {
         match obj.get("ResultPath")? {
             Json::Null => Some(None),
-            Json::String(s) => {
-                match parse_reference_path(s) {
-                    Ok(p) => Some(Some(p)),
-                    Err(e) => {
-                        self.schema(&ptr(at, "ResultPath"), format!("the value of ResultPath is not a valid reference path ('{s}'): {e}"));
-                        None
-                    }
+            Json::String(s) => match parse_reference_path(s) {
+                Ok(p) => Some(Some(p)),
+                Err(e) => {
+                    self.schema(
+                        &ptr(at, "ResultPath"),
+                        format!("the value of ResultPath is not a valid reference path ('{s}'): {e}"),
+                    );
+                    None
                 }
-            }
+            },
             _ => {
-                self.schema(
-                    &ptr(at, "ResultPath"),
-                    "ResultPath must be a string or null",
-                );
+                self.schema(&ptr(at, "ResultPath"), "ResultPath must be a string or null");
                 None
             }
         }
     }
 
-    fn template(
-        &mut self,
-        obj: &JsonMap<String, Json>,
-        field: &str,
-        at: &str,
-    ) -> Option<crate::path::Template> {
+    fn template(&mut self, obj: &JsonMap<String, Json>, field: &str, at: &str) -> Option<crate::path::Template> {
         let v = obj.get(field)?;
         let here = ptr(at, field);
         if !v.is_object() {
@@ -247,15 +197,20 @@ impl Parser {
             return None;
         }
         let mut problems = Vec::new();
-        let t = compile_template(v, &here, &mut problems);
-        for (loc, msg) in problems {
-            if msg.contains("not a valid JSONPath")
-                && msg.contains("'$")
-                && is_variable_template(&msg)
-            {
-                self.unsupported(&loc, "a workflow variable reference");
+        let t = compile_template(v, &mut problems);
+        for p in problems {
+            if is_variable_reference(&p.expr) {
+                self.unsupported(&here, "a workflow variable reference");
             } else {
-                self.schema(&loc, msg);
+                self.diags.push(Diagnostic {
+                    code: SCHEMA,
+                    location: here.clone(),
+                    message: format!(
+                        "The value for the field '{}' must be a valid JSONPath or a valid intrinsic function call",
+                        p.field
+                    ),
+                    note: Some(p.detail),
+                });
             }
         }
         Some(t)
@@ -293,11 +248,8 @@ impl Parser {
         }
         for jsonata_or_variables in ["Assign", "Arguments", "Output", "Items"] {
             if obj.contains_key(jsonata_or_variables) {
-                let what = if jsonata_or_variables == "Assign" {
-                    "Assign (workflow variables)"
-                } else {
-                    "a JSONata field"
-                };
+                let what =
+                    if jsonata_or_variables == "Assign" { "Assign (workflow variables)" } else { "a JSONata field" };
                 self.unsupported(&ptr(at, jsonata_or_variables), what);
             }
         }
@@ -320,13 +272,7 @@ impl Parser {
             ]
             .concat(),
             "Choice" => [COMMON, IO, &["Choices", "Default"]].concat(),
-            "Wait" => [
-                COMMON,
-                IO,
-                FLOW,
-                &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
-            ]
-            .concat(),
+            "Wait" => [COMMON, IO, FLOW, &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]].concat(),
             "Succeed" => [COMMON, IO].concat(),
             "Fail" => [COMMON, &["Error", "Cause", "ErrorPath", "CausePath"]].concat(),
             "Parallel" => [COMMON, IO, FLOW, RESULT, ERRORS, &["Branches"]].concat(),
@@ -355,10 +301,7 @@ impl Parser {
             ]
             .concat(),
             other => {
-                self.schema(
-                    &ptr(at, "Type"),
-                    format!("'{other}' is not a valid state type"),
-                );
+                self.schema(&ptr(at, "Type"), format!("'{other}' is not a valid state type"));
                 return None;
             }
         };
@@ -366,15 +309,10 @@ impl Parser {
         let allowed: Vec<&str> = allowed.into_iter().chain(extra).collect();
         self.fields(obj, at, &allowed);
         let io = self.io(obj, at);
-        let transition = if matches!(ty, "Choice" | "Succeed" | "Fail") {
-            Transition::None
-        } else {
-            self.transition(obj, at)
-        };
+        let transition =
+            if matches!(ty, "Choice" | "Succeed" | "Fail") { Transition::None } else { self.transition(obj, at) };
         let kind = match ty {
-            "Pass" => StateKind::Pass {
-                result: obj.get("Result").map(Const::from_serde),
-            },
+            "Pass" => StateKind::Pass { result: obj.get("Result").map(Const::from_serde) },
             "Task" => StateKind::Task(Box::new(self.task(obj, at))),
             "Choice" => self.choice(obj, at),
             // A state whose own fields are bad stays in the model, so that the graph checks
@@ -389,11 +327,7 @@ impl Parser {
             "Map" => StateKind::Map(Box::new(self.map(obj, at).unwrap_or_else(|| Map {
                 items_path: None,
                 item_selector: None,
-                processor: Machine {
-                    start_at: String::new(),
-                    states: Vec::new(),
-                    timeout_seconds: None,
-                },
+                processor: Machine { start_at: String::new(), states: Vec::new(), timeout_seconds: None },
                 max_concurrency: None,
                 tolerated_failure_count: None,
                 tolerated_failure_percentage: None,
@@ -401,13 +335,7 @@ impl Parser {
             }))),
             _ => return None,
         };
-        Some(State {
-            name: name.to_owned(),
-            pointer: at.to_owned(),
-            kind,
-            io,
-            transition,
-        })
+        Some(State { name: name.to_owned(), pointer: at.to_owned(), kind, io, transition })
     }
 
     fn transition(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Transition {
@@ -428,23 +356,13 @@ impl Parser {
                 Transition::End
             }
             (None, false) => {
-                self.diag(
-                    "MISSING_TRANSITION_TARGET",
-                    at,
-                    "the state has neither 'Next' nor 'End: true'",
-                );
+                self.diag("MISSING_TRANSITION_TARGET", at, "the state has neither 'Next' nor 'End: true'");
                 Transition::End
             }
         }
     }
 
-    fn str_or_path(
-        &mut self,
-        obj: &JsonMap<String, Json>,
-        lit: &str,
-        path: &str,
-        at: &str,
-    ) -> Option<Str> {
+    fn str_or_path(&mut self, obj: &JsonMap<String, Json>, lit: &str, path: &str, at: &str) -> Option<Str> {
         if obj.contains_key(lit) && obj.contains_key(path) {
             self.schema(at, format!("'{lit}' and '{path}' cannot both be set"));
         }
@@ -466,13 +384,7 @@ impl Parser {
         }
     }
 
-    fn seconds(
-        &mut self,
-        obj: &JsonMap<String, Json>,
-        lit: &str,
-        path: &str,
-        at: &str,
-    ) -> Option<Seconds> {
+    fn seconds(&mut self, obj: &JsonMap<String, Json>, lit: &str, path: &str, at: &str) -> Option<Seconds> {
         if let Some(v) = obj.get(lit) {
             return match v.as_u64() {
                 Some(n) if n > 0 => Some(Seconds::Literal(n)),
@@ -510,17 +422,9 @@ impl Parser {
                 "Express state machines do not support the '.waitForTaskToken' integration pattern",
             );
         } else if resource.contains(":activity:") {
-            self.diag(
-                "SCHEMA_VALIDATION_FAILED",
-                &here,
-                "Express state machines do not support activities",
-            );
+            self.diag("SCHEMA_VALIDATION_FAILED", &here, "Express state machines do not support activities");
         } else if !resource.is_empty() && !resource.starts_with("arn:") {
-            self.diag(
-                "INVALID_RESOURCE",
-                &here,
-                format!("'{resource}' is not a valid resource ARN"),
-            );
+            self.diag("INVALID_RESOURCE", &here, format!("'{resource}' is not a valid resource ARN"));
         }
         Task {
             resource,
@@ -563,38 +467,21 @@ impl Parser {
                                 self.fields(
                                     o,
                                     &cp,
-                                    &[
-                                        "ErrorEquals",
-                                        "Next",
-                                        "ResultPath",
-                                        "Comment",
-                                        "Assign",
-                                        "Output",
-                                    ],
+                                    &["ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output"],
                                 );
                                 if o.contains_key("Assign") {
-                                    self.unsupported(
-                                        &ptr(&cp, "Assign"),
-                                        "Assign (workflow variables)",
-                                    );
+                                    self.unsupported(&ptr(&cp, "Assign"), "Assign (workflow variables)");
                                 }
                                 let error_equals = self.error_equals(o, &cp);
                                 let next = match self.string(o, "Next", &cp) {
                                     Some(n) => n,
                                     None => {
-                                        self.schema(
-                                            &cp,
-                                            "the field 'Next' is required in a catcher",
-                                        );
+                                        self.schema(&cp, "the field 'Next' is required in a catcher");
                                         String::new()
                                     }
                                 };
                                 let result_path = self.reference_path(o, &cp);
-                                out.catch.push(Catcher {
-                                    error_equals,
-                                    result_path,
-                                    next,
-                                });
+                                out.catch.push(Catcher { error_equals, result_path, next });
                             }
                             None => self.schema(&cp, "a catcher must be a JSON object"),
                         }
@@ -608,18 +495,11 @@ impl Parser {
     }
 
     /// `States.ALL` must appear alone, in the last retrier or catcher.
-    fn check_states_all<'e>(
-        &mut self,
-        lists: impl ExactSizeIterator<Item = &'e Vec<String>>,
-        at: &str,
-    ) {
+    fn check_states_all<'e>(&mut self, lists: impl ExactSizeIterator<Item = &'e Vec<String>>, at: &str) {
         let n = lists.len();
         for (i, list) in lists.enumerate() {
             if list.iter().any(|e| e == "States.ALL") && (list.len() > 1 || i + 1 != n) {
-                self.schema(
-                    &format!("{at}/{i}/ErrorEquals"),
-                    "States.ALL must appear alone in the last entry",
-                );
+                self.schema(&format!("{at}/{i}/ErrorEquals"), "States.ALL must appear alone in the last entry");
             }
         }
     }
@@ -663,10 +543,7 @@ impl Parser {
             Some(v) => match v.as_u64() {
                 Some(n) if (1..=99_999_999).contains(&n) => n,
                 _ => {
-                    self.schema(
-                        &ptr(at, "IntervalSeconds"),
-                        "IntervalSeconds must be an integer from 1 to 99999999",
-                    );
+                    self.schema(&ptr(at, "IntervalSeconds"), "IntervalSeconds must be an integer from 1 to 99999999");
                     1
                 }
             },
@@ -676,10 +553,7 @@ impl Parser {
             Some(v) => match v.as_u64() {
                 Some(n) if n <= 99_999_999 => n,
                 _ => {
-                    self.schema(
-                        &ptr(at, "MaxAttempts"),
-                        "MaxAttempts must be an integer from 0 to 99999999",
-                    );
+                    self.schema(&ptr(at, "MaxAttempts"), "MaxAttempts must be an integer from 0 to 99999999");
                     3
                 }
             },
@@ -689,10 +563,7 @@ impl Parser {
             Some(v) => match v.as_f64() {
                 Some(n) if n >= 1.0 => n,
                 _ => {
-                    self.schema(
-                        &ptr(at, "BackoffRate"),
-                        "BackoffRate must be a number not less than 1.0",
-                    );
+                    self.schema(&ptr(at, "BackoffRate"), "BackoffRate must be a number not less than 1.0");
                     2.0
                 }
             },
@@ -702,10 +573,7 @@ impl Parser {
             Some(v) => match v.as_u64() {
                 Some(n) if (1..=31_622_400).contains(&n) => Some(n),
                 _ => {
-                    self.schema(
-                        &ptr(at, "MaxDelaySeconds"),
-                        "MaxDelaySeconds must be an integer from 1 to 31622400",
-                    );
+                    self.schema(&ptr(at, "MaxDelaySeconds"), "MaxDelaySeconds must be an integer from 1 to 31622400");
                     None
                 }
             },
@@ -714,21 +582,11 @@ impl Parser {
             None | Some(Some("NONE")) => false,
             Some(Some("FULL")) => true,
             Some(_) => {
-                self.schema(
-                    &ptr(at, "JitterStrategy"),
-                    "JitterStrategy must be \"FULL\" or \"NONE\"",
-                );
+                self.schema(&ptr(at, "JitterStrategy"), "JitterStrategy must be \"FULL\" or \"NONE\"");
                 false
             }
         };
-        Some(Retrier {
-            error_equals,
-            interval_seconds,
-            max_attempts,
-            backoff_rate,
-            max_delay_seconds,
-            jitter_full,
-        })
+        Some(Retrier { error_equals, interval_seconds, max_attempts, backoff_rate, max_delay_seconds, jitter_full })
     }
 
     fn choice(&mut self, obj: &JsonMap<String, Json>, at: &str) -> StateKind {
@@ -774,20 +632,19 @@ impl Parser {
         }
         let ops: Vec<String> = Comparison::ALL
             .iter()
-            .flat_map(|(n, c)| {
-                if c.is_type_test() {
-                    vec![n.to_string()]
-                } else {
-                    vec![n.to_string(), format!("{n}Path")]
-                }
-            })
+            .flat_map(
+                |(n, c)| {
+                    if c.is_type_test() {
+                        vec![n.to_string()]
+                    } else {
+                        vec![n.to_string(), format!("{n}Path")]
+                    }
+                },
+            )
             .collect();
         for k in o.keys() {
             if !allowed.contains(&k.as_str()) && !ops.contains(k) {
-                self.schema(
-                    &ptr(at, k),
-                    format!("the field '{k}' is not supported in a choice rule"),
-                );
+                self.schema(&ptr(at, k), format!("the field '{k}' is not supported in a choice rule"));
             }
         }
         let sub = |p: &mut Parser, key: &str| -> Option<Vec<Condition>> {
@@ -799,20 +656,14 @@ impl Parser {
                         .filter_map(|(i, r)| match r.as_object() {
                             Some(ro) => p.condition(ro, &format!("{here}/{i}"), false),
                             None => {
-                                p.schema(
-                                    &format!("{here}/{i}"),
-                                    "a choice rule must be a JSON object",
-                                );
+                                p.schema(&format!("{here}/{i}"), "a choice rule must be a JSON object");
                                 None
                             }
                         })
                         .collect(),
                 ),
                 _ => {
-                    p.schema(
-                        &here,
-                        format!("{key} must be a non-empty array of choice rules"),
-                    );
+                    p.schema(&here, format!("{key} must be a non-empty array of choice rules"));
                     None
                 }
             }
@@ -825,9 +676,7 @@ impl Parser {
         }
         if let Some(n) = o.get("Not") {
             return match n.as_object() {
-                Some(no) => self
-                    .condition(no, &ptr(at, "Not"), false)
-                    .map(|c| Condition::Not(Box::new(c))),
+                Some(no) => self.condition(no, &ptr(at, "Not"), false).map(|c| Condition::Not(Box::new(c))),
                 None => {
                     self.schema(&ptr(at, "Not"), "Not must be a choice rule object");
                     None
@@ -837,10 +686,7 @@ impl Parser {
         let variable = match self.string(o, "Variable", at) {
             Some(v) => self.path(&v, &ptr(at, "Variable"), "Variable")?,
             None => {
-                self.schema(
-                    at,
-                    "a choice rule needs 'Variable' and a comparison operator, or And/Or/Not",
-                );
+                self.schema(at, "a choice rule needs 'Variable' and a comparison operator, or And/Or/Not");
                 return None;
             }
         };
@@ -875,9 +721,9 @@ impl Parser {
                 | Comparison::TimestampLessThan
                 | Comparison::TimestampGreaterThan
                 | Comparison::TimestampLessThanEquals
-                | Comparison::TimestampGreaterThanEquals => v
-                    .as_str()
-                    .is_some_and(|s| crate::vm::timestamp::parse(s).is_some()),
+                | Comparison::TimestampGreaterThanEquals => {
+                    v.as_str().is_some_and(|s| crate::vm::timestamp::parse(s).is_some())
+                }
                 _ => v.is_string(),
             };
             if !ok {
@@ -886,11 +732,7 @@ impl Parser {
             }
             Operand::Const(Const::from_serde(v))
         };
-        Some(Condition::Compare {
-            variable,
-            op,
-            operand,
-        })
+        Some(Condition::Compare { variable, op, operand })
     }
 
     fn wait(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Option<Wait> {
@@ -899,10 +741,7 @@ impl Parser {
             .filter(|k| obj.contains_key(*k))
             .collect();
         if present.len() != 1 {
-            self.schema(
-                at,
-                "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath",
-            );
+            self.schema(at, "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath");
             return None;
         }
         let here = ptr(at, present[0]);
@@ -915,10 +754,7 @@ impl Parser {
                     None
                 }
             },
-            "Timestamp" => match v
-                .as_str()
-                .filter(|s| crate::vm::timestamp::parse(s).is_some())
-            {
+            "Timestamp" => match v.as_str().filter(|s| crate::vm::timestamp::parse(s).is_some()) {
                 Some(s) => Some(Wait::Timestamp(s.to_owned())),
                 None => {
                     self.schema(&here, "Timestamp must be an RFC 3339 timestamp string");
@@ -928,11 +764,7 @@ impl Parser {
             field => {
                 let text = v.as_str().unwrap_or_default().to_owned();
                 let p = self.path(&text, &here, field)?;
-                Some(if field == "SecondsPath" {
-                    Wait::SecondsPath(p)
-                } else {
-                    Wait::TimestampPath(p)
-                })
+                Some(if field == "SecondsPath" { Wait::SecondsPath(p) } else { Wait::TimestampPath(p) })
             }
         }
     }
@@ -945,30 +777,19 @@ impl Parser {
                 for (i, b) in list.iter().enumerate() {
                     let bp = format!("{here}/{i}");
                     match b.as_object() {
-                        Some(o) => branches.push(self.machine(
-                            o,
-                            &bp,
-                            &["Comment", "StartAt", "States", "QueryLanguage"],
-                        )),
+                        Some(o) => {
+                            branches.push(self.machine(o, &bp, &["Comment", "StartAt", "States", "QueryLanguage"]))
+                        }
                         None => self.schema(&bp, "a branch must be a JSON object"),
                     }
                 }
             }
             _ => self.schema(&here, "Branches must be a non-empty array"),
         }
-        StateKind::Parallel {
-            branches,
-            errors: self.error_handling(obj, at),
-        }
+        StateKind::Parallel { branches, errors: self.error_handling(obj, at) }
     }
 
-    fn count(
-        &mut self,
-        obj: &JsonMap<String, Json>,
-        lit: &str,
-        at: &str,
-        max: f64,
-    ) -> Option<Count> {
+    fn count(&mut self, obj: &JsonMap<String, Json>, lit: &str, at: &str, max: f64) -> Option<Count> {
         let path = format!("{lit}Path");
         if obj.contains_key(lit) && obj.contains_key(&path) {
             self.schema(at, format!("'{lit}' and '{path}' cannot both be set"));
@@ -977,10 +798,7 @@ impl Parser {
             return match v.as_f64() {
                 Some(n) if (0.0..=max).contains(&n) => Some(Count::Literal(n)),
                 _ => {
-                    self.schema(
-                        &ptr(at, lit),
-                        format!("{lit} must be a number from 0 to {max}"),
-                    );
+                    self.schema(&ptr(at, lit), format!("{lit} must be a number from 0 to {max}"));
                     None
                 }
             };
@@ -999,17 +817,11 @@ impl Parser {
             (Some(p), None) => ("ItemProcessor", p),
             (None, Some(i)) => ("Iterator", i),
             (Some(_), Some(_)) => {
-                self.schema(
-                    at,
-                    "a Map state cannot have both 'ItemProcessor' and 'Iterator'",
-                );
+                self.schema(at, "a Map state cannot have both 'ItemProcessor' and 'Iterator'");
                 return None;
             }
             (None, None) => {
-                self.schema(
-                    at,
-                    "a Map state needs 'ItemProcessor' (or the legacy 'Iterator')",
-                );
+                self.schema(at, "a Map state needs 'ItemProcessor' (or the legacy 'Iterator')");
                 return None;
             }
         };
@@ -1029,22 +841,10 @@ impl Parser {
                 ),
             }
         }
-        let processor = self.machine(
-            body,
-            &here,
-            &[
-                "Comment",
-                "StartAt",
-                "States",
-                "ProcessorConfig",
-                "QueryLanguage",
-            ],
-        );
+        let processor =
+            self.machine(body, &here, &["Comment", "StartAt", "States", "ProcessorConfig", "QueryLanguage"]);
         if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
-            self.schema(
-                at,
-                "a Map state cannot have both 'ItemSelector' and 'Parameters'",
-            );
+            self.schema(at, "a Map state cannot have both 'ItemSelector' and 'Parameters'");
         }
         let item_selector = self.template(obj, "ItemSelector", at);
         let items_path = self.path_field(obj, "ItemsPath", at).flatten();
@@ -1064,8 +864,4 @@ impl Parser {
 fn is_variable_reference(text: &str) -> bool {
     let b = text.as_bytes();
     b.len() > 1 && b[0] == b'$' && (b[1].is_ascii_alphabetic() || b[1] == b'_')
-}
-
-fn is_variable_template(msg: &str) -> bool {
-    msg.split('\'').any(is_variable_reference)
 }

@@ -14,6 +14,7 @@ fn missing(diags: &mut Vec<Diagnostic>, target: &str, location: String) {
         code: "MISSING_TRANSITION_TARGET",
         location,
         message: format!("Missing 'Next' target: {target}"),
+        note: None,
     });
 }
 
@@ -44,12 +45,7 @@ fn targets(s: &State) -> Vec<(&str, String)> {
 }
 
 fn check_machine(m: &Machine, at: &str, diags: &mut Vec<Diagnostic>) {
-    let index: HashMap<&str, usize> = m
-        .states
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
-        .collect();
+    let index: HashMap<&str, usize> = m.states.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
     if !m.start_at.is_empty() && !index.contains_key(m.start_at.as_str()) {
         missing(diags, &m.start_at, format!("{at}/StartAt"));
     }
@@ -66,24 +62,20 @@ fn check_machine(m: &Machine, at: &str, diags: &mut Vec<Diagnostic>) {
                 }
             }
             StateKind::Map(map) => {
-                check_machine(
-                    &map.processor,
-                    &format!("{}/ItemProcessor", s.pointer),
-                    diags,
-                );
+                check_machine(&map.processor, &format!("{}/ItemProcessor", s.pointer), diags);
             }
             _ => {}
         }
     }
     let terminal = m.states.iter().any(|s| {
-        matches!(s.transition, Transition::End)
-            || matches!(s.kind, StateKind::Succeed | StateKind::Fail { .. })
+        matches!(s.transition, Transition::End) || matches!(s.kind, StateKind::Succeed | StateKind::Fail { .. })
     });
     if !terminal && !m.states.is_empty() {
         diags.push(Diagnostic {
             code: "MISSING_END_STATE",
             location: String::new(),
             message: "Workflow has no terminal state".into(),
+            note: None,
         });
         return;
     }
@@ -109,6 +101,7 @@ fn check_machine(m: &Machine, at: &str, diags: &mut Vec<Diagnostic>) {
                 code: "MISSING_TRANSITION_TARGET",
                 location: s.pointer.clone(),
                 message: format!("State \"{}\" is not reachable.", s.name),
+                note: None,
             });
         }
     }

@@ -1,69 +1,114 @@
-//! `Display` for [`Program`]: a disassembly for tests and `aslrt compile --disasm`.
+//! `Display` for [`Program`]: a disassembly, for snapshot tests and `aslrt run --disasm`.
 
 use super::*;
+use crate::value::Const;
 use std::fmt;
+
+fn konst(c: &Const) -> String {
+    fn to_serde(c: &Const) -> serde_json::Value {
+        match c {
+            Const::Null => serde_json::Value::Null,
+            Const::Bool(b) => (*b).into(),
+            Const::Int(i) => (*i).into(),
+            Const::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+            Const::Str(s) => s.as_ref().into(),
+            Const::Array(a) => a.iter().map(to_serde).collect(),
+            Const::Object(o) => {
+                o.iter().map(|(k, v)| (k.to_string(), to_serde(v))).collect::<serde_json::Map<_, _>>().into()
+            }
+        }
+    }
+    to_serde(c).to_string()
+}
+
+impl Program {
+    fn fmt_op(&self, f: &mut fmt::Formatter<'_>, m: &MachineCode, op: &Op) -> fmt::Result {
+        let path = |p: PathId| &*self.paths[p.index()].text;
+        match *op {
+            Op::Enter(s) => write!(f, "enter      {:?}", &*m.state(s).name),
+            Op::InputPath(p) => write!(f, "input      {}", path(p)),
+            Op::OutputPath(p) => write!(f, "output     {}", path(p)),
+            Op::PushConst(c) => write!(f, "push       {}", konst(&self.consts[c.index()])),
+            Op::PushReg(r) => write!(f, "push       {r:?}"),
+            Op::PushPath { path: p, root, field } => {
+                write!(f, "push       {root:?} {} ({})", path(p), &*self.strings[field.index()])
+            }
+            Op::PushArg { path: p, root, .. } => write!(f, "arg        {root:?} {}", path(p)),
+            Op::Apply(c) => {
+                let call = &self.calls[c.index()];
+                write!(f, "apply      {}/{}", call.name(), call.args.len())
+            }
+            Op::MakeObject { keys, len } => {
+                write!(f, "object     {len} {:?}", self.keys[keys.index()].iter().map(|k| &**k).collect::<Vec<_>>())
+            }
+            Op::MakeArray(n) => write!(f, "array      {n}"),
+            Op::Pop(r) => write!(f, "pop        {r:?}"),
+            Op::Move { to, from } => write!(f, "move       {to:?} <- {from:?}"),
+            Op::ResultPath(r) => write!(f, "result     {}", &*self.ref_paths[r.index()].text),
+            Op::Test(t) => {
+                let t = &self.tests[t.index()];
+                let operand = match &t.operand {
+                    TestOperand::Const(c) => konst(&self.consts[c.index()]),
+                    TestOperand::Timestamp(n) => format!("@{n}ns"),
+                    TestOperand::Path(p) => path(*p).to_owned(),
+                };
+                write!(f, "test       {} {:?} {operand}", path(t.variable), t.op)
+            }
+            Op::Invoke(r) => write!(f, "invoke     {}", &*self.resources[r.index()]),
+            Op::Wait(w) => write!(f, "wait       {:?}", self.waits[w.index()]),
+            Op::Jump(pc) => write!(f, "jump       {}", pc.0),
+            Op::JumpIf(pc) => write!(f, "jump-if    {}", pc.0),
+            Op::JumpIfNot(pc) => write!(f, "jump-ifnot {}", pc.0),
+            Op::SetNext(pc) => write!(f, "set-next   {}", pc.0),
+            Op::MapNext(pc) => write!(f, "map-next   {}", pc.0),
+            Op::Branch(mid) => write!(f, "branch     m{}", mid.0),
+            Op::MapRun(mid) => write!(f, "map-run    m{}", mid.0),
+            Op::MapBegin(id) => {
+                let spec = &self.maps[id.index()];
+                write!(f, "map-begin  {}", spec.items_path.map_or("$", |p| path(p)))
+            }
+            Op::Events(n) => write!(f, "events     {n}"),
+            Op::Fail(id) => {
+                let spec = &self.fails[id.index()];
+                let show = |s: &Option<StrSource>| match s {
+                    None => "-".to_owned(),
+                    Some(StrSource::Literal(l)) => format!("{:?}", &*self.strings[l.index()]),
+                    Some(StrSource::Path(p)) => path(*p).to_owned(),
+                    Some(StrSource::Call(c)) => self.calls[c.index()].text.to_string(),
+                };
+                write!(f, "fail       {} {}", show(&spec.error), show(&spec.cause))
+            }
+            Op::ResultWhole => f.write_str("result     $"),
+            Op::ResultDiscard => f.write_str("result     null"),
+            Op::InputNull => f.write_str("input      null"),
+            Op::OutputNull => f.write_str("output     null"),
+            other => {
+                let name = format!("{other:?}").to_lowercase();
+                f.write_str(&name)
+            }
+        }
+    }
+}
 
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, m) in self.machines.iter().enumerate() {
-            writeln!(f, "machine m{i} start s{}", m.start.0)?;
-            for (j, s) in m.states.iter().enumerate() {
-                write!(f, "  s{j} {:?} ", &*s.name)?;
-                match &s.op {
-                    StateOp::Pass { result } => {
-                        write!(f, "pass{}", if result.is_some() { " result" } else { "" })?
+            writeln!(f, "m{i}: {} states, stack {}", m.states.len(), m.max_stack)?;
+            for (pc, op) in m.code.iter().enumerate() {
+                write!(f, "{pc:5}  ")?;
+                self.fmt_op(f, m, op)?;
+                writeln!(f)?;
+            }
+            for s in m.states.iter() {
+                if !s.retry.is_empty() || !s.catch.is_empty() {
+                    write!(f, "  handlers {:?}:", &*s.name)?;
+                    for r in s.retry.iter() {
+                        write!(f, " retry{:?}×{}", r.errors.names, r.max_attempts)?;
                     }
-                    StateOp::Task { resource, .. } => write!(
-                        f,
-                        "task r{} {:?}",
-                        resource.0, &*self.resources[resource.0 as usize]
-                    )?,
-                    StateOp::Choice { rules, default } => {
-                        write!(f, "choice")?;
-                        for (_, t) in rules.iter() {
-                            write!(f, " ->s{}", t.0)?;
-                        }
-                        if let Some(d) = default {
-                            write!(f, " default ->s{}", d.0)?;
-                        }
+                    for c in s.catch.iter() {
+                        write!(f, " catch{:?}->{}", c.errors.names, c.next.0)?;
                     }
-                    StateOp::Wait(w) => write!(f, "wait {w:?}")?,
-                    StateOp::Succeed => write!(f, "succeed")?,
-                    StateOp::Fail { .. } => write!(f, "fail")?,
-                    StateOp::Parallel { branches } => {
-                        write!(f, "parallel")?;
-                        for b in branches.iter() {
-                            write!(f, " m{}", b.0)?;
-                        }
-                    }
-                    StateOp::Map(m) => write!(f, "map m{}", m.processor.0)?,
-                }
-                if let PathField::Path(p) = &s.input_path {
-                    write!(f, " in={}", p.text)?;
-                }
-                if s.parameters.is_some() {
-                    write!(f, " params")?;
-                }
-                if s.result_selector.is_some() {
-                    write!(f, " selector")?;
-                }
-                match &s.result_path {
-                    ResultField::Path(p) => write!(f, " result={}", p.text)?,
-                    ResultField::Discard => write!(f, " result=null")?,
-                    ResultField::Whole => {}
-                }
-                if let PathField::Path(p) = &s.output_path {
-                    write!(f, " out={}", p.text)?;
-                }
-                if !s.retry.is_empty() {
-                    write!(f, " retry×{}", s.retry.len())?;
-                }
-                for c in s.catch.iter() {
-                    write!(f, " catch->s{}", c.next.0)?;
-                }
-                match s.next {
-                    Some(n) => writeln!(f, " ->s{}", n.0)?,
-                    None => writeln!(f)?,
+                    writeln!(f)?;
                 }
             }
         }

@@ -1,29 +1,272 @@
-//! The compiled program: every state name resolved to a [`StateId`], every path, template and
-//! intrinsic call parsed, every Retry/Catch table resolved. Immutable and `Send + Sync`; the VM
-//! runs it without looking anything up by name.
+//! The instruction set and the compiled [`Program`].
+//!
+//! Each machine (the top level, every Parallel branch, every Map processor) is one flat stream of
+//! [`Op`]s. A state compiles to a run of ops that starts with [`Op::Enter`]; everything an op
+//! refers to (paths, constants, key lists, intrinsic calls, Choice tests, Retry/Catch tables)
+//! lives in the program's pools and is named by a 16-bit index, so that an `Op` is 8 bytes.
+//!
+//! The VM keeps five value registers per frame ([`Reg`]): `Acc` carries a value from one state
+//! to the next, `Raw` is the state's input, `Eff` its effective input (after InputPath), `Res` its
+//! result, `In` the input of a task or branch. Payload templates build values on a small stack
+//! whose depth [`verify`] computes. Jumps go to [`Pc`]s; the compiler patches them through
+//! [`Label`]s.
+//!
+//! Spec references are to the Amazon States Language specification (states-language.net) and
+//! the AWS Step Functions developer guide.
 
 mod display;
+pub mod verify;
 
 use crate::asl::ast::{Comparison, Count, Seconds, Wait};
 use crate::intrinsics::Call;
-use crate::path::{Path, ReferencePath, Template};
+use crate::path::{Path, ReferencePath};
 use crate::value::Const;
 
-/// Index of a state within its [`MachineCode`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct StateId(pub u32);
+macro_rules! index_type {
+    ($(#[$doc:meta])* $name:ident($int:ty)) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub $int);
+        impl $name {
+            #[inline]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
 
-/// Index of a machine (the top level, a Parallel branch or a Map processor) in [`Program`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct MachineId(pub u32);
+index_type!(
+    /// Index of a state within its machine.
+    StateId(u16)
+);
+index_type!(
+    /// Index of a machine (top level, Parallel branch, Map processor) in [`Program::machines`].
+    MachineId(u16)
+);
+index_type!(
+    /// Index of a Task resource in [`Program::resources`] (and of its bound handler).
+    ResourceId(u16)
+);
+index_type!(
+    /// Index into [`Program::paths`].
+    PathId(u16)
+);
+index_type!(
+    /// Index into [`Program::ref_paths`].
+    RefPathId(u16)
+);
+index_type!(
+    /// Index into [`Program::consts`].
+    ConstId(u16)
+);
+index_type!(
+    /// Index into [`Program::keys`]: the member names of an object a template builds.
+    KeysId(u16)
+);
+index_type!(
+    /// Index into [`Program::calls`].
+    CallId(u16)
+);
+index_type!(
+    /// Index into [`Program::strings`].
+    StrId(u16)
+);
+index_type!(
+    /// Index into [`Program::tests`].
+    TestId(u16)
+);
+index_type!(
+    /// Index into [`Program::waits`].
+    WaitId(u16)
+);
+index_type!(
+    /// Index into [`Program::maps`].
+    MapId(u16)
+);
+index_type!(
+    /// Index into [`Program::fails`].
+    FailId(u16)
+);
+index_type!(
+    /// A position in a machine's code.
+    Pc(u32)
+);
 
-/// Index of a Task's bound handler in [`Program::resources`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ResourceId(pub u32);
+/// A value register of the VM's frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Reg {
+    /// The value passed from state to state.
+    Acc,
+    /// The current state's input, as it arrived.
+    Raw,
+    /// The effective input: `Raw` after InputPath.
+    Eff,
+    /// The state's result (before ResultPath).
+    Res,
+    /// The input of a Task call or of Parallel branches.
+    In,
+}
+
+/// One instruction. Stack effects are written `before => after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Enters state `.0`: counts its `*StateEntered` history event, makes it the current state
+    /// (its name, entered event id and time, RetryCount 0), and sets `Raw = Eff = Acc`.
+    /// - Stack: (empty) => (empty)
+    Enter(StateId),
+    /// `Eff = InputPath(Raw)`; no match is `States.Runtime` (spec: "InputPath").
+    InputPath(PathId),
+    /// `Eff = {}`: `"InputPath": null`.
+    InputNull,
+    /// Pushes a constant.
+    /// - Stack: => value
+    PushConst(ConstId),
+    /// Pushes a register.
+    /// - Stack: => value
+    PushReg(Reg),
+    /// Pushes the value of a `"key.$": "$.path"` template member, evaluated against `root`; no
+    /// match is `States.Runtime` naming `field` (spec: "Payload Template").
+    /// - Stack: => value
+    PushPath {
+        path: PathId,
+        root: Reg,
+        field: StrId,
+    },
+    /// Pushes an intrinsic's path argument; no match is `States.Runtime` naming the call.
+    /// - Stack: => value
+    PushArg {
+        path: PathId,
+        root: Reg,
+        call: CallId,
+    },
+    /// Applies intrinsic call `.0` to its arguments (spec: "Intrinsic Functions").
+    /// - Stack: arg1 … argN => result
+    Apply(CallId),
+    /// Builds an object from the top `len` values and key list `keys`.
+    /// - Stack: v1 … vN => object
+    MakeObject {
+        keys: KeysId,
+        len: u16,
+    },
+    /// Builds an array from the top `.0` values.
+    /// - Stack: v1 … vN => array
+    MakeArray(u16),
+    /// Pops into a register.
+    /// - Stack: value =>
+    Pop(Reg),
+    /// Copies register `from` to `to`.
+    Move {
+        to: Reg,
+        from: Reg,
+    },
+    /// `Acc = Res` placed into `Raw` at a ResultPath (spec: "ResultPath"); failure is the
+    /// catchable `States.ResultPathMatchFailure`.
+    ResultPath(RefPathId),
+    /// `Acc = Res` (ResultPath `$`, the default).
+    ResultWhole,
+    /// `Acc = Raw` (`"ResultPath": null`).
+    ResultDiscard,
+    /// `Acc = OutputPath(Acc)`; no match is `States.Runtime`.
+    OutputPath(PathId),
+    /// `Acc = {}` (`"OutputPath": null`).
+    OutputNull,
+    /// Counts the state's `*StateExited` history event.
+    Exit,
+    /// Counts `.0` history events (TaskScheduled, ParallelStateStarted, …).
+    Events(u8),
+    Jump(Pc),
+    /// Sets the Choice target register.
+    SetNext(Pc),
+    /// Jumps to the Choice target register.
+    JumpNext,
+    /// Ends the machine with `Acc` as its output.
+    End,
+    /// Evaluates Choice test `.0` against `Eff` into the flag (spec: "Choice Rules"). A missing
+    /// variable is `States.Runtime` (except for IsPresent).
+    Test(TestId),
+    JumpIf(Pc),
+    JumpIfNot(Pc),
+    /// No Choice rule matched and there is no Default: `States.Runtime`, as AWS reports it.
+    NoChoice,
+    /// Waits as Wait state `.0` says, reading `Eff` (spec: "Wait State").
+    Wait(WaitId),
+    /// Fails the machine with the Fail state's error and cause, read from `Raw`.
+    Fail(FailId),
+    /// Starts an attempt of a Task, Parallel or Map: a catchable failure until `EndAttempt`
+    /// goes through the state's Retry and Catch tables; a retry restarts here.
+    Attempt,
+    EndAttempt,
+    /// Calls the Task's handler with `In`; `Res` = its result (spec: "Task State"). Counts the
+    /// TaskScheduled, TaskStarted and TaskSucceeded/TaskFailed events.
+    Invoke(ResourceId),
+    /// Runs Parallel branch `.0` on `In` and pushes its output (spec: "Parallel State").
+    /// - Stack: => output
+    Branch(MachineId),
+    /// Starts Map `.0`: items from `Eff` through ItemsPath, the MaxConcurrencyPath and
+    /// tolerated-failure settings; counts MapStateStarted (spec: "Map State").
+    MapBegin(MapId),
+    /// Moves to the next item, making it `$$.Map.Item`, or jumps to `.0` when none is left.
+    MapNext(Pc),
+    /// Runs the processor on the iteration input; counts MapIteration events.
+    /// - Stack: input =>
+    MapRun(MachineId),
+    /// `Res` = the array of iteration outputs; counts MapStateSucceeded.
+    MapEnd,
+    /// Pushes the current Map item's value (the iteration input without ItemSelector).
+    /// - Stack: => item
+    PushItem,
+}
+
+const _: () = assert!(std::mem::size_of::<Op>() == 8);
+
+/// A jump target whose [`Pc`] is known later. Unbound labels are a compiler bug.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label(pub u32);
+
+/// What the VM needs to know about a state besides its code.
+#[derive(Debug)]
+pub struct StateInfo {
+    pub name: Box<str>,
+    /// The `Enter` op.
+    pub entry: Pc,
+    pub retry: Box<[Retrier]>,
+    pub catch: Box<[Catcher]>,
+    /// A Task's TimeoutSeconds / TimeoutSecondsPath.
+    pub timeout: Option<Seconds>,
+}
 
 #[derive(Debug)]
+pub struct MachineCode {
+    pub code: Vec<Op>,
+    pub states: Vec<StateInfo>,
+    /// Deepest template stack the code needs (computed by [`verify`]).
+    pub max_stack: u16,
+}
+
+impl MachineCode {
+    #[inline]
+    pub fn state(&self, id: StateId) -> &StateInfo {
+        &self.states[id.index()]
+    }
+}
+
+/// A compiled state machine: code per machine, and the pools the code indexes.
+#[derive(Debug, Default)]
 pub struct Program {
     pub machines: Vec<MachineCode>,
+    pub paths: Vec<Path>,
+    pub ref_paths: Vec<ReferencePath>,
+    pub consts: Vec<Const>,
+    pub keys: Vec<Box<[Box<str>]>>,
+    pub calls: Vec<Call>,
+    pub strings: Vec<Box<str>>,
+    pub tests: Vec<ChoiceTest>,
+    pub waits: Vec<Wait>,
+    pub maps: Vec<MapSpec>,
+    pub fails: Vec<FailSpec>,
     /// Distinct Task resources, in order of first appearance.
     pub resources: Vec<Box<str>>,
     pub timeout_seconds: Option<u64>,
@@ -32,119 +275,49 @@ pub struct Program {
 impl Program {
     pub const ROOT: MachineId = MachineId(0);
 
-    pub fn machine(&self, id: MachineId) -> &MachineCode {
-        &self.machines[id.0 as usize]
-    }
-}
-
-#[derive(Debug)]
-pub struct MachineCode {
-    pub start: StateId,
-    pub states: Vec<StateCode>,
-}
-
-impl MachineCode {
     #[inline]
-    pub fn state(&self, id: StateId) -> &StateCode {
-        &self.states[id.0 as usize]
+    pub fn machine(&self, id: MachineId) -> &MachineCode {
+        &self.machines[id.index()]
     }
 }
 
-/// Where a state's input/output field leads: absent (`$`), a path, or explicit `null`.
-#[derive(Clone, Debug, Default)]
-pub enum PathField {
-    #[default]
-    Whole,
-    Path(Path),
-    Null,
-}
-
-#[derive(Clone, Debug, Default)]
-pub enum ResultField {
-    #[default]
-    Whole,
-    Path(ReferencePath),
-    Discard,
+/// A Choice comparison: `variable` `op` `operand`.
+#[derive(Debug)]
+pub struct ChoiceTest {
+    pub variable: PathId,
+    pub op: Comparison,
+    pub operand: TestOperand,
 }
 
 #[derive(Debug)]
-pub struct StateCode {
-    pub name: Box<str>,
-    pub op: StateOp,
-    pub input_path: PathField,
-    pub output_path: PathField,
-    pub result_path: ResultField,
-    pub parameters: Option<Template>,
-    pub result_selector: Option<Template>,
-    /// `None`: the state ends its machine (End, Succeed, Fail) or chooses (Choice).
-    pub next: Option<StateId>,
-    pub retry: Box<[Retrier]>,
-    pub catch: Box<[Catcher]>,
-}
-
-#[derive(Debug)]
-pub enum StateOp {
-    Pass {
-        result: Option<Const>,
-    },
-    Task {
-        resource: ResourceId,
-        timeout: Option<Seconds>,
-        heartbeat: Option<Seconds>,
-    },
-    Choice {
-        rules: Box<[(Cond, StateId)]>,
-        default: Option<StateId>,
-    },
-    Wait(Wait),
-    Succeed,
-    Fail {
-        error: Option<StrSource>,
-        cause: Option<StrSource>,
-    },
-    Parallel {
-        branches: Box<[MachineId]>,
-    },
-    Map(Box<MapOp>),
-}
-
-#[derive(Debug)]
-pub enum StrSource {
-    Literal(Box<str>),
-    Path(Path),
-    Call(Call),
-}
-
-#[derive(Debug)]
-pub struct MapOp {
-    pub items_path: Option<Path>,
-    pub item_selector: Option<Template>,
-    pub processor: MachineId,
-    pub max_concurrency: Option<Count>,
-    pub tolerated_failure_count: Option<Count>,
-    pub tolerated_failure_percentage: Option<Count>,
-}
-
-/// A compiled Choice condition.
-#[derive(Debug)]
-pub enum Cond {
-    And(Box<[Cond]>),
-    Or(Box<[Cond]>),
-    Not(Box<Cond>),
-    Compare {
-        variable: Path,
-        op: Comparison,
-        operand: CondOperand,
-    },
-}
-
-#[derive(Debug)]
-pub enum CondOperand {
-    Const(Const),
+pub enum TestOperand {
+    Const(ConstId),
     /// A literal timestamp, parsed at compile time (nanoseconds since the epoch).
     Timestamp(i128),
-    Path(Path),
-    None,
+    /// A `…Path` operator's second path.
+    Path(PathId),
+}
+
+/// A string given literally, by a path, or by an intrinsic (Fail's Error/ErrorPath).
+#[derive(Debug)]
+pub enum StrSource {
+    Literal(StrId),
+    Path(PathId),
+    Call(CallId),
+}
+
+#[derive(Debug)]
+pub struct FailSpec {
+    pub error: Option<StrSource>,
+    pub cause: Option<StrSource>,
+}
+
+#[derive(Debug)]
+pub struct MapSpec {
+    pub items_path: Option<PathId>,
+    pub max_concurrency_path: Option<PathId>,
+    pub tolerated_failure_count: Option<Count>,
+    pub tolerated_failure_percentage: Option<Count>,
 }
 
 /// Error names a retrier or catcher matches, with `States.ALL` and `States.TaskFailed` flagged.
@@ -163,8 +336,7 @@ impl ErrorMatcher {
             return true;
         }
         let terminal = matches!(error, "States.Runtime" | "States.DataLimitExceeded");
-        (self.all && !terminal)
-            || (self.task_failed && from_task && !terminal && error != "States.Timeout")
+        (self.all && !terminal) || (self.task_failed && from_task && !terminal && error != "States.Timeout")
     }
 }
 
@@ -178,9 +350,18 @@ pub struct Retrier {
     pub jitter_full: bool,
 }
 
+/// Where a catcher puts the error output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatchResult {
+    Whole,
+    Discard,
+    Path(RefPathId),
+}
+
 #[derive(Debug)]
 pub struct Catcher {
     pub errors: ErrorMatcher,
-    pub result_path: ResultField,
-    pub next: StateId,
+    pub result: CatchResult,
+    /// The `Enter` op of the state to go to.
+    pub next: Pc,
 }

@@ -1,236 +1,253 @@
-//! [`Definition`] → [`Program`]: names become indices, the rest moves into its compiled form.
+//! [`Definition`] → [`Program`]: each machine becomes one flat op stream, state names become
+//! [`StateId`]s and jump targets, everything else moves into the program's pools.
+//!
+//! One file per kind of state: `state.rs` (Pass, Succeed, Fail, Wait), `choice.rs`, `task.rs`
+//! (Task, Parallel, Map and their Retry/Catch), `template.rs` (payload templates and intrinsic
+//! calls).
 
-use crate::asl::ast::{self, Condition, Definition, Machine, StateKind, Str, Transition};
+mod choice;
+mod state;
+mod task;
+mod template;
+
+use crate::asl::ast::{Definition, Machine, State, StateKind, Transition};
 use crate::bytecode::*;
+use crate::path::{Path, ReferencePath, Root};
 use std::collections::HashMap;
 
-/// Compiles a validated definition. Validation has already checked every name, so a name that
-/// does not resolve here is a compiler bug, reported as an internal error.
+/// Compiles a validated definition and verifies the result. An `Err` is a compiler bug or a
+/// definition too large for 16-bit pool indices.
 pub fn compile(def: &Definition) -> Result<Program, String> {
-    let mut c = Compiler {
-        program: Program {
-            machines: Vec::new(),
-            resources: Vec::new(),
-            timeout_seconds: def.machine.timeout_seconds,
-        },
-    };
+    let mut c = Compiler { program: Program { timeout_seconds: def.machine.timeout_seconds, ..Program::default() } };
     c.machine(&def.machine)?;
+    verify::verify(&mut c.program).map_err(|e| format!("internal error: bytecode verification failed: {e}"))?;
     Ok(c.program)
 }
 
-struct Compiler {
-    program: Program,
+/// A state's Retry and Catch tables (catcher targets still names) and its Task time-out.
+#[derive(Default)]
+pub(crate) struct Handling {
+    pub retry: Box<[Retrier]>,
+    pub catch: Vec<(ErrorMatcher, CatchResult, String)>,
+    pub timeout: Option<crate::asl::ast::Seconds>,
 }
 
-fn path_field(f: &Option<Option<crate::path::Path>>) -> PathField {
-    match f {
-        None => PathField::Whole,
-        Some(None) => PathField::Null,
-        Some(Some(p)) if p.segments.is_empty() && p.root == crate::path::Root::Input => {
-            PathField::Whole
+pub(crate) struct Compiler {
+    pub program: Program,
+}
+
+/// Pushes `item` onto a pool and returns its 16-bit index.
+fn push<T>(pool: &mut Vec<T>, item: T) -> Result<u16, String> {
+    let i = u16::try_from(pool.len())
+        .map_err(|_| "the definition is too large: more than 65535 entries in one pool".to_owned())?;
+    pool.push(item);
+    Ok(i)
+}
+
+/// The code of one machine being emitted.
+pub(crate) struct Emitter {
+    pub code: Vec<Op>,
+    labels: Vec<Option<Pc>>,
+    /// (op index, label) pairs whose Pc operand is patched at the end.
+    patches: Vec<(usize, Label)>,
+    /// The label of each state's `Enter`.
+    pub state_labels: Vec<Label>,
+    pub states: HashMap<String, StateId>,
+    /// The label of the state emitted next: a transition to it needs no jump.
+    fallthrough: Option<Label>,
+}
+
+impl Emitter {
+    pub fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() as u32 - 1)
+    }
+
+    pub fn bind(&mut self, l: Label) {
+        self.labels[l.0 as usize] = Some(Pc(self.code.len() as u32));
+    }
+
+    pub fn emit(&mut self, op: Op) {
+        self.code.push(op);
+    }
+
+    /// Emits an op whose Pc operand is `l`, patched once `l` is bound.
+    pub fn emit_to(&mut self, make: fn(Pc) -> Op, l: Label) {
+        self.patches.push((self.code.len(), l));
+        self.code.push(make(Pc(u32::MAX)));
+    }
+
+    pub fn state_label(&self, name: &str) -> Result<Label, String> {
+        self.states
+            .get(name)
+            .map(|id| self.state_labels[id.index()])
+            .ok_or_else(|| format!("internal error: unresolved state '{name}'"))
+    }
+
+    /// The transition at the end of a state: a jump to the next state or the end of the machine.
+    pub fn transition(&mut self, t: &Transition) -> Result<(), String> {
+        match t {
+            Transition::Next(n) => {
+                let l = self.state_label(n)?;
+                if self.fallthrough != Some(l) {
+                    self.emit_to(Op::Jump, l);
+                }
+            }
+            Transition::End | Transition::None => self.emit(Op::End),
         }
-        Some(Some(p)) => PathField::Path(p.clone()),
+        Ok(())
     }
-}
 
-fn result_field(f: &Option<Option<crate::path::ReferencePath>>) -> ResultField {
-    match f {
-        None => ResultField::Whole,
-        Some(None) => ResultField::Discard,
-        Some(Some(p)) if p.segments.is_empty() => ResultField::Whole,
-        Some(Some(p)) => ResultField::Path(p.clone()),
+    fn resolve(&self, l: Label) -> Result<Pc, String> {
+        self.labels[l.0 as usize].ok_or_else(|| format!("internal error: label {} never bound", l.0))
     }
-}
 
-fn matcher(names: &[String]) -> ErrorMatcher {
-    ErrorMatcher {
-        all: names.iter().any(|n| n == "States.ALL"),
-        task_failed: names.iter().any(|n| n == "States.TaskFailed"),
-        names: names.iter().map(|n| n.as_str().into()).collect(),
+    fn finish(mut self) -> Result<Vec<Op>, String> {
+        for (at, l) in std::mem::take(&mut self.patches) {
+            let pc = self.resolve(l)?;
+            self.code[at] = match self.code[at] {
+                Op::Jump(_) => Op::Jump(pc),
+                Op::SetNext(_) => Op::SetNext(pc),
+                Op::JumpIf(_) => Op::JumpIf(pc),
+                Op::JumpIfNot(_) => Op::JumpIfNot(pc),
+                Op::MapNext(_) => Op::MapNext(pc),
+                other => return Err(format!("internal error: patching {other:?}")),
+            };
+        }
+        Ok(self.code)
     }
-}
-
-fn str_source(s: &Option<Str>) -> Option<StrSource> {
-    s.as_ref().map(|s| match s {
-        Str::Literal(l) => StrSource::Literal(l.as_str().into()),
-        Str::Path(p) => StrSource::Path(p.clone()),
-        Str::Call(c) => StrSource::Call(c.clone()),
-    })
 }
 
 impl Compiler {
+    pub fn path(&mut self, p: &Path) -> Result<PathId, String> {
+        push(&mut self.program.paths, p.clone()).map(PathId)
+    }
+
+    pub fn ref_path(&mut self, p: &ReferencePath) -> Result<RefPathId, String> {
+        push(&mut self.program.ref_paths, p.clone()).map(RefPathId)
+    }
+
+    pub fn constant(&mut self, c: &crate::value::Const) -> Result<ConstId, String> {
+        push(&mut self.program.consts, c.clone()).map(ConstId)
+    }
+
+    pub fn string(&mut self, s: &str) -> Result<StrId, String> {
+        push(&mut self.program.strings, s.into()).map(StrId)
+    }
+
     fn machine(&mut self, m: &Machine) -> Result<MachineId, String> {
-        let id = MachineId(self.program.machines.len() as u32);
-        self.program.machines.push(MachineCode {
-            start: StateId(0),
-            states: Vec::new(),
-        });
-        let index: HashMap<&str, StateId> = m
-            .states
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), StateId(i as u32)))
-            .collect();
-        let resolve = |name: &str| {
-            index
-                .get(name)
-                .copied()
-                .ok_or_else(|| format!("internal error: unresolved state '{name}'"))
+        // Reserve the id first: nested machines are compiled while this one is being emitted.
+        let id = MachineId(push(
+            &mut self.program.machines,
+            MachineCode { code: Vec::new(), states: Vec::new(), max_stack: 0 },
+        )?);
+        let mut e = Emitter {
+            code: Vec::new(),
+            labels: Vec::new(),
+            patches: Vec::new(),
+            state_labels: Vec::new(),
+            states: HashMap::new(),
+            fallthrough: None,
         };
-        let start = resolve(&m.start_at)?;
-        let mut states = Vec::with_capacity(m.states.len());
-        for s in &m.states {
-            let next = match &s.transition {
-                Transition::Next(n) => Some(resolve(n)?),
-                _ => None,
-            };
-            let errors = match &s.kind {
-                StateKind::Task(t) => Some(&t.errors),
-                StateKind::Parallel { errors, .. } => Some(errors),
-                StateKind::Map(map) => Some(&map.errors),
-                _ => None,
-            };
-            let (retry, catch) = match errors {
-                Some(e) => (
-                    e.retry
-                        .iter()
-                        .map(|r| Retrier {
-                            errors: matcher(&r.error_equals),
-                            interval_seconds: r.interval_seconds,
-                            max_attempts: r.max_attempts,
-                            backoff_rate: r.backoff_rate,
-                            max_delay_seconds: r.max_delay_seconds,
-                            jitter_full: r.jitter_full,
-                        })
-                        .collect(),
-                    e.catch
-                        .iter()
-                        .map(|c| {
-                            Ok(Catcher {
-                                errors: matcher(&c.error_equals),
-                                result_path: result_field(&c.result_path),
-                                next: resolve(&c.next)?,
-                            })
-                        })
-                        .collect::<Result<_, String>>()?,
-                ),
-                None => (Box::default(), Box::default()),
-            };
-            let op = match &s.kind {
-                StateKind::Pass { result } => StateOp::Pass {
-                    result: result.clone(),
-                },
-                StateKind::Task(t) => {
-                    let resource = match self
-                        .program
-                        .resources
-                        .iter()
-                        .position(|r| **r == *t.resource)
-                    {
-                        Some(i) => ResourceId(i as u32),
-                        None => {
-                            self.program.resources.push(t.resource.as_str().into());
-                            ResourceId(self.program.resources.len() as u32 - 1)
-                        }
-                    };
-                    StateOp::Task {
-                        resource,
-                        timeout: t.timeout.clone(),
-                        heartbeat: t.heartbeat.clone(),
-                    }
-                }
-                StateKind::Choice { choices, default } => StateOp::Choice {
-                    rules: choices
-                        .iter()
-                        .map(|r| Ok((cond(&r.condition), resolve(&r.next)?)))
-                        .collect::<Result<_, String>>()?,
-                    default: default.as_deref().map(resolve).transpose()?,
-                },
-                StateKind::Wait(w) => StateOp::Wait(w.clone()),
-                StateKind::Succeed => StateOp::Succeed,
-                StateKind::Fail { error, cause } => StateOp::Fail {
-                    error: str_source(error),
-                    cause: str_source(cause),
-                },
-                StateKind::Parallel { branches, .. } => {
-                    let mut ids = Vec::with_capacity(branches.len());
-                    for b in branches {
-                        ids.push(self.machine(b)?);
-                    }
-                    StateOp::Parallel {
-                        branches: ids.into(),
-                    }
-                }
-                StateKind::Map(map) => {
-                    let processor = self.machine(&map.processor)?;
-                    StateOp::Map(Box::new(MapOp {
-                        items_path: map.items_path.clone(),
-                        item_selector: map
-                            .item_selector
-                            .clone()
-                            .or_else(|| s.io.parameters.clone()),
-                        processor,
-                        max_concurrency: map.max_concurrency.clone(),
-                        tolerated_failure_count: map.tolerated_failure_count.clone(),
-                        tolerated_failure_percentage: map.tolerated_failure_percentage.clone(),
-                    }))
-                }
-            };
-            let is_map = matches!(op, StateOp::Map(_));
-            states.push(StateCode {
-                name: s.name.as_str().into(),
-                op,
-                input_path: path_field(&s.io.input_path),
-                output_path: path_field(&s.io.output_path),
-                result_path: result_field(&s.io.result_path),
-                // A Map's Parameters is its (legacy) ItemSelector, applied per item.
-                parameters: if is_map {
-                    None
-                } else {
-                    s.io.parameters.clone()
-                },
-                result_selector: s.io.result_selector.clone(),
-                next,
-                retry,
-                catch,
-            });
+        for (i, s) in m.states.iter().enumerate() {
+            let sid = StateId(u16::try_from(i).map_err(|_| "too many states in one machine".to_owned())?);
+            e.states.insert(s.name.clone(), sid);
+            let l = e.label();
+            e.state_labels.push(l);
         }
-        self.program.machines[id.0 as usize] = MachineCode { start, states };
+        // The machine starts with a jump to StartAt unless StartAt is the first state.
+        let start = e.state_label(&m.start_at)?;
+        if m.states.first().map(|s| s.name.as_str()) != Some(m.start_at.as_str()) {
+            e.emit_to(Op::Jump, start);
+        }
+        let mut infos = Vec::with_capacity(m.states.len());
+        let mut pending_catchers = Vec::new();
+        for (i, s) in m.states.iter().enumerate() {
+            let l = e.state_labels[i];
+            e.bind(l);
+            let entry = Pc(e.code.len() as u32);
+            e.fallthrough = e.state_labels.get(i + 1).copied();
+            e.emit(Op::Enter(StateId(i as u16)));
+            let Handling { retry, catch, timeout } = self.state(&mut e, s)?;
+            pending_catchers.push(catch);
+            infos.push(StateInfo { name: s.name.as_str().into(), entry, retry, catch: Box::default(), timeout });
+        }
+        // Catcher targets are state entries, known now.
+        for (info, catchers) in infos.iter_mut().zip(pending_catchers) {
+            let mut out = Vec::with_capacity(catchers.len());
+            for (errors, result, next) in catchers {
+                let next = e.resolve(e.state_label(&next)?)?;
+                out.push(Catcher { errors, result, next });
+            }
+            info.catch = out.into();
+        }
+        let code = e.finish()?;
+        self.program.machines[id.index()] = MachineCode { code, states: infos, max_stack: 0 };
         Ok(id)
+    }
+
+    /// Emits one state's code after its `Enter`.
+    fn state(&mut self, e: &mut Emitter, s: &State) -> Result<Handling, String> {
+        match &s.kind {
+            StateKind::Pass { result } => self.pass(e, s, result.as_ref()).map(|()| Default::default()),
+            StateKind::Succeed => self.succeed(e, s).map(|()| Default::default()),
+            StateKind::Fail { error, cause } => {
+                self.fail(e, error.as_ref(), cause.as_ref()).map(|()| Default::default())
+            }
+            StateKind::Wait(w) => self.wait(e, s, w).map(|()| Default::default()),
+            StateKind::Choice { choices, default } => {
+                self.choice(e, s, choices, default.as_deref()).map(|()| Default::default())
+            }
+            StateKind::Task(t) => self.task(e, s, t),
+            StateKind::Parallel { branches, errors } => self.parallel(e, s, branches, errors),
+            StateKind::Map(m) => self.map(e, s, m),
+        }
+    }
+
+    /// InputPath: `Eff` from `Raw` (Enter already set `Eff = Raw`).
+    pub fn input_path(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+        match &s.io.input_path {
+            None => {}
+            Some(None) => e.emit(Op::InputNull),
+            Some(Some(p)) if is_root(p) => {}
+            Some(Some(p)) => {
+                let id = self.path(p)?;
+                e.emit(Op::InputPath(id));
+            }
+        }
+        Ok(())
+    }
+
+    /// ResultPath (`Res` into `Raw`, to `Acc`), OutputPath, the exit event and the transition.
+    pub fn result_output_exit(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+        match &s.io.result_path {
+            None => e.emit(Op::ResultWhole),
+            Some(None) => e.emit(Op::ResultDiscard),
+            Some(Some(p)) if p.segments.is_empty() => e.emit(Op::ResultWhole),
+            Some(Some(p)) => {
+                let id = self.ref_path(p)?;
+                e.emit(Op::ResultPath(id));
+            }
+        }
+        self.output_exit(e, s)
+    }
+
+    /// OutputPath on `Acc`, the exit event and the transition.
+    pub fn output_exit(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+        match &s.io.output_path {
+            None => {}
+            Some(None) => e.emit(Op::OutputNull),
+            Some(Some(p)) if is_root(p) => {}
+            Some(Some(p)) => {
+                let id = self.path(p)?;
+                e.emit(Op::OutputPath(id));
+            }
+        }
+        e.emit(Op::Exit);
+        e.transition(&s.transition)
     }
 }
 
-fn cond(c: &Condition) -> Cond {
-    match c {
-        Condition::And(list) => Cond::And(list.iter().map(cond).collect()),
-        Condition::Or(list) => Cond::Or(list.iter().map(cond).collect()),
-        Condition::Not(inner) => Cond::Not(Box::new(cond(inner))),
-        Condition::Compare {
-            variable,
-            op,
-            operand,
-        } => {
-            let is_ts = matches!(
-                op,
-                ast::Comparison::TimestampEquals
-                    | ast::Comparison::TimestampLessThan
-                    | ast::Comparison::TimestampGreaterThan
-                    | ast::Comparison::TimestampLessThanEquals
-                    | ast::Comparison::TimestampGreaterThanEquals
-            );
-            let operand = match operand {
-                ast::Operand::Const(crate::value::Const::Str(s)) if is_ts => {
-                    CondOperand::Timestamp(crate::vm::timestamp::parse(s).unwrap_or_default())
-                }
-                ast::Operand::Const(k) => CondOperand::Const(k.clone()),
-                ast::Operand::Path(p) => CondOperand::Path(p.clone()),
-                ast::Operand::None => CondOperand::None,
-            };
-            Cond::Compare {
-                variable: variable.clone(),
-                op: *op,
-                operand,
-            }
-        }
-    }
+fn is_root(p: &Path) -> bool {
+    p.root == Root::Input && p.segments.is_empty()
 }

@@ -15,13 +15,9 @@ pub fn partition<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<
     let items = want_array("States.ArrayPartition", 0, args[0])?;
     let size = want_int("States.ArrayPartition", 1, args[1])?;
     if size <= 0 {
-        return Err(Failure::new(format!(
-            "Chunk size should be a positive integer, but was {size}"
-        )));
+        return Err(Failure::new(format!("Chunk size should be a positive integer, but was {size}")));
     }
-    Ok(env
-        .arena
-        .array(items.chunks(size as usize).map(Value::Array)))
+    Ok(env.arena.array(items.chunks(size as usize).map(Value::Array)))
 }
 
 pub fn contains<'a>(_: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
@@ -46,9 +42,7 @@ pub fn range<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>>
             "States.ArrayRange can produce at most {MAX_RANGE} elements, but this range has {count}"
         )));
     }
-    Ok(env
-        .arena
-        .array((0..count as i64).map(|k| Value::Int(start + k * step))))
+    Ok(env.arena.array((0..count as i64).map(|k| Value::Int(start + k * step))))
 }
 
 pub fn get_item<'a>(_: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
@@ -57,12 +51,7 @@ pub fn get_item<'a>(_: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
     usize::try_from(index)
         .ok()
         .and_then(|i| items.get(i).copied())
-        .ok_or_else(|| {
-            Failure::new(format!(
-                "Index {index} is out of bounds for an array of length {}",
-                items.len()
-            ))
-        })
+        .ok_or_else(|| Failure::new(format!("Index {index} is out of bounds for an array of length {}", items.len())))
 }
 
 pub fn length<'a>(_: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {

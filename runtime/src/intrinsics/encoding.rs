@@ -15,9 +15,7 @@ pub fn base64_encode<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Va
             "The input to States.Base64Encode must be at most {MAX_BASE64_INPUT} characters"
         )));
     }
-    Ok(env
-        .arena
-        .string(&base64::engine::general_purpose::STANDARD.encode(s)))
+    Ok(env.arena.string(&base64::engine::general_purpose::STANDARD.encode(s)))
 }
 
 pub fn base64_decode<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
@@ -29,14 +27,9 @@ pub fn base64_decode<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Va
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s)
-        .map_err(|e| {
-            Failure::new(format!(
-                "The input to States.Base64Decode is not valid base64: {e}"
-            ))
-        })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Failure::new("The input to States.Base64Decode does not decode to UTF-8 text")
-    })?;
+        .map_err(|e| Failure::new(format!("The input to States.Base64Decode is not valid base64: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::new("The input to States.Base64Decode does not decode to UTF-8 text"))?;
     Ok(env.arena.string(&text))
 }
 
@@ -46,20 +39,14 @@ pub fn hash<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> 
     let owned;
     let data = match args[0] {
         Value::Str(s) => s,
-        Value::Null => {
-            return Err(Failure::new(
-                "The first argument of States.Hash must not be null",
-            ))
-        }
+        Value::Null => return Err(Failure::new("The first argument of States.Hash must not be null")),
         other => {
             owned = to_json_string(&other);
             &owned
         }
     };
     if data.chars().count() > MAX_HASH_INPUT {
-        return Err(Failure::new(format!(
-            "The input to States.Hash must be at most {MAX_HASH_INPUT} characters"
-        )));
+        return Err(Failure::new(format!("The input to States.Hash must be at most {MAX_HASH_INPUT} characters")));
     }
     let algorithm = want_str("States.Hash", 1, args[1])?;
     let digest: Vec<u8> = match algorithm {

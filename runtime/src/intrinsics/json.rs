@@ -9,8 +9,7 @@ pub fn string_to_json<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<V
         // AWS (Jackson) reads an empty document as null.
         return Ok(Value::Null);
     }
-    let mut buf =
-        bumpalo::collections::Vec::from_iter_in(s.bytes(), env.arena).into_bump_slice_mut();
+    let mut buf = bumpalo::collections::Vec::from_iter_in(s.bytes(), env.arena).into_bump_slice_mut();
     let mut buffers = simd_json::Buffers::new(buf.len());
     let mut tape = Vec::new();
     crate::value::parse_in_place(env.arena, std::mem::take(&mut buf), &mut buffers, &mut tape)
@@ -25,23 +24,12 @@ pub fn json_to_string<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<V
 /// `false` for the deep-merge flag.
 pub fn merge<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let (Value::Object(a), Value::Object(b)) = (args[0], args[1]) else {
-        let bad = if args[0].as_object().is_none() {
-            args[0]
-        } else {
-            args[1]
-        };
-        return Err(Failure::new(format!(
-            "States.JsonMerge expects two objects, but was given {}",
-            type_name(&bad)
-        )));
+        let bad = if args[0].as_object().is_none() { args[0] } else { args[1] };
+        return Err(Failure::new(format!("States.JsonMerge expects two objects, but was given {}", type_name(&bad))));
     };
     match args[2] {
         Value::Bool(false) => {}
-        Value::Bool(true) => {
-            return Err(Failure::new(
-                "States.JsonMerge does not support deep merge (true)",
-            ))
-        }
+        Value::Bool(true) => return Err(Failure::new("States.JsonMerge does not support deep merge (true)")),
         other => {
             return Err(Failure::new(format!(
                 "The third argument of States.JsonMerge must be a boolean, but was {}",

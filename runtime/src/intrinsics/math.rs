@@ -16,9 +16,7 @@ fn round_half_up(v: Value<'_>, pos: usize) -> Result<i64> {
 pub fn add<'a>(_: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let a = round_half_up(args[0], 0)?;
     let b = round_half_up(args[1], 1)?;
-    a.checked_add(b)
-        .map(Value::Int)
-        .ok_or_else(|| Failure::new("States.MathAdd overflowed"))
+    a.checked_add(b).map(Value::Int).ok_or_else(|| Failure::new("States.MathAdd overflowed"))
 }
 
 /// `States.MathRandom(start, end[, seed])`: an integer in `[start, end)`.
@@ -26,9 +24,7 @@ pub fn random<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
     let start = want_int("States.MathRandom", 0, args[0])?;
     let end = want_int("States.MathRandom", 1, args[1])?;
     if end <= start {
-        return Err(Failure::new(format!(
-            "States.MathRandom needs start < end, but got {start} and {end}"
-        )));
+        return Err(Failure::new(format!("States.MathRandom needs start < end, but got {start} and {end}")));
     }
     let span = (end as i128 - start as i128) as u128;
     let draw = match args.get(2) {
@@ -38,7 +34,5 @@ pub fn random<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
         }
         None => env.rng.next_u64(),
     };
-    Ok(Value::Int(
-        (start as i128 + (draw as u128 % span) as i128) as i64,
-    ))
+    Ok(Value::Int((start as i128 + (draw as u128 % span) as i128) as i64))
 }

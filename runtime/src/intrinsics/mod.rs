@@ -37,10 +37,7 @@ impl Failure {
     #[cold]
     #[inline(never)]
     pub fn new(cause: impl Into<String>) -> Failure {
-        Failure {
-            error: "States.IntrinsicFailure",
-            cause: cause.into(),
-        }
+        Failure { error: "States.IntrinsicFailure", cause: cause.into() }
     }
 }
 
@@ -57,114 +54,24 @@ pub struct Spec {
 
 /// The registry of the 18 intrinsics, as AWS names them.
 pub static FUNCTIONS: &[Spec] = &[
-    Spec {
-        name: "States.Format",
-        min: 1,
-        max: usize::MAX,
-        func: string::format,
-    },
-    Spec {
-        name: "States.StringToJson",
-        min: 1,
-        max: 1,
-        func: json::string_to_json,
-    },
-    Spec {
-        name: "States.JsonToString",
-        min: 1,
-        max: 1,
-        func: json::json_to_string,
-    },
-    Spec {
-        name: "States.Array",
-        min: 0,
-        max: usize::MAX,
-        func: array::array,
-    },
-    Spec {
-        name: "States.ArrayPartition",
-        min: 2,
-        max: 2,
-        func: array::partition,
-    },
-    Spec {
-        name: "States.ArrayContains",
-        min: 2,
-        max: 2,
-        func: array::contains,
-    },
-    Spec {
-        name: "States.ArrayRange",
-        min: 3,
-        max: 3,
-        func: array::range,
-    },
-    Spec {
-        name: "States.ArrayGetItem",
-        min: 2,
-        max: 2,
-        func: array::get_item,
-    },
-    Spec {
-        name: "States.ArrayLength",
-        min: 1,
-        max: 1,
-        func: array::length,
-    },
-    Spec {
-        name: "States.ArrayUnique",
-        min: 1,
-        max: 1,
-        func: array::unique,
-    },
-    Spec {
-        name: "States.Base64Encode",
-        min: 1,
-        max: 1,
-        func: encoding::base64_encode,
-    },
-    Spec {
-        name: "States.Base64Decode",
-        min: 1,
-        max: 1,
-        func: encoding::base64_decode,
-    },
-    Spec {
-        name: "States.Hash",
-        min: 2,
-        max: 2,
-        func: encoding::hash,
-    },
-    Spec {
-        name: "States.JsonMerge",
-        min: 3,
-        max: 3,
-        func: json::merge,
-    },
-    Spec {
-        name: "States.MathRandom",
-        min: 2,
-        max: 3,
-        func: math::random,
-    },
-    Spec {
-        name: "States.MathAdd",
-        min: 2,
-        max: 2,
-        func: math::add,
-    },
-    Spec {
-        name: "States.StringSplit",
-        min: 2,
-        max: 2,
-        func: string::split,
-    },
-    Spec {
-        name: "States.UUID",
-        min: 0,
-        max: 0,
-        func: encoding::uuid,
-    },
+    Spec { name: "States.Format", min: 1, max: usize::MAX, func: string::format },
+    Spec { name: "States.StringToJson", min: 1, max: 1, func: json::string_to_json },
+    Spec { name: "States.JsonToString", min: 1, max: 1, func: json::json_to_string },
+    Spec { name: "States.Array", min: 0, max: usize::MAX, func: array::array },
+    Spec { name: "States.ArrayPartition", min: 2, max: 2, func: array::partition },
+    Spec { name: "States.ArrayContains", min: 2, max: 2, func: array::contains },
+    Spec { name: "States.ArrayRange", min: 3, max: 3, func: array::range },
+    Spec { name: "States.ArrayGetItem", min: 2, max: 2, func: array::get_item },
+    Spec { name: "States.ArrayLength", min: 1, max: 1, func: array::length },
+    Spec { name: "States.ArrayUnique", min: 1, max: 1, func: array::unique },
+    Spec { name: "States.Base64Encode", min: 1, max: 1, func: encoding::base64_encode },
+    Spec { name: "States.Base64Decode", min: 1, max: 1, func: encoding::base64_decode },
+    Spec { name: "States.Hash", min: 2, max: 2, func: encoding::hash },
+    Spec { name: "States.JsonMerge", min: 3, max: 3, func: json::merge },
+    Spec { name: "States.MathRandom", min: 2, max: 3, func: math::random },
+    Spec { name: "States.MathAdd", min: 2, max: 2, func: math::add },
+    Spec { name: "States.StringSplit", min: 2, max: 2, func: string::split },
+    Spec { name: "States.UUID", min: 0, max: 0, func: encoding::uuid },
 ];
 
 /// A parsed intrinsic call.
@@ -209,21 +116,13 @@ pub(crate) fn type_name(v: &Value<'_>) -> &'static str {
 
 pub(crate) fn want_str<'a>(f: &str, pos: usize, v: Value<'a>) -> Result<&'a str> {
     v.as_str().ok_or_else(|| {
-        Failure::new(format!(
-            "The {} argument of {f} must be a string, but was {}",
-            ordinal(pos),
-            type_name(&v)
-        ))
+        Failure::new(format!("The {} argument of {f} must be a string, but was {}", ordinal(pos), type_name(&v)))
     })
 }
 
 pub(crate) fn want_array<'a>(f: &str, pos: usize, v: Value<'a>) -> Result<&'a [Value<'a>]> {
     v.as_array().ok_or_else(|| {
-        Failure::new(format!(
-            "The {} argument of {f} must be an array, but was {}",
-            ordinal(pos),
-            type_name(&v)
-        ))
+        Failure::new(format!("The {} argument of {f} must be an array, but was {}", ordinal(pos), type_name(&v)))
     })
 }
 
@@ -238,8 +137,5 @@ pub(crate) fn want_int(f: &str, pos: usize, v: Value<'_>) -> Result<i64> {
 }
 
 fn ordinal(pos: usize) -> &'static str {
-    ["first", "second", "third", "fourth"]
-        .get(pos)
-        .copied()
-        .unwrap_or("next")
+    ["first", "second", "third", "fourth"].get(pos).copied().unwrap_or("next")
 }

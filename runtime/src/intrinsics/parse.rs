@@ -35,9 +35,7 @@ struct P<'t> {
 
 impl P<'_> {
     fn err(&self, what: &str) -> ParseError {
-        ParseError {
-            message: format!("{what} at offset {} in '{}'", self.i, self.t),
-        }
+        ParseError { message: format!("{what} at offset {} in '{}'", self.i, self.t) }
     }
 
     fn rest(&self) -> &str {
@@ -51,10 +49,8 @@ impl P<'_> {
 
     fn call(&mut self) -> Result<Call, ParseError> {
         let start = self.i;
-        let name_len = self
-            .rest()
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
-            .unwrap_or(self.rest().len());
+        let name_len =
+            self.rest().find(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).unwrap_or(self.rest().len());
         let name = &self.rest()[..name_len];
         let Some(func) = FUNCTIONS.iter().position(|s| s.name == name) else {
             return Err(self.err(&format!("unknown intrinsic function '{name}'")));
@@ -103,18 +99,10 @@ impl P<'_> {
                 format!("{} to {}", spec.min, spec.max)
             };
             return Err(ParseError {
-                message: format!(
-                    "{} takes {expected} arguments, but {} were given",
-                    spec.name,
-                    args.len()
-                ),
+                message: format!("{} takes {expected} arguments, but {} were given", spec.name, args.len()),
             });
         }
-        Ok(Call {
-            func: func as u16,
-            args: args.into(),
-            text: self.t[start..self.i].into(),
-        })
+        Ok(Call { func: func as u16, args: args.into(), text: self.t[start..self.i].into() })
     }
 
     fn arg(&mut self) -> Result<Arg, ParseError> {
@@ -128,8 +116,7 @@ impl P<'_> {
         if r.starts_with('$') {
             let end = self.path_end();
             let text = &self.t[self.i..end];
-            let path = parse_path(text.trim_end())
-                .map_err(|e| self.err(&format!("invalid path '{text}': {e}")))?;
+            let path = parse_path(text.trim_end()).map_err(|e| self.err(&format!("invalid path '{text}': {e}")))?;
             self.i = end;
             return Ok(Arg::Path(path));
         }
@@ -142,11 +129,7 @@ impl P<'_> {
             _ => {
                 if let Ok(i) = word.parse::<i64>() {
                     Const::Int(i)
-                } else if let Some(f) = word
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite() && !word.is_empty())
-                {
+                } else if let Some(f) = word.parse::<f64>().ok().filter(|f| f.is_finite() && !word.is_empty()) {
                     Const::Float(f)
                 } else {
                     return Err(self.err(&format!("invalid argument '{word}'")));

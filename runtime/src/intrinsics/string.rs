@@ -37,12 +37,9 @@ pub fn format<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
         }
     }
     if next != args.len() {
-        return Err(Failure::new(
-            "Number of arguments in States.Format does not match the number of placeholders",
-        ));
+        return Err(Failure::new("Number of arguments in States.Format does not match the number of placeholders"));
     }
-    let s =
-        String::from_utf8(out).map_err(|_| Failure::new("States.Format produced invalid UTF-8"))?;
+    let s = String::from_utf8(out).map_err(|_| Failure::new("States.Format produced invalid UTF-8"))?;
     Ok(env.arena.string(&s))
 }
 
@@ -51,11 +48,7 @@ pub fn format<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
 pub fn split<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let s = want_str("States.StringSplit", 0, args[0])?;
     let delims = want_str("States.StringSplit", 1, args[1])?;
-    Ok(env.arena.array(
-        s.split(|c| delims.contains(c))
-            .filter(|p| !p.is_empty())
-            .map(Value::Str),
-    ))
+    Ok(env.arena.array(s.split(|c| delims.contains(c)).filter(|p| !p.is_empty()).map(Value::Str)))
 }
 
 /// Removes the backslash of `\{` and `\}` (string literals outside a Format template).

@@ -10,24 +10,15 @@ fn check(call: &str, input: serde_json::Value) -> std::result::Result<String, St
     let mut rng = crate::vm::Rng::seeded(7);
     let c = parse_call(call).map_err(|e| e.message)?;
     let root = from_serde(&arena, &input);
-    eval(&arena, &mut rng, &c, root)
-        .map(|v| to_json_string(&v))
-        .map_err(|f| f.cause)
+    eval(&arena, &mut rng, &c, root).map(|v| to_json_string(&v)).map_err(|f| f.cause)
 }
 
-fn eval<'a>(
-    arena: &'a Bump,
-    rng: &mut crate::vm::Rng,
-    c: &'a Call,
-    root: Value<'a>,
-) -> Result<Value<'a>> {
+fn eval<'a>(arena: &'a Bump, rng: &mut crate::vm::Rng, c: &'a Call, root: Value<'a>) -> Result<Value<'a>> {
     let mut args = Vec::new();
     for a in c.args.iter() {
         args.push(match a {
             Arg::Const(k) => k.materialize(arena),
-            Arg::Path(p) => p
-                .eval(arena, root)
-                .ok_or_else(|| Failure::new("path not found"))?,
+            Arg::Path(p) => p.eval(arena, root).ok_or_else(|| Failure::new("path not found"))?,
             Arg::Call(inner) => eval(arena, rng, inner, root)?,
         });
     }
@@ -36,109 +27,44 @@ fn eval<'a>(
 
 #[test]
 fn format_and_escapes() {
-    assert_eq!(
-        check("States.Format('a {} b {}', 1, 'x')", json!({})).unwrap(),
-        r#""a 1 b x""#
-    );
-    assert_eq!(
-        check(r"States.Format('\{\} {}', $.v)", json!({"v": null})).unwrap(),
-        r#""{} null""#
-    );
-    assert_eq!(
-        check(r"States.Format('it\'s {}', $.v)", json!({"v": [1]})).unwrap(),
-        r#""it's [1]""#
-    );
+    assert_eq!(check("States.Format('a {} b {}', 1, 'x')", json!({})).unwrap(), r#""a 1 b x""#);
+    assert_eq!(check(r"States.Format('\{\} {}', $.v)", json!({"v": null})).unwrap(), r#""{} null""#);
+    assert_eq!(check(r"States.Format('it\'s {}', $.v)", json!({"v": [1]})).unwrap(), r#""it's [1]""#);
     assert!(check("States.Format('{} {}', 1)", json!({})).is_err());
 }
 
 #[test]
 fn arrays() {
-    assert_eq!(
-        check("States.ArrayPartition($.a, 2)", json!({"a": [1, 2, 3]})).unwrap(),
-        "[[1,2],[3]]"
-    );
+    assert_eq!(check("States.ArrayPartition($.a, 2)", json!({"a": [1, 2, 3]})).unwrap(), "[[1,2],[3]]");
     assert!(check("States.ArrayPartition($.a, 0)", json!({"a": [1]})).is_err());
-    assert_eq!(
-        check("States.ArrayRange(1, 9, 2)", json!({})).unwrap(),
-        "[1,3,5,7,9]"
-    );
-    assert_eq!(
-        check("States.ArrayRange(5, 1, 1)", json!({})).unwrap(),
-        "[]"
-    );
+    assert_eq!(check("States.ArrayRange(1, 9, 2)", json!({})).unwrap(), "[1,3,5,7,9]");
+    assert_eq!(check("States.ArrayRange(5, 1, 1)", json!({})).unwrap(), "[]");
     assert!(check("States.ArrayRange(0, 1000, 1)", json!({})).is_err());
-    assert_eq!(
-        check("States.ArrayGetItem($.a, 1)", json!({"a": [1, 2]})).unwrap(),
-        "2"
-    );
+    assert_eq!(check("States.ArrayGetItem($.a, 1)", json!({"a": [1, 2]})).unwrap(), "2");
     assert!(check("States.ArrayGetItem($.a, 5)", json!({"a": [1, 2]})).is_err());
-    assert_eq!(
-        check("States.ArrayUnique($.a)", json!({"a": [1, 1.0, "1", 2, 1]})).unwrap(),
-        r#"[1,"1",2]"#
-    );
-    assert_eq!(
-        check(
-            "States.ArrayContains($.a, $.v)",
-            json!({"a": [{"x": 1}], "v": {"x": 1}})
-        )
-        .unwrap(),
-        "true"
-    );
-    assert_eq!(
-        check("States.ArrayLength(States.Array(1, 2, 3))", json!({})).unwrap(),
-        "3"
-    );
+    assert_eq!(check("States.ArrayUnique($.a)", json!({"a": [1, 1.0, "1", 2, 1]})).unwrap(), r#"[1,"1",2]"#);
+    assert_eq!(check("States.ArrayContains($.a, $.v)", json!({"a": [{"x": 1}], "v": {"x": 1}})).unwrap(), "true");
+    assert_eq!(check("States.ArrayLength(States.Array(1, 2, 3))", json!({})).unwrap(), "3");
 }
 
 #[test]
 fn strings_json_math_hash() {
-    assert_eq!(
-        check("States.StringSplit($.s, ',;')", json!({"s": ",a;;b,"})).unwrap(),
-        r#"["a","b"]"#
-    );
-    assert_eq!(
-        check("States.StringToJson($.s)", json!({"s": "{\"a\":[1]}"})).unwrap(),
-        r#"{"a":[1]}"#
-    );
+    assert_eq!(check("States.StringSplit($.s, ',;')", json!({"s": ",a;;b,"})).unwrap(), r#"["a","b"]"#);
+    assert_eq!(check("States.StringToJson($.s)", json!({"s": "{\"a\":[1]}"})).unwrap(), r#"{"a":[1]}"#);
     assert!(check("States.StringToJson($.s)", json!({"s": "{"})).is_err());
+    assert_eq!(check("States.JsonToString($.v)", json!({"v": {"a": "b"}})).unwrap(), r#""{\"a\":\"b\"}""#);
     assert_eq!(
-        check("States.JsonToString($.v)", json!({"v": {"a": "b"}})).unwrap(),
-        r#""{\"a\":\"b\"}""#
-    );
-    assert_eq!(
-        check(
-            "States.JsonMerge($.a, $.b, false)",
-            json!({"a": {"x": 1, "y": 2}, "b": {"y": 3}})
-        )
-        .unwrap(),
+        check("States.JsonMerge($.a, $.b, false)", json!({"a": {"x": 1, "y": 2}, "b": {"y": 3}})).unwrap(),
         r#"{"x":1,"y":3}"#
     );
-    assert!(check(
-        "States.JsonMerge($.a, $.b, true)",
-        json!({"a": {}, "b": {}})
-    )
-    .is_err());
+    assert!(check("States.JsonMerge($.a, $.b, true)", json!({"a": {}, "b": {}})).is_err());
     assert_eq!(check("States.MathAdd(-2.5, 0)", json!({})).unwrap(), "-2");
     assert_eq!(check("States.MathAdd(2.5, 1)", json!({})).unwrap(), "4");
-    assert_eq!(
-        check("States.Hash('input data', 'MD5')", json!({})).unwrap(),
-        r#""812f45842bc6d66ee14572ce20db8e86""#
-    );
+    assert_eq!(check("States.Hash('input data', 'MD5')", json!({})).unwrap(), r#""812f45842bc6d66ee14572ce20db8e86""#);
     assert!(check("States.Hash('x', 'SHA-999')", json!({})).is_err());
-    assert_eq!(
-        check(
-            "States.Base64Decode(States.Base64Encode('héllo'))",
-            json!({})
-        )
-        .unwrap(),
-        r#""héllo""#
-    );
+    assert_eq!(check("States.Base64Decode(States.Base64Encode('héllo'))", json!({})).unwrap(), r#""héllo""#);
     let a = check("States.MathRandom(1, 10, 42)", json!({})).unwrap();
-    assert_eq!(
-        a,
-        check("States.MathRandom(1, 10, 42)", json!({})).unwrap(),
-        "a seeded draw is reproducible"
-    );
+    assert_eq!(a, check("States.MathRandom(1, 10, 42)", json!({})).unwrap(), "a seeded draw is reproducible");
     let uuid = check("States.UUID()", json!({})).unwrap();
     assert_eq!(uuid.len(), 38);
     assert_eq!(&uuid[15..16], "4");
@@ -146,14 +72,8 @@ fn strings_json_math_hash() {
 
 #[test]
 fn parse_errors_name_the_problem() {
-    assert!(parse_call("States.Nope(1)")
-        .unwrap_err()
-        .message
-        .contains("unknown intrinsic function 'States.Nope'"));
-    assert!(parse_call("States.ArrayLength()")
-        .unwrap_err()
-        .message
-        .contains("takes 1 arguments, but 0 were given"));
+    assert!(parse_call("States.Nope(1)").unwrap_err().message.contains("unknown intrinsic function 'States.Nope'"));
+    assert!(parse_call("States.ArrayLength()").unwrap_err().message.contains("takes 1 arguments, but 0 were given"));
     assert!(parse_call("States.Format('x'").is_err());
     assert!(parse_call("States.Format('x') trailing").is_err());
 }

@@ -84,9 +84,7 @@ pub struct Path {
 impl Path {
     /// True when the path selects at most one node.
     pub fn is_definite(&self) -> bool {
-        self.segments
-            .iter()
-            .all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
+        self.segments.iter().all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
     }
 
     /// Evaluates against `root`: a definite path gives its node or `None`; an indefinite one gives
@@ -134,9 +132,7 @@ fn step_definite<'a>(cur: Value<'a>, seg: &Segment) -> Option<Value<'a>> {
         Segment::Index(i) => {
             let items = cur.as_array()?;
             let idx = if *i < 0 { items.len() as i64 + i } else { *i };
-            usize::try_from(idx)
-                .ok()
-                .and_then(|i| items.get(i).copied())
+            usize::try_from(idx).ok().and_then(|i| items.get(i).copied())
         }
         _ => None,
     }
@@ -160,12 +156,8 @@ fn collect<'a>(
             }
         }
         Segment::Wildcard => match cur {
-            Value::Array(items) => items
-                .iter()
-                .for_each(|v| collect(arena, doc, *v, rest, out)),
-            Value::Object(members) => members
-                .iter()
-                .for_each(|(_, v)| collect(arena, doc, *v, rest, out)),
+            Value::Array(items) => items.iter().for_each(|v| collect(arena, doc, *v, rest, out)),
+            Value::Object(members) => members.iter().for_each(|(_, v)| collect(arena, doc, *v, rest, out)),
             _ => {}
         },
         Segment::Slice(start, end, step) => {
@@ -292,10 +284,7 @@ impl Operand {
             Operand::Root(s) => (doc, s),
             Operand::Literal(c) => return Some(c.materialize(arena)),
         };
-        if segs
-            .iter()
-            .all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
-        {
+        if segs.iter().all(|s| matches!(s, Segment::Child(_) | Segment::Index(_))) {
             let mut v = start;
             for s in segs.iter() {
                 v = step_definite(v, s)?;
@@ -328,12 +317,7 @@ pub enum PlaceError {
 impl ReferencePath {
     /// `root` with `value` placed at this path, creating missing objects on the way.
     /// Only the objects on the path are copied, shallowly.
-    pub fn place<'a>(
-        &'a self,
-        arena: &'a Bump,
-        root: Value<'a>,
-        value: Value<'a>,
-    ) -> Result<Value<'a>, PlaceError> {
+    pub fn place<'a>(&'a self, arena: &'a Bump, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, PlaceError> {
         place_at(arena, root, &self.segments, value, &mut String::from("$"))
     }
 }
@@ -357,11 +341,7 @@ fn place_at<'a>(
                 _ => return Err(PlaceError::NotAnObject(walked.clone())),
             };
             let child = base.get(name).unwrap_or(Value::Null);
-            let child = if rest.is_empty() {
-                value
-            } else {
-                place_at(arena, child, rest, value, walked)?
-            };
+            let child = if rest.is_empty() { value } else { place_at(arena, child, rest, value, walked)? };
             Ok(base.with_member(arena, name, child))
         }
         Segment::Index(i) => {

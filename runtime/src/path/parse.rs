@@ -18,11 +18,7 @@ impl std::fmt::Display for PathError {
 
 /// Parses a JSONPath starting with `$` or `$$`.
 pub fn parse_path(text: &str) -> Result<Path, PathError> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-        text,
-    };
+    let mut p = Parser { s: text.as_bytes(), i: 0, text };
     let root = if text.starts_with("$$") {
         p.i = 2;
         Root::Context
@@ -36,32 +32,19 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
     if p.i < p.s.len() {
         return Err(p.err("unexpected character"));
     }
-    Ok(Path {
-        root,
-        segments: segments.into(),
-        text: text.into(),
-    })
+    Ok(Path { root, segments: segments.into(), text: text.into() })
 }
 
 /// Parses a reference path: `$` followed by names and indices only (ResultPath).
 pub fn parse_reference_path(text: &str) -> Result<ReferencePath, PathError> {
     let path = parse_path(text)?;
     if path.root != Root::Input {
-        return Err(PathError {
-            message: "a reference path cannot start with '$$'".into(),
-            offset: 0,
-        });
+        return Err(PathError { message: "a reference path cannot start with '$$'".into(), offset: 0 });
     }
     if !path.is_definite() {
-        return Err(PathError {
-            message: "a reference path must select a single node".into(),
-            offset: 0,
-        });
+        return Err(PathError { message: "a reference path must select a single node".into(), offset: 0 });
     }
-    Ok(ReferencePath {
-        segments: path.segments,
-        text: path.text,
-    })
+    Ok(ReferencePath { segments: path.segments, text: path.text })
 }
 
 struct Parser<'t> {
@@ -72,10 +55,7 @@ struct Parser<'t> {
 
 impl Parser<'_> {
     fn err(&self, message: &str) -> PathError {
-        PathError {
-            message: message.to_owned(),
-            offset: self.i,
-        }
+        PathError { message: message.to_owned(), offset: self.i }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -201,10 +181,7 @@ impl Parser<'_> {
         if self.i == start {
             return Ok(None);
         }
-        self.text[start..self.i]
-            .parse()
-            .map(Some)
-            .map_err(|_| self.err("invalid integer"))
+        self.text[start..self.i].parse().map(Some).map_err(|_| self.err("invalid integer"))
     }
 
     fn index_or_slice(&mut self) -> Result<Segment, PathError> {
@@ -222,11 +199,7 @@ impl Parser<'_> {
             all.push(self.int()?.ok_or_else(|| self.err("expected an index"))?);
             self.ws();
         }
-        Ok(if all.len() == 1 {
-            Segment::Index(first)
-        } else {
-            Segment::Indices(all.into())
-        })
+        Ok(if all.len() == 1 { Segment::Index(first) } else { Segment::Indices(all.into()) })
     }
 
     fn quoted(&mut self) -> Result<String, PathError> {
@@ -337,27 +310,18 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => {
                 let start = self.i;
                 self.i += 1;
-                while matches!(
-                    self.peek(),
-                    Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
-                ) {
+                while matches!(self.peek(), Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')) {
                     self.i += 1;
                 }
                 let t = &self.text[start..self.i];
                 if let Ok(i) = t.parse::<i64>() {
                     Ok(Operand::Literal(Const::Int(i)))
                 } else {
-                    t.parse::<f64>()
-                        .map(|f| Operand::Literal(Const::Float(f)))
-                        .map_err(|_| self.err("invalid number"))
+                    t.parse::<f64>().map(|f| Operand::Literal(Const::Float(f))).map_err(|_| self.err("invalid number"))
                 }
             }
             _ => {
-                for (word, c) in [
-                    ("true", Const::Bool(true)),
-                    ("false", Const::Bool(false)),
-                    ("null", Const::Null),
-                ] {
+                for (word, c) in [("true", Const::Bool(true)), ("false", Const::Bool(false)), ("null", Const::Null)] {
                     if self.s[self.i..].starts_with(word.as_bytes()) {
                         self.i += word.len();
                         return Ok(Operand::Literal(c));

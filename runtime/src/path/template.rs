@@ -23,30 +23,38 @@ pub enum Template {
     Array(Box<[Template]>),
 }
 
-/// Compiles a template, reporting each bad `.$` member as `(pointer suffix, message)`.
-pub fn compile_template(
-    v: &serde_json::Value,
-    at: &str,
-    problems: &mut Vec<(String, String)>,
-) -> Template {
+/// A `.$` member whose value is neither a path nor an intrinsic call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// The key as written (`key.$`).
+    pub field: String,
+    /// The value as written.
+    pub expr: String,
+    /// What the parser found wrong.
+    pub detail: String,
+}
+
+/// Compiles a template, reporting each bad `.$` member.
+pub fn compile_template(v: &serde_json::Value, problems: &mut Vec<Problem>) -> Template {
     match v {
         serde_json::Value::Object(members) => {
             let mut out = Vec::with_capacity(members.len());
             for (k, x) in members {
-                let here = format!("{at}/{}", escape_pointer(k));
                 if let Some(name) = k.strip_suffix(".$") {
                     let t = match x {
-                        serde_json::Value::String(expr) => {
-                            compile_dynamic(expr, k, &here, problems)
-                        }
-                        _ => {
-                            problems.push((here, format!("the value of '{k}' must be a string holding a path or an intrinsic function")));
+                        serde_json::Value::String(expr) => compile_dynamic(expr, k, problems),
+                        other => {
+                            problems.push(Problem {
+                                field: k.clone(),
+                                expr: other.to_string(),
+                                detail: "the value must be a string".into(),
+                            });
                             Template::Const(Const::Null)
                         }
                     };
                     out.push((name.into(), t));
                 } else {
-                    out.push((k.as_str().into(), compile_template(x, &here, problems)));
+                    out.push((k.as_str().into(), compile_template(x, problems)));
                 }
             }
             if out.iter().all(|(_, t)| matches!(t, Template::Const(_))) {
@@ -56,11 +64,7 @@ pub fn compile_template(
             }
         }
         serde_json::Value::Array(items) => {
-            let out: Vec<Template> = items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| compile_template(x, &format!("{at}/{i}"), problems))
-                .collect();
+            let out: Vec<Template> = items.iter().map(|x| compile_template(x, problems)).collect();
             if out.iter().all(|t| matches!(t, Template::Const(_))) {
                 Template::Const(Const::from_serde(v))
             } else {
@@ -71,38 +75,22 @@ pub fn compile_template(
     }
 }
 
-fn compile_dynamic(
-    expr: &str,
-    field: &str,
-    at: &str,
-    problems: &mut Vec<(String, String)>,
-) -> Template {
+fn compile_dynamic(expr: &str, field: &str, problems: &mut Vec<Problem>) -> Template {
     let trimmed = expr.trim();
+    let problem = |detail: String| Problem { field: field.to_owned(), expr: expr.to_owned(), detail };
     if trimmed.starts_with("States.") {
         match parse_call(trimmed) {
-            Ok(call) => Template::Call {
-                call,
-                field: field.into(),
-            },
+            Ok(call) => Template::Call { call, field: field.into() },
             Err(e) => {
-                problems.push((
-                    at.to_owned(),
-                    format!("invalid intrinsic function in '{field}': {e}"),
-                ));
+                problems.push(problem(e.message));
                 Template::Const(Const::Null)
             }
         }
     } else {
         match parse_path(expr) {
-            Ok(path) => Template::Path {
-                path,
-                field: field.into(),
-            },
+            Ok(path) => Template::Path { path, field: field.into() },
             Err(e) => {
-                problems.push((
-                    at.to_owned(),
-                    format!("the value of '{field}' is not a valid JSONPath ('{expr}'): {e}"),
-                ));
+                problems.push(problem(format!("'{expr}': {e}")));
                 Template::Const(Const::Null)
             }
         }

@@ -30,16 +30,8 @@ fn indefinite_paths() {
     check("$.items[*].id", doc.clone(), Some(json!([1, 2])));
     check("$.items[?(@.p > 10)].p", doc.clone(), Some(json!([15, 20])));
     check("$.items[?(@.id)].id", doc.clone(), Some(json!([1, 2])));
-    check(
-        "$.items[?(@.p >= 5 && @.id == 2)].id",
-        doc.clone(),
-        Some(json!([2])),
-    );
-    check(
-        "$.items[?(@.p < 6 || @.p == 20)].p",
-        doc.clone(),
-        Some(json!([5, 20])),
-    );
+    check("$.items[?(@.p >= 5 && @.id == 2)].id", doc.clone(), Some(json!([2])));
+    check("$.items[?(@.p < 6 || @.p == 20)].p", doc.clone(), Some(json!([5, 20])));
     check("$.items[0:2].id", doc.clone(), Some(json!([1, 2])));
     check("$..id", doc.clone(), Some(json!([1, 2])));
     check("$.items[0,2].p", doc.clone(), Some(json!([5, 20])));

@@ -61,11 +61,7 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn get(&self, key: &str) -> Option<Value<'a>> {
         match self {
-            Value::Object(members) => members
-                .iter()
-                .rev()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| *v),
+            Value::Object(members) => members.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| *v),
             _ => None,
         }
     }
@@ -110,9 +106,7 @@ impl<'a> Value<'a> {
     pub fn as_integer(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
-            Value::Float(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.2e18 => {
-                Some(*f as i64)
-            }
+            Value::Float(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 9.2e18 => Some(*f as i64),
             _ => None,
         }
     }
@@ -183,10 +177,7 @@ mod tests {
     #[test]
     fn equality_is_by_json_value() {
         let arena = Bump::new();
-        let (x, y) = (
-            serde_json::json!({"a": 1, "b": [1.0, "x"]}),
-            serde_json::json!({"b": [1, "x"], "a": 1.0}),
-        );
+        let (x, y) = (serde_json::json!({"a": 1, "b": [1.0, "x"]}), serde_json::json!({"b": [1, "x"], "a": 1.0}));
         let (a, b) = (from_serde(&arena, &x), from_serde(&arena, &y));
         assert_eq!(a, b);
         assert_ne!(a, Value::Null);
@@ -210,16 +201,12 @@ impl Const {
         match v {
             serde_json::Value::Null => Const::Null,
             serde_json::Value::Bool(b) => Const::Bool(*b),
-            serde_json::Value::Number(n) => n
-                .as_i64()
-                .map_or(Const::Float(n.as_f64().unwrap_or(0.0)), Const::Int),
+            serde_json::Value::Number(n) => n.as_i64().map_or(Const::Float(n.as_f64().unwrap_or(0.0)), Const::Int),
             serde_json::Value::String(s) => Const::Str(s.as_str().into()),
             serde_json::Value::Array(a) => Const::Array(a.iter().map(Const::from_serde).collect()),
-            serde_json::Value::Object(o) => Const::Object(
-                o.iter()
-                    .map(|(k, v)| (k.as_str().into(), Const::from_serde(v)))
-                    .collect(),
-            ),
+            serde_json::Value::Object(o) => {
+                Const::Object(o.iter().map(|(k, v)| (k.as_str().into(), Const::from_serde(v))).collect())
+            }
         }
     }
 
@@ -233,13 +220,11 @@ impl Const {
             Const::Int(i) => Value::Int(*i),
             Const::Float(f) => Value::Float(*f),
             Const::Str(s) => Value::Str(s),
-            Const::Array(items) => Value::Array(
-                arena.alloc_slice_fill_iter(items.iter().map(|c| c.materialize(arena))),
-            ),
+            Const::Array(items) => {
+                Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|c| c.materialize(arena))))
+            }
             Const::Object(members) => {
-                Value::Object(arena.alloc_slice_fill_iter(
-                    members.iter().map(|(k, c)| (&**k, c.materialize(arena))),
-                ))
+                Value::Object(arena.alloc_slice_fill_iter(members.iter().map(|(k, c)| (&**k, c.materialize(arena)))))
             }
         }
     }
@@ -256,9 +241,7 @@ mod simd_tests {
     /// Runtime detection must pick the widest stage-1 parser the CPU supports.
     #[test]
     fn uses_the_cpus_simd_path() {
-        let expect = if std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("pclmulqdq")
-        {
+        let expect = if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("pclmulqdq") {
             "AVX2"
         } else if std::is_x86_feature_detected!("sse4.2") {
             "SSE42"

@@ -28,9 +28,7 @@ pub fn parse_in_place<'a>(
     let mut t: simd_json::Tape<'a> = simd_json::Tape(std::mem::take(tape)).reset();
     let result = match simd_json::fill_tape(buf, buffers, &mut t) {
         Ok(()) => Ok(from_tape(arena, &t.0)),
-        Err(e) => Err(ParseError {
-            message: e.to_string(),
-        }),
+        Err(e) => Err(ParseError { message: e.to_string() }),
     };
     *tape = t.reset().0;
     result
@@ -98,9 +96,9 @@ pub fn from_serde<'a>(arena: &'a Bump, v: &'a serde_json::Value) -> Value<'a> {
         serde_json::Value::Array(a) => {
             Value::Array(arena.alloc_slice_fill_iter(a.iter().map(|x| from_serde(arena, x))))
         }
-        serde_json::Value::Object(o) => Value::Object(
-            arena.alloc_slice_fill_iter(o.iter().map(|(k, x)| (k.as_str(), from_serde(arena, x)))),
-        ),
+        serde_json::Value::Object(o) => {
+            Value::Object(arena.alloc_slice_fill_iter(o.iter().map(|(k, x)| (k.as_str(), from_serde(arena, x)))))
+        }
     }
 }
 
@@ -111,8 +109,9 @@ impl Value<'_> {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(b),
             Value::Int(i) => serde_json::Value::from(i),
-            Value::Float(f) => serde_json::Number::from_f64(f)
-                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::Float(f) => {
+                serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)
+            }
             Value::Str(s) => serde_json::Value::String(s.to_owned()),
             Value::Array(a) => serde_json::Value::Array(a.iter().map(Value::to_serde).collect()),
             Value::Object(o) => {

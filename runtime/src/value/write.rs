@@ -61,14 +61,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
             0..=0x1f => {
                 out.extend_from_slice(&bytes[start..i]);
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(b >> 4) as usize],
-                    HEX[(b & 15) as usize],
-                ]);
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
                 start = i + 1;
                 continue;
             }
@@ -104,15 +97,10 @@ pub fn json_len(v: &Value<'_>) -> usize {
             }
         }
         Value::Str(s) => str_len(s),
-        Value::Array(items) => {
-            2 + items.len().saturating_sub(1) + items.iter().map(json_len).sum::<usize>()
-        }
+        Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(json_len).sum::<usize>(),
         Value::Object(members) => {
             2 + members.len().saturating_sub(1)
-                + members
-                    .iter()
-                    .map(|(k, v)| str_len(k) + 1 + json_len(v))
-                    .sum::<usize>()
+                + members.iter().map(|(k, v)| str_len(k) + 1 + json_len(v)).sum::<usize>()
         }
     }
 }

@@ -3,69 +3,48 @@
 
 use super::{Fault, Vm};
 use crate::asl::ast::Comparison as C;
-use crate::bytecode::{Cond, CondOperand};
+use crate::bytecode::{ChoiceTest, TestOperand};
 use crate::value::Value;
 use std::cmp::Ordering;
 
 impl<'a> Vm<'a> {
+    /// Evaluates one compiled comparison against the effective input.
     pub(super) fn test(
         &mut self,
-        c: &'a Cond,
+        t: &'a ChoiceTest,
         input: Value<'a>,
         sc: &super::StateCtx<'a>,
     ) -> Result<bool, Fault<'a>> {
-        match c {
-            Cond::And(list) => {
-                for c in list.iter() {
-                    if !self.test(c, input, sc)? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
-            Cond::Or(list) => {
-                for c in list.iter() {
-                    if self.test(c, input, sc)? {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            }
-            Cond::Not(inner) => Ok(!self.test(inner, input, sc)?),
-            Cond::Compare {
-                variable,
-                op,
-                operand,
-            } => {
-                let value = self.eval_path(variable, input, sc);
-                if *op == C::IsPresent {
-                    let want =
-                        matches!(operand, CondOperand::Const(crate::value::Const::Bool(true)));
-                    return Ok(value.is_some() == want);
-                }
-                let Some(value) = value else {
-                    return Err(self.runtime(
-                        sc,
-                        format!("Invalid path '{}': The choice state's condition path references an invalid value.", variable.text),
-                    ));
-                };
-                let rhs: Value<'a> = match operand {
-                    CondOperand::Const(k) => k.materialize(self.arena),
-                    CondOperand::Timestamp(t) => return Ok(compare_timestamp(*op, value, *t)),
-                    CondOperand::Path(p) => match self.eval_path(p, input, sc) {
-                        Some(v) => v,
-                        None => {
-                            return Err(self.runtime(
-                                sc,
-                                format!("Invalid path '{}': The choice state's condition path references an invalid value.", p.text),
-                            ))
-                        }
-                    },
-                    CondOperand::None => Value::Null,
-                };
-                Ok(compare(*op, value, rhs))
-            }
+        let program = self.program;
+        let variable = &program.paths[t.variable.index()];
+        let value = self.eval_path(variable, input, sc);
+        if t.op == C::IsPresent {
+            let want = matches!(t.operand, TestOperand::Const(c) if program.consts[c.index()] == crate::value::Const::Bool(true));
+            return Ok(value.is_some() == want);
         }
+        let Some(value) = value else {
+            return Err(self.invalid_path(sc, variable));
+        };
+        let rhs: Value<'a> = match t.operand {
+            TestOperand::Const(c) => program.consts[c.index()].materialize(self.arena),
+            TestOperand::Timestamp(n) => return Ok(compare_timestamp(t.op, value, n)),
+            TestOperand::Path(p) => {
+                let p = &program.paths[p.index()];
+                match self.eval_path(p, input, sc) {
+                    Some(v) => v,
+                    None => return Err(self.invalid_path(sc, p)),
+                }
+            }
+        };
+        Ok(compare(t.op, value, rhs))
+    }
+
+    #[cold]
+    fn invalid_path(&self, sc: &super::StateCtx<'a>, p: &crate::path::Path) -> Fault<'a> {
+        self.runtime(
+            sc,
+            format!("Invalid path '{}': The choice state's condition path references an invalid value.", p.text),
+        )
     }
 }
 
@@ -82,12 +61,8 @@ fn ordered(op: C, o: Ordering) -> bool {
         StringEquals | NumericEquals | TimestampEquals => o == Ordering::Equal,
         StringLessThan | NumericLessThan | TimestampLessThan => o == Ordering::Less,
         StringGreaterThan | NumericGreaterThan | TimestampGreaterThan => o == Ordering::Greater,
-        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => {
-            o != Ordering::Greater
-        }
-        StringGreaterThanEquals | NumericGreaterThanEquals | TimestampGreaterThanEquals => {
-            o != Ordering::Less
-        }
+        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => o != Ordering::Greater,
+        StringGreaterThanEquals | NumericGreaterThanEquals | TimestampGreaterThanEquals => o != Ordering::Less,
         _ => false,
     }
 }
@@ -103,46 +78,35 @@ fn utf16_cmp(a: &str, b: &str) -> Ordering {
 pub(crate) fn compare(op: C, value: Value<'_>, rhs: Value<'_>) -> bool {
     use C::*;
     match op {
-        StringEquals
-        | StringLessThan
-        | StringGreaterThan
-        | StringLessThanEquals
-        | StringGreaterThanEquals => match (value, rhs) {
-            (Value::Str(a), Value::Str(b)) => ordered(op, utf16_cmp(a, b)),
-            _ => false,
-        },
+        StringEquals | StringLessThan | StringGreaterThan | StringLessThanEquals | StringGreaterThanEquals => {
+            match (value, rhs) {
+                (Value::Str(a), Value::Str(b)) => ordered(op, utf16_cmp(a, b)),
+                _ => false,
+            }
+        }
         StringMatches => match (value, rhs) {
             (Value::Str(a), Value::Str(p)) => string_matches(a, p),
             _ => false,
         },
-        NumericEquals
-        | NumericLessThan
-        | NumericGreaterThan
-        | NumericLessThanEquals
-        | NumericGreaterThanEquals => match (value, rhs) {
-            (Value::Int(a), Value::Int(b)) => ordered(op, a.cmp(&b)),
-            (a, b) if a.is_number() && b.is_number() => {
-                match a
-                    .as_f64()
-                    .unwrap_or(f64::NAN)
-                    .partial_cmp(&b.as_f64().unwrap_or(f64::NAN))
-                {
-                    Some(o) => ordered(op, o),
-                    None => false,
+        NumericEquals | NumericLessThan | NumericGreaterThan | NumericLessThanEquals | NumericGreaterThanEquals => {
+            match (value, rhs) {
+                (Value::Int(a), Value::Int(b)) => ordered(op, a.cmp(&b)),
+                (a, b) if a.is_number() && b.is_number() => {
+                    match a.as_f64().unwrap_or(f64::NAN).partial_cmp(&b.as_f64().unwrap_or(f64::NAN)) {
+                        Some(o) => ordered(op, o),
+                        None => false,
+                    }
                 }
+                _ => false,
             }
-            _ => false,
-        },
+        }
         BooleanEquals => matches!((value, rhs), (Value::Bool(a), Value::Bool(b)) if a == b),
         TimestampEquals
         | TimestampLessThan
         | TimestampGreaterThan
         | TimestampLessThanEquals
         | TimestampGreaterThanEquals => {
-            match (
-                value.as_str().and_then(super::timestamp::parse),
-                rhs.as_str().and_then(super::timestamp::parse),
-            ) {
+            match (value.as_str().and_then(super::timestamp::parse), rhs.as_str().and_then(super::timestamp::parse)) {
                 (Some(a), Some(b)) => ordered(op, a.cmp(&b)),
                 _ => false,
             }
@@ -223,10 +187,6 @@ mod tests {
         assert!(!compare(C::NumericEquals, Value::Str("1"), Value::Int(1)));
         assert!(compare(C::NumericEquals, Value::Float(1.0), Value::Int(1)));
         assert!(compare(C::IsNumeric, Value::Int(1), Value::Bool(true)));
-        assert!(compare(
-            C::IsTimestamp,
-            Value::Str("2020-01-01T00:00:00Z"),
-            Value::Bool(true)
-        ));
+        assert!(compare(C::IsTimestamp, Value::Str("2020-01-01T00:00:00Z"), Value::Bool(true)));
     }
 }

@@ -1,9 +1,10 @@
 //! The interpreter: runs a [`Program`] on one event, in one arena, to one outcome.
 //!
 //! One [`Vm`] exists per execution and borrows everything for the execution's lifetime `'a`:
-//! the program, the bound handlers, the arena and the parsed event. A state transition moves a
-//! 24-byte [`Value`] from one state to the next; nothing is copied per state but the objects a
-//! ResultPath or template actually changes, and those go into the arena.
+//! the program, the bound handlers, the arena and the parsed event. Each machine run is a
+//! [`Frame`] and a dispatch loop over the machine's ops. A state transition moves a 24-byte
+//! [`Value`] from one register to the next; nothing is copied per state but the objects a
+//! ResultPath or template actually builds, and those go into the arena.
 //!
 //! Failures are values: a [`Fault`] is routed by the state's Retry and Catch tables, unless it is
 //! terminal (States.Runtime, States.DataLimitExceeded, the execution time-out), which no
@@ -19,8 +20,8 @@ pub use rng::Rng;
 
 use crate::bytecode::*;
 use crate::handler::{Bound, TaskContext};
-use crate::intrinsics::{self, Arg, Call};
-use crate::path::{Path, Root, Template};
+use crate::intrinsics;
+use crate::path::{Path, Root};
 use crate::value::{json_len, to_json_string, ArenaExt, Value};
 use bumpalo::Bump;
 
@@ -115,10 +116,91 @@ pub(crate) struct MapItem<'a> {
 /// An object's members.
 type Members<'a> = &'a [(&'a str, Value<'a>)];
 
-/// What one state decided.
-enum Step<'a> {
-    Next(StateId, Value<'a>),
-    End(Value<'a>),
+/// A Map state's iteration in progress.
+struct MapLoop<'a> {
+    values: &'a [Value<'a>],
+    keys: Option<Members<'a>>,
+    len: usize,
+    next: usize,
+    current: Option<MapItem<'a>>,
+    out: bumpalo::collections::Vec<'a, Value<'a>>,
+    failures: usize,
+    tolerated_count: Option<f64>,
+    tolerated_pct: Option<f64>,
+}
+
+/// Retriers whose attempts are counted without a heap allocation.
+const INLINE_RETRIERS: usize = 8;
+
+/// One run of one machine: registers, the template stack, and the current state.
+struct Frame<'a> {
+    acc: Value<'a>,
+    raw: Value<'a>,
+    eff: Value<'a>,
+    res: Value<'a>,
+    input: Value<'a>,
+    flag: bool,
+    next: Pc,
+    state: StateId,
+    sc: StateCtx<'a>,
+    /// The Map item this machine runs for, if it is a Map processor.
+    outer_item: Option<MapItem<'a>>,
+    /// The current Task/Parallel/Map attempt's first op, while one is running.
+    attempt: Option<Pc>,
+    retries: [u64; INLINE_RETRIERS],
+    more_retries: Vec<u64>,
+    map: Option<MapLoop<'a>>,
+    stack: &'a mut [Value<'a>],
+    sp: usize,
+}
+
+impl<'a> Frame<'a> {
+    #[inline]
+    fn reg(&self, r: Reg) -> Value<'a> {
+        match r {
+            Reg::Acc => self.acc,
+            Reg::Raw => self.raw,
+            Reg::Eff => self.eff,
+            Reg::Res => self.res,
+            Reg::In => self.input,
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, r: Reg, v: Value<'a>) {
+        match r {
+            Reg::Acc => self.acc = v,
+            Reg::Raw => self.raw = v,
+            Reg::Eff => self.eff = v,
+            Reg::Res => self.res = v,
+            Reg::In => self.input = v,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: Value<'a>) {
+        // The verifier sized the stack for this machine's deepest template.
+        self.stack[self.sp] = v;
+        self.sp += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Value<'a> {
+        self.sp -= 1;
+        self.stack[self.sp]
+    }
+
+    fn retries_used(&mut self, i: usize) -> &mut u64 {
+        if i < INLINE_RETRIERS {
+            &mut self.retries[i]
+        } else {
+            let j = i - INLINE_RETRIERS;
+            if self.more_retries.len() <= j {
+                self.more_retries.resize(j + 1, 0);
+            }
+            &mut self.more_retries[j]
+        }
+    }
 }
 
 /// One execution.
@@ -138,14 +220,12 @@ pub(crate) struct Vm<'a> {
     /// Virtual time elapsed (virtual clocks only).
     pub virtual_elapsed_millis: i64,
     pub execution_input: Value<'a>,
-    /// `$$` parts that stay the same for the whole execution, built on first use.
+    /// The `$$.Execution` object, built on first use.
     pub execution_ctx: Option<Value<'a>>,
 }
 
 fn system_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl<'a> Vm<'a> {
@@ -162,9 +242,7 @@ impl<'a> Vm<'a> {
         input: Value<'a>,
     ) -> Self {
         let start_millis = match clock {
-            Clock::Virtual {
-                start_millis: Some(s),
-            } => s,
+            Clock::Virtual { start_millis: Some(s) } => s,
             _ => system_millis(),
         };
         Vm {
@@ -198,15 +276,15 @@ impl<'a> Vm<'a> {
 
     /// Waits `millis`, or fails with a time-out if the execution's time would run out first.
     fn sleep(&mut self, millis: u64, is_retry: bool) -> Result<(), Fault<'a>> {
-        let budget = self
-            .timeout_millis()
-            .saturating_sub(self.elapsed_millis().max(0) as u64);
+        if self.clock == Clock::ZeroDelay && is_retry {
+            return Ok(());
+        }
+        let budget = self.timeout_millis().saturating_sub(self.elapsed_millis().max(0) as u64);
         if millis > budget {
             return Err(self.timed_out());
         }
         match self.clock {
             Clock::System => std::thread::sleep(std::time::Duration::from_millis(millis)),
-            Clock::ZeroDelay if is_retry => {}
             _ => self.virtual_elapsed_millis += millis as i64,
         }
         Ok(())
@@ -260,6 +338,8 @@ impl<'a> Vm<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn catchable(&self, error: &str, cause: String) -> Fault<'a> {
         Fault {
             error: Some(self.arena.alloc_str(error)),
@@ -269,10 +349,15 @@ impl<'a> Vm<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn terminal(&self, message: &'static str) -> Fault<'a> {
+        Fault { error: Some("States.Runtime"), cause: Some(message), kind: FaultKind::Terminal, from_task: false }
+    }
+
     /// Runs the top-level machine.
     pub fn run(&mut self, input: Value<'a>) -> Result<Value<'a>, Fault<'a>> {
-        let out = self.run_machine(Program::ROOT, input, None)?;
-        Ok(out)
+        self.run_machine(Program::ROOT, input, None)
     }
 
     fn run_machine(
@@ -281,217 +366,313 @@ impl<'a> Vm<'a> {
         input: Value<'a>,
         item: Option<MapItem<'a>>,
     ) -> Result<Value<'a>, Fault<'a>> {
-        let program: &'a Program = self.program;
-        let machine = program.machine(id);
-        self.depth += 1;
-        if self.depth > self.limits.max_depth {
-            self.depth -= 1;
-            return Err(self.catchable(
-                "States.Runtime",
-                "the maximum nesting depth was exceeded".into(),
-            ));
+        if self.depth >= self.limits.max_depth {
+            return Err(self.terminal("The execution exceeded the maximum nesting depth of Parallel and Map states."));
         }
-        let mut at = machine.start;
-        let mut value = input;
-        let result = loop {
-            self.transitions += 1;
-            if self.transitions > self.limits.max_transitions {
-                let f = Fault {
-                    error: Some("States.Runtime"),
-                    cause: Some("The execution reached the maximum number of state transitions."),
-                    kind: FaultKind::Terminal,
-                    from_task: false,
-                };
-                break Err(f);
-            }
-            if self.clock == Clock::System
-                && self.transitions.is_multiple_of(1024)
-                && self.elapsed_millis() as u64 > self.timeout_millis()
-            {
-                break Err(self.timed_out());
-            }
-            let state = machine.state(at);
-            self.events += 1;
-            let sc = StateCtx {
-                name: &state.name,
-                entered_event: self.events,
-                entered_millis: if self.clock == Clock::System {
-                    0
-                } else {
-                    self.now_millis()
-                },
-                retry_count: 0,
-                item,
-            };
-            match self.state(state, value, sc) {
-                Ok(Step::Next(next, out)) => {
-                    at = next;
-                    value = out;
-                }
-                Ok(Step::End(out)) => break Ok(out),
-                Err(f) => break Err(f),
-            }
-        };
+        self.depth += 1;
+        let result = self.dispatch(id, input, item);
         self.depth -= 1;
         result
     }
 
-    fn state(
-        &mut self,
-        st: &'a StateCode,
-        raw: Value<'a>,
-        mut sc: StateCtx<'a>,
-    ) -> Result<Step<'a>, Fault<'a>> {
-        let step = match &st.op {
-            StateOp::Pass { result } => {
-                let eff = self.input_path(st, raw, &sc)?;
-                let res = match (&st.parameters, result) {
-                    (Some(t), _) => self.template(t, eff, &sc)?,
-                    (None, Some(r)) => r.materialize(self.arena),
-                    (None, None) => eff,
-                };
-                let out = self.result_path(&st.result_path, raw, res, &sc)?;
-                self.finish(st, out, &sc)?
-            }
-            StateOp::Succeed => {
-                let eff = self.input_path(st, raw, &sc)?;
-                let out = self.output_path(st, eff, &sc)?;
-                self.events += 1;
-                Step::End(out)
-            }
-            StateOp::Fail { error, cause } => {
-                let error = self.fail_field(error.as_ref(), "ErrorPath", raw, &sc)?;
-                let cause = self.fail_field(cause.as_ref(), "CausePath", raw, &sc)?;
-                return Err(Fault {
-                    error,
-                    cause,
-                    kind: FaultKind::Catchable,
-                    from_task: false,
-                });
-            }
-            StateOp::Choice { rules, default } => {
-                let eff = self.input_path(st, raw, &sc)?;
-                let mut target = *default;
-                for (cond, next) in rules.iter() {
-                    if self.test(cond, eff, &sc)? {
-                        target = Some(*next);
-                        break;
+    /// The dispatch loop of one machine run.
+    fn dispatch(&mut self, id: MachineId, input: Value<'a>, item: Option<MapItem<'a>>) -> Result<Value<'a>, Fault<'a>> {
+        let program: &'a Program = self.program;
+        let machine = program.machine(id);
+        let code: &'a [Op] = &machine.code;
+        let arena = self.arena;
+        let mut f = Frame {
+            acc: input,
+            raw: input,
+            eff: input,
+            res: input,
+            input,
+            flag: false,
+            next: Pc(0),
+            state: StateId(0),
+            sc: StateCtx { name: "", entered_event: 0, entered_millis: 0, retry_count: 0, item },
+            outer_item: item,
+            attempt: None,
+            retries: [0; INLINE_RETRIERS],
+            more_retries: Vec::new(),
+            map: None,
+            stack: arena.alloc_slice_fill_copy(machine.max_stack as usize, Value::Null),
+            sp: 0,
+        };
+        let mut pc = 0usize;
+        // `tri!` routes a failure through the current state's Retry/Catch tables and goes on at
+        // the op they name; an unhandled failure ends this machine run.
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(fault) => {
+                        pc = self.route(&mut f, machine, fault)?.index();
+                        continue;
                     }
                 }
-                let Some(next) = target else {
+            };
+        }
+        loop {
+            let op = code[pc];
+            pc += 1;
+            match op {
+                Op::Enter(s) => {
+                    self.transitions += 1;
+                    if self.transitions > self.limits.max_transitions {
+                        return Err(self.terminal("The execution reached the maximum number of state transitions."));
+                    }
+                    if self.clock == Clock::System
+                        && self.transitions.is_multiple_of(1024)
+                        && self.elapsed_millis() as u64 > self.timeout_millis()
+                    {
+                        return Err(self.timed_out());
+                    }
+                    self.events += 1;
+                    f.state = s;
+                    f.sc = StateCtx {
+                        name: &machine.state(s).name,
+                        entered_event: self.events,
+                        entered_millis: if self.clock == Clock::System { 0 } else { self.now_millis() },
+                        retry_count: 0,
+                        item: f.outer_item,
+                    };
+                    f.raw = f.acc;
+                    f.eff = f.acc;
+                    f.attempt = None;
+                    f.retries = [0; INLINE_RETRIERS];
+                    f.more_retries.clear();
+                }
+                Op::InputPath(p) => f.eff = tri!(self.select(&program.paths[p.index()], f.raw, &f.sc)),
+                Op::InputNull => f.eff = Value::EMPTY_OBJECT,
+                Op::PushConst(c) => f.push(program.consts[c.index()].materialize(arena)),
+                Op::PushReg(r) => f.push(f.reg(r)),
+                Op::PushPath { path, root, field } => {
+                    let p = &program.paths[path.index()];
+                    let from = f.reg(root);
+                    let v = tri!(self.eval_path(p, from, &f.sc).ok_or_else(|| {
+                        self.runtime(
+                            &f.sc,
+                            format!(
+                                "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
+                                p.text,
+                                program.strings[field.index()],
+                                to_json_string(&from)
+                            ),
+                        )
+                    }));
+                    f.push(v);
+                }
+                Op::PushArg { path, root, call } => {
+                    let p = &program.paths[path.index()];
+                    let from = f.reg(root);
+                    let v = tri!(self.eval_path(p, from, &f.sc).ok_or_else(|| {
+                        self.runtime(
+                            &f.sc,
+                            format!(
+                                "The function '{}' had the following error: The JsonPath argument for the field '{}' could not be found in the input '{}'",
+                                program.calls[call.index()].text,
+                                p.text,
+                                to_json_string(&from)
+                            ),
+                        )
+                    }));
+                    f.push(v);
+                }
+                Op::Apply(c) => {
+                    let call = &program.calls[c.index()];
+                    let base = f.sp - call.args.len();
+                    let mut env = intrinsics::Env { arena, rng: &mut self.rng };
+                    let result = call.apply(&mut env, &f.stack[base..f.sp]);
+                    f.sp = base;
+                    let v = tri!(result.map_err(|failure| {
+                        let mut fault = self.runtime(
+                            &f.sc,
+                            format!("The function '{}' had the following error: {}", call.text, failure.cause),
+                        );
+                        if failure.error != "States.IntrinsicFailure" {
+                            fault.error = Some(failure.error);
+                        }
+                        fault
+                    }));
+                    f.push(v);
+                }
+                Op::MakeObject { keys, len } => {
+                    let base = f.sp - len as usize;
+                    let names = &program.keys[keys.index()];
+                    let values = &f.stack[base..f.sp];
+                    let members = arena.alloc_slice_fill_iter(names.iter().map(|k| &**k).zip(values.iter().copied()));
+                    f.sp = base;
+                    f.push(Value::Object(members));
+                }
+                Op::MakeArray(n) => {
+                    let base = f.sp - n as usize;
+                    let items = arena.alloc_slice_copy(&f.stack[base..f.sp]);
+                    f.sp = base;
+                    f.push(Value::Array(items));
+                }
+                Op::Pop(r) => {
+                    let v = f.pop();
+                    f.set(r, v);
+                }
+                Op::Move { to, from } => f.set(to, f.reg(from)),
+                Op::ResultPath(r) => {
+                    let rp = &program.ref_paths[r.index()];
+                    f.acc = tri!(self.place(rp, f.raw, f.res));
+                }
+                Op::ResultWhole => f.acc = f.res,
+                Op::ResultDiscard => f.acc = f.raw,
+                Op::OutputPath(p) => f.acc = tri!(self.select(&program.paths[p.index()], f.acc, &f.sc)),
+                Op::OutputNull => f.acc = Value::EMPTY_OBJECT,
+                Op::Exit => self.events += 1,
+                Op::Events(n) => self.events += n as u64,
+                Op::Jump(t) => pc = t.index(),
+                Op::SetNext(t) => f.next = t,
+                Op::JumpNext => pc = f.next.index(),
+                Op::End => return Ok(f.acc),
+                Op::Test(t) => f.flag = tri!(self.test(&program.tests[t.index()], f.eff, &f.sc)),
+                Op::JumpIf(t) => {
+                    if f.flag {
+                        pc = t.index();
+                    }
+                }
+                Op::JumpIfNot(t) => {
+                    if !f.flag {
+                        pc = t.index();
+                    }
+                }
+                Op::NoChoice => {
                     // AWS reports a Choice without a match as States.Runtime, not the
                     // States.NoChoiceMatched that the States Language specification names.
-                    return Err(self.runtime(&sc, "Failed to transition out of the state. The state does not point to a next state.".into()));
-                };
-                let out = self.output_path(st, eff, &sc)?;
-                self.events += 1;
-                Step::Next(next, out)
-            }
-            StateOp::Wait(w) => {
-                let eff = self.input_path(st, raw, &sc)?;
-                let millis = self.wait_millis(w, eff, &sc)?;
-                self.sleep(millis, false)?;
-                let out = self.output_path(st, eff, &sc)?;
-                self.finish_with(st, out)
-            }
-            StateOp::Task { .. } | StateOp::Parallel { .. } | StateOp::Map(_) => {
-                let eff = self.input_path(st, raw, &sc)?;
-                let mut attempts = [0u64; 8];
-                let mut extra_attempts: Vec<u64> = Vec::new();
-                loop {
-                    match self.attempt(st, eff, &sc) {
-                        Ok(result) => {
-                            let out = self.result_path(&st.result_path, raw, result, &sc)?;
-                            return self.finish(st, out, &sc);
-                        }
-                        Err(f) if f.kind != FaultKind::Catchable => return Err(f),
-                        Err(f) => {
-                            let name = f.error.unwrap_or("");
-                            if let Some(i) = st
-                                .retry
-                                .iter()
-                                .position(|r| r.errors.matches(name, f.from_task))
-                            {
-                                let r = &st.retry[i];
-                                let used = if i < attempts.len() {
-                                    &mut attempts[i]
-                                } else {
-                                    if extra_attempts.len() <= i {
-                                        extra_attempts.resize(i + 1, 0);
-                                    }
-                                    &mut extra_attempts[i]
-                                };
-                                if *used < r.max_attempts {
-                                    let delay = retry_delay(r, *used, &mut self.rng);
-                                    *used += 1;
-                                    self.sleep(delay, true)?;
-                                    sc.retry_count += 1;
-                                    continue;
-                                }
-                            }
-                            if let Some(c) = st
-                                .catch
-                                .iter()
-                                .find(|c| c.errors.matches(name, f.from_task))
-                            {
-                                let err = self.arena.object([
-                                    ("Error", Value::Str(f.error.unwrap_or(""))),
-                                    ("Cause", Value::Str(f.cause.unwrap_or(""))),
-                                ]);
-                                let out = self.result_path(&c.result_path, raw, err, &sc)?;
-                                self.events += 1;
-                                return Ok(Step::Next(c.next, out));
-                            }
-                            return Err(f);
-                        }
+                    tri!(Err(self.runtime(
+                        &f.sc,
+                        "Failed to transition out of the state. The state does not point to a next state.".into()
+                    )))
+                }
+                Op::Wait(w) => {
+                    let millis = tri!(self.wait_millis(&program.waits[w.index()], f.eff, &f.sc));
+                    tri!(self.sleep(millis, false));
+                }
+                Op::Fail(id) => {
+                    let spec = &program.fails[id.index()];
+                    let error = tri!(self.fail_field(spec.error.as_ref(), "ErrorPath", f.raw, &f.sc));
+                    let cause = tri!(self.fail_field(spec.cause.as_ref(), "CausePath", f.raw, &f.sc));
+                    tri!(Err(Fault { error, cause, kind: FaultKind::Catchable, from_task: false }))
+                }
+                Op::Attempt => f.attempt = Some(Pc(pc as u32 - 1)),
+                Op::EndAttempt => f.attempt = None,
+                Op::Invoke(r) => {
+                    self.events += 2; // TaskScheduled, TaskStarted
+                    let result = self.task(r, machine.state(f.state).timeout.as_ref(), f.input, &f.sc);
+                    self.events += 1; // TaskSucceeded / TaskFailed
+                    f.res = tri!(result);
+                }
+                Op::Branch(m) => {
+                    let v = tri!(self.run_machine(m, f.input, None));
+                    f.push(v);
+                }
+                Op::MapBegin(m) => {
+                    f.map = Some(tri!(self.map_begin(&program.maps[m.index()], f.eff, &f.sc)));
+                    self.events += 1; // MapStateStarted
+                }
+                Op::MapNext(done) => {
+                    let lp = f.map.as_mut().expect("MapNext follows MapBegin (verified)");
+                    if lp.next >= lp.len {
+                        pc = done.index();
+                    } else {
+                        let i = lp.next;
+                        let (key, value) = match lp.keys {
+                            Some(members) => (Some(members[i].0), members[i].1),
+                            None => (None, lp.values[i]),
+                        };
+                        let item = MapItem { index: i, value, key };
+                        lp.current = Some(item);
+                        lp.next += 1;
+                        f.sc.item = Some(item);
                     }
                 }
+                Op::PushItem => {
+                    let v = f.map.as_ref().and_then(|lp| lp.current).map_or(Value::Null, |i| i.value);
+                    f.push(v);
+                }
+                Op::MapRun(processor) => {
+                    let input = f.pop();
+                    let item = f.map.as_ref().and_then(|lp| lp.current);
+                    self.events += 1; // MapIterationStarted
+                    let outcome = self.run_machine(processor, input, item);
+                    self.events += 1; // MapIterationSucceeded / MapIterationFailed
+                    let lp = f.map.as_mut().expect("MapRun follows MapBegin (verified)");
+                    match outcome {
+                        Ok(v) => lp.out.push(v),
+                        Err(fault)
+                            if fault.kind == FaultKind::Catchable
+                                && (lp.tolerated_count.is_some() || lp.tolerated_pct.is_some()) =>
+                        {
+                            lp.failures += 1;
+                            let failures = lp.failures as f64;
+                            let over_count = lp.tolerated_count.is_none_or(|c| failures > c);
+                            let over_pct = lp.tolerated_pct.is_none_or(|p| failures * 100.0 / lp.len as f64 > p);
+                            lp.out.push(Value::Null);
+                            if over_count && over_pct {
+                                tri!(Err(self.catchable(
+                                    "States.ExceedToleratedFailureThreshold",
+                                    "The specified tolerated failure threshold was exceeded".into()
+                                )))
+                            }
+                        }
+                        Err(fault) => tri!(Err(fault)),
+                    }
+                }
+                Op::MapEnd => {
+                    let lp = f.map.take().expect("MapEnd follows MapBegin (verified)");
+                    f.res = Value::Array(lp.out.into_bump_slice());
+                    f.sc.item = f.outer_item;
+                    self.events += 1; // MapStateSucceeded
+                }
             }
-        };
-        Ok(step)
+        }
     }
 
-    /// One attempt of a Task, Parallel or Map: from the effective input to the selected result.
-    fn attempt(
-        &mut self,
-        st: &'a StateCode,
-        eff: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<Value<'a>, Fault<'a>> {
-        let result = match &st.op {
-            StateOp::Task {
-                resource, timeout, ..
-            } => {
-                let input = match &st.parameters {
-                    Some(t) => self.template(t, eff, sc)?,
-                    None => eff,
-                };
-                self.events += 2; // TaskScheduled, TaskStarted
-                let r = self.task(*resource, timeout.as_ref(), input, sc);
-                self.events += 1; // TaskSucceeded / TaskFailed
-                r?
-            }
-            StateOp::Parallel { branches } => {
-                let input = match &st.parameters {
-                    Some(t) => self.template(t, eff, sc)?,
-                    None => eff,
-                };
-                self.events += 1; // ParallelStateStarted
-                let mut out =
-                    bumpalo::collections::Vec::with_capacity_in(branches.len(), self.arena);
-                for b in branches.iter() {
-                    out.push(self.run_machine(*b, input, None)?);
-                }
-                self.events += 1; // ParallelStateSucceeded
-                Value::Array(out.into_bump_slice())
-            }
-            StateOp::Map(m) => self.map(m, eff, sc)?,
-            _ => unreachable!("attempt is only called for Task, Parallel and Map"),
-        };
-        match &st.result_selector {
-            Some(t) => self.template(t, result, sc),
-            None => Ok(result),
+    /// Routes a failure raised in the current state: a retry (back to the attempt's start), a
+    /// catcher (on to its state), or up to the caller. Only failures inside an attempt of a Task,
+    /// Parallel or Map are routed, and never terminal ones.
+    #[cold]
+    fn route(&mut self, f: &mut Frame<'a>, machine: &'a MachineCode, fault: Fault<'a>) -> Result<Pc, Fault<'a>> {
+        let Some(attempt) = f.attempt else { return Err(fault) };
+        if fault.kind != FaultKind::Catchable {
+            return Err(fault);
         }
+        let info = machine.state(f.state);
+        let name = fault.error.unwrap_or("");
+        f.sp = 0;
+        f.map = None;
+        f.sc.item = f.outer_item;
+        if let Some(i) = info.retry.iter().position(|r| r.errors.matches(name, fault.from_task)) {
+            let r = &info.retry[i];
+            let used = *f.retries_used(i);
+            if used < r.max_attempts {
+                let delay = retry_delay(r, used, &mut self.rng);
+                *f.retries_used(i) += 1;
+                self.sleep(delay, true)?;
+                f.sc.retry_count += 1;
+                return Ok(attempt);
+            }
+        }
+        let Some(c) = info.catch.iter().find(|c| c.errors.matches(name, fault.from_task)) else {
+            return Err(fault);
+        };
+        let error = self.arena.object([
+            ("Error", Value::Str(fault.error.unwrap_or(""))),
+            ("Cause", Value::Str(fault.cause.unwrap_or(""))),
+        ]);
+        f.acc = match c.result {
+            CatchResult::Whole => error,
+            CatchResult::Discard => f.raw,
+            CatchResult::Path(r) => self.place(&self.program.ref_paths[r.index()], f.raw, error)?,
+        };
+        f.attempt = None;
+        self.events += 1; // *StateExited
+        Ok(c.next)
     }
 
     fn task(
@@ -501,16 +682,10 @@ impl<'a> Vm<'a> {
         input: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
-        let name: &'a str = &self.program.resources[resource.0 as usize];
-        let ctx = TaskContext {
-            arena: self.arena,
-            resource: name,
-            state: sc.name,
-            retry_count: sc.retry_count,
-        };
+        let name: &'a str = &self.program.resources[resource.index()];
+        let ctx = TaskContext { arena: self.arena, resource: name, state: sc.name, retry_count: sc.retry_count };
         let started = self.now_millis();
-        let outcome = self.handlers.invoke(resource, input, &ctx);
-        let result = match outcome {
+        let result = match self.handlers.invoke(resource, input, &ctx) {
             Ok(v) => v,
             Err(e) => {
                 return Err(Fault {
@@ -524,20 +699,17 @@ impl<'a> Vm<'a> {
         if let Some(limit) = timeout {
             let secs = match limit {
                 crate::asl::ast::Seconds::Literal(s) => Some(*s),
-                crate::asl::ast::Seconds::Path(p) => self
-                    .eval_path(p, input, sc)
-                    .and_then(|v| v.as_integer())
-                    .map(|v| v as u64),
-            };
-            if let Some(secs) = secs {
-                if (self.now_millis() - started) as u64 > secs * 1000 {
-                    return Err(Fault {
-                        error: Some("States.Timeout"),
-                        cause: None,
-                        kind: FaultKind::Catchable,
-                        from_task: true,
-                    });
+                crate::asl::ast::Seconds::Path(p) => {
+                    self.eval_path(p, input, sc).and_then(|v| v.as_integer()).map(|v| v as u64)
                 }
+            };
+            if secs.is_some_and(|s| (self.now_millis() - started) as u64 > s * 1000) {
+                return Err(Fault {
+                    error: Some("States.Timeout"),
+                    cause: None,
+                    kind: FaultKind::Catchable,
+                    from_task: true,
+                });
             }
         }
         if json_len(&result) > self.limits.max_payload_bytes {
@@ -546,25 +718,23 @@ impl<'a> Vm<'a> {
         Ok(result)
     }
 
-    fn map(
-        &mut self,
-        m: &'a MapOp,
-        eff: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<Value<'a>, Fault<'a>> {
-        let items = match &m.items_path {
-            Some(p) => match self.eval_path(p, eff, sc) {
-                Some(v) => v,
-                None => {
-                    return Err(self.runtime(
-                        sc,
-                        format!("Invalid path '{}' : {}", p.text, p.not_found_message(eff)),
-                    ))
+    fn map_begin(&mut self, m: &'a MapSpec, eff: Value<'a>, sc: &StateCtx<'a>) -> Result<MapLoop<'a>, Fault<'a>> {
+        let items = match m.items_path {
+            Some(p) => {
+                let p = &self.program.paths[p.index()];
+                match self.eval_path(p, eff, sc) {
+                    Some(v) => v,
+                    None => {
+                        return Err(
+                            self.runtime(sc, format!("Invalid path '{}' : {}", p.text, p.not_found_message(eff)))
+                        )
+                    }
                 }
-            },
+            }
             None => eff,
         };
-        if let Some(crate::asl::ast::Count::Path(p)) = &m.max_concurrency {
+        if let Some(p) = m.max_concurrency_path {
+            let p = &self.program.paths[p.index()];
             let v = self.eval_path(p, eff, sc);
             if v.and_then(|v| v.as_integer()).is_none_or(|i| i < 0) {
                 let shown = match v {
@@ -574,7 +744,10 @@ impl<'a> Vm<'a> {
                 };
                 return Err(self.runtime(
                     sc,
-                    format!("The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}", p.text),
+                    format!(
+                        "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}",
+                        p.text
+                    ),
                 ));
             }
         }
@@ -584,73 +757,25 @@ impl<'a> Vm<'a> {
             other => {
                 return Err(self.runtime(
                     sc,
-                    format!(
-                        "Items of a Map state must be a JSON array or object, but got {}",
-                        to_json_string(&other)
-                    ),
+                    format!("Items of a Map state must be a JSON array or object, but got {}", to_json_string(&other)),
                 ))
             }
         };
         let len = keys.map_or(values.len(), <[_]>::len);
-        let tolerated_count = self.count(m.tolerated_failure_count.as_ref(), eff, sc);
-        let tolerated_pct = self.count(m.tolerated_failure_percentage.as_ref(), eff, sc);
-        self.events += 1; // MapStateStarted
-        let mut out = bumpalo::collections::Vec::with_capacity_in(len, self.arena);
-        let mut failures = 0usize;
-        for i in 0..len {
-            let (key, value) = match keys {
-                Some(o) => (Some(o[i].0), o[i].1),
-                None => (None, values[i]),
-            };
-            let item = MapItem {
-                index: i,
-                value,
-                key,
-            };
-            let isc = StateCtx {
-                item: Some(item),
-                ..*sc
-            };
-            let input = match &m.item_selector {
-                Some(t) => self.template(t, eff, &isc)?,
-                None => value,
-            };
-            self.events += 1; // MapIterationStarted
-            match self.run_machine(m.processor, input, Some(item)) {
-                Ok(v) => {
-                    self.events += 1; // MapIterationSucceeded
-                    out.push(v);
-                }
-                Err(f)
-                    if f.kind == FaultKind::Catchable
-                        && (tolerated_count.is_some() || tolerated_pct.is_some()) =>
-                {
-                    self.events += 1; // MapIterationFailed
-                    failures += 1;
-                    let over_count = tolerated_count.is_none_or(|c| failures as f64 > c);
-                    let over_pct =
-                        tolerated_pct.is_none_or(|p| failures as f64 * 100.0 / len as f64 > p);
-                    if over_count && over_pct {
-                        return Err(self.catchable(
-                            "States.ExceedToleratedFailureThreshold",
-                            "The specified tolerated failure threshold was exceeded".into(),
-                        ));
-                    }
-                    out.push(Value::Null);
-                }
-                Err(f) => return Err(f),
-            }
-        }
-        self.events += 1; // MapStateSucceeded
-        Ok(Value::Array(out.into_bump_slice()))
+        Ok(MapLoop {
+            values,
+            keys,
+            len,
+            next: 0,
+            current: None,
+            out: bumpalo::collections::Vec::with_capacity_in(len, self.arena),
+            failures: 0,
+            tolerated_count: self.count(m.tolerated_failure_count.as_ref(), eff, sc),
+            tolerated_pct: self.count(m.tolerated_failure_percentage.as_ref(), eff, sc),
+        })
     }
 
-    fn count(
-        &mut self,
-        c: Option<&'a crate::asl::ast::Count>,
-        eff: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Option<f64> {
+    fn count(&mut self, c: Option<&'a crate::asl::ast::Count>, eff: Value<'a>, sc: &StateCtx<'a>) -> Option<f64> {
         match c? {
             crate::asl::ast::Count::Literal(n) => Some(*n),
             crate::asl::ast::Count::Path(p) => self.eval_path(p, eff, sc).and_then(|v| v.as_f64()),
@@ -675,20 +800,14 @@ impl<'a> Vm<'a> {
                 let Some(v) = self.eval_path(p, eff, sc) else {
                     return Err(self.runtime(
                         sc,
-                        format!(
-                            "The SecondsPath parameter does not reference an input value: {}",
-                            p.text
-                        ),
+                        format!("The SecondsPath parameter does not reference an input value: {}", p.text),
                     ));
                 };
                 match v {
                     Value::Int(i) if i >= 0 => Ok(i as u64 * 1000),
                     Value::Int(i) => Err(self.runtime(
                         sc,
-                        format!(
-                            "The SecondsPath parameter references a negative value: {} == {i}",
-                            p.text
-                        ),
+                        format!("The SecondsPath parameter references a negative value: {} == {i}", p.text),
                     )),
                     other => Err(self.runtime(
                         sc,
@@ -707,10 +826,7 @@ impl<'a> Vm<'a> {
                 let Some(v) = self.eval_path(p, eff, sc) else {
                     return Err(self.runtime(
                         sc,
-                        format!(
-                            "The TimestampPath parameter does not reference an input value: {}",
-                            p.text
-                        ),
+                        format!("The TimestampPath parameter does not reference an input value: {}", p.text),
                     ));
                 };
                 match v.as_str().and_then(timestamp::parse) {
@@ -738,120 +854,91 @@ impl<'a> Vm<'a> {
         raw: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Option<&'a str>, Fault<'a>> {
+        let program = self.program;
         match src {
             None => Ok(None),
-            Some(StrSource::Literal(s)) => Ok(Some(s)),
-            Some(StrSource::Path(p)) => match self.eval_path(p, raw, sc) {
-                Some(Value::Str(s)) => Ok(Some(s)),
-                Some(other) => Ok(Some(self.arena.alloc_str(&to_json_string(&other)))),
-                None => Err(self.runtime(
-                    sc,
-                    format!(
-                        "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
-                        p.text,
-                        to_json_string(&raw)
-                    ),
-                )),
-            },
-            Some(StrSource::Call(c)) => match self.call(c, raw, sc)? {
-                Value::Str(s) => Ok(Some(s)),
-                other => Ok(Some(self.arena.alloc_str(&to_json_string(&other)))),
-            },
+            Some(StrSource::Literal(s)) => Ok(Some(&program.strings[s.index()])),
+            Some(StrSource::Path(p)) => {
+                let p = &program.paths[p.index()];
+                match self.eval_path(p, raw, sc) {
+                    Some(Value::Str(s)) => Ok(Some(s)),
+                    Some(other) => Ok(Some(self.arena.alloc_str(&to_json_string(&other)))),
+                    None => Err(self.runtime(
+                        sc,
+                        format!(
+                            "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
+                            p.text,
+                            to_json_string(&raw)
+                        ),
+                    )),
+                }
+            }
+            Some(StrSource::Call(c)) => {
+                let call = &program.calls[c.index()];
+                let mut args = bumpalo::collections::Vec::with_capacity_in(call.args.len(), self.arena);
+                for a in call.args.iter() {
+                    args.push(match a {
+                        crate::intrinsics::Arg::Const(k) => k.materialize(self.arena),
+                        crate::intrinsics::Arg::Path(p) => match self.eval_path(p, raw, sc) {
+                            Some(v) => v,
+                            None => {
+                                return Err(self.runtime(
+                                    sc,
+                                    format!(
+                                        "The function '{}' had the following error: The JsonPath argument for the field '{}' could not be found in the input '{}'",
+                                        call.text,
+                                        p.text,
+                                        to_json_string(&raw)
+                                    ),
+                                ))
+                            }
+                        },
+                        crate::intrinsics::Arg::Call(_) => {
+                            return Err(self.runtime(sc, format!("nested intrinsic calls are not supported in {field}")))
+                        }
+                    });
+                }
+                let mut env = intrinsics::Env { arena: self.arena, rng: &mut self.rng };
+                match call.apply(&mut env, &args) {
+                    Ok(Value::Str(s)) => Ok(Some(s)),
+                    Ok(other) => Ok(Some(self.arena.alloc_str(&to_json_string(&other)))),
+                    Err(failure) => Err(self.runtime(
+                        sc,
+                        format!("The function '{}' had the following error: {}", call.text, failure.cause),
+                    )),
+                }
+            }
         }
     }
 
-    /// OutputPath, then the state's exit event and its transition.
-    fn finish(
-        &mut self,
-        st: &'a StateCode,
-        out: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<Step<'a>, Fault<'a>> {
-        let out = self.output_path(st, out, sc)?;
-        Ok(self.finish_with(st, out))
-    }
-
-    fn finish_with(&mut self, st: &'a StateCode, out: Value<'a>) -> Step<'a> {
-        self.events += 1; // *StateExited
-        match st.next {
-            Some(n) => Step::Next(n, out),
-            None => Step::End(out),
+    /// InputPath / OutputPath: the single node a path selects, or `States.Runtime` in Jayway's words.
+    fn select(&mut self, p: &'a Path, v: Value<'a>, sc: &StateCtx<'a>) -> Result<Value<'a>, Fault<'a>> {
+        match self.eval_path(p, v, sc) {
+            Some(x) => Ok(x),
+            None => Err(self.runtime(sc, format!("Invalid path '{}' : {}", p.text, p.not_found_message(v)))),
         }
     }
 
-    fn input_path(
-        &mut self,
-        st: &'a StateCode,
-        raw: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<Value<'a>, Fault<'a>> {
-        self.select(&st.input_path, raw, sc)
-    }
-
-    fn output_path(
-        &mut self,
-        st: &'a StateCode,
-        v: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<Value<'a>, Fault<'a>> {
-        self.select(&st.output_path, v, sc)
-    }
-
-    fn select(
-        &mut self,
-        f: &'a PathField,
-        v: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<Value<'a>, Fault<'a>> {
-        match f {
-            PathField::Whole => Ok(v),
-            PathField::Null => Ok(Value::EMPTY_OBJECT),
-            PathField::Path(p) => match self.eval_path(p, v, sc) {
-                Some(x) => Ok(x),
-                None => Err(self.runtime(
-                    sc,
-                    format!("Invalid path '{}' : {}", p.text, p.not_found_message(v)),
-                )),
-            },
-        }
-    }
-
-    fn result_path(
-        &mut self,
-        f: &'a ResultField,
+    /// ResultPath: `result` placed into `raw`; failure is the catchable States.ResultPathMatchFailure.
+    fn place(
+        &self,
+        p: &'a crate::path::ReferencePath,
         raw: Value<'a>,
         result: Value<'a>,
-        sc: &StateCtx<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
-        match f {
-            ResultField::Whole => Ok(result),
-            ResultField::Discard => Ok(raw),
-            ResultField::Path(p) => p.place(self.arena, raw, result).map_err(|e| match e {
-                crate::path::PlaceError::NotAnObject(at)
-                | crate::path::PlaceError::MissingIndex(at) => {
-                    let _ = at;
-                    let mut shown = Vec::new();
-                    crate::value::write_str(&mut shown, &to_json_string(&raw));
-                    let cause = format!(
-                        "Unable to apply ReferencePath {} to input {}",
-                        p.text,
-                        String::from_utf8_lossy(&shown)
-                    );
-                    let _ = sc;
-                    self.catchable("States.ResultPathMatchFailure", cause)
-                }
-            }),
-        }
+        p.place(self.arena, raw, result).map_err(|_| {
+            let mut shown = Vec::new();
+            crate::value::write_str(&mut shown, &to_json_string(&raw));
+            self.catchable(
+                "States.ResultPathMatchFailure",
+                format!("Unable to apply ReferencePath {} to input {}", p.text, String::from_utf8_lossy(&shown)),
+            )
+        })
     }
 
     /// Evaluates a path against the state's input (`$`) or the context object (`$$`).
     #[inline]
-    pub(crate) fn eval_path(
-        &mut self,
-        p: &'a Path,
-        input: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Option<Value<'a>> {
+    pub(crate) fn eval_path(&mut self, p: &'a Path, input: Value<'a>, sc: &StateCtx<'a>) -> Option<Value<'a>> {
         match p.root {
             Root::Input => p.eval(self.arena, input),
             Root::Context => {
@@ -870,8 +957,7 @@ impl<'a> Vm<'a> {
                 let id = &self.identity;
                 let exec_arn = format!(
                     "{}:{}",
-                    id.state_machine_arn
-                        .replacen(":stateMachine:", ":express:", 1),
+                    id.state_machine_arn.replacen(":stateMachine:", ":express:", 1),
                     id.execution_name
                 );
                 let v = a.object([
@@ -879,21 +965,14 @@ impl<'a> Vm<'a> {
                     ("Input", self.execution_input),
                     ("Name", Value::Str(&self.identity.execution_name)),
                     ("RoleArn", Value::Str(&self.identity.role_arn)),
-                    (
-                        "StartTime",
-                        a.string(&timestamp::format_millis(self.start_millis)),
-                    ),
+                    ("StartTime", a.string(&timestamp::format_millis(self.start_millis))),
                     ("RedriveCount", Value::Int(0)),
                 ]);
                 self.execution_ctx = Some(v);
                 v
             }
         };
-        let entered = if sc.entered_millis == 0 {
-            self.now_millis()
-        } else {
-            sc.entered_millis
-        };
+        let entered = if sc.entered_millis == 0 { self.now_millis() } else { sc.entered_millis };
         let state = a.object([
             ("EnteredTime", a.string(&timestamp::format_millis(entered))),
             ("Name", Value::Str(sc.name)),
@@ -903,107 +982,16 @@ impl<'a> Vm<'a> {
             ("Id", Value::Str(&self.identity.state_machine_arn)),
             ("Name", Value::Str(&self.identity.state_machine_name)),
         ]);
-        let mut members = vec![
-            ("Execution", execution),
-            ("State", state),
-            ("StateMachine", machine),
-        ];
-        if let Some(item) = sc.item {
-            let mut fields = vec![
-                ("Index", Value::Int(item.index as i64)),
-                ("Value", item.value),
-            ];
-            if let Some(k) = item.key {
-                fields.push(("Key", Value::Str(k)));
-            }
-            members.push(("Map", a.object([("Item", a.object(fields))])));
-        }
-        a.object(members)
-    }
-
-    /// Evaluates a payload template.
-    pub(crate) fn template(
-        &mut self,
-        t: &'a Template,
-        input: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<Value<'a>, Fault<'a>> {
-        match t {
-            Template::Const(c) => Ok(c.materialize(self.arena)),
-            Template::Path { path, field } => match self.eval_path(path, input, sc) {
-                Some(v) => Ok(v),
-                None => Err(self.runtime(
-                    sc,
-                    format!(
-                        "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
-                        path.text,
-                        to_json_string(&input)
-                    ),
-                )),
-            },
-            Template::Call { call, .. } => self.call(call, input, sc),
-            Template::Object(members) => {
-                let out = self.arena.alloc_slice_fill_copy(members.len(), ("", Value::Null));
-                for (slot, (k, t)) in out.iter_mut().zip(members.iter()) {
-                    *slot = (k, self.template(t, input, sc)?);
-                }
-                Ok(Value::Object(out))
-            }
-            Template::Array(items) => {
-                let out = self.arena.alloc_slice_fill_copy(items.len(), Value::Null);
-                for (slot, t) in out.iter_mut().zip(items.iter()) {
-                    *slot = self.template(t, input, sc)?;
-                }
-                Ok(Value::Array(out))
-            }
-        }
-    }
-
-    /// Evaluates an intrinsic call; failures are States.Runtime, as AWS reports them.
-    fn call(
-        &mut self,
-        c: &'a Call,
-        input: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<Value<'a>, Fault<'a>> {
-        let mut args: bumpalo::collections::Vec<'a, Value<'a>> =
-            bumpalo::collections::Vec::with_capacity_in(c.args.len(), self.arena);
-        for a in c.args.iter() {
-            let v = match a {
-                Arg::Const(k) => k.materialize(self.arena),
-                Arg::Path(p) => match self.eval_path(p, input, sc) {
-                    Some(v) => v,
-                    None => {
-                        return Err(self.runtime(
-                            sc,
-                            format!(
-                                "The function '{}' had the following error: The JsonPath argument for the field '{}' could not be found in the input '{}'",
-                                c.text,
-                                p.text,
-                                to_json_string(&input)
-                            ),
-                        ))
-                    }
-                },
-                Arg::Call(inner) => self.call(inner, input, sc)?,
-            };
-            args.push(v);
-        }
-        let mut env = intrinsics::Env {
-            arena: self.arena,
-            rng: &mut self.rng,
-        };
-        c.apply(&mut env, &args).map_err(|f| {
-            let msg = format!(
-                "The function '{}' had the following error: {}",
-                c.text, f.cause
-            );
-            let mut fault = self.runtime(sc, msg);
-            if f.error != "States.IntrinsicFailure" {
-                fault.error = Some(f.error);
-            }
-            fault
-        })
+        let map = sc.item.map(|item| {
+            let key = item.key.map(Value::Str);
+            let fields: &[(&str, Option<Value<'a>>)] =
+                &[("Index", Some(Value::Int(item.index as i64))), ("Value", Some(item.value)), ("Key", key)];
+            let item = a.object(fields.iter().filter_map(|(k, v)| v.map(|v| (*k, v))));
+            a.object([("Item", item)])
+        });
+        let members: [(&str, Option<Value<'a>>); 4] =
+            [("Execution", Some(execution)), ("State", Some(state)), ("StateMachine", Some(machine)), ("Map", map)];
+        a.object(members.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))))
     }
 }
 
@@ -1015,10 +1003,6 @@ fn retry_delay(r: &Retrier, used: u64, rng: &mut Rng) -> u64 {
         Some(m) => base.min(m as f64),
         None => base,
     };
-    let secs = if r.jitter_full {
-        capped * rng.next_f64()
-    } else {
-        capped
-    };
+    let secs = if r.jitter_full { capped * rng.next_f64() } else { capped };
     (secs * 1000.0).min(u64::MAX as f64 / 2.0) as u64
 }

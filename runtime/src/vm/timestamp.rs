@@ -4,8 +4,7 @@
 /// Parses a timestamp; `None` if it is not one AWS would accept.
 pub fn parse(s: &str) -> Option<i128> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[10] != b'T' || !(s.ends_with('Z') || matches!(b[b.len() - 6], b'+' | b'-'))
-    {
+    if b.len() < 20 || b[10] != b'T' || !(s.ends_with('Z') || matches!(b[b.len() - 6], b'+' | b'-')) {
         return None;
     }
     let dt = chrono::DateTime::parse_from_rfc3339(s).ok()?;

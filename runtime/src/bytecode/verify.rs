@@ -1,0 +1,191 @@
+//! Checks a compiled program once, when the [`crate::StateMachine`] is built: every index in
+//! range, every jump inside its machine, every state entry an `Enter`, and a template stack that
+//! never underflows and has one depth at every op. It also computes each machine's stack size.
+//! A [`VerifyError`] is a compiler bug, never a user error.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    pub machine: usize,
+    pub pc: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "m{} pc {}: {}", self.machine, self.pc, self.message)
+    }
+}
+
+/// Verifies `program` and records each machine's `max_stack`.
+pub fn verify(program: &mut Program) -> Result<(), VerifyError> {
+    for m in 0..program.machines.len() {
+        let max = verify_machine(program, m)?;
+        program.machines[m].max_stack = max;
+    }
+    Ok(())
+}
+
+fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
+    let code = &p.machines[m].code;
+    let err = |pc: usize, message: String| VerifyError { machine: m, pc, message };
+    let is_entry = |pc: Pc| matches!(code.get(pc.index()), Some(Op::Enter(_)));
+    let in_range = |pc: Pc| pc.index() < code.len();
+    for (i, s) in p.machines[m].states.iter().enumerate() {
+        if code.get(s.entry.index()) != Some(&Op::Enter(StateId(i as u16))) {
+            return Err(err(s.entry.index(), format!("state {i} does not start with its Enter")));
+        }
+        for c in s.catch.iter() {
+            if !is_entry(c.next) {
+                return Err(err(s.entry.index(), "a catcher does not lead to a state entry".into()));
+            }
+            if let CatchResult::Path(r) = c.result {
+                if r.index() >= p.ref_paths.len() {
+                    return Err(err(s.entry.index(), "catcher ResultPath out of range".into()));
+                }
+            }
+        }
+    }
+    // Check operands, and compute the stack depth before each op by a walk over the control flow.
+    let mut depth: Vec<Option<u16>> = vec![None; code.len()];
+    let mut work: Vec<(usize, u16)> = vec![(0, 0)];
+    work.extend(p.machines[m].states.iter().map(|s| (s.entry.index(), 0)));
+    let mut max = 0u16;
+    while let Some((pc, d)) = work.pop() {
+        let Some(op) = code.get(pc) else {
+            return Err(err(pc, "control falls off the end of the code".into()));
+        };
+        match depth[pc] {
+            Some(seen) if seen == d => continue,
+            Some(seen) => return Err(err(pc, format!("stack depth {d} here, {seen} on another path"))),
+            None => depth[pc] = Some(d),
+        }
+        let (pops, pushes) = effect(p, op).map_err(|e| err(pc, e))?;
+        if d < pops {
+            return Err(err(pc, format!("{op:?} pops {pops} from a stack of {d}")));
+        }
+        let after = d - pops + pushes;
+        max = max.max(after).max(d);
+        let need_empty = matches!(op, Op::Enter(_) | Op::Attempt | Op::End | Op::Exit | Op::MapBegin(_));
+        if need_empty && d != 0 {
+            return Err(err(pc, format!("{op:?} with {d} values on the stack")));
+        }
+        let next = pc + 1;
+        match *op {
+            Op::Jump(t) => work.push((target(t, in_range).map_err(|e| err(pc, e))?, after)),
+            Op::JumpIf(t) | Op::JumpIfNot(t) | Op::MapNext(t) => {
+                work.push((target(t, in_range).map_err(|e| err(pc, e))?, after));
+                work.push((next, after));
+            }
+            Op::SetNext(t) => {
+                if !is_entry(t) {
+                    return Err(err(pc, "SetNext does not name a state entry".into()));
+                }
+                work.push((next, after));
+            }
+            Op::End | Op::Fail(_) | Op::NoChoice | Op::JumpNext => {}
+            _ => work.push((next, after)),
+        }
+    }
+    Ok(max)
+}
+
+fn target(t: Pc, in_range: impl Fn(Pc) -> bool) -> Result<usize, String> {
+    if in_range(t) {
+        Ok(t.index())
+    } else {
+        Err(format!("jump to {} outside the code", t.0))
+    }
+}
+
+/// (values popped, values pushed), after checking the op's operands.
+fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
+    let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("{what} out of range in {op:?}")) };
+    Ok(match *op {
+        Op::Enter(_) => (0, 0),
+        Op::InputPath(x) | Op::OutputPath(x) => {
+            check(x.index() < p.paths.len(), "path")?;
+            (0, 0)
+        }
+        Op::PushConst(c) => {
+            check(c.index() < p.consts.len(), "constant")?;
+            (0, 1)
+        }
+        Op::PushPath { path, field, .. } => {
+            check(path.index() < p.paths.len(), "path")?;
+            check(field.index() < p.strings.len(), "string")?;
+            (0, 1)
+        }
+        Op::PushArg { path, call, .. } => {
+            check(path.index() < p.paths.len(), "path")?;
+            check(call.index() < p.calls.len(), "call")?;
+            (0, 1)
+        }
+        Op::PushReg(_) | Op::PushItem => (0, 1),
+        Op::Apply(c) => {
+            check(c.index() < p.calls.len(), "call")?;
+            (p.calls[c.index()].args.len() as u16, 1)
+        }
+        Op::MakeObject { keys, len } => {
+            check(keys.index() < p.keys.len(), "key list")?;
+            if p.keys[keys.index()].len() != len as usize {
+                return Err(format!("{op:?}: {} keys for {len} values", p.keys[keys.index()].len()));
+            }
+            (len, 1)
+        }
+        Op::MakeArray(n) => (n, 1),
+        Op::Pop(_) | Op::MapRun(_) => {
+            if let Op::MapRun(m) = *op {
+                check(m.index() < p.machines.len(), "machine")?;
+            }
+            (1, 0)
+        }
+        Op::ResultPath(r) => {
+            check(r.index() < p.ref_paths.len(), "reference path")?;
+            (0, 0)
+        }
+        Op::Test(t) => {
+            check(t.index() < p.tests.len(), "test")?;
+            (0, 0)
+        }
+        Op::Wait(w) => {
+            check(w.index() < p.waits.len(), "wait")?;
+            (0, 0)
+        }
+        Op::Fail(f) => {
+            check(f.index() < p.fails.len(), "fail")?;
+            (0, 0)
+        }
+        Op::Invoke(r) => {
+            check(r.index() < p.resources.len(), "resource")?;
+            (0, 0)
+        }
+        Op::Branch(m) => {
+            check(m.index() < p.machines.len(), "machine")?;
+            (0, 1)
+        }
+        Op::MapBegin(m) => {
+            check(m.index() < p.maps.len(), "map")?;
+            (0, 0)
+        }
+        Op::InputNull
+        | Op::Move { .. }
+        | Op::ResultWhole
+        | Op::ResultDiscard
+        | Op::OutputNull
+        | Op::Exit
+        | Op::Events(_)
+        | Op::Jump(_)
+        | Op::SetNext(_)
+        | Op::JumpNext
+        | Op::End
+        | Op::JumpIf(_)
+        | Op::JumpIfNot(_)
+        | Op::NoChoice
+        | Op::Attempt
+        | Op::EndAttempt
+        | Op::MapNext(_)
+        | Op::MapEnd => (0, 0),
+    })
+}

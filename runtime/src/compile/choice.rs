@@ -1,0 +1,105 @@
+//! Choice rules → tests and jumps, with short-circuit And/Or and Not folded into jump polarity.
+
+use super::{push, Compiler, Emitter};
+use crate::asl::ast::{self, ChoiceRule, Condition, State};
+use crate::bytecode::*;
+
+impl Compiler {
+    pub(super) fn choice(
+        &mut self,
+        e: &mut Emitter,
+        s: &State,
+        rules: &[ChoiceRule],
+        default: Option<&str>,
+    ) -> Result<(), String> {
+        self.input_path(e, s)?;
+        let tail = e.label();
+        for rule in rules {
+            let next_rule = e.label();
+            self.jump_when(e, &rule.condition, false, next_rule)?;
+            let target = e.state_label(&rule.next)?;
+            e.emit_to(Op::SetNext, target);
+            e.emit_to(Op::Jump, tail);
+            e.bind(next_rule);
+        }
+        match default {
+            Some(d) => {
+                let target = e.state_label(d)?;
+                e.emit_to(Op::SetNext, target);
+            }
+            None => e.emit(Op::NoChoice),
+        }
+        e.bind(tail);
+        e.emit(Op::Move { to: Reg::Acc, from: Reg::Eff });
+        // OutputPath and exit, then the chosen state.
+        match &s.io.output_path {
+            None => {}
+            Some(None) => e.emit(Op::OutputNull),
+            Some(Some(p)) => {
+                let id = self.path(p)?;
+                e.emit(Op::OutputPath(id));
+            }
+        }
+        e.emit(Op::Exit);
+        e.emit(Op::JumpNext);
+        Ok(())
+    }
+
+    /// Emits code that jumps to `target` when `c` evaluates to `when`, and falls through otherwise.
+    fn jump_when(&mut self, e: &mut Emitter, c: &Condition, when: bool, target: Label) -> Result<(), String> {
+        match c {
+            Condition::Compare { variable, op, operand } => {
+                let test = self.test(variable, *op, operand)?;
+                e.emit(Op::Test(test));
+                e.emit_to(if when { Op::JumpIf } else { Op::JumpIfNot }, target);
+            }
+            Condition::Not(inner) => self.jump_when(e, inner, !when, target)?,
+            // And jumps on the first false; Or on the first true. The opposite polarity skips past
+            // the last operand's jump as soon as the result is decided.
+            Condition::And(list) | Condition::Or(list) => {
+                let is_and = matches!(c, Condition::And(_));
+                if when != is_and {
+                    for x in list {
+                        self.jump_when(e, x, when, target)?;
+                    }
+                } else {
+                    let skip = e.label();
+                    let (last, rest) = list.split_last().ok_or("internal error: empty And/Or")?;
+                    for x in rest {
+                        self.jump_when(e, x, !when, skip)?;
+                    }
+                    self.jump_when(e, last, when, target)?;
+                    e.bind(skip);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn test(
+        &mut self,
+        variable: &crate::path::Path,
+        op: ast::Comparison,
+        operand: &ast::Operand,
+    ) -> Result<TestId, String> {
+        use ast::Comparison as C;
+        let is_timestamp = matches!(
+            op,
+            C::TimestampEquals
+                | C::TimestampLessThan
+                | C::TimestampGreaterThan
+                | C::TimestampLessThanEquals
+                | C::TimestampGreaterThanEquals
+        );
+        let variable = self.path(variable)?;
+        let operand = match operand {
+            ast::Operand::Const(crate::value::Const::Str(s)) if is_timestamp => TestOperand::Timestamp(
+                crate::vm::timestamp::parse(s).ok_or("internal error: unparsed timestamp literal")?,
+            ),
+            ast::Operand::Const(k) => TestOperand::Const(self.constant(k)?),
+            ast::Operand::Path(p) => TestOperand::Path(self.path(p)?),
+            ast::Operand::None => TestOperand::Const(self.constant(&crate::value::Const::Null)?),
+        };
+        Ok(TestId(push(&mut self.program.tests, ChoiceTest { variable, op, operand })?))
+    }
+}

@@ -1,0 +1,60 @@
+//! Payload templates and intrinsic calls → stack code.
+
+use super::{push, Compiler, Emitter};
+use crate::bytecode::*;
+use crate::intrinsics::{Arg, Call};
+use crate::path::Template;
+
+impl Compiler {
+    /// Emits code that pushes the value of `t`, with `$` paths read from `root`.
+    pub(super) fn template(&mut self, e: &mut Emitter, t: &Template, root: Reg) -> Result<(), String> {
+        match t {
+            Template::Const(c) => {
+                let id = self.constant(c)?;
+                e.emit(Op::PushConst(id));
+            }
+            Template::Path { path, field } => {
+                let path = self.path(path)?;
+                let field = self.string(field)?;
+                e.emit(Op::PushPath { path, root, field });
+            }
+            Template::Call { call, .. } => self.call(e, call, root)?,
+            Template::Object(members) => {
+                for (_, m) in members.iter() {
+                    self.template(e, m, root)?;
+                }
+                let keys = push(&mut self.program.keys, members.iter().map(|(k, _)| k.clone()).collect())?;
+                let len = u16::try_from(members.len()).map_err(|_| "a template object has too many members")?;
+                e.emit(Op::MakeObject { keys: KeysId(keys), len });
+            }
+            Template::Array(items) => {
+                for m in items.iter() {
+                    self.template(e, m, root)?;
+                }
+                let len = u16::try_from(items.len()).map_err(|_| "a template array has too many items")?;
+                e.emit(Op::MakeArray(len));
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits an intrinsic call: its arguments, then `Apply`.
+    pub(super) fn call(&mut self, e: &mut Emitter, call: &Call, root: Reg) -> Result<(), String> {
+        let id = CallId(push(&mut self.program.calls, call.clone())?);
+        for a in call.args.iter() {
+            match a {
+                Arg::Const(c) => {
+                    let c = self.constant(c)?;
+                    e.emit(Op::PushConst(c));
+                }
+                Arg::Path(p) => {
+                    let path = self.path(p)?;
+                    e.emit(Op::PushArg { path, root, call: id });
+                }
+                Arg::Call(inner) => self.call(e, inner, root)?,
+            }
+        }
+        e.emit(Op::Apply(id));
+        Ok(())
+    }
+}
