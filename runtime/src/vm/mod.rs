@@ -323,6 +323,35 @@ impl<'a> Vm<'a> {
         }
     }
 
+    /// A template member's path selects nothing.
+    #[cold]
+    #[inline(never)]
+    fn field_not_found(&self, sc: &StateCtx<'a>, p: &Path, field: &str, input: Value<'a>) -> Fault<'a> {
+        self.runtime(
+            sc,
+            format!(
+                "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
+                p.text,
+                to_json_string(&input)
+            ),
+        )
+    }
+
+    /// An intrinsic's path argument selects nothing.
+    #[cold]
+    #[inline(never)]
+    fn arg_not_found(&self, sc: &StateCtx<'a>, call: &intrinsics::Call, p: &Path, input: Value<'a>) -> Fault<'a> {
+        self.runtime(
+            sc,
+            format!(
+                "The function '{}' had the following error: The JsonPath argument for the field '{}' could not be found in the input '{}'",
+                call.text,
+                p.text,
+                to_json_string(&input)
+            ),
+        )
+    }
+
     #[cold]
     #[inline(never)]
     fn data_limit(&self, sc: &StateCtx<'a>) -> Fault<'a> {
@@ -450,33 +479,23 @@ impl<'a> Vm<'a> {
                 Op::PushPath { path, root, field } => {
                     let p = &program.paths[path.index()];
                     let from = f.reg(root);
-                    let v = tri!(self.eval_path(p, from, &f.sc).ok_or_else(|| {
-                        self.runtime(
-                            &f.sc,
-                            format!(
-                                "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
-                                p.text,
-                                program.strings[field.index()],
-                                to_json_string(&from)
-                            ),
-                        )
-                    }));
+                    let v = tri!(self.eval_path(p, from, &f.sc).ok_or_else(|| self.field_not_found(
+                        &f.sc,
+                        p,
+                        &program.strings[field.index()],
+                        from
+                    )));
                     f.push(v);
                 }
                 Op::PushArg { path, root, call } => {
                     let p = &program.paths[path.index()];
                     let from = f.reg(root);
-                    let v = tri!(self.eval_path(p, from, &f.sc).ok_or_else(|| {
-                        self.runtime(
-                            &f.sc,
-                            format!(
-                                "The function '{}' had the following error: The JsonPath argument for the field '{}' could not be found in the input '{}'",
-                                program.calls[call.index()].text,
-                                p.text,
-                                to_json_string(&from)
-                            ),
-                        )
-                    }));
+                    let v = tri!(self.eval_path(p, from, &f.sc).ok_or_else(|| self.arg_not_found(
+                        &f.sc,
+                        &program.calls[call.index()],
+                        p,
+                        from
+                    )));
                     f.push(v);
                 }
                 Op::Apply(c) => {
@@ -863,14 +882,7 @@ impl<'a> Vm<'a> {
                 match self.eval_path(p, raw, sc) {
                     Some(Value::Str(s)) => Ok(Some(s)),
                     Some(other) => Ok(Some(self.arena.alloc_str(&to_json_string(&other)))),
-                    None => Err(self.runtime(
-                        sc,
-                        format!(
-                            "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
-                            p.text,
-                            to_json_string(&raw)
-                        ),
-                    )),
+                    None => Err(self.field_not_found(sc, p, field, raw)),
                 }
             }
             Some(StrSource::Call(c)) => {
@@ -881,17 +893,7 @@ impl<'a> Vm<'a> {
                         crate::intrinsics::Arg::Const(k) => k.materialize(self.arena),
                         crate::intrinsics::Arg::Path(p) => match self.eval_path(p, raw, sc) {
                             Some(v) => v,
-                            None => {
-                                return Err(self.runtime(
-                                    sc,
-                                    format!(
-                                        "The function '{}' had the following error: The JsonPath argument for the field '{}' could not be found in the input '{}'",
-                                        call.text,
-                                        p.text,
-                                        to_json_string(&raw)
-                                    ),
-                                ))
-                            }
+                            None => return Err(self.arg_not_found(sc, call, p, raw)),
                         },
                         crate::intrinsics::Arg::Call(_) => {
                             return Err(self.runtime(sc, format!("nested intrinsic calls are not supported in {field}")))
