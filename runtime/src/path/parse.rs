@@ -203,7 +203,11 @@ impl Parser<'_> {
     }
 
     fn quoted(&mut self) -> Result<String, PathError> {
-        let q = self.peek().ok_or_else(|| self.err("expected a quote"))?;
+        // Only called where a quote may start, but a union (`['a', …]`) may go on with anything.
+        let q = match self.peek() {
+            Some(q @ (b'\'' | b'"')) => q,
+            _ => return Err(self.err("expected a quoted name")),
+        };
         self.i += 1;
         let mut out = String::new();
         loop {

@@ -13,6 +13,9 @@ pub use write::{json_len, to_json_string, write_json, write_str};
 
 use bumpalo::Bump;
 
+/// The per-execution arena type, for callers that build values themselves.
+pub type Arena = Bump;
+
 /// A JSON value borrowed for the lifetime `'a` of one execution.
 ///
 /// Objects keep their members in document order, which is the order AWS prints them in.
