@@ -4,7 +4,7 @@
 use crate::bytecode::Program;
 use crate::error::{Error, ErrorKind};
 use crate::handler::{Bound, Handlers};
-use crate::value::{parse_in_place, write_json, Value};
+use crate::value::{parse_in_place, write_json, ParseBuffers, Value};
 use crate::vm::{Clock, FaultKind, Identity, RuntimeLimits, Status, Vm};
 use bumpalo::Bump;
 use std::sync::Arc;
@@ -83,8 +83,7 @@ const _: () = {
 /// the event copy and the output.
 pub struct Scratch {
     arena: Bump,
-    buffers: simd_json::Buffers,
-    tape: Vec<simd_json::Node<'static>>,
+    parse: ParseBuffers,
     event: Vec<u8>,
     output: Vec<u8>,
     executions: u64,
@@ -100,8 +99,7 @@ impl Scratch {
     pub fn new() -> Scratch {
         Scratch {
             arena: Bump::with_capacity(64 * 1024),
-            buffers: simd_json::Buffers::new(4096),
-            tape: Vec::new(),
+            parse: ParseBuffers::default(),
             event: Vec::new(),
             output: Vec::new(),
             executions: 0,
@@ -180,7 +178,7 @@ impl StateMachine {
 
     /// Runs one execution on `event` (JSON bytes), reusing `scratch`.
     pub fn execute<'s>(&self, scratch: &'s mut Scratch, event: &[u8]) -> Execution<'s> {
-        let Scratch { arena, buffers, tape, event: buf, output, executions } = scratch;
+        let Scratch { arena, parse, event: buf, output, executions } = scratch;
         arena.reset();
         output.clear();
         *executions += 1;
@@ -202,12 +200,12 @@ impl StateMachine {
         buf.clear();
         buf.extend_from_slice(event);
         let arena: &'s Bump = arena;
-        let input = match parse_in_place(arena, buf.as_mut_slice(), buffers, tape) {
+        let input = match parse_in_place(arena, buf.as_mut_slice(), parse) {
             Ok(v) => v,
             Err(e) => return fail("States.Runtime", format!("The execution input is not valid JSON: {e}"), arena),
         };
         let seed = cfg.seed.unwrap_or_else(|| fresh_seed(*executions));
-        run_vm(&self.inner, arena, input, seed, output)
+        run_vm(&self.inner, arena, input, seed, output, parse)
     }
 
     /// Convenience: runs on a serde_json value with a fresh scratch, returning an owned result.
@@ -223,12 +221,19 @@ fn fresh_seed(n: u64) -> u64 {
     t ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-fn run_vm<'s>(inner: &Inner, arena: &'s Bump, input: Value<'s>, seed: u64, output: &'s mut Vec<u8>) -> Execution<'s> {
+fn run_vm<'s>(
+    inner: &Inner,
+    arena: &'s Bump,
+    input: Value<'s>,
+    seed: u64,
+    output: &'s mut Vec<u8>,
+    parse: &mut ParseBuffers,
+) -> Execution<'s> {
     let cfg = &inner.config;
     // The VM runs for a lifetime shorter than both the program borrow and 's: its output is
     // serialized into `output` and its error strings are copied into the arena before it ends.
     let outcome = {
-        let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg.limits, cfg.clock, &cfg.identity, seed, input);
+        let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg, seed, input, parse);
         match vm.run(input) {
             Ok(v) => {
                 write_json(output, &v);

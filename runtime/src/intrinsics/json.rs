@@ -1,7 +1,7 @@
 //! JSON intrinsics: States.StringToJson, States.JsonToString, States.JsonMerge.
 
 use super::{type_name, want_str, Env, Failure, Result};
-use crate::value::{to_json_string, Value};
+use crate::value::{to_json_in, Value};
 
 pub fn string_to_json<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let s = want_str("States.StringToJson", 0, args[0])?;
@@ -9,15 +9,14 @@ pub fn string_to_json<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<V
         // AWS (Jackson) reads an empty document as null.
         return Ok(Value::Null);
     }
-    let mut buf = bumpalo::collections::Vec::from_iter_in(s.bytes(), env.arena).into_bump_slice_mut();
-    let mut buffers = simd_json::Buffers::new(buf.len());
-    let mut tape = Vec::new();
-    crate::value::parse_in_place(env.arena, std::mem::take(&mut buf), &mut buffers, &mut tape)
+    // simd-json unescapes in place, so the text is copied into the arena first.
+    let buf = env.arena.alloc_slice_copy(s.as_bytes());
+    crate::value::parse_in_place(env.arena, buf, env.parse)
         .map_err(|e| Failure::new(format!("The string '{s}' is not valid JSON: {e}")))
 }
 
 pub fn json_to_string<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
-    Ok(Value::Str(env.arena.alloc_str(&to_json_string(&args[0]))))
+    Ok(Value::Str(to_json_in(env.arena, &args[0])))
 }
 
 /// `States.JsonMerge(a, b, false)`: a shallow merge, `b`'s members winning. AWS supports only

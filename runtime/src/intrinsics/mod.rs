@@ -24,6 +24,7 @@ use bumpalo::Bump;
 pub struct Env<'a, 'r> {
     pub arena: &'a Bump,
     pub rng: &'r mut crate::vm::Rng,
+    pub parse: &'r mut crate::value::ParseBuffers,
 }
 
 /// An intrinsic's failure; the VM reports it as `States.IntrinsicFailure` (or the named error).

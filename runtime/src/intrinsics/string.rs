@@ -7,7 +7,7 @@ use crate::value::{write_json, ArenaExt, Value};
 /// are, anything else as JSON. `\{` and `\}` are literal braces.
 pub fn format<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let template = want_str("States.Format", 0, args[0])?;
-    let mut out = Vec::with_capacity(template.len() + 16);
+    let mut out = bumpalo::collections::Vec::with_capacity_in(template.len() + 16, env.arena);
     let mut next = 1;
     let bytes = template.as_bytes();
     let mut i = 0;
@@ -39,8 +39,10 @@ pub fn format<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
     if next != args.len() {
         return Err(Failure::new("Number of arguments in States.Format does not match the number of placeholders"));
     }
-    let s = String::from_utf8(out).map_err(|_| Failure::new("States.Format produced invalid UTF-8"))?;
-    Ok(env.arena.string(&s))
+    // Only whole strings and ASCII are copied in, so the bytes stay UTF-8.
+    let s = bumpalo::collections::String::from_utf8(out)
+        .map_err(|_| Failure::new("States.Format produced invalid UTF-8"))?;
+    Ok(Value::Str(s.into_bump_str()))
 }
 
 /// `States.StringSplit(s, delimiters)`: splits at every character of `delimiters` and drops

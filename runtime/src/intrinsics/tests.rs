@@ -22,7 +22,7 @@ fn eval<'a>(arena: &'a Bump, rng: &mut crate::vm::Rng, c: &'a Call, root: Value<
             Arg::Call(inner) => eval(arena, rng, inner, root)?,
         });
     }
-    c.apply(&mut Env { arena, rng }, &args)
+    c.apply(&mut Env { arena, rng, parse: &mut crate::value::ParseBuffers::default() }, &args)
 }
 
 #[test]

@@ -89,16 +89,24 @@ impl Path {
 
     /// Evaluates against `root`: a definite path gives its node or `None`; an indefinite one gives
     /// the array of matches (never `None`).
+    #[inline]
     pub fn eval<'a>(&self, arena: &'a Bump, root: Value<'a>) -> Option<Value<'a>> {
+        self.eval_from(arena, root, 0)
+    }
+
+    /// Evaluates the segments after the first `skip` against `root` (which stands for the node
+    /// the skipped segments lead to).
+    pub fn eval_from<'a>(&self, arena: &'a Bump, root: Value<'a>, skip: usize) -> Option<Value<'a>> {
+        let segments = self.segments.get(skip..)?;
         if self.is_definite() {
             let mut cur = root;
-            for seg in self.segments.iter() {
+            for seg in segments {
                 cur = step_definite(cur, seg)?;
             }
             Some(cur)
         } else {
             let mut out = bumpalo::collections::Vec::new_in(arena);
-            collect(arena, root, root, &self.segments, &mut out);
+            collect(arena, root, root, segments, &mut out);
             Some(Value::Array(out.into_bump_slice()))
         }
     }
@@ -306,19 +314,19 @@ pub struct ReferencePath {
 }
 
 /// Why a result could not be placed at a ResultPath.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaceError {
-    /// An intermediate node exists but is not an object (or array, for an index).
-    NotAnObject(String),
+    /// A node on the path exists but is not an object (or an array, for an index).
+    NotAnObject,
     /// An index segment does not name an existing element.
-    MissingIndex(String),
+    MissingIndex,
 }
 
 impl ReferencePath {
     /// `root` with `value` placed at this path, creating missing objects on the way.
     /// Only the objects on the path are copied, shallowly.
     pub fn place<'a>(&'a self, arena: &'a Bump, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, PlaceError> {
-        place_at(arena, root, &self.segments, value, &mut String::from("$"))
+        place_at(arena, root, &self.segments, value)
     }
 }
 
@@ -327,38 +335,35 @@ fn place_at<'a>(
     cur: Value<'a>,
     segs: &'a [Segment],
     value: Value<'a>,
-    walked: &mut String,
 ) -> Result<Value<'a>, PlaceError> {
     let Some((seg, rest)) = segs.split_first() else {
         return Ok(value);
     };
     match seg {
         Segment::Child(name) => {
-            walked.push_str(&format!("['{name}']"));
             let base = match cur {
                 Value::Object(_) => cur,
                 Value::Null => Value::EMPTY_OBJECT,
-                _ => return Err(PlaceError::NotAnObject(walked.clone())),
+                _ => return Err(PlaceError::NotAnObject),
             };
             let child = base.get(name).unwrap_or(Value::Null);
-            let child = if rest.is_empty() { value } else { place_at(arena, child, rest, value, walked)? };
+            let child = if rest.is_empty() { value } else { place_at(arena, child, rest, value)? };
             Ok(base.with_member(arena, name, child))
         }
         Segment::Index(i) => {
-            walked.push_str(&format!("[{i}]"));
             let Value::Array(items) = cur else {
-                return Err(PlaceError::NotAnObject(walked.clone()));
+                return Err(PlaceError::NotAnObject);
             };
             let idx = if *i < 0 { items.len() as i64 + i } else { *i };
             let Some(idx) = usize::try_from(idx).ok().filter(|&x| x < items.len()) else {
-                return Err(PlaceError::MissingIndex(walked.clone()));
+                return Err(PlaceError::MissingIndex);
             };
-            let child = place_at(arena, items[idx], rest, value, walked)?;
+            let child = place_at(arena, items[idx], rest, value)?;
             let copy = arena.alloc_slice_copy(items);
             copy[idx] = child;
             Ok(Value::Array(copy))
         }
-        _ => Err(PlaceError::NotAnObject(walked.clone())),
+        _ => Err(PlaceError::NotAnObject),
     }
 }
 

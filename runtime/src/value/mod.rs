@@ -8,8 +8,8 @@
 mod parse;
 mod write;
 
-pub use parse::{from_serde, from_tape, parse_in_place, ParseError};
-pub use write::{json_len, to_json_string, write_json, write_str};
+pub use parse::{from_serde, from_tape, parse_in_place, ParseBuffers, ParseError};
+pub use write::{json_len, to_json_in, to_json_string, write_json, write_str, Out};
 
 use bumpalo::Bump;
 

@@ -16,21 +16,32 @@ impl std::fmt::Display for ParseError {
     }
 }
 
+/// simd-json's reusable buffers and tape: one per worker, reused for every event and every
+/// States.StringToJson.
+pub struct ParseBuffers {
+    buffers: simd_json::Buffers,
+    tape: Vec<Node<'static>>,
+}
+
+impl Default for ParseBuffers {
+    fn default() -> Self {
+        ParseBuffers { buffers: simd_json::Buffers::new(4096), tape: Vec::new() }
+    }
+}
+
 /// Parses `buf` in place with simd-json (strings are unescaped inside `buf` and borrowed from it).
-///
-/// `buffers` and `tape` are the caller's reusable scratch; on return the tape is empty again.
 pub fn parse_in_place<'a>(
     arena: &'a Bump,
     buf: &'a mut [u8],
-    buffers: &mut simd_json::Buffers,
-    tape: &mut Vec<Node<'static>>,
+    scratch: &mut ParseBuffers,
 ) -> Result<Value<'a>, ParseError> {
-    let mut t: simd_json::Tape<'a> = simd_json::Tape(std::mem::take(tape)).reset();
-    let result = match simd_json::fill_tape(buf, buffers, &mut t) {
+    // The tape's allocation is kept between parses; `reset` empties it and rebinds its lifetime.
+    let mut t: simd_json::Tape<'a> = simd_json::Tape(std::mem::take(&mut scratch.tape)).reset();
+    let result = match simd_json::fill_tape(buf, &mut scratch.buffers, &mut t) {
         Ok(()) => Ok(from_tape(arena, &t.0)),
         Err(e) => Err(ParseError { message: e.to_string() }),
     };
-    *tape = t.reset().0;
+    scratch.tape = t.reset().0;
     result
 }
 
@@ -133,9 +144,7 @@ mod tests {
     fn parses_in_place_and_borrows_strings() {
         let arena = Bump::new();
         let mut buf = br#"{"a":"x\ny","b":[1,2.5,true,null],"c":18446744073709551615}"#.to_vec();
-        let mut buffers = simd_json::Buffers::default();
-        let mut tape = Vec::new();
-        let v = parse_in_place(&arena, &mut buf, &mut buffers, &mut tape).unwrap();
+        let v = parse_in_place(&arena, &mut buf, &mut ParseBuffers::default()).unwrap();
         assert_eq!(v.get("a"), Some(Value::Str("x\ny")));
         assert_eq!(v.get("b").unwrap().as_array().unwrap().len(), 4);
         assert!(matches!(v.get("c"), Some(Value::Float(_))));
@@ -145,8 +154,6 @@ mod tests {
     fn rejects_malformed_json() {
         let arena = Bump::new();
         let mut buf = b"{\"a\":".to_vec();
-        let mut buffers = simd_json::Buffers::default();
-        let mut tape = Vec::new();
-        assert!(parse_in_place(&arena, &mut buf, &mut buffers, &mut tape).is_err());
+        assert!(parse_in_place(&arena, &mut buf, &mut ParseBuffers::default()).is_err());
     }
 }

@@ -2,8 +2,45 @@
 
 use super::Value;
 
+/// A byte buffer JSON is written into: a `Vec<u8>` (the output) or an arena vector (strings
+/// built during an execution, such as States.Format's).
+pub trait Out {
+    fn push(&mut self, b: u8);
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl Out for Vec<u8> {
+    #[inline]
+    fn push(&mut self, b: u8) {
+        Vec::push(self, b)
+    }
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes)
+    }
+}
+
+impl Out for bumpalo::collections::Vec<'_, u8> {
+    #[inline]
+    fn push(&mut self, b: u8) {
+        bumpalo::collections::Vec::push(self, b)
+    }
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        bumpalo::collections::Vec::extend_from_slice(self, bytes)
+    }
+}
+
+/// `v` as compact JSON in the arena.
+pub fn to_json_in<'a>(arena: &'a bumpalo::Bump, v: &Value<'_>) -> &'a str {
+    let mut out = bumpalo::collections::Vec::with_capacity_in(json_len(v), arena);
+    write_json(&mut out, v);
+    // The writer only ever emits whole UTF-8 sequences from valid strings and ASCII.
+    bumpalo::collections::String::from_utf8(out).map_or("", |s| s.into_bump_str())
+}
+
 /// Appends `v` as compact JSON to `out`.
-pub fn write_json(out: &mut Vec<u8>, v: &Value<'_>) {
+pub fn write_json(out: &mut impl Out, v: &Value<'_>) {
     match *v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -36,7 +73,7 @@ pub fn write_json(out: &mut Vec<u8>, v: &Value<'_>) {
     }
 }
 
-fn write_float(out: &mut Vec<u8>, f: f64) {
+fn write_float(out: &mut impl Out, f: f64) {
     if f.is_finite() {
         out.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes());
     } else {
@@ -45,7 +82,7 @@ fn write_float(out: &mut Vec<u8>, f: f64) {
 }
 
 /// Writes `s` as a JSON string literal, escaping only what JSON requires (as Jackson does).
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+pub fn write_str(out: &mut impl Out, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;

@@ -126,44 +126,52 @@ pub(crate) fn compare(op: C, value: Value<'_>, rhs: Value<'_>) -> bool {
 }
 
 /// `StringMatches`: `*` is any run of characters; `\*` a literal star and `\\` a backslash.
+///
+/// Works on bytes without allocating: UTF-8 is self-synchronizing, so a literal character can
+/// only match where a character starts, and a star that stops inside a character leaves bytes
+/// no literal can match.
 pub(crate) fn string_matches(s: &str, pattern: &str) -> bool {
-    // Tokenize the pattern into literal chars and stars.
-    let mut toks: Vec<Option<char>> = Vec::with_capacity(pattern.len());
-    let mut it = pattern.chars();
-    while let Some(c) = it.next() {
-        match c {
-            '\\' => match it.next() {
-                Some(e) => toks.push(Some(e)),
-                None => toks.push(Some('\\')),
-            },
-            '*' => toks.push(None),
-            c => toks.push(Some(c)),
+    let (t, p) = (s.as_bytes(), pattern.as_bytes());
+    // The token at `pi`: Some(byte) for a literal (and its width in the pattern), None for a star.
+    let token = |pi: usize| -> (Option<u8>, usize) {
+        match p[pi] {
+            b'\\' if pi + 1 < p.len() => (Some(p[pi + 1]), 2),
+            b'*' => (None, 1),
+            b => (Some(b), 1),
         }
-    }
-    let text: Vec<char> = s.chars().collect();
-    // Classic greedy wildcard match with backtracking to the last star.
+    };
     let (mut ti, mut pi) = (0usize, 0usize);
-    let (mut star, mut mark) = (None::<usize>, 0usize);
-    while ti < text.len() {
-        if pi < toks.len() && toks[pi] == Some(text[ti]) {
-            ti += 1;
-            pi += 1;
-        } else if pi < toks.len() && toks[pi].is_none() {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(sp) = star {
-            pi = sp + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
+    // After the last star seen: where the pattern resumes and where the text retry starts.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() {
+            match token(pi) {
+                (Some(b), w) if b == t[ti] => {
+                    ti += 1;
+                    pi += w;
+                    continue;
+                }
+                (None, w) => {
+                    pi += w;
+                    star = Some((pi, ti));
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some((resume, from)) => {
+                pi = resume;
+                ti = from + 1;
+                star = Some((resume, from + 1));
+            }
+            None => return false,
         }
     }
-    while pi < toks.len() && toks[pi].is_none() {
+    while pi < p.len() && token(pi).0.is_none() {
         pi += 1;
     }
-    pi == toks.len()
+    pi == p.len()
 }
 
 #[cfg(test)]
@@ -179,6 +187,37 @@ mod tests {
         assert!(!string_matches("axb", "a\\*b"));
         assert!(string_matches("a\\b", "a\\\\b"));
         assert!(string_matches("", "*"));
+        assert!(string_matches("héllo wörld", "h*w*d"));
+        assert!(!string_matches("héllo", "h*x"));
+        assert!(string_matches("aaa", "*a"));
+        assert!(!string_matches("ab", "a"));
+        assert!(string_matches("a.b.c", "*.*.*"));
+    }
+
+    proptest::proptest! {
+        // Starring out any substrings of a text (and escaping its stars and backslashes) gives a
+        // pattern that matches it; changing one literal character makes it not match.
+        #[test]
+        fn starred_text_matches(text in "[a-c*\\\\é]{0,12}", cuts in proptest::collection::vec(proptest::prelude::any::<bool>(), 0..12)) {
+            let chars: Vec<char> = text.chars().collect();
+            let mut pattern = String::new();
+            for (i, c) in chars.iter().enumerate() {
+                if cuts.get(i).copied().unwrap_or(false) {
+                    if !pattern.ends_with('*') || pattern.ends_with("\\*") {
+                        pattern.push('*');
+                    }
+                } else {
+                    if *c == '*' || *c == '\\' {
+                        pattern.push('\\');
+                    }
+                    pattern.push(*c);
+                }
+            }
+            proptest::prop_assert!(string_matches(&text, &pattern), "{text:?} ~ {pattern:?}");
+            let literal: String = chars.iter().flat_map(|c| if *c == '*' || *c == '\\' { vec!['\\', *c] } else { vec![*c] }).collect();
+            let other = format!("{literal}x");
+            proptest::prop_assert!(!string_matches(&text, &other), "{text:?} !~ {other:?}");
+        }
     }
 
     #[test]

@@ -222,6 +222,8 @@ pub(crate) struct Vm<'a> {
     pub execution_input: Value<'a>,
     /// The `$$.Execution` object, built on first use.
     pub execution_ctx: Option<Value<'a>>,
+    /// simd-json's buffers, free again once the event is parsed: States.StringToJson uses them.
+    pub parse: &'a mut crate::value::ParseBuffers,
 }
 
 fn system_millis() -> i64 {
@@ -229,18 +231,16 @@ fn system_millis() -> i64 {
 }
 
 impl<'a> Vm<'a> {
-    // One argument per borrowed part of an execution; bundling them would only rename them.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         arena: &'a Bump,
         program: &'a Program,
         handlers: &'a Bound,
-        limits: RuntimeLimits,
-        clock: Clock,
-        identity: &'a Identity,
+        config: &'a crate::Config,
         seed: u64,
         input: Value<'a>,
+        parse: &'a mut crate::value::ParseBuffers,
     ) -> Self {
+        let (limits, clock, identity) = (config.limits, config.clock, &config.identity);
         let start_millis = match clock {
             Clock::Virtual { start_millis: Some(s) } => s,
             _ => system_millis(),
@@ -260,6 +260,7 @@ impl<'a> Vm<'a> {
             virtual_elapsed_millis: 0,
             execution_input: input,
             execution_ctx: None,
+            parse,
         }
     }
 
@@ -501,7 +502,7 @@ impl<'a> Vm<'a> {
                 Op::Apply(c) => {
                     let call = &program.calls[c.index()];
                     let base = f.sp - call.args.len();
-                    let mut env = intrinsics::Env { arena, rng: &mut self.rng };
+                    let mut env = intrinsics::Env { arena, rng: &mut self.rng, parse: self.parse };
                     let result = call.apply(&mut env, &f.stack[base..f.sp]);
                     f.sp = base;
                     let v = tri!(result.map_err(|failure| {
@@ -900,7 +901,7 @@ impl<'a> Vm<'a> {
                         }
                     });
                 }
-                let mut env = intrinsics::Env { arena: self.arena, rng: &mut self.rng };
+                let mut env = intrinsics::Env { arena: self.arena, rng: &mut self.rng, parse: self.parse };
                 match call.apply(&mut env, &args) {
                     Ok(Value::Str(s)) => Ok(Some(s)),
                     Ok(other) => Ok(Some(self.arena.alloc_str(&to_json_string(&other)))),
@@ -943,57 +944,77 @@ impl<'a> Vm<'a> {
     pub(crate) fn eval_path(&mut self, p: &'a Path, input: Value<'a>, sc: &StateCtx<'a>) -> Option<Value<'a>> {
         match p.root {
             Root::Input => p.eval(self.arena, input),
-            Root::Context => {
-                let ctx = self.context(sc);
-                p.eval(self.arena, ctx)
-            }
+            Root::Context => match p.segments.first() {
+                // Only the member the path names is built: `$$.Map.Item.Value` costs one small
+                // object, not the whole context.
+                Some(crate::path::Segment::Child(name)) => {
+                    let member = self.context_member(name, sc)?;
+                    p.eval_from(self.arena, member, 1)
+                }
+                _ => {
+                    let whole = self.context(sc);
+                    p.eval(self.arena, whole)
+                }
+            },
         }
     }
 
-    /// The context object `$$` for this state.
+    /// The whole context object `$$`.
     fn context(&mut self, sc: &StateCtx<'a>) -> Value<'a> {
+        let names = ["Execution", "State", "StateMachine", "Map"];
+        let members: [(&str, Option<Value<'a>>); 4] = names.map(|n| (n, self.context_member(n, sc)));
+        self.arena.object(members.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))))
+    }
+
+    /// One member of the context object: `Execution`, `State`, `StateMachine` or (inside a Map
+    /// iteration) `Map`.
+    fn context_member(&mut self, name: &str, sc: &StateCtx<'a>) -> Option<Value<'a>> {
         let a = self.arena;
-        let execution = match self.execution_ctx {
-            Some(v) => v,
-            None => {
-                let id = &self.identity;
-                let exec_arn = format!(
-                    "{}:{}",
-                    id.state_machine_arn.replacen(":stateMachine:", ":express:", 1),
-                    id.execution_name
-                );
-                let v = a.object([
-                    ("Id", a.string(&exec_arn)),
-                    ("Input", self.execution_input),
-                    ("Name", Value::Str(&self.identity.execution_name)),
-                    ("RoleArn", Value::Str(&self.identity.role_arn)),
-                    ("StartTime", a.string(&timestamp::format_millis(self.start_millis))),
-                    ("RedriveCount", Value::Int(0)),
-                ]);
-                self.execution_ctx = Some(v);
-                v
+        match name {
+            "Execution" => Some(match self.execution_ctx {
+                Some(v) => v,
+                None => {
+                    let id = self.identity;
+                    let exec_arn = format!(
+                        "{}:{}",
+                        id.state_machine_arn.replacen(":stateMachine:", ":express:", 1),
+                        id.execution_name
+                    );
+                    let v = a.object([
+                        ("Id", a.string(&exec_arn)),
+                        ("Input", self.execution_input),
+                        ("Name", Value::Str(&id.execution_name)),
+                        ("RoleArn", Value::Str(&id.role_arn)),
+                        ("StartTime", Value::Str(timestamp::format_millis_in(a, self.start_millis))),
+                        ("RedriveCount", Value::Int(0)),
+                    ]);
+                    self.execution_ctx = Some(v);
+                    v
+                }
+            }),
+            "State" => {
+                let entered = if sc.entered_millis == 0 { self.now_millis() } else { sc.entered_millis };
+                Some(a.object([
+                    ("EnteredTime", Value::Str(timestamp::format_millis_in(a, entered))),
+                    ("Name", Value::Str(sc.name)),
+                    ("RetryCount", Value::Int(sc.retry_count as i64)),
+                ]))
             }
-        };
-        let entered = if sc.entered_millis == 0 { self.now_millis() } else { sc.entered_millis };
-        let state = a.object([
-            ("EnteredTime", a.string(&timestamp::format_millis(entered))),
-            ("Name", Value::Str(sc.name)),
-            ("RetryCount", Value::Int(sc.retry_count as i64)),
-        ]);
-        let machine = a.object([
-            ("Id", Value::Str(&self.identity.state_machine_arn)),
-            ("Name", Value::Str(&self.identity.state_machine_name)),
-        ]);
-        let map = sc.item.map(|item| {
-            let key = item.key.map(Value::Str);
-            let fields: &[(&str, Option<Value<'a>>)] =
-                &[("Index", Some(Value::Int(item.index as i64))), ("Value", Some(item.value)), ("Key", key)];
-            let item = a.object(fields.iter().filter_map(|(k, v)| v.map(|v| (*k, v))));
-            a.object([("Item", item)])
-        });
-        let members: [(&str, Option<Value<'a>>); 4] =
-            [("Execution", Some(execution)), ("State", Some(state)), ("StateMachine", Some(machine)), ("Map", map)];
-        a.object(members.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))))
+            "StateMachine" => Some(a.object([
+                ("Id", Value::Str(&self.identity.state_machine_arn)),
+                ("Name", Value::Str(&self.identity.state_machine_name)),
+            ])),
+            "Map" => sc.item.map(|item| {
+                let fields: [(&str, Option<Value<'a>>); 3] = [
+                    ("Index", Some(Value::Int(item.index as i64))),
+                    ("Value", Some(item.value)),
+                    ("Key", item.key.map(Value::Str)),
+                ];
+                let item = a.object(fields.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+                a.object([("Item", item)])
+            }),
+            _ => None,
+        }
     }
 }
 
