@@ -319,3 +319,31 @@ fn disassembly_snapshot() {
 "#;
     assert_eq!(machine.disassemble(), expect);
 }
+
+/// A synchronous handler that outlives TimeoutSeconds fails the Task with States.Timeout (checked
+/// when it returns), which States.TaskFailed does not catch but States.ALL does.
+#[test]
+fn task_timeout_on_the_system_clock() {
+    let mut h = Handlers::new();
+    h.insert(
+        "arn:aws:states:::local:slow",
+        JsonFn(|v| {
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            Ok(v)
+        }),
+    );
+    let machine = StateMachine::builder()
+        .handlers(h)
+        .compile(
+            &json!({"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::local:slow", "TimeoutSeconds": 1,
+                      "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Wrong"}, {"ErrorEquals": ["States.ALL"], "Next": "Right"}],
+                      "End": true},
+                "Wrong": {"Type": "Fail", "Error": "Wrong"},
+                "Right": {"Type": "Pass", "End": true}}})
+            .to_string(),
+        )
+        .unwrap();
+    let out = machine.execute_json(&json!({})).to_json();
+    assert_eq!(out, json!({"status": "SUCCEEDED", "output": {"Error": "States.Timeout", "Cause": ""}}));
+}

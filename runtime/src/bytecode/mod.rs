@@ -236,6 +236,8 @@ pub struct StateInfo {
     pub catch: Box<[Catcher]>,
     /// A Task's TimeoutSeconds / TimeoutSecondsPath.
     pub timeout: Option<Seconds>,
+    /// A Task's HeartbeatSeconds / HeartbeatSecondsPath.
+    pub heartbeat: Option<Seconds>,
 }
 
 #[derive(Debug)]

@@ -30,6 +30,7 @@ pub(crate) struct Handling {
     pub retry: Box<[Retrier]>,
     pub catch: Vec<(ErrorMatcher, CatchResult, String)>,
     pub timeout: Option<crate::asl::ast::Seconds>,
+    pub heartbeat: Option<crate::asl::ast::Seconds>,
 }
 
 pub(crate) struct Compiler {
@@ -168,9 +169,16 @@ impl Compiler {
             let entry = Pc(e.code.len() as u32);
             e.fallthrough = e.state_labels.get(i + 1).copied();
             e.emit(Op::Enter(StateId(i as u16)));
-            let Handling { retry, catch, timeout } = self.state(&mut e, s)?;
+            let Handling { retry, catch, timeout, heartbeat } = self.state(&mut e, s)?;
             pending_catchers.push(catch);
-            infos.push(StateInfo { name: s.name.as_str().into(), entry, retry, catch: Box::default(), timeout });
+            infos.push(StateInfo {
+                name: s.name.as_str().into(),
+                entry,
+                retry,
+                catch: Box::default(),
+                timeout,
+                heartbeat,
+            });
         }
         // Catcher targets are state entries, known now.
         for (info, catchers) in infos.iter_mut().zip(pending_catchers) {

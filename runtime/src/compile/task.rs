@@ -74,7 +74,7 @@ impl Compiler {
         e.emit(Op::Invoke(resource));
         self.finish_attempt(e, s)?;
         let (retry, catch) = self.tables(&t.errors)?;
-        Ok(Handling { retry, catch, timeout: t.timeout.clone() })
+        Ok(Handling { retry, catch, timeout: t.timeout.clone(), heartbeat: t.heartbeat.clone() })
     }
 
     pub(super) fn parallel(
@@ -100,7 +100,7 @@ impl Compiler {
         e.emit(Op::Events(1)); // ParallelStateSucceeded
         self.finish_attempt(e, s)?;
         let (retry, catch) = self.tables(errors)?;
-        Ok(Handling { retry, catch, timeout: None })
+        Ok(Handling { retry, catch, ..Handling::default() })
     }
 
     pub(super) fn map(&mut self, e: &mut Emitter, s: &State, m: &ast::Map) -> Result<Handling, String> {
@@ -135,6 +135,6 @@ impl Compiler {
         e.emit(Op::MapEnd);
         self.finish_attempt(e, s)?;
         let (retry, catch) = self.tables(&m.errors)?;
-        Ok(Handling { retry, catch, timeout: None })
+        Ok(Handling { retry, catch, ..Handling::default() })
     }
 }

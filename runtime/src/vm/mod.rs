@@ -583,7 +583,8 @@ impl<'a> Vm<'a> {
                 Op::EndAttempt => f.attempt = None,
                 Op::Invoke(r) => {
                     self.events += 2; // TaskScheduled, TaskStarted
-                    let result = self.task(r, machine.state(f.state).timeout.as_ref(), f.input, &f.sc);
+                    let info = machine.state(f.state);
+                    let result = self.task(r, info.timeout.as_ref(), info.heartbeat.as_ref(), f.input, &f.sc);
                     self.events += 1; // TaskSucceeded / TaskFailed
                     f.res = tri!(result);
                 }
@@ -699,6 +700,7 @@ impl<'a> Vm<'a> {
         &mut self,
         resource: ResourceId,
         timeout: Option<&'a crate::asl::ast::Seconds>,
+        heartbeat: Option<&'a crate::asl::ast::Seconds>,
         input: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
@@ -716,20 +718,20 @@ impl<'a> Vm<'a> {
                 })
             }
         };
-        if let Some(limit) = timeout {
+        // A synchronous handler cannot be stopped while it runs, so its limits are checked when it
+        // returns: longer than TimeoutSeconds is States.Timeout; longer than HeartbeatSeconds is
+        // States.HeartbeatTimeout, since it sent no heartbeat meanwhile.
+        let elapsed = (self.now_millis() - started).max(0) as u64;
+        for (limit, error) in [(timeout, "States.Timeout"), (heartbeat, "States.HeartbeatTimeout")] {
             let secs = match limit {
-                crate::asl::ast::Seconds::Literal(s) => Some(*s),
-                crate::asl::ast::Seconds::Path(p) => {
-                    self.eval_path(p, input, sc).and_then(|v| v.as_integer()).map(|v| v as u64)
+                None => None,
+                Some(crate::asl::ast::Seconds::Literal(s)) => Some(*s),
+                Some(crate::asl::ast::Seconds::Path(p)) => {
+                    self.eval_path(p, input, sc).and_then(|v| v.as_integer()).map(|v| v.max(0) as u64)
                 }
             };
-            if secs.is_some_and(|s| (self.now_millis() - started) as u64 > s * 1000) {
-                return Err(Fault {
-                    error: Some("States.Timeout"),
-                    cause: None,
-                    kind: FaultKind::Catchable,
-                    from_task: true,
-                });
+            if secs.is_some_and(|s| elapsed > s.saturating_mul(1000)) {
+                return Err(Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true });
             }
         }
         if json_len(&result) > self.limits.max_payload_bytes {
