@@ -68,6 +68,11 @@ pub mod conformance;
 mod error;
 pub mod handler;
 pub mod intrinsics;
+pub mod jsonata;
+/// Items the JSONata engine needs from the VM, re-exported for tests and tools.
+pub mod jsonata_support {
+    pub use crate::vm::Rng;
+}
 mod machine;
 pub mod path;
 pub mod value;
