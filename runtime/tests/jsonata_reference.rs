@@ -43,7 +43,8 @@ fn run(case: &Json) -> Json {
     let input_json = case.get("input").cloned().unwrap_or(Json::Null);
     let input = if case.get("input").is_some() { JV::V(from_serde(&arena, &input_json)) } else { JV::Undef };
     let values: Vec<Json> = bindings.values().cloned().collect();
-    let globals: Vec<JV<'_>> = values.iter().map(|v| JV::V(from_serde(&arena, v))).collect();
+    let globals: Vec<std::cell::Cell<JV<'_>>> =
+        values.iter().map(|v| std::cell::Cell::new(JV::V(from_serde(&arena, v)))).collect();
     let mut rng = aslrt_rng();
     let mut parse = ParseBuffers::default();
     let mut ev = Ev {

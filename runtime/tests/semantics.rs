@@ -298,13 +298,13 @@ fn disassembly_snapshot() {
     1  test       $.a NumericGreaterThan 1
     2  jump-if    5
     3  test       $.b IsPresent true
-    4  jump-if    7
-    5  set-next   11
-    6  jump       8
-    7  set-next   20
+    4  jump-if    8
+    5  move       Acc <- Eff
+    6  exit
+    7  jump       11
     8  move       Acc <- Eff
     9  exit
-   10  jumpnext
+   10  jump       20
    11  enter      "P"
    12  arg        Eff $.xs
    13  apply      States.ArrayLength/1

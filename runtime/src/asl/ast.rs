@@ -2,8 +2,40 @@
 //! are already compiled here; state references are still names (the compiler turns them into
 //! indices).
 
+use crate::jsonata::Expr;
 use crate::path::{Path, ReferencePath, Template};
 use crate::value::Const;
+use std::sync::Arc;
+
+/// A JSONata-mode value: JSON in which a string `{% … %}` is an expression.
+#[derive(Clone, Debug)]
+pub enum JTemplate {
+    Const(Const),
+    /// `field` is where it stands, as AWS names it in errors: `Output/a/b[0]`.
+    Expr {
+        expr: Arc<Expr>,
+        field: String,
+    },
+    Object(Vec<(String, JTemplate)>),
+    Array(Vec<JTemplate>),
+}
+
+/// Workflow variables a state (or Choice rule, or catcher) assigns: (slot, name, value).
+#[derive(Clone, Debug)]
+pub enum Assign {
+    /// Values are payload templates; `$` is the state's result or effective input.
+    JsonPath(Vec<(u32, String, Template)>),
+    Jsonata(Vec<(u32, String, JTemplate)>),
+}
+
+impl Assign {
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Assign::JsonPath(v) => v.iter().map(|(_, n, _)| n.as_str()).collect(),
+            Assign::Jsonata(v) => v.iter().map(|(_, n, _)| n.as_str()).collect(),
+        }
+    }
+}
 
 /// A state machine, or the body of a Parallel branch or Map processor.
 #[derive(Clone, Debug)]
@@ -18,6 +50,8 @@ pub struct Machine {
 #[derive(Clone, Debug)]
 pub struct Definition {
     pub machine: Machine,
+    /// Workflow variable names by slot; slot 0 is `$states`.
+    pub variables: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -28,6 +62,13 @@ pub struct State {
     pub kind: StateKind,
     pub io: Io,
     pub transition: Transition,
+    /// The state's query language is JSONata.
+    pub jsonata: bool,
+    /// JSONata `Output`.
+    pub output: Option<JTemplate>,
+    /// JSONata `Arguments` (Task, Parallel).
+    pub arguments: Option<JTemplate>,
+    pub assign: Option<Assign>,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +108,7 @@ pub enum Str {
     Literal(String),
     Path(Path),
     Call(crate::intrinsics::Call),
+    Jsonata(JTemplate),
 }
 
 #[derive(Clone, Debug)]
@@ -82,6 +124,7 @@ pub struct Task {
 pub enum Seconds {
     Literal(u64),
     Path(Path),
+    Jsonata(JTemplate),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -105,6 +148,9 @@ pub struct Catcher {
     pub error_equals: Vec<String>,
     pub result_path: Option<Option<ReferencePath>>,
     pub next: String,
+    pub jsonata: bool,
+    pub output: Option<JTemplate>,
+    pub assign: Option<Assign>,
 }
 
 #[derive(Clone, Debug)]
@@ -113,10 +159,18 @@ pub enum Wait {
     SecondsPath(Path),
     Timestamp(String),
     TimestampPath(Path),
+    /// JSONata `Seconds`: evaluated, then a non-negative integer.
+    SecondsExpr(JTemplate),
+    /// JSONata `Timestamp`: evaluated, then a timestamp string.
+    TimestampExpr(JTemplate),
 }
 
 #[derive(Clone, Debug)]
 pub struct Map {
+    /// JSONata `Items`.
+    pub items: Option<JTemplate>,
+    /// JSONata `ItemSelector`.
+    pub item_selector_j: Option<JTemplate>,
     pub items_path: Option<Path>,
     pub item_selector: Option<Template>,
     pub processor: Machine,
@@ -131,6 +185,7 @@ pub struct Map {
 pub enum Count {
     Literal(f64),
     Path(Path),
+    Jsonata(JTemplate),
 }
 
 /// A Choice rule: a top-level rule carries `next`; nested ones (inside And/Or/Not) do not.
@@ -138,6 +193,9 @@ pub enum Count {
 pub struct ChoiceRule {
     pub condition: Condition,
     pub next: String,
+    /// A rule's own Assign and (JSONata) Output replace the state's when it is chosen.
+    pub assign: Option<Assign>,
+    pub output: Option<JTemplate>,
 }
 
 #[derive(Clone, Debug)]
@@ -145,7 +203,13 @@ pub enum Condition {
     And(Vec<Condition>),
     Or(Vec<Condition>),
     Not(Box<Condition>),
-    Compare { variable: Path, op: Comparison, operand: Operand },
+    Compare {
+        variable: Path,
+        op: Comparison,
+        operand: Operand,
+    },
+    /// A JSONata `Condition`.
+    Jsonata(JTemplate),
 }
 
 #[derive(Clone, Debug)]

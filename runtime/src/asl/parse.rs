@@ -6,9 +6,14 @@
 use super::ast::*;
 use super::{validate, Diagnostic};
 use crate::intrinsics::parse_call;
-use crate::path::{compile_template, parse_path, parse_reference_path, template::escape_pointer, Path, ReferencePath};
+use crate::intrinsics::{Arg, Call};
+use crate::jsonata::{compile::Node as JNode, Expr};
+use crate::path::{
+    compile_template, parse_path, parse_reference_path, template::escape_pointer, Path, ReferencePath, Root, Template,
+};
 use crate::value::Const;
 use serde_json::{Map as JsonMap, Value as Json};
+use std::sync::Arc;
 
 const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 
@@ -25,16 +30,17 @@ pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
             }])
         }
     };
-    let mut p = Parser { diags: Vec::new() };
+    let mut p = Parser { diags: Vec::new(), top_jsonata: false, vars: vec!["states".to_owned()], cur_jsonata: false };
     let Some(obj) = json.as_object() else {
         p.schema("", "the definition must be a JSON object");
         return Err(p.diags);
     };
     if let Some(ql) = obj.get("QueryLanguage") {
-        p.query_language(ql, "/QueryLanguage");
+        p.top_jsonata = p.query_language(ql, "/QueryLanguage");
+        p.cur_jsonata = p.top_jsonata;
     }
     let machine = p.machine(obj, "", &["Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"]);
-    let def = Definition { machine };
+    let def = Definition { machine, variables: std::mem::take(&mut p.vars) };
     validate::check(&def, &mut p.diags);
     if p.diags.is_empty() {
         Ok(def)
@@ -45,6 +51,39 @@ pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
 
 struct Parser {
     diags: Vec<Diagnostic>,
+    /// The state machine's query language is JSONata (states inherit it, nested ones too).
+    top_jsonata: bool,
+    /// Workflow variable names by slot; slot 0 is `states`.
+    vars: Vec<String>,
+    /// The query language of the state being parsed is JSONata.
+    cur_jsonata: bool,
+}
+
+/// The fields only JSONPath states have.
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "ResultSelector",
+    "Parameters",
+    "Result",
+    "ItemsPath",
+    "MaxConcurrencyPath",
+    "ErrorPath",
+    "CausePath",
+    "SecondsPath",
+    "TimestampPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+];
+/// The fields only JSONata states have.
+const JSONATA_ONLY: &[&str] = &["Output", "Arguments", "Items"];
+
+/// `{% expr %}`: the expression text, if `s` is one.
+fn jsonata_text(s: &str) -> Option<&str> {
+    s.strip_prefix("{%").and_then(|r| r.strip_suffix("%}")).map(str::trim)
 }
 
 fn ptr(base: &str, field: &str) -> String {
@@ -64,11 +103,200 @@ impl Parser {
         self.diag("UNSUPPORTED_FEATURE", location, format!("{what} is not supported by aslrt yet"));
     }
 
-    fn query_language(&mut self, v: &Json, at: &str) {
+    /// Checks a QueryLanguage value; true when it makes the state JSONata (AWS: anything but
+    /// exactly "JSONPath").
+    fn query_language(&mut self, v: &Json, at: &str) -> bool {
         match v.as_str() {
-            Some("JSONPath") => {}
-            Some("JSONata") => self.unsupported(at, "QueryLanguage JSONata"),
-            _ => self.schema(at, "QueryLanguage must be \"JSONPath\" or \"JSONata\""),
+            Some("JSONPath") => false,
+            Some("JSONata") => true,
+            Some(_) => {
+                self.schema(at, "Value should be one of the following: [JSONPath, JSONata]");
+                true
+            }
+            None => {
+                self.schema(at, "Expected value of type [STRING]");
+                true
+            }
+        }
+    }
+
+    fn slot(&mut self, name: &str) -> u32 {
+        match self.vars.iter().position(|v| v == name) {
+            Some(i) => i as u32,
+            None => {
+                self.vars.push(name.to_owned());
+                (self.vars.len() - 1) as u32
+            }
+        }
+    }
+
+    fn bind_path(&mut self, p: &mut Path) {
+        if let Some(name) = p.variable.clone() {
+            p.root = Root::Variable(self.slot(&name));
+        }
+    }
+
+    fn bind_call(&mut self, c: &mut Call) {
+        let mut args = std::mem::take(&mut c.args).into_vec();
+        for a in args.iter_mut() {
+            match a {
+                Arg::Path(p) => self.bind_path(p),
+                Arg::Call(inner) => self.bind_call(inner),
+                Arg::Const(_) => {}
+            }
+        }
+        c.args = args.into();
+    }
+
+    fn bind_template(&mut self, t: &mut Template) {
+        match t {
+            Template::Path { path, .. } => self.bind_path(path),
+            Template::Call { call, .. } => self.bind_call(call),
+            Template::Object(members) => {
+                let mut m = std::mem::take(members).into_vec();
+                m.iter_mut().for_each(|(_, x)| self.bind_template(x));
+                *members = m.into();
+            }
+            Template::Array(items) => {
+                let mut m = std::mem::take(items).into_vec();
+                m.iter_mut().for_each(|x| self.bind_template(x));
+                *items = m.into();
+            }
+            Template::Const(_) => {}
+        }
+    }
+
+    /// Compiles a JSONata expression; `field` names it as AWS does in errors (`Output/a`).
+    fn jsonata_expr(&mut self, text: &str, field: &str, at: &str) -> Option<Arc<Expr>> {
+        let mut vars = std::mem::take(&mut self.vars);
+        let mut resolve = |name: &str| -> Option<u32> {
+            Some(match vars.iter().position(|v| v == name) {
+                Some(i) => i as u32,
+                None => {
+                    vars.push(name.to_owned());
+                    (vars.len() - 1) as u32
+                }
+            })
+        };
+        let compiled = Expr::compile(text, &mut resolve);
+        self.vars = vars;
+        match compiled {
+            Ok(e) => {
+                let mut problems = Vec::new();
+                top_level_references(e.root(), true, &mut problems);
+                for m in problems {
+                    self.diag("UNSUPPORTED_JSONATA_EXPRESSION", at, m);
+                }
+                if text.contains("$states.errorOutput") && !field.contains("Catch[") {
+                    self.diag("UNSUPPORTED_JSONATA_EXPRESSION", at, "Field '$states.errorOutput' does not exist.");
+                }
+                let _ = field;
+                Some(Arc::new(e))
+            }
+            Err(e) => {
+                self.diags.push(Diagnostic {
+                    code: "INVALID_JSONATA_EXPRESSION",
+                    location: at.to_owned(),
+                    message: e.message,
+                    note: Some(format!("{} at offset {} of '{text}'", e.code, e.at)),
+                });
+                None
+            }
+        }
+    }
+
+    /// A JSONata-mode value: `{% %}` strings (at any depth) are expressions.
+    fn jtemplate(&mut self, v: &Json, field: &str, at: &str) -> JTemplate {
+        match v {
+            Json::String(s) => match jsonata_text(s) {
+                Some(text) => match self.jsonata_expr(text, field, at) {
+                    Some(expr) => JTemplate::Expr { expr, field: field.to_owned() },
+                    None => JTemplate::Const(Const::Null),
+                },
+                None => JTemplate::Const(Const::Str(s.as_str().into())),
+            },
+            Json::Object(members) => {
+                let out: Vec<(String, JTemplate)> =
+                    members.iter().map(|(k, x)| (k.clone(), self.jtemplate(x, &format!("{field}/{k}"), at))).collect();
+                if out.iter().all(|(_, t)| matches!(t, JTemplate::Const(_))) {
+                    JTemplate::Const(Const::from_serde(v))
+                } else {
+                    JTemplate::Object(out)
+                }
+            }
+            Json::Array(items) => {
+                let out: Vec<JTemplate> =
+                    items.iter().enumerate().map(|(i, x)| self.jtemplate(x, &format!("{field}[{i}]"), at)).collect();
+                if out.iter().all(|t| matches!(t, JTemplate::Const(_))) {
+                    JTemplate::Const(Const::from_serde(v))
+                } else {
+                    JTemplate::Array(out)
+                }
+            }
+            other => JTemplate::Const(Const::from_serde(other)),
+        }
+    }
+
+    /// `Assign`: in JSONata mode a JSONata value per variable, in JSONPath mode a payload
+    /// template member per variable (`"x.$": "$.path"`). `field` prefixes error locations.
+    fn assign(&mut self, obj: &JsonMap<String, Json>, jsonata: bool, field: &str, at: &str) -> Option<Assign> {
+        let v = obj.get("Assign")?;
+        let here = ptr(at, "Assign");
+        let Some(members) = v.as_object() else {
+            self.schema(&here, "Assign must be a JSON object");
+            return None;
+        };
+        let mut names = Vec::new();
+        let valid_name = |n: &str| {
+            let mut c = n.chars();
+            c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
+                && c.all(|x| x.is_alphanumeric() || x == '_')
+                && n.chars().count() <= 80
+        };
+        for k in members.keys() {
+            let name = if jsonata { k.as_str() } else { k.strip_suffix(".$").unwrap_or(k) };
+            if !valid_name(name) || name == "states" {
+                self.schema(&ptr(&here, k), format!("The variable name '{name}' is not valid"));
+            }
+            names.push(name.to_owned());
+        }
+        if jsonata {
+            let mut out = Vec::new();
+            for ((k, x), name) in members.iter().zip(&names) {
+                let slot = self.slot(name);
+                let t = self.jtemplate(x, &format!("{field}Assign/{k}"), &here);
+                out.push((slot, name.clone(), t));
+            }
+            Some(Assign::Jsonata(out))
+        } else {
+            let mut problems = Vec::new();
+            let mut out = Vec::new();
+            for ((k, x), name) in members.iter().zip(&names) {
+                let one = serde_json::json!({ k.clone(): x.clone() });
+                let mut t = compile_template(&one, &mut problems);
+                self.bind_template(&mut t);
+                let value = match t {
+                    Template::Object(m) => m.into_vec().pop().map(|(_, t)| t).unwrap_or(Template::Const(Const::Null)),
+                    Template::Const(Const::Object(m)) => {
+                        Template::Const(m.into_vec().pop().map(|(_, c)| c).unwrap_or(Const::Null))
+                    }
+                    other => other,
+                };
+                let slot = self.slot(name);
+                out.push((slot, name.clone(), value));
+            }
+            for p in problems {
+                self.diags.push(Diagnostic {
+                    code: SCHEMA,
+                    location: here.clone(),
+                    message: format!(
+                        "The value for the field '{}' must be a valid JSONPath or a valid intrinsic function call",
+                        p.field
+                    ),
+                    note: Some(p.detail),
+                });
+            }
+            Some(Assign::JsonPath(out))
         }
     }
 
@@ -156,12 +384,11 @@ impl Parser {
     }
 
     fn path(&mut self, text: &str, at: &str, field: &str) -> Option<Path> {
-        if is_variable_reference(text) {
-            self.unsupported(at, "a workflow variable reference");
-            return None;
-        }
         match parse_path(text) {
-            Ok(p) => Some(p),
+            Ok(mut p) => {
+                self.bind_path(&mut p);
+                Some(p)
+            }
             Err(e) => {
                 self.schema(at, format!("the value of {field} is not a valid JSONPath ('{text}'): {e}"));
                 None
@@ -197,11 +424,10 @@ impl Parser {
             return None;
         }
         let mut problems = Vec::new();
-        let t = compile_template(v, &mut problems);
+        let mut t = compile_template(v, &mut problems);
+        self.bind_template(&mut t);
         for p in problems {
-            if is_variable_reference(&p.expr) {
-                self.unsupported(&here, "a workflow variable reference");
-            } else {
+            {
                 self.diags.push(Diagnostic {
                     code: SCHEMA,
                     location: here.clone(),
@@ -243,18 +469,26 @@ impl Parser {
                 return None;
             }
         };
-        if let Some(ql) = obj.get("QueryLanguage") {
-            self.query_language(ql, &ptr(at, "QueryLanguage"));
-        }
-        for jsonata_or_variables in ["Assign", "Arguments", "Output", "Items"] {
-            if obj.contains_key(jsonata_or_variables) {
-                let what =
-                    if jsonata_or_variables == "Assign" { "Assign (workflow variables)" } else { "a JSONata field" };
-                self.unsupported(&ptr(at, jsonata_or_variables), what);
+        // The state's query language: its own, or the state machine's (also inside Map and
+        // Parallel). A JSONata machine cannot have JSONPath states.
+        let jsonata = match obj.get("QueryLanguage") {
+            Some(ql) => {
+                let j = self.query_language(ql, &ptr(at, "QueryLanguage"));
+                if !j && self.top_jsonata {
+                    self.schema(
+                        at,
+                        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                    );
+                    true
+                } else {
+                    j
+                }
             }
-        }
+            None => self.top_jsonata,
+        };
+        let downgraded = obj.get("QueryLanguage").and_then(Json::as_str) == Some("JSONPath") && self.top_jsonata;
         let allowed: Vec<&str> = match ty {
-            "Pass" => [COMMON, IO, FLOW, RESULT, &["Result"]].concat(),
+            "Pass" => [COMMON, IO, FLOW, RESULT, &["Result", "Output", "Assign"]].concat(),
             "Task" => [
                 COMMON,
                 IO,
@@ -268,14 +502,18 @@ impl Parser {
                     "HeartbeatSeconds",
                     "HeartbeatSecondsPath",
                     "Credentials",
+                    "Arguments",
+                    "Output",
+                    "Assign",
                 ],
             ]
             .concat(),
-            "Choice" => [COMMON, IO, &["Choices", "Default"]].concat(),
-            "Wait" => [COMMON, IO, FLOW, &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]].concat(),
-            "Succeed" => [COMMON, IO].concat(),
+            "Choice" => [COMMON, IO, &["Choices", "Default", "Output", "Assign"]].concat(),
+            "Wait" => [COMMON, IO, FLOW, &["Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Output", "Assign"]]
+                .concat(),
+            "Succeed" => [COMMON, IO, &["Output"]].concat(),
             "Fail" => [COMMON, &["Error", "Cause", "ErrorPath", "CausePath"]].concat(),
-            "Parallel" => [COMMON, IO, FLOW, RESULT, ERRORS, &["Branches"]].concat(),
+            "Parallel" => [COMMON, IO, FLOW, RESULT, ERRORS, &["Branches", "Arguments", "Output", "Assign"]].concat(),
             "Map" => [
                 COMMON,
                 IO,
@@ -286,6 +524,7 @@ impl Parser {
                     "Iterator",
                     "ItemProcessor",
                     "ItemsPath",
+                    "Items",
                     "ItemSelector",
                     "MaxConcurrency",
                     "MaxConcurrencyPath",
@@ -297,6 +536,8 @@ impl Parser {
                     "ItemReader",
                     "ItemBatcher",
                     "ResultWriter",
+                    "Output",
+                    "Assign",
                 ],
             ]
             .concat(),
@@ -305,14 +546,36 @@ impl Parser {
                 return None;
             }
         };
-        let extra: Vec<&str> = ["Assign", "Arguments", "Output", "Items"].to_vec();
-        let allowed: Vec<&str> = allowed.into_iter().chain(extra).collect();
         self.fields(obj, at, &allowed);
-        let io = self.io(obj, at);
+        // Fields of the other query language, in AWS's words, at the state's location.
+        if !downgraded {
+            let (others, lang, other_lang) =
+                if jsonata { (JSONPATH_ONLY, "JSONata", "JSONPath") } else { (JSONATA_ONLY, "JSONPath", "JSONata") };
+            for k in obj.keys() {
+                if others.contains(&k.as_str()) && allowed.contains(&k.as_str()) {
+                    self.schema(
+                        at,
+                        format!(
+                            "The QueryLanguage is set to '{lang}', but field '{k}' is only supported for the '{other_lang}' QueryLanguage"
+                        ),
+                    );
+                }
+            }
+        }
+        let saved = std::mem::replace(&mut self.cur_jsonata, jsonata);
+        let io = if jsonata { Io::default() } else { self.io(obj, at) };
+        let output =
+            if jsonata { obj.get("Output").map(|v| self.jtemplate(v, "Output", &ptr(at, "Output"))) } else { None };
+        let arguments = if jsonata {
+            obj.get("Arguments").map(|v| self.jtemplate(v, "Arguments", &ptr(at, "Arguments")))
+        } else {
+            None
+        };
+        let assign = self.assign(obj, jsonata, "", at);
         let transition =
             if matches!(ty, "Choice" | "Succeed" | "Fail") { Transition::None } else { self.transition(obj, at) };
         let kind = match ty {
-            "Pass" => StateKind::Pass { result: obj.get("Result").map(Const::from_serde) },
+            "Pass" => StateKind::Pass { result: obj.get("Result").filter(|_| !jsonata).map(Const::from_serde) },
             "Task" => StateKind::Task(Box::new(self.task(obj, at))),
             "Choice" => self.choice(obj, at),
             // A state whose own fields are bad stays in the model, so that the graph checks
@@ -325,6 +588,8 @@ impl Parser {
             },
             "Parallel" => self.parallel(obj, at),
             "Map" => StateKind::Map(Box::new(self.map(obj, at).unwrap_or_else(|| Map {
+                items: None,
+                item_selector_j: None,
                 items_path: None,
                 item_selector: None,
                 processor: Machine { start_at: String::new(), states: Vec::new(), timeout_seconds: None },
@@ -333,9 +598,23 @@ impl Parser {
                 tolerated_failure_percentage: None,
                 errors: ErrorHandling::default(),
             }))),
-            _ => return None,
+            _ => {
+                self.cur_jsonata = saved;
+                return None;
+            }
         };
-        Some(State { name: name.to_owned(), pointer: at.to_owned(), kind, io, transition })
+        self.cur_jsonata = saved;
+        Some(State {
+            name: name.to_owned(),
+            pointer: at.to_owned(),
+            kind,
+            io,
+            transition,
+            jsonata,
+            output,
+            arguments,
+            assign,
+        })
     }
 
     fn transition(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Transition {
@@ -367,13 +646,19 @@ impl Parser {
             self.schema(at, format!("'{lit}' and '{path}' cannot both be set"));
         }
         if let Some(s) = self.string(obj, lit, at) {
+            if self.cur_jsonata && jsonata_text(&s).is_some() {
+                return Some(Str::Jsonata(self.jtemplate(&Json::String(s), lit, &ptr(at, lit))));
+            }
             return Some(Str::Literal(s));
         }
         let text = self.string(obj, path, at)?;
         let here = ptr(at, path);
         if text.trim_start().starts_with("States.") {
             match parse_call(text.trim()) {
-                Ok(c) => Some(Str::Call(c)),
+                Ok(mut c) => {
+                    self.bind_call(&mut c);
+                    Some(Str::Call(c))
+                }
                 Err(e) => {
                     self.schema(&here, format!("invalid intrinsic function in {path}: {e}"));
                     None
@@ -385,6 +670,9 @@ impl Parser {
     }
 
     fn seconds(&mut self, obj: &JsonMap<String, Json>, lit: &str, path: &str, at: &str) -> Option<Seconds> {
+        if let Some(t) = obj.get(lit).and_then(Json::as_str).filter(|t| jsonata_text(t).is_some()) {
+            return Some(Seconds::Jsonata(self.jtemplate(&Json::String(t.to_owned()), lit, &ptr(at, lit))));
+        }
         if let Some(v) = obj.get(lit) {
             return match v.as_u64() {
                 Some(n) if n > 0 => Some(Seconds::Literal(n)),
@@ -469,9 +757,24 @@ impl Parser {
                                     &cp,
                                     &["ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output"],
                                 );
-                                if o.contains_key("Assign") {
-                                    self.unsupported(&ptr(&cp, "Assign"), "Assign (workflow variables)");
+                                let jsonata = self.cur_jsonata;
+                                let wrong = if jsonata { "ResultPath" } else { "Output" };
+                                if o.contains_key(wrong) {
+                                    let (lang, other) =
+                                        if jsonata { ("JSONata", "JSONPath") } else { ("JSONPath", "JSONata") };
+                                    self.schema(
+                                        &cp,
+                                        format!("The QueryLanguage is set to '{lang}', but field '{wrong}' is only supported for the '{other}' QueryLanguage"),
+                                    );
                                 }
+                                let prefix = format!("Catch[{i}]/");
+                                let output = if jsonata {
+                                    o.get("Output")
+                                        .map(|v| self.jtemplate(v, &format!("{prefix}Output"), &ptr(&cp, "Output")))
+                                } else {
+                                    None
+                                };
+                                let assign = self.assign(o, jsonata, &prefix, &cp);
                                 let error_equals = self.error_equals(o, &cp);
                                 let next = match self.string(o, "Next", &cp) {
                                     Some(n) => n,
@@ -480,8 +783,8 @@ impl Parser {
                                         String::new()
                                     }
                                 };
-                                let result_path = self.reference_path(o, &cp);
-                                out.catch.push(Catcher { error_equals, result_path, next });
+                                let result_path = if jsonata { None } else { self.reference_path(o, &cp) };
+                                out.catch.push(Catcher { error_equals, result_path, next, jsonata, output, assign });
                             }
                             None => self.schema(&cp, "a catcher must be a JSON object"),
                         }
@@ -600,13 +903,6 @@ impl Parser {
                         self.schema(&rp, "a choice rule must be a JSON object");
                         continue;
                     };
-                    if o.contains_key("Assign") {
-                        self.unsupported(&ptr(&rp, "Assign"), "Assign (workflow variables)");
-                    }
-                    if o.contains_key("Condition") {
-                        self.unsupported(&ptr(&rp, "Condition"), "a JSONata Condition");
-                        continue;
-                    }
                     let next = match self.string(o, "Next", &rp) {
                         Some(n) => n,
                         None => {
@@ -614,8 +910,36 @@ impl Parser {
                             String::new()
                         }
                     };
+                    let prefix = format!("Choices[{i}]/");
+                    let assign = self.assign(o, self.cur_jsonata, &prefix, &rp);
+                    if self.cur_jsonata {
+                        self.fields(o, &rp, &["Condition", "Next", "Assign", "Output", "Comment"]);
+                        let output =
+                            o.get("Output").map(|v| self.jtemplate(v, &format!("{prefix}Output"), &ptr(&rp, "Output")));
+                        let condition = match o.get("Condition") {
+                            Some(Json::Bool(b)) => Condition::Jsonata(JTemplate::Const(Const::Bool(*b))),
+                            Some(Json::String(t)) if jsonata_text(t).is_some() => Condition::Jsonata(self.jtemplate(
+                                &Json::String(t.clone()),
+                                &format!("{prefix}Condition"),
+                                &ptr(&rp, "Condition"),
+                            )),
+                            _ => {
+                                self.schema(
+                                    &rp,
+                                    "a JSONata choice rule needs a 'Condition': true, false or a {% %} expression",
+                                );
+                                continue;
+                            }
+                        };
+                        choices.push(ChoiceRule { condition, next, assign, output });
+                        continue;
+                    }
+                    if o.contains_key("Condition") {
+                        self.schema(&rp, "The QueryLanguage is set to 'JSONPath', but field 'Condition' is only supported for the 'JSONata' QueryLanguage");
+                        continue;
+                    }
                     if let Some(condition) = self.condition(o, &rp, true) {
-                        choices.push(ChoiceRule { condition, next });
+                        choices.push(ChoiceRule { condition, next, assign, output: None });
                     }
                 }
             }
@@ -746,6 +1070,12 @@ impl Parser {
         }
         let here = ptr(at, present[0]);
         let v = &obj[present[0]];
+        if self.cur_jsonata {
+            if let Some(t) = v.as_str().filter(|t| jsonata_text(t).is_some()) {
+                let jt = self.jtemplate(&Json::String(t.to_owned()), present[0], &here);
+                return Some(if present[0] == "Seconds" { Wait::SecondsExpr(jt) } else { Wait::TimestampExpr(jt) });
+            }
+        }
         match present[0] {
             "Seconds" => match v.as_u64() {
                 Some(n) if n <= 99_999_999 => Some(Wait::Seconds(n)),
@@ -778,7 +1108,9 @@ impl Parser {
                     let bp = format!("{here}/{i}");
                     match b.as_object() {
                         Some(o) => {
-                            branches.push(self.machine(o, &bp, &["Comment", "StartAt", "States", "QueryLanguage"]))
+                            let saved = self.cur_jsonata;
+                            branches.push(self.machine(o, &bp, &["Comment", "StartAt", "States"]));
+                            self.cur_jsonata = saved;
                         }
                         None => self.schema(&bp, "a branch must be a JSON object"),
                     }
@@ -795,6 +1127,9 @@ impl Parser {
             self.schema(at, format!("'{lit}' and '{path}' cannot both be set"));
         }
         if let Some(v) = obj.get(lit) {
+            if let Some(t) = v.as_str().filter(|t| self.cur_jsonata && jsonata_text(t).is_some()) {
+                return Some(Count::Jsonata(self.jtemplate(&Json::String(t.to_owned()), lit, &ptr(at, lit))));
+            }
             return match v.as_f64() {
                 Some(n) if (0.0..=max).contains(&n) => Some(Count::Literal(n)),
                 _ => {
@@ -841,14 +1176,25 @@ impl Parser {
                 ),
             }
         }
-        let processor =
-            self.machine(body, &here, &["Comment", "StartAt", "States", "ProcessorConfig", "QueryLanguage"]);
+        let saved = self.cur_jsonata;
+        let processor = self.machine(body, &here, &["Comment", "StartAt", "States", "ProcessorConfig"]);
+        self.cur_jsonata = saved;
         if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
             self.schema(at, "a Map state cannot have both 'ItemSelector' and 'Parameters'");
         }
-        let item_selector = self.template(obj, "ItemSelector", at);
-        let items_path = self.path_field(obj, "ItemsPath", at).flatten();
+        let jsonata = self.cur_jsonata;
+        let item_selector = if jsonata { None } else { self.template(obj, "ItemSelector", at) };
+        let item_selector_j = if jsonata {
+            obj.get("ItemSelector").map(|v| self.jtemplate(v, "ItemSelector", &ptr(at, "ItemSelector")))
+        } else {
+            None
+        };
+        let items =
+            if jsonata { obj.get("Items").map(|v| self.jtemplate(v, "Items", &ptr(at, "Items"))) } else { None };
+        let items_path = if jsonata { None } else { self.path_field(obj, "ItemsPath", at).flatten() };
         Some(Map {
+            items,
+            item_selector_j,
             items_path,
             item_selector,
             processor,
@@ -860,8 +1206,83 @@ impl Parser {
     }
 }
 
-/// `$name…` (a JSONPath-mode variable) rather than `$`, `$.…`, `$[…]` or `$$…`.
-fn is_variable_reference(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.len() > 1 && b[0] == b'$' && (b[1].is_ascii_alphabetic() || b[1] == b'_')
+/// AWS's static restrictions on JSONata: no field name or `$` at the top level of an expression
+/// (where there is no input), and no `$$` at all. Predicates, group-by and sort terms have a
+/// context item, so names there are fine; a lambda body keeps its outer context.
+fn top_level_references(n: &JNode, top: bool, out: &mut Vec<String>) {
+    use crate::jsonata::compile::ArrayItem;
+    let walk = |x: &JNode, t: bool, out: &mut Vec<String>| top_level_references(x, t, out);
+    match n {
+        JNode::Root => out.push("Reference to '$$' is not supported.".into()),
+        JNode::Context if top => out.push("Reference to '$' at the top level is not supported.".into()),
+        JNode::Name(name) if top => out.push(format!("Reference to '{name}' at the top level is not supported.")),
+        JNode::Wildcard | JNode::Descendants if top => {
+            out.push("Reference to '*' at the top level is not supported.".into())
+        }
+        JNode::Path(p) => {
+            for (i, step) in p.steps.iter().enumerate() {
+                walk(&step.node, top && i == 0, out);
+                for stage in step.stages.iter() {
+                    walk(stage, false, out);
+                }
+                if let Some(terms) = &step.sort {
+                    terms.iter().for_each(|(t, _)| walk(t, false, out));
+                }
+            }
+            if let Some(g) = &p.group {
+                for (k, v) in g.iter() {
+                    walk(k, false, out);
+                    walk(v, false, out);
+                }
+            }
+        }
+        JNode::Neg(x) | JNode::Bind(_, x) => walk(x, top, out),
+        JNode::Binary(_, l, r) | JNode::Chain(l, r) => {
+            walk(l, top, out);
+            walk(r, top, out);
+        }
+        JNode::Array(items) => {
+            for it in items.iter() {
+                match it {
+                    ArrayItem::Nested(x) | ArrayItem::Item(x) => walk(x, top, out),
+                    ArrayItem::Range(a, b) => {
+                        walk(a, top, out);
+                        walk(b, top, out);
+                    }
+                }
+            }
+        }
+        JNode::Object(lhs, pairs) => {
+            let inner = match lhs {
+                Some(l) => {
+                    walk(l, top, out);
+                    false
+                }
+                None => top,
+            };
+            for (k, v) in pairs.iter() {
+                walk(k, inner, out);
+                walk(v, inner, out);
+            }
+        }
+        JNode::Block(items) => items.iter().for_each(|x| walk(x, top, out)),
+        JNode::Cond(c, t, e) => {
+            walk(c, top, out);
+            walk(t, top, out);
+            if let Some(e) = e {
+                walk(e, top, out);
+            }
+        }
+        JNode::Lambda(l) => walk(&l.body, top, out),
+        JNode::Call(f, args) => {
+            walk(f, top, out);
+            args.iter().for_each(|x| walk(x, top, out));
+        }
+        JNode::CallBuiltin(_, args) => args.iter().for_each(|x| walk(x, top, out)),
+        JNode::Filter(x, preds) => {
+            walk(x, top, out);
+            preds.iter().for_each(|p| walk(p, false, out));
+        }
+        _ => {}
+    }
 }

@@ -21,6 +21,20 @@ fn konst(c: &Const) -> String {
     to_serde(c).to_string()
 }
 
+/// A JSONata value as written: `{% expr %}`, or the JSON of a constant or structure.
+fn jt_text(t: &crate::asl::ast::JTemplate) -> String {
+    use crate::asl::ast::JTemplate;
+    match t {
+        JTemplate::Const(c) => konst(c),
+        JTemplate::Expr { expr, .. } => format!("{{% {} %}}", expr.text()),
+        JTemplate::Object(m) => {
+            let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k:?}:{}", jt_text(v))).collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        JTemplate::Array(v) => format!("[{}]", v.iter().map(jt_text).collect::<Vec<_>>().join(",")),
+    }
+}
+
 impl Program {
     fn fmt_op(&self, f: &mut fmt::Formatter<'_>, m: &MachineCode, op: &Op) -> fmt::Result {
         let path = |p: PathId| &*self.paths[p.index()].text;
@@ -59,7 +73,6 @@ impl Program {
             Op::Jump(pc) => write!(f, "jump       {}", pc.0),
             Op::JumpIf(pc) => write!(f, "jump-if    {}", pc.0),
             Op::JumpIfNot(pc) => write!(f, "jump-ifnot {}", pc.0),
-            Op::SetNext(pc) => write!(f, "set-next   {}", pc.0),
             Op::MapNext(pc) => write!(f, "map-next   {}", pc.0),
             Op::Branch(mid) => write!(f, "branch     m{}", mid.0),
             Op::MapRun(mid) => write!(f, "map-run    m{}", mid.0),
@@ -75,8 +88,23 @@ impl Program {
                     Some(StrSource::Literal(l)) => format!("{:?}", &*self.strings[l.index()]),
                     Some(StrSource::Path(p)) => path(*p).to_owned(),
                     Some(StrSource::Call(c)) => self.calls[c.index()].text.to_string(),
+                    Some(StrSource::Jsonata(t)) => jt_text(&self.jtemplates[t.index()]),
                 };
                 write!(f, "fail       {} {}", show(&spec.error), show(&spec.cause))
+            }
+            Op::PushJT(t) => write!(f, "push-j     {}", jt_text(&self.jtemplates[t.index()])),
+            Op::TestJ(t) => write!(f, "test-j     {}", jt_text(&self.jtemplates[t.index()])),
+            Op::SetStates(flags) => write!(
+                f,
+                "states     input{}{}{}",
+                if flags & STATES_RESULT != 0 { " result" } else { "" },
+                if flags & STATES_ERROR != 0 { " errorOutput" } else { "" },
+                if flags & STATES_CONTEXT != 0 { " context" } else { "" }
+            ),
+            Op::Assign(a) => {
+                let names: Vec<&str> =
+                    self.assigns[a.index()].slots.iter().map(|s| &*self.variables[*s as usize]).collect();
+                write!(f, "assign     {names:?}")
             }
             Op::ResultWhole => f.write_str("result     $"),
             Op::ResultDiscard => f.write_str("result     null"),

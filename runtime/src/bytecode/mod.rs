@@ -89,6 +89,14 @@ index_type!(
     FailId(u16)
 );
 index_type!(
+    /// Index into [`Program::jtemplates`].
+    JtId(u16)
+);
+index_type!(
+    /// Index into [`Program::assigns`].
+    AssignId(u16)
+);
+index_type!(
     /// A position in a machine's code.
     Pc(u32)
 );
@@ -107,6 +115,8 @@ pub enum Reg {
     Res,
     /// The input of a Task call or of Parallel branches.
     In,
+    /// The error output `{"Error", "Cause"}` while a catcher runs.
+    Err,
 }
 
 /// One instruction. Stack effects are written `before => after`.
@@ -177,10 +187,6 @@ pub enum Op {
     /// Counts `.0` history events (TaskScheduled, ParallelStateStarted, …).
     Events(u8),
     Jump(Pc),
-    /// Sets the Choice target register.
-    SetNext(Pc),
-    /// Jumps to the Choice target register.
-    JumpNext,
     /// Ends the machine with `Acc` as its output.
     End,
     /// Evaluates Choice test `.0` against `Eff` into the flag (spec: "Choice Rules"). A missing
@@ -217,6 +223,19 @@ pub enum Op {
     /// Pushes the current Map item's value (the iteration input without ItemSelector).
     /// - Stack: => item
     PushItem,
+    /// Evaluates JSONata value `.0` (JSON with `{% %}` expressions) and pushes it; nothing
+    /// (undefined) is `States.QueryEvaluationError` naming the expression and field.
+    /// - Stack: => value
+    PushJT(JtId),
+    /// Evaluates JSONata value `.0` as a Choice `Condition` into the flag; it must be a boolean.
+    TestJ(JtId),
+    /// Makes `$states` for the JSONata expressions that follow: `input` is `Raw`; the flags add
+    /// `result` (`Res`, 1), `errorOutput` (`Err`, 2) and `context` (4).
+    SetStates(u8),
+    /// Assigns workflow variables `.0` from the values on the stack (evaluated before any is
+    /// written), with AWS's size limits.
+    /// - Stack: v1 … vN =>
+    Assign(AssignId),
 }
 
 const _: () = assert!(std::mem::size_of::<Op>() == 8);
@@ -259,6 +278,10 @@ impl MachineCode {
 #[derive(Debug, Default)]
 pub struct Program {
     pub machines: Vec<MachineCode>,
+    pub jtemplates: Vec<crate::asl::ast::JTemplate>,
+    pub assigns: Vec<AssignSpec>,
+    /// Workflow variable names by slot; slot 0 is `$states`.
+    pub variables: Vec<Box<str>>,
     pub paths: Vec<Path>,
     pub ref_paths: Vec<ReferencePath>,
     pub consts: Vec<Const>,
@@ -283,6 +306,17 @@ impl Program {
     }
 }
 
+/// The variables one Assign writes, in stack order.
+#[derive(Debug)]
+pub struct AssignSpec {
+    pub slots: Box<[u32]>,
+}
+
+/// `SetStates` flags.
+pub const STATES_RESULT: u8 = 1;
+pub const STATES_ERROR: u8 = 2;
+pub const STATES_CONTEXT: u8 = 4;
+
 /// A Choice comparison: `variable` `op` `operand`.
 #[derive(Debug)]
 pub struct ChoiceTest {
@@ -306,6 +340,7 @@ pub enum StrSource {
     Literal(StrId),
     Path(PathId),
     Call(CallId),
+    Jsonata(JtId),
 }
 
 #[derive(Debug)]
@@ -316,6 +351,10 @@ pub struct FailSpec {
 
 #[derive(Debug)]
 pub struct MapSpec {
+    /// The items are on the stack (JSONata `Items`, or the state input), not at ItemsPath.
+    pub items_on_stack: bool,
+    /// The JSONata `Items` value, named in type errors.
+    pub items_jt: Option<JtId>,
     pub items_path: Option<PathId>,
     pub max_concurrency_path: Option<PathId>,
     pub tolerated_failure_count: Option<Count>,
@@ -352,18 +391,10 @@ pub struct Retrier {
     pub jitter_full: bool,
 }
 
-/// Where a catcher puts the error output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CatchResult {
-    Whole,
-    Discard,
-    Path(RefPathId),
-}
-
 #[derive(Debug)]
 pub struct Catcher {
     pub errors: ErrorMatcher,
-    pub result: CatchResult,
-    /// The `Enter` op of the state to go to.
+    /// The catcher's landing pad: code that makes the state's output from the error output
+    /// (`Err`) and goes on to the catcher's `Next`.
     pub next: Pc,
 }

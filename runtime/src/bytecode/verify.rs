@@ -30,20 +30,14 @@ pub fn verify(program: &mut Program) -> Result<(), VerifyError> {
 fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
     let code = &p.machines[m].code;
     let err = |pc: usize, message: String| VerifyError { machine: m, pc, message };
-    let is_entry = |pc: Pc| matches!(code.get(pc.index()), Some(Op::Enter(_)));
     let in_range = |pc: Pc| pc.index() < code.len();
     for (i, s) in p.machines[m].states.iter().enumerate() {
         if code.get(s.entry.index()) != Some(&Op::Enter(StateId(i as u16))) {
             return Err(err(s.entry.index(), format!("state {i} does not start with its Enter")));
         }
         for c in s.catch.iter() {
-            if !is_entry(c.next) {
-                return Err(err(s.entry.index(), "a catcher does not lead to a state entry".into()));
-            }
-            if let CatchResult::Path(r) = c.result {
-                if r.index() >= p.ref_paths.len() {
-                    return Err(err(s.entry.index(), "catcher ResultPath out of range".into()));
-                }
+            if !in_range(c.next) {
+                return Err(err(s.entry.index(), "a catcher's landing pad is outside the code".into()));
             }
         }
     }
@@ -51,6 +45,8 @@ fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
     let mut depth: Vec<Option<u16>> = vec![None; code.len()];
     let mut work: Vec<(usize, u16)> = vec![(0, 0)];
     work.extend(p.machines[m].states.iter().map(|s| (s.entry.index(), 0)));
+    // Landing pads start with an empty stack: routing a failure clears it.
+    work.extend(p.machines[m].states.iter().flat_map(|s| s.catch.iter().map(|c| (c.next.index(), 0))));
     let mut max = 0u16;
     while let Some((pc, d)) = work.pop() {
         let Some(op) = code.get(pc) else {
@@ -67,8 +63,8 @@ fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
         }
         let after = d - pops + pushes;
         max = max.max(after).max(d);
-        let need_empty = matches!(op, Op::Enter(_) | Op::Attempt | Op::End | Op::Exit | Op::MapBegin(_));
-        if need_empty && d != 0 {
+        let need_empty = matches!(op, Op::Enter(_) | Op::Attempt | Op::End | Op::Exit);
+        if (need_empty && d != 0) || (matches!(op, Op::MapBegin(_)) && d != pops) {
             return Err(err(pc, format!("{op:?} with {d} values on the stack")));
         }
         let next = pc + 1;
@@ -78,13 +74,7 @@ fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
                 work.push((target(t, in_range).map_err(|e| err(pc, e))?, after));
                 work.push((next, after));
             }
-            Op::SetNext(t) => {
-                if !is_entry(t) {
-                    return Err(err(pc, "SetNext does not name a state entry".into()));
-                }
-                work.push((next, after));
-            }
-            Op::End | Op::Fail(_) | Op::NoChoice | Op::JumpNext => {}
+            Op::End | Op::Fail(_) | Op::NoChoice => {}
             _ => work.push((next, after)),
         }
     }
@@ -167,8 +157,25 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
         }
         Op::MapBegin(m) => {
             check(m.index() < p.maps.len(), "map")?;
+            (u16::from(p.maps[m.index()].items_on_stack), 0)
+        }
+        Op::PushJT(t) => {
+            check(t.index() < p.jtemplates.len(), "JSONata value")?;
+            (0, 1)
+        }
+        Op::TestJ(t) => {
+            check(t.index() < p.jtemplates.len(), "JSONata value")?;
             (0, 0)
         }
+        Op::Assign(a) => {
+            check(a.index() < p.assigns.len(), "assign")?;
+            let spec = &p.assigns[a.index()];
+            if spec.slots.iter().any(|s| *s as usize >= p.variables.len()) {
+                return Err(format!("variable slot out of range in {op:?}"));
+            }
+            (spec.slots.len() as u16, 0)
+        }
+        Op::SetStates(_) => (0, 0),
         Op::InputNull
         | Op::Move { .. }
         | Op::ResultWhole
@@ -177,8 +184,6 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
         | Op::Exit
         | Op::Events(_)
         | Op::Jump(_)
-        | Op::SetNext(_)
-        | Op::JumpNext
         | Op::End
         | Op::JumpIf(_)
         | Op::JumpIfNot(_)

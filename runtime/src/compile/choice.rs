@@ -12,26 +12,37 @@ impl Compiler {
         rules: &[ChoiceRule],
         default: Option<&str>,
     ) -> Result<(), String> {
+        if s.jsonata {
+            return self.choice_jsonata(e, s, rules, default);
+        }
         self.input_path(e, s)?;
-        let tail = e.label();
         for rule in rules {
             let next_rule = e.label();
             self.jump_when(e, &rule.condition, false, next_rule)?;
-            let target = e.state_label(&rule.next)?;
-            e.emit_to(Op::SetNext, target);
-            e.emit_to(Op::Jump, tail);
+            // A chosen rule's Assign replaces the state's; both read the effective input.
+            let assign = rule.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Eff)).transpose()?;
+            self.choice_exit(e, s, assign, &rule.next)?;
             e.bind(next_rule);
         }
         match default {
             Some(d) => {
-                let target = e.state_label(d)?;
-                e.emit_to(Op::SetNext, target);
+                let assign = s.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Eff)).transpose()?;
+                self.choice_exit(e, s, assign, d)?;
             }
             None => e.emit(Op::NoChoice),
         }
-        e.bind(tail);
+        Ok(())
+    }
+
+    /// The output of a JSONPath Choice for one outcome: OutputPath, the Assign, exit, jump.
+    fn choice_exit(
+        &mut self,
+        e: &mut Emitter,
+        s: &State,
+        assign: Option<AssignId>,
+        target: &str,
+    ) -> Result<(), String> {
         e.emit(Op::Move { to: Reg::Acc, from: Reg::Eff });
-        // OutputPath and exit, then the chosen state.
         match &s.io.output_path {
             None => {}
             Some(None) => e.emit(Op::OutputNull),
@@ -40,8 +51,65 @@ impl Compiler {
                 e.emit(Op::OutputPath(id));
             }
         }
+        if let Some(a) = assign {
+            e.emit(Op::Assign(a));
+        }
         e.emit(Op::Exit);
-        e.emit(Op::JumpNext);
+        let target = e.state_label(target)?;
+        e.emit_to(Op::Jump, target);
+        Ok(())
+    }
+
+    /// JSONata: each rule's Condition in turn; the chosen rule's Output and Assign (or, for the
+    /// Default, the state's) make the output.
+    fn choice_jsonata(
+        &mut self,
+        e: &mut Emitter,
+        s: &State,
+        rules: &[ChoiceRule],
+        default: Option<&str>,
+    ) -> Result<(), String> {
+        let mut uses: Vec<Option<&ast::JTemplate>> = vec![s.output.as_ref()];
+        for r in rules {
+            uses.push(r.output.as_ref());
+            if let Condition::Jsonata(t) = &r.condition {
+                uses.push(Some(t));
+            }
+        }
+        self.set_states(e, 0, &uses);
+        for rule in rules {
+            let next_rule = e.label();
+            let Condition::Jsonata(t) = &rule.condition else {
+                return Err("internal error: a JSONPath condition in a JSONata Choice".into());
+            };
+            let id = self.jt(t)?;
+            e.emit(Op::TestJ(id));
+            e.emit_to(Op::JumpIfNot, next_rule);
+            match &rule.output {
+                Some(t) => {
+                    let id = self.jt(t)?;
+                    e.emit(Op::PushJT(id));
+                    e.emit(Op::Pop(Reg::Acc));
+                }
+                None => e.emit(Op::Move { to: Reg::Acc, from: Reg::Raw }),
+            }
+            if let Some(a) = &rule.assign {
+                self.assign(e, a, Reg::Raw)?;
+            }
+            e.emit(Op::Exit);
+            let target = e.state_label(&rule.next)?;
+            e.emit_to(Op::Jump, target);
+            e.bind(next_rule);
+        }
+        match default {
+            Some(d) => {
+                self.jsonata_output_assign(e, s, Reg::Raw)?;
+                e.emit(Op::Exit);
+                let target = e.state_label(d)?;
+                e.emit_to(Op::Jump, target);
+            }
+            None => e.emit(Op::NoChoice),
+        }
         Ok(())
     }
 
@@ -51,6 +119,11 @@ impl Compiler {
             Condition::Compare { variable, op, operand } => {
                 let test = self.test(variable, *op, operand)?;
                 e.emit(Op::Test(test));
+                e.emit_to(if when { Op::JumpIf } else { Op::JumpIfNot }, target);
+            }
+            Condition::Jsonata(t) => {
+                let id = self.jt(t)?;
+                e.emit(Op::TestJ(id));
                 e.emit_to(if when { Op::JumpIf } else { Op::JumpIfNot }, target);
             }
             Condition::Not(inner) => self.jump_when(e, inner, !when, target)?,

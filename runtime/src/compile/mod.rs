@@ -18,17 +18,24 @@ use std::collections::HashMap;
 /// Compiles a validated definition and verifies the result. An `Err` is a compiler bug or a
 /// definition too large for 16-bit pool indices.
 pub fn compile(def: &Definition) -> Result<Program, String> {
-    let mut c = Compiler { program: Program { timeout_seconds: def.machine.timeout_seconds, ..Program::default() } };
+    let mut c = Compiler {
+        program: Program {
+            timeout_seconds: def.machine.timeout_seconds,
+            variables: def.variables.iter().map(|v| v.as_str().into()).collect(),
+            ..Program::default()
+        },
+    };
     c.machine(&def.machine)?;
     verify::verify(&mut c.program).map_err(|e| format!("internal error: bytecode verification failed: {e}"))?;
     Ok(c.program)
 }
 
-/// A state's Retry and Catch tables (catcher targets still names) and its Task time-out.
+/// A state's Retry and Catch tables and its Task time-outs.
 #[derive(Default)]
 pub(crate) struct Handling {
     pub retry: Box<[Retrier]>,
-    pub catch: Vec<(ErrorMatcher, CatchResult, String)>,
+    /// Catchers and the labels of their landing pads.
+    pub catch: Vec<(ErrorMatcher, Label)>,
     pub timeout: Option<crate::asl::ast::Seconds>,
     pub heartbeat: Option<crate::asl::ast::Seconds>,
 }
@@ -99,7 +106,7 @@ impl Emitter {
         Ok(())
     }
 
-    fn resolve(&self, l: Label) -> Result<Pc, String> {
+    pub fn resolve(&self, l: Label) -> Result<Pc, String> {
         self.labels[l.0 as usize].ok_or_else(|| format!("internal error: label {} never bound", l.0))
     }
 
@@ -108,7 +115,6 @@ impl Emitter {
             let pc = self.resolve(l)?;
             self.code[at] = match self.code[at] {
                 Op::Jump(_) => Op::Jump(pc),
-                Op::SetNext(_) => Op::SetNext(pc),
                 Op::JumpIf(_) => Op::JumpIf(pc),
                 Op::JumpIfNot(_) => Op::JumpIfNot(pc),
                 Op::MapNext(_) => Op::MapNext(pc),
@@ -162,7 +168,7 @@ impl Compiler {
             e.emit_to(Op::Jump, start);
         }
         let mut infos = Vec::with_capacity(m.states.len());
-        let mut pending_catchers = Vec::new();
+        let mut pending = Vec::with_capacity(m.states.len());
         for (i, s) in m.states.iter().enumerate() {
             let l = e.state_labels[i];
             e.bind(l);
@@ -170,7 +176,7 @@ impl Compiler {
             e.fallthrough = e.state_labels.get(i + 1).copied();
             e.emit(Op::Enter(StateId(i as u16)));
             let Handling { retry, catch, timeout, heartbeat } = self.state(&mut e, s)?;
-            pending_catchers.push(catch);
+            pending.push(catch);
             infos.push(StateInfo {
                 name: s.name.as_str().into(),
                 entry,
@@ -180,12 +186,11 @@ impl Compiler {
                 heartbeat,
             });
         }
-        // Catcher targets are state entries, known now.
-        for (info, catchers) in infos.iter_mut().zip(pending_catchers) {
+        // Landing pads are bound now.
+        for (info, catchers) in infos.iter_mut().zip(pending) {
             let mut out = Vec::with_capacity(catchers.len());
-            for (errors, result, next) in catchers {
-                let next = e.resolve(e.state_label(&next)?)?;
-                out.push(Catcher { errors, result, next });
+            for (errors, pad) in catchers {
+                out.push(Catcher { errors, next: e.resolve(pad)? });
             }
             info.catch = out.into();
         }
@@ -200,7 +205,7 @@ impl Compiler {
             StateKind::Pass { result } => self.pass(e, s, result.as_ref()).map(|()| Default::default()),
             StateKind::Succeed => self.succeed(e, s).map(|()| Default::default()),
             StateKind::Fail { error, cause } => {
-                self.fail(e, error.as_ref(), cause.as_ref()).map(|()| Default::default())
+                self.fail(e, s, error.as_ref(), cause.as_ref()).map(|()| Default::default())
             }
             StateKind::Wait(w) => self.wait(e, s, w).map(|()| Default::default()),
             StateKind::Choice { choices, default } => {
@@ -210,6 +215,74 @@ impl Compiler {
             StateKind::Parallel { branches, errors } => self.parallel(e, s, branches, errors),
             StateKind::Map(m) => self.map(e, s, m),
         }
+    }
+
+    /// A JSONata value into the pool.
+    pub fn jt(&mut self, t: &crate::asl::ast::JTemplate) -> Result<JtId, String> {
+        push(&mut self.program.jtemplates, t.clone()).map(JtId)
+    }
+
+    /// Emits the values of an Assign (JSONPath templates read `root`), then the Assign op.
+    pub fn assign(&mut self, e: &mut Emitter, a: &crate::asl::ast::Assign, root: Reg) -> Result<(), String> {
+        let id = self.assign_values(e, a, root)?;
+        e.emit(Op::Assign(id));
+        Ok(())
+    }
+
+    /// Emits the values of an Assign and returns its spec; the caller emits the `Assign` op
+    /// where the values take effect (JSONPath: after the state's own OutputPath).
+    pub fn assign_values(
+        &mut self,
+        e: &mut Emitter,
+        a: &crate::asl::ast::Assign,
+        root: Reg,
+    ) -> Result<AssignId, String> {
+        use crate::asl::ast::Assign;
+        let slots: Box<[u32]> = match a {
+            Assign::JsonPath(v) => {
+                for (_, _, t) in v {
+                    self.template(e, t, root)?;
+                }
+                v.iter().map(|(s, _, _)| *s).collect()
+            }
+            Assign::Jsonata(v) => {
+                for (_, _, t) in v {
+                    let id = self.jt(t)?;
+                    e.emit(Op::PushJT(id));
+                }
+                v.iter().map(|(s, _, _)| *s).collect()
+            }
+        };
+        Ok(AssignId(push(&mut self.program.assigns, AssignSpec { slots })?))
+    }
+
+    /// `SetStates` for a JSONata state, with `context` only where an expression may read it.
+    pub fn set_states(&mut self, e: &mut Emitter, flags: u8, uses: &[Option<&crate::asl::ast::JTemplate>]) {
+        let ctx = uses.iter().flatten().any(|t| needs_context(t));
+        e.emit(Op::SetStates(flags | if ctx { STATES_CONTEXT } else { 0 }));
+    }
+
+    /// JSONata Output into `Acc` (or `default` when the state has none), then Assign.
+    pub fn jsonata_output_assign(&mut self, e: &mut Emitter, s: &State, default: Reg) -> Result<(), String> {
+        match &s.output {
+            Some(t) => {
+                let id = self.jt(t)?;
+                e.emit(Op::PushJT(id));
+                e.emit(Op::Pop(Reg::Acc));
+            }
+            None => e.emit(Op::Move { to: Reg::Acc, from: default }),
+        }
+        if let Some(a) = &s.assign {
+            self.assign(e, a, Reg::Raw)?;
+        }
+        Ok(())
+    }
+
+    /// The JSONata tail of a state: Output, Assign, exit, transition.
+    pub fn jsonata_exit(&mut self, e: &mut Emitter, s: &State, default: Reg) -> Result<(), String> {
+        self.jsonata_output_assign(e, s, default)?;
+        e.emit(Op::Exit);
+        e.transition(&s.transition)
     }
 
     /// InputPath: `Eff` from `Raw` (Enter already set `Eff = Raw`).
@@ -226,8 +299,9 @@ impl Compiler {
         Ok(())
     }
 
-    /// ResultPath (`Res` into `Raw`, to `Acc`), OutputPath, the exit event and the transition.
-    pub fn result_output_exit(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+    /// ResultPath (`Res` into `Raw`, to `Acc`), OutputPath, a pending Assign, the exit event and
+    /// the transition.
+    pub fn result_output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
         match &s.io.result_path {
             None => e.emit(Op::ResultWhole),
             Some(None) => e.emit(Op::ResultDiscard),
@@ -237,11 +311,11 @@ impl Compiler {
                 e.emit(Op::ResultPath(id));
             }
         }
-        self.output_exit(e, s)
+        self.output_exit(e, s, assign)
     }
 
-    /// OutputPath on `Acc`, the exit event and the transition.
-    pub fn output_exit(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+    /// OutputPath on `Acc`, a pending Assign, the exit event and the transition.
+    pub fn output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
         match &s.io.output_path {
             None => {}
             Some(None) => e.emit(Op::OutputNull),
@@ -251,8 +325,26 @@ impl Compiler {
                 e.emit(Op::OutputPath(id));
             }
         }
+        if let Some(a) = assign {
+            e.emit(Op::Assign(a));
+        }
         e.emit(Op::Exit);
         e.transition(&s.transition)
+    }
+}
+
+/// Whether a JSONata value may read `$states.context` (or `$states` whole).
+fn needs_context(t: &crate::asl::ast::JTemplate) -> bool {
+    use crate::asl::ast::JTemplate;
+    match t {
+        JTemplate::Const(_) => false,
+        JTemplate::Expr { expr, .. } => {
+            let text = expr.text();
+            text.contains("context")
+                || text.match_indices("$states").any(|(i, m)| !text[i + m.len()..].starts_with('.'))
+        }
+        JTemplate::Object(m) => m.iter().any(|(_, x)| needs_context(x)),
+        JTemplate::Array(v) => v.iter().any(needs_context),
     }
 }
 

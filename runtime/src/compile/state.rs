@@ -7,6 +7,10 @@ use crate::value::Const;
 
 impl Compiler {
     pub(super) fn pass(&mut self, e: &mut Emitter, s: &State, result: Option<&Const>) -> Result<(), String> {
+        if s.jsonata {
+            self.set_states(e, 0, &[s.output.as_ref()]);
+            return self.jsonata_exit(e, s, Reg::Raw);
+        }
         self.input_path(e, s)?;
         match (&s.io.parameters, result) {
             (Some(t), _) => {
@@ -20,16 +24,38 @@ impl Compiler {
             }
             (None, None) => e.emit(Op::Move { to: Reg::Res, from: Reg::Eff }),
         }
-        self.result_output_exit(e, s)
+        // JSONPath Assign on a Pass reads the result; the variables change when the state exits.
+        let assign = s.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Res)).transpose()?;
+        self.result_output_exit(e, s, assign)
     }
 
     pub(super) fn succeed(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+        if s.jsonata {
+            self.set_states(e, 0, &[s.output.as_ref()]);
+            return self.jsonata_exit(e, s, Reg::Raw);
+        }
         self.input_path(e, s)?;
         e.emit(Op::Move { to: Reg::Acc, from: Reg::Eff });
-        self.output_exit(e, s)
+        self.output_exit(e, s, None)
     }
 
-    pub(super) fn fail(&mut self, e: &mut Emitter, error: Option<&Str>, cause: Option<&Str>) -> Result<(), String> {
+    pub(super) fn fail(
+        &mut self,
+        e: &mut Emitter,
+        s: &State,
+        error: Option<&Str>,
+        cause: Option<&Str>,
+    ) -> Result<(), String> {
+        if s.jsonata {
+            let uses: Vec<Option<&crate::asl::ast::JTemplate>> = [error, cause]
+                .into_iter()
+                .map(|x| match x {
+                    Some(Str::Jsonata(t)) => Some(t),
+                    _ => None,
+                })
+                .collect();
+            self.set_states(e, 0, &uses);
+        }
         let error = error.map(|x| self.str_source(x)).transpose()?;
         let cause = cause.map(|x| self.str_source(x)).transpose()?;
         let id = push(&mut self.program.fails, FailSpec { error, cause })?;
@@ -42,14 +68,27 @@ impl Compiler {
             Str::Literal(l) => StrSource::Literal(self.string(l)?),
             Str::Path(p) => StrSource::Path(self.path(p)?),
             Str::Call(c) => StrSource::Call(CallId(push(&mut self.program.calls, c.clone())?)),
+            Str::Jsonata(t) => StrSource::Jsonata(self.jt(t)?),
         })
     }
 
     pub(super) fn wait(&mut self, e: &mut Emitter, s: &State, w: &Wait) -> Result<(), String> {
-        self.input_path(e, s)?;
+        if s.jsonata {
+            let t = match w {
+                Wait::SecondsExpr(t) | Wait::TimestampExpr(t) => Some(t),
+                _ => None,
+            };
+            self.set_states(e, 0, &[s.output.as_ref(), t]);
+        } else {
+            self.input_path(e, s)?;
+        }
         let id = push(&mut self.program.waits, w.clone())?;
         e.emit(Op::Wait(WaitId(id)));
+        if s.jsonata {
+            return self.jsonata_exit(e, s, Reg::Raw);
+        }
+        let assign = s.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Eff)).transpose()?;
         e.emit(Op::Move { to: Reg::Acc, from: Reg::Eff });
-        self.output_exit(e, s)
+        self.output_exit(e, s, assign)
     }
 }

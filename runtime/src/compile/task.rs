@@ -1,10 +1,8 @@
-//! Task, Parallel and Map: an attempt region routed through Retry and Catch.
+//! Task, Parallel and Map: an attempt region routed through Retry, and a landing pad per catcher.
 
 use super::{push, Compiler, Emitter, Handling};
 use crate::asl::ast::{self, ErrorHandling, Machine, State};
 use crate::bytecode::*;
-
-type Catchers = Vec<(ErrorMatcher, CatchResult, String)>;
 
 fn matcher(names: &[String]) -> ErrorMatcher {
     ErrorMatcher {
@@ -15,7 +13,10 @@ fn matcher(names: &[String]) -> ErrorMatcher {
 }
 
 impl Compiler {
-    fn tables(&mut self, errors: &ErrorHandling) -> Result<(Box<[Retrier]>, Catchers), String> {
+    /// The Retry table, and a landing pad per catcher (emitted here, after the state's code):
+    /// it makes the state's output from the error output in `Err`, runs the catcher's Assign,
+    /// counts the exit and jumps to the catcher's `Next`.
+    fn tables(&mut self, e: &mut Emitter, errors: &ErrorHandling) -> Result<Handling, String> {
         let retry = errors
             .retry
             .iter()
@@ -30,19 +31,64 @@ impl Compiler {
             .collect();
         let mut catch = Vec::with_capacity(errors.catch.len());
         for c in &errors.catch {
-            let result = match &c.result_path {
-                None => CatchResult::Whole,
-                Some(None) => CatchResult::Discard,
-                Some(Some(p)) if p.segments.is_empty() => CatchResult::Whole,
-                Some(Some(p)) => CatchResult::Path(self.ref_path(p)?),
-            };
-            catch.push((matcher(&c.error_equals), result, c.next.clone()));
+            let pad = e.label();
+            e.bind(pad);
+            if c.jsonata {
+                let assign_values: Vec<Option<&ast::JTemplate>> = match &c.assign {
+                    Some(ast::Assign::Jsonata(v)) => v.iter().map(|(_, _, t)| Some(t)).collect(),
+                    _ => Vec::new(),
+                };
+                let mut uses = vec![c.output.as_ref()];
+                uses.extend(assign_values);
+                self.set_states(e, STATES_ERROR, &uses);
+                match &c.output {
+                    Some(t) => {
+                        let id = self.jt(t)?;
+                        e.emit(Op::PushJT(id));
+                        e.emit(Op::Pop(Reg::Acc));
+                    }
+                    None => e.emit(Op::Move { to: Reg::Acc, from: Reg::Err }),
+                }
+                if let Some(a) = &c.assign {
+                    self.assign(e, a, Reg::Err)?;
+                }
+            } else {
+                let assign = c.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Err)).transpose()?;
+                e.emit(Op::Move { to: Reg::Res, from: Reg::Err });
+                match &c.result_path {
+                    None => e.emit(Op::ResultWhole),
+                    Some(None) => e.emit(Op::ResultDiscard),
+                    Some(Some(p)) if p.segments.is_empty() => e.emit(Op::ResultWhole),
+                    Some(Some(p)) => {
+                        let id = self.ref_path(p)?;
+                        e.emit(Op::ResultPath(id));
+                    }
+                }
+                if let Some(a) = assign {
+                    e.emit(Op::Assign(a));
+                }
+            }
+            e.emit(Op::Exit);
+            let target = e.state_label(&c.next)?;
+            e.emit_to(Op::Jump, target);
+            catch.push((matcher(&c.error_equals), pad));
         }
-        Ok((retry, catch))
+        Ok(Handling { retry, catch, ..Handling::default() })
     }
 
-    /// `In` from Parameters (evaluated on `Eff`) or `Eff` itself.
+    /// `In` from Parameters or Arguments, or the (effective) input itself.
     fn input(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+        if s.jsonata {
+            match &s.arguments {
+                Some(t) => {
+                    let id = self.jt(t)?;
+                    e.emit(Op::PushJT(id));
+                    e.emit(Op::Pop(Reg::In));
+                }
+                None => e.emit(Op::Move { to: Reg::In, from: Reg::Raw }),
+            }
+            return Ok(());
+        }
         match &s.io.parameters {
             Some(t) => {
                 self.template(e, t, Reg::Eff)?;
@@ -53,14 +99,40 @@ impl Compiler {
         Ok(())
     }
 
-    /// ResultSelector (on `Res`), the end of the attempt, then ResultPath, OutputPath, exit.
+    /// After the result is in `Res`: JSONPath Assign (on the raw result) and ResultSelector, or
+    /// JSONata Output and Assign; then the end of the attempt, the exit and the transition.
     fn finish_attempt(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+        if s.jsonata {
+            let assign_values: Vec<Option<&ast::JTemplate>> = match &s.assign {
+                Some(ast::Assign::Jsonata(v)) => v.iter().map(|(_, _, t)| Some(t)).collect(),
+                _ => Vec::new(),
+            };
+            let mut uses = vec![s.output.as_ref()];
+            uses.extend(assign_values);
+            self.set_states(e, STATES_RESULT, &uses);
+            self.jsonata_output_assign(e, s, Reg::Res)?;
+            e.emit(Op::EndAttempt);
+            e.emit(Op::Exit);
+            return e.transition(&s.transition);
+        }
+        // JSONPath Assign reads the raw result (as ResultSelector does); the variables change
+        // when the state exits.
+        let assign = s.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Res)).transpose()?;
         if let Some(t) = &s.io.result_selector {
             self.template(e, t, Reg::Res)?;
             e.emit(Op::Pop(Reg::Res));
         }
         e.emit(Op::EndAttempt);
-        self.result_output_exit(e, s)
+        self.result_output_exit(e, s, assign)
+    }
+
+    /// `SetStates` at the start of a JSONata Task/Parallel/Map (for Arguments, Items…).
+    fn enter_jsonata(&mut self, e: &mut Emitter, s: &State, extra: &[Option<&ast::JTemplate>]) {
+        if s.jsonata {
+            let mut uses = vec![s.arguments.as_ref()];
+            uses.extend_from_slice(extra);
+            self.set_states(e, 0, &uses);
+        }
     }
 
     pub(super) fn task(&mut self, e: &mut Emitter, s: &State, t: &ast::Task) -> Result<Handling, String> {
@@ -68,13 +140,18 @@ impl Compiler {
             Some(i) => ResourceId(i as u16),
             None => ResourceId(push(&mut self.program.resources, t.resource.as_str().into())?),
         };
-        self.input_path(e, s)?;
+        self.enter_jsonata(e, s, &[]);
+        if !s.jsonata {
+            self.input_path(e, s)?;
+        }
         e.emit(Op::Attempt);
         self.input(e, s)?;
         e.emit(Op::Invoke(resource));
         self.finish_attempt(e, s)?;
-        let (retry, catch) = self.tables(&t.errors)?;
-        Ok(Handling { retry, catch, timeout: t.timeout.clone(), heartbeat: t.heartbeat.clone() })
+        let mut h = self.tables(e, &t.errors)?;
+        h.timeout = t.timeout.clone();
+        h.heartbeat = t.heartbeat.clone();
+        Ok(h)
     }
 
     pub(super) fn parallel(
@@ -88,7 +165,10 @@ impl Compiler {
         for b in branches {
             ids.push(self.machine(b)?);
         }
-        self.input_path(e, s)?;
+        self.enter_jsonata(e, s, &[]);
+        if !s.jsonata {
+            self.input_path(e, s)?;
+        }
         e.emit(Op::Attempt);
         self.input(e, s)?;
         e.emit(Op::Events(1)); // ParallelStateStarted
@@ -99,8 +179,7 @@ impl Compiler {
         e.emit(Op::Pop(Reg::Res));
         e.emit(Op::Events(1)); // ParallelStateSucceeded
         self.finish_attempt(e, s)?;
-        let (retry, catch) = self.tables(errors)?;
-        Ok(Handling { retry, catch, ..Handling::default() })
+        self.tables(e, errors)
     }
 
     pub(super) fn map(&mut self, e: &mut Emitter, s: &State, m: &ast::Map) -> Result<Handling, String> {
@@ -110,31 +189,58 @@ impl Compiler {
             Some(ast::Count::Path(p)) => Some(self.path(p)?),
             _ => None,
         };
+        let items_jt = match (&m.items, s.jsonata) {
+            (Some(t), true) => Some(self.jt(t)?),
+            _ => None,
+        };
         let spec = MapSpec {
+            items_on_stack: s.jsonata,
+            items_jt,
             items_path,
             max_concurrency_path,
             tolerated_failure_count: m.tolerated_failure_count.clone(),
             tolerated_failure_percentage: m.tolerated_failure_percentage.clone(),
         };
         let id = MapId(push(&mut self.program.maps, spec)?);
-        self.input_path(e, s)?;
+        self.enter_jsonata(e, s, &[m.items.as_ref()]);
+        if !s.jsonata {
+            self.input_path(e, s)?;
+        }
         e.emit(Op::Attempt);
+        if s.jsonata {
+            // Items: the JSONata value, or the state input.
+            match items_jt {
+                Some(jt) => e.emit(Op::PushJT(jt)),
+                None => e.emit(Op::PushReg(Reg::Raw)),
+            }
+        }
         e.emit(Op::MapBegin(id));
         let next = e.label();
         let done = e.label();
         e.bind(next);
         e.emit_to(Op::MapNext, done);
-        // A Map's Parameters is the legacy name of its ItemSelector.
-        match m.item_selector.as_ref().or(s.io.parameters.as_ref()) {
-            Some(t) => self.template(e, t, Reg::Eff)?,
-            None => e.emit(Op::PushItem),
+        if s.jsonata {
+            match &m.item_selector_j {
+                Some(t) => {
+                    // `$states.context.Map.Item` is this iteration's item.
+                    self.set_states(e, STATES_CONTEXT, &[]);
+                    let jt = self.jt(t)?;
+                    e.emit(Op::PushJT(jt));
+                }
+                None => e.emit(Op::PushItem),
+            }
+        } else {
+            // A Map's Parameters is the legacy name of its ItemSelector.
+            match m.item_selector.as_ref().or(s.io.parameters.as_ref()) {
+                Some(t) => self.template(e, t, Reg::Eff)?,
+                None => e.emit(Op::PushItem),
+            }
         }
         e.emit(Op::MapRun(processor));
         e.emit_to(Op::Jump, next);
         e.bind(done);
         e.emit(Op::MapEnd);
         self.finish_attempt(e, s)?;
-        let (retry, catch) = self.tables(&m.errors)?;
-        Ok(Handling { retry, catch, ..Handling::default() })
+        self.tables(e, &m.errors)
     }
 }

@@ -116,7 +116,8 @@ impl<'a> Scope<'a> {
 /// The evaluation context: the arena, the host's globals, determinism sources.
 pub struct Ev<'a, 'h> {
     pub arena: &'a Bump,
-    pub globals: &'h [JV<'a>],
+    /// The host's globals by slot (workflow variables; slot 0 `$states`).
+    pub globals: &'h [std::cell::Cell<JV<'a>>],
     pub rng: &'h mut crate::vm::Rng,
     pub parse: &'h mut crate::value::ParseBuffers,
     pub now_millis: i64,
@@ -249,9 +250,9 @@ impl<'a, 'h> Ev<'a, 'h> {
             Node::Root => self.root,
             Node::Local(s, global) => match scope.get(*s) {
                 Some(v) => v,
-                None => global.and_then(|g| self.globals.get(g as usize).copied()).unwrap_or(JV::Undef),
+                None => global.and_then(|g| self.globals.get(g as usize)).map_or(JV::Undef, std::cell::Cell::get),
             },
-            Node::Global(slot) => self.globals.get(*slot as usize).copied().unwrap_or(JV::Undef),
+            Node::Global(slot) => self.globals.get(*slot as usize).map_or(JV::Undef, std::cell::Cell::get),
             Node::Unbound => JV::Undef,
             Node::Builtin(i) => JV::F(a.alloc(Func::Builtin(*i))),
             Node::Name(name) => return Ok(self.lookup_all(input, name)),

@@ -20,6 +20,8 @@ pub enum Root {
     Input,
     /// `$$`: the context object.
     Context,
+    /// `$name`: a workflow variable, by slot (resolved when the definition is parsed).
+    Variable(u32),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -76,6 +78,8 @@ pub enum Operand {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Path {
     pub root: Root,
+    /// For a variable root, its name (`order` in `$order.items`).
+    pub variable: Option<Box<str>>,
     pub segments: Box<[Segment]>,
     /// The text as written, for error messages.
     pub text: Box<str>,

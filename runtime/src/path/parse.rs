@@ -19,9 +19,20 @@ impl std::fmt::Display for PathError {
 /// Parses a JSONPath starting with `$` or `$$`.
 pub fn parse_path(text: &str) -> Result<Path, PathError> {
     let mut p = Parser { s: text.as_bytes(), i: 0, text };
+    let mut variable = None;
     let root = if text.starts_with("$$") {
         p.i = 2;
         Root::Context
+    } else if text.len() > 1 && text.starts_with('$') && !text[1..].starts_with(['.', '[']) {
+        // `$name…`: a workflow variable; its slot is bound by the definition parser.
+        let end = text[1..].find(['.', '[']).map_or(text.len(), |i| i + 1);
+        let name = &text[1..end];
+        if !name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') || name.contains(char::is_whitespace) {
+            return Err(p.err("a variable name must start with a letter or '_'"));
+        }
+        p.i = end;
+        variable = Some(name.into());
+        Root::Variable(u32::MAX)
     } else if text.starts_with('$') {
         p.i = 1;
         Root::Input
@@ -32,14 +43,17 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
     if p.i < p.s.len() {
         return Err(p.err("unexpected character"));
     }
-    Ok(Path { root, segments: segments.into(), text: text.into() })
+    Ok(Path { root, variable, segments: segments.into(), text: text.into() })
 }
 
 /// Parses a reference path: `$` followed by names and indices only (ResultPath).
 pub fn parse_reference_path(text: &str) -> Result<ReferencePath, PathError> {
     let path = parse_path(text)?;
     if path.root != Root::Input {
-        return Err(PathError { message: "a reference path cannot start with '$$'".into(), offset: 0 });
+        return Err(PathError {
+            message: "a reference path must start with '$' (not '$$' or a variable)".into(),
+            offset: 0,
+        });
     }
     if !path.is_definite() {
         return Err(PathError { message: "a reference path must select a single node".into(), offset: 0 });

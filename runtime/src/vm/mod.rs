@@ -21,9 +21,11 @@ pub use rng::Rng;
 use crate::bytecode::*;
 use crate::handler::{Bound, TaskContext};
 use crate::intrinsics;
+use crate::jsonata::JV;
 use crate::path::{Path, Root};
 use crate::value::{json_len, to_json_string, ArenaExt, Value};
 use bumpalo::Bump;
+use std::cell::Cell;
 
 /// How time passes for Wait states, retry back-off and the execution time-out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,6 +101,8 @@ pub(crate) struct Fault<'a> {
 /// Per-state context: what `$$.State` and `$$.Map` show.
 #[derive(Clone, Copy)]
 pub(crate) struct StateCtx<'a> {
+    /// The workflow variables this machine run sees (slot 0: `$states`).
+    pub vars: &'a [Cell<JV<'a>>],
     pub name: &'a str,
     pub entered_event: u64,
     pub entered_millis: i64,
@@ -139,8 +143,8 @@ struct Frame<'a> {
     eff: Value<'a>,
     res: Value<'a>,
     input: Value<'a>,
+    err: Value<'a>,
     flag: bool,
-    next: Pc,
     state: StateId,
     sc: StateCtx<'a>,
     /// The Map item this machine runs for, if it is a Map processor.
@@ -163,6 +167,7 @@ impl<'a> Frame<'a> {
             Reg::Eff => self.eff,
             Reg::Res => self.res,
             Reg::In => self.input,
+            Reg::Err => self.err,
         }
     }
 
@@ -174,6 +179,7 @@ impl<'a> Frame<'a> {
             Reg::Eff => self.eff = v,
             Reg::Res => self.res = v,
             Reg::In => self.input = v,
+            Reg::Err => self.err = v,
         }
     }
 
@@ -222,6 +228,8 @@ pub(crate) struct Vm<'a> {
     pub execution_input: Value<'a>,
     /// The `$$.Execution` object, built on first use.
     pub execution_ctx: Option<Value<'a>>,
+    /// Bytes of JSON held in workflow variables (AWS caps it at 10 MiB per execution).
+    pub var_bytes: usize,
     /// simd-json's buffers, free again once the event is parsed: States.StringToJson uses them.
     pub parse: &'a mut crate::value::ParseBuffers,
 }
@@ -260,6 +268,7 @@ impl<'a> Vm<'a> {
             virtual_elapsed_millis: 0,
             execution_input: input,
             execution_ctx: None,
+            var_bytes: 0,
             parse,
         }
     }
@@ -387,26 +396,41 @@ impl<'a> Vm<'a> {
 
     /// Runs the top-level machine.
     pub fn run(&mut self, input: Value<'a>) -> Result<Value<'a>, Fault<'a>> {
-        self.run_machine(Program::ROOT, input, None)
+        let vars = self.arena.alloc_slice_fill_with(self.program.variables.len().max(1), |_| Cell::new(JV::Undef));
+        self.run_machine(Program::ROOT, input, None, vars)
     }
 
+    /// Runs a machine. `outer` are the variables of the calling scope: a Parallel branch or Map
+    /// iteration reads them, and its own assignments stay in its own copy.
     fn run_machine(
         &mut self,
         id: MachineId,
         input: Value<'a>,
         item: Option<MapItem<'a>>,
+        outer: &'a [Cell<JV<'a>>],
     ) -> Result<Value<'a>, Fault<'a>> {
         if self.depth >= self.limits.max_depth {
             return Err(self.terminal("The execution exceeded the maximum nesting depth of Parallel and Map states."));
         }
         self.depth += 1;
-        let result = self.dispatch(id, input, item);
+        let vars: &'a [Cell<JV<'a>>] = if id == Program::ROOT {
+            outer
+        } else {
+            self.arena.alloc_slice_fill_iter(outer.iter().map(|c| Cell::new(c.get())))
+        };
+        let result = self.dispatch(id, input, item, vars);
         self.depth -= 1;
         result
     }
 
     /// The dispatch loop of one machine run.
-    fn dispatch(&mut self, id: MachineId, input: Value<'a>, item: Option<MapItem<'a>>) -> Result<Value<'a>, Fault<'a>> {
+    fn dispatch(
+        &mut self,
+        id: MachineId,
+        input: Value<'a>,
+        item: Option<MapItem<'a>>,
+        vars: &'a [Cell<JV<'a>>],
+    ) -> Result<Value<'a>, Fault<'a>> {
         let program: &'a Program = self.program;
         let machine = program.machine(id);
         let code: &'a [Op] = &machine.code;
@@ -417,10 +441,10 @@ impl<'a> Vm<'a> {
             eff: input,
             res: input,
             input,
+            err: Value::Null,
             flag: false,
-            next: Pc(0),
             state: StateId(0),
-            sc: StateCtx { name: "", entered_event: 0, entered_millis: 0, retry_count: 0, item },
+            sc: StateCtx { vars, name: "", entered_event: 0, entered_millis: 0, retry_count: 0, item },
             outer_item: item,
             attempt: None,
             retries: [0; INLINE_RETRIERS],
@@ -461,6 +485,7 @@ impl<'a> Vm<'a> {
                     self.events += 1;
                     f.state = s;
                     f.sc = StateCtx {
+                        vars,
                         name: &machine.state(s).name,
                         entered_event: self.events,
                         entered_millis: if self.clock == Clock::System { 0 } else { self.now_millis() },
@@ -547,8 +572,6 @@ impl<'a> Vm<'a> {
                 Op::Exit => self.events += 1,
                 Op::Events(n) => self.events += n as u64,
                 Op::Jump(t) => pc = t.index(),
-                Op::SetNext(t) => f.next = t,
-                Op::JumpNext => pc = f.next.index(),
                 Op::End => return Ok(f.acc),
                 Op::Test(t) => f.flag = tri!(self.test(&program.tests[t.index()], f.eff, &f.sc)),
                 Op::JumpIf(t) => {
@@ -589,11 +612,13 @@ impl<'a> Vm<'a> {
                     f.res = tri!(result);
                 }
                 Op::Branch(m) => {
-                    let v = tri!(self.run_machine(m, f.input, None));
+                    let v = tri!(self.run_machine(m, f.input, None, vars));
                     f.push(v);
                 }
                 Op::MapBegin(m) => {
-                    f.map = Some(tri!(self.map_begin(&program.maps[m.index()], f.eff, &f.sc)));
+                    let spec = &program.maps[m.index()];
+                    let items = if spec.items_on_stack { Some(f.pop()) } else { None };
+                    f.map = Some(tri!(self.map_begin(spec, f.eff, items, &f.sc)));
                     self.events += 1; // MapStateStarted
                 }
                 Op::MapNext(done) => {
@@ -620,7 +645,7 @@ impl<'a> Vm<'a> {
                     let input = f.pop();
                     let item = f.map.as_ref().and_then(|lp| lp.current);
                     self.events += 1; // MapIterationStarted
-                    let outcome = self.run_machine(processor, input, item);
+                    let outcome = self.run_machine(processor, input, item, vars);
                     self.events += 1; // MapIterationSucceeded / MapIterationFailed
                     let lp = f.map.as_mut().expect("MapRun follows MapBegin (verified)");
                     match outcome {
@@ -643,6 +668,35 @@ impl<'a> Vm<'a> {
                         }
                         Err(fault) => tri!(Err(fault)),
                     }
+                }
+                Op::PushJT(t) => {
+                    let v = tri!(self.jt_value(&program.jtemplates[t.index()], &f.sc));
+                    f.push(v);
+                }
+                Op::TestJ(t) => {
+                    let jt = &program.jtemplates[t.index()];
+                    f.flag = match tri!(self.jt_value(jt, &f.sc)) {
+                        Value::Bool(b) => b,
+                        other => tri!(Err(self.unexpected_type(&f.sc, jt, "boolean", other))),
+                    };
+                }
+                Op::SetStates(flags) => {
+                    let a = arena;
+                    let fields: [(&str, Option<Value<'a>>); 4] = [
+                        ("input", Some(f.raw)),
+                        ("result", (flags & STATES_RESULT != 0).then_some(f.res)),
+                        ("errorOutput", (flags & STATES_ERROR != 0).then_some(f.err)),
+                        ("context", if flags & STATES_CONTEXT != 0 { Some(self.context(&f.sc)) } else { None }),
+                    ];
+                    let states = a.object(fields.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+                    vars[0].set(JV::V(states));
+                }
+                Op::Assign(id) => {
+                    let spec = &program.assigns[id.index()];
+                    let base = f.sp - spec.slots.len();
+                    let values = &f.stack[base..f.sp];
+                    tri!(self.assign(spec, values, vars, &f.sc));
+                    f.sp = base;
                 }
                 Op::MapEnd => {
                     let lp = f.map.take().expect("MapEnd follows MapBegin (verified)");
@@ -682,17 +736,12 @@ impl<'a> Vm<'a> {
         let Some(c) = info.catch.iter().find(|c| c.errors.matches(name, fault.from_task)) else {
             return Err(fault);
         };
-        let error = self.arena.object([
+        // The landing pad makes the output from the error output.
+        f.err = self.arena.object([
             ("Error", Value::Str(fault.error.unwrap_or(""))),
             ("Cause", Value::Str(fault.cause.unwrap_or(""))),
         ]);
-        f.acc = match c.result {
-            CatchResult::Whole => error,
-            CatchResult::Discard => f.raw,
-            CatchResult::Path(r) => self.place(&self.program.ref_paths[r.index()], f.raw, error)?,
-        };
         f.attempt = None;
-        self.events += 1; // *StateExited
         Ok(c.next)
     }
 
@@ -729,6 +778,10 @@ impl<'a> Vm<'a> {
                 Some(crate::asl::ast::Seconds::Path(p)) => {
                     self.eval_path(p, input, sc).and_then(|v| v.as_integer()).map(|v| v.max(0) as u64)
                 }
+                Some(crate::asl::ast::Seconds::Jsonata(t)) => match self.jt_value(t, sc)? {
+                    v if v.as_integer().is_some_and(|i| i > 0) => v.as_integer().map(|i| i as u64),
+                    other => return Err(self.unexpected_type(sc, t, "number", other)),
+                },
             };
             if secs.is_some_and(|s| elapsed > s.saturating_mul(1000)) {
                 return Err(Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true });
@@ -740,9 +793,21 @@ impl<'a> Vm<'a> {
         Ok(result)
     }
 
-    fn map_begin(&mut self, m: &'a MapSpec, eff: Value<'a>, sc: &StateCtx<'a>) -> Result<MapLoop<'a>, Fault<'a>> {
-        let items = match m.items_path {
-            Some(p) => {
+    fn map_begin(
+        &mut self,
+        m: &'a MapSpec,
+        eff: Value<'a>,
+        given: Option<Value<'a>>,
+        sc: &StateCtx<'a>,
+    ) -> Result<MapLoop<'a>, Fault<'a>> {
+        let items = match (given, m.items_path) {
+            (Some(v), _) => {
+                if let (Some(jt), false) = (m.items_jt, matches!(v, Value::Array(_) | Value::Object(_))) {
+                    return Err(self.unexpected_type(sc, &self.program.jtemplates[jt.index()], "array", v));
+                }
+                v
+            }
+            (None, Some(p)) => {
                 let p = &self.program.paths[p.index()];
                 match self.eval_path(p, eff, sc) {
                     Some(v) => v,
@@ -753,7 +818,7 @@ impl<'a> Vm<'a> {
                     }
                 }
             }
-            None => eff,
+            (None, None) => eff,
         };
         if let Some(p) = m.max_concurrency_path {
             let p = &self.program.paths[p.index()];
@@ -801,6 +866,7 @@ impl<'a> Vm<'a> {
         match c? {
             crate::asl::ast::Count::Literal(n) => Some(*n),
             crate::asl::ast::Count::Path(p) => self.eval_path(p, eff, sc).and_then(|v| v.as_f64()),
+            crate::asl::ast::Count::Jsonata(t) => self.jt_value(t, sc).ok().and_then(|v| v.as_f64()),
         }
     }
 
@@ -817,6 +883,16 @@ impl<'a> Vm<'a> {
         };
         match w {
             Wait::Seconds(s) => Ok(s * 1000),
+            Wait::SecondsExpr(t) => match self.jt_value(t, sc)? {
+                v if v.as_integer().is_some_and(|i| i >= 0) => Ok(v.as_integer().unwrap_or(0) as u64 * 1000),
+                other => Err(self.unexpected_type(sc, t, "number", other)),
+            },
+            Wait::TimestampExpr(t) => match self.jt_value(t, sc)? {
+                Value::Str(text) if timestamp::parse(text).is_some() => {
+                    Ok(until(self, timestamp::parse(text).unwrap_or(0)))
+                }
+                other => Err(self.unexpected_type(sc, t, "timestamp string", other)),
+            },
             Wait::Timestamp(t) => Ok(until(self, timestamp::parse(t).unwrap_or(0))),
             Wait::SecondsPath(p) => {
                 let Some(v) = self.eval_path(p, eff, sc) else {
@@ -880,6 +956,13 @@ impl<'a> Vm<'a> {
         match src {
             None => Ok(None),
             Some(StrSource::Literal(s)) => Ok(Some(&program.strings[s.index()])),
+            Some(StrSource::Jsonata(t)) => {
+                let jt = &program.jtemplates[t.index()];
+                match self.jt_value(jt, sc)? {
+                    Value::Str(s) => Ok(Some(s)),
+                    other => Err(self.unexpected_type(sc, jt, "string", other)),
+                }
+            }
             Some(StrSource::Path(p)) => {
                 let p = &program.paths[p.index()];
                 match self.eval_path(p, raw, sc) {
@@ -941,11 +1024,161 @@ impl<'a> Vm<'a> {
         })
     }
 
+    /// A JSONata value: constants as they are, `{% %}` expressions evaluated with the workflow
+    /// variables and `$states` of `sc`.
+    fn jt_value(&mut self, t: &'a crate::asl::ast::JTemplate, sc: &StateCtx<'a>) -> Result<Value<'a>, Fault<'a>> {
+        use crate::asl::ast::JTemplate;
+        Ok(match t {
+            JTemplate::Const(c) => c.materialize(self.arena),
+            JTemplate::Expr { expr, field } => return self.jexpr(expr, field, sc),
+            JTemplate::Object(members) => {
+                let out = self.arena.alloc_slice_fill_copy(members.len(), ("", Value::Null));
+                for (slot, (k, x)) in out.iter_mut().zip(members.iter()) {
+                    *slot = (k.as_str(), self.jt_value(x, sc)?);
+                }
+                Value::Object(out)
+            }
+            JTemplate::Array(items) => {
+                let out = self.arena.alloc_slice_fill_copy(items.len(), Value::Null);
+                for (slot, x) in out.iter_mut().zip(items.iter()) {
+                    *slot = self.jt_value(x, sc)?;
+                }
+                Value::Array(out)
+            }
+        })
+    }
+
+    fn jexpr(
+        &mut self,
+        expr: &'a crate::jsonata::Expr,
+        field: &str,
+        sc: &StateCtx<'a>,
+    ) -> Result<Value<'a>, Fault<'a>> {
+        let now_millis = self.now_millis();
+        let mut ev = crate::jsonata::Ev {
+            arena: self.arena,
+            globals: sc.vars,
+            rng: &mut self.rng,
+            parse: self.parse,
+            now_millis,
+            depth: 0,
+            root: JV::Undef,
+            outer: None,
+        };
+        match expr.eval(&mut ev, JV::Undef) {
+            Ok(JV::Undef) => Err(self.query_error(
+                sc,
+                format!("The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).", expr.text()),
+            )),
+            Ok(JV::F(_)) => Err(self.query_error(
+                sc,
+                format!("The JSONata expression '{}' specified for the field '{field}' returned an unsupported result type.", expr.text()),
+            )),
+            Ok(v) => Ok(finite(self.arena, v.to_value().unwrap_or(Value::Null))),
+            Err(e) => Err(self.query_error(
+                sc,
+                format!(
+                    "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {}: {}",
+                    expr.text(),
+                    e.code,
+                    e.message
+                ),
+            )),
+        }
+    }
+
+    /// `States.QueryEvaluationError` (catchable), with the state prefix.
+    #[cold]
+    #[inline(never)]
+    fn query_error(&self, sc: &StateCtx<'a>, message: String) -> Fault<'a> {
+        let mut f = self.runtime(sc, message);
+        f.error = Some("States.QueryEvaluationError");
+        f.kind = FaultKind::Catchable;
+        f
+    }
+
+    /// A JSONata value of the wrong type for its field.
+    #[cold]
+    #[inline(never)]
+    fn unexpected_type(
+        &self,
+        sc: &StateCtx<'a>,
+        t: &crate::asl::ast::JTemplate,
+        expected: &str,
+        got: Value<'a>,
+    ) -> Fault<'a> {
+        let (text, field) = match t {
+            crate::asl::ast::JTemplate::Expr { expr, field } => (expr.text().to_owned(), field.clone()),
+            other => (format!("{other:?}"), String::new()),
+        };
+        self.query_error(
+            sc,
+            format!(
+                "The JSONata expression '{text}' specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
+                crate::intrinsics::type_name(&got),
+                to_json_string(&got)
+            ),
+        )
+    }
+
+    /// Writes workflow variables, within AWS's limits: 256 KiB a variable and an Assign, 10 MiB
+    /// an execution.
+    fn assign(
+        &mut self,
+        spec: &'a AssignSpec,
+        values: &[Value<'a>],
+        vars: &'a [Cell<JV<'a>>],
+        sc: &StateCtx<'a>,
+    ) -> Result<(), Fault<'a>> {
+        const VARIABLE_LIMIT: usize = 256 * 1024;
+        const EXECUTION_LIMIT: usize = 10 * 1024 * 1024;
+        let mut total = 0usize;
+        for (slot, v) in spec.slots.iter().zip(values) {
+            let size = json_len(v);
+            total += size;
+            if size > VARIABLE_LIMIT {
+                return Err(self.runtime(
+                    sc,
+                    format!(
+                        "The value assigned to the variable '{}' is {size} bytes, more than the maximum of {VARIABLE_LIMIT} bytes",
+                        self.program.variables[*slot as usize]
+                    ),
+                ));
+            }
+        }
+        if total > VARIABLE_LIMIT {
+            return Err(self.runtime(
+                sc,
+                format!("The values of one Assign are {total} bytes, more than the maximum of {VARIABLE_LIMIT} bytes"),
+            ));
+        }
+        for (slot, v) in spec.slots.iter().zip(values) {
+            let cell = &vars[*slot as usize];
+            let old = cell.get().to_value().map_or(0, |o| json_len(&o));
+            self.var_bytes = self.var_bytes.saturating_sub(old) + json_len(v);
+            cell.set(JV::V(*v));
+        }
+        if self.var_bytes > EXECUTION_LIMIT {
+            return Err(self.runtime(
+                sc,
+                format!(
+                    "The workflow variables hold {} bytes, more than the maximum of {EXECUTION_LIMIT} bytes",
+                    self.var_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Evaluates a path against the state's input (`$`) or the context object (`$$`).
     #[inline]
     pub(crate) fn eval_path(&mut self, p: &'a Path, input: Value<'a>, sc: &StateCtx<'a>) -> Option<Value<'a>> {
         match p.root {
             Root::Input => p.eval(self.arena, input),
+            Root::Variable(slot) => {
+                let value = sc.vars.get(slot as usize).and_then(|c| c.get().to_value())?;
+                p.eval(self.arena, value)
+            }
             Root::Context => match p.segments.first() {
                 // Only the member the path names is built: `$$.Map.Item.Value` costs one small
                 // object, not the whole context.
@@ -1017,6 +1250,23 @@ impl<'a> Vm<'a> {
             }),
             _ => None,
         }
+    }
+}
+
+/// A JSONata result as AWS outputs it: a non-finite number becomes its name (`"Infinity"`).
+fn finite<'a>(arena: &'a Bump, v: Value<'a>) -> Value<'a> {
+    match v {
+        Value::Float(f) if !f.is_finite() => Value::Str(if f.is_nan() {
+            "NaN"
+        } else if f > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        }),
+        Value::Array(items) if items.iter().any(|x| matches!(x, Value::Float(f) if !f.is_finite())) => {
+            Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|x| finite(arena, *x))))
+        }
+        other => other,
     }
 }
 
