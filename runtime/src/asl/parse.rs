@@ -285,17 +285,7 @@ impl Parser {
                 let slot = self.slot(name);
                 out.push((slot, name.clone(), value));
             }
-            for p in problems {
-                self.diags.push(Diagnostic {
-                    code: SCHEMA,
-                    location: here.clone(),
-                    message: format!(
-                        "The value for the field '{}' must be a valid JSONPath or a valid intrinsic function call",
-                        p.field
-                    ),
-                    note: Some(p.detail),
-                });
-            }
+            self.template_problems(problems, &here);
             Some(Assign::JsonPath(out))
         }
     }
@@ -426,20 +416,23 @@ impl Parser {
         let mut problems = Vec::new();
         let mut t = compile_template(v, &mut problems);
         self.bind_template(&mut t);
-        for p in problems {
-            {
-                self.diags.push(Diagnostic {
-                    code: SCHEMA,
-                    location: here.clone(),
-                    message: format!(
-                        "The value for the field '{}' must be a valid JSONPath or a valid intrinsic function call",
-                        p.field
-                    ),
-                    note: Some(p.detail),
-                });
-            }
-        }
+        self.template_problems(problems, &here);
         Some(t)
+    }
+
+    /// AWS's diagnostic for each bad `.$` member of a payload template at `at`.
+    fn template_problems(&mut self, problems: Vec<crate::path::template::Problem>, at: &str) {
+        for p in problems {
+            self.diags.push(Diagnostic {
+                code: SCHEMA,
+                location: at.to_owned(),
+                message: format!(
+                    "The value for the field '{}' must be a valid JSONPath or a valid intrinsic function call",
+                    p.field
+                ),
+                note: Some(p.detail),
+            });
+        }
     }
 
     fn io(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Io {

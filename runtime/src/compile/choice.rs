@@ -43,14 +43,7 @@ impl Compiler {
         target: &str,
     ) -> Result<(), String> {
         e.emit(Op::Move { to: Reg::Acc, from: Reg::Eff });
-        match &s.io.output_path {
-            None => {}
-            Some(None) => e.emit(Op::OutputNull),
-            Some(Some(p)) => {
-                let id = self.path(p)?;
-                e.emit(Op::OutputPath(id));
-            }
-        }
+        self.output_path(e, s)?;
         if let Some(a) = assign {
             e.emit(Op::Assign(a));
         }
@@ -69,9 +62,9 @@ impl Compiler {
         rules: &[ChoiceRule],
         default: Option<&str>,
     ) -> Result<(), String> {
-        let mut uses: Vec<Option<&ast::JTemplate>> = vec![s.output.as_ref()];
+        let mut uses = Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref());
         for r in rules {
-            uses.push(r.output.as_ref());
+            uses.extend(Self::jsonata_uses(r.output.as_ref(), r.assign.as_ref()));
             if let Condition::Jsonata(t) = &r.condition {
                 uses.push(Some(t));
             }

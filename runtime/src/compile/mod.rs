@@ -256,6 +256,18 @@ impl Compiler {
         Ok(AssignId(push(&mut self.program.assigns, AssignSpec { slots })?))
     }
 
+    /// The JSONata values an Output and an Assign evaluate, for [`Compiler::set_states`].
+    pub fn jsonata_uses<'t>(
+        output: Option<&'t crate::asl::ast::JTemplate>,
+        assign: Option<&'t crate::asl::ast::Assign>,
+    ) -> Vec<Option<&'t crate::asl::ast::JTemplate>> {
+        let mut uses = vec![output];
+        if let Some(crate::asl::ast::Assign::Jsonata(v)) = assign {
+            uses.extend(v.iter().map(|(_, _, t)| Some(t)));
+        }
+        uses
+    }
+
     /// `SetStates` for a JSONata state, with `context` only where an expression may read it.
     pub fn set_states(&mut self, e: &mut Emitter, flags: u8, uses: &[Option<&crate::asl::ast::JTemplate>]) {
         let ctx = uses.iter().flatten().any(|t| needs_context(t));
@@ -302,7 +314,17 @@ impl Compiler {
     /// ResultPath (`Res` into `Raw`, to `Acc`), OutputPath, a pending Assign, the exit event and
     /// the transition.
     pub fn result_output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
-        match &s.io.result_path {
+        self.result_path(e, &s.io.result_path)?;
+        self.output_exit(e, s, assign)
+    }
+
+    /// `Acc` from `Res` placed into `Raw` at a ResultPath (absent: `$`; null: discard).
+    pub fn result_path(
+        &mut self,
+        e: &mut Emitter,
+        rp: &Option<Option<crate::path::ReferencePath>>,
+    ) -> Result<(), String> {
+        match rp {
             None => e.emit(Op::ResultWhole),
             Some(None) => e.emit(Op::ResultDiscard),
             Some(Some(p)) if p.segments.is_empty() => e.emit(Op::ResultWhole),
@@ -311,11 +333,11 @@ impl Compiler {
                 e.emit(Op::ResultPath(id));
             }
         }
-        self.output_exit(e, s, assign)
+        Ok(())
     }
 
-    /// OutputPath on `Acc`, a pending Assign, the exit event and the transition.
-    pub fn output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
+    /// OutputPath on `Acc`.
+    pub fn output_path(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
         match &s.io.output_path {
             None => {}
             Some(None) => e.emit(Op::OutputNull),
@@ -325,6 +347,12 @@ impl Compiler {
                 e.emit(Op::OutputPath(id));
             }
         }
+        Ok(())
+    }
+
+    /// OutputPath on `Acc`, a pending Assign, the exit event and the transition.
+    pub fn output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
+        self.output_path(e, s)?;
         if let Some(a) = assign {
             e.emit(Op::Assign(a));
         }

@@ -34,12 +34,7 @@ impl Compiler {
             let pad = e.label();
             e.bind(pad);
             if c.jsonata {
-                let assign_values: Vec<Option<&ast::JTemplate>> = match &c.assign {
-                    Some(ast::Assign::Jsonata(v)) => v.iter().map(|(_, _, t)| Some(t)).collect(),
-                    _ => Vec::new(),
-                };
-                let mut uses = vec![c.output.as_ref()];
-                uses.extend(assign_values);
+                let uses = Self::jsonata_uses(c.output.as_ref(), c.assign.as_ref());
                 self.set_states(e, STATES_ERROR, &uses);
                 match &c.output {
                     Some(t) => {
@@ -55,15 +50,7 @@ impl Compiler {
             } else {
                 let assign = c.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Err)).transpose()?;
                 e.emit(Op::Move { to: Reg::Res, from: Reg::Err });
-                match &c.result_path {
-                    None => e.emit(Op::ResultWhole),
-                    Some(None) => e.emit(Op::ResultDiscard),
-                    Some(Some(p)) if p.segments.is_empty() => e.emit(Op::ResultWhole),
-                    Some(Some(p)) => {
-                        let id = self.ref_path(p)?;
-                        e.emit(Op::ResultPath(id));
-                    }
-                }
+                self.result_path(e, &c.result_path)?;
                 if let Some(a) = assign {
                     e.emit(Op::Assign(a));
                 }
@@ -103,12 +90,7 @@ impl Compiler {
     /// JSONata Output and Assign; then the end of the attempt, the exit and the transition.
     fn finish_attempt(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
         if s.jsonata {
-            let assign_values: Vec<Option<&ast::JTemplate>> = match &s.assign {
-                Some(ast::Assign::Jsonata(v)) => v.iter().map(|(_, _, t)| Some(t)).collect(),
-                _ => Vec::new(),
-            };
-            let mut uses = vec![s.output.as_ref()];
-            uses.extend(assign_values);
+            let uses = Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref());
             self.set_states(e, STATES_RESULT, &uses);
             self.jsonata_output_assign(e, s, Reg::Res)?;
             e.emit(Op::EndAttempt);
