@@ -7,6 +7,57 @@ use std::collections::HashMap;
 
 pub fn check(def: &Definition, diags: &mut Vec<Diagnostic>) {
     check_machine(&def.machine, "", diags);
+    check_scopes(&def.machine, &[], diags);
+}
+
+/// The variables a machine's own states (and Choice rules) assign, with where. Catchers are not
+/// counted: AWS accepts a catcher on a Parallel assigning a name its branches assign too (the
+/// recorded case `test_parallel_catch_error[PARALLEL_CATCH_ERROR_VARIABLE_SAMPLING]`).
+fn assigned_in(m: &Machine) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for s in &m.states {
+        let mut add = |a: &Option<Assign>, at: String| {
+            if let Some(a) = a {
+                out.extend(a.names().into_iter().map(|n| (n.to_owned(), at.clone())));
+            }
+        };
+        add(&s.assign, format!("{}/Assign", s.pointer));
+        if let StateKind::Choice { choices, .. } = &s.kind {
+            for (i, r) in choices.iter().enumerate() {
+                add(&r.assign, format!("{}/Choices/{i}/Assign", s.pointer));
+            }
+        }
+    }
+    out
+}
+
+/// A Parallel branch or Map iteration reads the variables of the scopes around it but cannot
+/// assign them: a name assigned outside cannot be assigned inside.
+fn check_scopes(m: &Machine, outer: &[String], diags: &mut Vec<Diagnostic>) {
+    let mut visible: Vec<String> = outer.to_vec();
+    visible.extend(assigned_in(m).into_iter().map(|(n, _)| n));
+    for s in &m.states {
+        let nested: Vec<&Machine> = match &s.kind {
+            StateKind::Parallel { branches, .. } => branches.iter().collect(),
+            StateKind::Map(map) => vec![&map.processor],
+            _ => Vec::new(),
+        };
+        for inner in nested {
+            for (name, at) in assigned_in(inner) {
+                if visible.contains(&name) {
+                    diags.push(Diagnostic {
+                        code: "SCHEMA_VALIDATION_FAILED",
+                        location: at,
+                        message: format!(
+                            "The variable '{name}' is assigned in an outer scope: a Parallel branch or Map iteration can read it but not assign it"
+                        ),
+                        note: None,
+                    });
+                }
+            }
+            check_scopes(inner, &visible, diags);
+        }
+    }
 }
 
 fn missing(diags: &mut Vec<Diagnostic>, target: &str, location: String) {

@@ -28,6 +28,13 @@ pub fn random<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
     }
     let span = (end as i128 - start as i128) as u128;
     let draw = match args.get(2) {
+        // With a seed, as Java's `new Random(seed).nextInt(end - start) + start` (AWS runs on
+        // the JVM); the value itself is not in the AWS recordings (they mask it).
+        Some(seed) if span <= i32::MAX as u128 => {
+            let seed = want_int("States.MathRandom", 2, *seed)?;
+            let v = crate::vm::JavaRandom::new(seed).next_int(span as i32);
+            return Ok(Value::Int(start + v as i64));
+        }
         Some(seed) => {
             let seed = want_int("States.MathRandom", 2, *seed)?;
             crate::vm::Rng::seeded(seed as u64).next_u64()

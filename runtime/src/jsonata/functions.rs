@@ -99,11 +99,11 @@ pub static BUILTINS: &[Builtin] = &[
     b!("fromMillis", 1, 3, false, from_millis),
     b!("toMillis", 1, 2, false, to_millis),
     // Added by AWS Step Functions
-    b!("partition", 2, 2, false, partition),
-    b!("range", 2, 3, false, range),
+    b!("partition", 1, 2, false, partition),
+    b!("range", 1, 3, false, range),
     b!("hash", 1, 2, false, hash),
     b!("uuid", 0, 0, false, uuid),
-    b!("parse", 1, 1, false, parse),
+    b!("parse", 0, 1, false, parse),
 ];
 
 // --- helpers ---
@@ -710,7 +710,8 @@ fn sqrt<'a>(_: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
 /// `$random([seed])`: a number in [0, 1); with a seed, the same number for the same seed (AWS).
 fn random<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     let f = match num_arg("$random", a, 0)? {
-        Some(seed) => crate::vm::Rng::seeded(seed.to_bits()).next_f64(),
+        // AWS: `new java.util.Random(seed).nextDouble()`.
+        Some(seed) => crate::vm::JavaRandom::new(seed.trunc() as i64).next_double(),
         None => ev.rng.next_f64(),
     };
     Ok(JV::V(Value::Float(f)))
@@ -1155,47 +1156,56 @@ fn to_millis<'a>(_: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
 
 // --- added by AWS ---
 
-fn int_arg(f: &str, a: &[JV<'_>], i: usize) -> Result<Option<i64>, JError> {
-    match num_arg(f, a, i)? {
-        None => Ok(None),
-        Some(n) if n.fract() == 0.0 => Ok(Some(n as i64)),
-        Some(_) => type_err(f, i + 1),
-    }
-}
-
-/// `$partition(array, size)`: chunks of `size`.
+/// `$partition(array[, size])`: chunks of `size`, as AWS measures it: no size gives `[array]`,
+/// a size that truncates to 0 or an empty array gives nothing, a negative size is an error.
 fn partition<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     if !a[0].is_array() {
-        return type_err("$partition", 1);
+        return err("T0412", "Argument 1 of function \"partition\" must be an array");
     }
     let all = items(ev, a[0]);
-    let size = match int_arg("$partition", a, 1)? {
-        Some(n) if n > 0 => n as usize,
-        _ => return err("D3020", "The size of a partition must be a positive integer"),
+    let size = match num_arg("$partition", a, 1)? {
+        None => return Ok(arr(ev, [Value::Array(all)])),
+        Some(n) if n < 0.0 => return err("D3137", "Second argument must be zero or greater"),
+        Some(n) => n.trunc() as usize,
     };
+    if size == 0 || all.is_empty() {
+        return Ok(JV::Undef);
+    }
     Ok(arr(ev, all.chunks(size).map(Value::Array)))
 }
 
-/// `$range(start, end[, step])`: integers from start to end, inclusive, at most 1,000.
+/// `$range(start, end, step)`: integers from start towards end (inclusive), as AWS measures it:
+/// no step, a zero step or one pointing away gives nothing; a single number is that number.
 fn range<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
-    let (Some(start), Some(end)) = (int_arg("$range", a, 0)?, int_arg("$range", a, 1)?) else {
-        return type_err("$range", 1);
+    let (Some(start), Some(end), Some(step)) =
+        (num_arg("$range", a, 0)?, num_arg("$range", a, 1)?, num_arg("$range", a, 2)?)
+    else {
+        return Ok(JV::Undef);
     };
-    let step = int_arg("$range", a, 2)?.unwrap_or(1);
-    if step == 0 {
-        return err("D3020", "The step of $range must not be 0");
+    // AWS truncates non-integer arguments toward zero.
+    let (start, end, step) = (start.trunc() as i64, end.trunc() as i64, step.trunc() as i64);
+    if step == 0 || (step > 0 && start > end) || (step < 0 && start < end) {
+        return Ok(JV::Undef);
     }
-    let count = if (step > 0 && start > end) || (step < 0 && start < end) { 0 } else { (end - start) / step + 1 };
-    if count > 1000 {
-        return err("D3020", format!("$range can produce at most 1000 items, but this range has {count}"));
+    let count = (end - start) / step + 1;
+    if count > 360_145 {
+        return err("D3137", "Expression evaluation memory limit exceeded: Check for excessive memory usage");
     }
-    Ok(arr(ev, (0..count).map(|k| Value::Int(start + k * step))))
+    let out: bumpalo::collections::Vec<'a, Value<'a>> =
+        bumpalo::collections::Vec::from_iter_in((0..count).map(|k| Value::Int(start + k * step)), ev.arena);
+    Ok(match out.len() {
+        1 => JV::V(out[0]),
+        _ => JV::Seq(out.into_bump_slice(), false),
+    })
 }
 
-/// `$hash(value[, algorithm])`: lowercase hex digest, SHA-256 by default.
+/// `$hash(value, algorithm)`: lowercase hex digest; no algorithm gives nothing (AWS).
 fn hash<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     let Some(text) = str_arg("$hash", a, 0)? else { return Ok(JV::Undef) };
-    let alg = str_arg("$hash", a, 1)?.unwrap_or("SHA-256");
+    let Some(alg) = str_arg("$hash", a, 1)? else { return Ok(JV::Undef) };
+    if !["MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"].contains(&alg) {
+        return err("D3137", format!("Hash algorithm '{alg}' must be one of SHA-1, SHA-384, SHA-256, SHA-512, MD5"));
+    }
     let mut rng = crate::vm::Rng::seeded(0);
     let mut env = crate::intrinsics::Env { arena: ev.arena, rng: &mut rng, parse: ev.parse };
     let call =
@@ -1214,11 +1224,14 @@ fn uuid<'a>(ev: &mut Ev<'a, '_>, _: &[JV<'a>], _: JV<'a>) -> R<'a> {
 
 /// `$parse(json)`: the value a JSON text stands for.
 fn parse<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
+    if a.is_empty() {
+        return Ok(JV::Undef);
+    }
     let Some(text) = str_arg("$parse", a, 0)? else { return Ok(JV::Undef) };
     let buf = ev.arena.alloc_slice_copy(text.as_bytes());
     match crate::value::parse_in_place(ev.arena, buf, ev.parse) {
         Ok(v) => Ok(JV::V(v)),
-        Err(e) => err("D3137", format!("The string '{text}' is not valid JSON: {e}")),
+        Err(_) => err("D3137", "Invalid JSON"),
     }
 }
 

@@ -7,6 +7,8 @@
 //! (JavaScript number printing).
 
 pub mod compile;
+#[cfg(feature = "engine-jsonata-core")]
+pub mod core_engine;
 pub mod eval;
 pub mod functions;
 pub mod lex;
@@ -24,6 +26,8 @@ use bumpalo::Bump;
 pub struct Expr {
     root: compile::Node,
     text: Box<str>,
+    #[cfg(feature = "engine-jsonata-core")]
+    pub core: Option<core_engine::CoreExpr>,
 }
 
 const _: () = {
@@ -36,7 +40,12 @@ impl Expr {
     pub fn compile(text: &str, resolver: &mut dyn Resolver) -> Result<Expr, SyntaxError> {
         let ast = parse::parse(text)?;
         let root = compile::Compiler::new(resolver).compile(&ast)?;
-        Ok(Expr { root, text: text.into() })
+        Ok(Expr {
+            root,
+            text: text.into(),
+            #[cfg(feature = "engine-jsonata-core")]
+            core: core_engine::CoreExpr::parse(text),
+        })
     }
 
     pub fn text(&self) -> &str {

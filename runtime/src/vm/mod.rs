@@ -16,7 +16,7 @@ mod rng;
 pub mod timestamp;
 
 pub use limits::RuntimeLimits;
-pub use rng::Rng;
+pub use rng::{JavaRandom, Rng};
 
 use crate::bytecode::*;
 use crate::handler::{Bound, TaskContext};
@@ -418,7 +418,12 @@ impl<'a> Vm<'a> {
         } else {
             self.arena.alloc_slice_fill_iter(outer.iter().map(|c| Cell::new(c.get())))
         };
+        // A branch's or iteration's own variables end with it.
+        let var_bytes = self.var_bytes;
         let result = self.dispatch(id, input, item, vars);
+        if id != Program::ROOT {
+            self.var_bytes = var_bytes;
+        }
         self.depth -= 1;
         result
     }
@@ -1054,6 +1059,27 @@ impl<'a> Vm<'a> {
         field: &str,
         sc: &StateCtx<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
+        #[cfg(feature = "engine-jsonata-core")]
+        if let Some(core) = &expr.core {
+            return match crate::jsonata::core_engine::eval(self.arena, core, sc.vars, &self.program.variables) {
+                Ok(Some(v)) => Ok(v),
+                Ok(None) => Err(self.query_error(
+                    sc,
+                    format!("The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).", expr.text()),
+                )),
+                Err((code, _)) if code == crate::jsonata::core_engine::FUNCTION => Err(self.query_error(
+                    sc,
+                    format!("The JSONata expression '{}' specified for the field '{field}' returned an unsupported result type.", expr.text()),
+                )),
+                Err((code, message)) => Err(self.query_error(
+                    sc,
+                    format!(
+                        "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {code}: {message}",
+                        expr.text()
+                    ),
+                )),
+            };
+        }
         let now_millis = self.now_millis();
         let mut ev = crate::jsonata::Ev {
             arena: self.arena,

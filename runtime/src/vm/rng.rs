@@ -23,3 +23,58 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+/// `java.util.Random`, for the seeded functions whose values AWS computes with it
+/// (`$random(seed)` is `new Random(seed).nextDouble()`).
+#[derive(Clone, Debug)]
+pub struct JavaRandom(u64);
+
+impl JavaRandom {
+    const MULTIPLIER: u64 = 0x5_DEEC_E66D;
+    const MASK: u64 = (1 << 48) - 1;
+
+    pub fn new(seed: i64) -> JavaRandom {
+        JavaRandom((seed as u64 ^ Self::MULTIPLIER) & Self::MASK)
+    }
+
+    fn next(&mut self, bits: u32) -> i32 {
+        self.0 = (self.0.wrapping_mul(Self::MULTIPLIER).wrapping_add(0xB)) & Self::MASK;
+        (self.0 >> (48 - bits)) as i32
+    }
+
+    pub fn next_double(&mut self) -> f64 {
+        let hi = (self.next(26) as i64) << 27;
+        let lo = self.next(27) as i64;
+        (hi + lo) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// `nextInt(bound)` for `bound > 0`.
+    pub fn next_int(&mut self, bound: i32) -> i32 {
+        if bound & (bound - 1) == 0 {
+            return ((bound as i64 * self.next(31) as i64) >> 31) as i32;
+        }
+        loop {
+            let bits = self.next(31);
+            let val = bits % bound;
+            if bits.wrapping_sub(val).wrapping_add(bound - 1) >= 0 {
+                return val;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JavaRandom;
+
+    /// Values printed by OpenJDK 17's `java.util.Random` (`new Random(seed).nextDouble()` is what
+    /// AWS returns for `$random(seed)`: 0.7275636800328681 for 42).
+    #[test]
+    fn matches_java_util_random() {
+        assert_eq!(JavaRandom::new(42).next_double(), 0.7275636800328681);
+        assert_eq!(JavaRandom::new(0).next_int(10), 0);
+        assert_eq!(JavaRandom::new(42).next_int(100), 30);
+        assert_eq!(JavaRandom::new(7).next_int(16), 11);
+        assert_eq!(JavaRandom::new(-5).next_int(1000), 411);
+    }
+}

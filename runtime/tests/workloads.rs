@@ -1,0 +1,58 @@
+//! The benchmark workloads of `../shared/bench` give their expected outputs (with the host
+//! handlers its README describes, on the zero-delay clock).
+
+use aslrt::handler::{Echo, JsonFn};
+use aslrt::{Clock, Config, Handlers, StateMachine, Status, TaskError};
+use std::path::PathBuf;
+
+fn handlers() -> Handlers {
+    let mut h = Handlers::new();
+    h.insert("arn:aws:states:::local:echo", Echo);
+    h.insert(
+        "arn:aws:states:::local:flaky",
+        JsonFn(|input: serde_json::Value| {
+            if input["attempt"] == 0 {
+                Err(TaskError::new("Transient", "simulated transient failure"))
+            } else {
+                Ok(input)
+            }
+        }),
+    );
+    h.insert(
+        "arn:aws:states:::local:always-fail",
+        JsonFn(|_| Err(TaskError::new("Transient", "simulated transient failure"))),
+    );
+    h
+}
+
+#[test]
+fn every_workload_gives_its_expected_output() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("no workloads at {}: nothing to check", dir.display());
+        return;
+    };
+    let mut n = 0;
+    for entry in entries {
+        let w = entry.unwrap().path();
+        if !w.join("definition.asl.json").is_file() {
+            continue;
+        }
+        let def = std::fs::read_to_string(w.join("definition.asl.json")).unwrap();
+        let input = std::fs::read(w.join("input.json")).unwrap();
+        let expected: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(w.join("expected-output.json")).unwrap()).unwrap();
+        let machine = StateMachine::builder()
+            .handlers(handlers())
+            .config(Config { clock: Clock::ZeroDelay, ..Config::default() })
+            .compile(&def)
+            .unwrap_or_else(|e| panic!("{}: {e}", w.display()));
+        let mut scratch = aslrt::Scratch::new();
+        let run = machine.execute(&mut scratch, &input);
+        assert_eq!(run.status, Status::Succeeded, "{}: {run:?}", w.display());
+        let got: serde_json::Value = serde_json::from_str(run.output.unwrap()).unwrap();
+        assert!(aslrt::conformance::json_eq(&got, &expected), "{}: got {got}", w.display());
+        n += 1;
+    }
+    assert!(n >= 7, "expected the 7 workloads, found {n}");
+}
