@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::process::ExitCode;
 
+mod bench;
+
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: bench::CountingMimalloc = bench::CountingMimalloc;
 
 #[derive(Parser)]
 #[command(
@@ -49,6 +51,21 @@ enum Command {
     },
     /// Print what this build uses: version, allocator, and the simd-json parser for this CPU.
     Info,
+    /// Benchmark the workloads of shared/bench (folders with definition.asl.json, input.json,
+    /// expected-output.json) against the simd-json floor measured in the same run.
+    Bench {
+        /// Workload folders, or folders that hold them.
+        dirs: Vec<String>,
+        /// Worker threads for the multi-thread rows (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Seconds of measurement per workload and thread count.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        /// One JSON object per workload and thread count, one per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run conformance cases (JSON lines, as in shared/conformance) and compare with AWS's results.
     Conformance {
         /// Corpus files (.jsonl).
@@ -72,6 +89,15 @@ fn main() -> ExitCode {
         Command::Validate { definition } => validate(&definition),
         Command::Run { definition, input, handlers, handlers_file, virtual_clock, disasm } => {
             run(&definition, input.as_deref(), &handlers, handlers_file.as_deref(), virtual_clock, disasm)
+        }
+        Command::Bench { dirs, threads, seconds, json } => {
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            if dirs.is_empty() {
+                Err("bench: name at least one workload folder (for example ../shared/bench)".into())
+            } else {
+                bench::run(&dirs, &bench::Options { threads, seconds, json })
+                    .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            }
         }
         Command::Info => {
             println!("aslrt {}", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,321 @@
+//! `aslrt bench`: the workloads of `shared/bench`, timed against the "physical limit" floor
+//! measured in the same run (parse the input with simd-json into a reused tape, serialize a value
+//! the size of the expected output into a reused buffer), as that folder's README prescribes.
+
+use aslrt::handler::{Echo, JsonFn};
+use aslrt::{Clock, Config, Handlers, Scratch, StateMachine, Status, TaskError};
+use simd_json::prelude::Writable;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// mimalloc, counting allocations while `COUNTING` is set (only the bench reads the count).
+pub struct CountingMimalloc;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+// SAFETY: every call is forwarded unchanged to mimalloc, which upholds GlobalAlloc's contract.
+unsafe impl std::alloc::GlobalAlloc for CountingMimalloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` came from mimalloc with this layout.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: as for `dealloc`; `new_size` is the caller's.
+        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+}
+
+/// The host handlers the bench README describes.
+pub fn handlers() -> Handlers {
+    let mut h = Handlers::new();
+    h.insert("arn:aws:states:::local:echo", Echo);
+    h.insert(
+        "arn:aws:states:::local:flaky",
+        JsonFn(|input: serde_json::Value| {
+            if input["attempt"] == 0 {
+                Err(TaskError::new("Transient", "simulated transient failure"))
+            } else {
+                Ok(input)
+            }
+        }),
+    );
+    h.insert("arn:aws:states:::local:always-fail", Raise);
+    h
+}
+
+/// `always-fail` without the copies of `JsonFn`.
+struct Raise;
+
+impl aslrt::TaskHandler for Raise {
+    fn invoke<'a>(&self, _: aslrt::value::Value<'a>, _: &aslrt::TaskContext<'a>) -> Result<aslrt::value::Value<'a>, TaskError> {
+        Err(TaskError::new("Transient", "simulated transient failure"))
+    }
+}
+
+pub struct Options {
+    pub threads: usize,
+    pub seconds: f64,
+    pub json: bool,
+}
+
+struct Workload {
+    name: String,
+    machine: StateMachine,
+    input: Vec<u8>,
+    expected: Vec<u8>,
+}
+
+/// One row: a workload on a number of threads.
+struct Row {
+    workload: String,
+    threads: usize,
+    exec_per_s: f64,
+    ns_per_exec: f64,
+    floor_ns: f64,
+    ratio: f64,
+    allocs_per_exec: f64,
+    output_ok: bool,
+}
+
+fn workloads(dirs: &[String]) -> Result<Vec<Workload>, String> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        let p = PathBuf::from(d);
+        if p.join("definition.asl.json").is_file() {
+            found.push(p);
+        } else {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(&p)
+                .map_err(|e| format!("{d}: {e}"))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("definition.asl.json").is_file())
+                .collect();
+            inner.sort();
+            found.extend(inner);
+        }
+    }
+    if found.is_empty() {
+        return Err("no workload (a folder with definition.asl.json) under the given paths".into());
+    }
+    found.iter().map(|p| load(p)).collect()
+}
+
+fn load(dir: &Path) -> Result<Workload, String> {
+    let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()));
+    let def = String::from_utf8(read("definition.asl.json")?).map_err(|e| e.to_string())?;
+    let machine = StateMachine::builder()
+        .handlers(handlers())
+        .config(Config { clock: Clock::ZeroDelay, ..Config::default() })
+        .compile(&def)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let trim = |mut v: Vec<u8>| {
+        while v.last().is_some_and(|b| b.is_ascii_whitespace()) {
+            v.pop();
+        }
+        v
+    };
+    Ok(Workload {
+        name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        machine,
+        input: trim(read("input.json")?),
+        expected: trim(read("expected-output.json")?),
+    })
+}
+
+/// Median ns per call of `f` over ≥5 runs of ≥100 ms (after a 0.5 s warm-up), scaled by `seconds`.
+fn median_ns(seconds: f64, mut f: impl FnMut()) -> (f64, f64, f64) {
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(500) {
+        f();
+    }
+    let run_for = Duration::from_secs_f64((seconds / 5.0).max(0.1));
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let (mut n, t) = (0u64, Instant::now());
+        while t.elapsed() < run_for {
+            for _ in 0..16 {
+                f();
+            }
+            n += 16;
+        }
+        runs.push(t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    runs.sort_by(|a, b| a.total_cmp(b));
+    (runs[0], runs[2], runs[4])
+}
+
+/// The floor: simd-json parse of the input into reused buffers and tape, and serialization of a
+/// value the size of the expected output into a reused buffer.
+fn floor_ns(w: &Workload, seconds: f64) -> f64 {
+    let mut padded = w.input.clone();
+    let len = padded.len();
+    padded.resize(len + simd_json::INPUT_PADDING, 0);
+    let mut fresh = padded.clone();
+    let mut buffers = simd_json::Buffers::new(len);
+    let mut tape = simd_json::Tape::null();
+    let mut expected = w.expected.clone();
+    let value: simd_json::OwnedValue = simd_json::to_owned_value(&mut expected).unwrap_or_default();
+    let mut out: Vec<u8> = Vec::with_capacity(w.expected.len());
+    let (_, median, _) = median_ns(seconds, || {
+        fresh[..len].copy_from_slice(&padded[..len]);
+        let mut t = std::mem::replace(&mut tape, simd_json::Tape::null()).reset();
+        simd_json::fill_tape_padded(&mut fresh, len, &mut buffers, &mut t).expect("the workload input is JSON");
+        std::hint::black_box(&t);
+        tape = t.reset();
+        out.clear();
+        value.write(&mut out).expect("writing to a Vec");
+        std::hint::black_box(&out);
+    });
+    median
+}
+
+fn output_ok(w: &Workload) -> bool {
+    let mut scratch = Scratch::new();
+    let run = w.machine.execute(&mut scratch, &w.input);
+    let (Some(out), Status::Succeeded) = (run.output, run.status) else { return false };
+    match (serde_json::from_str::<serde_json::Value>(out), serde_json::from_slice::<serde_json::Value>(&w.expected)) {
+        (Ok(a), Ok(b)) => aslrt::conformance::json_eq(&a, &b),
+        _ => false,
+    }
+}
+
+fn single(w: &Workload, seconds: f64) -> (f64, f64) {
+    let mut scratch = Scratch::new();
+    let (_, median, _) = median_ns(seconds, || {
+        std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+    });
+    // Allocations per execution in steady state.
+    let runs = 1000;
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for _ in 0..runs {
+        std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    (median, ALLOCATIONS.load(Ordering::Relaxed) as f64 / runs as f64)
+}
+
+/// Executions per second with `threads` workers, each with its own scratch.
+fn parallel(w: &Workload, threads: usize, seconds: f64) -> f64 {
+    let stop = AtomicBool::new(false);
+    let total = AtomicUsize::new(0);
+    let run_for = Duration::from_secs_f64(seconds.max(0.5));
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut scratch = Scratch::new();
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..16 {
+                        std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+                    }
+                    n += 16;
+                }
+                total.fetch_add(n, Ordering::Relaxed);
+            });
+        }
+        std::thread::sleep(run_for);
+        stop.store(true, Ordering::Relaxed);
+    });
+    total.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
+    let loaded = workloads(dirs)?;
+    if !opts.json {
+        let model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+            .unwrap_or_else(|| "unknown".into());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!(
+            "machine: {cores} cores, {model}; allocator: mimalloc; simd-json: {}; build: {}; retry clock: zero-delay",
+            aslrt::value::simd_implementation(),
+            if cfg!(debug_assertions) { "debug" } else { "release" }
+        );
+        println!(
+            "{:<22} {:>7} {:>14} {:>12} {:>12} {:>7} {:>11} {:>6}",
+            "workload", "threads", "exec/s", "ns/exec", "floor ns", "ratio", "allocs/exec", "output"
+        );
+    }
+    let mut all_ok = true;
+    for w in &loaded {
+        let ok = output_ok(w);
+        all_ok &= ok;
+        if !ok {
+            eprintln!("{}: the output does not equal expected-output.json; not reported", w.name);
+            continue;
+        }
+        let floor = floor_ns(w, opts.seconds);
+        let (ns, allocs) = single(w, opts.seconds);
+        let mut rows = vec![Row {
+            workload: w.name.clone(),
+            threads: 1,
+            exec_per_s: 1e9 / ns,
+            ns_per_exec: ns,
+            floor_ns: floor,
+            ratio: ns / floor,
+            allocs_per_exec: allocs,
+            output_ok: ok,
+        }];
+        if opts.threads > 1 {
+            let eps = parallel(w, opts.threads, opts.seconds);
+            let ns_n = 1e9 / eps;
+            rows.push(Row {
+                workload: w.name.clone(),
+                threads: opts.threads,
+                exec_per_s: eps,
+                ns_per_exec: ns_n,
+                floor_ns: floor,
+                // The cost per core.
+                ratio: ns_n * opts.threads as f64 / floor,
+                allocs_per_exec: allocs,
+                output_ok: ok,
+            });
+        }
+        for r in rows {
+            if opts.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "workload": r.workload, "threads": r.threads, "exec_per_s": r.exec_per_s.round(),
+                        "ns_per_exec": (r.ns_per_exec * 10.0).round() / 10.0, "floor_ns": (r.floor_ns * 10.0).round() / 10.0,
+                        "ratio": (r.ratio * 1000.0).round() / 1000.0, "allocs_per_exec": r.allocs_per_exec, "output_ok": r.output_ok
+                    })
+                );
+            } else {
+                println!(
+                    "{:<22} {:>7} {:>14.0} {:>12.1} {:>12.1} {:>7.2} {:>11.2} {:>6}",
+                    r.workload,
+                    r.threads,
+                    r.exec_per_s,
+                    r.ns_per_exec,
+                    r.floor_ns,
+                    r.ratio,
+                    r.allocs_per_exec,
+                    if r.output_ok { "ok" } else { "WRONG" }
+                );
+            }
+        }
+    }
+    Ok(all_ok)
+}
