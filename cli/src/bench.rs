@@ -66,7 +66,11 @@ pub fn handlers() -> Handlers {
 struct Raise;
 
 impl aslrt::TaskHandler for Raise {
-    fn invoke<'a>(&self, _: aslrt::value::Value<'a>, _: &aslrt::TaskContext<'a>) -> Result<aslrt::value::Value<'a>, TaskError> {
+    fn invoke<'a>(
+        &self,
+        _: aslrt::value::Value<'a>,
+        _: &aslrt::TaskContext<'a>,
+    ) -> Result<aslrt::value::Value<'a>, TaskError> {
         Err(TaskError::new("Transient", "simulated transient failure"))
     }
 }
@@ -244,7 +248,11 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
     if !opts.json {
         let model = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+            .and_then(|c| {
+                c.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+            })
             .unwrap_or_else(|| "unknown".into());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         println!(

@@ -95,8 +95,13 @@ fn main() -> ExitCode {
             if dirs.is_empty() {
                 Err("bench: name at least one workload folder (for example ../shared/bench)".into())
             } else {
-                bench::run(&dirs, &bench::Options { threads, seconds, json })
-                    .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+                bench::run(&dirs, &bench::Options { threads, seconds, json }).map(|ok| {
+                    if ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                })
             }
         }
         Command::Info => {

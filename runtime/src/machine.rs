@@ -4,8 +4,10 @@
 use crate::bytecode::Program;
 use crate::error::{Error, ErrorKind};
 use crate::handler::{Bound, Handlers};
-use crate::value::{parse_in_place, write_json, ParseBuffers, Value};
-use crate::vm::{Clock, FaultKind, Identity, RuntimeLimits, Status, Vm};
+use crate::value::{
+    is_compact, parse_in_place, validate_in_place, write_json, write_json_with_input, ParseBuffers, Value, INPUT,
+};
+use crate::vm::{Clock, FaultKind, Identity, Rng, RuntimeLimits, Status, Vm};
 use bumpalo::Bump;
 use std::sync::Arc;
 
@@ -200,12 +202,23 @@ impl StateMachine {
         buf.clear();
         buf.extend_from_slice(event);
         let arena: &'s Bump = arena;
-        let input = match parse_in_place(arena, buf.as_mut_slice(), parse) {
+        // A program that never inspects its input does not need its value tree: the event is
+        // only validated, and written back as it is wherever the program outputs it.
+        let raw = !self.inner.program.reads_input && is_compact(event);
+        let parsed = if raw {
+            validate_in_place(buf.as_mut_slice(), parse).map(|()| Value::Str(INPUT))
+        } else {
+            parse_in_place(arena, buf.as_mut_slice(), parse)
+        };
+        let input = match parsed {
             Ok(v) => v,
             Err(e) => return fail("States.Runtime", format!("The execution input is not valid JSON: {e}"), arena),
         };
-        let seed = cfg.seed.unwrap_or_else(|| fresh_seed(*executions));
-        run_vm(&self.inner, arena, input, seed, output, parse)
+        let rng = match cfg.seed {
+            Some(seed) => Rng::seeded(seed),
+            None => Rng::unseeded(*executions),
+        };
+        run_vm(&self.inner, arena, input, rng, output, parse, if raw { Some(event) } else { None })
     }
 
     /// Convenience: runs on a serde_json value with a fresh scratch, returning an owned result.
@@ -216,27 +229,26 @@ impl StateMachine {
     }
 }
 
-fn fresh_seed(n: u64) -> u64 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    t ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
 fn run_vm<'s>(
     inner: &Inner,
     arena: &'s Bump,
     input: Value<'s>,
-    seed: u64,
+    rng: Rng,
     output: &'s mut Vec<u8>,
     parse: &mut ParseBuffers,
+    raw_input: Option<&[u8]>,
 ) -> Execution<'s> {
     let cfg = &inner.config;
     // The VM runs for a lifetime shorter than both the program borrow and 's: its output is
     // serialized into `output` and its error strings are copied into the arena before it ends.
     let outcome = {
-        let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg, seed, input, parse);
+        let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg, rng, input, parse);
         match vm.run(input) {
             Ok(v) => {
-                write_json(output, &v);
+                match raw_input {
+                    Some(raw) => write_json_with_input(output, &v, raw),
+                    None => write_json(output, &v),
+                }
                 Ok(())
             }
             Err(f) => Err((f.kind, f.error.map(|e| &*arena.alloc_str(e)), f.cause.map(|c| &*arena.alloc_str(c)))),

@@ -347,3 +347,29 @@ fn task_timeout_on_the_system_clock() {
     let out = machine.execute_json(&json!({})).to_json();
     assert_eq!(out, json!({"status": "SUCCEEDED", "output": {"Error": "States.Timeout", "Cause": ""}}));
 }
+
+/// A program that never inspects its input passes the event through unparsed: the output is the
+/// event's own bytes (when it is compact), also inside arrays a Parallel builds, and a malformed
+/// event still fails.
+#[test]
+fn unread_input_is_passed_through() {
+    let pass = StateMachine::compile(&pass_then(json!({"Type": "Pass", "End": true})).to_string()).unwrap();
+    let mut scratch = aslrt::Scratch::new();
+    let event = br#"{"a":[1,2.50,"x\u0041"],"b":{"c":null}}"#;
+    let run = pass.execute(&mut scratch, event);
+    assert_eq!(run.output, Some(std::str::from_utf8(event).unwrap()));
+    // Not compact: parsed and written compactly.
+    let run = pass.execute(&mut scratch, b"{ \"a\" : [1, 2] }");
+    assert_eq!(run.output, Some(r#"{"a":[1,2]}"#));
+    let run = pass.execute(&mut scratch, b"{\"a\":");
+    assert_eq!((run.status, run.error), (aslrt::Status::Failed, Some("States.Runtime")));
+    let par = StateMachine::compile(
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": 7, "End": true}}}]}}})
+        .to_string(),
+    )
+    .unwrap();
+    let run = par.execute(&mut scratch, br#"{"k":"v"}"#);
+    assert_eq!(run.output, Some(r#"[{"k":"v"},7]"#));
+}

@@ -295,10 +295,70 @@ pub struct Program {
     /// Distinct Task resources, in order of first appearance.
     pub resources: Vec<Box<str>>,
     pub timeout_seconds: Option<u64>,
+    /// Some op inspects the execution's input (a path, template, test, handler, …). When none
+    /// does, the event needs no value tree: it is only validated and passed through.
+    pub reads_input: bool,
+    /// Some op can take time (a Task, a Wait, a retry back-off): the execution's start time is
+    /// taken when it starts, for the time-out.
+    pub needs_clock: bool,
 }
 
 impl Program {
     pub const ROOT: MachineId = MachineId(0);
+
+    /// Sets [`Program::reads_input`] and [`Program::needs_clock`] from the code.
+    pub fn analyse(&mut self) {
+        let mut reads = false;
+        let mut clock = false;
+        for m in &self.machines {
+            if m.states.iter().any(|s| !s.retry.is_empty()) {
+                clock = true;
+            }
+            for op in &m.code {
+                match op {
+                    // Moving values, building containers of them, control flow.
+                    Op::Enter(_)
+                    | Op::Move { .. }
+                    | Op::Pop(_)
+                    | Op::PushConst(_)
+                    | Op::MakeObject { .. }
+                    | Op::MakeArray(_)
+                    | Op::ResultWhole
+                    | Op::ResultDiscard
+                    | Op::OutputNull
+                    | Op::InputNull
+                    | Op::Exit
+                    | Op::Events(_)
+                    | Op::Jump(_)
+                    | Op::End
+                    | Op::Attempt
+                    | Op::EndAttempt
+                    | Op::Branch(_)
+                    | Op::NoChoice => {}
+                    Op::Wait(w) => {
+                        clock = true;
+                        if !matches!(self.waits[w.index()], Wait::Seconds(_) | Wait::Timestamp(_)) {
+                            reads = true;
+                        }
+                    }
+                    Op::Fail(f) => {
+                        let spec = &self.fails[f.index()];
+                        let literal = |s: &Option<StrSource>| matches!(s, None | Some(StrSource::Literal(_)));
+                        if !(literal(&spec.error) && literal(&spec.cause)) {
+                            reads = true;
+                        }
+                    }
+                    Op::Invoke(_) => {
+                        clock = true;
+                        reads = true;
+                    }
+                    _ => reads = true,
+                }
+            }
+        }
+        self.reads_input = reads;
+        self.needs_clock = clock;
+    }
 
     #[inline]
     pub fn machine(&self, id: MachineId) -> &MachineCode {

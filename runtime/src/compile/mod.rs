@@ -27,6 +27,7 @@ pub fn compile(def: &Definition) -> Result<Program, String> {
     };
     c.machine(&def.machine)?;
     verify::verify(&mut c.program).map_err(|e| format!("internal error: bytecode verification failed: {e}"))?;
+    c.program.analyse();
     Ok(c.program)
 }
 

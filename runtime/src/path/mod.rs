@@ -77,6 +77,8 @@ pub enum Operand {
 /// A compiled JSONPath.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Path {
+    /// Only names and indices: at most one node.
+    pub definite: bool,
     pub root: Root,
     /// For a variable root, its name (`order` in `$order.items`).
     pub variable: Option<Box<str>>,
@@ -87,8 +89,9 @@ pub struct Path {
 
 impl Path {
     /// True when the path selects at most one node.
+    #[inline]
     pub fn is_definite(&self) -> bool {
-        self.segments.iter().all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)))
+        self.definite
     }
 
     /// Evaluates against `root`: a definite path gives its node or `None`; an indefinite one gives
@@ -102,7 +105,7 @@ impl Path {
     /// the skipped segments lead to).
     pub fn eval_from<'a>(&self, arena: &'a Bump, root: Value<'a>, skip: usize) -> Option<Value<'a>> {
         let segments = self.segments.get(skip..)?;
-        if self.is_definite() {
+        if self.definite {
             let mut cur = root;
             for seg in segments {
                 cur = step_definite(cur, seg)?;

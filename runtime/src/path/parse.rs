@@ -43,7 +43,8 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
     if p.i < p.s.len() {
         return Err(p.err("unexpected character"));
     }
-    Ok(Path { root, variable, segments: segments.into(), text: text.into() })
+    let definite = segments.iter().all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)));
+    Ok(Path { definite, root, variable, segments: segments.into(), text: text.into() })
 }
 
 /// Parses a reference path: `$` followed by names and indices only (ResultPath).

@@ -8,8 +8,8 @@
 mod parse;
 mod write;
 
-pub use parse::{from_serde, from_tape, parse_in_place, ParseBuffers, ParseError};
-pub use write::{json_len, to_json_in, to_json_string, write_json, write_str, Out};
+pub use parse::{from_serde, from_tape, is_compact, parse_in_place, validate_in_place, ParseBuffers, ParseError};
+pub use write::{json_len, to_json_in, to_json_string, write_json, write_json_with_input, write_str, Out, INPUT};
 
 use bumpalo::Bump;
 
@@ -64,7 +64,15 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn get(&self, key: &str) -> Option<Value<'a>> {
         match self {
-            Value::Object(members) => members.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| *v),
+            Value::Object(members) => {
+                // Length and first byte rule out most members before a full comparison.
+                let (len, first) = (key.len(), key.as_bytes().first().copied());
+                members
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k.len() == len && k.as_bytes().first().copied() == first && *k == key)
+                    .map(|(_, v)| *v)
+            }
             _ => None,
         }
     }

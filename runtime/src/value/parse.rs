@@ -45,6 +45,33 @@ pub fn parse_in_place<'a>(
     result
 }
 
+/// Checks that `buf` is one JSON document, without building values (simd-json's tape only).
+pub fn validate_in_place(buf: &mut [u8], scratch: &mut ParseBuffers) -> Result<(), ParseError> {
+    let mut t: simd_json::Tape<'_> = simd_json::Tape(std::mem::take(&mut scratch.tape)).reset();
+    let result =
+        simd_json::fill_tape(buf, &mut scratch.buffers, &mut t).map_err(|e| ParseError { message: e.to_string() });
+    scratch.tape = t.reset().0;
+    result
+}
+
+/// No whitespace byte (nor any byte below 0x20) anywhere: the text is compact JSON, as this
+/// runtime would write it, and can be passed through as it is.
+pub fn is_compact(text: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = text.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let w = u64::from_le_bytes(w);
+        // A byte <= 0x20 has its high bit set in (w - 0x21…) & !w.
+        if w.wrapping_sub(ONES * 0x21) & !w & HIGH != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| b > 0x20)
+}
+
 /// Builds the value that starts at `nodes[0]`.
 pub fn from_tape<'a>(arena: &'a Bump, nodes: &[Node<'a>]) -> Value<'a> {
     if nodes.is_empty() {

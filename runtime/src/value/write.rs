@@ -39,6 +39,40 @@ pub fn to_json_in<'a>(arena: &'a bumpalo::Bump, v: &Value<'_>) -> &'a str {
     bumpalo::collections::String::from_utf8(out).map_or("", |s| s.into_bump_str())
 }
 
+/// Stands for the execution's input when it is passed through unparsed (a program that never
+/// inspects its input): identified by address, written as the input's original bytes.
+pub static INPUT: &str = "\u{0}aslrt:input";
+
+/// Appends `v` as compact JSON to `out`, writing `raw` where the value is [`INPUT`].
+pub fn write_json_with_input(out: &mut impl Out, v: &Value<'_>, raw: &[u8]) {
+    match *v {
+        Value::Str(s) if std::ptr::eq(s, INPUT) => out.extend_from_slice(raw),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_with_input(out, item, raw);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            out.push(b'{');
+            for (i, (k, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_json_with_input(out, item, raw);
+            }
+            out.push(b'}');
+        }
+        _ => write_json(out, v),
+    }
+}
+
 /// Appends `v` as compact JSON to `out`.
 pub fn write_json(out: &mut impl Out, v: &Value<'_>) {
     match *v {
@@ -81,12 +115,34 @@ fn write_float(out: &mut impl Out, f: f64) {
     }
 }
 
+/// Bytes in `w` that are `"`, `\\` or below 0x20 (each such byte has its high bit set in the
+/// result; bytes after the first may be flagged spuriously, which only costs a slow step).
+#[inline(always)]
+fn escapes_in(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    control | has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64))
+}
+
 /// Writes `s` as a JSON string literal, escaping only what JSON requires (as Jackson does).
+/// Runs of plain bytes are found eight at a time and copied in one go.
 pub fn write_str(out: &mut impl Out, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 8 <= bytes.len() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[i..i + 8]);
+            if escapes_in(u64::from_le_bytes(word)) == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -99,14 +155,19 @@ pub fn write_str(out: &mut impl Out, s: &str) {
                 out.extend_from_slice(&bytes[start..i]);
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
-                start = i + 1;
+                i += 1;
+                start = i;
                 continue;
             }
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&bytes[start..i]);
         out.extend_from_slice(escape);
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
@@ -156,6 +217,20 @@ fn str_len(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_long_strings_and_every_control_byte() {
+        let mut text = String::from("0123456789abcdef\"q\" back\\slash tail-without-escapes-at-all é✓");
+        for b in 0u8..0x20 {
+            text.push(b as char);
+            text.push_str("plain12345");
+        }
+        let mut out = Vec::new();
+        write_json(&mut out, &Value::Str(&text));
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, text);
+        assert_eq!(out.len(), str_len(&text));
+    }
 
     #[test]
     fn escapes_like_json() {

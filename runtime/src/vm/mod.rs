@@ -222,7 +222,8 @@ pub(crate) struct Vm<'a> {
     pub events: u64,
     pub transitions: u64,
     pub depth: u32,
-    pub start_millis: i64,
+    /// Read from the clock on first use.
+    pub start_millis: Cell<Option<i64>>,
     /// Virtual time elapsed (virtual clocks only).
     pub virtual_elapsed_millis: i64,
     pub execution_input: Value<'a>,
@@ -244,15 +245,17 @@ impl<'a> Vm<'a> {
         program: &'a Program,
         handlers: &'a Bound,
         config: &'a crate::Config,
-        seed: u64,
+        rng: Rng,
         input: Value<'a>,
         parse: &'a mut crate::value::ParseBuffers,
     ) -> Self {
         let (limits, clock, identity) = (config.limits, config.clock, &config.identity);
-        let start_millis = match clock {
-            Clock::Virtual { start_millis: Some(s) } => s,
-            _ => system_millis(),
-        };
+        // The start time is read from the clock only if something needs it.
+        let start_millis = Cell::new(match clock {
+            Clock::Virtual { start_millis: Some(s) } => Some(s),
+            _ if program.needs_clock => Some(system_millis()),
+            _ => None,
+        });
         Vm {
             arena,
             program,
@@ -260,7 +263,7 @@ impl<'a> Vm<'a> {
             limits,
             clock,
             identity,
-            rng: Rng::seeded(seed),
+            rng,
             events: 1, // ExecutionStarted
             transitions: 0,
             depth: 0,
@@ -273,15 +276,26 @@ impl<'a> Vm<'a> {
         }
     }
 
+    fn start(&self) -> i64 {
+        match self.start_millis.get() {
+            Some(s) => s,
+            None => {
+                let s = system_millis();
+                self.start_millis.set(Some(s));
+                s
+            }
+        }
+    }
+
     fn now_millis(&self) -> i64 {
         match self.clock {
             Clock::System => system_millis(),
-            _ => self.start_millis + self.virtual_elapsed_millis,
+            _ => self.start() + self.virtual_elapsed_millis,
         }
     }
 
     fn elapsed_millis(&self) -> i64 {
-        self.now_millis() - self.start_millis
+        self.now_millis() - self.start()
     }
 
     /// Waits `millis`, or fails with a time-out if the execution's time would run out first.
@@ -1246,7 +1260,7 @@ impl<'a> Vm<'a> {
                         ("Input", self.execution_input),
                         ("Name", Value::Str(&id.execution_name)),
                         ("RoleArn", Value::Str(&id.role_arn)),
-                        ("StartTime", Value::Str(timestamp::format_millis_in(a, self.start_millis))),
+                        ("StartTime", Value::Str(timestamp::format_millis_in(a, self.start()))),
                         ("RedriveCount", Value::Int(0)),
                     ]);
                     self.execution_ctx = Some(v);

@@ -1,18 +1,33 @@
 //! The execution's seedable random source (States.UUID, States.MathRandom, retry jitter).
 
 /// SplitMix64: small, fast and good enough for identifiers and jitter; seeded per execution so
-/// that tests and replays are reproducible.
+/// that tests and replays are reproducible. An unseeded source takes its seed from the clock on
+/// first use, so executions that draw nothing pay nothing.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub struct Rng {
+    state: u64,
+    /// Not seeded yet: mixed with the time on first use.
+    pending: Option<u64>,
+}
 
 impl Rng {
     pub fn seeded(seed: u64) -> Rng {
-        Rng(seed)
+        Rng { state: seed, pending: None }
+    }
+
+    /// A source seeded from the clock (and `salt`) when first drawn from.
+    pub fn unseeded(salt: u64) -> Rng {
+        Rng { state: 0, pending: Some(salt) }
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+        if let Some(salt) = self.pending.take() {
+            let t =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+            self.state = t ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
