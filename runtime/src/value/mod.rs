@@ -34,6 +34,27 @@ pub enum Value<'a> {
 
 const _: () = assert!(std::mem::size_of::<Value<'static>>() == 24);
 
+/// Byte equality tuned for object keys: lengths first, then short keys as one or two word
+/// compares (overlapping), without a call to `memcmp`.
+#[inline(always)]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        u64::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3], s[at + 4], s[at + 5], s[at + 6], s[at + 7]])
+    };
+    let half = |s: &[u8], at: usize| u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
+    match n {
+        0 => true,
+        1..=3 => a == b,
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// The JSON type names AWS uses in its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -65,13 +86,8 @@ impl<'a> Value<'a> {
     pub fn get(&self, key: &str) -> Option<Value<'a>> {
         match self {
             Value::Object(members) => {
-                // Length and first byte rule out most members before a full comparison.
-                let (len, first) = (key.len(), key.as_bytes().first().copied());
-                members
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k.len() == len && k.as_bytes().first().copied() == first && *k == key)
-                    .map(|(_, v)| *v)
+                let key = key.as_bytes();
+                members.iter().rev().find(|(k, _)| key_eq(k.as_bytes(), key)).map(|(_, v)| *v)
             }
             _ => None,
         }

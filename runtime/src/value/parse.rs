@@ -86,25 +86,16 @@ fn build<'a>(arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) -> Value<'a> {
     match node {
         Node::String(s) => Value::Str(s),
         Node::Static(s) => static_value(s),
-        Node::Array { len, .. } => {
-            let items = arena.alloc_slice_fill_with(len, |_| Value::Null);
-            for item in items.iter_mut() {
-                *item = build(arena, nodes, at);
-            }
-            Value::Array(items)
-        }
-        Node::Object { len, .. } => {
-            let members = arena.alloc_slice_fill_with(len, |_| ("", Value::Null));
-            for member in members.iter_mut() {
-                let key = match nodes[*at] {
-                    Node::String(k) => k,
-                    _ => "",
-                };
-                *at += 1;
-                *member = (key, build(arena, nodes, at));
-            }
-            Value::Object(members)
-        }
+        // Children are built straight into their slots (nested values go further into the arena).
+        Node::Array { len, .. } => Value::Array(arena.alloc_slice_fill_with(len, |_| build(arena, nodes, at))),
+        Node::Object { len, .. } => Value::Object(arena.alloc_slice_fill_with(len, |_| {
+            let key = match nodes[*at] {
+                Node::String(k) => k,
+                _ => "",
+            };
+            *at += 1;
+            (key, build(arena, nodes, at))
+        })),
     }
 }
 

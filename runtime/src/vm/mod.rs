@@ -514,8 +514,10 @@ impl<'a> Vm<'a> {
                     f.raw = f.acc;
                     f.eff = f.acc;
                     f.attempt = None;
-                    f.retries = [0; INLINE_RETRIERS];
-                    f.more_retries.clear();
+                    if !machine.state(s).retry.is_empty() {
+                        f.retries = [0; INLINE_RETRIERS];
+                        f.more_retries.clear();
+                    }
                 }
                 Op::InputPath(p) => f.eff = tri!(self.select(&program.paths[p.index()], f.raw, &f.sc)),
                 Op::InputNull => f.eff = Value::EMPTY_OBJECT,
@@ -1219,19 +1221,51 @@ impl<'a> Vm<'a> {
                 let value = sc.vars.get(slot as usize).and_then(|c| c.get().to_value())?;
                 p.eval(self.arena, value)
             }
-            Root::Context => match p.segments.first() {
-                // Only the member the path names is built: `$$.Map.Item.Value` costs one small
-                // object, not the whole context.
-                Some(crate::path::Segment::Child(name)) => {
-                    let member = self.context_member(name, sc)?;
-                    p.eval_from(self.arena, member, 1)
+            Root::Context => {
+                if let Some(v) = self.context_fast(p, sc) {
+                    return v;
                 }
-                _ => {
-                    let whole = self.context(sc);
-                    p.eval(self.arena, whole)
+                match p.segments.first() {
+                    // Only the member the path names is built: `$$.Map.Item.Value` costs one small
+                    // object, not the whole context.
+                    Some(crate::path::Segment::Child(name)) => {
+                        let member = self.context_member(name, sc)?;
+                        p.eval_from(self.arena, member, 1)
+                    }
+                    _ => {
+                        let whole = self.context(sc);
+                        p.eval(self.arena, whole)
+                    }
                 }
-            },
+            }
         }
+    }
+
+    /// The context fields read most (`$$.Map.Item.Value`, `$$.State.RetryCount`, …) without
+    /// building the context objects; `None` when the path is not one of them.
+    #[inline]
+    fn context_fast(&mut self, p: &'a Path, sc: &StateCtx<'a>) -> Option<Option<Value<'a>>> {
+        use crate::path::Segment::Child;
+        let name = |i: usize| match p.segments.get(i) {
+            Some(Child(n)) => Some(&**n),
+            _ => None,
+        };
+        let (value, used) = match (name(0)?, name(1)?) {
+            ("Map", "Item") => {
+                let item = sc.item?;
+                match name(2)? {
+                    "Value" => (item.value, 3),
+                    "Index" => (Value::Int(item.index as i64), 3),
+                    "Key" => (Value::Str(item.key?), 3),
+                    _ => return None,
+                }
+            }
+            ("State", "RetryCount") => (Value::Int(sc.retry_count as i64), 2),
+            ("State", "Name") => (Value::Str(sc.name), 2),
+            ("Execution", "Input") => (self.execution_input, 2),
+            _ => return None,
+        };
+        Some(p.eval_from(self.arena, value, used))
     }
 
     /// The whole context object `$$`.
