@@ -8,6 +8,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 mod bench;
+mod stream;
 
 #[global_allocator]
 static GLOBAL: bench::CountingMimalloc = bench::CountingMimalloc;
@@ -23,6 +24,20 @@ struct Cli {
     command: Command,
 }
 
+/// How to build the machine: its Task handlers and its clock.
+#[derive(clap::Args)]
+struct MachineArgs {
+    /// A Task handler, RESOURCE=SPEC with SPEC one of echo, return:<json>, raise:<error>[:<cause>].
+    #[arg(long = "handler", value_name = "RESOURCE=SPEC")]
+    handlers: Vec<String>,
+    /// A JSON file mapping resource → handler spec ({"kind":"echo"} or a short form).
+    #[arg(long = "handlers", value_name = "FILE")]
+    handlers_file: Option<String>,
+    /// Run Wait states and retry back-off on a virtual clock instead of sleeping.
+    #[arg(long)]
+    virtual_clock: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Validate a definition: prints every diagnostic (code, JSON pointer, message); exit 1 if any.
@@ -36,15 +51,8 @@ enum Command {
         /// The execution input: a file, or - for standard input (default: {}).
         #[arg(long)]
         input: Option<String>,
-        /// A Task handler, RESOURCE=SPEC with SPEC one of echo, return:<json>, raise:<error>[:<cause>].
-        #[arg(long = "handler", value_name = "RESOURCE=SPEC")]
-        handlers: Vec<String>,
-        /// A JSON file mapping resource → handler spec ({"kind":"echo"} or a short form).
-        #[arg(long = "handlers", value_name = "FILE")]
-        handlers_file: Option<String>,
-        /// Run Wait states and retry back-off on a virtual clock instead of sleeping.
-        #[arg(long)]
-        virtual_clock: bool,
+        #[command(flatten)]
+        machine: MachineArgs,
         /// Print the compiled program instead of running it.
         #[arg(long)]
         disasm: bool,
@@ -65,6 +73,28 @@ enum Command {
         /// One JSON object per workload and thread count, one per line.
         #[arg(long)]
         json: bool,
+    },
+    /// Run one execution per input line (NDJSON) and write one result line per input line:
+    /// {"line":N,"status":…,"output":…} or {"line":N,"status":"FAILED","error":…,"cause":…}.
+    Stream {
+        definition: String,
+        /// Events, one JSON document per line: a file, or - for standard input (default).
+        #[arg(long)]
+        input: Option<String>,
+        /// Results: a file, or - for standard output (default).
+        #[arg(long)]
+        output: Option<String>,
+        /// Worker threads (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Checkpoint file: how far results are durably written; a restart resumes after it.
+        #[arg(long)]
+        checkpoint: Option<String>,
+        /// Write the execution metrics here at the end, in Prometheus text format.
+        #[arg(long)]
+        metrics: Option<String>,
+        #[command(flatten)]
+        machine: MachineArgs,
     },
     /// Run conformance cases (JSON lines, as in shared/conformance) and compare with AWS's results.
     Conformance {
@@ -87,8 +117,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { definition } => validate(&definition),
-        Command::Run { definition, input, handlers, handlers_file, virtual_clock, disasm } => {
-            run(&definition, input.as_deref(), &handlers, handlers_file.as_deref(), virtual_clock, disasm)
+        Command::Run { definition, input, machine, disasm } => run(&definition, input.as_deref(), &machine, disasm),
+        Command::Stream { definition, input, output, threads, checkpoint, metrics, machine } => {
+            compile_cli(&definition, &machine).and_then(|machine| {
+                let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                let opts = stream::Options {
+                    input: input.as_deref(),
+                    output: output.as_deref(),
+                    threads,
+                    checkpoint: checkpoint.as_deref(),
+                    metrics: metrics.as_deref(),
+                };
+                stream::run(&machine, &opts).map(|()| ExitCode::SUCCESS)
+            })
         }
         Command::Bench { dirs, threads, seconds, json } => {
             let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -153,15 +194,11 @@ fn validate(path: &str) -> Result<ExitCode, String> {
     }
 }
 
-fn run(
-    path: &str,
-    input: Option<&str>,
-    handler_args: &[String],
-    handlers_file: Option<&str>,
-    virtual_clock: bool,
-    disasm: bool,
-) -> Result<ExitCode, String> {
+/// Compiles a definition file with the CLI's handler options.
+fn compile_cli(path: &str, args: &MachineArgs) -> Result<StateMachine, String> {
     let text = read(path)?;
+    let (handler_args, handlers_file, virtual_clock) =
+        (&args.handlers, args.handlers_file.as_deref(), args.virtual_clock);
     let mut handlers = Handlers::new();
     if let Some(file) = handlers_file {
         let specs: serde_json::Value =
@@ -176,11 +213,8 @@ fn run(
         add_short_spec(&mut handlers, resource, spec)?;
     }
     let clock = if virtual_clock { Clock::Virtual { start_millis: None } } else { Clock::System };
-    let machine = StateMachine::builder()
-        .handlers(handlers)
-        .config(Config { clock, ..Config::default() })
-        .compile(&text)
-        .map_err(|e| {
+    StateMachine::builder().handlers(handlers).config(Config { clock, ..Config::default() }).compile(&text).map_err(
+        |e| {
             let mut msg = format!("{path}: invalid definition");
             for d in e.diagnostics() {
                 msg.push_str(&format!("\n  {d}"));
@@ -189,7 +223,12 @@ fn run(
                 msg.push_str(&format!(": {e}"));
             }
             msg
-        })?;
+        },
+    )
+}
+
+fn run(path: &str, input: Option<&str>, args: &MachineArgs, disasm: bool) -> Result<ExitCode, String> {
+    let machine = compile_cli(path, args)?;
     if disasm {
         print!("{}", machine.disassemble());
         return Ok(ExitCode::SUCCESS);

@@ -57,6 +57,7 @@
 //! - `vm`: the interpreter; [`RuntimeLimits`], [`Clock`].
 //! - [`handler`]: Task handlers and their registry.
 //! - [`value`]: the zero-copy JSON value and the arena.
+//! - [`exec`]: the [`Runtime`], a work-stealing pool for batches and streams, with metrics.
 //! - [`conformance`]: the runner for the AWS-recorded corpus.
 
 #![forbid(unsafe_code)]
@@ -66,6 +67,7 @@ pub mod bytecode;
 pub mod compile;
 pub mod conformance;
 mod error;
+pub mod exec;
 pub mod handler;
 pub mod intrinsics;
 pub mod jsonata;
@@ -79,6 +81,7 @@ pub mod value;
 mod vm;
 
 pub use error::{Error, ErrorKind};
+pub use exec::Runtime;
 pub use handler::{Handlers, TaskContext, TaskError, TaskHandler};
 pub use machine::{Builder, Config, Execution, Outcome, Scratch, StateMachine};
 pub use vm::{timestamp, Clock, Identity, RuntimeLimits, Status};

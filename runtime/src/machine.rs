@@ -113,6 +113,8 @@ impl Scratch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Execution<'s> {
     pub status: Status,
+    /// State transitions the execution made (CloudWatch's StateTransitions).
+    pub transitions: u64,
     /// The output JSON, when SUCCEEDED.
     pub output: Option<&'s str>,
     pub error: Option<&'s str>,
@@ -124,6 +126,7 @@ impl Execution<'_> {
     pub fn to_outcome(&self) -> Outcome {
         Outcome {
             status: self.status,
+            transitions: self.transitions,
             output: self.output.map(str::to_owned),
             error: self.error.map(str::to_owned),
             cause: self.cause.map(str::to_owned),
@@ -135,6 +138,7 @@ impl Execution<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub status: Status,
+    pub transitions: u64,
     pub output: Option<String>,
     pub error: Option<String>,
     pub cause: Option<String>,
@@ -187,6 +191,7 @@ impl StateMachine {
         let cfg = &self.inner.config;
         let fail = |error: &'static str, cause: String, arena: &'s Bump| Execution {
             status: Status::Failed,
+            transitions: 0,
             output: None,
             error: Some(error),
             cause: Some(arena.alloc_str(&cause)),
@@ -241,9 +246,12 @@ fn run_vm<'s>(
     let cfg = &inner.config;
     // The VM runs for a lifetime shorter than both the program borrow and 's: its output is
     // serialized into `output` and its error strings are copied into the arena before it ends.
+    let transitions;
     let outcome = {
         let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg, rng, input, parse);
-        match vm.run(input) {
+        let result = vm.run(input);
+        transitions = vm.transitions;
+        match result {
             Ok(v) => {
                 match raw_input {
                     Some(raw) => write_json_with_input(output, &v, raw),
@@ -264,15 +272,23 @@ fn run_vm<'s>(
                 );
                 return Execution {
                     status: Status::Failed,
+                    transitions,
                     output: None,
                     error: Some("States.DataLimitExceeded"),
                     cause: Some(arena.alloc_str(&cause)),
                 };
             }
-            Execution { status: Status::Succeeded, output: std::str::from_utf8(output).ok(), error: None, cause: None }
+            Execution {
+                status: Status::Succeeded,
+                transitions,
+                output: std::str::from_utf8(output).ok(),
+                error: None,
+                cause: None,
+            }
         }
         Err((kind, error, cause)) => Execution {
             status: if kind == FaultKind::TimedOut { Status::TimedOut } else { Status::Failed },
+            transitions,
             output: None,
             error: if kind == FaultKind::TimedOut { Some("States.Timeout") } else { error },
             cause,

@@ -66,6 +66,8 @@ pub enum Status {
     Succeeded,
     Failed,
     TimedOut,
+    /// Dropped unrun when a [`crate::Runtime`] was shut down at once.
+    Aborted,
 }
 
 impl Status {
@@ -74,6 +76,7 @@ impl Status {
             Status::Succeeded => "SUCCEEDED",
             Status::Failed => "FAILED",
             Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
         }
     }
 }

@@ -1,0 +1,200 @@
+//! `aslrt stream`: one result line per input line, at-least-once with a checkpoint.
+//!
+//! The checkpoint file holds `{"line": L, "offset": O}`: the first L input lines have their
+//! results in the first O bytes of the output, and those bytes are on disk (synced before the
+//! checkpoint is replaced, atomically, by rename). A restart with the same arguments cuts the
+//! output back to O (dropping any torn or uncommitted line) and resumes at line L + 1, so no line
+//! is ever lost; lines after the checkpoint may be produced twice across a crash, never missed.
+
+use aslrt::{Execution, Runtime, StateMachine, Status};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::time::{Duration, Instant};
+
+pub struct Options<'a> {
+    pub input: Option<&'a str>,
+    pub output: Option<&'a str>,
+    pub threads: usize,
+    pub checkpoint: Option<&'a str>,
+    pub metrics: Option<&'a str>,
+}
+
+/// Lines between checkpoints (also written at least every 200 ms).
+const CHECKPOINT_EVERY: u64 = 8192;
+
+#[derive(Default, Clone, Copy)]
+struct Checkpoint {
+    line: u64,
+    offset: u64,
+}
+
+fn read_checkpoint(path: &str) -> Result<Checkpoint, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{path}: not a checkpoint: {e}"))?;
+            match (v["line"].as_u64(), v["offset"].as_u64()) {
+                (Some(line), Some(offset)) => Ok(Checkpoint { line, offset }),
+                _ => Err(format!("{path}: a checkpoint needs \"line\" and \"offset\"")),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Checkpoint::default()),
+        Err(e) => Err(format!("{path}: {e}")),
+    }
+}
+
+fn write_checkpoint(path: &str, c: Checkpoint) -> std::io::Result<()> {
+    let tmp = format!("{path}.tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(format!("{{\"line\":{},\"offset\":{}}}\n", c.line, c.offset).as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The result line for one event.
+fn result_line(line: u64, r: &Execution<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + r.output.map_or(0, str::len));
+    out.extend_from_slice(format!("{{\"line\":{line},\"status\":\"{}\"", r.status.as_str()).as_bytes());
+    match (r.status, r.output) {
+        (Status::Succeeded, Some(o)) => {
+            out.extend_from_slice(b",\"output\":");
+            out.extend_from_slice(o.as_bytes());
+        }
+        _ => {
+            let cause = match r.cause {
+                // A malformed event is named by its line.
+                Some(c)
+                    if r.error == Some("States.Runtime") && c.starts_with("The execution input is not valid JSON") =>
+                {
+                    Some(format!(
+                        "The event on line {line} is not valid JSON: {}",
+                        c.trim_start_matches("The execution input is not valid JSON: ")
+                    ))
+                }
+                other => other.map(str::to_owned),
+            };
+            out.extend_from_slice(b",\"error\":");
+            out.extend_from_slice(serde_json::to_string(&r.error).unwrap_or_default().as_bytes());
+            out.extend_from_slice(b",\"cause\":");
+            out.extend_from_slice(serde_json::to_string(&cause).unwrap_or_default().as_bytes());
+        }
+    }
+    out.extend_from_slice(b"}\n");
+    out
+}
+
+pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
+    let checkpoint = match opts.checkpoint {
+        Some(path) => {
+            if opts.output.is_none_or(|o| o == "-") {
+                return Err(
+                    "--checkpoint needs --output FILE (the output is cut back to the checkpoint on restart)".into()
+                );
+            }
+            read_checkpoint(path)?
+        }
+        None => Checkpoint::default(),
+    };
+    // The output, cut back to the checkpointed offset.
+    let mut sink: Box<dyn Write> = match opts.output {
+        None | Some("-") => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
+        Some(path) => {
+            let mut f = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| format!("{path}: {e}"))?;
+            let keep = if opts.checkpoint.is_some() { checkpoint.offset } else { 0 };
+            f.set_len(keep).map_err(|e| format!("{path}: {e}"))?;
+            f.seek(SeekFrom::Start(keep)).map_err(|e| format!("{path}: {e}"))?;
+            Box::new(DurableFile::new(f))
+        }
+    };
+    let reader: Box<dyn Read> = match opts.input {
+        None | Some("-") => Box::new(std::io::stdin().lock()),
+        Some(path) => Box::new(File::open(path).map_err(|e| format!("{path}: {e}"))?),
+    };
+    let mut lines = BufReader::with_capacity(1 << 16, reader);
+    let skip = checkpoint.line;
+    let mut number = 0u64;
+    let source = std::iter::from_fn(move || loop {
+        let mut buf = Vec::new();
+        match lines.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {
+                number += 1;
+                if number <= skip {
+                    continue;
+                }
+                while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    buf.pop();
+                }
+                return Some((number, buf));
+            }
+        }
+    });
+
+    let runtime = Runtime::new(opts.threads);
+    let progress = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} events, {per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    let mut done = checkpoint;
+    let mut since = Instant::now();
+    let durable = opts.checkpoint;
+    let result = runtime.stream(machine, source, opts.threads * 1024, result_line, |line, bytes| {
+        sink.write_all(bytes)?;
+        done = Checkpoint { line, offset: done.offset + bytes.len() as u64 };
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+        if let Some(path) = durable {
+            if line % CHECKPOINT_EVERY == 0 || since.elapsed() > Duration::from_millis(200) {
+                sink.flush()?; // DurableFile syncs on flush
+                write_checkpoint(path, done)?;
+                since = Instant::now();
+            }
+        }
+        Ok(())
+    });
+    sink.flush().map_err(|e| format!("writing the output: {e}"))?;
+    if let Some(path) = opts.checkpoint {
+        write_checkpoint(path, done).map_err(|e| format!("{path}: {e}"))?;
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if let Some(path) = opts.metrics {
+        std::fs::write(path, runtime.metrics().snapshot().prometheus()).map_err(|e| format!("{path}: {e}"))?;
+    }
+    runtime.shutdown();
+    result.map(|_| ()).map_err(|e| format!("writing the output: {e}"))
+}
+
+/// A buffered file whose `flush` also syncs its data to disk.
+struct DurableFile {
+    inner: BufWriter<File>,
+}
+
+impl DurableFile {
+    fn new(f: File) -> Self {
+        DurableFile { inner: BufWriter::with_capacity(1 << 16, f) }
+    }
+}
+
+impl Write for DurableFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()?;
+        self.inner.get_ref().sync_data()
+    }
+}

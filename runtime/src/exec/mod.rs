@@ -1,0 +1,400 @@
+//! The [`Runtime`]: a work-stealing pool of workers that runs executions of compiled
+//! [`StateMachine`]s, one at a time per worker, each on the worker's reused [`Scratch`].
+//!
+//! Start-up: [`Runtime::new`] creates one crossbeam-deque `Worker` queue per thread, hands every
+//! thread the `Stealer`s of the others and a shared `Injector`, and starts the threads. A thread
+//! looks for work in its own queue, then takes a batch from the injector, then steals from the
+//! others (crossbeam-deque's `find_task`), and parks when it finds none; submitting work unparks
+//! one sleeper.
+//!
+//! Work comes in chunks: a batch or a stream is cut into jobs of several events, so that there
+//! is one queue operation and one allocation per chunk, not per execution. Executions never
+//! wait inside a worker: Task handlers are synchronous, and Wait states and retry back-off
+//! advance the configured clock.
+//!
+//! Shutdown: [`Runtime::shutdown`] (also on drop) lets the workers drain every queued job, then
+//! joins them; [`Runtime::shutdown_now`] drops the queued jobs instead, counting their
+//! executions as aborted.
+
+mod metrics;
+
+pub use metrics::{Metrics, MetricsSnapshot};
+
+use crate::machine::{Execution, Outcome, Scratch, StateMachine};
+use crate::vm::Status;
+use crossbeam_deque::{Injector, Stealer, Worker};
+use dashmap::DashMap;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// A unit of work: runs on a worker with its scratch. `false` means it was dropped unrun.
+type Job = Box<dyn FnOnce(&mut Scratch, &Metrics, bool) + Send>;
+
+struct Shared {
+    injector: Injector<Job>,
+    stealers: Vec<Stealer<Job>>,
+    /// Jobs submitted and not yet finished.
+    pending: AtomicUsize,
+    shutdown: AtomicBool,
+    abort: AtomicBool,
+    sleep: Mutex<()>,
+    wake: Condvar,
+    metrics: Metrics,
+}
+
+/// A pool of workers, the machines registered by name, and the execution metrics.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    machines: DashMap<String, StateMachine>,
+}
+
+impl Runtime {
+    /// Starts `threads` workers (at least one).
+    pub fn new(threads: usize) -> Runtime {
+        let threads = threads.max(1);
+        let workers: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_fifo()).collect();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: workers.iter().map(Worker::stealer).collect(),
+            pending: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            abort: AtomicBool::new(false),
+            sleep: Mutex::new(()),
+            wake: Condvar::new(),
+            metrics: Metrics::default(),
+        });
+        let handles = workers
+            .into_iter()
+            .enumerate()
+            .map(|(i, local)| {
+                let shared = Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name(format!("aslrt-worker-{i}"))
+                    .spawn(move || worker(i, local, &shared))
+                    .expect("spawning a worker thread")
+            })
+            .collect();
+        Runtime { shared, threads: handles, machines: DashMap::new() }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Registers a compiled machine under `name`, replacing any previous one.
+    pub fn register(&self, name: impl Into<String>, machine: StateMachine) {
+        self.machines.insert(name.into(), machine);
+    }
+
+    /// A registered machine.
+    pub fn machine(&self, name: &str) -> Option<StateMachine> {
+        self.machines.get(name).map(|m| m.clone())
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    fn submit(&self, job: Job) {
+        self.shared.pending.fetch_add(1, Ordering::AcqRel);
+        self.shared.injector.push(job);
+        let _guard = self.shared.sleep.lock();
+        self.shared.wake.notify_one();
+    }
+
+    /// Runs one execution on the calling thread (with a scratch kept per thread) and records
+    /// its metrics.
+    pub fn execute(&self, machine: &StateMachine, event: &[u8]) -> Outcome {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::new());
+        }
+        SCRATCH.with(|s| {
+            let mut scratch = s.borrow_mut();
+            record(&self.shared.metrics, || machine.execute(&mut scratch, event)).to_outcome()
+        })
+    }
+
+    /// Runs one execution on the pool; the handle resolves (blocking or as a future) to its
+    /// outcome.
+    pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
+        let slot = Arc::new(Slot::default());
+        let done = Arc::clone(&slot);
+        let machine = machine.clone();
+        self.submit(Box::new(move |scratch, metrics, run| {
+            let outcome =
+                if run { record(metrics, || machine.execute(scratch, &event)).to_outcome() } else { aborted(metrics) };
+            done.fill(outcome);
+        }));
+        Pending(slot)
+    }
+
+    /// Runs every event on the pool and returns the outcomes in input order.
+    pub fn execute_batch(&self, machine: &StateMachine, events: Vec<Vec<u8>>) -> Vec<Outcome> {
+        let n = events.len();
+        let chunk = chunk_size(n, self.threads());
+        let results: Arc<Mutex<Vec<Option<Outcome>>>> = Arc::new(Mutex::new(vec![None; n]));
+        let remaining = Arc::new((Mutex::new(n.div_ceil(chunk.max(1))), Condvar::new()));
+        let mut events = events.into_iter().enumerate().peekable();
+        while events.peek().is_some() {
+            let part: Vec<(usize, Vec<u8>)> = events.by_ref().take(chunk).collect();
+            let (machine, results, remaining) = (machine.clone(), Arc::clone(&results), Arc::clone(&remaining));
+            self.submit(Box::new(move |scratch, metrics, run| {
+                let done: Vec<(usize, Outcome)> = part
+                    .into_iter()
+                    .map(|(i, e)| {
+                        let o = if run {
+                            record(metrics, || machine.execute(scratch, &e)).to_outcome()
+                        } else {
+                            aborted(metrics)
+                        };
+                        (i, o)
+                    })
+                    .collect();
+                let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
+                for (i, o) in done {
+                    r[i] = Some(o);
+                }
+                drop(r);
+                let (count, cv) = &*remaining;
+                let mut c = count.lock().unwrap_or_else(|p| p.into_inner());
+                *c -= 1;
+                cv.notify_all();
+            }));
+        }
+        let (count, cv) = &*remaining;
+        let mut c = count.lock().unwrap_or_else(|p| p.into_inner());
+        while *c > 0 {
+            c = cv.wait(c).unwrap_or_else(|p| p.into_inner());
+        }
+        drop(c);
+        let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
+        r.drain(..).map(|o| o.expect("every chunk filled its results")).collect()
+    }
+
+    /// Runs a stream of events, handing each result to `sink` in the order of the events.
+    ///
+    /// `format` turns an execution into the bytes the sink gets; it runs on the worker, on the
+    /// execution's borrowed result. At most `max_in_flight` events are queued or running at a
+    /// time (backpressure). `sink` returning an error stops the stream after the work in flight.
+    /// Returns how many results the sink accepted: the caller may acknowledge (checkpoint) up to
+    /// there, which makes the stream at-least-once.
+    pub fn stream<S, F>(
+        &self,
+        machine: &StateMachine,
+        source: impl Iterator<Item = (u64, Vec<u8>)>,
+        max_in_flight: usize,
+        format: F,
+        mut sink: S,
+    ) -> std::io::Result<u64>
+    where
+        S: FnMut(u64, &[u8]) -> std::io::Result<()>,
+        F: Fn(u64, &Execution<'_>) -> Vec<u8> + Send + Sync + 'static,
+    {
+        let format = Arc::new(format);
+        let chunk = 64.min(max_in_flight.max(1));
+        let (tx, rx) = crossbeam_channel::unbounded::<Vec<(u64, Vec<u8>)>>();
+        let mut next_seq: u64 = 0; // sequence numbers in submission order
+        let mut delivered: u64 = 0;
+        let mut in_flight = 0usize;
+        // Results arrive by chunk, out of order: keyed by the sequence of their first event.
+        let mut reorder: BTreeMap<u64, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
+        let mut source = source.peekable();
+        let mut accepted = 0u64;
+        let mut failure: Option<std::io::Error> = None;
+        loop {
+            // Submit while there is room and input.
+            while failure.is_none() && in_flight + chunk <= max_in_flight.max(chunk) && source.peek().is_some() {
+                let part: Vec<(u64, Vec<u8>)> = source.by_ref().take(chunk).collect();
+                let seq = next_seq;
+                next_seq += part.len() as u64;
+                in_flight += part.len();
+                let (machine, format, tx) = (machine.clone(), Arc::clone(&format), tx.clone());
+                self.submit(Box::new(move |scratch, metrics, run| {
+                    let out: Vec<(u64, Vec<u8>)> = part
+                        .into_iter()
+                        .map(|(id, e)| {
+                            let bytes = if run {
+                                let r = record(metrics, || machine.execute(scratch, &e));
+                                format(id, &r)
+                            } else {
+                                aborted(metrics);
+                                format(
+                                    id,
+                                    &Execution {
+                                        status: Status::Aborted,
+                                        output: None,
+                                        error: None,
+                                        cause: None,
+                                        transitions: 0,
+                                    },
+                                )
+                            };
+                            (id, bytes)
+                        })
+                        .collect();
+                    let _ = tx.send(vec![(seq, Vec::new())].into_iter().chain(out).collect());
+                }));
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let Ok(mut batch) = rx.recv() else { break };
+            let seq = batch.remove(0).0;
+            reorder.insert(seq, batch);
+            while let Some(batch) = reorder.remove(&delivered) {
+                delivered += batch.len() as u64;
+                in_flight -= batch.len();
+                for (id, bytes) in batch {
+                    if failure.is_none() {
+                        match sink(id, &bytes) {
+                            Ok(()) => accepted += 1,
+                            Err(e) => failure = Some(e),
+                        }
+                    }
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(accepted),
+        }
+    }
+
+    /// Lets the workers finish every queued job, then stops them.
+    pub fn shutdown(mut self) {
+        self.stop(false);
+    }
+
+    /// Stops the workers after the jobs they are running; queued jobs are dropped and their
+    /// executions counted as aborted.
+    pub fn shutdown_now(mut self) {
+        self.stop(true);
+    }
+
+    fn stop(&mut self, abort: bool) {
+        self.shared.abort.store(abort, Ordering::Release);
+        self.shared.shutdown.store(true, Ordering::Release);
+        {
+            let _guard = self.shared.sleep.lock();
+            self.shared.wake.notify_all();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.stop(false);
+        }
+    }
+}
+
+fn chunk_size(n: usize, threads: usize) -> usize {
+    // A few chunks per thread balance the load; at least one event and at most 256 per chunk.
+    (n / (threads * 4)).clamp(1, 256)
+}
+
+fn record<'s>(metrics: &Metrics, run: impl FnOnce() -> Execution<'s>) -> Execution<'s> {
+    metrics.started();
+    let t = Instant::now();
+    let r = run();
+    metrics.finished(r.status, t.elapsed(), r.transitions);
+    r
+}
+
+fn aborted(metrics: &Metrics) -> Outcome {
+    metrics.aborted();
+    Outcome { status: Status::Aborted, output: None, error: None, cause: None, transitions: 0 }
+}
+
+/// Finds a job: the local queue, a batch from the injector, or one stolen from another worker.
+fn find_task(local: &Worker<Job>, shared: &Shared) -> Option<Job> {
+    local.pop().or_else(|| {
+        std::iter::repeat_with(|| {
+            shared.injector.steal_batch_and_pop(local).or_else(|| shared.stealers.iter().map(|s| s.steal()).collect())
+        })
+        .find(|s| !s.is_retry())
+        .and_then(|s| s.success())
+    })
+}
+
+fn worker(_index: usize, local: Worker<Job>, shared: &Shared) {
+    let mut scratch = Scratch::new();
+    loop {
+        match find_task(&local, shared) {
+            Some(job) => {
+                let run = !shared.abort.load(Ordering::Acquire);
+                // A panicking job (a bug) must not take the worker down with it.
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut scratch, &shared.metrics, run)));
+                if outcome.is_err() {
+                    scratch = Scratch::new();
+                }
+                shared.pending.fetch_sub(1, Ordering::AcqRel);
+            }
+            None => {
+                if shared.shutdown.load(Ordering::Acquire) && shared.pending.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                let guard = shared.sleep.lock().unwrap_or_else(|p| p.into_inner());
+                if shared.injector.is_empty() && !shared.shutdown.load(Ordering::Acquire) {
+                    let _ = shared.wake.wait_timeout(guard, std::time::Duration::from_millis(50));
+                }
+            }
+        }
+    }
+}
+
+/// One execution's outcome, filled by a worker.
+#[derive(Default)]
+struct Slot {
+    value: Mutex<(Option<Outcome>, Option<std::task::Waker>)>,
+    ready: Condvar,
+}
+
+impl Slot {
+    fn fill(&self, o: Outcome) {
+        let mut v = self.value.lock().unwrap_or_else(|p| p.into_inner());
+        v.0 = Some(o);
+        if let Some(w) = v.1.take() {
+            w.wake();
+        }
+        self.ready.notify_all();
+    }
+}
+
+/// The outcome of [`Runtime::execute_async`]: `wait()` for it, or `.await` it.
+pub struct Pending(Arc<Slot>);
+
+impl Pending {
+    pub fn wait(self) -> Outcome {
+        let mut v = self.0.value.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(o) = v.0.take() {
+                return o;
+            }
+            v = self.0.ready.wait(v).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl std::future::Future for Pending {
+    type Output = Outcome;
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Outcome> {
+        let mut v = self.0.value.lock().unwrap_or_else(|p| p.into_inner());
+        match v.0.take() {
+            Some(o) => std::task::Poll::Ready(o),
+            None => {
+                v.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        }
+    }
+}
