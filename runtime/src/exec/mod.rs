@@ -15,6 +15,20 @@
 //! Shutdown: [`Runtime::shutdown`] (also on drop) lets the workers drain every queued job, then
 //! joins them; [`Runtime::shutdown_now`] drops the queued jobs instead, counting their
 //! executions as aborted.
+//!
+//! ```
+//! use aslrt::{Runtime, StateMachine};
+//!
+//! let machine = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)?;
+//! let runtime = Runtime::new(2);
+//! let outcomes = runtime.execute_batch(&machine, vec![br#"{"id":1}"#.to_vec(), br#"{"id":2}"#.to_vec()]);
+//! assert_eq!(outcomes[1].output.as_deref(), Some(r#"{"id":2}"#));
+//! let outcome = runtime.execute_async(&machine, br#"{"id":3}"#.to_vec()).wait();
+//! assert_eq!(outcome.output.as_deref(), Some(r#"{"id":3}"#));
+//! assert!(runtime.metrics().snapshot().prometheus().contains("aslrt_executions_succeeded_total 3"));
+//! runtime.shutdown();
+//! # Ok::<(), aslrt::Error>(())
+//! ```
 
 mod metrics;
 
