@@ -25,3 +25,10 @@ fi
 
 echo "== cargo test"
 cargo test --workspace
+
+echo "== benchmarks: each criterion bench runs once, checking its outputs against the baselines"
+if [ -d "${ASLRT_BENCH_DIR:-../shared/bench}" ]; then
+  cargo bench -p aslrt-benches -- --test
+else
+  echo "no workloads at ../shared/bench: set ASLRT_BENCH_DIR to run them"
+fi

@@ -204,6 +204,9 @@ impl StateMachine {
             );
             return fail("States.DataLimitExceeded", cause, arena);
         }
+        // Whitespace around the document means nothing in JSON; without it, a compact event
+        // (the usual event line, newline and all) can be passed through unparsed.
+        let event = trim_json_whitespace(event);
         buf.clear();
         buf.extend_from_slice(event);
         let arena: &'s Bump = arena;
@@ -294,4 +297,22 @@ fn run_vm<'s>(
             cause,
         },
     }
+}
+
+/// `text` without the JSON whitespace (space, tab, line feed, carriage return) around it.
+fn trim_json_whitespace(mut text: &[u8]) -> &[u8] {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    while let [first, rest @ ..] = text {
+        if !ws(first) {
+            break;
+        }
+        text = rest;
+    }
+    while let [rest @ .., last] = text {
+        if !ws(last) {
+            break;
+        }
+        text = rest;
+    }
+    text
 }

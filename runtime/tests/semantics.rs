@@ -373,3 +373,18 @@ fn unread_input_is_passed_through() {
     let run = par.execute(&mut scratch, br#"{"k":"v"}"#);
     assert_eq!(run.output, Some(r#"[{"k":"v"},7]"#));
 }
+
+/// Whitespace around the event is insignificant, whether the program reads the input or passes
+/// it through unparsed; a byte JSON does not count as whitespace (form feed) is still an error.
+#[test]
+fn whitespace_around_the_event() {
+    let pass = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).expect("valid");
+    let read = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.a","End":true}}}"#)
+        .expect("valid");
+    let mut scratch = aslrt::Scratch::new();
+    assert_eq!(pass.execute(&mut scratch, b" \r\n{\"a\":[1,2]}\n").output, Some(r#"{"a":[1,2]}"#));
+    assert_eq!(read.execute(&mut scratch, b"\t{\"a\":[1,2]}\n\n").output, Some("[1,2]"));
+    let run = pass.execute(&mut scratch, b"\x0c{\"a\":1}");
+    assert_eq!(run.status, aslrt::Status::Failed);
+    assert_eq!(run.error, Some("States.Runtime"));
+}

@@ -4,14 +4,23 @@
 //! Prometheus text format.
 
 use crate::vm::Status;
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// Upper bounds of the ExecutionTime histogram buckets, in microseconds (then +Inf).
 pub const TIME_BUCKETS_US: [u64; 12] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 10_000, 100_000];
 
-#[derive(Default)]
+/// The counters, one shard per worker and one for executions run on callers' threads, each on
+/// its own cache line: workers never contend for a counter. A snapshot sums the shards.
 pub struct Metrics {
+    shards: Box<[CachePadded<Shard>]>,
+}
+
+/// One writer's counters. A worker's shard has a single writer, so it adds with a plain load
+/// and store; the callers' shard is shared and adds atomically.
+pub(crate) struct Shard {
+    shared: bool,
     started: AtomicU64,
     succeeded: AtomicU64,
     failed: AtomicU64,
@@ -36,9 +45,38 @@ pub struct MetricsSnapshot {
     pub execution_time_sum_seconds: f64,
 }
 
-impl Metrics {
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new(0)
+    }
+}
+
+impl Shard {
+    fn new(shared: bool) -> Shard {
+        Shard {
+            shared,
+            started: AtomicU64::new(0),
+            succeeded: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+            aborted: AtomicU64::new(0),
+            transitions: AtomicU64::new(0),
+            time_buckets: Default::default(),
+            time_sum_ns: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    fn add(&self, counter: &AtomicU64, n: u64) {
+        if self.shared {
+            counter.fetch_add(n, Relaxed);
+        } else {
+            counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+        }
+    }
+
     pub(crate) fn started(&self) {
-        self.started.fetch_add(1, Relaxed);
+        self.add(&self.started, 1);
     }
 
     pub(crate) fn finished(&self, status: Status, elapsed: Duration, transitions: u64) {
@@ -48,38 +86,49 @@ impl Metrics {
             Status::TimedOut => &self.timed_out,
             Status::Aborted => &self.aborted,
         };
-        counter.fetch_add(1, Relaxed);
-        self.transitions.fetch_add(transitions, Relaxed);
+        self.add(counter, 1);
+        self.add(&self.transitions, transitions);
         let us = elapsed.as_micros() as u64;
         let bucket = TIME_BUCKETS_US.iter().position(|b| us <= *b).unwrap_or(TIME_BUCKETS_US.len());
-        self.time_buckets[bucket].fetch_add(1, Relaxed);
-        self.time_sum_ns.fetch_add(elapsed.as_nanos() as u64, Relaxed);
+        self.add(&self.time_buckets[bucket], 1);
+        self.add(&self.time_sum_ns, elapsed.as_nanos() as u64);
     }
 
     pub(crate) fn aborted(&self) {
-        self.started.fetch_add(1, Relaxed);
-        self.aborted.fetch_add(1, Relaxed);
+        self.add(&self.started, 1);
+        self.add(&self.aborted, 1);
+    }
+}
+
+impl Metrics {
+    /// Counters for `workers` single-writer shards (indices 1..=workers) and the shared one (0).
+    pub(crate) fn new(workers: usize) -> Metrics {
+        Metrics { shards: (0..=workers).map(|i| CachePadded::new(Shard::new(i == 0))).collect() }
+    }
+
+    /// The shard of worker `index` (1-based), or the shared one for 0.
+    pub(crate) fn shard(&self, index: usize) -> &Shard {
+        &self.shards[index.min(self.shards.len() - 1)]
     }
 
     pub fn snapshot(&self) -> MetricsSnapshot {
+        let sum = |f: fn(&Shard) -> &AtomicU64| self.shards.iter().map(|s| f(s).load(Relaxed)).sum::<u64>();
         let mut cumulative = 0;
-        let execution_time_buckets = self
-            .time_buckets
-            .iter()
-            .map(|b| {
-                cumulative += b.load(Relaxed);
+        let execution_time_buckets = (0..=TIME_BUCKETS_US.len())
+            .map(|i| {
+                cumulative += self.shards.iter().map(|s| s.time_buckets[i].load(Relaxed)).sum::<u64>();
                 cumulative
             })
             .collect();
         MetricsSnapshot {
-            executions_started: self.started.load(Relaxed),
-            executions_succeeded: self.succeeded.load(Relaxed),
-            executions_failed: self.failed.load(Relaxed),
-            executions_timed_out: self.timed_out.load(Relaxed),
-            executions_aborted: self.aborted.load(Relaxed),
-            state_transitions: self.transitions.load(Relaxed),
+            executions_started: sum(|s| &s.started),
+            executions_succeeded: sum(|s| &s.succeeded),
+            executions_failed: sum(|s| &s.failed),
+            executions_timed_out: sum(|s| &s.timed_out),
+            executions_aborted: sum(|s| &s.aborted),
+            state_transitions: sum(|s| &s.transitions),
             execution_time_buckets,
-            execution_time_sum_seconds: self.time_sum_ns.load(Relaxed) as f64 / 1e9,
+            execution_time_sum_seconds: sum(|s| &s.time_sum_ns) as f64 / 1e9,
         }
     }
 }

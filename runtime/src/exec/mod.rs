@@ -32,6 +32,7 @@
 
 mod metrics;
 
+use metrics::Shard;
 pub use metrics::{Metrics, MetricsSnapshot};
 
 use crate::machine::{Execution, Outcome, Scratch, StateMachine};
@@ -45,7 +46,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 /// A unit of work: runs on a worker with its scratch. `false` means it was dropped unrun.
-type Job = Box<dyn FnOnce(&mut Scratch, &Metrics, bool) + Send>;
+type Job = Box<dyn FnOnce(&mut Scratch, &Shard, bool) + Send>;
 
 struct Shared {
     injector: Injector<Job>,
@@ -79,7 +80,7 @@ impl Runtime {
             abort: AtomicBool::new(false),
             sleep: Mutex::new(()),
             wake: Condvar::new(),
-            metrics: Metrics::default(),
+            metrics: Metrics::new(threads),
         });
         let handles = workers
             .into_iter()
@@ -128,7 +129,7 @@ impl Runtime {
         }
         SCRATCH.with(|s| {
             let mut scratch = s.borrow_mut();
-            record(&self.shared.metrics, || machine.execute(&mut scratch, event)).to_outcome()
+            record(self.shared.metrics.shard(0), || machine.execute(&mut scratch, event)).to_outcome()
         })
     }
 
@@ -315,7 +316,7 @@ fn chunk_size(n: usize, threads: usize) -> usize {
     (n / (threads * 4)).clamp(1, 256)
 }
 
-fn record<'s>(metrics: &Metrics, run: impl FnOnce() -> Execution<'s>) -> Execution<'s> {
+fn record<'s>(metrics: &Shard, run: impl FnOnce() -> Execution<'s>) -> Execution<'s> {
     metrics.started();
     let t = Instant::now();
     let r = run();
@@ -323,7 +324,7 @@ fn record<'s>(metrics: &Metrics, run: impl FnOnce() -> Execution<'s>) -> Executi
     r
 }
 
-fn aborted(metrics: &Metrics) -> Outcome {
+fn aborted(metrics: &Shard) -> Outcome {
     metrics.aborted();
     Outcome { status: Status::Aborted, output: None, error: None, cause: None, transitions: 0 }
 }
@@ -339,15 +340,16 @@ fn find_task(local: &Worker<Job>, shared: &Shared) -> Option<Job> {
     })
 }
 
-fn worker(_index: usize, local: Worker<Job>, shared: &Shared) {
+fn worker(index: usize, local: Worker<Job>, shared: &Shared) {
     let mut scratch = Scratch::new();
+    let metrics = shared.metrics.shard(index + 1);
     loop {
         match find_task(&local, shared) {
             Some(job) => {
                 let run = !shared.abort.load(Ordering::Acquire);
                 // A panicking job (a bug) must not take the worker down with it.
                 let outcome =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut scratch, &shared.metrics, run)));
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut scratch, metrics, run)));
                 if outcome.is_err() {
                     scratch = Scratch::new();
                 }

@@ -1,0 +1,106 @@
+//! The executor: a batch of 4096 events on 2 threads. Beside it, the ideal static split (two
+//! scoped threads, each with its own `Scratch`, half the events each) and the same work on
+//! tokio's multi-thread scheduler (a task per chunk of 64, a thread-local `Scratch`), the
+//! alternative the `Runtime` was measured against.
+
+use aslrt::{Runtime, Scratch};
+use aslrt_benches::{compile, workload};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::cell::RefCell;
+use std::hint::black_box;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const EVENTS: usize = 4096;
+const THREADS: usize = 2;
+const CHUNK: usize = 64;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+}
+
+fn bench(c: &mut Criterion) {
+    for name in ["w1-pass", "w2-etl-event"] {
+        let w = workload(name);
+        let machine = compile(&w);
+        let events: Vec<Vec<u8>> = vec![w.input.clone(); EVENTS];
+        let mut g = c.benchmark_group(format!("exec/{name}"));
+        g.throughput(Throughput::Elements(EVENTS as u64));
+
+        // Every variant gets the batch as owned events (built outside the timing) and returns
+        // owned outcomes in input order, as `execute_batch` does.
+        g.bench_function("native: scoped threads, static split", |b| {
+            b.iter_batched(
+                || events.clone(),
+                |mut batch| {
+                    let second = batch.split_off(EVENTS / THREADS);
+                    std::thread::scope(|s| {
+                        let handles: Vec<_> = [batch, second]
+                            .into_iter()
+                            .map(|part| {
+                                let machine = &machine;
+                                s.spawn(move || {
+                                    let mut scratch = Scratch::new();
+                                    part.into_iter()
+                                        .map(|e| machine.execute(&mut scratch, &e).to_outcome())
+                                        .collect::<Vec<_>>()
+                                })
+                            })
+                            .collect();
+                        let mut all = Vec::with_capacity(EVENTS);
+                        for h in handles {
+                            all.extend(h.join().unwrap_or_default());
+                        }
+                        black_box(all.len())
+                    })
+                },
+                BatchSize::LargeInput,
+            )
+        });
+
+        let tokio_rt =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(THREADS).build().expect("a tokio runtime");
+        g.bench_function("tokio: multi-thread scheduler, task per chunk", |b| {
+            b.iter_batched(
+                || events.clone(),
+                |mut batch| {
+                    tokio_rt.block_on(async {
+                        let mut tasks = Vec::with_capacity(EVENTS / CHUNK);
+                        while !batch.is_empty() {
+                            let rest = batch.split_off(CHUNK.min(batch.len()));
+                            let part = std::mem::replace(&mut batch, rest);
+                            let machine = machine.clone();
+                            tasks.push(tokio::spawn(async move {
+                                SCRATCH.with_borrow_mut(|scratch| {
+                                    part.into_iter()
+                                        .map(|e| machine.execute(scratch, &e).to_outcome())
+                                        .collect::<Vec<_>>()
+                                })
+                            }));
+                        }
+                        let mut all = Vec::with_capacity(EVENTS);
+                        for t in tasks {
+                            all.extend(t.await.unwrap_or_default());
+                        }
+                        black_box(all.len())
+                    })
+                },
+                BatchSize::LargeInput,
+            )
+        });
+
+        let runtime = Runtime::new(THREADS);
+        g.bench_function("aslrt: Runtime::execute_batch", |b| {
+            b.iter_batched(
+                || events.clone(),
+                |batch| black_box(runtime.execute_batch(&machine, batch).len()),
+                BatchSize::LargeInput,
+            )
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

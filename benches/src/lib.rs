@@ -1,0 +1,90 @@
+//! Shared pieces of the criterion benchmarks: the `shared/bench` workloads and the floor.
+//!
+//! Every benchmark group puts aslrt beside a hand-written native Rust baseline that does the
+//! same work without an interpreter, so `cargo bench -p aslrt-benches` reads as ratios.
+//! The workloads are read from `../shared/bench` (relative to the repository root) or from the
+//! folder named by `ASLRT_BENCH_DIR`.
+
+use std::path::PathBuf;
+
+/// One workload of `shared/bench`.
+pub struct Workload {
+    pub name: &'static str,
+    pub definition: String,
+    pub input: Vec<u8>,
+    pub expected: Vec<u8>,
+}
+
+/// The folder holding the workloads.
+pub fn bench_dir() -> PathBuf {
+    std::env::var_os("ASLRT_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench"))
+}
+
+/// Loads a workload by folder name; panics with the path when it is missing (benchmarks only).
+pub fn workload(name: &'static str) -> Workload {
+    let dir = bench_dir().join(name);
+    let read = |file: &str| {
+        let path = dir.join(file);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (set ASLRT_BENCH_DIR)", path.display()))
+    };
+    Workload {
+        name,
+        definition: String::from_utf8(read("definition.asl.json")).expect("definitions are UTF-8"),
+        input: read("input.json"),
+        expected: read("expected-output.json"),
+    }
+}
+
+/// Compiles a workload with the host handlers `shared/bench` describes and a zero-delay clock.
+pub fn compile(w: &Workload) -> aslrt::StateMachine {
+    aslrt::StateMachine::builder()
+        .handler("arn:aws:states:::local:echo", aslrt::handler::Echo)
+        .config(aslrt::Config { clock: aslrt::Clock::ZeroDelay, ..aslrt::Config::default() })
+        .compile(&w.definition)
+        .expect("the workload compiles")
+}
+
+/// The floor of `shared/bench`: parse the input with simd-json into a reused tape and write a
+/// value the size of the expected output into a reused buffer. No runtime can do less.
+pub struct Floor {
+    padded: Vec<u8>,
+    fresh: Vec<u8>,
+    len: usize,
+    buffers: simd_json::Buffers,
+    tape: Option<simd_json::Tape<'static>>,
+    output: simd_json::OwnedValue,
+    out: Vec<u8>,
+}
+
+impl Floor {
+    pub fn new(w: &Workload) -> Floor {
+        let len = w.input.len();
+        let mut padded = w.input.clone();
+        padded.resize(len + simd_json::INPUT_PADDING, 0);
+        let mut expected = w.expected.clone();
+        Floor {
+            fresh: padded.clone(),
+            padded,
+            len,
+            buffers: simd_json::Buffers::new(len),
+            tape: Some(simd_json::Tape::null()),
+            output: simd_json::to_owned_value(&mut expected).expect("the expected output is JSON"),
+            out: Vec::with_capacity(w.expected.len()),
+        }
+    }
+
+    /// One round: copy, parse, serialize; returns the output length.
+    pub fn run(&mut self) -> usize {
+        use simd_json::prelude::Writable;
+        self.fresh[..self.len].copy_from_slice(&self.padded[..self.len]);
+        let mut t = self.tape.take().unwrap_or_else(simd_json::Tape::null).reset();
+        simd_json::fill_tape_padded(&mut self.fresh, self.len, &mut self.buffers, &mut t).expect("JSON input");
+        std::hint::black_box(&t);
+        self.tape = Some(t.reset());
+        self.out.clear();
+        self.output.write(&mut self.out).expect("writing to a Vec");
+        self.out.len()
+    }
+}
