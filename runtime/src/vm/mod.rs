@@ -570,7 +570,9 @@ impl<'a> Vm<'a> {
                     let base = f.sp - len as usize;
                     let names = &program.keys[keys.index()];
                     let values = &f.stack[base..f.sp];
-                    let members = arena.alloc_slice_fill_iter(names.iter().map(|k| &**k).zip(values.iter().copied()));
+                    // Indexing (not a zipped iterator) lets each member be written in place, without
+                    // a stack temporary that the store forwarding of the next load trips over.
+                    let members = arena.alloc_slice_fill_with(values.len(), |i| (&*names[i], values[i]));
                     f.sp = base;
                     f.push(Value::Object(members));
                 }
