@@ -9,6 +9,7 @@ use crate::value::{
 };
 use crate::vm::{Clock, FaultKind, Identity, Rng, RuntimeLimits, Status, Vm};
 use bumpalo::Bump;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Options for compiling and running a state machine.
@@ -184,6 +185,20 @@ impl StateMachine {
 
     /// Runs one execution on `event` (JSON bytes), reusing `scratch`.
     pub fn execute<'s>(&self, scratch: &'s mut Scratch, event: &[u8]) -> Execution<'s> {
+        self.execute_inner(scratch, event, None)
+    }
+
+    /// Like [`execute`](Self::execute), but stops with status `ABORTED` (no output, error or
+    /// cause) once `cancel` is cancelled: before the next state is entered, or within 20 ms
+    /// while a Wait state or a retry back-off waits on the system clock.
+    pub fn execute_cancellable<'s>(&self, scratch: &'s mut Scratch, event: &[u8], cancel: &Cancel) -> Execution<'s> {
+        if cancel.is_cancelled() {
+            return Execution { status: Status::Aborted, transitions: 0, output: None, error: None, cause: None };
+        }
+        self.execute_inner(scratch, event, Some(&cancel.0))
+    }
+
+    fn execute_inner<'s>(&self, scratch: &'s mut Scratch, event: &[u8], cancel: Option<&AtomicBool>) -> Execution<'s> {
         let Scratch { arena, parse, event: buf, output, executions } = scratch;
         arena.reset();
         output.clear();
@@ -226,7 +241,8 @@ impl StateMachine {
             Some(seed) => Rng::seeded(seed),
             None => Rng::unseeded(*executions),
         };
-        run_vm(&self.inner, arena, input, rng, output, parse, if raw { Some(event) } else { None })
+        let extra = RunExtra { raw_input: if raw { Some(event) } else { None }, cancel };
+        run_vm(&self.inner, arena, input, rng, output, parse, extra)
     }
 
     /// Convenience: runs on a serde_json value with a fresh scratch, returning an owned result.
@@ -237,6 +253,13 @@ impl StateMachine {
     }
 }
 
+/// What an execution may carry besides its input: the event's bytes when the input is passed
+/// through unparsed, and a cancellation flag.
+struct RunExtra<'e> {
+    raw_input: Option<&'e [u8]>,
+    cancel: Option<&'e AtomicBool>,
+}
+
 fn run_vm<'s>(
     inner: &Inner,
     arena: &'s Bump,
@@ -244,7 +267,7 @@ fn run_vm<'s>(
     rng: Rng,
     output: &'s mut Vec<u8>,
     parse: &mut ParseBuffers,
-    raw_input: Option<&[u8]>,
+    RunExtra { raw_input, cancel }: RunExtra<'_>,
 ) -> Execution<'s> {
     let cfg = &inner.config;
     // The VM runs for a lifetime shorter than both the program borrow and 's: its output is
@@ -252,6 +275,7 @@ fn run_vm<'s>(
     let transitions;
     let outcome = {
         let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg, rng, input, parse);
+        vm.cancel = cancel;
         let result = vm.run(input);
         transitions = vm.transitions;
         match result {
@@ -289,6 +313,9 @@ fn run_vm<'s>(
                 cause: None,
             }
         }
+        Err((FaultKind::Aborted, _, _)) => {
+            Execution { status: Status::Aborted, transitions, output: None, error: None, cause: None }
+        }
         Err((kind, error, cause)) => Execution {
             status: if kind == FaultKind::TimedOut { Status::TimedOut } else { Status::Failed },
             transitions,
@@ -296,6 +323,26 @@ fn run_vm<'s>(
             error: if kind == FaultKind::TimedOut { Some("States.Timeout") } else { error },
             cause,
         },
+    }
+}
+
+/// A cancellation handle for one or more executions, like StopExecution: cheap to clone, and
+/// cancelling any clone stops every execution run with it (see
+/// [`StateMachine::execute_cancellable`]). Cancellation cannot be undone.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }
 

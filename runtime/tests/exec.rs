@@ -120,3 +120,53 @@ fn shutdown_now_aborts_queued_work() {
     assert!(statuses.contains(&Status::Aborted), "{statuses:?}");
     assert!(statuses.first() == Some(&Status::Succeeded), "the running one finishes: {statuses:?}");
 }
+
+/// A Wait of a minute on the system clock ends ABORTED soon after its handle is cancelled, and
+/// the worker is free again for the next execution.
+#[test]
+fn cancel_stops_a_waiting_execution() {
+    let rt = Runtime::new(1);
+    let waits = StateMachine::compile(
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"Next":"P"},"P":{"Type":"Pass","End":true}}}"#,
+    )
+    .unwrap();
+    let pending = rt.execute_async(&waits, b"{}".to_vec());
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    pending.cancel();
+    let outcome = pending.wait();
+    assert_eq!(outcome.status, Status::Aborted);
+    assert_eq!((outcome.output, outcome.error, outcome.cause), (None, None, None));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "stopped within a Wait slice");
+    assert_eq!(rt.execute_async(&machine(), br#"{"n":1}"#.to_vec()).wait().status, Status::Succeeded);
+    let m = rt.metrics().snapshot();
+    assert_eq!((m.executions_aborted, m.executions_succeeded), (1, 1));
+}
+
+/// A cancelled execution that loops through states stops before its next state; one cancelled
+/// before it starts never runs.
+#[test]
+fn cancel_stops_a_looping_execution_and_one_not_started() {
+    let looping = StateMachine::compile(
+        r#"{"StartAt":"A","States":{
+            "A":{"Type":"Pass","Next":"B"},
+            "B":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],"Default":"A"},
+            "Done":{"Type":"Succeed"}}}"#,
+    )
+    .unwrap();
+    let cancel = aslrt::Cancel::new();
+    let stopper = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            cancel.cancel();
+        })
+    };
+    let mut scratch = aslrt::Scratch::new();
+    // Without the cancellation this would run until the transition cap.
+    let run = looping.execute_cancellable(&mut scratch, b"{}", &cancel);
+    assert_eq!(run.status, Status::Aborted, "{:?} {:?}", run.error, run.cause);
+    stopper.join().unwrap();
+    let again = looping.execute_cancellable(&mut scratch, br#"{"stop":1}"#, &cancel);
+    assert_eq!((again.status, again.transitions), (Status::Aborted, 0));
+}

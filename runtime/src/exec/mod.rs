@@ -35,7 +35,7 @@ mod metrics;
 use metrics::Shard;
 pub use metrics::{Metrics, MetricsSnapshot};
 
-use crate::machine::{Execution, Outcome, Scratch, StateMachine};
+use crate::machine::{Cancel, Execution, Outcome, Scratch, StateMachine};
 use crate::vm::Status;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use dashmap::DashMap;
@@ -134,14 +134,17 @@ impl Runtime {
     }
 
     /// Runs one execution on the pool; the handle resolves (blocking or as a future) to its
-    /// outcome.
+    /// outcome, and can cancel it ([`Pending::cancel`]).
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
         let slot = Arc::new(Slot::default());
         let done = Arc::clone(&slot);
         let machine = machine.clone();
         self.submit(Box::new(move |scratch, metrics, run| {
-            let outcome =
-                if run { record(metrics, || machine.execute(scratch, &event)).to_outcome() } else { aborted(metrics) };
+            let outcome = if run && !done.cancel.is_cancelled() {
+                record(metrics, || machine.execute_cancellable(scratch, &event, &done.cancel)).to_outcome()
+            } else {
+                aborted(metrics)
+            };
             done.fill(outcome);
         }));
         Pending(slot)
@@ -373,6 +376,7 @@ fn worker(index: usize, local: Worker<Job>, shared: &Shared) {
 struct Slot {
     value: Mutex<(Option<Outcome>, Option<std::task::Waker>)>,
     ready: Condvar,
+    cancel: Cancel,
 }
 
 impl Slot {
@@ -390,6 +394,14 @@ impl Slot {
 pub struct Pending(Arc<Slot>);
 
 impl Pending {
+    /// Stops the execution, like StopExecution: if it has not started it never runs; if it is
+    /// running it stops before its next state, or within 20 ms of a Wait. Either way its outcome
+    /// is `ABORTED`. An execution already finished keeps its outcome. A running Task handler is
+    /// not interrupted: the execution stops when it returns.
+    pub fn cancel(&self) {
+        self.0.cancel.cancel();
+    }
+
     pub fn wait(self) -> Outcome {
         let mut v = self.0.value.lock().unwrap_or_else(|p| p.into_inner());
         loop {

@@ -89,6 +89,8 @@ pub(crate) enum FaultKind {
     Terminal,
     /// The execution's time ran out.
     TimedOut,
+    /// The execution was cancelled (status ABORTED).
+    Aborted,
 }
 
 /// An ASL failure in flight.
@@ -236,6 +238,8 @@ pub(crate) struct Vm<'a> {
     pub var_bytes: usize,
     /// simd-json's buffers, free again once the event is parsed: States.StringToJson uses them.
     pub parse: &'a mut crate::value::ParseBuffers,
+    /// Set from another thread to stop the execution (checked at each state and while waiting).
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 fn system_millis() -> i64 {
@@ -276,6 +280,7 @@ impl<'a> Vm<'a> {
             execution_ctx: None,
             var_bytes: 0,
             parse,
+            cancel: None,
         }
     }
 
@@ -311,10 +316,33 @@ impl<'a> Vm<'a> {
             return Err(self.timed_out());
         }
         match self.clock {
-            Clock::System => std::thread::sleep(std::time::Duration::from_millis(millis)),
+            Clock::System => {
+                // In slices, so that a cancellation ends the wait within one slice.
+                const SLICE_MS: u64 = 20;
+                let mut left = millis;
+                while left > 0 {
+                    if self.cancelled() {
+                        return Err(self.aborted());
+                    }
+                    let step = left.min(SLICE_MS);
+                    std::thread::sleep(std::time::Duration::from_millis(step));
+                    left -= step;
+                }
+            }
             _ => self.virtual_elapsed_millis += millis as i64,
         }
         Ok(())
+    }
+
+    #[inline]
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn aborted(&self) -> Fault<'a> {
+        Fault { error: None, cause: None, kind: FaultKind::Aborted, from_task: false }
     }
 
     fn timeout_millis(&self) -> u64 {
@@ -497,6 +525,9 @@ impl<'a> Vm<'a> {
                     self.transitions += 1;
                     if self.transitions > self.limits.max_transitions {
                         return Err(self.terminal("The execution reached the maximum number of state transitions."));
+                    }
+                    if self.cancelled() {
+                        return Err(self.aborted());
                     }
                     if self.clock == Clock::System
                         && self.transitions.is_multiple_of(1024)
