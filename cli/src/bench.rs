@@ -2,7 +2,7 @@
 //! measured in the same run (parse the input with simd-json into a reused tape, serialize a value
 //! the size of the expected output into a reused buffer), as that folder's README prescribes.
 
-use aslrt::handler::{Echo, JsonFn};
+use aslrt::handler::Echo;
 use aslrt::{Clock, Config, Handlers, Scratch, StateMachine, Status, TaskError};
 use simd_json::prelude::Writable;
 use std::path::{Path, PathBuf};
@@ -48,18 +48,27 @@ unsafe impl std::alloc::GlobalAlloc for CountingMimalloc {
 pub fn handlers() -> Handlers {
     let mut h = Handlers::new();
     h.insert("arn:aws:states:::local:echo", Echo);
-    h.insert(
-        "arn:aws:states:::local:flaky",
-        JsonFn(|input: serde_json::Value| {
-            if input["attempt"] == 0 {
-                Err(TaskError::new("Transient", "simulated transient failure"))
-            } else {
-                Ok(input)
-            }
-        }),
-    );
+    h.insert("arn:aws:states:::local:flaky", Flaky);
     h.insert("arn:aws:states:::local:always-fail", Raise);
     h
+}
+
+/// `flaky`: fails while `attempt` is 0, then returns its input; on the arena values, without
+/// the copies of `JsonFn`.
+struct Flaky;
+
+impl aslrt::TaskHandler for Flaky {
+    fn invoke<'a>(
+        &self,
+        input: aslrt::value::Value<'a>,
+        _: &aslrt::TaskContext<'a>,
+    ) -> Result<aslrt::value::Value<'a>, TaskError> {
+        if input.get("attempt").and_then(|a| a.as_f64()) == Some(0.0) {
+            Err(TaskError::new("Transient", "simulated transient failure"))
+        } else {
+            Ok(input)
+        }
+    }
 }
 
 /// `always-fail` without the copies of `JsonFn`.

@@ -65,7 +65,7 @@ pub fn add_spec(h: &mut Handlers, resource: &str, spec: &Json) -> Result<(), Str
         Some("raise") => {
             let error = spec.get("error").and_then(Json::as_str).unwrap_or("Exception").to_owned();
             let cause = spec.get("cause").and_then(Json::as_str).map(str::to_owned);
-            h.insert(resource, Raise(TaskError { error, cause }));
+            h.insert(resource, Raise(TaskError { error: error.into(), cause: cause.map(Into::into) }));
         }
         other => return Err(format!("unknown handler kind {other:?} for '{resource}'")),
     }
@@ -84,7 +84,7 @@ pub fn add_short_spec(h: &mut Handlers, resource: &str, spec: &str) -> Result<()
             Some((e, c)) => (e.to_owned(), Some(c.to_owned())),
             None => (rest.to_owned(), None),
         };
-        h.insert(resource, Raise(TaskError { error, cause }));
+        h.insert(resource, Raise(TaskError { error: error.into(), cause: cause.map(Into::into) }));
     } else {
         return Err(format!(
             "unknown handler spec '{spec}' for '{resource}' (echo, return:<json>, raise:<error>[:<cause>])"

@@ -8,6 +8,7 @@
 use crate::bytecode::ResourceId;
 use crate::value::{ArenaExt, Const, Value};
 use bumpalo::Bump;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -24,12 +25,13 @@ pub struct TaskContext<'a> {
 /// A Task failure: `error` is what Retry and Catch match (`ErrorEquals`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskError {
-    pub error: String,
-    pub cause: Option<String>,
+    /// A constant name costs no allocation (`Cow::Borrowed`); a computed one is owned.
+    pub error: Cow<'static, str>,
+    pub cause: Option<Cow<'static, str>>,
 }
 
 impl TaskError {
-    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> TaskError {
+    pub fn new(error: impl Into<Cow<'static, str>>, cause: impl Into<Cow<'static, str>>) -> TaskError {
         TaskError { error: error.into(), cause: Some(cause.into()) }
     }
 }

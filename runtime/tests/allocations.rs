@@ -4,6 +4,8 @@
 //! bundled example.
 
 use aslrt::handler::Echo;
+use aslrt::value::Value;
+use aslrt::TaskError;
 use aslrt::{Handlers, Scratch, StateMachine, Status};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -43,9 +45,35 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The bench README's `flaky`: fails while `attempt` is 0. A failure with constant names
+/// allocates nothing, and neither do Retry and Catch.
+struct Flaky;
+
+impl aslrt::TaskHandler for Flaky {
+    fn invoke<'a>(&self, input: Value<'a>, _: &aslrt::TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        if input.get("attempt").and_then(|a| a.as_f64()) == Some(0.0) {
+            Err(TaskError::new("Transient", "simulated transient failure"))
+        } else {
+            Ok(input)
+        }
+    }
+}
+
+struct AlwaysFail;
+
+impl aslrt::TaskHandler for AlwaysFail {
+    fn invoke<'a>(&self, _: Value<'a>, _: &aslrt::TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        Err(TaskError::new("Transient", "simulated transient failure"))
+    }
+}
+
 /// Heap allocations per execution after warm-up, over `runs` executions.
 fn allocations_per_execution(definition: &str, event: &[u8], handlers: Handlers) -> usize {
-    let machine = StateMachine::builder().handlers(handlers).compile(definition).unwrap();
+    let machine = StateMachine::builder()
+        .handlers(handlers)
+        .config(aslrt::Config { clock: aslrt::Clock::ZeroDelay, ..aslrt::Config::default() })
+        .compile(definition)
+        .unwrap();
     let mut scratch = Scratch::new();
     for _ in 0..3 {
         assert_eq!(machine.execute(&mut scratch, event).status, Status::Succeeded);
@@ -70,7 +98,7 @@ fn no_heap_allocation_per_execution() {
         std::fs::read(root().join("examples/order-routing/event.json")).unwrap(),
     )];
     let bench = root().join("../shared/bench");
-    for w in ["w1-pass", "w2-etl-event", "w3-map-parallel", "w6-large"] {
+    for w in ["w1-pass", "w2-etl-event", "w3-map-parallel", "w4-retry-catch", "w4-retry-catch-fail", "w6-large"] {
         let dir = bench.join(w);
         if dir.is_dir() {
             cases.push((
@@ -83,6 +111,8 @@ fn no_heap_allocation_per_execution() {
     for (name, definition, event) in cases {
         let mut handlers = Handlers::new();
         handlers.insert("arn:aws:states:::local:quote", Echo);
+        handlers.insert("arn:aws:states:::local:flaky", Flaky);
+        handlers.insert("arn:aws:states:::local:always-fail", AlwaysFail);
         let n = allocations_per_execution(&definition, &event, handlers);
         assert_eq!(n, 0, "{name}: {n} heap allocations per execution");
     }
