@@ -2,7 +2,7 @@
 //! measured in the same run (parse the input with simd-json into a reused tape, serialize a value
 //! the size of the expected output into a reused buffer), as that folder's README prescribes.
 
-use aslrt::handler::Echo;
+use aslrt::handler::{Echo, Raise};
 use aslrt::{Clock, Config, Handlers, Scratch, StateMachine, Status, TaskError};
 use simd_json::prelude::Writable;
 use std::path::{Path, PathBuf};
@@ -49,7 +49,7 @@ pub fn handlers() -> Handlers {
     let mut h = Handlers::new();
     h.insert("arn:aws:states:::local:echo", Echo);
     h.insert("arn:aws:states:::local:flaky", Flaky);
-    h.insert("arn:aws:states:::local:always-fail", Raise);
+    h.insert("arn:aws:states:::local:always-fail", Raise(TaskError::new("Transient", "simulated transient failure")));
     h
 }
 
@@ -68,19 +68,6 @@ impl aslrt::TaskHandler for Flaky {
         } else {
             Ok(input)
         }
-    }
-}
-
-/// `always-fail` without the copies of `JsonFn`.
-struct Raise;
-
-impl aslrt::TaskHandler for Raise {
-    fn invoke<'a>(
-        &self,
-        _: aslrt::value::Value<'a>,
-        _: &aslrt::TaskContext<'a>,
-    ) -> Result<aslrt::value::Value<'a>, TaskError> {
-        Err(TaskError::new("Transient", "simulated transient failure"))
     }
 }
 

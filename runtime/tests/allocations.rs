@@ -3,7 +3,7 @@
 //! A counting global allocator in this test binary checks it on the benchmark workloads and the
 //! bundled example.
 
-use aslrt::handler::Echo;
+use aslrt::handler::{Echo, Raise};
 use aslrt::value::Value;
 use aslrt::TaskError;
 use aslrt::{Handlers, Scratch, StateMachine, Status};
@@ -59,14 +59,6 @@ impl aslrt::TaskHandler for Flaky {
     }
 }
 
-struct AlwaysFail;
-
-impl aslrt::TaskHandler for AlwaysFail {
-    fn invoke<'a>(&self, _: Value<'a>, _: &aslrt::TaskContext<'a>) -> Result<Value<'a>, TaskError> {
-        Err(TaskError::new("Transient", "simulated transient failure"))
-    }
-}
-
 /// Heap allocations per execution after warm-up, over `runs` executions.
 fn allocations_per_execution(definition: &str, event: &[u8], handlers: Handlers) -> usize {
     let machine = StateMachine::builder()
@@ -112,7 +104,10 @@ fn no_heap_allocation_per_execution() {
         let mut handlers = Handlers::new();
         handlers.insert("arn:aws:states:::local:quote", Echo);
         handlers.insert("arn:aws:states:::local:flaky", Flaky);
-        handlers.insert("arn:aws:states:::local:always-fail", AlwaysFail);
+        handlers.insert(
+            "arn:aws:states:::local:always-fail",
+            Raise(TaskError::new("Transient", "simulated transient failure")),
+        );
         let n = allocations_per_execution(&definition, &event, handlers);
         assert_eq!(n, 0, "{name}: {n} heap allocations per execution");
     }
