@@ -90,7 +90,15 @@ fn no_heap_allocation_per_execution() {
         std::fs::read(root().join("examples/order-routing/event.json")).unwrap(),
     )];
     let bench = root().join("../shared/bench");
-    for w in ["w1-pass", "w2-etl-event", "w3-map-parallel", "w4-retry-catch", "w4-retry-catch-fail", "w6-large"] {
+    for w in [
+        "w1-pass",
+        "w2-etl-event",
+        "w3-map-parallel",
+        "w4-retry-catch",
+        "w4-retry-catch-fail",
+        "w5-jsonata",
+        "w6-large",
+    ] {
         let dir = bench.join(w);
         if dir.is_dir() {
             cases.push((
@@ -103,6 +111,7 @@ fn no_heap_allocation_per_execution() {
     for (name, definition, event) in cases {
         let mut handlers = Handlers::new();
         handlers.insert("arn:aws:states:::local:quote", Echo);
+        handlers.insert("arn:aws:states:::local:echo", Echo);
         handlers.insert("arn:aws:states:::local:flaky", Flaky);
         handlers.insert(
             "arn:aws:states:::local:always-fail",

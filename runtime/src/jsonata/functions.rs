@@ -2,7 +2,7 @@
 //! `$hash`, `$random`, `$uuid`, `$parse`). `$eval` is not available, as on AWS.
 
 use super::eval::{err, num, single, truthy, Ev, Func, JError, RegexLit, Scope, JV, R};
-use super::numfmt::{js_to_string, precision15};
+use super::numfmt::{precision15, write_js};
 use crate::value::{ArenaExt, Value};
 
 type BuiltinFn = for<'a, 'h> fn(&mut Ev<'a, 'h>, &[JV<'a>], JV<'a>) -> R<'a>;
@@ -185,12 +185,14 @@ pub fn stringify_into(out: &mut bumpalo::collections::String<'_>, v: JV<'_>) -> 
 
 fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>) -> Result<(), JError> {
     match v {
-        Value::Int(i) => out.push_str(&js_to_string(precision15(*i as f64))),
+        Value::Int(i) => {
+            let _ = write_js(out, precision15(*i as f64));
+        }
         Value::Float(f) => {
             if !f.is_finite() {
                 return err("D3001", "Attempting to invoke string function on Infinity or NaN");
             }
-            out.push_str(&js_to_string(precision15(*f)))
+            let _ = write_js(out, precision15(*f));
         }
         Value::Array(items) => {
             out.push('[');
