@@ -235,7 +235,13 @@ impl StateMachine {
         };
         let input = match parsed {
             Ok(v) => v,
-            Err(e) => return fail("States.Runtime", format!("The execution input is not valid JSON: {e}"), arena),
+            Err(e) => {
+                // simd-json's errors can be terse ("InternalError"); serde_json names the line,
+                // column and what it expected. The event is malformed, so this path is cold.
+                let why =
+                    serde_json::from_slice::<serde_json::Value>(event).err().map_or(e.to_string(), |e| e.to_string());
+                return fail("States.Runtime", format!("The execution input is not valid JSON: {why}"), arena);
+            }
         };
         let rng = match cfg.seed {
             Some(seed) => Rng::seeded(seed),

@@ -388,3 +388,13 @@ fn whitespace_around_the_event() {
     assert_eq!(run.status, aslrt::Status::Failed);
     assert_eq!(run.error, Some("States.Runtime"));
 }
+
+/// A malformed event fails the execution with a cause that says where and what.
+#[test]
+fn malformed_event_cause_names_line_and_column() {
+    let pass = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).expect("valid");
+    let mut scratch = aslrt::Scratch::new();
+    let run = pass.execute(&mut scratch, b"{\"a\":1,}");
+    assert_eq!(run.error, Some("States.Runtime"));
+    assert_eq!(run.cause, Some("The execution input is not valid JSON: trailing comma at line 1 column 8"));
+}
