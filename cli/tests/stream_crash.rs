@@ -109,6 +109,9 @@ fn every_line_has_a_result_after_kill_and_restart() {
     let missing: Vec<u64> = (1..=EVENTS).filter(|l| !seen.contains(l)).take(5).collect();
     assert!(missing.is_empty(), "lines without a result: {missing:?}");
     assert_eq!(seen.len() as u64, EVENTS);
+    // A restart cuts the output back to the checkpoint, so no result line is duplicated either.
+    assert_eq!(text.lines().count() as u64, EVENTS, "one result line per event");
+    assert!(kills >= 1, "the run was killed mid-stream at least once");
     eprintln!("killed {kills} time(s); {} result lines for {EVENTS} events", text.lines().count());
     let _ = std::fs::remove_dir_all(&d);
 }
