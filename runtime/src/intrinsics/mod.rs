@@ -105,14 +105,7 @@ impl Call {
 // Argument helpers shared by the families.
 
 pub(crate) fn type_name(v: &Value<'_>) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Int(_) | Value::Float(_) => "number",
-        Value::Str(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+    v.kind().name()
 }
 
 pub(crate) fn want_str<'a>(f: &str, pos: usize, v: Value<'a>) -> Result<&'a str> {

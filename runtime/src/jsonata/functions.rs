@@ -995,14 +995,7 @@ fn type_of<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
         JV::Undef => return Ok(JV::Undef),
         JV::F(_) => "function",
         JV::Seq(..) => "array",
-        JV::V(v) => match v {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Int(_) | Value::Float(_) => "number",
-            Value::Str(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        },
+        JV::V(v) => v.kind().name(),
     };
     Ok(s(ev, t))
 }

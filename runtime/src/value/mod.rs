@@ -66,6 +66,20 @@ pub enum Kind {
     Object,
 }
 
+impl Kind {
+    /// The name AWS's messages and JSONata's `$type` use: `null`, `boolean`, `number`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Null => "null",
+            Kind::Boolean => "boolean",
+            Kind::Number => "number",
+            Kind::String => "string",
+            Kind::Array => "array",
+            Kind::Object => "object",
+        }
+    }
+}
+
 impl<'a> Value<'a> {
     pub const EMPTY_OBJECT: Value<'static> = Value::Object(&[]);
     pub const EMPTY_ARRAY: Value<'static> = Value::Array(&[]);
