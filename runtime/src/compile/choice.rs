@@ -78,17 +78,7 @@ impl Compiler {
             let id = self.jt(t)?;
             e.emit(Op::TestJ(id));
             e.emit_to(Op::JumpIfNot, next_rule);
-            match &rule.output {
-                Some(t) => {
-                    let id = self.jt(t)?;
-                    e.emit(Op::PushJT(id));
-                    e.emit(Op::Pop(Reg::Acc));
-                }
-                None => e.emit(Op::Move { to: Reg::Acc, from: Reg::Raw }),
-            }
-            if let Some(a) = &rule.assign {
-                self.assign(e, a, Reg::Raw)?;
-            }
+            self.jsonata_outcome(e, rule.output.as_ref(), rule.assign.as_ref(), Reg::Raw, Reg::Raw)?;
             e.emit(Op::Exit);
             let target = e.state_label(&rule.next)?;
             e.emit_to(Op::Jump, target);

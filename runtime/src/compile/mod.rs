@@ -275,20 +275,45 @@ impl Compiler {
         e.emit(Op::SetStates(flags | if ctx { STATES_CONTEXT } else { 0 }));
     }
 
-    /// JSONata Output into `Acc` (or `default` when the state has none), then Assign.
-    pub fn jsonata_output_assign(&mut self, e: &mut Emitter, s: &State, default: Reg) -> Result<(), String> {
-        match &s.output {
+    /// A JSONata field into `to`: the template's value, or `absent`'s when the field is not set.
+    pub fn jsonata_into(
+        &mut self,
+        e: &mut Emitter,
+        t: Option<&crate::asl::ast::JTemplate>,
+        to: Reg,
+        absent: Reg,
+    ) -> Result<(), String> {
+        match t {
             Some(t) => {
                 let id = self.jt(t)?;
                 e.emit(Op::PushJT(id));
-                e.emit(Op::Pop(Reg::Acc));
+                e.emit(Op::Pop(to));
             }
-            None => e.emit(Op::Move { to: Reg::Acc, from: default }),
-        }
-        if let Some(a) = &s.assign {
-            self.assign(e, a, Reg::Raw)?;
+            None => e.emit(Op::Move { to, from: absent }),
         }
         Ok(())
+    }
+
+    /// A JSONata Output into `Acc` (`absent`'s value when there is none), then the Assign,
+    /// whose root is `assign_root`. Serves states, Choice rules and catchers.
+    pub fn jsonata_outcome(
+        &mut self,
+        e: &mut Emitter,
+        output: Option<&crate::asl::ast::JTemplate>,
+        assign: Option<&crate::asl::ast::Assign>,
+        absent: Reg,
+        assign_root: Reg,
+    ) -> Result<(), String> {
+        self.jsonata_into(e, output, Reg::Acc, absent)?;
+        if let Some(a) = assign {
+            self.assign(e, a, assign_root)?;
+        }
+        Ok(())
+    }
+
+    /// JSONata Output into `Acc` (or `default` when the state has none), then Assign.
+    pub fn jsonata_output_assign(&mut self, e: &mut Emitter, s: &State, default: Reg) -> Result<(), String> {
+        self.jsonata_outcome(e, s.output.as_ref(), s.assign.as_ref(), default, Reg::Raw)
     }
 
     /// The JSONata tail of a state: Output, Assign, exit, transition.

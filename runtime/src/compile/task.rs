@@ -36,17 +36,7 @@ impl Compiler {
             if c.jsonata {
                 let uses = Self::jsonata_uses(c.output.as_ref(), c.assign.as_ref());
                 self.set_states(e, STATES_ERROR, &uses);
-                match &c.output {
-                    Some(t) => {
-                        let id = self.jt(t)?;
-                        e.emit(Op::PushJT(id));
-                        e.emit(Op::Pop(Reg::Acc));
-                    }
-                    None => e.emit(Op::Move { to: Reg::Acc, from: Reg::Err }),
-                }
-                if let Some(a) = &c.assign {
-                    self.assign(e, a, Reg::Err)?;
-                }
+                self.jsonata_outcome(e, c.output.as_ref(), c.assign.as_ref(), Reg::Err, Reg::Err)?;
             } else {
                 let assign = c.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Err)).transpose()?;
                 e.emit(Op::Move { to: Reg::Res, from: Reg::Err });
@@ -66,15 +56,7 @@ impl Compiler {
     /// `In` from Parameters or Arguments, or the (effective) input itself.
     fn input(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
         if s.jsonata {
-            match &s.arguments {
-                Some(t) => {
-                    let id = self.jt(t)?;
-                    e.emit(Op::PushJT(id));
-                    e.emit(Op::Pop(Reg::In));
-                }
-                None => e.emit(Op::Move { to: Reg::In, from: Reg::Raw }),
-            }
-            return Ok(());
+            return self.jsonata_into(e, s.arguments.as_ref(), Reg::In, Reg::Raw);
         }
         match &s.io.parameters {
             Some(t) => {
