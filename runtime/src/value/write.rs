@@ -45,42 +45,24 @@ pub static INPUT: &str = "\u{0}aslrt:input";
 
 /// Appends `v` as compact JSON to `out`, writing `raw` where the value is [`INPUT`].
 pub fn write_json_with_input(out: &mut impl Out, v: &Value<'_>, raw: &[u8]) {
-    match *v {
-        Value::Str(s) if std::ptr::eq(s, INPUT) => out.extend_from_slice(raw),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_with_input(out, item, raw);
-            }
-            out.push(b']');
-        }
-        Value::Object(members) => {
-            out.push(b'{');
-            for (i, (k, item)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(out, k);
-                out.push(b':');
-                write_json_with_input(out, item, raw);
-            }
-            out.push(b'}');
-        }
-        _ => write_json(out, v),
-    }
+    write_value::<true>(out, v, raw);
 }
 
 /// Appends `v` as compact JSON to `out`.
 pub fn write_json(out: &mut impl Out, v: &Value<'_>) {
+    write_value::<false>(out, v, &[]);
+}
+
+/// The writer behind both: with `INPUT_AWARE`, a string that is [`INPUT`] is written as `raw`.
+/// The flag is a constant, so plain [`write_json`] carries no check for it.
+fn write_value<const INPUT_AWARE: bool>(out: &mut impl Out, v: &Value<'_>, raw: &[u8]) {
     match *v {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
         Value::Float(f) => write_float(out, f),
+        Value::Str(s) if INPUT_AWARE && std::ptr::eq(s, INPUT) => out.extend_from_slice(raw),
         Value::Str(s) => write_str(out, s),
         Value::Array(items) => {
             out.push(b'[');
@@ -88,7 +70,7 @@ pub fn write_json(out: &mut impl Out, v: &Value<'_>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_json(out, item);
+                write_value::<INPUT_AWARE>(out, item, raw);
             }
             out.push(b']');
         }
@@ -100,7 +82,7 @@ pub fn write_json(out: &mut impl Out, v: &Value<'_>) {
                 }
                 write_str(out, k);
                 out.push(b':');
-                write_json(out, item);
+                write_value::<INPUT_AWARE>(out, item, raw);
             }
             out.push(b'}');
         }
