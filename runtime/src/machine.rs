@@ -123,6 +123,10 @@ pub struct Execution<'s> {
 }
 
 impl Execution<'_> {
+    /// An execution stopped before its first state (status `ABORTED`, nothing else).
+    pub const ABORTED: Execution<'static> =
+        Execution { status: Status::Aborted, transitions: 0, output: None, error: None, cause: None };
+
     /// An owned copy.
     pub fn to_outcome(&self) -> Outcome {
         Outcome {
@@ -193,7 +197,7 @@ impl StateMachine {
     /// while a Wait state or a retry back-off waits on the system clock.
     pub fn execute_cancellable<'s>(&self, scratch: &'s mut Scratch, event: &[u8], cancel: &Cancel) -> Execution<'s> {
         if cancel.is_cancelled() {
-            return Execution { status: Status::Aborted, transitions: 0, output: None, error: None, cause: None };
+            return Execution::ABORTED;
         }
         self.execute_inner(scratch, event, Some(&cancel.0))
     }
@@ -319,9 +323,7 @@ fn run_vm<'s>(
                 cause: None,
             }
         }
-        Err((FaultKind::Aborted, _, _)) => {
-            Execution { status: Status::Aborted, transitions, output: None, error: None, cause: None }
-        }
+        Err((FaultKind::Aborted, _, _)) => Execution { transitions, ..Execution::ABORTED },
         Err((kind, error, cause)) => Execution {
             status: if kind == FaultKind::TimedOut { Status::TimedOut } else { Status::Failed },
             transitions,

@@ -36,7 +36,6 @@ use metrics::Shard;
 pub use metrics::{Metrics, MetricsSnapshot};
 
 use crate::machine::{Cancel, Execution, Outcome, Scratch, StateMachine};
-use crate::vm::Status;
 use crossbeam_deque::{Injector, Stealer, Worker};
 use dashmap::DashMap;
 use std::collections::BTreeMap;
@@ -140,12 +139,10 @@ impl Runtime {
         let done = Arc::clone(&slot);
         let machine = machine.clone();
         self.submit(Box::new(move |scratch, metrics, run| {
-            let outcome = if run && !done.cancel.is_cancelled() {
-                record(metrics, || machine.execute_cancellable(scratch, &event, &done.cancel)).to_outcome()
-            } else {
-                aborted(metrics)
-            };
-            done.fill(outcome);
+            let run = run && !done.cancel.is_cancelled();
+            done.fill(
+                run_or_abort(metrics, run, || machine.execute_cancellable(scratch, &event, &done.cancel)).to_outcome(),
+            );
         }));
         Pending(slot)
     }
@@ -163,14 +160,7 @@ impl Runtime {
             self.submit(Box::new(move |scratch, metrics, run| {
                 let done: Vec<(usize, Outcome)> = part
                     .into_iter()
-                    .map(|(i, e)| {
-                        let o = if run {
-                            record(metrics, || machine.execute(scratch, &e)).to_outcome()
-                        } else {
-                            aborted(metrics)
-                        };
-                        (i, o)
-                    })
+                    .map(|(i, e)| (i, run_or_abort(metrics, run, || machine.execute(scratch, &e)).to_outcome()))
                     .collect();
                 let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
                 for (i, o) in done {
@@ -234,25 +224,7 @@ impl Runtime {
                 self.submit(Box::new(move |scratch, metrics, run| {
                     let out: Vec<(u64, Vec<u8>)> = part
                         .into_iter()
-                        .map(|(id, e)| {
-                            let bytes = if run {
-                                let r = record(metrics, || machine.execute(scratch, &e));
-                                format(id, &r)
-                            } else {
-                                aborted(metrics);
-                                format(
-                                    id,
-                                    &Execution {
-                                        status: Status::Aborted,
-                                        output: None,
-                                        error: None,
-                                        cause: None,
-                                        transitions: 0,
-                                    },
-                                )
-                            };
-                            (id, bytes)
-                        })
+                        .map(|(id, e)| (id, format(id, &run_or_abort(metrics, run, || machine.execute(scratch, &e)))))
                         .collect();
                     let _ = tx.send(vec![(seq, Vec::new())].into_iter().chain(out).collect());
                 }));
@@ -327,9 +299,15 @@ fn record<'s>(metrics: &Shard, run: impl FnOnce() -> Execution<'s>) -> Execution
     r
 }
 
-fn aborted(metrics: &Shard) -> Outcome {
-    metrics.aborted();
-    Outcome { status: Status::Aborted, output: None, error: None, cause: None, transitions: 0 }
+/// Runs an execution and records it, or, for a job dropped unrun (`run` false: shutdown_now,
+/// or cancelled before it started), counts it aborted without running it.
+fn run_or_abort<'s>(metrics: &Shard, run: bool, execute: impl FnOnce() -> Execution<'s>) -> Execution<'s> {
+    if run {
+        record(metrics, execute)
+    } else {
+        metrics.aborted();
+        Execution::ABORTED
+    }
 }
 
 /// Finds a job: the local queue, a batch from the injector, or one stolen from another worker.
