@@ -63,18 +63,13 @@ fn result_line(line: u64, r: &Execution<'_>) -> Vec<u8> {
             out.extend_from_slice(o.as_bytes());
         }
         _ => {
-            let cause = match r.cause {
-                // A malformed event is named by its line.
-                Some(c)
-                    if r.error == Some("States.Runtime") && c.starts_with("The execution input is not valid JSON") =>
-                {
-                    Some(format!(
-                        "The event on line {line} is not valid JSON: {}",
-                        c.trim_start_matches("The execution input is not valid JSON: ")
-                    ))
+            // A malformed event is named by its line.
+            let cause = r.cause.map(|c| match c.strip_prefix(aslrt::INVALID_INPUT_CAUSE) {
+                Some(why) if r.error == Some("States.Runtime") => {
+                    format!("The event on line {line} is not valid JSON: {why}")
                 }
-                other => other.map(str::to_owned),
-            };
+                _ => c.to_owned(),
+            });
             out.extend_from_slice(b",\"error\":");
             out.extend_from_slice(serde_json::to_string(&r.error).unwrap_or_default().as_bytes());
             out.extend_from_slice(b",\"cause\":");

@@ -83,5 +83,5 @@ mod vm;
 pub use error::{Error, ErrorKind};
 pub use exec::Runtime;
 pub use handler::{Handlers, TaskContext, TaskError, TaskHandler};
-pub use machine::{Builder, Cancel, Config, Execution, Outcome, Scratch, StateMachine};
+pub use machine::{Builder, Cancel, Config, Execution, Outcome, Scratch, StateMachine, INVALID_INPUT_CAUSE};
 pub use vm::{timestamp, Clock, Identity, RuntimeLimits, Status};

@@ -12,6 +12,10 @@ use bumpalo::Bump;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// How the cause of a `States.Runtime` failure for an event that is not JSON begins; the
+/// parser's description follows. Hosts that know more (a line number) can replace it.
+pub const INVALID_INPUT_CAUSE: &str = "The execution input is not valid JSON: ";
+
 /// Options for compiling and running a state machine.
 #[derive(Clone, Default)]
 pub struct Config {
@@ -244,7 +248,7 @@ impl StateMachine {
                 // column and what it expected. The event is malformed, so this path is cold.
                 let why =
                     serde_json::from_slice::<serde_json::Value>(event).err().map_or(e.to_string(), |e| e.to_string());
-                return fail("States.Runtime", format!("The execution input is not valid JSON: {why}"), arena);
+                return fail("States.Runtime", format!("{INVALID_INPUT_CAUSE}{why}"), arena);
             }
         };
         let rng = match cfg.seed {
