@@ -5,7 +5,6 @@
 
 use super::compile::{ArrayItem, BinOp, Lambda, Node, PathNode, Step, Sym};
 use super::functions::{self, BUILTINS};
-use super::numfmt;
 use crate::value::Value;
 use bumpalo::Bump;
 use std::cell::RefCell;
@@ -983,9 +982,4 @@ fn flatten_into<'a>(items: &'a [Value<'a>], out: &mut bumpalo::collections::Vec<
             other => out.push(*other),
         }
     }
-}
-
-/// Converts a number for output and string conversion, as JavaScript prints it.
-pub fn js_number(f: f64) -> String {
-    numfmt::js_to_string(f)
 }
