@@ -87,15 +87,32 @@ fn build<'a>(arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) -> Value<'a> {
         Node::String(s) => Value::Str(s),
         Node::Static(s) => static_value(s),
         // Children are built straight into their slots (nested values go further into the arena).
-        Node::Array { len, .. } => Value::Array(arena.alloc_slice_fill_with(len, |_| build(arena, nodes, at))),
+        Node::Array { len, .. } => Value::Array(arena.alloc_slice_fill_with(len, |_| child(arena, nodes, at))),
         Node::Object { len, .. } => Value::Object(arena.alloc_slice_fill_with(len, |_| {
             let key = match nodes[*at] {
                 Node::String(k) => k,
                 _ => "",
             };
             *at += 1;
-            (key, build(arena, nodes, at))
+            (key, child(arena, nodes, at))
         })),
+    }
+}
+
+/// A member or element: scalars (most of a document) are made here, without the call that
+/// containers take into [`build`].
+#[inline(always)]
+fn child<'a>(arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) -> Value<'a> {
+    match nodes[*at] {
+        Node::String(s) => {
+            *at += 1;
+            Value::Str(s)
+        }
+        Node::Static(s) => {
+            *at += 1;
+            static_value(s)
+        }
+        _ => build(arena, nodes, at),
     }
 }
 
