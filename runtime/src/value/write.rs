@@ -108,11 +108,51 @@ fn escapes_in(w: u64) -> u64 {
     control | has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64))
 }
 
+/// Whether any byte of `bytes` must be escaped: whole words, the last one overlapping, and a
+/// string shorter than a word read as two overlapping halves or three single bytes.
+#[inline(always)]
+fn needs_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])));
+    match n {
+        0 => false,
+        // Filler bytes are 'a', which never needs escaping.
+        1..=3 => {
+            let w = u64::from_le_bytes([bytes[0], bytes[n / 2], bytes[n - 1], b'a', b'a', b'a', b'a', b'a']);
+            escapes_in(w) != 0
+        }
+        4..=7 => escapes_in(half(0) | half(n - 4) << 32) != 0,
+        _ => {
+            let mut at = 0;
+            while at + 8 < n {
+                if escapes_in(word(at)) != 0 {
+                    return true;
+                }
+                at += 8;
+            }
+            escapes_in(word(n - 8)) != 0
+        }
+    }
+}
+
 /// Writes `s` as a JSON string literal, escaping only what JSON requires (as Jackson does).
 /// Runs of plain bytes are found eight at a time and copied in one go.
+#[inline]
 pub fn write_str(out: &mut impl Out, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.push(b'"');
+    if needs_escape(bytes) {
+        write_escaped(out, bytes);
+    } else {
+        out.extend_from_slice(bytes);
+    }
+    out.push(b'"');
+}
+
+/// The content of a string literal that has something to escape.
+#[inline(never)]
+fn write_escaped(out: &mut impl Out, bytes: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -152,7 +192,6 @@ pub fn write_str(out: &mut impl Out, s: &str) {
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// `v` as a compact JSON `String`, for messages.
@@ -212,6 +251,28 @@ mod tests {
         let back: String = serde_json::from_slice(&out).unwrap();
         assert_eq!(back, text);
         assert_eq!(out.len(), str_len(&text));
+    }
+
+    /// Every length up to three words, with one byte that needs escaping at every position (and
+    /// with none): the short-string and overlapping-word checks must miss nothing.
+    #[test]
+    fn finds_an_escape_at_any_position_of_any_length() {
+        for n in 0..=24 {
+            let plain: String = "x é~ 0".chars().cycle().take(n).collect();
+            let mut out = Vec::new();
+            write_json(&mut out, &Value::Str(&plain));
+            assert_eq!(out, serde_json::to_vec(&plain).unwrap(), "{plain:?}");
+            for at in 0..n {
+                for special in ['"', '\\', '\0', '\n', '\u{1f}'] {
+                    let mut chars: Vec<char> = "abcdefghijklmnopqrstuvwxyz".chars().take(n).collect();
+                    chars[at] = special;
+                    let text: String = chars.into_iter().collect();
+                    out.clear();
+                    write_json(&mut out, &Value::Str(&text));
+                    assert_eq!(out, serde_json::to_vec(&text).unwrap(), "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]
