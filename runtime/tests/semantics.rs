@@ -304,18 +304,17 @@ fn disassembly_snapshot() {
     7  jump       11
     8  move       Acc <- Eff
     9  exit
-   10  jump       20
+   10  jump       19
    11  enter      "P"
    12  arg        Eff $.xs
    13  apply      States.ArrayLength/1
    14  push       1
-   15  object     2 ["n", "k"]
-   16  pop        Res
-   17  result     $.r
-   18  exit
-   19  end
-   20  enter      "F"
-   21  fail       "E" -
+   15  object-to  Res 2 ["n", "k"]
+   16  result     $.r
+   17  exit
+   18  end
+   19  enter      "F"
+   20  fail       "E" -
 "#;
     assert_eq!(machine.disassemble(), expect);
 }

@@ -55,6 +55,10 @@ impl Program {
             Op::MakeObject { keys, len } => {
                 write!(f, "object     {len} {:?}", self.keys[keys.index()].iter().map(|k| &**k).collect::<Vec<_>>())
             }
+            Op::MakeObjectTo { keys, len, to } => {
+                let keys = self.keys[keys.index()].iter().map(|k| &**k).collect::<Vec<_>>();
+                write!(f, "object-to  {to:?} {len} {keys:?}")
+            }
             Op::MakeArray(n) => write!(f, "array      {n}"),
             Op::Pop(r) => write!(f, "pop        {r:?}"),
             Op::Move { to, from } => write!(f, "move       {to:?} <- {from:?}"),

@@ -160,6 +160,14 @@ pub enum Op {
         keys: KeysId,
         len: u16,
     },
+    /// [`Op::MakeObject`] and then [`Op::Pop`] into `to`, fused by the compiler: the object goes
+    /// straight to its register instead of through a stack slot just written.
+    /// - Stack: v1 … vN =>
+    MakeObjectTo {
+        keys: KeysId,
+        len: u16,
+        to: Reg,
+    },
     /// Builds an array from the top `.0` values.
     /// - Stack: v1 … vN => array
     MakeArray(u16),
@@ -322,6 +330,7 @@ impl Program {
                     | Op::Pop(_)
                     | Op::PushConst(_)
                     | Op::MakeObject { .. }
+                    | Op::MakeObjectTo { .. }
                     | Op::MakeArray(_)
                     | Op::ResultWhole
                     | Op::ResultDiscard

@@ -117,12 +117,12 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
             check(c.index() < p.calls.len(), "call")?;
             (p.calls[c.index()].args.len() as u16, 1)
         }
-        Op::MakeObject { keys, len } => {
+        Op::MakeObject { keys, len } | Op::MakeObjectTo { keys, len, .. } => {
             check(keys.index() < p.keys.len(), "key list")?;
             if p.keys[keys.index()].len() != len as usize {
                 return Err(format!("{op:?}: {} keys for {len} values", p.keys[keys.index()].len()));
             }
-            (len, 1)
+            (len, u16::from(matches!(op, Op::MakeObject { .. })))
         }
         Op::MakeArray(n) => (n, 1),
         Op::Pop(_) | Op::MapRun(_) => {

@@ -77,6 +77,14 @@ impl Emitter {
     }
 
     pub fn emit(&mut self, op: Op) {
+        // `object; pop r` becomes one op, unless a jump lands on the pop.
+        if let (Op::Pop(to), Some(&Op::MakeObject { keys, len })) = (op, self.code.last()) {
+            let here = Some(Pc(self.code.len() as u32));
+            if !self.labels.contains(&here) {
+                *self.code.last_mut().expect("checked above") = Op::MakeObjectTo { keys, len, to };
+                return;
+            }
+        }
         self.code.push(op);
     }
 

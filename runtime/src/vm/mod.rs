@@ -201,6 +201,18 @@ impl<'a> Frame<'a> {
         self.stack[self.sp]
     }
 
+    /// Pops the top `len` values as the members named `names`, in order.
+    #[inline]
+    fn pop_object(&mut self, arena: &'a Bump, names: &'a [Box<str>], len: u16) -> Value<'a> {
+        let base = self.sp - len as usize;
+        let values = &self.stack[base..self.sp];
+        // Indexing (not a zipped iterator) lets each member be written in place, without a stack
+        // temporary that the store forwarding of the next load trips over.
+        let members = arena.alloc_slice_fill_with(values.len(), |i| (&*names[i], values[i]));
+        self.sp = base;
+        Value::Object(members)
+    }
+
     fn retries_used(&mut self, i: usize) -> &mut u64 {
         if i < INLINE_RETRIERS {
             &mut self.retries[i]
@@ -598,14 +610,12 @@ impl<'a> Vm<'a> {
                     f.push(v);
                 }
                 Op::MakeObject { keys, len } => {
-                    let base = f.sp - len as usize;
-                    let names = &program.keys[keys.index()];
-                    let values = &f.stack[base..f.sp];
-                    // Indexing (not a zipped iterator) lets each member be written in place, without
-                    // a stack temporary that the store forwarding of the next load trips over.
-                    let members = arena.alloc_slice_fill_with(values.len(), |i| (&*names[i], values[i]));
-                    f.sp = base;
-                    f.push(Value::Object(members));
+                    let object = f.pop_object(arena, &program.keys[keys.index()], len);
+                    f.push(object);
+                }
+                Op::MakeObjectTo { keys, len, to } => {
+                    let object = f.pop_object(arena, &program.keys[keys.index()], len);
+                    f.set(to, object);
                 }
                 Op::MakeArray(n) => {
                     let base = f.sp - n as usize;
