@@ -397,3 +397,21 @@ fn malformed_event_cause_names_line_and_column() {
     assert_eq!(run.error, Some("States.Runtime"));
     assert_eq!(run.cause, Some("The execution input is not valid JSON: trailing comma at line 1 column 8"));
 }
+
+/// A template of only paths and constants is built in one op (`object-of`); a path that selects
+/// nothing still fails the state as AWS reports it, naming the first such field in order.
+#[test]
+fn flat_template_reports_its_first_missing_field() {
+    let parameters = json!({"a.$": "$.x", "k": [1], "b.$": "$.missing", "c.$": "$.also_missing"});
+    check(
+        pass_then(json!({"Type": "Pass", "Parameters": parameters, "End": true})),
+        json!({"x": 1}),
+        json!({"status": "FAILED", "error": "States.Runtime",
+            "cause": "An error occurred while executing the state 'S' (entered at the event id #2). The JSONPath '$.missing' specified for the field 'b.$' could not be found in the input '{\"x\":1}'"}),
+    );
+    check(
+        pass_then(json!({"Type": "Pass", "Parameters": parameters, "End": true})),
+        json!({"x": 1, "missing": null, "also_missing": "y"}),
+        json!({"status": "SUCCEEDED", "output": {"a": 1, "k": [1], "b": null, "c": "y"}}),
+    );
+}

@@ -55,6 +55,21 @@ impl Program {
             Op::MakeObject { keys, len } => {
                 write!(f, "object     {len} {:?}", self.keys[keys.index()].iter().map(|k| &**k).collect::<Vec<_>>())
             }
+            Op::Object { id, root, to } => {
+                let o = &self.objects[id.index()];
+                let members: Vec<String> = self.keys[o.keys.index()]
+                    .iter()
+                    .zip(o.members.iter())
+                    .map(|(k, m)| match *m {
+                        FlatMember::Path { path: p, .. } => format!("{k}: {}", path(p)),
+                        FlatMember::Const(c) => format!("{k}: {}", konst(&self.consts[c.index()])),
+                    })
+                    .collect();
+                match to {
+                    Some(to) => write!(f, "object-of  {root:?} {{{}}} -> {to:?}", members.join(", ")),
+                    None => write!(f, "object-of  {root:?} {{{}}}", members.join(", ")),
+                }
+            }
             Op::MakeObjectTo { keys, len, to } => {
                 let keys = self.keys[keys.index()].iter().map(|k| &**k).collect::<Vec<_>>();
                 write!(f, "object-to  {to:?} {len} {keys:?}")

@@ -53,6 +53,10 @@ index_type!(
     PathId(u16)
 );
 index_type!(
+    /// Index into [`Program::objects`].
+    ObjectId(u16)
+);
+index_type!(
     /// Index into [`Program::ref_paths`].
     RefPathId(u16)
 );
@@ -167,6 +171,16 @@ pub enum Op {
         keys: KeysId,
         len: u16,
         to: Reg,
+    },
+    /// Builds template object `id`, whose members are all paths (read from `root`) or
+    /// constants, each evaluated straight into its slot; the object goes to register `to`, or
+    /// onto the stack. A path that selects nothing is `States.Runtime` naming its field, as
+    /// with [`Op::PushPath`].
+    /// - Stack: => object (with `to: None`)
+    Object {
+        id: ObjectId,
+        root: Reg,
+        to: Option<Reg>,
     },
     /// Builds an array from the top `.0` values.
     /// - Stack: v1 … vN => array
@@ -294,6 +308,7 @@ pub struct Program {
     pub ref_paths: Vec<ReferencePath>,
     pub consts: Vec<Const>,
     pub keys: Vec<Box<[Box<str>]>>,
+    pub objects: Vec<FlatObject>,
     pub calls: Vec<Call>,
     pub strings: Vec<Box<str>>,
     pub tests: Vec<ChoiceTest>,
@@ -373,6 +388,24 @@ impl Program {
     pub fn machine(&self, id: MachineId) -> &MachineCode {
         &self.machines[id.index()]
     }
+}
+
+/// A template object with only path and constant members (the common `Parameters` and
+/// `ItemSelector`), for [`Op::Object`].
+#[derive(Debug)]
+pub struct FlatObject {
+    pub keys: KeysId,
+    pub members: Box<[FlatMember]>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum FlatMember {
+    /// `"key.$": "$.path"`; `field` is the key as written, for the error message.
+    Path {
+        path: PathId,
+        field: StrId,
+    },
+    Const(ConstId),
 }
 
 /// The variables one Assign writes, in stack order.

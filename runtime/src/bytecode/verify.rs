@@ -124,6 +124,24 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
             }
             (len, u16::from(matches!(op, Op::MakeObject { .. })))
         }
+        Op::Object { id, to, .. } => {
+            check(id.index() < p.objects.len(), "template object")?;
+            let o = &p.objects[id.index()];
+            check(o.keys.index() < p.keys.len(), "key list")?;
+            if p.keys[o.keys.index()].len() != o.members.len() {
+                return Err(format!("{op:?}: {} keys for {} members", p.keys[o.keys.index()].len(), o.members.len()));
+            }
+            for m in o.members.iter() {
+                match *m {
+                    FlatMember::Path { path, field } => {
+                        check(path.index() < p.paths.len(), "path")?;
+                        check(field.index() < p.strings.len(), "string")?;
+                    }
+                    FlatMember::Const(c) => check(c.index() < p.consts.len(), "constant")?,
+                }
+            }
+            (0, u16::from(to.is_none()))
+        }
         Op::MakeArray(n) => (n, 1),
         Op::Pop(_) | Op::MapRun(_) => {
             if let Op::MapRun(m) = *op {

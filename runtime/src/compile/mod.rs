@@ -78,10 +78,15 @@ impl Emitter {
 
     pub fn emit(&mut self, op: Op) {
         // `object; pop r` becomes one op, unless a jump lands on the pop.
-        if let (Op::Pop(to), Some(&Op::MakeObject { keys, len })) = (op, self.code.last()) {
+        if let (Op::Pop(to), Some(&last)) = (op, self.code.last()) {
+            let fused = match last {
+                Op::MakeObject { keys, len } => Some(Op::MakeObjectTo { keys, len, to }),
+                Op::Object { id, root, to: None } => Some(Op::Object { id, root, to: Some(to) }),
+                _ => None,
+            };
             let here = Some(Pc(self.code.len() as u32));
-            if !self.labels.contains(&here) {
-                *self.code.last_mut().expect("checked above") = Op::MakeObjectTo { keys, len, to };
+            if let Some(fused) = fused.filter(|_| !self.labels.contains(&here)) {
+                *self.code.last_mut().expect("checked above") = fused;
                 return;
             }
         }

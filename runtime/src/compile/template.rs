@@ -19,6 +19,23 @@ impl Compiler {
                 e.emit(Op::PushPath { path, root, field });
             }
             Template::Call { call, .. } => self.call(e, call, root)?,
+            Template::Object(members)
+                if members.iter().all(|(_, m)| matches!(m, Template::Path { .. } | Template::Const(_))) =>
+            {
+                let flat = members
+                    .iter()
+                    .map(|(_, m)| match m {
+                        Template::Path { path, field } => {
+                            Ok(FlatMember::Path { path: self.path(path)?, field: self.string(field)? })
+                        }
+                        Template::Const(c) => Ok(FlatMember::Const(self.constant(c)?)),
+                        _ => Err("internal error: a flat template member is a call or container".to_owned()),
+                    })
+                    .collect::<Result<Box<[_]>, String>>()?;
+                let keys = KeysId(push(&mut self.program.keys, members.iter().map(|(k, _)| k.clone()).collect())?);
+                let id = ObjectId(push(&mut self.program.objects, FlatObject { keys, members: flat })?);
+                e.emit(Op::Object { id, root, to: None });
+            }
             Template::Object(members) => {
                 for (_, m) in members.iter() {
                     self.template(e, m, root)?;

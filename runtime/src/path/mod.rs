@@ -85,6 +85,48 @@ pub struct Path {
     pub segments: Box<[Segment]>,
     /// The text as written, for error messages.
     pub text: Box<str>,
+    /// For a `$$` path that starts with a context field the VM keeps at hand, that field and
+    /// how many segments name it (`$$.Map.Item.Value.id`: `MapItemValue`, 3).
+    pub context_field: Option<(ContextField, usize)>,
+}
+
+/// The context fields read most, which the VM answers without building context objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContextField {
+    /// `$$.Map.Item.Value`
+    MapItemValue,
+    /// `$$.Map.Item.Index`
+    MapItemIndex,
+    /// `$$.Map.Item.Key`
+    MapItemKey,
+    /// `$$.State.RetryCount`
+    RetryCount,
+    /// `$$.State.Name`
+    StateName,
+    /// `$$.Execution.Input`
+    ExecutionInput,
+}
+
+impl ContextField {
+    /// The field a context path's segments start with, and how many segments name it.
+    pub fn of(segments: &[Segment]) -> Option<(ContextField, usize)> {
+        let name = |i: usize| match segments.get(i) {
+            Some(Segment::Child(n)) => Some(&**n),
+            _ => None,
+        };
+        Some(match (name(0)?, name(1)?) {
+            ("Map", "Item") => match name(2)? {
+                "Value" => (ContextField::MapItemValue, 3),
+                "Index" => (ContextField::MapItemIndex, 3),
+                "Key" => (ContextField::MapItemKey, 3),
+                _ => return None,
+            },
+            ("State", "RetryCount") => (ContextField::RetryCount, 2),
+            ("State", "Name") => (ContextField::StateName, 2),
+            ("Execution", "Input") => (ContextField::ExecutionInput, 2),
+            _ => return None,
+        })
+    }
 }
 
 impl Path {

@@ -1,6 +1,6 @@
 //! The JSONPath parser. Every path of a definition goes through here once, at compile time.
 
-use super::{CmpOp, Filter, Operand, Path, ReferencePath, Root, Segment};
+use super::{CmpOp, ContextField, Filter, Operand, Path, ReferencePath, Root, Segment};
 use crate::value::Const;
 
 /// A path that does not parse, with the byte offset of the problem.
@@ -44,7 +44,8 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
         return Err(p.err("unexpected character"));
     }
     let definite = segments.iter().all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)));
-    Ok(Path { definite, root, variable, segments: segments.into(), text: text.into() })
+    let context_field = if root == Root::Context { ContextField::of(&segments) } else { None };
+    Ok(Path { definite, root, variable, segments: segments.into(), text: text.into(), context_field })
 }
 
 /// Parses a reference path: `$` followed by names and indices only (ResultPath).

@@ -613,6 +613,35 @@ impl<'a> Vm<'a> {
                     let object = f.pop_object(arena, &program.keys[keys.index()], len);
                     f.push(object);
                 }
+                Op::Object { id, root, to } => {
+                    let o = &program.objects[id.index()];
+                    let names = &program.keys[o.keys.index()];
+                    let from = f.reg(root);
+                    let sc = &f.sc;
+                    let mut missing = None;
+                    // Each member is written once, in its slot; a path that selects nothing leaves
+                    // null there and is reported (the first one) once the object is complete.
+                    let members = arena.alloc_slice_fill_with(o.members.len(), |i| {
+                        let v = match o.members[i] {
+                            FlatMember::Const(c) => program.consts[c.index()].materialize(arena),
+                            FlatMember::Path { path, field } => {
+                                self.eval_path(&program.paths[path.index()], from, sc).unwrap_or_else(|| {
+                                    missing = missing.or(Some((path, field)));
+                                    Value::Null
+                                })
+                            }
+                        };
+                        (&*names[i], v)
+                    });
+                    if let Some((path, field)) = missing {
+                        let p = &program.paths[path.index()];
+                        tri!(Err(self.field_not_found(&f.sc, p, &program.strings[field.index()], from)));
+                    }
+                    match to {
+                        Some(r) => f.set(r, Value::Object(members)),
+                        None => f.push(Value::Object(members)),
+                    }
+                }
                 Op::MakeObjectTo { keys, len, to } => {
                     let object = f.pop_object(arena, &program.keys[keys.index()], len);
                     f.set(to, object);
@@ -1291,25 +1320,15 @@ impl<'a> Vm<'a> {
     /// building the context objects; `None` when the path is not one of them.
     #[inline]
     fn context_fast(&mut self, p: &'a Path, sc: &StateCtx<'a>) -> Option<Option<Value<'a>>> {
-        use crate::path::Segment::Child;
-        let name = |i: usize| match p.segments.get(i) {
-            Some(Child(n)) => Some(&**n),
-            _ => None,
-        };
-        let (value, used) = match (name(0)?, name(1)?) {
-            ("Map", "Item") => {
-                let item = sc.item?;
-                match name(2)? {
-                    "Value" => (item.value, 3),
-                    "Index" => (Value::Int(item.index as i64), 3),
-                    "Key" => (Value::Str(item.key?), 3),
-                    _ => return None,
-                }
-            }
-            ("State", "RetryCount") => (Value::Int(sc.retry_count as i64), 2),
-            ("State", "Name") => (Value::Str(sc.name), 2),
-            ("Execution", "Input") => (self.execution_input, 2),
-            _ => return None,
+        use crate::path::ContextField as F;
+        let (field, used) = p.context_field?;
+        let value = match field {
+            F::MapItemValue => sc.item?.value,
+            F::MapItemIndex => Value::Int(sc.item?.index as i64),
+            F::MapItemKey => Value::Str(sc.item?.key?),
+            F::RetryCount => Value::Int(sc.retry_count as i64),
+            F::StateName => Value::Str(sc.name),
+            F::ExecutionInput => self.execution_input,
         };
         Some(p.eval_from(self.arena, value, used))
     }
