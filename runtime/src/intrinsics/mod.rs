@@ -11,6 +11,8 @@ mod math;
 mod parse;
 mod string;
 
+pub use string::Piece;
+
 #[cfg(test)]
 mod tests;
 
@@ -82,6 +84,10 @@ pub struct Call {
     pub func: u16,
     pub args: Box<[Arg]>,
     pub text: Box<str>,
+    /// A States.Format whose template is a literal, split into its pieces when the call is
+    /// parsed (and only when the placeholders match the arguments): no template is scanned at
+    /// run time.
+    pub format: Option<Box<[string::Piece]>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -98,7 +104,10 @@ impl Call {
 
     /// Applies the function to already evaluated arguments.
     pub fn apply<'a>(&self, env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
-        (FUNCTIONS[self.func as usize].func)(env, args)
+        match &self.format {
+            Some(pieces) => Ok(string::format_pieces(env, pieces, args)),
+            None => (FUNCTIONS[self.func as usize].func)(env, args),
+        }
     }
 }
 

@@ -102,7 +102,13 @@ impl P<'_> {
                 message: format!("{} takes {expected} arguments, but {} were given", spec.name, args.len()),
             });
         }
-        Ok(Call { func: func as u16, args: args.into(), text: self.t[start..self.i].into() })
+        let format = match (FUNCTIONS[func].name, args.first()) {
+            ("States.Format", Some(Arg::Const(Const::Str(template)))) => {
+                super::string::pieces(template).filter(|p| super::string::placeholders(p) + 1 == args.len())
+            }
+            _ => None,
+        };
+        Ok(Call { func: func as u16, args: args.into(), text: self.t[start..self.i].into(), format })
     }
 
     fn arg(&mut self) -> Result<Arg, ParseError> {

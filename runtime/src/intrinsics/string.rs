@@ -1,48 +1,90 @@
 //! String intrinsics: States.Format, States.StringSplit.
 
 use super::{want_str, Env, Failure, Result};
-use crate::value::{write_json, ArenaExt, Value};
+use crate::value::{ArenaExt, Value};
 
 /// `States.Format(template, args…)`: each `{}` takes the next argument; strings go in as they
 /// are, anything else as JSON. `\{` and `\}` are literal braces.
 pub fn format<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let template = want_str("States.Format", 0, args[0])?;
-    let mut out = bumpalo::collections::Vec::with_capacity_in(template.len() + 16, env.arena);
-    let mut next = 1;
+    // A literal template was split when the call was parsed (see `Call::format`); this one comes
+    // from a path, so it is split now.
+    let pieces = pieces(template).ok_or_else(|| Failure::new("States.Format produced invalid UTF-8"))?;
+    if placeholders(&pieces) + 1 != args.len() {
+        return Err(Failure::new("Number of arguments in States.Format does not match the number of placeholders"));
+    }
+    Ok(format_pieces(env, &pieces, args))
+}
+
+/// A piece of a States.Format template: literal text, or the next argument (`{}`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Piece {
+    Text(Box<str>),
+    Arg,
+}
+
+/// A literal template's pieces, read as [`format`] reads it (`\{`, `\}` and `\\` stand for
+/// the character itself); `None` if it is not valid UTF-8 once split (it always is).
+pub fn pieces(template: &str) -> Option<Box<[Piece]>> {
+    let mut out = Vec::new();
+    let mut text = Vec::new();
     let bytes = template.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'\\' if matches!(bytes.get(i + 1), Some(b'{' | b'}' | b'\\')) => {
-                out.push(bytes[i + 1]);
+                text.push(bytes[i + 1]);
                 i += 2;
             }
             b'{' if bytes.get(i + 1) == Some(&b'}') => {
-                let Some(arg) = args.get(next) else {
-                    return Err(Failure::new(
-                        "Number of arguments in States.Format does not match the number of placeholders",
-                    ));
-                };
-                match arg {
-                    Value::Str(s) => out.extend_from_slice(s.as_bytes()),
-                    other => write_json(&mut out, other),
+                if !text.is_empty() {
+                    out.push(Piece::Text(String::from_utf8(std::mem::take(&mut text)).ok()?.into()));
                 }
-                next += 1;
+                out.push(Piece::Arg);
                 i += 2;
             }
             b => {
-                out.push(b);
+                text.push(b);
                 i += 1;
             }
         }
     }
-    if next != args.len() {
-        return Err(Failure::new("Number of arguments in States.Format does not match the number of placeholders"));
+    if !text.is_empty() {
+        out.push(Piece::Text(String::from_utf8(text).ok()?.into()));
     }
-    // Only whole strings and ASCII are copied in, so the bytes stay UTF-8.
-    let s = bumpalo::collections::String::from_utf8(out)
-        .map_err(|_| Failure::new("States.Format produced invalid UTF-8"))?;
-    Ok(Value::Str(s.into_bump_str()))
+    Some(out.into())
+}
+
+/// The number of `{}` in a template.
+pub fn placeholders(pieces: &[Piece]) -> usize {
+    pieces.iter().filter(|p| **p == Piece::Arg).count()
+}
+
+/// States.Format with a template split at compile time; the caller checked that there is one
+/// argument per placeholder. The string is sized once and built without re-validating UTF-8.
+pub fn format_pieces<'a>(env: &mut Env<'a, '_>, pieces: &[Piece], args: &[Value<'a>]) -> Value<'a> {
+    let mut args_left = args.iter().skip(1);
+    let mut len = 0;
+    for p in pieces {
+        len += match p {
+            Piece::Text(t) => t.len(),
+            Piece::Arg => args_left.next().map_or(0, |a| a.as_str().map_or(16, str::len)),
+        };
+    }
+    let mut out = bumpalo::collections::String::with_capacity_in(len, env.arena);
+    let mut args_left = args.iter().skip(1);
+    for p in pieces {
+        match p {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Arg => match args_left.next() {
+                Some(Value::Str(s)) => out.push_str(s),
+                Some(Value::Int(i)) => out.push_str(itoa::Buffer::new().format(*i)),
+                Some(other) => out.push_str(crate::value::to_json_in(env.arena, other)),
+                None => {}
+            },
+        }
+    }
+    Value::Str(out.into_bump_str())
 }
 
 /// `States.StringSplit(s, delimiters)`: splits at every character of `delimiters` and drops

@@ -33,6 +33,21 @@ fn format_and_escapes() {
     assert!(check("States.Format('{} {}', 1)", json!({})).is_err());
 }
 
+/// A literal template is split when the call is parsed; a template from a path is read at run
+/// time. Both give the same text for every kind of argument.
+#[test]
+fn format_from_literal_and_from_path_agree() {
+    let input = json!({"t": r"é{}\{\}{}-{}{}", "s": "x\"y", "f": 2.5, "o": {"k": [1, true]}, "i": -7});
+    let literal = check(r"States.Format('é{}\{\}{}-{}{}', $.s, $.f, $.o, $.i)", input.clone()).unwrap();
+    let dynamic = check("States.Format($.t, $.s, $.f, $.o, $.i)", input).unwrap();
+    assert_eq!(literal, dynamic);
+    assert_eq!(literal, r#""éx\"y{}2.5-{\"k\":[1,true]}-7""#);
+    let call = crate::intrinsics::parse_call(r"States.Format('a{}\{b', 1)").unwrap();
+    assert_eq!(call.format.as_deref(), Some(&[Piece::Text("a".into()), Piece::Arg, Piece::Text("{b".into())][..]));
+    // A placeholder count that does not match the arguments keeps the run-time error.
+    assert!(crate::intrinsics::parse_call("States.Format('{}{}', 1)").unwrap().format.is_none());
+}
+
 #[test]
 fn arrays() {
     assert_eq!(check("States.ArrayPartition($.a, 2)", json!({"a": [1, 2, 3]})).unwrap(), "[[1,2],[3]]");
