@@ -92,7 +92,7 @@ pub struct Scratch {
     arena: Bump,
     parse: ParseBuffers,
     event: Vec<u8>,
-    output: Vec<u8>,
+    output: String,
     executions: u64,
 }
 
@@ -108,7 +108,7 @@ impl Scratch {
             arena: Bump::with_capacity(64 * 1024),
             parse: ParseBuffers::default(),
             event: Vec::new(),
-            output: Vec::new(),
+            output: String::new(),
             executions: 0,
         }
     }
@@ -235,8 +235,9 @@ impl StateMachine {
         let arena: &'s Bump = arena;
         // A program that never inspects its input does not need its value tree: the event is
         // only validated, and written back as it is wherever the program outputs it.
-        let raw = !self.inner.program.reads_input && is_compact(event);
-        let parsed = if raw {
+        let raw =
+            if !self.inner.program.reads_input && is_compact(event) { std::str::from_utf8(event).ok() } else { None };
+        let parsed = if raw.is_some() {
             validate_in_place(buf.as_mut_slice(), parse).map(|()| Value::Str(INPUT))
         } else {
             parse_in_place(arena, buf.as_mut_slice(), parse)
@@ -255,7 +256,7 @@ impl StateMachine {
             Some(seed) => Rng::seeded(seed),
             None => Rng::unseeded(*executions),
         };
-        let extra = RunExtra { raw_input: if raw { Some(event) } else { None }, cancel };
+        let extra = RunExtra { raw_input: raw, cancel };
         run_vm(&self.inner, arena, input, rng, output, parse, extra)
     }
 
@@ -270,7 +271,7 @@ impl StateMachine {
 /// What an execution may carry besides its input: the event's bytes when the input is passed
 /// through unparsed, and a cancellation flag.
 struct RunExtra<'e> {
-    raw_input: Option<&'e [u8]>,
+    raw_input: Option<&'e str>,
     cancel: Option<&'e AtomicBool>,
 }
 
@@ -279,7 +280,7 @@ fn run_vm<'s>(
     arena: &'s Bump,
     input: Value<'s>,
     rng: Rng,
-    output: &'s mut Vec<u8>,
+    output: &'s mut String,
     parse: &mut ParseBuffers,
     RunExtra { raw_input, cancel }: RunExtra<'_>,
 ) -> Execution<'s> {
@@ -322,7 +323,7 @@ fn run_vm<'s>(
             Execution {
                 status: Status::Succeeded,
                 transitions,
-                output: std::str::from_utf8(output).ok(),
+                output: Some(output.as_str()),
                 error: None,
                 cause: None,
             }

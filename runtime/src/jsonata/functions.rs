@@ -263,9 +263,7 @@ fn pretty_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, depth:
 }
 
 fn json_str(out: &mut bumpalo::collections::String<'_>, s: &str) {
-    let mut buf = Vec::new();
-    crate::value::write_str(&mut buf, s);
-    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    crate::value::write_str(out, s);
 }
 
 // --- strings ---

@@ -2,41 +2,39 @@
 
 use super::Value;
 
-/// A byte buffer JSON is written into: a `Vec<u8>` (the output) or an arena vector (strings
-/// built during an execution, such as States.Format's).
+/// A text buffer JSON is written into: a `String` (the output), an arena string (strings built
+/// during an execution, such as States.JsonToString's) or a byte vector. The writer only
+/// appends `&str` pieces, so a string buffer holds UTF-8 without being checked again.
 pub trait Out {
-    fn push(&mut self, b: u8);
-    fn extend_from_slice(&mut self, bytes: &[u8]);
+    fn push_str(&mut self, s: &str);
+}
+
+impl Out for String {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s)
+    }
+}
+
+impl Out for bumpalo::collections::String<'_> {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        bumpalo::collections::String::push_str(self, s)
+    }
 }
 
 impl Out for Vec<u8> {
     #[inline]
-    fn push(&mut self, b: u8) {
-        Vec::push(self, b)
-    }
-    #[inline]
-    fn extend_from_slice(&mut self, bytes: &[u8]) {
-        Vec::extend_from_slice(self, bytes)
-    }
-}
-
-impl Out for bumpalo::collections::Vec<'_, u8> {
-    #[inline]
-    fn push(&mut self, b: u8) {
-        bumpalo::collections::Vec::push(self, b)
-    }
-    #[inline]
-    fn extend_from_slice(&mut self, bytes: &[u8]) {
-        bumpalo::collections::Vec::extend_from_slice(self, bytes)
+    fn push_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes())
     }
 }
 
 /// `v` as compact JSON in the arena.
 pub fn to_json_in<'a>(arena: &'a bumpalo::Bump, v: &Value<'_>) -> &'a str {
-    let mut out = bumpalo::collections::Vec::with_capacity_in(json_len(v), arena);
+    let mut out = bumpalo::collections::String::with_capacity_in(json_len(v), arena);
     write_json(&mut out, v);
-    // The writer only ever emits whole UTF-8 sequences from valid strings and ASCII.
-    bumpalo::collections::String::from_utf8(out).map_or("", |s| s.into_bump_str())
+    out.into_bump_str()
 }
 
 /// Stands for the execution's input when it is passed through unparsed (a program that never
@@ -44,56 +42,56 @@ pub fn to_json_in<'a>(arena: &'a bumpalo::Bump, v: &Value<'_>) -> &'a str {
 pub static INPUT: &str = "\u{0}aslrt:input";
 
 /// Appends `v` as compact JSON to `out`, writing `raw` where the value is [`INPUT`].
-pub fn write_json_with_input(out: &mut impl Out, v: &Value<'_>, raw: &[u8]) {
+pub fn write_json_with_input(out: &mut impl Out, v: &Value<'_>, raw: &str) {
     write_value::<true>(out, v, raw);
 }
 
 /// Appends `v` as compact JSON to `out`.
 pub fn write_json(out: &mut impl Out, v: &Value<'_>) {
-    write_value::<false>(out, v, &[]);
+    write_value::<false>(out, v, "");
 }
 
 /// The writer behind both: with `INPUT_AWARE`, a string that is [`INPUT`] is written as `raw`.
 /// The flag is a constant, so plain [`write_json`] carries no check for it.
-fn write_value<const INPUT_AWARE: bool>(out: &mut impl Out, v: &Value<'_>, raw: &[u8]) {
+fn write_value<const INPUT_AWARE: bool>(out: &mut impl Out, v: &Value<'_>, raw: &str) {
     match *v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Int(i) => out.push_str(itoa::Buffer::new().format(i)),
         Value::Float(f) => write_float(out, f),
-        Value::Str(s) if INPUT_AWARE && std::ptr::eq(s, INPUT) => out.extend_from_slice(raw),
+        Value::Str(s) if INPUT_AWARE && std::ptr::eq(s, INPUT) => out.push_str(raw),
         Value::Str(s) => write_str(out, s),
         Value::Array(items) => {
-            out.push(b'[');
+            out.push_str("[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.push_str(",");
                 }
                 write_value::<INPUT_AWARE>(out, item, raw);
             }
-            out.push(b']');
+            out.push_str("]");
         }
         Value::Object(members) => {
-            out.push(b'{');
+            out.push_str("{");
             for (i, (k, item)) in members.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.push_str(",");
                 }
                 write_str(out, k);
-                out.push(b':');
+                out.push_str(":");
                 write_value::<INPUT_AWARE>(out, item, raw);
             }
-            out.push(b'}');
+            out.push_str("}");
         }
     }
 }
 
 fn write_float(out: &mut impl Out, f: f64) {
     if f.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes());
+        out.push_str(ryu::Buffer::new().format_finite(f));
     } else {
-        out.extend_from_slice(b"null");
+        out.push_str("null");
     }
 }
 
@@ -140,19 +138,21 @@ fn needs_escape(bytes: &[u8]) -> bool {
 /// Runs of plain bytes are found eight at a time and copied in one go.
 #[inline]
 pub fn write_str(out: &mut impl Out, s: &str) {
-    let bytes = s.as_bytes();
-    out.push(b'"');
-    if needs_escape(bytes) {
-        write_escaped(out, bytes);
+    out.push_str("\"");
+    if needs_escape(s.as_bytes()) {
+        write_escaped(out, s);
     } else {
-        out.extend_from_slice(bytes);
+        out.push_str(s);
     }
-    out.push(b'"');
+    out.push_str("\"");
 }
 
-/// The content of a string literal that has something to escape.
+/// The content of a string literal that has something to escape. Every byte that needs an
+/// escape is ASCII, so the plain runs between them are whole `str` slices.
 #[inline(never)]
-fn write_escaped(out: &mut impl Out, bytes: &[u8]) {
+fn write_escaped(out: &mut impl Out, s: &str) {
+    let bytes = s.as_bytes();
+    let plain = |from: usize, to: usize| s.get(from..to).unwrap_or_default();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -165,18 +165,19 @@ fn write_escaped(out: &mut impl Out, bytes: &[u8]) {
             }
         }
         let b = bytes[i];
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
             0..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
+                out.push_str(plain(start, i));
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+                let code = [b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]];
+                out.push_str(std::str::from_utf8(&code).unwrap_or_default());
                 i += 1;
                 start = i;
                 continue;
@@ -186,19 +187,19 @@ fn write_escaped(out: &mut impl Out, bytes: &[u8]) {
                 continue;
             }
         };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
+        out.push_str(plain(start, i));
+        out.push_str(escape);
         i += 1;
         start = i;
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.push_str(plain(start, bytes.len()));
 }
 
 /// `v` as a compact JSON `String`, for messages.
 pub fn to_json_string(v: &Value<'_>) -> String {
-    let mut out = Vec::new();
+    let mut out = String::new();
     write_json(&mut out, v);
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 /// The length in bytes of `v` as compact JSON, without writing it.

@@ -1111,11 +1111,11 @@ impl<'a> Vm<'a> {
         result: Value<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
         p.place(self.arena, raw, result).map_err(|_| {
-            let mut shown = Vec::new();
+            let mut shown = String::new();
             crate::value::write_str(&mut shown, &to_json_string(&raw));
             self.catchable(
                 "States.ResultPathMatchFailure",
-                format!("Unable to apply ReferencePath {} to input {}", p.text, String::from_utf8_lossy(&shown)),
+                format!("Unable to apply ReferencePath {} to input {shown}", p.text),
             )
         })
     }
