@@ -415,3 +415,30 @@ fn flat_template_reports_its_first_missing_field() {
         json!({"status": "SUCCEEDED", "output": {"a": 1, "k": [1], "b": null, "c": "y"}}),
     );
 }
+
+/// An ItemSelector's `$` paths and constants are the same for every item, so after the first
+/// item they are copied rather than evaluated again; `$$.Map.Item` paths still change per item.
+/// A `$` path that selects nothing fails the Map at its first item, and not at all with no items.
+#[test]
+fn item_selector_reuses_what_does_not_depend_on_the_item() {
+    let map = |selector: Value| {
+        pass_then(json!({"Type": "Map", "ItemsPath": "$.xs", "ItemSelector": selector,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}))
+    };
+    let selector = json!({"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index", "b.$": "$.b", "k": "c"});
+    check(
+        map(selector.clone()),
+        json!({"xs": ["x", "y", "z"], "b": {"n": 1}}),
+        json!({"status": "SUCCEEDED", "output": [
+            {"v": "x", "i": 0, "b": {"n": 1}, "k": "c"},
+            {"v": "y", "i": 1, "b": {"n": 1}, "k": "c"},
+            {"v": "z", "i": 2, "b": {"n": 1}, "k": "c"}]}),
+    );
+    check(map(selector.clone()), json!({"xs": []}), json!({"status": "SUCCEEDED", "output": []}));
+    let failed = run_with(map(selector), json!({"xs": [1, 2]}), RuntimeLimits::default());
+    assert_eq!(failed["error"], "States.Runtime");
+    assert!(failed["cause"]
+        .as_str()
+        .unwrap()
+        .contains("The JSONPath '$.b' specified for the field 'b.$' could not be found"));
+}

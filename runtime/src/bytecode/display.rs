@@ -55,7 +55,7 @@ impl Program {
             Op::MakeObject { keys, len } => {
                 write!(f, "object     {len} {:?}", self.keys[keys.index()].iter().map(|k| &**k).collect::<Vec<_>>())
             }
-            Op::Object { id, root, to } => {
+            Op::Object { id, .. } | Op::ItemObject(id) => {
                 let o = &self.objects[id.index()];
                 let members: Vec<String> = self.keys[o.keys.index()]
                     .iter()
@@ -65,9 +65,12 @@ impl Program {
                         FlatMember::Const(c) => format!("{k}: {}", konst(&self.consts[c.index()])),
                     })
                     .collect();
-                match to {
-                    Some(to) => write!(f, "object-of  {root:?} {{{}}} -> {to:?}", members.join(", ")),
-                    None => write!(f, "object-of  {root:?} {{{}}}", members.join(", ")),
+                match op {
+                    Op::Object { root, to: Some(to), .. } => {
+                        write!(f, "object-of  {root:?} {{{}}} -> {to:?}", members.join(", "))
+                    }
+                    Op::Object { root, .. } => write!(f, "object-of  {root:?} {{{}}}", members.join(", ")),
+                    _ => write!(f, "item-of    Eff {{{}}}", members.join(", ")),
                 }
             }
             Op::MakeObjectTo { keys, len, to } => {

@@ -182,6 +182,12 @@ pub enum Op {
         root: Reg,
         to: Option<Reg>,
     },
+    /// A Map's ItemSelector as template object `.0` read from `Eff`, pushed for `MapRun`: for
+    /// the items after the first, members that cannot differ between items (constants and `$`
+    /// paths: the Map state's input is the same for every item) are copied from the first
+    /// item's object, and only `$$` and variable paths are evaluated again.
+    /// - Stack: => object
+    ItemObject(ObjectId),
     /// Builds an array from the top `.0` values.
     /// - Stack: v1 … vN => array
     MakeArray(u16),

@@ -124,7 +124,7 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
             }
             (len, u16::from(matches!(op, Op::MakeObject { .. })))
         }
-        Op::Object { id, to, .. } => {
+        Op::Object { id, .. } | Op::ItemObject(id) => {
             check(id.index() < p.objects.len(), "template object")?;
             let o = &p.objects[id.index()];
             check(o.keys.index() < p.keys.len(), "key list")?;
@@ -140,7 +140,7 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
                     FlatMember::Const(c) => check(c.index() < p.consts.len(), "constant")?,
                 }
             }
-            (0, u16::from(to.is_none()))
+            (0, u16::from(!matches!(op, Op::Object { to: Some(_), .. })))
         }
         Op::MakeArray(n) => (n, 1),
         Op::Pop(_) | Op::MapRun(_) => {

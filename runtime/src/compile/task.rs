@@ -196,7 +196,14 @@ impl Compiler {
         } else {
             // A Map's Parameters is the legacy name of its ItemSelector.
             match m.item_selector.as_ref().or(s.io.parameters.as_ref()) {
-                Some(t) => self.template(e, t, Reg::Eff)?,
+                Some(t) => {
+                    self.template(e, t, Reg::Eff)?;
+                    if let Some(last) = e.code.last_mut() {
+                        if let Op::Object { id, root: Reg::Eff, to: None } = *last {
+                            *last = Op::ItemObject(id);
+                        }
+                    }
+                }
                 None => e.emit(Op::PushItem),
             }
         }

@@ -136,6 +136,8 @@ struct MapLoop<'a> {
     failures: usize,
     tolerated_count: Option<f64>,
     tolerated_pct: Option<f64>,
+    /// The ItemSelector object built for the first item (see [`Op::ItemObject`]).
+    item_proto: Option<Members<'a>>,
 }
 
 /// Retriers whose attempts are counted without a heap allocation.
@@ -614,33 +616,19 @@ impl<'a> Vm<'a> {
                     f.push(object);
                 }
                 Op::Object { id, root, to } => {
-                    let o = &program.objects[id.index()];
-                    let names = &program.keys[o.keys.index()];
-                    let from = f.reg(root);
-                    let sc = &f.sc;
-                    let mut missing = None;
-                    // Each member is written once, in its slot; a path that selects nothing leaves
-                    // null there and is reported (the first one) once the object is complete.
-                    let members = arena.alloc_slice_fill_with(o.members.len(), |i| {
-                        let v = match o.members[i] {
-                            FlatMember::Const(c) => program.consts[c.index()].materialize(arena),
-                            FlatMember::Path { path, field } => {
-                                self.eval_path(&program.paths[path.index()], from, sc).unwrap_or_else(|| {
-                                    missing = missing.or(Some((path, field)));
-                                    Value::Null
-                                })
-                            }
-                        };
-                        (&*names[i], v)
-                    });
-                    if let Some((path, field)) = missing {
-                        let p = &program.paths[path.index()];
-                        tri!(Err(self.field_not_found(&f.sc, p, &program.strings[field.index()], from)));
-                    }
+                    let members = tri!(self.flat_object(&program.objects[id.index()], f.reg(root), &f.sc, None));
                     match to {
                         Some(r) => f.set(r, Value::Object(members)),
                         None => f.push(Value::Object(members)),
                     }
+                }
+                Op::ItemObject(id) => {
+                    let proto = f.map.as_ref().and_then(|lp| lp.item_proto);
+                    let members = tri!(self.flat_object(&program.objects[id.index()], f.eff, &f.sc, proto));
+                    if let Some(lp) = f.map.as_mut() {
+                        lp.item_proto = lp.item_proto.or(Some(members));
+                    }
+                    f.push(Value::Object(members));
                 }
                 Op::MakeObjectTo { keys, len, to } => {
                     let object = f.pop_object(arena, &program.keys[keys.index()], len);
@@ -955,6 +943,7 @@ impl<'a> Vm<'a> {
             failures: 0,
             tolerated_count: self.count(m.tolerated_failure_count.as_ref(), eff, sc),
             tolerated_pct: self.count(m.tolerated_failure_percentage.as_ref(), eff, sc),
+            item_proto: None,
         })
     }
 
@@ -1100,6 +1089,43 @@ impl<'a> Vm<'a> {
         match self.eval_path(p, v, sc) {
             Some(x) => Ok(x),
             None => Err(self.runtime(sc, format!("Invalid path '{}' : {}", p.text, p.not_found_message(v)))),
+        }
+    }
+
+    /// Builds flat template object `o` with `$` paths read from `from`. Each member is written
+    /// once, in its slot; a path that selects nothing leaves null there and is reported (the
+    /// first one, in member order) once the object is complete. With `proto`, the object built
+    /// from the same `from` for an earlier Map item, the members that cannot differ between items
+    /// (constants and `$` paths) are copied from it rather than evaluated again.
+    fn flat_object(
+        &mut self,
+        o: &'a FlatObject,
+        from: Value<'a>,
+        sc: &StateCtx<'a>,
+        proto: Option<Members<'a>>,
+    ) -> Result<Members<'a>, Fault<'a>> {
+        let (program, arena) = (self.program, self.arena);
+        let names = &program.keys[o.keys.index()];
+        let mut missing = None;
+        let members = arena.alloc_slice_fill_with(o.members.len(), |i| {
+            let v = match (o.members[i], proto) {
+                (FlatMember::Const(_), Some(p)) => p[i].1,
+                (FlatMember::Path { path, .. }, Some(p)) if program.paths[path.index()].root == Root::Input => p[i].1,
+                (FlatMember::Const(c), _) => program.consts[c.index()].materialize(arena),
+                (FlatMember::Path { path, field }, _) => {
+                    self.eval_path(&program.paths[path.index()], from, sc).unwrap_or_else(|| {
+                        missing = missing.or(Some((path, field)));
+                        Value::Null
+                    })
+                }
+            };
+            (&*names[i], v)
+        });
+        match missing {
+            Some((path, field)) => {
+                Err(self.field_not_found(sc, &program.paths[path.index()], &program.strings[field.index()], from))
+            }
+            None => Ok(members),
         }
     }
 
