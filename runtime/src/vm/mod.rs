@@ -110,7 +110,9 @@ pub(crate) struct StateCtx<'a> {
     pub vars: &'a [Cell<JV<'a>>],
     pub name: &'a str,
     pub entered_event: u64,
-    pub entered_millis: i64,
+    /// With a virtual clock, the virtual time elapsed when the state was entered; the clock is
+    /// read only if `$$.State.EnteredTime` is.
+    pub entered_virtual_millis: i64,
     pub retry_count: u32,
     pub item: Option<MapItem<'a>>,
 }
@@ -508,7 +510,7 @@ impl<'a> Vm<'a> {
             err: Value::Null,
             flag: false,
             state: StateId(0),
-            sc: StateCtx { vars, name: "", entered_event: 0, entered_millis: 0, retry_count: 0, item },
+            sc: StateCtx { vars, name: "", entered_event: 0, entered_virtual_millis: 0, retry_count: 0, item },
             outer_item: item,
             attempt: None,
             retries: [0; INLINE_RETRIERS],
@@ -555,7 +557,7 @@ impl<'a> Vm<'a> {
                         vars,
                         name: &machine.state(s).name,
                         entered_event: self.events,
-                        entered_millis: if self.clock == Clock::System { 0 } else { self.now_millis() },
+                        entered_virtual_millis: self.virtual_elapsed_millis,
                         retry_count: 0,
                         item: f.outer_item,
                     };
@@ -1393,7 +1395,10 @@ impl<'a> Vm<'a> {
                 }
             }),
             "State" => {
-                let entered = if sc.entered_millis == 0 { self.now_millis() } else { sc.entered_millis };
+                let entered = match self.clock {
+                    Clock::System => self.now_millis(),
+                    _ => self.start() + sc.entered_virtual_millis,
+                };
                 Some(a.object([
                     ("EnteredTime", Value::Str(timestamp::format_millis_in(a, entered))),
                     ("Name", Value::Str(sc.name)),
