@@ -86,33 +86,44 @@ fn build<'a>(arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) -> Value<'a> {
     match node {
         Node::String(s) => Value::Str(s),
         Node::Static(s) => static_value(s),
-        // Children are built straight into their slots (nested values go further into the arena).
-        Node::Array { len, .. } => Value::Array(arena.alloc_slice_fill_with(len, |_| child(arena, nodes, at))),
-        Node::Object { len, .. } => Value::Object(arena.alloc_slice_fill_with(len, |_| {
-            let key = match nodes[*at] {
-                Node::String(k) => k,
-                _ => "",
-            };
-            *at += 1;
-            (key, child(arena, nodes, at))
-        })),
+        // Children are assigned in their slots (nested values go further into the arena): a
+        // value returned into a (key, value) tuple goes through stack temporaries whose partial
+        // reloads stall on store forwarding.
+        Node::Array { len, .. } => {
+            let items = arena.alloc_slice_fill_copy(len, Value::Null);
+            for slot in items.iter_mut() {
+                child_into(slot, arena, nodes, at);
+            }
+            Value::Array(items)
+        }
+        Node::Object { len, .. } => {
+            let members = arena.alloc_slice_fill_copy(len, ("", Value::Null));
+            for (key, slot) in members.iter_mut() {
+                if let Node::String(k) = nodes[*at] {
+                    *key = k;
+                }
+                *at += 1;
+                child_into(slot, arena, nodes, at);
+            }
+            Value::Object(members)
+        }
     }
 }
 
 /// A member or element: scalars (most of a document) are made here, without the call that
 /// containers take into [`build`].
 #[inline(always)]
-fn child<'a>(arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) -> Value<'a> {
+fn child_into<'a>(slot: &mut Value<'a>, arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) {
     match nodes[*at] {
         Node::String(s) => {
             *at += 1;
-            Value::Str(s)
+            *slot = Value::Str(s);
         }
         Node::Static(s) => {
             *at += 1;
-            static_value(s)
+            *slot = static_value(s);
         }
-        _ => build(arena, nodes, at),
+        _ => *slot = build(arena, nodes, at),
     }
 }
 
