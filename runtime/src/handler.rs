@@ -10,6 +10,8 @@ use crate::value::{ArenaExt, Const, Value};
 use bumpalo::Bump;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// What a handler sees besides its input.
@@ -43,6 +45,40 @@ pub trait TaskHandler: Send + Sync {
     fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError>;
 }
 
+/// What an asynchronous handler learns about its Task: owned, since its future outlives the
+/// execution's arena.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    pub resource: String,
+    pub state: String,
+    /// `$$.State.RetryCount`: 0 on the first attempt.
+    pub retry_count: u32,
+}
+
+/// The future an asynchronous handler returns.
+pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, TaskError>> + Send>>;
+
+/// Host code for a Task state that waits on I/O or timers. Run by a [`crate::Runtime`]
+/// (`execute_async`), the execution is suspended while the future runs and no worker is held;
+/// it resumes on any worker when the future completes. `TimeoutSeconds` cancels the future
+/// (`States.Timeout`). Elsewhere (the synchronous APIs) the calling thread waits for it.
+pub trait AsyncTaskHandler: Send + Sync {
+    fn invoke(&self, input: serde_json::Value, task: TaskInfo) -> TaskFuture;
+}
+
+/// An asynchronous handler from a closure that returns a future.
+pub struct AsyncFn<F>(pub F);
+
+impl<F, Fut> AsyncTaskHandler for AsyncFn<F>
+where
+    F: Fn(serde_json::Value, TaskInfo) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<serde_json::Value, TaskError>> + Send + 'static,
+{
+    fn invoke(&self, input: serde_json::Value, task: TaskInfo) -> TaskFuture {
+        Box::pin((self.0)(input, task))
+    }
+}
+
 /// Returns its input.
 pub struct Echo;
 
@@ -60,6 +96,11 @@ impl TaskHandler for Return {
         // The constant is owned by the handler, which outlives no arena: copy it in.
         Ok(copy_const(&self.0, ctx.arena))
     }
+}
+
+/// A serde_json value copied into the arena.
+pub(crate) fn copy_serde<'a>(v: &serde_json::Value, arena: &'a Bump) -> Value<'a> {
+    copy_const(&Const::from_serde(v), arena)
 }
 
 fn copy_const<'a>(c: &Const, arena: &'a Bump) -> Value<'a> {
@@ -94,7 +135,7 @@ where
 {
     fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
         let out = (self.0)(input.to_serde())?;
-        Ok(copy_const(&Const::from_serde(&out), ctx.arena))
+        Ok(copy_serde(&out, ctx.arena))
     }
 }
 
@@ -102,6 +143,7 @@ where
 #[derive(Clone, Default)]
 pub struct Handlers {
     map: HashMap<String, Arc<dyn TaskHandler>>,
+    async_map: HashMap<String, Arc<dyn AsyncTaskHandler>>,
 }
 
 impl Handlers {
@@ -124,64 +166,109 @@ impl Handlers {
     pub fn get(&self, resource: &str) -> Option<&Arc<dyn TaskHandler>> {
         self.map.get(resource)
     }
+
+    /// Registers an asynchronous handler for `resource` (as [`Handlers::insert`]); it replaces
+    /// a synchronous one registered for the same resource, and the other way round.
+    pub fn insert_async(&mut self, resource: impl Into<String>, handler: impl AsyncTaskHandler + 'static) -> &mut Self {
+        let resource = resource.into();
+        self.map.remove(&resource);
+        self.async_map.insert(resource, Arc::new(handler));
+        self
+    }
+
+    pub fn get_async(&self, resource: &str) -> Option<&Arc<dyn AsyncTaskHandler>> {
+        self.async_map.get(resource)
+    }
+
+    fn resolve(&self, resource: &str) -> Option<Handler> {
+        match self.map.get(resource) {
+            Some(h) => Some(Handler::Sync(Arc::clone(h))),
+            None => self.async_map.get(resource).map(|h| Handler::Async(Arc::clone(h))),
+        }
+    }
+}
+
+/// A registered handler of either kind.
+#[derive(Clone)]
+enum Handler {
+    Sync(Arc<dyn TaskHandler>),
+    Async(Arc<dyn AsyncTaskHandler>),
+}
+
+/// What calling a Task's handler gives: its result, or an asynchronous handler to run on
+/// `payload` (for `lambda:invoke`, the result is then wrapped as the Lambda integration's).
+pub(crate) enum Called<'a> {
+    Done(Result<Value<'a>, TaskError>),
+    Async { handler: Arc<dyn AsyncTaskHandler>, payload: Value<'a>, lambda: bool },
 }
 
 pub(crate) const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
 /// Handlers bound to a program's resources at compile time: the VM calls by [`ResourceId`].
 pub(crate) struct Bound {
-    slots: Box<[Option<Arc<dyn TaskHandler>>]>,
+    slots: Box<[Option<Handler>]>,
     /// For `lambda:invoke`, whose function is named at run time.
     registry: Handlers,
 }
 
 impl Bound {
     pub fn new(resources: &[Box<str>], registry: Handlers) -> Bound {
-        let slots = resources.iter().map(|r| registry.get(r).cloned()).collect();
+        let slots = resources.iter().map(|r| registry.resolve(r)).collect();
         Bound { slots, registry }
     }
 
-    pub fn invoke<'a>(&self, id: ResourceId, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+    /// Calls the handler of resource `id` if it is synchronous, or says which asynchronous one
+    /// to run.
+    pub fn invoke<'a>(&self, id: ResourceId, input: Value<'a>, ctx: &TaskContext<'a>) -> Called<'a> {
         if ctx.resource == LAMBDA_INVOKE {
             return self.lambda_invoke(input, ctx);
         }
         match &self.slots[id.0 as usize] {
-            Some(h) => guarded(h.as_ref(), input, ctx),
-            None => Err(no_handler(ctx.resource)),
+            Some(Handler::Sync(h)) => Called::Done(guarded(h.as_ref(), input, ctx)),
+            Some(Handler::Async(h)) => Called::Async { handler: Arc::clone(h), payload: input, lambda: false },
+            None => Called::Done(Err(no_handler(ctx.resource))),
         }
     }
 
-    fn lambda_invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+    fn lambda_invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Called<'a> {
         let Some(name) = input.get("FunctionName").and_then(|v| v.as_str()) else {
-            return Err(TaskError::new(
+            return Called::Done(Err(TaskError::new(
                 "States.Runtime",
                 "the lambda:invoke integration needs a string 'FunctionName' parameter",
-            ));
+            )));
         };
-        let handler = self
+        let found = self
             .registry
-            .get(name)
-            .or_else(|| name.rsplit(':').next().and_then(|short| self.registry.get(short)))
-            .or_else(|| self.registry.get(LAMBDA_INVOKE))
-            .ok_or_else(|| no_handler(name))?;
+            .resolve(name)
+            .or_else(|| name.rsplit(':').next().and_then(|short| self.registry.resolve(short)))
+            .or_else(|| self.registry.resolve(LAMBDA_INVOKE));
         let payload = input.get("Payload").unwrap_or(Value::EMPTY_OBJECT);
-        let out = guarded(handler.as_ref(), payload, ctx)?;
-        let a = ctx.arena;
-        Ok(a.object([
-            ("ExecutedVersion", Value::Str("$LATEST")),
-            ("Payload", out),
-            (
-                "SdkHttpMetadata",
-                a.object([
-                    ("AllHttpHeaders", Value::EMPTY_OBJECT),
-                    ("HttpHeaders", Value::EMPTY_OBJECT),
-                    ("HttpStatusCode", Value::Int(200)),
-                ]),
-            ),
-            ("SdkResponseMetadata", a.object([("RequestId", Value::Str("00000000-0000-0000-0000-000000000000"))])),
-            ("StatusCode", Value::Int(200)),
-        ]))
+        match found {
+            None => Called::Done(Err(no_handler(name))),
+            Some(Handler::Async(handler)) => Called::Async { handler, payload, lambda: true },
+            Some(Handler::Sync(h)) => {
+                Called::Done(guarded(h.as_ref(), payload, ctx).map(|out| lambda_result(ctx.arena, out)))
+            }
+        }
     }
+}
+
+/// The Lambda integration's result around a function's output.
+pub(crate) fn lambda_result<'a>(a: &'a Bump, out: Value<'a>) -> Value<'a> {
+    a.object([
+        ("ExecutedVersion", Value::Str("$LATEST")),
+        ("Payload", out),
+        (
+            "SdkHttpMetadata",
+            a.object([
+                ("AllHttpHeaders", Value::EMPTY_OBJECT),
+                ("HttpHeaders", Value::EMPTY_OBJECT),
+                ("HttpStatusCode", Value::Int(200)),
+            ]),
+        ),
+        ("SdkResponseMetadata", a.object([("RequestId", Value::Str("00000000-0000-0000-0000-000000000000"))])),
+        ("StatusCode", Value::Int(200)),
+    ])
 }
 
 #[cold]

@@ -82,6 +82,6 @@ mod vm;
 
 pub use error::{Error, ErrorKind};
 pub use exec::Runtime;
-pub use handler::{Handlers, TaskContext, TaskError, TaskHandler};
+pub use handler::{AsyncFn, AsyncTaskHandler, Handlers, TaskContext, TaskError, TaskHandler, TaskInfo};
 pub use machine::{Builder, Cancel, Config, Execution, Outcome, Scratch, StateMachine, INVALID_INPUT_CAUSE};
 pub use vm::{timestamp, Clock, Identity, RuntimeLimits, Status};

@@ -7,7 +7,7 @@ use crate::handler::{Bound, Handlers};
 use crate::value::{
     is_compact, parse_in_place, validate_in_place, write_json, write_json_with_input, ParseBuffers, Value, INPUT,
 };
-use crate::vm::{Clock, FaultKind, Identity, Rng, RuntimeLimits, Status, Vm};
+use crate::vm::{Clock, FaultKind, Identity, Journal, Rng, RuntimeLimits, Status, Vm};
 use bumpalo::Bump;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -42,6 +42,12 @@ impl Builder {
 
     pub fn handler(mut self, resource: impl Into<String>, h: impl crate::TaskHandler + 'static) -> Self {
         self.handlers.insert(resource, h);
+        self
+    }
+
+    /// Registers an asynchronous handler (see [`crate::handler::AsyncTaskHandler`]).
+    pub fn async_handler(mut self, resource: impl Into<String>, h: impl crate::AsyncTaskHandler + 'static) -> Self {
+        self.handlers.insert_async(resource, h);
         self
     }
 
@@ -193,7 +199,7 @@ impl StateMachine {
 
     /// Runs one execution on `event` (JSON bytes), reusing `scratch`.
     pub fn execute<'s>(&self, scratch: &'s mut Scratch, event: &[u8]) -> Execution<'s> {
-        self.execute_inner(scratch, event, None)
+        self.execute_inner(scratch, event, None, None)
     }
 
     /// Like [`execute`](Self::execute), but stops with status `ABORTED` (no output, error or
@@ -203,10 +209,49 @@ impl StateMachine {
         if cancel.is_cancelled() {
             return Execution::ABORTED;
         }
-        self.execute_inner(scratch, event, Some(&cancel.0))
+        self.execute_inner(scratch, event, Some(&cancel.0), None)
     }
 
-    fn execute_inner<'s>(&self, scratch: &'s mut Scratch, event: &[u8], cancel: Option<&AtomicBool>) -> Execution<'s> {
+    /// A new journal for a suspendable execution of this machine (see [`Journal`]).
+    pub(crate) fn journal(&self, salt: u64) -> Journal {
+        let seed = self.inner.config.seed.unwrap_or_else(|| Rng::unseeded(salt).next_u64());
+        Journal::new(seed)
+    }
+
+    /// The execution's time limit and when it started, for a suspended execution's waits.
+    pub(crate) fn deadline_millis(&self, journal: &Journal) -> Option<i64> {
+        let limit = crate::vm::execution_timeout_millis(&self.inner.program, &self.inner.config.limits);
+        journal.start_millis.map(|s| s.saturating_add(limit as i64))
+    }
+
+    /// One run of a suspendable execution: `None` when it stopped to wait, with what it waits
+    /// for in `journal`; the next run, once that is resolved, replays the journal and goes on.
+    pub(crate) fn execute_resumable<'s>(
+        &self,
+        scratch: &'s mut Scratch,
+        event: &[u8],
+        cancel: &Cancel,
+        journal: &mut Journal,
+    ) -> Option<Execution<'s>> {
+        if cancel.is_cancelled() {
+            return Some(Execution::ABORTED);
+        }
+        journal.rewind();
+        let run = self.execute_inner(scratch, event, Some(&cancel.0), Some(&mut *journal));
+        if journal.pending.is_some() {
+            None
+        } else {
+            Some(run)
+        }
+    }
+
+    fn execute_inner<'s>(
+        &self,
+        scratch: &'s mut Scratch,
+        event: &[u8],
+        cancel: Option<&AtomicBool>,
+        journal: Option<&mut Journal>,
+    ) -> Execution<'s> {
         let Scratch { arena, parse, event: buf, output, executions } = scratch;
         arena.reset();
         output.clear();
@@ -252,11 +297,12 @@ impl StateMachine {
                 return fail("States.Runtime", format!("{INVALID_INPUT_CAUSE}{why}"), arena);
             }
         };
-        let rng = match cfg.seed {
-            Some(seed) => Rng::seeded(seed),
-            None => Rng::unseeded(*executions),
+        let rng = match (cfg.seed, &journal) {
+            (_, Some(j)) => Rng::seeded(j.seed),
+            (Some(seed), None) => Rng::seeded(seed),
+            (None, None) => Rng::unseeded(*executions),
         };
-        let extra = RunExtra { raw_input: raw, cancel };
+        let extra = RunExtra { raw_input: raw, cancel, journal };
         run_vm(&self.inner, arena, input, rng, output, parse, extra)
     }
 
@@ -273,6 +319,7 @@ impl StateMachine {
 struct RunExtra<'e> {
     raw_input: Option<&'e str>,
     cancel: Option<&'e AtomicBool>,
+    journal: Option<&'e mut Journal>,
 }
 
 fn run_vm<'s>(
@@ -282,7 +329,7 @@ fn run_vm<'s>(
     rng: Rng,
     output: &'s mut String,
     parse: &mut ParseBuffers,
-    RunExtra { raw_input, cancel }: RunExtra<'_>,
+    RunExtra { raw_input, cancel, journal }: RunExtra<'_>,
 ) -> Execution<'s> {
     let cfg = &inner.config;
     // The VM runs for a lifetime shorter than both the program borrow and 's: its output is
@@ -291,7 +338,15 @@ fn run_vm<'s>(
     let outcome = {
         let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg, rng, input, parse);
         vm.cancel = cancel;
+        if let Some(start) = journal.as_ref().and_then(|j| j.start_millis) {
+            vm.start_millis.set(Some(start));
+        }
+        vm.journal = journal;
         let result = vm.run(input);
+        let start = vm.start_millis.get();
+        if let Some(j) = vm.journal.as_deref_mut() {
+            j.start_millis = j.start_millis.or(start);
+        }
         transitions = vm.transitions;
         match result {
             Ok(v) => {
@@ -328,7 +383,8 @@ fn run_vm<'s>(
                 cause: None,
             }
         }
-        Err((FaultKind::Aborted, _, _)) => Execution { transitions, ..Execution::ABORTED },
+        // A suspended run's result is not used: the caller sees the journal's suspension.
+        Err((FaultKind::Aborted | FaultKind::Suspended, _, _)) => Execution { transitions, ..Execution::ABORTED },
         Err((kind, error, cause)) => Execution {
             status: if kind == FaultKind::TimedOut { Status::TimedOut } else { Status::Failed },
             transitions,

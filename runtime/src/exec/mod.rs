@@ -8,9 +8,15 @@
 //! one sleeper.
 //!
 //! Work comes in chunks: a batch or a stream is cut into jobs of several events, so that there
-//! is one queue operation and one allocation per chunk, not per execution. Executions never
-//! wait inside a worker: Task handlers are synchronous, and Wait states and retry back-off
-//! advance the configured clock.
+//! is one queue operation and one allocation per chunk, not per execution.
+//!
+//! Suspension: an execution started with [`Runtime::execute_async`] never waits inside a
+//! worker. At a Wait or a retry back-off on the system clock, or at a Task whose handler is
+//! asynchronous, its run stops and the worker moves on; the wait happens on the runtime's
+//! tokio thread (`suspend`), and the execution then runs again on any worker, replaying its
+//! journal up to where it stopped (see [`crate::vm`]'s `Journal`). Batches and streams run
+//! each execution to its end on its worker: their waits advance the configured clock (the
+//! system clock sleeps in place), and an asynchronous handler is waited for in place.
 //!
 //! Shutdown: [`Runtime::shutdown`] (also on drop) lets the workers drain every queued job, then
 //! joins them; [`Runtime::shutdown_now`] drops the queued jobs instead, counting their
@@ -31,9 +37,12 @@
 //! ```
 
 mod metrics;
+mod suspend;
 
 use metrics::Shard;
 pub use metrics::{Metrics, MetricsSnapshot};
+pub(crate) use suspend::block_on_task;
+use suspend::Resumable;
 
 use crate::machine::{Cancel, Execution, Outcome, Scratch, StateMachine};
 use crossbeam_deque::{Injector, Stealer, Worker};
@@ -59,11 +68,22 @@ struct Shared {
     metrics: Metrics,
 }
 
+impl Shared {
+    /// Puts a suspended execution back on the pool (it is still counted in `pending`).
+    fn resubmit(&self, job: Job) {
+        self.injector.push(job);
+        let _guard = self.sleep.lock();
+        self.wake.notify_one();
+    }
+}
+
 /// A pool of workers, the machines registered by name, and the execution metrics.
 pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     machines: DashMap<String, StateMachine>,
+    /// Where suspended executions wait: timers and asynchronous handlers' futures.
+    timers: Option<tokio::runtime::Runtime>,
 }
 
 impl Runtime {
@@ -92,7 +112,13 @@ impl Runtime {
                     .expect("spawning a worker thread")
             })
             .collect();
-        Runtime { shared, threads: handles, machines: DashMap::new() }
+        let timers = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("aslrt-timers")
+            .enable_time()
+            .build()
+            .expect("starting the timer thread");
+        Runtime { shared, threads: handles, machines: DashMap::new(), timers: Some(timers) }
     }
 
     pub fn threads(&self) -> usize {
@@ -134,16 +160,24 @@ impl Runtime {
 
     /// Runs one execution on the pool; the handle resolves (blocking or as a future) to its
     /// outcome, and can cancel it ([`Pending::cancel`]).
+    ///
+    /// The execution suspends, without holding a worker, at a Wait or a retry back-off on the
+    /// system clock and at a Task whose handler is asynchronous ([`crate::handler::AsyncTaskHandler`]);
+    /// it resumes on any worker when the timer fires or the future completes.
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
         let slot = Arc::new(Slot::default());
-        let done = Arc::clone(&slot);
-        let machine = machine.clone();
-        self.submit(Box::new(move |scratch, metrics, run| {
-            let run = run && !done.cancel.is_cancelled();
-            done.fill(
-                run_or_abort(metrics, run, || machine.execute_cancellable(scratch, &event, &done.cancel)).to_outcome(),
-            );
-        }));
+        let Some(timers) = self.timers.as_ref() else {
+            slot.fill(Execution::ABORTED.to_outcome());
+            return Pending(slot);
+        };
+        let run = Resumable::new(
+            machine.clone(),
+            event,
+            Arc::clone(&slot),
+            Arc::clone(&self.shared),
+            timers.handle().clone(),
+        );
+        self.submit(run.into_job());
         Pending(slot)
     }
 
@@ -274,6 +308,10 @@ impl Runtime {
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        // Every suspended execution has been resubmitted and finished by now.
+        if let Some(timers) = self.timers.take() {
+            timers.shutdown_background();
         }
     }
 }

@@ -222,6 +222,7 @@ impl<'a, 'h> Ev<'a, 'h> {
         }
     }
 
+    #[inline]
     pub fn eval(&mut self, n: &'a Node, input: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {

@@ -11,15 +11,17 @@
 //! catcher takes.
 
 mod choice;
+mod journal;
 mod limits;
 mod rng;
 pub mod timestamp;
 
+pub(crate) use journal::{Entry, Journal, Suspension};
 pub use limits::RuntimeLimits;
 pub use rng::{JavaRandom, Rng};
 
 use crate::bytecode::*;
-use crate::handler::{Bound, TaskContext};
+use crate::handler::{Bound, Called, TaskContext, TaskInfo};
 use crate::intrinsics;
 use crate::jsonata::JV;
 use crate::path::{Path, Root};
@@ -91,6 +93,9 @@ pub(crate) enum FaultKind {
     TimedOut,
     /// The execution was cancelled (status ABORTED).
     Aborted,
+    /// The run stopped to wait without holding its worker (see [`Journal`]); the execution
+    /// goes on in a later run.
+    Suspended,
 }
 
 /// An ASL failure in flight.
@@ -101,6 +106,12 @@ pub(crate) struct Fault<'a> {
     pub kind: FaultKind,
     /// Raised by a Task (for `States.TaskFailed` matching).
     pub from_task: bool,
+}
+
+/// How long an execution may run: the machine's TimeoutSeconds within the Express cap.
+pub(crate) fn execution_timeout_millis(program: &Program, limits: &RuntimeLimits) -> u64 {
+    let cap = limits.max_execution_seconds;
+    program.timeout_seconds.unwrap_or(cap).min(cap).saturating_mul(1000)
 }
 
 /// Per-state context: what `$$.State` and `$$.Map` show.
@@ -256,9 +267,12 @@ pub(crate) struct Vm<'a> {
     pub parse: &'a mut crate::value::ParseBuffers,
     /// Set from another thread to stop the execution (checked at each state and while waiting).
     pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Set when the execution may suspend (run by a `Runtime`): the outcomes of earlier runs
+    /// to replay, and where a suspension is recorded.
+    pub journal: Option<&'a mut Journal>,
 }
 
-fn system_millis() -> i64 {
+pub(crate) fn system_millis() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
@@ -297,6 +311,7 @@ impl<'a> Vm<'a> {
             var_bytes: 0,
             parse,
             cancel: None,
+            journal: None,
         }
     }
 
@@ -327,11 +342,19 @@ impl<'a> Vm<'a> {
         if self.clock == Clock::ZeroDelay && is_retry {
             return Ok(());
         }
+        let suspends = self.clock == Clock::System && millis > 0 && self.journal.is_some();
+        if suspends {
+            // A wait this execution has already done, in a run before this one.
+            if let Some(Entry::Waited) = self.journal.as_deref_mut().and_then(Journal::replay) {
+                return Ok(());
+            }
+        }
         let budget = self.timeout_millis().saturating_sub(self.elapsed_millis().max(0) as u64);
         if millis > budget {
             return Err(self.timed_out());
         }
         match self.clock {
+            Clock::System if suspends => return Err(self.suspend(Suspension::Sleep { millis })),
             Clock::System => {
                 // In slices, so that a cancellation ends the wait within one slice.
                 const SLICE_MS: u64 = 20;
@@ -350,6 +373,15 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
+    /// Stops the run to wait for `s` (see [`Journal`]).
+    #[cold]
+    fn suspend(&mut self, s: Suspension) -> Fault<'a> {
+        if let Some(j) = self.journal.as_deref_mut() {
+            j.pending = Some(s);
+        }
+        Fault { error: None, cause: None, kind: FaultKind::Suspended, from_task: false }
+    }
+
     #[inline]
     fn cancelled(&self) -> bool {
         self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
@@ -362,9 +394,7 @@ impl<'a> Vm<'a> {
     }
 
     fn timeout_millis(&self) -> u64 {
-        let cap = self.limits.max_execution_seconds;
-        let own = self.program.timeout_seconds.unwrap_or(cap).min(cap);
-        own.saturating_mul(1000)
+        execution_timeout_millis(self.program, &self.limits)
     }
 
     #[cold]
@@ -839,44 +869,117 @@ impl<'a> Vm<'a> {
         input: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
+        // A Task this execution ran before a suspension: its journaled outcome.
+        if let Some(entry) = self.journal.as_deref_mut().and_then(Journal::replay) {
+            return self.replayed_task(entry, sc);
+        }
         let name: &'a str = &self.program.resources[resource.index()];
         let ctx = TaskContext { arena: self.arena, resource: name, state: sc.name, retry_count: sc.retry_count };
+        let timeout_secs = self.seconds(timeout, input, sc)?;
+        let heartbeat_secs = self.seconds(heartbeat, input, sc)?;
         let started = self.now_millis();
-        let result = match self.handlers.invoke(resource, input, &ctx) {
-            Ok(v) => v,
-            Err(e) => {
-                return Err(Fault {
-                    error: Some(self.arena.alloc_str(&e.error)),
-                    cause: e.cause.as_deref().map(|c| &*self.arena.alloc_str(c)),
-                    kind: FaultKind::Catchable,
-                    from_task: true,
-                })
+        let called = match self.handlers.invoke(resource, input, &ctx) {
+            Called::Done(r) => r,
+            Called::Async { handler, payload, lambda } => {
+                let info =
+                    TaskInfo { resource: name.to_owned(), state: sc.name.to_owned(), retry_count: sc.retry_count };
+                let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
+                if self.journal.is_some() {
+                    let input = payload.to_serde();
+                    return Err(self.suspend(Suspension::Task { handler, input, info, timeout, lambda }));
+                }
+                // Not run by a Runtime: the calling thread waits for the future.
+                let r = crate::exec::block_on_task(handler.invoke(payload.to_serde(), info), timeout, name);
+                let r = r.map(|v| crate::handler::copy_serde(&v, self.arena));
+                if lambda {
+                    r.map(|v| crate::handler::lambda_result(self.arena, v))
+                } else {
+                    r
+                }
             }
+        };
+        let result = match called {
+            Ok(v) => v,
+            Err(e) => return self.journaled(Err(self.task_fault(&e.error, e.cause.as_deref()))),
         };
         // A synchronous handler cannot be stopped while it runs, so its limits are checked when it
         // returns: longer than TimeoutSeconds is States.Timeout; longer than HeartbeatSeconds is
         // States.HeartbeatTimeout, since it sent no heartbeat meanwhile.
         let elapsed = (self.now_millis() - started).max(0) as u64;
-        for (limit, error) in [(timeout, "States.Timeout"), (heartbeat, "States.HeartbeatTimeout")] {
-            let secs = match limit {
-                None => None,
-                Some(crate::asl::ast::Seconds::Literal(s)) => Some(*s),
-                Some(crate::asl::ast::Seconds::Path(p)) => {
-                    self.eval_path(p, input, sc).and_then(|v| v.as_integer()).map(|v| v.max(0) as u64)
-                }
-                Some(crate::asl::ast::Seconds::Jsonata(t)) => match self.jt_value(t, sc)? {
-                    v if v.as_integer().is_some_and(|i| i > 0) => v.as_integer().map(|i| i as u64),
-                    other => return Err(self.unexpected_type(sc, t, "number", other)),
-                },
-            };
+        for (secs, error) in [(timeout_secs, "States.Timeout"), (heartbeat_secs, "States.HeartbeatTimeout")] {
             if secs.is_some_and(|s| elapsed > s.saturating_mul(1000)) {
-                return Err(Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true });
+                let fault = Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true };
+                return self.journaled(Err(fault));
             }
         }
         if json_len(&result) > self.limits.max_payload_bytes {
             return Err(self.data_limit(sc));
         }
-        Ok(result)
+        self.journaled(Ok(result))
+    }
+
+    /// TimeoutSeconds or HeartbeatSeconds, as a literal, a path or a JSONata expression.
+    fn seconds(
+        &mut self,
+        limit: Option<&'a crate::asl::ast::Seconds>,
+        input: Value<'a>,
+        sc: &StateCtx<'a>,
+    ) -> Result<Option<u64>, Fault<'a>> {
+        Ok(match limit {
+            None => None,
+            Some(crate::asl::ast::Seconds::Literal(s)) => Some(*s),
+            Some(crate::asl::ast::Seconds::Path(p)) => {
+                self.eval_path(p, input, sc).and_then(|v| v.as_integer()).map(|v| v.max(0) as u64)
+            }
+            Some(crate::asl::ast::Seconds::Jsonata(t)) => match self.jt_value(t, sc)? {
+                v if v.as_integer().is_some_and(|i| i > 0) => v.as_integer().map(|i| i as u64),
+                other => return Err(self.unexpected_type(sc, t, "number", other)),
+            },
+        })
+    }
+
+    /// A Task's failure as Retry and Catch see it.
+    fn task_fault(&self, error: &str, cause: Option<&str>) -> Fault<'a> {
+        Fault {
+            error: Some(self.arena.alloc_str(error)),
+            cause: cause.map(|c| &*self.arena.alloc_str(c)),
+            kind: FaultKind::Catchable,
+            from_task: true,
+        }
+    }
+
+    /// Journals a Task's outcome when the execution may suspend later, so that a later run
+    /// replays it instead of calling the handler again.
+    fn journaled(&mut self, r: Result<Value<'a>, Fault<'a>>) -> Result<Value<'a>, Fault<'a>> {
+        if let Some(j) = self.journal.as_deref_mut() {
+            let result = match &r {
+                Ok(v) => Ok(to_json_string(v)),
+                Err(f) => Err((f.error.unwrap_or_default().to_owned(), f.cause.map(str::to_owned))),
+            };
+            j.record(Entry::Task { result, lambda: false });
+        }
+        r
+    }
+
+    /// A Task outcome from the journal: parsed into this run's arena.
+    fn replayed_task(&mut self, entry: Entry, sc: &StateCtx<'a>) -> Result<Value<'a>, Fault<'a>> {
+        let (result, lambda) = match entry {
+            Entry::Task { result, lambda } => (result, lambda),
+            Entry::TimedOut => return Err(self.timed_out()),
+            Entry::Waited => return Err(self.runtime(sc, "internal error: the journal does not match the run".into())),
+        };
+        match result {
+            Err((error, cause)) => Err(self.task_fault(&error, cause.as_deref())),
+            Ok(json) => {
+                if json.len() > self.limits.max_payload_bytes {
+                    return Err(self.data_limit(sc));
+                }
+                let buf = self.arena.alloc_slice_copy(json.as_bytes());
+                let v = crate::value::parse_in_place(self.arena, buf, self.parse)
+                    .map_err(|e| self.runtime(sc, format!("internal error: a journaled result is not JSON: {e}")))?;
+                Ok(if lambda { crate::handler::lambda_result(self.arena, v) } else { v })
+            }
+        }
     }
 
     fn map_begin(

@@ -1,0 +1,204 @@
+//! Suspension: executions run by a `Runtime` wait for timers and asynchronous handlers without
+//! holding a worker, resume on the pool, and replay what they did before (no handler is called
+//! twice); cancellation and shutdown still reach them while they wait.
+
+use aslrt::handler::JsonFn;
+use aslrt::{AsyncFn, Runtime, StateMachine, Status, TaskError, TaskInfo};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+/// The outcome of `pending`, or a test failure after `secs` instead of a hang.
+fn within(secs: u64, pending: aslrt::exec::Pending) -> aslrt::Outcome {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(pending.wait());
+    });
+    rx.recv_timeout(Duration::from_secs(secs)).expect("the execution finished in time")
+}
+
+fn task(resource: &str) -> String {
+    json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": true}}}).to_string()
+}
+
+/// One worker: the first execution waits on a future that only the second execution (queued
+/// behind it) completes. Were the first holding the worker, neither could finish.
+#[test]
+fn an_async_handler_does_not_hold_the_worker() {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let (g1, g2) = (Arc::clone(&gate), Arc::clone(&gate));
+    let waiter = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:gate",
+            AsyncFn(move |input: Value, _: TaskInfo| {
+                let gate = Arc::clone(&g1);
+                async move {
+                    gate.notified().await;
+                    Ok(json!({"opened": input["id"]}))
+                }
+            }),
+        )
+        .compile(&task("arn:aws:states:::local:gate"))
+        .unwrap();
+    let opener = StateMachine::builder()
+        .handler(
+            "arn:aws:states:::local:open",
+            JsonFn(move |_| {
+                g2.notify_one();
+                Ok(json!("opened"))
+            }),
+        )
+        .compile(&task("arn:aws:states:::local:open"))
+        .unwrap();
+    let rt = Runtime::new(1);
+    let first = rt.execute_async(&waiter, br#"{"id":7}"#.to_vec());
+    let second = rt.execute_async(&opener, b"{}".to_vec());
+    assert_eq!(within(10, second).output.as_deref(), Some(r#""opened""#));
+    assert_eq!(within(10, first).output.as_deref(), Some(r#"{"opened":7}"#));
+    rt.shutdown();
+}
+
+/// One worker: an execution in a 2-second Wait (system clock) is suspended, so one queued
+/// behind it runs and finishes while the first still waits.
+#[test]
+fn a_wait_does_not_hold_the_worker() {
+    let slow = StateMachine::compile(
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":2,"Next":"P"},"P":{"Type":"Pass","Result":"slow","End":true}}}"#,
+    )
+    .unwrap();
+    let quick =
+        StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"quick","End":true}}}"#).unwrap();
+    let rt = Runtime::new(1);
+    let waiting = rt.execute_async(&slow, b"{}".to_vec());
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(within(10, rt.execute_async(&quick, b"{}".to_vec())).output.as_deref(), Some(r#""quick""#));
+    let m = rt.metrics().snapshot();
+    assert_eq!((m.executions_started, m.executions_succeeded), (2, 1), "the waiting execution is still in flight");
+    assert_eq!(within(10, waiting).output.as_deref(), Some(r#""slow""#));
+    rt.shutdown();
+}
+
+/// An asynchronous handler that fails its first attempt is retried after a back-off on the
+/// system clock (itself a suspension); one that always fails is caught. A synchronous handler
+/// that ran before the suspensions is not called again when the execution resumes.
+#[test]
+fn async_results_go_through_retry_and_catch_and_nothing_runs_twice() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let definition = json!({"StartAt": "Count", "States": {
+        "Count": {"Type": "Task", "Resource": "arn:aws:states:::local:count", "ResultPath": "$.count", "Next": "Flaky"},
+        "Flaky": {"Type": "Task", "Resource": "arn:aws:states:::local:flaky", "ResultPath": "$.flaky",
+            "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 1, "MaxAttempts": 2}], "Next": "Broken"},
+        "Broken": {"Type": "Task", "Resource": "arn:aws:states:::local:broken", "ResultPath": "$.broken",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Done"}], "End": true},
+        "Done": {"Type": "Succeed"}}});
+    let machine = StateMachine::builder()
+        .handler("arn:aws:states:::local:count", JsonFn(move |_| Ok(json!(counted.fetch_add(1, Ordering::SeqCst) + 1))))
+        .async_handler(
+            "arn:aws:states:::local:flaky",
+            AsyncFn(|_: Value, task: TaskInfo| async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                match task.retry_count {
+                    0 => Err(TaskError::new("Transient", "first attempt")),
+                    n => Ok(json!({"attempt": n, "state": task.state})),
+                }
+            }),
+        )
+        .async_handler(
+            "arn:aws:states:::local:broken",
+            AsyncFn(|_: Value, _: TaskInfo| async { Err::<Value, _>(TaskError::new("Broken", "always")) }),
+        )
+        .compile(&definition.to_string())
+        .unwrap();
+    let rt = Runtime::new(2);
+    let out = within(20, rt.execute_async(&machine, br#"{"id":1}"#.to_vec()));
+    assert_eq!(out.status, Status::Succeeded, "{out:?}");
+    let output: Value = serde_json::from_str(out.output.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!({"id": 1, "count": 1, "flaky": {"attempt": 1, "state": "Flaky"},
+            "caught": {"Error": "Broken", "Cause": "always"}})
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the synchronous handler ran once across the resumptions");
+    rt.shutdown();
+}
+
+/// TimeoutSeconds drops an asynchronous handler's future that runs too long: States.Timeout.
+#[test]
+fn timeout_seconds_stops_an_async_handler() {
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:hang",
+            AsyncFn(|_: Value, _: TaskInfo| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(json!("too late"))
+            }),
+        )
+        .compile(
+            &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:hang",
+                "TimeoutSeconds": 1, "End": true}}})
+            .to_string(),
+        )
+        .unwrap();
+    let rt = Runtime::new(1);
+    let out = within(20, rt.execute_async(&machine, b"{}".to_vec()));
+    assert_eq!((out.status, out.error.as_deref()), (Status::Failed, Some("States.Timeout")));
+    rt.shutdown();
+    // The synchronous API waits for the future on the calling thread, with the same limit,
+    // also from inside a tokio runtime.
+    let outside = machine.execute_json(&json!({}));
+    assert_eq!(outside.error.as_deref(), Some("States.Timeout"));
+    let inside = tokio::runtime::Runtime::new().unwrap().block_on(async { machine.execute_json(&json!({})) });
+    assert_eq!(inside.error.as_deref(), Some("States.Timeout"));
+}
+
+/// A panic in an asynchronous handler fails the Task like a synchronous handler's panic.
+#[test]
+fn a_panicking_async_handler_fails_the_task() {
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:panic",
+            AsyncFn(|_: Value, _: TaskInfo| async {
+                if true {
+                    panic!("handler bug");
+                }
+                Ok(json!(null))
+            }),
+        )
+        .compile(&task("arn:aws:states:::local:panic"))
+        .unwrap();
+    let rt = Runtime::new(1);
+    let out = within(10, rt.execute_async(&machine, b"{}".to_vec()));
+    assert_eq!((out.status, out.error.as_deref()), (Status::Failed, Some("States.TaskFailed")));
+    assert_eq!(machine.execute_json(&json!({})).error.as_deref(), Some("States.TaskFailed"));
+    rt.shutdown();
+}
+
+/// Cancelling an execution while it is suspended in a long Wait ends it ABORTED at once, and
+/// shutdown_now aborts the ones still waiting; a plain shutdown lets them finish.
+#[test]
+fn suspended_executions_can_be_cancelled_drained_or_aborted() {
+    let wait = |secs: u64| {
+        StateMachine::compile(
+            &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": secs, "End": true}}}).to_string(),
+        )
+        .unwrap()
+    };
+    let rt = Runtime::new(1);
+    let long = rt.execute_async(&wait(60), b"{}".to_vec());
+    std::thread::sleep(Duration::from_millis(100));
+    long.cancel();
+    assert_eq!(within(5, long).status, Status::Aborted);
+
+    let drained = rt.execute_async(&wait(1), br#"{"k":1}"#.to_vec());
+    std::thread::sleep(Duration::from_millis(100));
+    rt.shutdown();
+    assert_eq!(within(5, drained).output.as_deref(), Some(r#"{"k":1}"#));
+
+    let rt = Runtime::new(1);
+    let aborted = rt.execute_async(&wait(60), b"{}".to_vec());
+    std::thread::sleep(Duration::from_millis(100));
+    rt.shutdown_now();
+    assert_eq!(within(5, aborted).status, Status::Aborted);
+}
