@@ -238,7 +238,7 @@ impl StateMachine {
         }
         journal.rewind();
         let run = self.execute_inner(scratch, event, Some(&cancel.0), Some(&mut *journal));
-        if journal.pending.is_some() {
+        if journal.suspended {
             None
         } else {
             Some(run)

@@ -202,3 +202,91 @@ fn suspended_executions_can_be_cancelled_drained_or_aborted() {
     rt.shutdown_now();
     assert_eq!(within(5, aborted).status, Status::Aborted);
 }
+
+/// An async handler that returns once `n` calls have started: it finishes only if that many
+/// run at the same time.
+fn rendezvous(n: usize) -> impl aslrt::AsyncTaskHandler {
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let all_here = Arc::new(tokio::sync::Notify::new());
+    AsyncFn(move |input: Value, _: TaskInfo| {
+        let (arrived, all_here) = (Arc::clone(&arrived), Arc::clone(&all_here));
+        async move {
+            let notified = all_here.notified();
+            if arrived.fetch_add(1, Ordering::SeqCst) + 1 >= n {
+                all_here.notify_waiters();
+            } else {
+                notified.await;
+            }
+            Ok(json!({"item": input}))
+        }
+    })
+}
+
+/// Map items and Parallel branches that wait run concurrently: each call below returns only
+/// once all of them have started, so run one after another they would never finish. Results
+/// keep their order.
+#[test]
+fn map_items_and_parallel_branches_wait_concurrently() {
+    let map = StateMachine::builder()
+        .async_handler("arn:aws:states:::local:meet", rendezvous(5))
+        .compile(
+            &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "T",
+                "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:meet", "End": true}}}}}})
+            .to_string(),
+        )
+        .unwrap();
+    let parallel = StateMachine::builder()
+        .async_handler("arn:aws:states:::local:meet", rendezvous(2))
+        .compile(
+            &json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::local:meet",
+                    "Parameters": {"b": "A"}, "End": true}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "arn:aws:states:::local:meet",
+                    "Parameters": {"b": "B"}, "End": true}}}]}}})
+            .to_string(),
+        )
+        .unwrap();
+    let rt = Runtime::new(1);
+    let out = within(10, rt.execute_async(&map, b"[1,2,3,4,5]".to_vec()));
+    assert_eq!(out.output.as_deref(), Some(r#"[{"item":1},{"item":2},{"item":3},{"item":4},{"item":5}]"#), "{out:?}");
+    let out = within(10, rt.execute_async(&parallel, b"{}".to_vec()));
+    assert_eq!(out.output.as_deref(), Some(r#"[{"item":{"b":"A"}},{"item":{"b":"B"}}]"#), "{out:?}");
+    rt.shutdown();
+}
+
+/// MaxConcurrency bounds how many items wait at once: with 2, never more than 2 handler calls
+/// are in progress, and all 6 items finish, in order.
+#[test]
+fn max_concurrency_bounds_the_items_in_flight() {
+    let active = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (a, m) = (Arc::clone(&active), Arc::clone(&most));
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:slow",
+            AsyncFn(move |input: Value, _: TaskInfo| {
+                let (active, most) = (Arc::clone(&a), Arc::clone(&m));
+                async move {
+                    let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    // Later items finish first, so completions arrive out of order.
+                    let ms = 120 - 20 * input.as_u64().unwrap_or(0);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    active.fetch_sub(1, Ordering::SeqCst);
+                    Ok(input)
+                }
+            }),
+        )
+        .compile(
+            &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "End": true,
+                "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task",
+                    "Resource": "arn:aws:states:::local:slow", "End": true}}}}}})
+            .to_string(),
+        )
+        .unwrap();
+    let rt = Runtime::new(2);
+    let out = within(20, rt.execute_async(&machine, b"[0,1,2,3,4,5]".to_vec()));
+    assert_eq!(out.output.as_deref(), Some("[0,1,2,3,4,5]"), "{out:?}");
+    assert_eq!(most.load(Ordering::SeqCst), 2);
+    rt.shutdown();
+}

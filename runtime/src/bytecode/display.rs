@@ -97,6 +97,7 @@ impl Program {
             Op::JumpIfNot(pc) => write!(f, "jump-ifnot {}", pc.0),
             Op::MapNext(pc) => write!(f, "map-next   {}", pc.0),
             Op::Branch(mid) => write!(f, "branch     m{}", mid.0),
+            Op::JoinBranches => f.write_str("join"),
             Op::MapRun(mid) => write!(f, "map-run    m{}", mid.0),
             Op::MapBegin(id) => {
                 let spec = &self.maps[id.index()];

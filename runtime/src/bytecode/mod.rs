@@ -235,9 +235,12 @@ pub enum Op {
     /// Calls the Task's handler with `In`; `Res` = its result (spec: "Task State"). Counts the
     /// TaskScheduled, TaskStarted and TaskSucceeded/TaskFailed events.
     Invoke(ResourceId),
-    /// Runs Parallel branch `.0` on `In` and pushes its output (spec: "Parallel State").
+    /// Runs Parallel branch `.0` on `In` and pushes its output (spec: "Parallel State"). A
+    /// branch that stops to wait (see `vm::Journal`) pushes null and the others still run.
     /// - Stack: => output
     Branch(MachineId),
+    /// After a Parallel's branches: if one of them stopped to wait, the run stops here.
+    JoinBranches,
     /// Starts Map `.0`: items from `Eff` through ItemsPath, the MaxConcurrencyPath and
     /// tolerated-failure settings; counts MapStateStarted (spec: "Map State").
     MapBegin(MapId),
@@ -364,6 +367,7 @@ impl Program {
                     | Op::Attempt
                     | Op::EndAttempt
                     | Op::Branch(_)
+                    | Op::JoinBranches
                     | Op::NoChoice => {}
                     Op::Wait(w) => {
                         clock = true;
@@ -465,6 +469,7 @@ pub struct MapSpec {
     pub items_jt: Option<JtId>,
     pub items_path: Option<PathId>,
     pub max_concurrency_path: Option<PathId>,
+    pub max_concurrency: Option<Count>,
     pub tolerated_failure_count: Option<Count>,
     pub tolerated_failure_percentage: Option<Count>,
 }

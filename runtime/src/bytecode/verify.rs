@@ -208,6 +208,7 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
         | Op::NoChoice
         | Op::Attempt
         | Op::EndAttempt
+        | Op::JoinBranches
         | Op::MapNext(_)
         | Op::MapEnd => (0, 0),
     })

@@ -139,6 +139,7 @@ impl Compiler {
         for id in &ids {
             e.emit(Op::Branch(*id));
         }
+        e.emit(Op::JoinBranches);
         e.emit(Op::MakeArray(u16::try_from(ids.len()).map_err(|_| "too many branches")?));
         e.emit(Op::Pop(Reg::Res));
         e.emit(Op::Events(1)); // ParallelStateSucceeded
@@ -162,6 +163,7 @@ impl Compiler {
             items_jt,
             items_path,
             max_concurrency_path,
+            max_concurrency: m.max_concurrency.clone(),
             tolerated_failure_count: m.tolerated_failure_count.clone(),
             tolerated_failure_percentage: m.tolerated_failure_percentage.clone(),
         };

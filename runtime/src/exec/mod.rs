@@ -69,8 +69,9 @@ struct Shared {
 }
 
 impl Shared {
-    /// Puts a suspended execution back on the pool (it is still counted in `pending`).
-    fn resubmit(&self, job: Job) {
+    /// Queues a job: a new one, or a suspended execution's next run.
+    fn submit(&self, job: Job) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
         self.injector.push(job);
         let _guard = self.sleep.lock();
         self.wake.notify_one();
@@ -140,10 +141,7 @@ impl Runtime {
     }
 
     fn submit(&self, job: Job) {
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        self.shared.injector.push(job);
-        let _guard = self.shared.sleep.lock();
-        self.shared.wake.notify_one();
+        self.shared.submit(job);
     }
 
     /// Runs one execution on the calling thread (with a scratch kept per thread) and records
@@ -177,7 +175,7 @@ impl Runtime {
             Arc::clone(&self.shared),
             timers.handle().clone(),
         );
-        self.submit(run.into_job());
+        self.submit(run.job());
         Pending(slot)
     }
 

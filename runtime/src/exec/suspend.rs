@@ -11,23 +11,36 @@
 use super::{Job, Shared};
 use crate::handler::{TaskError, TaskFuture};
 use crate::machine::{Cancel, StateMachine};
-use crate::vm::{Entry, Journal, Status, Suspension};
+use crate::vm::{Entry, Journal, Site, Status, Suspension};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How often a wait looks at cancellation and `shutdown_now`.
 const SLICE: Duration = Duration::from_millis(20);
 
-/// An execution run by `Runtime::execute_async`, between its runs.
+/// An execution run by `Runtime::execute_async`: shared by the worker that runs it and the
+/// waits it has in flight.
 pub(super) struct Resumable {
-    pub machine: StateMachine,
-    pub event: Vec<u8>,
-    pub slot: Arc<super::Slot>,
-    pub shared: Arc<Shared>,
-    pub timers: tokio::runtime::Handle,
+    machine: StateMachine,
+    event: Vec<u8>,
+    slot: Arc<super::Slot>,
+    shared: Arc<Shared>,
+    timers: tokio::runtime::Handle,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
     journal: Option<Journal>,
     started: Option<Instant>,
+    /// A run is queued: a wait that ends meanwhile needs no other.
+    queued: bool,
+    /// The outcome is delivered: a wait that ends later changes nothing.
+    finished: bool,
+    /// While it waits, the execution holds one count of the pool's `pending`, so that
+    /// `shutdown` drains it.
+    holds_pending: bool,
 }
 
 impl Resumable {
@@ -37,54 +50,101 @@ impl Resumable {
         slot: Arc<super::Slot>,
         shared: Arc<Shared>,
         timers: tokio::runtime::Handle,
-    ) -> Self {
-        Resumable { machine, event, slot, shared, timers, journal: None, started: None }
+    ) -> Arc<Self> {
+        Arc::new(Resumable { machine, event, slot, shared, timers, state: Mutex::new(State::default()) })
     }
 
-    pub fn into_job(self) -> Job {
-        Box::new(move |scratch, metrics, run| self.step(scratch, metrics, run))
+    /// A job that runs the execution once more.
+    pub fn job(self: &Arc<Self>) -> Job {
+        let me = Arc::clone(self);
+        Box::new(move |scratch, metrics, run| me.step(scratch, metrics, run))
     }
 
-    /// One run: to the end (the outcome goes to the slot), or to the next suspension.
-    fn step(mut self, scratch: &mut crate::Scratch, metrics: &super::Shard, run: bool) {
-        if !run || (self.started.is_none() && self.slot.cancel.is_cancelled()) {
+    /// One run: to the end (the outcome goes to the slot), or until it waits.
+    fn step(self: &Arc<Self>, scratch: &mut crate::Scratch, metrics: &super::Shard, run: bool) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.queued = false;
+        if st.finished {
+            return;
+        }
+        if !run || (st.started.is_none() && self.slot.cancel.is_cancelled()) {
             // Dropped by shutdown_now (before it started or while it waited), or cancelled
             // before it started.
-            match self.started {
+            match st.started {
                 None => metrics.aborted(),
                 Some(t) => metrics.finished(Status::Aborted, t.elapsed(), 0),
             }
-            self.slot.fill(crate::Execution::ABORTED.to_outcome());
+            self.finish(&mut st, crate::Execution::ABORTED.to_outcome());
             return;
         }
-        let started = *self.started.get_or_insert_with(|| {
+        let started = *st.started.get_or_insert_with(|| {
             metrics.started();
             Instant::now()
         });
         static SALT: AtomicU64 = AtomicU64::new(0);
         let machine = &self.machine;
-        let journal = self.journal.get_or_insert_with(|| machine.journal(SALT.fetch_add(1, Ordering::Relaxed)));
-        match machine.execute_resumable(scratch, &self.event, &self.slot.cancel, journal) {
+        let journal = st.journal.get_or_insert_with(|| machine.journal(SALT.fetch_add(1, Ordering::Relaxed)));
+        let outcome = match machine.execute_resumable(scratch, &self.event, &self.slot.cancel, journal) {
             Some(done) => {
                 metrics.finished(done.status, started.elapsed(), done.transitions);
-                self.slot.fill(done.to_outcome());
+                Some(done.to_outcome())
             }
             None => {
-                let Some(suspension) = journal.pending.take() else { return };
                 let deadline = machine.deadline_millis(journal);
-                // The execution stays in flight while it waits: shutdown drains it too.
-                self.shared.pending.fetch_add(1, Ordering::AcqRel);
-                let timers = self.timers.clone();
-                timers.spawn(async move {
-                    let entry = wait(suspension, deadline, &self.slot.cancel, &self.shared).await;
-                    if let (Some(e), Some(j)) = (entry, self.journal.as_mut()) {
-                        j.resolve(e);
+                let waits = journal.take_pending();
+                if waits.is_empty() && !journal.waiting() {
+                    // A run that stops must have something to wait for; never hang instead.
+                    metrics.finished(Status::Failed, started.elapsed(), 0);
+                    Some(crate::Outcome {
+                        status: Status::Failed,
+                        transitions: 0,
+                        output: None,
+                        error: Some("States.Runtime".into()),
+                        cause: Some("internal error: the execution stopped with nothing to wait for".into()),
+                    })
+                } else {
+                    for (site, suspension) in waits {
+                        let me = Arc::clone(self);
+                        self.timers.spawn(async move {
+                            let entry = wait(suspension, deadline, &me.slot.cancel, &me.shared).await;
+                            me.resolved(site, entry);
+                        });
                     }
-                    let shared = Arc::clone(&self.shared);
-                    shared.resubmit(self.into_job());
-                });
+                    None
+                }
             }
+        };
+        match outcome {
+            Some(o) => self.finish(&mut st, o),
+            None if !st.holds_pending => {
+                st.holds_pending = true;
+                self.shared.pending.fetch_add(1, Ordering::AcqRel);
+            }
+            None => {}
         }
+    }
+
+    /// A wait ended: journal its outcome and queue a run, unless one is queued already.
+    fn resolved(self: &Arc<Self>, site: Site, entry: Option<Entry>) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.finished {
+            return;
+        }
+        if let Some(j) = st.journal.as_mut() {
+            j.resolve(site, entry);
+        }
+        if !st.queued {
+            st.queued = true;
+            self.shared.submit(self.job());
+        }
+    }
+
+    fn finish(&self, st: &mut State, outcome: crate::Outcome) {
+        st.finished = true;
+        if std::mem::take(&mut st.holds_pending) {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.slot.fill(outcome);
     }
 }
 

@@ -2,15 +2,34 @@
 //!
 //! An execution run by a [`crate::Runtime`] does not hold its worker while it waits: at a Wait
 //! or a retry back-off on the system clock, or at a Task whose handler is asynchronous, the VM
-//! stops with a [`Suspension`] and returns the worker. When the timer fires or the future
-//! completes, the outcome is appended here and the execution runs again from its start on any
-//! worker. Everything it did before is replayed from the journal (Task results in order, waits
-//! that have elapsed), and the seed, start time and input are the same, so the run retraces
-//! the same states and goes on from where it stopped. A synchronous handler is not called
-//! again on replay: its result is journaled too.
+//! records a [`Suspension`] and the run stops. When the timer fires or the future completes,
+//! the outcome is added here and the execution runs again from its start on any worker.
+//! Everything it did before is replayed from the journal (Task results, waits that have
+//! elapsed), and the seed, start time and input are the same, so the run retraces the same
+//! states and goes on from where it stopped. A synchronous handler is not called again on
+//! replay: its result is journaled too.
+//!
+//! Outcomes are keyed by [`Site`]: the machine run they happened in (its scope: the top level,
+//! or a Parallel branch or Map iteration, named by its parent's scope and position) and their
+//! order within that run. Branches and iterations can therefore suspend concurrently: while one
+//! waits, the others go on, each replaying only its own outcomes, whatever order the waits end in.
 
 use crate::handler::{AsyncTaskHandler, TaskInfo};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+/// Where a journaled outcome happened: (scope, sequence number within the scope).
+pub(crate) type Site = (u64, u32);
+
+/// The scope of a Parallel branch or Map iteration: its parent's scope, the sequence number the
+/// Parallel or Map state took there, and the branch or item index.
+pub(crate) fn child_scope(parent: u64, instance: u32, index: usize) -> u64 {
+    let mut h = parent ^ 0x9E37_79B9_7F4A_7C15;
+    for x in [u64::from(instance), index as u64] {
+        h = (h ^ x).wrapping_mul(0x0100_0000_01B3).rotate_left(29).wrapping_add(0xBF58_476D_1CE4_E5B9);
+    }
+    h
+}
 
 /// What a suspendable execution has done so far.
 pub(crate) struct Journal {
@@ -18,10 +37,13 @@ pub(crate) struct Journal {
     pub(crate) seed: u64,
     /// The execution's start time, fixed by the first run.
     pub(crate) start_millis: Option<i64>,
-    entries: Vec<Entry>,
-    cursor: usize,
-    /// Set when a run stops: what it waits for.
-    pub(crate) pending: Option<Suspension>,
+    entries: HashMap<Site, Entry>,
+    /// Sites whose wait has been handed out and not resolved yet.
+    in_flight: HashSet<Site>,
+    /// What the last run stopped for, not yet handed out.
+    pub(crate) pending: Vec<(Site, Suspension)>,
+    /// The last run stopped to wait (for something new or already in flight).
+    pub(crate) suspended: bool,
 }
 
 /// One journaled outcome.
@@ -50,32 +72,71 @@ pub(crate) enum Suspension {
     },
 }
 
+/// What the VM finds at a site that may suspend.
+pub(crate) enum AtSite {
+    /// An outcome from an earlier run.
+    Done(Entry),
+    /// Its wait is still going on: the run stops here again.
+    Waiting,
+    /// Not reached before: run it.
+    New,
+}
+
 impl Journal {
     pub(crate) fn new(seed: u64) -> Journal {
-        Journal { seed, start_millis: None, entries: Vec::new(), cursor: 0, pending: None }
+        Journal {
+            seed,
+            start_millis: None,
+            entries: HashMap::new(),
+            in_flight: HashSet::new(),
+            pending: Vec::new(),
+            suspended: false,
+        }
     }
 
-    /// Starts a run: replay from the first entry.
+    /// Starts a run.
     pub(crate) fn rewind(&mut self) {
-        self.cursor = 0;
-        self.pending = None;
+        self.pending.clear();
+        self.suspended = false;
     }
 
-    /// The next journaled outcome, if the run has not caught up with the journal yet.
-    pub(crate) fn replay(&mut self) -> Option<Entry> {
-        let e = self.entries.get(self.cursor).cloned();
-        self.cursor += usize::from(e.is_some());
-        e
+    pub(crate) fn at(&self, site: Site) -> AtSite {
+        match self.entries.get(&site) {
+            Some(e) => AtSite::Done(e.clone()),
+            None if self.in_flight.contains(&site) => AtSite::Waiting,
+            None => AtSite::New,
+        }
     }
 
-    /// Records an outcome the run produced (not replayed).
-    pub(crate) fn record(&mut self, e: Entry) {
-        self.entries.push(e);
-        self.cursor = self.entries.len();
+    /// Records an outcome the run produced itself.
+    pub(crate) fn record(&mut self, site: Site, e: Entry) {
+        self.entries.insert(site, e);
     }
 
-    /// Appends the outcome a suspension waited for, before the next run.
-    pub(crate) fn resolve(&mut self, e: Entry) {
-        self.entries.push(e);
+    /// The run stops at `site` to wait for `s`.
+    pub(crate) fn suspend(&mut self, site: Site, s: Suspension) {
+        self.pending.push((site, s));
+        self.suspended = true;
+    }
+
+    /// Hands out the new waits of the last run: they are in flight until resolved.
+    pub(crate) fn take_pending(&mut self) -> Vec<(Site, Suspension)> {
+        for (site, _) in &self.pending {
+            self.in_flight.insert(*site);
+        }
+        std::mem::take(&mut self.pending)
+    }
+
+    /// The outcome of a wait that was in flight (`None`: it was cut short by a cancellation).
+    pub(crate) fn resolve(&mut self, site: Site, e: Option<Entry>) {
+        self.in_flight.remove(&site);
+        if let Some(e) = e {
+            self.entries.insert(site, e);
+        }
+    }
+
+    /// Waits are still going on.
+    pub(crate) fn waiting(&self) -> bool {
+        !self.in_flight.is_empty()
     }
 }

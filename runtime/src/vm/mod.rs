@@ -16,7 +16,7 @@ mod limits;
 mod rng;
 pub mod timestamp;
 
-pub(crate) use journal::{Entry, Journal, Suspension};
+pub(crate) use journal::{AtSite, Entry, Journal, Site, Suspension};
 pub use limits::RuntimeLimits;
 pub use rng::{JavaRandom, Rng};
 
@@ -151,6 +151,11 @@ struct MapLoop<'a> {
     tolerated_pct: Option<f64>,
     /// The ItemSelector object built for the first item (see [`Op::ItemObject`]).
     item_proto: Option<Members<'a>>,
+    /// With a journal: the sequence number the Map took (its items' scopes derive from it),
+    /// how many items stopped to wait in this run, and MaxConcurrency (0: no limit).
+    instance: u32,
+    suspended: usize,
+    max_concurrency: usize,
 }
 
 /// Retriers whose attempts are counted without a heap allocation.
@@ -174,6 +179,8 @@ struct Frame<'a> {
     retries: [u64; INLINE_RETRIERS],
     more_retries: Vec<u64>,
     map: Option<MapLoop<'a>>,
+    /// A Parallel branch stopped to wait in this run (see `Op::JoinBranches`).
+    branches_suspended: bool,
     stack: &'a mut [Value<'a>],
     sp: usize,
 }
@@ -270,6 +277,9 @@ pub(crate) struct Vm<'a> {
     /// Set when the execution may suspend (run by a `Runtime`): the outcomes of earlier runs
     /// to replay, and where a suspension is recorded.
     pub journal: Option<&'a mut Journal>,
+    /// With a journal: the current machine run's scope and next sequence number (its sites).
+    scope: u64,
+    seq: u32,
 }
 
 pub(crate) fn system_millis() -> i64 {
@@ -312,6 +322,8 @@ impl<'a> Vm<'a> {
             parse,
             cancel: None,
             journal: None,
+            scope: 0,
+            seq: 0,
         }
     }
 
@@ -342,11 +354,13 @@ impl<'a> Vm<'a> {
         if self.clock == Clock::ZeroDelay && is_retry {
             return Ok(());
         }
-        let suspends = self.clock == Clock::System && millis > 0 && self.journal.is_some();
-        if suspends {
-            // A wait this execution has already done, in a run before this one.
-            if let Some(Entry::Waited) = self.journal.as_deref_mut().and_then(Journal::replay) {
-                return Ok(());
+        let site = if self.clock == Clock::System && millis > 0 { self.site() } else { None };
+        if let Some(site) = site {
+            match self.at(site) {
+                // A wait this execution has already done, in a run before this one.
+                AtSite::Done(_) => return Ok(()),
+                AtSite::Waiting => return Err(self.suspended()),
+                AtSite::New => {}
             }
         }
         let budget = self.timeout_millis().saturating_sub(self.elapsed_millis().max(0) as u64);
@@ -354,7 +368,9 @@ impl<'a> Vm<'a> {
             return Err(self.timed_out());
         }
         match self.clock {
-            Clock::System if suspends => return Err(self.suspend(Suspension::Sleep { millis })),
+            Clock::System if site.is_some() => {
+                return Err(self.suspend(site, Suspension::Sleep { millis }));
+            }
             Clock::System => {
                 // In slices, so that a cancellation ends the wait within one slice.
                 const SLICE_MS: u64 = 20;
@@ -373,13 +389,57 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    /// Stops the run to wait for `s` (see [`Journal`]).
+    /// The next site of the current machine run, when the execution may suspend (see
+    /// [`Journal`]); `None` otherwise.
+    #[inline]
+    fn site(&mut self) -> Option<Site> {
+        self.journal.as_ref()?;
+        let site = (self.scope, self.seq);
+        self.seq += 1;
+        Some(site)
+    }
+
+    /// What the journal has for `site`.
+    fn at(&self, site: Site) -> AtSite {
+        self.journal.as_deref().map_or(AtSite::New, |j| j.at(site))
+    }
+
+    /// Stops the run at `site` to wait for `s` (see [`Journal`]).
     #[cold]
-    fn suspend(&mut self, s: Suspension) -> Fault<'a> {
+    fn suspend(&mut self, site: Option<Site>, s: Suspension) -> Fault<'a> {
+        if let (Some(j), Some(site)) = (self.journal.as_deref_mut(), site) {
+            j.suspend(site, s);
+        }
+        self.suspended()
+    }
+
+    /// The run stops: something it needs is still being waited for.
+    #[cold]
+    fn suspended(&mut self) -> Fault<'a> {
         if let Some(j) = self.journal.as_deref_mut() {
-            j.pending = Some(s);
+            j.suspended = true;
         }
         Fault { error: None, cause: None, kind: FaultKind::Suspended, from_task: false }
+    }
+
+    /// Enters the scope of Parallel branch or Map item `index` of the Parallel or Map state that
+    /// took sequence number `instance`: its own sites and, for replay, its own random source.
+    /// Returns what [`Vm::leave_scope`] restores.
+    fn enter_scope(&mut self, instance: u32, index: usize) -> Option<(u64, u32, Rng)> {
+        let seed = self.journal.as_ref()?.seed;
+        let scope = journal::child_scope(self.scope, instance, index);
+        let saved = (self.scope, self.seq, std::mem::replace(&mut self.rng, Rng::seeded(seed ^ scope)));
+        self.scope = scope;
+        self.seq = 0;
+        Some(saved)
+    }
+
+    fn leave_scope(&mut self, saved: Option<(u64, u32, Rng)>) {
+        if let Some((scope, seq, rng)) = saved {
+            self.scope = scope;
+            self.seq = seq;
+            self.rng = rng;
+        }
     }
 
     #[inline]
@@ -546,6 +606,7 @@ impl<'a> Vm<'a> {
             retries: [0; INLINE_RETRIERS],
             more_retries: Vec::new(),
             map: None,
+            branches_suspended: false,
             stack: arena.alloc_slice_fill_copy(machine.max_stack as usize, Value::Null),
             sp: 0,
         };
@@ -728,8 +789,26 @@ impl<'a> Vm<'a> {
                     f.res = tri!(result);
                 }
                 Op::Branch(m) => {
-                    let v = tri!(self.run_machine(m, f.input, None, vars));
-                    f.push(v);
+                    let instance = self.site().map_or(0, |s| s.1);
+                    let saved = self.enter_scope(instance, 0);
+                    let outcome = self.run_machine(m, f.input, None, vars);
+                    self.leave_scope(saved);
+                    match outcome {
+                        // The other branches go on; the Parallel stops at `JoinBranches`.
+                        Err(fault) if fault.kind == FaultKind::Suspended => {
+                            f.branches_suspended = true;
+                            f.push(Value::Null);
+                        }
+                        outcome => {
+                            let v = tri!(outcome);
+                            f.push(v);
+                        }
+                    }
+                }
+                Op::JoinBranches => {
+                    if std::mem::take(&mut f.branches_suspended) {
+                        tri!(Err(self.suspended()))
+                    }
                 }
                 Op::MapBegin(m) => {
                     let spec = &program.maps[m.index()];
@@ -739,7 +818,8 @@ impl<'a> Vm<'a> {
                 }
                 Op::MapNext(done) => {
                     let lp = f.map.as_mut().expect("MapNext follows MapBegin (verified)");
-                    if lp.next >= lp.len {
+                    // With MaxConcurrency items waiting, no further item starts in this run.
+                    if lp.next >= lp.len || (lp.max_concurrency > 0 && lp.suspended >= lp.max_concurrency) {
                         pc = done.index();
                     } else {
                         let i = lp.next;
@@ -761,11 +841,19 @@ impl<'a> Vm<'a> {
                     let input = f.pop();
                     let item = f.map.as_ref().and_then(|lp| lp.current);
                     self.events += 1; // MapIterationStarted
+                    let instance = f.map.as_ref().map_or(0, |lp| lp.instance);
+                    let saved = self.enter_scope(instance, item.map_or(0, |i| i.index));
                     let outcome = self.run_machine(processor, input, item, vars);
+                    self.leave_scope(saved);
                     self.events += 1; // MapIterationSucceeded / MapIterationFailed
                     let lp = f.map.as_mut().expect("MapRun follows MapBegin (verified)");
                     match outcome {
                         Ok(v) => lp.out.push(v),
+                        // The other items go on; the Map stops at `MapEnd`.
+                        Err(fault) if fault.kind == FaultKind::Suspended => {
+                            lp.suspended += 1;
+                            lp.out.push(Value::Null);
+                        }
                         Err(fault)
                             if fault.kind == FaultKind::Catchable
                                 && (lp.tolerated_count.is_some() || lp.tolerated_pct.is_some()) =>
@@ -816,6 +904,9 @@ impl<'a> Vm<'a> {
                 }
                 Op::MapEnd => {
                     let lp = f.map.take().expect("MapEnd follows MapBegin (verified)");
+                    if lp.suspended > 0 {
+                        tri!(Err(self.suspended()))
+                    }
                     f.res = Value::Array(lp.out.into_bump_slice());
                     f.sc.item = f.outer_item;
                     self.events += 1; // MapStateSucceeded
@@ -869,9 +960,14 @@ impl<'a> Vm<'a> {
         input: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
-        // A Task this execution ran before a suspension: its journaled outcome.
-        if let Some(entry) = self.journal.as_deref_mut().and_then(Journal::replay) {
-            return self.replayed_task(entry, sc);
+        let site = self.site();
+        if let Some(site) = site {
+            match self.at(site) {
+                // A Task this execution ran before a suspension: its journaled outcome.
+                AtSite::Done(entry) => return self.replayed_task(entry, sc),
+                AtSite::Waiting => return Err(self.suspended()),
+                AtSite::New => {}
+            }
         }
         let name: &'a str = &self.program.resources[resource.index()];
         let ctx = TaskContext { arena: self.arena, resource: name, state: sc.name, retry_count: sc.retry_count };
@@ -884,9 +980,9 @@ impl<'a> Vm<'a> {
                 let info =
                     TaskInfo { resource: name.to_owned(), state: sc.name.to_owned(), retry_count: sc.retry_count };
                 let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
-                if self.journal.is_some() {
+                if site.is_some() {
                     let input = payload.to_serde();
-                    return Err(self.suspend(Suspension::Task { handler, input, info, timeout, lambda }));
+                    return Err(self.suspend(site, Suspension::Task { handler, input, info, timeout, lambda }));
                 }
                 // Not run by a Runtime: the calling thread waits for the future.
                 let r = crate::exec::block_on_task(handler.invoke(payload.to_serde(), info), timeout, name);
@@ -900,7 +996,7 @@ impl<'a> Vm<'a> {
         };
         let result = match called {
             Ok(v) => v,
-            Err(e) => return self.journaled(Err(self.task_fault(&e.error, e.cause.as_deref()))),
+            Err(e) => return self.journaled(site, Err(self.task_fault(&e.error, e.cause.as_deref()))),
         };
         // A synchronous handler cannot be stopped while it runs, so its limits are checked when it
         // returns: longer than TimeoutSeconds is States.Timeout; longer than HeartbeatSeconds is
@@ -909,13 +1005,13 @@ impl<'a> Vm<'a> {
         for (secs, error) in [(timeout_secs, "States.Timeout"), (heartbeat_secs, "States.HeartbeatTimeout")] {
             if secs.is_some_and(|s| elapsed > s.saturating_mul(1000)) {
                 let fault = Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true };
-                return self.journaled(Err(fault));
+                return self.journaled(site, Err(fault));
             }
         }
         if json_len(&result) > self.limits.max_payload_bytes {
             return Err(self.data_limit(sc));
         }
-        self.journaled(Ok(result))
+        self.journaled(site, Ok(result))
     }
 
     /// TimeoutSeconds or HeartbeatSeconds, as a literal, a path or a JSONata expression.
@@ -950,13 +1046,13 @@ impl<'a> Vm<'a> {
 
     /// Journals a Task's outcome when the execution may suspend later, so that a later run
     /// replays it instead of calling the handler again.
-    fn journaled(&mut self, r: Result<Value<'a>, Fault<'a>>) -> Result<Value<'a>, Fault<'a>> {
-        if let Some(j) = self.journal.as_deref_mut() {
+    fn journaled(&mut self, site: Option<Site>, r: Result<Value<'a>, Fault<'a>>) -> Result<Value<'a>, Fault<'a>> {
+        if let (Some(j), Some(site)) = (self.journal.as_deref_mut(), site) {
             let result = match &r {
                 Ok(v) => Ok(to_json_string(v)),
                 Err(f) => Err((f.error.unwrap_or_default().to_owned(), f.cause.map(str::to_owned))),
             };
-            j.record(Entry::Task { result, lambda: false });
+            j.record(site, Entry::Task { result, lambda: false });
         }
         r
     }
@@ -1038,6 +1134,8 @@ impl<'a> Vm<'a> {
             }
         };
         let len = keys.map_or(values.len(), <[_]>::len);
+        let instance = self.site().map_or(0, |s| s.1);
+        let max_concurrency = self.count(m.max_concurrency.as_ref(), eff, sc).map_or(0, |n| n.max(0.0) as usize);
         Ok(MapLoop {
             values,
             keys,
@@ -1049,6 +1147,9 @@ impl<'a> Vm<'a> {
             tolerated_count: self.count(m.tolerated_failure_count.as_ref(), eff, sc),
             tolerated_pct: self.count(m.tolerated_failure_percentage.as_ref(), eff, sc),
             item_proto: None,
+            instance,
+            suspended: 0,
+            max_concurrency,
         })
     }
 
