@@ -191,6 +191,15 @@ fn suspended_executions_can_be_cancelled_drained_or_aborted() {
     long.cancel();
     assert_eq!(within(5, long).status, Status::Aborted);
 
+    // The same through the Runtime, by the execution's id, from a thread without the handle.
+    let long = rt.execute_async(&wait(60), b"{}".to_vec());
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(rt.in_flight(), 1);
+    assert!(rt.cancel(long.id()));
+    assert_eq!(within(5, long).status, Status::Aborted);
+    assert_eq!(rt.in_flight(), 0);
+    assert!(!rt.cancel(u64::MAX), "no such execution");
+
     let drained = rt.execute_async(&wait(1), br#"{"k":1}"#.to_vec());
     std::thread::sleep(Duration::from_millis(100));
     rt.shutdown();

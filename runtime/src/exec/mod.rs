@@ -66,6 +66,10 @@ struct Shared {
     sleep: Mutex<()>,
     wake: Condvar,
     metrics: Metrics,
+    /// Executions started with `execute_async` and not finished, by id: any thread can stop
+    /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`.
+    executions: DashMap<u64, Arc<Slot>>,
+    next_id: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -101,6 +105,8 @@ impl Runtime {
             sleep: Mutex::new(()),
             wake: Condvar::new(),
             metrics: Metrics::new(threads),
+            executions: DashMap::new(),
+            next_id: std::sync::atomic::AtomicU64::new(1),
         });
         let handles = workers
             .into_iter()
@@ -163,7 +169,8 @@ impl Runtime {
     /// system clock and at a Task whose handler is asynchronous ([`crate::handler::AsyncTaskHandler`]);
     /// it resumes on any worker when the timer fires or the future completes.
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
-        let slot = Arc::new(Slot::default());
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let slot = Arc::new(Slot { id, ..Slot::default() });
         let Some(timers) = self.timers.as_ref() else {
             slot.fill(Execution::ABORTED.to_outcome());
             return Pending(slot);
@@ -175,8 +182,21 @@ impl Runtime {
             Arc::clone(&self.shared),
             timers.handle().clone(),
         );
+        self.shared.executions.insert(id, Arc::clone(&slot));
         self.submit(run.job());
         Pending(slot)
+    }
+
+    /// Stops the in-flight execution `id` (see [`Pending::id`]) as [`Pending::cancel`] does;
+    /// `false` if no execution with that id is in flight.
+    pub fn cancel(&self, id: u64) -> bool {
+        self.shared.executions.get(&id).map(|slot| slot.cancel.cancel()).is_some()
+    }
+
+    /// How many executions started with `execute_async` have not finished (running, queued,
+    /// or suspended while they wait).
+    pub fn in_flight(&self) -> usize {
+        self.shared.executions.len()
     }
 
     /// Runs every event on the pool and returns the outcomes in input order.
@@ -388,6 +408,7 @@ fn worker(index: usize, local: Worker<Job>, shared: &Shared) {
 /// One execution's outcome, filled by a worker.
 #[derive(Default)]
 struct Slot {
+    id: u64,
     value: Mutex<(Option<Outcome>, Option<std::task::Waker>)>,
     ready: Condvar,
     cancel: Cancel,
@@ -414,6 +435,11 @@ impl Pending {
     /// not interrupted: the execution stops when it returns.
     pub fn cancel(&self) {
         self.0.cancel.cancel();
+    }
+
+    /// The execution's id in its `Runtime` (for [`Runtime::cancel`]).
+    pub fn id(&self) -> u64 {
+        self.0.id
     }
 
     pub fn wait(self) -> Outcome {

@@ -141,10 +141,11 @@ impl Resumable {
 
     fn finish(&self, st: &mut State, outcome: crate::Outcome) {
         st.finished = true;
+        self.shared.executions.remove(&self.slot.id);
+        self.slot.fill(outcome);
         if std::mem::take(&mut st.holds_pending) {
             self.shared.pending.fetch_sub(1, Ordering::AcqRel);
         }
-        self.slot.fill(outcome);
     }
 }
 
