@@ -217,6 +217,12 @@ impl Bound {
         Bound { slots, registry }
     }
 
+    /// Some Task may call an asynchronous handler.
+    pub fn has_async(&self) -> bool {
+        let lambda_async = !self.registry.async_map.is_empty() && self.slots.iter().any(Option::is_none);
+        lambda_async || self.slots.iter().any(|h| matches!(h, Some(Handler::Async(_))))
+    }
+
     /// Calls the handler of resource `id` if it is synchronous, or says which asynchronous one
     /// to run.
     pub fn invoke<'a>(&self, id: ResourceId, input: Value<'a>, ctx: &TaskContext<'a>) -> Called<'a> {

@@ -160,6 +160,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// This outcome as a borrowed [`Execution`].
+    pub fn as_execution(&self) -> Execution<'_> {
+        Execution {
+            status: self.status,
+            transitions: self.transitions,
+            output: self.output.as_deref(),
+            error: self.error.as_deref(),
+            cause: self.cause.as_deref(),
+        }
+    }
+
     /// `{"status":"SUCCEEDED","output":…}` or `{"status":"FAILED","error":…,"cause":…}`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
@@ -216,6 +227,12 @@ impl StateMachine {
     pub(crate) fn journal(&self, salt: u64) -> Journal {
         let seed = self.inner.config.seed.unwrap_or_else(|| Rng::unseeded(salt).next_u64());
         Journal::new(seed)
+    }
+
+    /// Whether an execution may suspend when run by a `Runtime`: it waits on the system clock
+    /// (a Wait state or a Retry back-off) or may call an asynchronous handler.
+    pub fn may_suspend(&self) -> bool {
+        (self.inner.config.clock == Clock::System && self.inner.program.may_wait) || self.inner.bound.has_async()
     }
 
     /// The execution's time limit and when it started, for a suspended execution's waits.

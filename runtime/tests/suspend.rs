@@ -299,3 +299,44 @@ fn max_concurrency_bounds_the_items_in_flight() {
     assert_eq!(most.load(Ordering::SeqCst), 2);
     rt.shutdown();
 }
+
+/// Batches and streams of executions that may suspend run them as `execute_async` does: five
+/// events whose handler returns only once all five have started finish on one worker, and
+/// results keep event order.
+#[test]
+fn batches_and_streams_suspend_too() {
+    let machine = |n| {
+        StateMachine::builder()
+            .async_handler("arn:aws:states:::local:meet", rendezvous(n))
+            .compile(&task("arn:aws:states:::local:meet"))
+            .unwrap()
+    };
+    let rt = Runtime::new(1);
+    let events: Vec<Vec<u8>> = (1..=5).map(|i| i.to_string().into_bytes()).collect();
+    let m = machine(5);
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| tx.send(rt.execute_batch(&m, events.clone())));
+        let out = rx.recv_timeout(Duration::from_secs(10)).expect("the batch finished");
+        let outputs: Vec<_> = out.iter().map(|o| o.output.clone().unwrap_or_default()).collect();
+        assert_eq!(outputs, (1..=5).map(|i| format!(r#"{{"item":{i}}}"#)).collect::<Vec<_>>());
+    });
+    let m = machine(3);
+    let mut lines = Vec::new();
+    let source = events.into_iter().enumerate().map(|(i, e)| (i as u64 + 1, e)).take(3);
+    let accepted = rt
+        .stream(
+            &m,
+            source,
+            3,
+            |id, e| format!("{id}:{}", e.output.unwrap_or("-")).into_bytes(),
+            |_, b| {
+                lines.push(String::from_utf8_lossy(b).into_owned());
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert_eq!(accepted, 3);
+    assert_eq!(lines, [r#"1:{"item":1}"#, r#"2:{"item":2}"#, r#"3:{"item":3}"#]);
+    rt.shutdown();
+}

@@ -333,6 +333,8 @@ pub struct Program {
     /// Some op can take time (a Task, a Wait, a retry back-off): the execution's start time is
     /// taken when it starts, for the time-out.
     pub needs_clock: bool,
+    /// Some state waits: a Wait state, or a Retry's back-off.
+    pub may_wait: bool,
 }
 
 impl Program {
@@ -342,9 +344,11 @@ impl Program {
     pub fn analyse(&mut self) {
         let mut reads = false;
         let mut clock = false;
+        let mut wait = false;
         for m in &self.machines {
             if m.states.iter().any(|s| !s.retry.is_empty()) {
                 clock = true;
+                wait = true;
             }
             for op in &m.code {
                 match op {
@@ -371,6 +375,7 @@ impl Program {
                     | Op::NoChoice => {}
                     Op::Wait(w) => {
                         clock = true;
+                        wait = true;
                         if !matches!(self.waits[w.index()], Wait::Seconds(_) | Wait::Timestamp(_)) {
                             reads = true;
                         }
@@ -392,6 +397,7 @@ impl Program {
         }
         self.reads_input = reads;
         self.needs_clock = clock;
+        self.may_wait = wait;
     }
 
     #[inline]

@@ -14,9 +14,9 @@
 //! worker. At a Wait or a retry back-off on the system clock, or at a Task whose handler is
 //! asynchronous, its run stops and the worker moves on; the wait happens on the runtime's
 //! tokio thread (`suspend`), and the execution then runs again on any worker, replaying its
-//! journal up to where it stopped (see [`crate::vm`]'s `Journal`). Batches and streams run
-//! each execution to its end on its worker: their waits advance the configured clock (the
-//! system clock sleeps in place), and an asynchronous handler is waited for in place.
+//! journal up to where it stopped (see [`crate::vm`]'s `Journal`). Batches and streams of a
+//! machine that may suspend ([`StateMachine::may_suspend`]) run each event that way too.
+//! [`Runtime::execute`] runs on the calling thread and waits in place.
 //!
 //! Shutdown: [`Runtime::shutdown`] (also on drop) lets the workers drain every queued job, then
 //! joins them; [`Runtime::shutdown_now`] drops the queued jobs instead, counting their
@@ -199,8 +199,13 @@ impl Runtime {
         self.shared.executions.len()
     }
 
-    /// Runs every event on the pool and returns the outcomes in input order.
+    /// Runs every event on the pool and returns the outcomes in input order. Executions that may
+    /// suspend ([`StateMachine::may_suspend`]) run as with [`Runtime::execute_async`].
     pub fn execute_batch(&self, machine: &StateMachine, events: Vec<Vec<u8>>) -> Vec<Outcome> {
+        if machine.may_suspend() {
+            let pending: Vec<Pending> = events.into_iter().map(|e| self.execute_async(machine, e)).collect();
+            return pending.into_iter().map(Pending::wait).collect();
+        }
         let n = events.len();
         let chunk = chunk_size(n, self.threads());
         let results: Arc<Mutex<Vec<Option<Outcome>>>> = Arc::new(Mutex::new(vec![None; n]));
@@ -241,11 +246,12 @@ impl Runtime {
     /// execution's borrowed result. At most `max_in_flight` events are queued or running at a
     /// time (backpressure). `sink` returning an error stops the stream after the work in flight.
     /// Returns how many results the sink accepted: the caller may acknowledge (checkpoint) up to
-    /// there, which makes the stream at-least-once.
+    /// there, which makes the stream at-least-once. Executions that may suspend
+    /// ([`StateMachine::may_suspend`]) run as with [`Runtime::execute_async`], in order.
     pub fn stream<S, F>(
         &self,
         machine: &StateMachine,
-        source: impl Iterator<Item = (u64, Vec<u8>)>,
+        mut source: impl Iterator<Item = (u64, Vec<u8>)>,
         max_in_flight: usize,
         format: F,
         mut sink: S,
@@ -254,6 +260,28 @@ impl Runtime {
         S: FnMut(u64, &[u8]) -> std::io::Result<()>,
         F: Fn(u64, &Execution<'_>) -> Vec<u8> + Send + Sync + 'static,
     {
+        if machine.may_suspend() {
+            // Each event runs as with `execute_async`, at most `max_in_flight` at a time; results
+            // go to the sink in event order.
+            let mut window: std::collections::VecDeque<(u64, Pending)> = std::collections::VecDeque::new();
+            let mut accepted = 0u64;
+            loop {
+                while window.len() < max_in_flight.max(1) {
+                    let Some((id, event)) = source.next() else { break };
+                    window.push_back((id, self.execute_async(machine, event)));
+                }
+                let Some((id, pending)) = window.pop_front() else { return Ok(accepted) };
+                let outcome = pending.wait();
+                if let Err(e) = sink(id, &format(id, &outcome.as_execution())) {
+                    // Stop after the work in flight.
+                    for (_, p) in window {
+                        p.wait();
+                    }
+                    return Err(e);
+                }
+                accepted += 1;
+            }
+        }
         let format = Arc::new(format);
         let chunk = 64.min(max_in_flight.max(1));
         let (tx, rx) = crossbeam_channel::unbounded::<Vec<(u64, Vec<u8>)>>();
