@@ -340,3 +340,36 @@ fn batches_and_streams_suspend_too() {
     assert_eq!(lines, [r#"1:{"item":1}"#, r#"2:{"item":2}"#, r#"3:{"item":3}"#]);
     rt.shutdown();
 }
+
+/// The execution's own time limit (its TimeoutSeconds, within the Express 5 minutes) also ends
+/// a suspended execution: while it waits for a handler that outlives it, or at a Wait that
+/// would.
+#[test]
+fn the_execution_time_limit_ends_a_suspended_execution() {
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:hang",
+            AsyncFn(|_: Value, _: TaskInfo| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(json!("too late"))
+            }),
+        )
+        .compile(
+            &json!({"TimeoutSeconds": 1, "StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:states:::local:hang", "End": true}}})
+            .to_string(),
+        )
+        .unwrap();
+    let waits = StateMachine::compile(
+        &json!({"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": true}}})
+            .to_string(),
+    )
+    .unwrap();
+    let rt = Runtime::new(1);
+    for m in [&machine, &waits] {
+        let out = within(10, rt.execute_async(m, b"{}".to_vec()));
+        assert_eq!((out.status, out.error.as_deref()), (Status::TimedOut, Some("States.Timeout")), "{out:?}");
+    }
+    assert_eq!(rt.metrics().snapshot().executions_timed_out, 2);
+    rt.shutdown();
+}
