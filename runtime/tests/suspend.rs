@@ -124,17 +124,19 @@ fn async_results_go_through_retry_and_catch_and_nothing_runs_twice() {
     rt.shutdown();
 }
 
+/// An asynchronous handler that takes a minute.
+fn hang() -> impl aslrt::AsyncTaskHandler {
+    AsyncFn(|_: Value, _: TaskInfo| async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok(json!("too late"))
+    })
+}
+
 /// TimeoutSeconds drops an asynchronous handler's future that runs too long: States.Timeout.
 #[test]
 fn timeout_seconds_stops_an_async_handler() {
     let machine = StateMachine::builder()
-        .async_handler(
-            "arn:aws:states:::local:hang",
-            AsyncFn(|_: Value, _: TaskInfo| async {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                Ok(json!("too late"))
-            }),
-        )
+        .async_handler("arn:aws:states:::local:hang", hang())
         .compile(
             &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:hang",
                 "TimeoutSeconds": 1, "End": true}}})
@@ -347,13 +349,7 @@ fn batches_and_streams_suspend_too() {
 #[test]
 fn the_execution_time_limit_ends_a_suspended_execution() {
     let machine = StateMachine::builder()
-        .async_handler(
-            "arn:aws:states:::local:hang",
-            AsyncFn(|_: Value, _: TaskInfo| async {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                Ok(json!("too late"))
-            }),
-        )
+        .async_handler("arn:aws:states:::local:hang", hang())
         .compile(
             &json!({"TimeoutSeconds": 1, "StartAt": "T", "States": {"T": {"Type": "Task",
                 "Resource": "arn:aws:states:::local:hang", "End": true}}})
