@@ -18,6 +18,27 @@
 //! machine that may suspend ([`StateMachine::may_suspend`]) run each event that way too.
 //! [`Runtime::execute`] runs on the calling thread and waits in place.
 //!
+//! An execution that calls an asynchronous handler, suspended while the handler runs:
+//!
+//! ```
+//! use aslrt::{AsyncFn, Runtime, StateMachine, TaskInfo};
+//! use serde_json::{json, Value};
+//!
+//! let enrich = "arn:aws:lambda:eu-west-1:123456789012:function:enrich";
+//! let machine = StateMachine::builder()
+//!     .async_handler(enrich, AsyncFn(|input: Value, _: TaskInfo| async move {
+//!         // An HTTP call, a database query…: the execution holds no worker while it waits.
+//!         Ok(json!({"enriched": input}))
+//!     }))
+//!     .compile(&json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": enrich,
+//!         "TimeoutSeconds": 5, "End": true}}}).to_string())?;
+//! let runtime = Runtime::new(2);
+//! let outcome = runtime.execute_async(&machine, br#"{"id":1}"#.to_vec()).wait();
+//! assert_eq!(outcome.output.as_deref(), Some(r#"{"enriched":{"id":1}}"#));
+//! runtime.shutdown();
+//! # Ok::<(), aslrt::Error>(())
+//! ```
+//!
 //! Shutdown: [`Runtime::shutdown`] (also on drop) lets the workers drain every queued job, then
 //! joins them; [`Runtime::shutdown_now`] drops the queued jobs instead, counting their
 //! executions as aborted.
