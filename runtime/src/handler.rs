@@ -209,17 +209,21 @@ pub(crate) struct Bound {
     slots: Box<[Option<Handler>]>,
     /// For `lambda:invoke`, whose function is named at run time.
     registry: Handlers,
+    /// Some Task uses `lambda:invoke`.
+    lambda: bool,
 }
 
 impl Bound {
     pub fn new(resources: &[Box<str>], registry: Handlers) -> Bound {
         let slots = resources.iter().map(|r| registry.resolve(r)).collect();
-        Bound { slots, registry }
+        let lambda = resources.iter().any(|r| &**r == LAMBDA_INVOKE);
+        Bound { slots, registry, lambda }
     }
 
     /// Some Task may call an asynchronous handler.
     pub fn has_async(&self) -> bool {
-        let lambda_async = !self.registry.async_map.is_empty() && self.slots.iter().any(Option::is_none);
+        // `lambda:invoke` finds its handler by FunctionName at run time: any asynchronous one may do.
+        let lambda_async = self.lambda && !self.registry.async_map.is_empty();
         lambda_async || self.slots.iter().any(|h| matches!(h, Some(Handler::Async(_))))
     }
 

@@ -238,7 +238,7 @@ impl StateMachine {
     /// The execution's time limit and when it started, for a suspended execution's waits.
     pub(crate) fn deadline_millis(&self, journal: &Journal) -> Option<i64> {
         let limit = crate::vm::execution_timeout_millis(&self.inner.program, &self.inner.config.limits);
-        journal.start_millis.map(|s| s.saturating_add(limit as i64))
+        journal.start_millis.map(|s| s.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX)))
     }
 
     /// One run of a suspendable execution: `None` when it stopped to wait, with what it waits
@@ -363,6 +363,9 @@ fn run_vm<'s>(
         let start = vm.start_millis.get();
         if let Some(j) = vm.journal.as_deref_mut() {
             j.start_millis = j.start_millis.or(start);
+            // Stopped at the top, not merely somewhere: a branch that waited while another
+            // failed does not hold back the outcome.
+            j.suspended = matches!(&result, Err(f) if f.kind == FaultKind::Suspended);
         }
         transitions = vm.transitions;
         match result {

@@ -369,3 +369,54 @@ fn the_execution_time_limit_ends_a_suspended_execution() {
     assert_eq!(rt.metrics().snapshot().executions_timed_out, 2);
     rt.shutdown();
 }
+
+/// A run after a suspension sees the times the earlier run saw: a Wait until a timestamp
+/// (whose length depends on the clock) is followed by a Task that runs once and replays, and
+/// the execution goes on past both.
+#[test]
+fn a_timestamp_wait_replays_the_time_it_read() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let machine = StateMachine::builder()
+        .handler("arn:aws:states:::local:count", JsonFn(move |_| Ok(json!(counted.fetch_add(1, Ordering::SeqCst) + 1))))
+        .compile(
+            &json!({"StartAt": "Until", "States": {
+                "Until": {"Type": "Wait", "TimestampPath": "$.at", "Next": "Count"},
+                "Count": {"Type": "Task", "Resource": "arn:aws:states:::local:count", "ResultPath": "$.n", "Next": "Again"},
+                "Again": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+                "Done": {"Type": "Pass", "End": true}}})
+            .to_string(),
+        )
+        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let event = json!({"at": aslrt::timestamp::format_millis(now + 300)});
+    let rt = Runtime::new(1);
+    let out = within(10, rt.execute_async(&machine, event.to_string().into_bytes()));
+    assert_eq!(out.status, Status::Succeeded, "{out:?}");
+    let output: Value = serde_json::from_str(out.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output["n"], 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    rt.shutdown();
+}
+
+/// A Parallel whose branch fails while another waits does not wait for it: the failure is
+/// caught at once (the waiting branch's handler takes a minute).
+#[test]
+fn a_failing_branch_ends_the_parallel_without_waiting_for_the_others() {
+    let machine = StateMachine::builder()
+        .async_handler("arn:aws:states:::local:hang", hang())
+        .compile(
+            &json!({"StartAt": "P", "States": {
+                "P": {"Type": "Parallel", "Branches": [
+                    {"StartAt": "H", "States": {"H": {"Type": "Task", "Resource": "arn:aws:states:::local:hang", "End": true}}},
+                    {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "at once"}}}],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+                "Caught": {"Type": "Pass", "End": true}}})
+            .to_string(),
+        )
+        .unwrap();
+    let rt = Runtime::new(1);
+    let out = within(10, rt.execute_async(&machine, b"{}".to_vec()));
+    assert_eq!(out.output.as_deref(), Some(r#"{"Error":"Broken","Cause":"at once"}"#), "{out:?}");
+    rt.shutdown();
+}

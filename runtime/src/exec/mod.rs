@@ -445,8 +445,10 @@ fn worker(index: usize, local: Worker<Job>, shared: &Shared) {
                 if shared.shutdown.load(Ordering::Acquire) && shared.pending.load(Ordering::Acquire) == 0 {
                     return;
                 }
+                // Also while shutting down with executions still suspended: their next runs
+                // arrive through the injector, and a submission wakes a sleeper.
                 let guard = shared.sleep.lock().unwrap_or_else(|p| p.into_inner());
-                if shared.injector.is_empty() && !shared.shutdown.load(Ordering::Acquire) {
+                if shared.injector.is_empty() {
                     let _ = shared.wake.wait_timeout(guard, std::time::Duration::from_millis(50));
                 }
             }
@@ -467,10 +469,12 @@ impl Slot {
     fn fill(&self, o: Outcome) {
         let mut v = self.value.lock().unwrap_or_else(|p| p.into_inner());
         v.0 = Some(o);
-        if let Some(w) = v.1.take() {
+        let waker = v.1.take();
+        drop(v);
+        self.ready.notify_all();
+        if let Some(w) = waker {
             w.wake();
         }
-        self.ready.notify_all();
     }
 }
 

@@ -27,20 +27,29 @@ pub(super) struct Resumable {
     slot: Arc<super::Slot>,
     shared: Arc<Shared>,
     timers: tokio::runtime::Handle,
+    /// Touched only by the run (on a worker), held while it runs.
     state: Mutex<State>,
+    /// Where waits that end leave their outcome; held only for a moment, so the tokio thread
+    /// never waits for a run.
+    inbox: Mutex<Inbox>,
 }
 
 #[derive(Default)]
 struct State {
     journal: Option<Journal>,
     started: Option<Instant>,
+    /// While it waits, the execution holds one count of the pool's `pending`, so that
+    /// `shutdown` drains it.
+    holds_pending: bool,
+}
+
+#[derive(Default)]
+struct Inbox {
+    resolved: Vec<(Site, Option<Entry>)>,
     /// A run is queued: a wait that ends meanwhile needs no other.
     queued: bool,
     /// The outcome is delivered: a wait that ends later changes nothing.
     finished: bool,
-    /// While it waits, the execution holds one count of the pool's `pending`, so that
-    /// `shutdown` drains it.
-    holds_pending: bool,
 }
 
 impl Resumable {
@@ -51,7 +60,8 @@ impl Resumable {
         shared: Arc<Shared>,
         timers: tokio::runtime::Handle,
     ) -> Arc<Self> {
-        Arc::new(Resumable { machine, event, slot, shared, timers, state: Mutex::new(State::default()) })
+        let (state, inbox) = (Mutex::new(State::default()), Mutex::new(Inbox::default()));
+        Arc::new(Resumable { machine, event, slot, shared, timers, state, inbox })
     }
 
     /// A job that runs the execution once more.
@@ -62,9 +72,17 @@ impl Resumable {
 
     /// One run: to the end (the outcome goes to the slot), or until it waits.
     fn step(self: &Arc<Self>, scratch: &mut crate::Scratch, metrics: &super::Shard, run: bool) {
+        let resolved = {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+            inbox.queued = false;
+            if inbox.finished {
+                return;
+            }
+            std::mem::take(&mut inbox.resolved)
+        };
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.queued = false;
-        if st.finished {
+        // A run that finished the execution while this job waited for the lock.
+        if self.inbox.lock().unwrap_or_else(|p| p.into_inner()).finished {
             return;
         }
         if !run || (st.started.is_none() && self.slot.cancel.is_cancelled()) {
@@ -84,24 +102,24 @@ impl Resumable {
         static SALT: AtomicU64 = AtomicU64::new(0);
         let machine = &self.machine;
         let journal = st.journal.get_or_insert_with(|| machine.journal(SALT.fetch_add(1, Ordering::Relaxed)));
-        let outcome = match machine.execute_resumable(scratch, &self.event, &self.slot.cancel, journal) {
-            Some(done) => {
+        for (site, entry) in resolved {
+            journal.resolve(site, entry);
+        }
+        // A panic here would be a bug; it must not leave the execution without an outcome.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            machine.execute_resumable(scratch, &self.event, &self.slot.cancel, journal).map(|e| e.to_outcome())
+        }));
+        let outcome = match ran {
+            Ok(Some(done)) => {
                 metrics.finished(done.status, started.elapsed(), done.transitions);
-                Some(done.to_outcome())
+                Some(done)
             }
-            None => {
+            Ok(None) => {
                 let deadline = machine.deadline_millis(journal);
                 let waits = journal.take_pending();
                 if waits.is_empty() && !journal.waiting() {
-                    // A run that stops must have something to wait for; never hang instead.
                     metrics.finished(Status::Failed, started.elapsed(), 0);
-                    Some(crate::Outcome {
-                        status: Status::Failed,
-                        transitions: 0,
-                        output: None,
-                        error: Some("States.Runtime".into()),
-                        cause: Some("internal error: the execution stopped with nothing to wait for".into()),
-                    })
+                    Some(internal_error("the execution stopped with nothing to wait for"))
                 } else {
                     for (site, suspension) in waits {
                         let me = Arc::clone(self);
@@ -112,6 +130,11 @@ impl Resumable {
                     }
                     None
                 }
+            }
+            Err(_) => {
+                *scratch = crate::Scratch::new();
+                metrics.finished(Status::Failed, started.elapsed(), 0);
+                Some(internal_error("the execution panicked (a bug in aslrt)"))
             }
         };
         match outcome {
@@ -124,28 +147,37 @@ impl Resumable {
         }
     }
 
-    /// A wait ended: journal its outcome and queue a run, unless one is queued already.
+    /// A wait ended: leave its outcome and queue a run, unless one is queued already.
     fn resolved(self: &Arc<Self>, site: Site, entry: Option<Entry>) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.finished {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        if inbox.finished {
             return;
         }
-        if let Some(j) = st.journal.as_mut() {
-            j.resolve(site, entry);
-        }
-        if !st.queued {
-            st.queued = true;
+        inbox.resolved.push((site, entry));
+        if !inbox.queued {
+            inbox.queued = true;
             self.shared.submit(self.job());
         }
     }
 
     fn finish(&self, st: &mut State, outcome: crate::Outcome) {
-        st.finished = true;
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner()).finished = true;
         self.shared.executions.remove(&self.slot.id);
         self.slot.fill(outcome);
         if std::mem::take(&mut st.holds_pending) {
             self.shared.pending.fetch_sub(1, Ordering::AcqRel);
         }
+    }
+}
+
+/// A failed outcome for what should not happen, rather than an execution that never ends.
+fn internal_error(what: &str) -> crate::Outcome {
+    crate::Outcome {
+        status: Status::Failed,
+        transitions: 0,
+        output: None,
+        error: Some("States.Runtime".into()),
+        cause: Some(format!("internal error: {what}")),
     }
 }
 
@@ -195,21 +227,31 @@ pub(crate) async fn await_task(
     timeout_millis: Option<u64>,
     resource: &str,
 ) -> Result<serde_json::Value, TaskError> {
-    let mut handle = tokio::spawn(fut);
+    // Dropping this future (a timeout, a cancellation, the execution's time running out)
+    // drops the handler's task too.
+    let mut task = AbortOnDrop(tokio::spawn(fut));
     let joined = match timeout_millis {
         Some(ms) => tokio::select! {
-            j = &mut handle => j,
+            j = &mut task.0 => j,
             () = tokio::time::sleep(Duration::from_millis(ms)) => {
-                handle.abort();
                 return Err(TaskError { error: "States.Timeout".into(), cause: None });
             }
         },
-        None => handle.await,
+        None => (&mut task.0).await,
     };
     joined.unwrap_or_else(|e| {
         let what = if e.is_panic() { "panicked" } else { "was cancelled" };
         Err(TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' {what}")))
     })
+}
+
+/// A spawned handler future that is aborted when its waiter goes away.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// For the synchronous APIs: runs an asynchronous handler's future to completion on the

@@ -26,6 +26,9 @@ use bumpalo::Bump;
 pub struct Expr {
     root: compile::Node,
     text: Box<str>,
+    /// The text names `$now` or `$millis` (an over-approximation): only then does an
+    /// evaluation need the time.
+    reads_clock: bool,
     #[cfg(feature = "engine-jsonata-core")]
     pub core: Option<core_engine::CoreExpr>,
 }
@@ -42,6 +45,7 @@ impl Expr {
         let root = compile::Compiler::new(resolver).compile(&ast)?;
         Ok(Expr {
             root,
+            reads_clock: text.contains("$now") || text.contains("$millis"),
             text: text.into(),
             #[cfg(feature = "engine-jsonata-core")]
             core: core_engine::CoreExpr::parse(text),
@@ -50,6 +54,11 @@ impl Expr {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Whether an evaluation may read the time (`$now()`, `$millis()`).
+    pub fn reads_clock(&self) -> bool {
+        self.reads_clock
     }
 
     /// Evaluates with `input` as the context (`$`) and the root (`$$`).

@@ -42,7 +42,8 @@ pub(crate) struct Journal {
     in_flight: HashSet<Site>,
     /// What the last run stopped for, not yet handed out.
     pub(crate) pending: Vec<(Site, Suspension)>,
-    /// The last run stopped to wait (for something new or already in flight).
+    /// The last run ended stopped (for something new or already in flight), rather than with
+    /// an outcome.
     pub(crate) suspended: bool,
 }
 
@@ -56,6 +57,8 @@ pub(crate) enum Entry {
     Waited,
     /// The execution's time ran out while it waited for a Task.
     TimedOut,
+    /// A reading of the system clock.
+    Clock(i64),
 }
 
 /// What a stopped run waits for.
@@ -116,7 +119,17 @@ impl Journal {
     /// The run stops at `site` to wait for `s`.
     pub(crate) fn suspend(&mut self, site: Site, s: Suspension) {
         self.pending.push((site, s));
-        self.suspended = true;
+    }
+
+    /// How many waits the run has asked for so far.
+    pub(crate) fn pending_mark(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Drops the waits asked for since `mark`: a Parallel or Map whose branch or item failed
+    /// does not wait for its others (AWS stops them).
+    pub(crate) fn drop_pending_since(&mut self, mark: usize) {
+        self.pending.truncate(mark);
     }
 
     /// Hands out the new waits of the last run: they are in flight until resolved.

@@ -156,6 +156,8 @@ struct MapLoop<'a> {
     instance: u32,
     suspended: usize,
     max_concurrency: usize,
+    /// How many waits the run had asked for when the Map started.
+    pending_mark: usize,
 }
 
 /// Retriers whose attempts are counted without a heap allocation.
@@ -179,8 +181,10 @@ struct Frame<'a> {
     retries: [u64; INLINE_RETRIERS],
     more_retries: Vec<u64>,
     map: Option<MapLoop<'a>>,
-    /// A Parallel branch stopped to wait in this run (see `Op::JoinBranches`).
+    /// A Parallel branch stopped to wait in this run (see `Op::JoinBranches`), and how many
+    /// waits the run had asked for when the Parallel's first branch started.
     branches_suspended: bool,
+    parallel_mark: Option<usize>,
     stack: &'a mut [Value<'a>],
     sp: usize,
 }
@@ -338,14 +342,38 @@ impl<'a> Vm<'a> {
         }
     }
 
-    fn now_millis(&self) -> i64 {
+    /// The time now. In a suspendable run on the system clock every reading is journaled at a
+    /// site, and a replay reads it back: the run sees the times the run that went there saw,
+    /// and takes the same path (a Timestamp Wait, `$now()` in a Choice, EnteredTime).
+    fn now_millis(&mut self) -> i64 {
         match self.clock {
-            Clock::System => system_millis(),
+            Clock::System => match self.site() {
+                None => system_millis(),
+                Some(site) => match self.at(site) {
+                    AtSite::Done(Entry::Clock(t)) => t,
+                    _ => {
+                        let t = system_millis();
+                        if let Some(j) = self.journal.as_deref_mut() {
+                            j.record(site, Entry::Clock(t));
+                        }
+                        t
+                    }
+                },
+            },
             _ => self.start() + self.virtual_elapsed_millis,
         }
     }
 
-    fn elapsed_millis(&self) -> i64 {
+    /// The time around a synchronous handler's call, for its TimeoutSeconds: not journaled (the
+    /// Task's outcome is), so a replay that stops at the Task consumes no site for it.
+    fn handler_clock(&mut self) -> i64 {
+        match self.clock {
+            Clock::System => system_millis(),
+            _ => self.now_millis(),
+        }
+    }
+
+    fn elapsed_millis(&mut self) -> i64 {
         self.now_millis() - self.start()
     }
 
@@ -354,6 +382,9 @@ impl<'a> Vm<'a> {
         if self.clock == Clock::ZeroDelay && is_retry {
             return Ok(());
         }
+        // The clock is read before the wait's own site, as in the run that journaled it: a replay
+        // consumes the same sites in the same order (see `now_millis`).
+        let budget = self.timeout_millis().saturating_sub(self.elapsed_millis().max(0) as u64);
         let site = if self.clock == Clock::System && millis > 0 { self.site() } else { None };
         if let Some(site) = site {
             match self.at(site) {
@@ -363,7 +394,6 @@ impl<'a> Vm<'a> {
                 AtSite::New => {}
             }
         }
-        let budget = self.timeout_millis().saturating_sub(self.elapsed_millis().max(0) as u64);
         if millis > budget {
             return Err(self.timed_out());
         }
@@ -416,10 +446,18 @@ impl<'a> Vm<'a> {
     /// The run stops: something it needs is still being waited for.
     #[cold]
     fn suspended(&mut self) -> Fault<'a> {
-        if let Some(j) = self.journal.as_deref_mut() {
-            j.suspended = true;
-        }
         Fault { error: None, cause: None, kind: FaultKind::Suspended, from_task: false }
+    }
+
+    /// The waits asked for so far in this run (see [`Journal::drop_pending_since`]).
+    fn pending_mark(&self) -> usize {
+        self.journal.as_deref().map_or(0, Journal::pending_mark)
+    }
+
+    fn drop_pending_since(&mut self, mark: usize) {
+        if let Some(j) = self.journal.as_deref_mut() {
+            j.drop_pending_since(mark);
+        }
     }
 
     /// Enters the scope of Parallel branch or Map item `index` of the Parallel or Map state that
@@ -607,6 +645,7 @@ impl<'a> Vm<'a> {
             more_retries: Vec::new(),
             map: None,
             branches_suspended: false,
+            parallel_mark: None,
             stack: arena.alloc_slice_fill_copy(machine.max_stack as usize, Value::Null),
             sp: 0,
         };
@@ -789,23 +828,29 @@ impl<'a> Vm<'a> {
                     f.res = tri!(result);
                 }
                 Op::Branch(m) => {
+                    let mark = *f.parallel_mark.get_or_insert(self.pending_mark());
                     let instance = self.site().map_or(0, |s| s.1);
                     let saved = self.enter_scope(instance, 0);
                     let outcome = self.run_machine(m, f.input, None, vars);
                     self.leave_scope(saved);
                     match outcome {
+                        Ok(v) => f.push(v),
                         // The other branches go on; the Parallel stops at `JoinBranches`.
                         Err(fault) if fault.kind == FaultKind::Suspended => {
                             f.branches_suspended = true;
                             f.push(Value::Null);
                         }
-                        outcome => {
-                            let v = tri!(outcome);
-                            f.push(v);
+                        Err(fault) => {
+                            // The Parallel fails: it waits for none of its branches.
+                            self.drop_pending_since(mark);
+                            f.branches_suspended = false;
+                            f.parallel_mark = None;
+                            tri!(Err(fault))
                         }
                     }
                 }
                 Op::JoinBranches => {
+                    f.parallel_mark = None;
                     if std::mem::take(&mut f.branches_suspended) {
                         tri!(Err(self.suspended()))
                     }
@@ -864,13 +909,20 @@ impl<'a> Vm<'a> {
                             let over_pct = lp.tolerated_pct.is_none_or(|p| failures * 100.0 / lp.len as f64 > p);
                             lp.out.push(Value::Null);
                             if over_count && over_pct {
+                                let mark = lp.pending_mark;
+                                self.drop_pending_since(mark);
                                 tri!(Err(self.catchable(
                                     "States.ExceedToleratedFailureThreshold",
                                     "The specified tolerated failure threshold was exceeded".into()
                                 )))
                             }
                         }
-                        Err(fault) => tri!(Err(fault)),
+                        Err(fault) => {
+                            // The Map fails: it waits for none of its items.
+                            let mark = lp.pending_mark;
+                            self.drop_pending_since(mark);
+                            tri!(Err(fault))
+                        }
                     }
                 }
                 Op::PushJT(t) => {
@@ -960,6 +1012,10 @@ impl<'a> Vm<'a> {
         input: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
+        // Everything that may consume a site (an expression reading the clock) comes before the
+        // Task's own site, so that a replay, which stops at that site, consumes the same ones.
+        let timeout_secs = self.seconds(timeout, input, sc)?;
+        let heartbeat_secs = self.seconds(heartbeat, input, sc)?;
         let site = self.site();
         if let Some(site) = site {
             match self.at(site) {
@@ -971,9 +1027,7 @@ impl<'a> Vm<'a> {
         }
         let name: &'a str = &self.program.resources[resource.index()];
         let ctx = TaskContext { arena: self.arena, resource: name, state: sc.name, retry_count: sc.retry_count };
-        let timeout_secs = self.seconds(timeout, input, sc)?;
-        let heartbeat_secs = self.seconds(heartbeat, input, sc)?;
-        let started = self.now_millis();
+        let started = self.handler_clock();
         let called = match self.handlers.invoke(resource, input, &ctx) {
             Called::Done(r) => r,
             Called::Async { handler, payload, lambda } => {
@@ -1001,17 +1055,20 @@ impl<'a> Vm<'a> {
         // A synchronous handler cannot be stopped while it runs, so its limits are checked when it
         // returns: longer than TimeoutSeconds is States.Timeout; longer than HeartbeatSeconds is
         // States.HeartbeatTimeout, since it sent no heartbeat meanwhile.
-        let elapsed = (self.now_millis() - started).max(0) as u64;
+        let elapsed = (self.handler_clock() - started).max(0) as u64;
         for (secs, error) in [(timeout_secs, "States.Timeout"), (heartbeat_secs, "States.HeartbeatTimeout")] {
             if secs.is_some_and(|s| elapsed > s.saturating_mul(1000)) {
                 let fault = Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true };
                 return self.journaled(site, Err(fault));
             }
         }
+        // Journaled before the size check (which a replay repeats), so that a run repeated for
+        // a sibling's sake never calls the handler again.
+        let result = self.journaled(site, Ok(result))?;
         if json_len(&result) > self.limits.max_payload_bytes {
             return Err(self.data_limit(sc));
         }
-        self.journaled(site, Ok(result))
+        Ok(result)
     }
 
     /// TimeoutSeconds or HeartbeatSeconds, as a literal, a path or a JSONata expression.
@@ -1062,7 +1119,9 @@ impl<'a> Vm<'a> {
         let (result, lambda) = match entry {
             Entry::Task { result, lambda } => (result, lambda),
             Entry::TimedOut => return Err(self.timed_out()),
-            Entry::Waited => return Err(self.runtime(sc, "internal error: the journal does not match the run".into())),
+            Entry::Waited | Entry::Clock(_) => {
+                return Err(self.runtime(sc, "internal error: the journal does not match the run".into()))
+            }
         };
         match result {
             Err((error, cause)) => Err(self.task_fault(&error, cause.as_deref())),
@@ -1135,7 +1194,11 @@ impl<'a> Vm<'a> {
         };
         let len = keys.map_or(values.len(), <[_]>::len);
         let instance = self.site().map_or(0, |s| s.1);
-        let max_concurrency = self.count(m.max_concurrency.as_ref(), eff, sc).map_or(0, |n| n.max(0.0) as usize);
+        // Items run one after another unless they may suspend: only then does the limit matter.
+        let max_concurrency = match self.journal {
+            Some(_) => self.count(m.max_concurrency.as_ref(), eff, sc).map_or(0, |n| n.max(0.0) as usize),
+            None => 0,
+        };
         Ok(MapLoop {
             values,
             keys,
@@ -1150,6 +1213,7 @@ impl<'a> Vm<'a> {
             instance,
             suspended: 0,
             max_concurrency,
+            pending_mark: self.pending_mark(),
         })
     }
 
@@ -1168,7 +1232,7 @@ impl<'a> Vm<'a> {
         sc: &StateCtx<'a>,
     ) -> Result<u64, Fault<'a>> {
         use crate::asl::ast::Wait;
-        let until = |vm: &Self, nanos: i128| -> u64 {
+        let until = |vm: &mut Self, nanos: i128| -> u64 {
             let target_ms = (nanos / 1_000_000) as i64;
             (target_ms - vm.now_millis()).max(0) as u64
         };
@@ -1403,7 +1467,7 @@ impl<'a> Vm<'a> {
                 )),
             };
         }
-        let now_millis = self.now_millis();
+        let now_millis = if expr.reads_clock() { self.now_millis() } else { 0 };
         let mut ev = crate::jsonata::Ev {
             arena: self.arena,
             globals: sc.vars,
