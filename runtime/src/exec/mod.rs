@@ -211,7 +211,7 @@ impl Runtime {
     /// Stops the in-flight execution `id` (see [`Pending::id`]) as [`Pending::cancel`] does;
     /// `false` if no execution with that id is in flight.
     pub fn cancel(&self, id: u64) -> bool {
-        self.shared.executions.get(&id).map(|slot| slot.cancel.cancel()).is_some()
+        self.shared.executions.get(&id).map(|slot| slot.cancel()).is_some()
     }
 
     /// How many executions started with `execute_async` have not finished (running, queued,
@@ -369,6 +369,11 @@ impl Runtime {
     fn stop(&mut self, abort: bool) {
         self.shared.abort.store(abort, Ordering::Release);
         self.shared.shutdown.store(true, Ordering::Release);
+        if abort {
+            for slot in self.shared.executions.iter() {
+                slot.stop.notify_waiters();
+            }
+        }
         {
             let _guard = self.shared.sleep.lock();
             self.shared.wake.notify_all();
@@ -463,6 +468,15 @@ struct Slot {
     value: Mutex<(Option<Outcome>, Option<std::task::Waker>)>,
     ready: Condvar,
     cancel: Cancel,
+    /// Wakes the execution's waits when it is cancelled or the runtime aborts.
+    stop: tokio::sync::Notify,
+}
+
+impl Slot {
+    fn cancel(&self) {
+        self.cancel.cancel();
+        self.stop.notify_waiters();
+    }
 }
 
 impl Slot {
@@ -483,11 +497,12 @@ pub struct Pending(Arc<Slot>);
 
 impl Pending {
     /// Stops the execution, like StopExecution: if it has not started it never runs; if it is
-    /// running it stops before its next state, or within 20 ms of a Wait. Either way its outcome
-    /// is `ABORTED`. An execution already finished keeps its outcome. A running Task handler is
-    /// not interrupted: the execution stops when it returns.
+    /// running it stops before its next state; if it is suspended (a Wait, a retry back-off, an
+    /// asynchronous handler) it stops at once, and the handler's future is dropped. Either way
+    /// its outcome is `ABORTED`. An execution already finished keeps its outcome. A running
+    /// synchronous handler is not interrupted: the execution stops when it returns.
     pub fn cancel(&self) {
-        self.0.cancel.cancel();
+        self.0.cancel();
     }
 
     /// The execution's id in its `Runtime` (for [`Runtime::cancel`]).

@@ -5,19 +5,16 @@
 //! `Runtime`'s tokio runtime and moves on to other work. The tokio task sleeps, or runs the
 //! handler's future (raced against TimeoutSeconds and the execution's own time limit), appends
 //! the outcome to the journal and puts the execution back on the pool's injector, where any
-//! worker picks it up and runs it again. A cancellation or `shutdown_now` ends a wait within
-//! one 20 ms slice.
+//! worker picks it up and runs it again. A cancellation or `shutdown_now` wakes a wait at
+//! once (a `Notify` per execution), and a handler's future that is no longer awaited is aborted.
 
-use super::{Job, Shared};
+use super::{Job, Shared, Slot};
 use crate::handler::{TaskError, TaskFuture};
-use crate::machine::{Cancel, StateMachine};
+use crate::machine::StateMachine;
 use crate::vm::{Entry, Journal, Site, Status, Suspension};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-/// How often a wait looks at cancellation and `shutdown_now`.
-const SLICE: Duration = Duration::from_millis(20);
 
 /// An execution run by `Runtime::execute_async`: shared by the worker that runs it and the
 /// waits it has in flight.
@@ -124,7 +121,7 @@ impl Resumable {
                     for (site, suspension) in waits {
                         let me = Arc::clone(self);
                         self.timers.spawn(async move {
-                            let entry = wait(suspension, deadline, &me.slot.cancel, &me.shared).await;
+                            let entry = wait(suspension, deadline, &me.slot, &me.shared).await;
                             me.resolved(site, entry);
                         });
                     }
@@ -183,39 +180,47 @@ fn internal_error(what: &str) -> crate::Outcome {
 
 /// Waits for what a run stopped for; the outcome to journal, or `None` when the wait was cut
 /// short by a cancellation or `shutdown_now` (the next run then ends ABORTED).
-async fn wait(s: Suspension, deadline_millis: Option<i64>, cancel: &Cancel, shared: &Shared) -> Option<Entry> {
-    let stopped = || cancel.is_cancelled() || shared.abort.load(Ordering::Acquire);
+async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: &Shared) -> Option<Entry> {
     match s {
-        Suspension::Sleep { millis } => {
-            let until = tokio::time::Instant::now() + Duration::from_millis(millis);
-            while tokio::time::Instant::now() < until {
-                if stopped() {
-                    return None;
-                }
-                tokio::time::sleep_until(until.min(tokio::time::Instant::now() + SLICE)).await;
-            }
-            Some(Entry::Waited)
-        }
+        Suspension::Sleep { millis } => tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(millis)) => Some(Entry::Waited),
+            () = stopped(slot, shared) => None,
+        },
         Suspension::Task { handler, input, info, timeout, lambda } => {
             let left = deadline_millis.map(|d| Duration::from_millis((d - crate::vm::system_millis()).max(0) as u64));
             let task = await_task(handler.invoke(input, info.clone()), timeout, &info.resource);
-            let watch = async {
-                while !stopped() {
-                    tokio::time::sleep(SLICE).await;
-                }
-            };
             let out_of_time = async {
                 match left {
                     Some(d) => tokio::time::sleep(d).await,
                     None => std::future::pending().await,
                 }
             };
+            let journaled = |r: Result<serde_json::Value, TaskError>| {
+                let result =
+                    r.map(|v| v.to_string()).map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
+                Entry::Task { result, lambda }
+            };
             tokio::select! {
-                r = task => Some(Entry::Task { result: r.map(|v| v.to_string()).map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned()))), lambda }),
-                () = watch => None,
+                r = task => Some(journaled(r)),
+                () = stopped(slot, shared) => None,
                 () = out_of_time => Some(Entry::TimedOut),
             }
         }
+    }
+}
+
+/// Completes when the execution is cancelled or the runtime is shut down with
+/// `shutdown_now`; woken by them (`Slot::stop`), never by polling.
+async fn stopped(slot: &Slot, shared: &Shared) {
+    loop {
+        // Registered before the flags are read, so that a notification in between is not lost.
+        let notified = slot.stop.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if slot.cancel.is_cancelled() || shared.abort.load(Ordering::Acquire) {
+            return;
+        }
+        notified.await;
     }
 }
 
