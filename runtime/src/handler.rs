@@ -66,6 +66,19 @@ pub trait AsyncTaskHandler: Send + Sync {
     fn invoke(&self, input: serde_json::Value, task: TaskInfo) -> TaskFuture;
 }
 
+/// Calls an asynchronous handler for its future; a panic in the call (before any future
+/// exists) is a `States.TaskFailed` failure, as a panic in the future or in a synchronous
+/// handler is.
+pub(crate) fn start_async(
+    handler: &dyn AsyncTaskHandler,
+    input: serde_json::Value,
+    info: TaskInfo,
+) -> Result<TaskFuture, TaskError> {
+    let resource = info.resource.clone();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.invoke(input, info)))
+        .map_err(|_| TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' panicked")))
+}
+
 /// An asynchronous handler from a closure that returns a future.
 pub struct AsyncFn<F>(pub F);
 

@@ -170,10 +170,23 @@ fn a_panicking_async_handler_fails_the_task() {
         )
         .compile(&task("arn:aws:states:::local:panic"))
         .unwrap();
+    // A handler that panics when called, before it has a future to return.
+    struct PanicsAtCall;
+    impl aslrt::AsyncTaskHandler for PanicsAtCall {
+        fn invoke(&self, _: Value, _: TaskInfo) -> aslrt::handler::TaskFuture {
+            panic!("no future")
+        }
+    }
+    let at_call = StateMachine::builder()
+        .async_handler("arn:aws:states:::local:panic", PanicsAtCall)
+        .compile(&task("arn:aws:states:::local:panic"))
+        .unwrap();
     let rt = Runtime::new(1);
-    let out = within(10, rt.execute_async(&machine, b"{}".to_vec()));
-    assert_eq!((out.status, out.error.as_deref()), (Status::Failed, Some("States.TaskFailed")));
-    assert_eq!(machine.execute_json(&json!({})).error.as_deref(), Some("States.TaskFailed"));
+    for m in [&machine, &at_call] {
+        let out = within(10, rt.execute_async(m, b"{}".to_vec()));
+        assert_eq!((out.status, out.error.as_deref()), (Status::Failed, Some("States.TaskFailed")));
+        assert_eq!(m.execute_json(&json!({})).error.as_deref(), Some("States.TaskFailed"));
+    }
     rt.shutdown();
 }
 

@@ -188,17 +188,21 @@ async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: 
         },
         Suspension::Task { handler, input, info, timeout, lambda } => {
             let left = deadline_millis.map(|d| Duration::from_millis((d - crate::vm::system_millis()).max(0) as u64));
-            let task = await_task(handler.invoke(input, info.clone()), timeout, &info.resource);
+            let journaled = |r: Result<serde_json::Value, TaskError>| {
+                let result =
+                    r.map(|v| v.to_string()).map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
+                Entry::Task { result, lambda }
+            };
+            let fut = match crate::handler::start_async(handler.as_ref(), input, info.clone()) {
+                Ok(fut) => fut,
+                Err(e) => return Some(journaled(Err(e))),
+            };
+            let task = await_task(fut, timeout, &info.resource);
             let out_of_time = async {
                 match left {
                     Some(d) => tokio::time::sleep(d).await,
                     None => std::future::pending().await,
                 }
-            };
-            let journaled = |r: Result<serde_json::Value, TaskError>| {
-                let result =
-                    r.map(|v| v.to_string()).map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
-                Entry::Task { result, lambda }
             };
             tokio::select! {
                 r = task => Some(journaled(r)),

@@ -1039,7 +1039,8 @@ impl<'a> Vm<'a> {
                     return Err(self.suspend(site, Suspension::Task { handler, input, info, timeout, lambda }));
                 }
                 // Not run by a Runtime: the calling thread waits for the future.
-                let r = crate::exec::block_on_task(handler.invoke(payload.to_serde(), info), timeout, name);
+                let r = crate::handler::start_async(handler.as_ref(), payload.to_serde(), info)
+                    .and_then(|fut| crate::exec::block_on_task(fut, timeout, name));
                 let r = r.map(|v| crate::handler::copy_serde(&v, self.arena));
                 if lambda {
                     r.map(|v| crate::handler::lambda_result(self.arena, v))
