@@ -9,6 +9,10 @@ pub fn string_to_json<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<V
         // AWS (Jackson) reads an empty document as null.
         return Ok(Value::Null);
     }
+    // A small plain document is read directly, its strings borrowed from `s`.
+    if let Some(v) = crate::value::parse_small(env.arena, s) {
+        return Ok(v);
+    }
     // simd-json unescapes in place, so the text is copied into the arena first.
     let buf = env.arena.alloc_slice_copy(s.as_bytes());
     crate::value::parse_in_place(env.arena, buf, env.parse)

@@ -1221,6 +1221,9 @@ fn parse<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
         return Ok(JV::Undef);
     }
     let Some(text) = str_arg("$parse", a, 0)? else { return Ok(JV::Undef) };
+    if let Some(v) = crate::value::parse_small(ev.arena, text) {
+        return Ok(JV::V(v));
+    }
     let buf = ev.arena.alloc_slice_copy(text.as_bytes());
     match crate::value::parse_in_place(ev.arena, buf, ev.parse) {
         Ok(v) => Ok(JV::V(v)),
