@@ -2,8 +2,7 @@
 //! measured in the same run (parse the input with simd-json into a reused tape, serialize a value
 //! the size of the expected output into a reused buffer), as that folder's README prescribes.
 
-use aslrt::handler::{Echo, Raise};
-use aslrt::{Clock, Config, Handlers, Scratch, StateMachine, Status, TaskError};
+use aslrt::{Clock, Config, Scratch, StateMachine, Status};
 use simd_json::prelude::Writable;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -41,33 +40,6 @@ unsafe impl std::alloc::GlobalAlloc for CountingMimalloc {
         }
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
-    }
-}
-
-/// The host handlers the bench README describes.
-pub fn handlers() -> Handlers {
-    let mut h = Handlers::new();
-    h.insert("arn:aws:states:::local:echo", Echo);
-    h.insert("arn:aws:states:::local:flaky", Flaky);
-    h.insert("arn:aws:states:::local:always-fail", Raise(TaskError::new("Transient", "simulated transient failure")));
-    h
-}
-
-/// `flaky`: fails while `attempt` is 0, then returns its input; on the arena values, without
-/// the copies of `JsonFn`.
-struct Flaky;
-
-impl aslrt::TaskHandler for Flaky {
-    fn invoke<'a>(
-        &self,
-        input: aslrt::value::Value<'a>,
-        _: &aslrt::TaskContext<'a>,
-    ) -> Result<aslrt::value::Value<'a>, TaskError> {
-        if input.get("attempt").and_then(|a| a.as_f64()) == Some(0.0) {
-            Err(TaskError::new("Transient", "simulated transient failure"))
-        } else {
-            Ok(input)
-        }
     }
 }
 
@@ -122,7 +94,7 @@ fn load(dir: &Path) -> Result<Workload, String> {
     let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()));
     let def = String::from_utf8(read("definition.asl.json")?).map_err(|e| e.to_string())?;
     let machine = StateMachine::builder()
-        .handlers(handlers())
+        .handlers(aslrt::handler::bench_handlers())
         .config(Config { clock: Clock::ZeroDelay, ..Config::default() })
         .compile(&def)
         .map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -139,6 +139,31 @@ impl TaskHandler for Raise {
     }
 }
 
+/// The `flaky` handler of the benchmark workloads: fails with `Transient` while its input's
+/// `attempt` is 0, then returns its input (the workflow passes `$$.State.RetryCount` as
+/// `attempt`). A failure with constant names allocates nothing.
+pub struct Flaky;
+
+impl TaskHandler for Flaky {
+    fn invoke<'a>(&self, input: Value<'a>, _: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        if input.get("attempt").and_then(|a| a.as_f64()) == Some(0.0) {
+            Err(TaskError::new("Transient", "simulated transient failure"))
+        } else {
+            Ok(input)
+        }
+    }
+}
+
+/// The host handlers the shared benchmark workloads expect (their README): `echo`, `flaky` and
+/// `always-fail` under `arn:aws:states:::local:…`.
+pub fn bench_handlers() -> Handlers {
+    let mut h = Handlers::new();
+    h.insert("arn:aws:states:::local:echo", Echo);
+    h.insert("arn:aws:states:::local:flaky", Flaky);
+    h.insert("arn:aws:states:::local:always-fail", Raise(TaskError::new("Transient", "simulated transient failure")));
+    h
+}
+
 /// A handler from a closure over serde_json values: the convenient, copying edge of the API.
 pub struct JsonFn<F>(pub F);
 

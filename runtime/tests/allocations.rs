@@ -3,9 +3,7 @@
 //! A counting global allocator in this test binary checks it on the benchmark workloads and the
 //! bundled example.
 
-use aslrt::handler::{Echo, Raise};
-use aslrt::value::Value;
-use aslrt::TaskError;
+use aslrt::handler::Echo;
 use aslrt::{Handlers, Scratch, StateMachine, Status};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -43,20 +41,6 @@ static GLOBAL: Counting = Counting;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The bench README's `flaky`: fails while `attempt` is 0. A failure with constant names
-/// allocates nothing, and neither do Retry and Catch.
-struct Flaky;
-
-impl aslrt::TaskHandler for Flaky {
-    fn invoke<'a>(&self, input: Value<'a>, _: &aslrt::TaskContext<'a>) -> Result<Value<'a>, TaskError> {
-        if input.get("attempt").and_then(|a| a.as_f64()) == Some(0.0) {
-            Err(TaskError::new("Transient", "simulated transient failure"))
-        } else {
-            Ok(input)
-        }
-    }
 }
 
 /// Heap allocations per execution after warm-up, over `runs` executions.
@@ -109,14 +93,8 @@ fn no_heap_allocation_per_execution() {
         }
     }
     for (name, definition, event) in cases {
-        let mut handlers = Handlers::new();
+        let mut handlers = aslrt::handler::bench_handlers();
         handlers.insert("arn:aws:states:::local:quote", Echo);
-        handlers.insert("arn:aws:states:::local:echo", Echo);
-        handlers.insert("arn:aws:states:::local:flaky", Flaky);
-        handlers.insert(
-            "arn:aws:states:::local:always-fail",
-            Raise(TaskError::new("Transient", "simulated transient failure")),
-        );
         let n = allocations_per_execution(&definition, &event, handlers);
         assert_eq!(n, 0, "{name}: {n} heap allocations per execution");
     }
