@@ -210,14 +210,14 @@ fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>) -> Resul
                 if i > 0 {
                     out.push(',');
                 }
-                json_str(out, k);
+                crate::value::write_str(out, k);
                 out.push(':');
                 json_into(out, x)?;
             }
             out.push('}');
         }
-        Value::Str(s) => json_str(out, s),
-        other => out.push_str(&crate::value::to_json_string(other)),
+        Value::Str(s) => crate::value::write_str(out, s),
+        other => crate::value::write_json(out, other),
     }
     Ok(())
 }
@@ -250,7 +250,7 @@ fn pretty_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, depth:
                     out.push(',');
                 }
                 pad(out, depth + 1);
-                json_str(out, k);
+                crate::value::write_str(out, k);
                 out.push_str(": ");
                 pretty_into(out, x, depth + 1)?;
             }
@@ -260,10 +260,6 @@ fn pretty_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, depth:
         other => json_into(out, other)?,
     }
     Ok(())
-}
-
-fn json_str(out: &mut bumpalo::collections::String<'_>, s: &str) {
-    crate::value::write_str(out, s);
 }
 
 // --- strings ---
