@@ -167,10 +167,6 @@ impl Runtime {
         &self.shared.metrics
     }
 
-    fn submit(&self, job: Job) {
-        self.shared.submit(job);
-    }
-
     /// Runs one execution on the calling thread (with a scratch kept per thread) and records
     /// its metrics.
     pub fn execute(&self, machine: &StateMachine, event: &[u8]) -> Outcome {
@@ -204,7 +200,7 @@ impl Runtime {
             timers.handle().clone(),
         );
         self.shared.executions.insert(id, Arc::clone(&slot));
-        self.submit(run.job());
+        self.shared.submit(run.job());
         Pending(slot)
     }
 
@@ -235,7 +231,7 @@ impl Runtime {
         while events.peek().is_some() {
             let part: Vec<(usize, Vec<u8>)> = events.by_ref().take(chunk).collect();
             let (machine, results, remaining) = (machine.clone(), Arc::clone(&results), Arc::clone(&remaining));
-            self.submit(Box::new(move |scratch, metrics, run| {
+            self.shared.submit(Box::new(move |scratch, metrics, run| {
                 let done: Vec<(usize, Outcome)> = part
                     .into_iter()
                     .map(|(i, e)| (i, run_or_abort(metrics, run, || machine.execute(scratch, &e)).to_outcome()))
@@ -322,7 +318,7 @@ impl Runtime {
                 next_seq += part.len() as u64;
                 in_flight += part.len();
                 let (machine, format, tx) = (machine.clone(), Arc::clone(&format), tx.clone());
-                self.submit(Box::new(move |scratch, metrics, run| {
+                self.shared.submit(Box::new(move |scratch, metrics, run| {
                     let out: Vec<(u64, Vec<u8>)> = part
                         .into_iter()
                         .map(|(id, e)| (id, format(id, &run_or_abort(metrics, run, || machine.execute(scratch, &e)))))

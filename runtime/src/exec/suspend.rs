@@ -69,6 +69,9 @@ impl Resumable {
 
     /// One run: to the end (the outcome goes to the slot), or until it waits.
     fn step(self: &Arc<Self>, scratch: &mut crate::Scratch, metrics: &super::Shard, run: bool) {
+        // The state first: a job queued while another run holds it takes, once that run is
+        // over, every outcome that arrived meanwhile (or finds the execution finished).
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let resolved = {
             let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
             inbox.queued = false;
@@ -77,11 +80,6 @@ impl Resumable {
             }
             std::mem::take(&mut inbox.resolved)
         };
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        // A run that finished the execution while this job waited for the lock.
-        if self.inbox.lock().unwrap_or_else(|p| p.into_inner()).finished {
-            return;
-        }
         if !run || (st.started.is_none() && self.slot.cancel.is_cancelled()) {
             // Dropped by shutdown_now (before it started or while it waited), or cancelled
             // before it started.
