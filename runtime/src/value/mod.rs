@@ -36,6 +36,27 @@ pub enum Value<'a> {
 
 const _: () = assert!(std::mem::size_of::<Value<'static>>() == 24);
 
+/// The 8 bytes of `s` at `at`, little-endian: one unaligned load (a slice-to-array conversion).
+#[inline(always)]
+pub(crate) fn word(s: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]))
+}
+
+/// The 4 bytes of `s` at `at`, little-endian.
+#[inline(always)]
+pub(crate) fn half(s: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]))
+}
+
+/// The bytes of `w` below `n` (`n` ≤ 0x80), each flagged by its high bit; bytes after the first
+/// flagged one may be flagged spuriously (a borrow), which callers only use as a yes/no.
+#[inline(always)]
+pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
+}
+
 /// Byte equality tuned for object keys: lengths first, then short keys as one or two word
 /// compares (overlapping), without a call to `memcmp`.
 #[inline(always)]
@@ -43,15 +64,6 @@ fn key_eq(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
-    }
-    // Slice-to-array conversions compile to single unaligned loads.
-    #[inline(always)]
-    fn word(s: &[u8], at: usize) -> u64 {
-        u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]))
-    }
-    #[inline(always)]
-    fn half(s: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]))
     }
     match n {
         0 => true,

@@ -57,15 +57,10 @@ pub fn validate_in_place(buf: &mut [u8], scratch: &mut ParseBuffers) -> Result<(
 /// No whitespace byte (nor any byte below 0x20) anywhere: the text is compact JSON, as this
 /// runtime would write it, and can be passed through as it is.
 pub fn is_compact(text: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut chunks = text.chunks_exact(8);
     for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let w = u64::from_le_bytes(w);
-        // A byte <= 0x20 has its high bit set in (w - 0x21…) & !w.
-        if w.wrapping_sub(ONES * 0x21) & !w & HIGH != 0 {
+        // A byte <= 0x20 is below 0x21.
+        if super::bytes_below(super::word(c, 0), 0x21) != 0 {
             return false;
         }
     }

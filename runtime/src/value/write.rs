@@ -1,6 +1,6 @@
 //! Serializing a [`Value`] as compact JSON into a caller-owned buffer.
 
-use super::Value;
+use super::{bytes_below, half, word, Value};
 
 /// A text buffer JSON is written into: a `String` (the output), an arena string (strings built
 /// during an execution, such as States.JsonToString's) or a byte vector. The writer only
@@ -118,10 +118,9 @@ fn float_parts(buf: &mut zmij::Buffer, f: f64) -> (&str, Option<&str>) {
 #[inline(always)]
 fn escapes_in(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    control | has_zero(w ^ (ONES * b'"' as u64)) | has_zero(w ^ (ONES * b'\\' as u64))
+    // A byte equal to `b` is zero in `w ^ b…`, so below 1.
+    let equal = |b: u8| bytes_below(w ^ (ONES * u64::from(b)), 1);
+    bytes_below(w, 0x20) | equal(b'"') | equal(b'\\')
 }
 
 /// Whether any byte of `bytes` must be escaped: whole words, the last one overlapping, and a
@@ -129,8 +128,8 @@ fn escapes_in(w: u64) -> u64 {
 #[inline(always)]
 fn needs_escape(bytes: &[u8]) -> bool {
     let n = bytes.len();
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
-    let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])));
+    let word = |at: usize| word(bytes, at);
+    let half = |at: usize| u64::from(half(bytes, at));
     match n {
         0 => false,
         // Filler bytes are 'a', which never needs escaping.
@@ -174,13 +173,9 @@ fn write_escaped(out: &mut impl Out, s: &str) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if i + 8 <= bytes.len() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&bytes[i..i + 8]);
-            if escapes_in(u64::from_le_bytes(word)) == 0 {
-                i += 8;
-                continue;
-            }
+        if i + 8 <= bytes.len() && escapes_in(word(bytes, i)) == 0 {
+            i += 8;
+            continue;
         }
         let b = bytes[i];
         let escape = match b {
