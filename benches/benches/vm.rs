@@ -104,7 +104,7 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
-        let mut floor = Floor::new(&w);
+        let mut floor = Floor::new(&w.input, &w.expected).expect("the workload floor");
         g.bench_function("native: floor (parse + serialize)", |b| b.iter(|| black_box(floor.run())));
         let mut scratch = Scratch::new();
         let run = machine.execute(&mut scratch, &w.input);

@@ -1,4 +1,5 @@
-//! Shared pieces of the criterion benchmarks: the `shared/bench` workloads and the floor.
+//! Shared pieces of the criterion benchmarks and of `aslrt bench`: the `shared/bench` workloads
+//! and the floor.
 //!
 //! Every benchmark group puts aslrt beside a hand-written native Rust baseline that does the
 //! same work without an interpreter, so `cargo bench -p aslrt-benches` reads as ratios.
@@ -59,20 +60,30 @@ pub struct Floor {
 }
 
 impl Floor {
-    pub fn new(w: &Workload) -> Floor {
-        let len = w.input.len();
-        let mut padded = w.input.clone();
+    /// The floor of one workload: its input, and the expected output (JSON).
+    pub fn new(input: &[u8], expected: &[u8]) -> Result<Floor, String> {
+        let len = input.len();
+        let mut padded = input.to_vec();
         padded.resize(len + simd_json::INPUT_PADDING, 0);
-        let mut expected = w.expected.clone();
-        Floor {
+        let out = Vec::with_capacity(expected.len());
+        let mut expected = expected.to_vec();
+        let output = simd_json::to_owned_value(&mut expected).map_err(|e| format!("expected output: {e}"))?;
+        let mut floor = Floor {
             fresh: padded.clone(),
             padded,
             len,
             buffers: simd_json::Buffers::new(len),
             tape: Some(simd_json::Tape::null()),
-            output: simd_json::to_owned_value(&mut expected).expect("the expected output is JSON"),
-            out: Vec::with_capacity(w.expected.len()),
-        }
+            output,
+            out,
+        };
+        // The input must parse, so that `run` cannot fail.
+        let mut t = floor.tape.take().unwrap_or_else(simd_json::Tape::null).reset();
+        simd_json::fill_tape_padded(&mut floor.fresh, len, &mut floor.buffers, &mut t)
+            .map_err(|e| format!("input: {e}"))?;
+        floor.tape = Some(t.reset());
+        floor.fresh[..len].copy_from_slice(&floor.padded[..len]);
+        Ok(floor)
     }
 
     /// One round: copy, parse, serialize; returns the output length.
@@ -80,11 +91,13 @@ impl Floor {
         use simd_json::prelude::Writable;
         self.fresh[..self.len].copy_from_slice(&self.padded[..self.len]);
         let mut t = self.tape.take().unwrap_or_else(simd_json::Tape::null).reset();
-        simd_json::fill_tape_padded(&mut self.fresh, self.len, &mut self.buffers, &mut t).expect("JSON input");
-        std::hint::black_box(&t);
+        // `new` parsed this input once, so it parses again.
+        let parsed = simd_json::fill_tape_padded(&mut self.fresh, self.len, &mut self.buffers, &mut t);
+        std::hint::black_box((&t, parsed.is_ok()));
         self.tape = Some(t.reset());
         self.out.clear();
-        self.output.write(&mut self.out).expect("writing to a Vec");
+        // Writing into a Vec cannot fail.
+        let _ = self.output.write(&mut self.out);
         self.out.len()
     }
 }

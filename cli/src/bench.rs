@@ -3,7 +3,6 @@
 //! the size of the expected output into a reused buffer), as that folder's README prescribes.
 
 use aslrt::{Clock, Config, Scratch, StateMachine, Status};
-use simd_json::prelude::Writable;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -134,29 +133,15 @@ fn median_ns(seconds: f64, mut f: impl FnMut()) -> (f64, f64, f64) {
     (runs[0], runs[2], runs[4])
 }
 
-/// The floor: simd-json parse of the input into reused buffers and tape, and serialization of a
-/// value the size of the expected output into a reused buffer.
-fn floor_ns(w: &Workload, seconds: f64) -> f64 {
-    let mut padded = w.input.clone();
-    let len = padded.len();
-    padded.resize(len + simd_json::INPUT_PADDING, 0);
-    let mut fresh = padded.clone();
-    let mut buffers = simd_json::Buffers::new(len);
-    let mut tape = simd_json::Tape::null();
-    let mut expected = w.expected.clone();
-    let value: simd_json::OwnedValue = simd_json::to_owned_value(&mut expected).unwrap_or_default();
-    let mut out: Vec<u8> = Vec::with_capacity(w.expected.len());
+/// The floor (`aslrt_benches::Floor`, shared with the criterion benches): simd-json parse of
+/// the input into reused buffers and tape, and serialization of a value the size of the
+/// expected output into a reused buffer.
+fn floor_ns(w: &Workload, seconds: f64) -> Result<f64, String> {
+    let mut floor = aslrt_benches::Floor::new(&w.input, &w.expected).map_err(|e| format!("{}: {e}", w.name))?;
     let (_, median, _) = median_ns(seconds, || {
-        fresh[..len].copy_from_slice(&padded[..len]);
-        let mut t = std::mem::replace(&mut tape, simd_json::Tape::null()).reset();
-        simd_json::fill_tape_padded(&mut fresh, len, &mut buffers, &mut t).expect("the workload input is JSON");
-        std::hint::black_box(&t);
-        tape = t.reset();
-        out.clear();
-        value.write(&mut out).expect("writing to a Vec");
-        std::hint::black_box(&out);
+        std::hint::black_box(floor.run());
     });
-    median
+    Ok(median)
 }
 
 fn output_ok(w: &Workload) -> bool {
@@ -241,7 +226,7 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
             eprintln!("{}: the output does not equal expected-output.json; not reported", w.name);
             continue;
         }
-        let floor = floor_ns(w, opts.seconds);
+        let floor = floor_ns(w, opts.seconds)?;
         let (ns, allocs) = single(w, opts.seconds);
         let mut rows = vec![Row {
             workload: w.name.clone(),

@@ -144,3 +144,54 @@ fn rand_suffix() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
 }
+
+/// A workload folder as `shared/bench` lays them out.
+fn workload(def: &str, input: &str, expected: &str) -> PathBuf {
+    let dir = tempdir().join("w-pass");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("definition.asl.json"), def).unwrap();
+    std::fs::write(dir.join("input.json"), input).unwrap();
+    std::fs::write(dir.join("expected-output.json"), expected).unwrap();
+    dir
+}
+
+const PASS: &str = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"id.$":"$.id"},"End":true}}}"#;
+
+#[test]
+fn bench_reports_one_json_line_per_workload_and_thread_count() {
+    let dir = workload(PASS, r#"{"id":"a-1","x":[1,2]}"#, r#"{"id":"a-1"}"#);
+    let (out, code) =
+        stdout(aslrt().args(["bench", dir.to_str().unwrap(), "--threads", "2", "--seconds", "0.5", "--json"]));
+    assert_eq!(code, 0, "{out}");
+    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for (row, threads) in rows.iter().zip([1, 2]) {
+        assert_eq!(row["workload"], "w-pass");
+        assert_eq!(row["threads"], threads);
+        assert_eq!(row["output_ok"], true);
+        let num = |k: &str| row[k].as_f64().unwrap_or_else(|| panic!("{k} in {row}"));
+        assert!(num("exec_per_s") > 0.0 && num("ns_per_exec") > 0.0 && num("floor_ns") > 0.0);
+        // ratio = ns per execution × threads ÷ floor, as the JSON rounds them.
+        let ratio = num("ns_per_exec") * threads as f64 / num("floor_ns");
+        assert!((num("ratio") - ratio).abs() <= 0.01 + ratio * 0.001, "{row}");
+    }
+    assert_eq!(rows[0]["allocs_per_exec"], 0.0, "a Pass state allocates nothing per execution");
+}
+
+#[test]
+fn bench_refuses_a_workload_whose_output_differs() {
+    let dir = workload(PASS, r#"{"id":"a-1"}"#, r#"{"id":"b-2"}"#);
+    let out = aslrt().args(["bench", dir.to_str().unwrap(), "--seconds", "0.2"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("w-pass: the output does not equal expected-output.json"), "{err}");
+}
+
+#[test]
+fn bench_names_the_workload_whose_expected_output_is_not_json() {
+    let dir = workload(PASS, r#"{"id":"a-1"}"#, r#"{"id":"#);
+    let out = aslrt().args(["bench", dir.to_str().unwrap(), "--seconds", "0.2"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("w-pass"), "{err}");
+}
