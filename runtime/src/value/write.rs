@@ -88,7 +88,9 @@ fn write_value<const INPUT_AWARE: bool>(out: &mut impl Out, v: &Value<'_>, raw: 
 }
 
 fn write_float(out: &mut impl Out, f: f64) {
-    if f.is_finite() {
+    if let Some(d) = ShortDecimal::of(f) {
+        d.write(out);
+    } else if f.is_finite() {
         let mut buf = zmij::Buffer::new();
         let (mantissa, exponent) = float_parts(&mut buf, f);
         out.push_str(mantissa);
@@ -98,6 +100,66 @@ fn write_float(out: &mut impl Out, f: f64) {
         }
     } else {
         out.push_str("null");
+    }
+}
+
+/// A float of moderate size with at most four decimals (`117.99`, `0.5`, `24.0`), the common
+/// case in events, spelled without the general shortest-decimal search: the decimal
+/// `units / 10^digits` is the one with the fewest decimals that reads back as the float. Below
+/// 1e9 two decimals of the same length are further apart than the float's precision, so that
+/// one is also the one the general algorithm picks (checked against ryu in the tests).
+#[derive(Clone, Copy)]
+struct ShortDecimal {
+    negative: bool,
+    units: u64,
+    digits: u32,
+}
+
+impl ShortDecimal {
+    #[inline]
+    fn of(f: f64) -> Option<ShortDecimal> {
+        let a = f.abs();
+        if !(1e-3..1e9).contains(&a) {
+            return None;
+        }
+        // `a * 10^4` is within 1e-3 of an integer when a decimal with at most four digits reads
+        // back as `a`, so rounding finds it (a truncating conversion: no call to `round`); the
+        // division (exact operands, one rounding) checks that it reads back.
+        let mut units = (a * 10_000.0 + 0.5) as u64;
+        if units as f64 / 10_000.0 != a {
+            return None;
+        }
+        let mut digits = 4;
+        while digits > 0 && units.is_multiple_of(10) {
+            units /= 10;
+            digits -= 1;
+        }
+        Some(ShortDecimal { negative: f < 0.0, units, digits })
+    }
+
+    #[inline]
+    fn write(self, out: &mut impl Out) {
+        const POW: [u64; 5] = [1, 10, 100, 1000, 10000];
+        if self.negative {
+            out.push_str("-");
+        }
+        let (whole, frac) = (self.units / POW[self.digits as usize], self.units % POW[self.digits as usize]);
+        out.push_str(itoa::Buffer::new().format(whole));
+        if self.digits == 0 {
+            out.push_str(".0");
+            return;
+        }
+        // The fraction with its leading zeros: `frac + 10^digits` has one digit more, a 1.
+        let mut buf = itoa::Buffer::new();
+        let padded = buf.format(frac + POW[self.digits as usize]);
+        out.push_str(".");
+        out.push_str(padded.get(1..).unwrap_or_default());
+    }
+
+    fn len(self) -> usize {
+        const POW: [u64; 5] = [1, 10, 100, 1000, 10000];
+        let whole = self.units / POW[self.digits as usize];
+        usize::from(self.negative) + itoa::Buffer::new().format(whole).len() + 1 + (self.digits.max(1) as usize)
     }
 }
 
@@ -223,7 +285,9 @@ pub fn json_len(v: &Value<'_>) -> usize {
         Value::Bool(false) => 5,
         Value::Int(i) => itoa::Buffer::new().format(i).len(),
         Value::Float(f) => {
-            if f.is_finite() {
+            if let Some(d) = ShortDecimal::of(f) {
+                d.len()
+            } else if f.is_finite() {
                 let mut buf = zmij::Buffer::new();
                 let (mantissa, exponent) = float_parts(&mut buf, f);
                 mantissa.len() + exponent.map_or(0, |e| 1 + e.len())
@@ -309,6 +373,38 @@ mod tests {
             assert_eq!(out, ryu::Buffer::new().format_finite(f), "{f:e}");
             assert_eq!(json_len(&Value::Float(f)), out.len());
         }
+    }
+
+    /// The short-decimal path covers floats with up to four decimals below 1e9: every one
+    /// prints as ryu prints it, and so do its neighbours (one ulp away) and random floats there.
+    #[test]
+    fn short_decimals_print_as_ryu_does() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut floats =
+            vec![0.001, 0.0012, 0.1, 0.5, 1.0, 24.0, 117.99, 39.99, 7.25, 999_999_999.999_9, 1e9, 0.000_999_9];
+        for _ in 0..200_000 {
+            let digits = (next() % 5) as i32;
+            let units = (next() % 10u64.pow(9 + digits as u32)) as f64;
+            let f = units / 10f64.powi(digits);
+            floats.extend([f, -f, f64::from_bits(f.to_bits() + 1), f64::from_bits(f.to_bits().saturating_sub(1))]);
+            let r = 1e-3 + (next() >> 11) as f64 / (1u64 << 53) as f64 * 1e9;
+            floats.push(r);
+        }
+        let mut hits = 0;
+        for f in floats.into_iter().filter(|f| f.is_finite()) {
+            hits += usize::from(ShortDecimal::of(f).is_some());
+            let mut out = String::new();
+            write_json(&mut out, &Value::Float(f));
+            assert_eq!(out, ryu::Buffer::new().format_finite(f), "{f:e}");
+            assert_eq!(json_len(&Value::Float(f)), out.len(), "{f:e}");
+        }
+        assert!(hits > 350_000, "the short path was taken {hits} times");
     }
 
     #[test]
