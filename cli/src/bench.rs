@@ -59,7 +59,8 @@ struct Workload {
 struct Row {
     workload: String,
     threads: usize,
-    exec_per_s: f64,
+    /// Executions per second, all threads together: min / median / max of the runs.
+    exec_per_s: Spread,
     ns_per_exec: f64,
     floor_ns: f64,
     ratio: f64,
@@ -111,37 +112,96 @@ fn load(dir: &Path) -> Result<Workload, String> {
     })
 }
 
-/// Median ns per call of `f` over ≥5 runs of ≥100 ms (after a 0.5 s warm-up), scaled by `seconds`.
-fn median_ns(seconds: f64, mut f: impl FnMut()) -> (f64, f64, f64) {
-    let warm = Instant::now();
-    while warm.elapsed() < Duration::from_millis(500) {
-        f();
-    }
-    let run_for = Duration::from_secs_f64((seconds / 5.0).max(0.1));
-    let mut runs = Vec::new();
-    for _ in 0..5 {
-        let (mut n, t) = (0u64, Instant::now());
-        while t.elapsed() < run_for {
-            for _ in 0..16 {
-                f();
-            }
-            n += 16;
-        }
-        runs.push(t.elapsed().as_nanos() as f64 / n as f64);
-    }
-    runs.sort_by(|a, b| a.total_cmp(b));
-    (runs[0], runs[2], runs[4])
+/// Minimum, median and maximum of five runs.
+#[derive(Clone, Copy)]
+struct Spread {
+    min: f64,
+    median: f64,
+    max: f64,
 }
 
-/// The floor (`aslrt_benches::Floor`, shared with the criterion benches): simd-json parse of
-/// the input into reused buffers and tape, and serialization of a value the size of the
-/// expected output into a reused buffer.
-fn floor_ns(w: &Workload, seconds: f64) -> Result<f64, String> {
-    let mut floor = aslrt_benches::Floor::new(&w.input, &w.expected).map_err(|e| format!("{}: {e}", w.name))?;
-    let (_, median, _) = median_ns(seconds, || {
-        std::hint::black_box(floor.run());
-    });
-    Ok(median)
+const RUNS: usize = 5;
+
+impl Spread {
+    fn of(mut runs: [f64; RUNS]) -> Spread {
+        runs.sort_by(|a, b| a.total_cmp(b));
+        Spread { min: runs[0], median: runs[RUNS / 2], max: runs[RUNS - 1] }
+    }
+
+    /// The same runs as rates: `1e9 / ns`, so the slowest run is the minimum.
+    fn per_second(self) -> Spread {
+        Spread { min: 1e9 / self.max, median: 1e9 / self.median, max: 1e9 / self.min }
+    }
+}
+
+/// ns per call of `f` over `run_for`, in batches of 16.
+fn ns_per_call(run_for: Duration, f: &mut impl FnMut()) -> f64 {
+    let (mut n, t) = (0u64, Instant::now());
+    while t.elapsed() < run_for {
+        for _ in 0..16 {
+            f();
+        }
+        n += 16;
+    }
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
+/// The floor and the runtime on one thread, measured in turns: after a 0.5 s warm-up of each,
+/// five rounds of one run of each (≥ 100 ms, `seconds / 5` in all), so that all see the same
+/// drift of this machine. The floor is timed as two copies of its code (inlined here, and
+/// compiled on its own), whose times differ by up to 20 % with code layout alone; the faster
+/// copy is the floor. Returns (floor, runtime) ns per execution.
+fn floor_and_runtime(
+    seconds: f64,
+    mut floor: impl FnMut(),
+    mut floor_copy: impl FnMut(),
+    mut runtime: impl FnMut(),
+) -> (Spread, Spread) {
+    for f in [&mut floor as &mut dyn FnMut(), &mut floor_copy, &mut runtime] {
+        let warm = Instant::now();
+        while warm.elapsed() < Duration::from_millis(500) {
+            f();
+        }
+    }
+    let run_for = Duration::from_secs_f64((seconds / RUNS as f64).max(0.1));
+    let (mut floors, mut copies, mut runs) = ([0.0; RUNS], [0.0; RUNS], [0.0; RUNS]);
+    for i in 0..RUNS {
+        floors[i] = ns_per_call(run_for, &mut floor);
+        copies[i] = ns_per_call(run_for, &mut floor_copy);
+        runs[i] = ns_per_call(run_for, &mut runtime);
+    }
+    let (a, b) = (Spread::of(floors), Spread::of(copies));
+    (if a.median <= b.median { a } else { b }, Spread::of(runs))
+}
+
+/// The floor (`aslrt_benches::Floor`, shared with the criterion benches: simd-json parse of the
+/// input into reused buffers and tape, and serialization of a value the size of the expected
+/// output into a reused buffer) and one thread of the runtime, in turns; with the runtime's
+/// heap allocations per execution in steady state.
+fn single(w: &Workload, seconds: f64) -> Result<(Spread, Spread, f64), String> {
+    let floor = || aslrt_benches::Floor::new(&w.input, &w.expected).map_err(|e| format!("{}: {e}", w.name));
+    let (mut floor, mut copy) = (floor()?, floor()?);
+    let mut scratch = Scratch::new();
+    let (floor_ns, ns) = floor_and_runtime(
+        seconds,
+        || {
+            std::hint::black_box(floor.run());
+        },
+        || {
+            std::hint::black_box(copy.run_outlined());
+        },
+        || {
+            std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+        },
+    );
+    let runs = 1000;
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for _ in 0..runs {
+        std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    Ok((floor_ns, ns, ALLOCATIONS.load(Ordering::Relaxed) as f64 / runs as f64))
 }
 
 fn output_ok(w: &Workload) -> bool {
@@ -154,46 +214,35 @@ fn output_ok(w: &Workload) -> bool {
     }
 }
 
-fn single(w: &Workload, seconds: f64) -> (f64, f64) {
-    let mut scratch = Scratch::new();
-    let (_, median, _) = median_ns(seconds, || {
-        std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
-    });
-    // Allocations per execution in steady state.
-    let runs = 1000;
-    ALLOCATIONS.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::Relaxed);
-    for _ in 0..runs {
-        std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
-    }
-    COUNTING.store(false, Ordering::Relaxed);
-    (median, ALLOCATIONS.load(Ordering::Relaxed) as f64 / runs as f64)
-}
-
-/// Executions per second with `threads` workers, each with its own scratch.
-fn parallel(w: &Workload, threads: usize, seconds: f64) -> f64 {
-    let stop = AtomicBool::new(false);
-    let total = AtomicUsize::new(0);
-    let run_for = Duration::from_secs_f64(seconds.max(0.5));
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                let mut scratch = Scratch::new();
-                let mut n = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    for _ in 0..16 {
-                        std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+/// ns per execution with `threads` workers, each with its own scratch: five runs of
+/// `seconds / 5` (at least 100 ms each).
+fn parallel(w: &Workload, threads: usize, seconds: f64) -> Spread {
+    let run_for = Duration::from_secs_f64((seconds / RUNS as f64).max(0.1));
+    let mut runs = [0.0; RUNS];
+    for run in runs.iter_mut() {
+        let stop = AtomicBool::new(false);
+        let total = AtomicUsize::new(0);
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    let mut scratch = Scratch::new();
+                    let mut n = 0usize;
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..16 {
+                            std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+                        }
+                        n += 16;
                     }
-                    n += 16;
-                }
-                total.fetch_add(n, Ordering::Relaxed);
-            });
-        }
-        std::thread::sleep(run_for);
-        stop.store(true, Ordering::Relaxed);
-    });
-    total.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+                    total.fetch_add(n, Ordering::Relaxed);
+                });
+            }
+            std::thread::sleep(run_for);
+            stop.store(true, Ordering::Relaxed);
+        });
+        *run = started.elapsed().as_nanos() as f64 / total.load(Ordering::Relaxed).max(1) as f64;
+    }
+    Spread::of(runs)
 }
 
 pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
@@ -214,8 +263,20 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
             if cfg!(debug_assertions) { "debug" } else { "release" }
         );
         println!(
-            "{:<22} {:>7} {:>14} {:>12} {:>12} {:>7} {:>11} {:>6}",
-            "workload", "threads", "exec/s", "ns/exec", "floor ns", "ratio", "allocs/exec", "output"
+            "exec/s: median of {RUNS} runs (min–max); per core: exec/s ÷ threads; ratio: ns/exec × threads ÷ floor ns"
+        );
+        println!(
+            "{:<22} {:>7} {:>12} {:>23} {:>11} {:>10} {:>10} {:>6} {:>11} {:>6}",
+            "workload",
+            "threads",
+            "exec/s",
+            "(min–max)",
+            "per core",
+            "ns/exec",
+            "floor ns",
+            "ratio",
+            "allocs/exec",
+            "output"
         );
     }
     let mut all_ok = true;
@@ -226,49 +287,53 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
             eprintln!("{}: the output does not equal expected-output.json; not reported", w.name);
             continue;
         }
-        let floor = floor_ns(w, opts.seconds)?;
-        let (ns, allocs) = single(w, opts.seconds);
+        let (floor, ns, allocs) = single(w, opts.seconds)?;
+        let floor = floor.median;
         let mut rows = vec![Row {
             workload: w.name.clone(),
             threads: 1,
-            exec_per_s: 1e9 / ns,
-            ns_per_exec: ns,
+            exec_per_s: ns.per_second(),
+            ns_per_exec: ns.median,
             floor_ns: floor,
-            ratio: ns / floor,
+            ratio: ns.median / floor,
             allocs_per_exec: allocs,
             output_ok: ok,
         }];
         if opts.threads > 1 {
-            let eps = parallel(w, opts.threads, opts.seconds);
-            let ns_n = 1e9 / eps;
+            let ns_n = parallel(w, opts.threads, opts.seconds);
             rows.push(Row {
                 workload: w.name.clone(),
                 threads: opts.threads,
-                exec_per_s: eps,
-                ns_per_exec: ns_n,
+                exec_per_s: ns_n.per_second(),
+                ns_per_exec: ns_n.median,
                 floor_ns: floor,
                 // The cost per core.
-                ratio: ns_n * opts.threads as f64 / floor,
+                ratio: ns_n.median * opts.threads as f64 / floor,
                 allocs_per_exec: allocs,
                 output_ok: ok,
             });
         }
         for r in rows {
+            let per_core = r.exec_per_s.median / r.threads as f64;
             if opts.json {
                 println!(
                     "{}",
                     serde_json::json!({
-                        "workload": r.workload, "threads": r.threads, "exec_per_s": r.exec_per_s.round(),
+                        "workload": r.workload, "threads": r.threads, "exec_per_s": r.exec_per_s.median.round(),
+                        "exec_per_s_min": r.exec_per_s.min.round(), "exec_per_s_max": r.exec_per_s.max.round(),
+                        "exec_per_s_per_core": per_core.round(),
                         "ns_per_exec": (r.ns_per_exec * 10.0).round() / 10.0, "floor_ns": (r.floor_ns * 10.0).round() / 10.0,
                         "ratio": (r.ratio * 1000.0).round() / 1000.0, "allocs_per_exec": r.allocs_per_exec, "output_ok": r.output_ok
                     })
                 );
             } else {
                 println!(
-                    "{:<22} {:>7} {:>14.0} {:>12.1} {:>12.1} {:>7.2} {:>11.2} {:>6}",
+                    "{:<22} {:>7} {:>12.0} {:>23} {:>11.0} {:>10.1} {:>10.1} {:>6.2} {:>11.2} {:>6}",
                     r.workload,
                     r.threads,
-                    r.exec_per_s,
+                    r.exec_per_s.median,
+                    format!("({:.0}–{:.0})", r.exec_per_s.min, r.exec_per_s.max),
+                    per_core,
                     r.ns_per_exec,
                     r.floor_ns,
                     r.ratio,

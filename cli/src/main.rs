@@ -67,7 +67,8 @@ enum Command {
         /// Worker threads for the multi-thread rows (default: the number of cores).
         #[arg(long)]
         threads: Option<usize>,
-        /// Seconds of measurement per workload and thread count.
+        /// Seconds of measurement for each timed thing: on one thread the floor, its second
+        /// copy and the runtime (taken in turns, five runs each); on N threads the runtime.
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
         /// One JSON object per workload and thread count, one per line.

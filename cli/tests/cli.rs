@@ -171,6 +171,8 @@ fn bench_reports_one_json_line_per_workload_and_thread_count() {
         assert_eq!(row["output_ok"], true);
         let num = |k: &str| row[k].as_f64().unwrap_or_else(|| panic!("{k} in {row}"));
         assert!(num("exec_per_s") > 0.0 && num("ns_per_exec") > 0.0 && num("floor_ns") > 0.0);
+        assert!(num("exec_per_s_min") <= num("exec_per_s") && num("exec_per_s") <= num("exec_per_s_max"), "{row}");
+        assert!((num("exec_per_s_per_core") - num("exec_per_s") / threads as f64).abs() <= 1.0, "{row}");
         // ratio = ns per execution × threads ÷ floor, as the JSON rounds them.
         let ratio = num("ns_per_exec") * threads as f64 / num("floor_ns");
         assert!((num("ratio") - ratio).abs() <= 0.01 + ratio * 0.001, "{row}");
