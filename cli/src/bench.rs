@@ -2,6 +2,7 @@
 //! measured in the same run (parse the input with simd-json into a reused tape, serialize a value
 //! the size of the expected output into a reused buffer), as that folder's README prescribes.
 
+use crate::out::outln;
 use aslrt::{Clock, Config, Scratch, StateMachine, Status};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -257,15 +258,18 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
             })
             .unwrap_or_else(|| "unknown".into());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        println!(
-            "machine: {cores} cores, {model}; allocator: mimalloc; simd-json: {}; build: {}; retry clock: zero-delay",
+        outln!(
+            "machine: {cores} cores, {model}; allocator: mimalloc; simd-json: {}; build: {} ({}); retry clock: zero-delay",
             aslrt::value::simd_implementation(),
-            if cfg!(debug_assertions) { "debug" } else { "release" }
+            if cfg!(debug_assertions) { "debug" } else { "release, thin LTO" },
+            // AVX2 compiled in means a `target-cpu` (or `target-feature`) flag; without one the
+            // build targets baseline x86-64 and simd-json picks its parser at run time.
+            if cfg!(target_feature = "avx2") { "AVX2 compiled in" } else { "no target-cpu flags" }
         );
-        println!(
+        outln!(
             "exec/s: median of {RUNS} runs (min–max); per core: exec/s ÷ threads; ratio: ns/exec × threads ÷ floor ns"
         );
-        println!(
+        outln!(
             "{:<22} {:>7} {:>12} {:>23} {:>11} {:>10} {:>10} {:>6} {:>11} {:>6}",
             "workload",
             "threads",
@@ -316,7 +320,7 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
         for r in rows {
             let per_core = r.exec_per_s.median / r.threads as f64;
             if opts.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({
                         "workload": r.workload, "threads": r.threads, "exec_per_s": r.exec_per_s.median.round(),
@@ -327,7 +331,7 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
                     })
                 );
             } else {
-                println!(
+                outln!(
                     "{:<22} {:>7} {:>12.0} {:>23} {:>11.0} {:>10.1} {:>10.1} {:>6.2} {:>11.2} {:>6}",
                     r.workload,
                     r.threads,

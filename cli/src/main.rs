@@ -8,7 +8,10 @@ use std::io::Read;
 use std::process::ExitCode;
 
 mod bench;
+mod out;
 mod stream;
+
+use out::outln;
 
 #[global_allocator]
 static GLOBAL: bench::CountingMimalloc = bench::CountingMimalloc;
@@ -147,9 +150,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Info => {
-            println!("aslrt {}", env!("CARGO_PKG_VERSION"));
-            println!("allocator: mimalloc");
-            println!("simd-json: {}", aslrt::value::simd_implementation());
+            outln!("aslrt {}", env!("CARGO_PKG_VERSION"));
+            outln!("allocator: mimalloc");
+            outln!("simd-json: {}", aslrt::value::simd_implementation());
             Ok(ExitCode::SUCCESS)
         }
         Command::Conformance { files, skip_tags, by_tag, known_failures } => {
@@ -178,18 +181,18 @@ fn validate(path: &str) -> Result<ExitCode, String> {
     let text = read(path)?;
     match aslrt::asl::parse(&text) {
         Ok(_) => {
-            println!("{path}: OK");
+            outln!("{path}: OK");
             Ok(ExitCode::SUCCESS)
         }
         Err(diags) => {
             for d in &diags {
                 let location = if d.location.is_empty() { "/" } else { &d.location };
-                println!("{path}: {} at {location}: {}", d.code, d.message);
+                outln!("{path}: {} at {location}: {}", d.code, d.message);
                 if let Some(note) = &d.note {
-                    println!("  note: {note}");
+                    outln!("  note: {note}");
                 }
             }
-            println!("{} diagnostic(s)", diags.len());
+            outln!("{} diagnostic(s)", diags.len());
             Ok(ExitCode::from(1))
         }
     }
@@ -231,7 +234,7 @@ fn compile_cli(path: &str, args: &MachineArgs) -> Result<StateMachine, String> {
 fn run(path: &str, input: Option<&str>, args: &MachineArgs, disasm: bool) -> Result<ExitCode, String> {
     let machine = compile_cli(path, args)?;
     if disasm {
-        print!("{}", machine.disassemble());
+        outln!("{}", machine.disassemble().trim_end_matches('\n'));
         return Ok(ExitCode::SUCCESS);
     }
     let event = match input {
@@ -240,7 +243,7 @@ fn run(path: &str, input: Option<&str>, args: &MachineArgs, disasm: bool) -> Res
     };
     let mut scratch = aslrt::Scratch::new();
     let outcome = machine.execute(&mut scratch, event.as_bytes()).to_outcome();
-    println!("{}", outcome.to_json());
+    outln!("{}", outcome.to_json());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -284,7 +287,7 @@ fn conformance(files: &[String], skip: &[String], by_tag: bool, known: Option<&s
                 total.failed += 1;
                 failed_ids.insert(case.id.clone());
                 if !known.contains(&case.id) {
-                    println!("FAIL {}\n  expected: {}\n  got:      {}", case.id, case.expect, got);
+                    outln!("FAIL {}\n  expected: {}\n  got:      {}", case.id, case.expect, got);
                 }
             }
             for t in &case.tags {
@@ -299,7 +302,7 @@ fn conformance(files: &[String], skip: &[String], by_tag: bool, known: Option<&s
     }
     if by_tag {
         for (t, c) in &tags {
-            println!("{t:<36} {:>5} passed {:>5} failed", c.passed, c.failed);
+            outln!("{t:<36} {:>5} passed {:>5} failed", c.passed, c.failed);
         }
     }
     let mut ok = total.failed == 0;
@@ -307,9 +310,9 @@ fn conformance(files: &[String], skip: &[String], by_tag: bool, known: Option<&s
         let unexpected: Vec<&String> = failed_ids.difference(&known).collect();
         let fixed: Vec<&String> = known.difference(&failed_ids).collect();
         for id in &fixed {
-            println!("NOW PASSES (remove from the known-failures list): {id}");
+            outln!("NOW PASSES (remove from the known-failures list): {id}");
         }
-        println!(
+        outln!(
             "known failures: {} listed, {} unexpected failure(s), {} listed case(s) now passing",
             known.len(),
             unexpected.len(),
@@ -317,6 +320,6 @@ fn conformance(files: &[String], skip: &[String], by_tag: bool, known: Option<&s
         );
         ok = unexpected.is_empty() && fixed.is_empty();
     }
-    println!("{} passed, {} failed", total.passed, total.failed);
+    outln!("{} passed, {} failed", total.passed, total.failed);
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -197,3 +197,26 @@ fn bench_names_the_workload_whose_expected_output_is_not_json() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("w-pass"), "{err}");
 }
+
+/// A reader that goes away (`aslrt … | head`) ends the command quietly: no panic, SIGPIPE's
+/// status 141.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let dir = tempdir();
+    let def = dir.join("def.json");
+    // A definition with many diagnostics: `validate` prints a line for each.
+    let states: Vec<String> = (0..2000).map(|i| format!(r#""S{i}":{{"Type":"Pass","Next":"Nowhere"}}"#)).collect();
+    std::fs::write(&def, format!(r#"{{"StartAt":"S0","States":{{{}}}}}"#, states.join(","))).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aslrt"))
+        .args(["validate", def.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
