@@ -3,7 +3,7 @@
 //! directly); for the others it is the floor of `shared/bench` (parse + serialize).
 
 use aslrt::Scratch;
-use aslrt_benches::{compile, workload, Floor};
+use aslrt_benches::{compile, same_json, workload, Floor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use simd_json::prelude::*;
 use simd_json::BorrowedValue;
@@ -77,11 +77,6 @@ fn native_w2(buf: &mut [u8], attribution_buf: &mut Vec<u8>, out: &mut Vec<u8>) -
     json_val(out, event.get("source"));
     out.extend_from_slice(b",\"schemaVersion\":2}}");
     out.len()
-}
-
-fn same_json(a: &[u8], b: &[u8]) -> bool {
-    let parse = |s: &[u8]| serde_json::from_slice::<serde_json::Value>(s).expect("JSON");
-    aslrt::conformance::json_eq(&parse(a), &parse(b))
 }
 
 fn bench(c: &mut Criterion) {

@@ -6,12 +6,14 @@
 //! The workloads are read from `../shared/bench` (relative to the repository root) or from the
 //! folder named by `ASLRT_BENCH_DIR`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One workload of `shared/bench`.
 pub struct Workload {
-    pub name: &'static str,
+    /// The folder's name (`w2-etl-event`).
+    pub name: String,
     pub definition: String,
+    /// The input and expected output, without trailing whitespace.
     pub input: Vec<u8>,
     pub expected: Vec<u8>,
 }
@@ -23,28 +25,52 @@ pub fn bench_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench"))
 }
 
-/// Loads a workload by folder name; panics with the path when it is missing (benchmarks only).
-pub fn workload(name: &'static str) -> Workload {
-    let dir = bench_dir().join(name);
-    let read = |file: &str| {
-        let path = dir.join(file);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (set ASLRT_BENCH_DIR)", path.display()))
+/// Reads the workload in `dir` (`definition.asl.json`, `input.json`, `expected-output.json`);
+/// an error names the file.
+pub fn load(dir: &Path) -> Result<Workload, String> {
+    let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()));
+    let trim = |mut v: Vec<u8>| {
+        while v.last().is_some_and(|b| b.is_ascii_whitespace()) {
+            v.pop();
+        }
+        v
     };
-    Workload {
-        name,
-        definition: String::from_utf8(read("definition.asl.json")).expect("definitions are UTF-8"),
-        input: read("input.json"),
-        expected: read("expected-output.json"),
-    }
+    Ok(Workload {
+        name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        definition: String::from_utf8(read("definition.asl.json")?)
+            .map_err(|e| format!("{}: {e}", dir.join("definition.asl.json").display()))?,
+        input: trim(read("input.json")?),
+        expected: trim(read("expected-output.json")?),
+    })
 }
 
-/// Compiles a workload with the host handlers `shared/bench` describes and a zero-delay clock.
-pub fn compile(w: &Workload) -> aslrt::StateMachine {
+/// Loads a workload by folder name; panics with the path when it is missing (benchmarks only).
+pub fn workload(name: &str) -> Workload {
+    load(&bench_dir().join(name)).unwrap_or_else(|e| panic!("{e} (set ASLRT_BENCH_DIR)"))
+}
+
+/// Compiles a workload with the host handlers `shared/bench` describes (echo, flaky,
+/// always-fail) and a zero-delay retry clock.
+pub fn try_compile(w: &Workload) -> Result<aslrt::StateMachine, String> {
     aslrt::StateMachine::builder()
-        .handler("arn:aws:states:::local:echo", aslrt::handler::Echo)
+        .handlers(aslrt::handler::bench_handlers())
         .config(aslrt::Config { clock: aslrt::Clock::ZeroDelay, ..aslrt::Config::default() })
         .compile(&w.definition)
-        .expect("the workload compiles")
+        .map_err(|e| e.to_string())
+}
+
+/// [`try_compile`], panicking on an error (benchmarks only).
+pub fn compile(w: &Workload) -> aslrt::StateMachine {
+    try_compile(w).unwrap_or_else(|e| panic!("{}: {e}", w.name))
+}
+
+/// Whether two JSON texts hold the same value (as AWS compares outputs); text that is not JSON
+/// equals nothing.
+pub fn same_json(a: &[u8], b: &[u8]) -> bool {
+    match (serde_json::from_slice::<serde_json::Value>(a), serde_json::from_slice::<serde_json::Value>(b)) {
+        (Ok(a), Ok(b)) => aslrt::conformance::json_eq(&a, &b),
+        _ => false,
+    }
 }
 
 /// The floor of `shared/bench`: parse the input with simd-json into a reused tape and write a

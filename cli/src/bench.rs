@@ -3,7 +3,7 @@
 //! the size of the expected output into a reused buffer), as that folder's README prescribes.
 
 use crate::out::outln;
-use aslrt::{Clock, Config, Scratch, StateMachine, Status};
+use aslrt::{Scratch, StateMachine, Status};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -49,11 +49,11 @@ pub struct Options {
     pub json: bool,
 }
 
+/// A workload (`aslrt_benches::load`, which the criterion benches read them with too) and its
+/// compiled machine.
 struct Workload {
-    name: String,
+    data: aslrt_benches::Workload,
     machine: StateMachine,
-    input: Vec<u8>,
-    expected: Vec<u8>,
 }
 
 /// One row: a workload on a number of threads.
@@ -92,25 +92,9 @@ fn workloads(dirs: &[String]) -> Result<Vec<Workload>, String> {
 }
 
 fn load(dir: &Path) -> Result<Workload, String> {
-    let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()));
-    let def = String::from_utf8(read("definition.asl.json")?).map_err(|e| e.to_string())?;
-    let machine = StateMachine::builder()
-        .handlers(aslrt::handler::bench_handlers())
-        .config(Config { clock: Clock::ZeroDelay, ..Config::default() })
-        .compile(&def)
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let trim = |mut v: Vec<u8>| {
-        while v.last().is_some_and(|b| b.is_ascii_whitespace()) {
-            v.pop();
-        }
-        v
-    };
-    Ok(Workload {
-        name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        machine,
-        input: trim(read("input.json")?),
-        expected: trim(read("expected-output.json")?),
-    })
+    let data = aslrt_benches::load(dir)?;
+    let machine = aslrt_benches::try_compile(&data).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(Workload { data, machine })
 }
 
 /// Minimum, median and maximum of five runs.
@@ -133,6 +117,11 @@ impl Spread {
     fn per_second(self) -> Spread {
         Spread { min: 1e9 / self.max, median: 1e9 / self.median, max: 1e9 / self.min }
     }
+}
+
+/// One of the five runs that `seconds` of measurement is split into: at least 100 ms.
+fn run_length(seconds: f64) -> Duration {
+    Duration::from_secs_f64((seconds / RUNS as f64).max(0.1))
 }
 
 /// ns per call of `f` over `run_for`, in batches of 16.
@@ -164,7 +153,7 @@ fn floor_and_runtime(
             f();
         }
     }
-    let run_for = Duration::from_secs_f64((seconds / RUNS as f64).max(0.1));
+    let run_for = run_length(seconds);
     let (mut floors, mut copies, mut runs) = ([0.0; RUNS], [0.0; RUNS], [0.0; RUNS]);
     for i in 0..RUNS {
         floors[i] = ns_per_call(run_for, &mut floor);
@@ -180,7 +169,8 @@ fn floor_and_runtime(
 /// output into a reused buffer) and one thread of the runtime, in turns; with the runtime's
 /// heap allocations per execution in steady state.
 fn single(w: &Workload, seconds: f64) -> Result<(Spread, Spread, f64), String> {
-    let floor = || aslrt_benches::Floor::new(&w.input, &w.expected).map_err(|e| format!("{}: {e}", w.name));
+    let floor =
+        || aslrt_benches::Floor::new(&w.data.input, &w.data.expected).map_err(|e| format!("{}: {e}", w.data.name));
     let (mut floor, mut copy) = (floor()?, floor()?);
     let mut scratch = Scratch::new();
     let (floor_ns, ns) = floor_and_runtime(
@@ -192,14 +182,14 @@ fn single(w: &Workload, seconds: f64) -> Result<(Spread, Spread, f64), String> {
             std::hint::black_box(copy.run_outlined());
         },
         || {
-            std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+            std::hint::black_box(w.machine.execute(&mut scratch, &w.data.input).status);
         },
     );
     let runs = 1000;
     ALLOCATIONS.store(0, Ordering::Relaxed);
     COUNTING.store(true, Ordering::Relaxed);
     for _ in 0..runs {
-        std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+        std::hint::black_box(w.machine.execute(&mut scratch, &w.data.input).status);
     }
     COUNTING.store(false, Ordering::Relaxed);
     Ok((floor_ns, ns, ALLOCATIONS.load(Ordering::Relaxed) as f64 / runs as f64))
@@ -207,18 +197,15 @@ fn single(w: &Workload, seconds: f64) -> Result<(Spread, Spread, f64), String> {
 
 fn output_ok(w: &Workload) -> bool {
     let mut scratch = Scratch::new();
-    let run = w.machine.execute(&mut scratch, &w.input);
+    let run = w.machine.execute(&mut scratch, &w.data.input);
     let (Some(out), Status::Succeeded) = (run.output, run.status) else { return false };
-    match (serde_json::from_str::<serde_json::Value>(out), serde_json::from_slice::<serde_json::Value>(&w.expected)) {
-        (Ok(a), Ok(b)) => aslrt::conformance::json_eq(&a, &b),
-        _ => false,
-    }
+    aslrt_benches::same_json(out.as_bytes(), &w.data.expected)
 }
 
 /// ns per execution with `threads` workers, each with its own scratch: five runs of
 /// `seconds / 5` (at least 100 ms each).
 fn parallel(w: &Workload, threads: usize, seconds: f64) -> Spread {
-    let run_for = Duration::from_secs_f64((seconds / RUNS as f64).max(0.1));
+    let run_for = run_length(seconds);
     let mut runs = [0.0; RUNS];
     for run in runs.iter_mut() {
         let stop = AtomicBool::new(false);
@@ -231,7 +218,7 @@ fn parallel(w: &Workload, threads: usize, seconds: f64) -> Spread {
                     let mut n = 0usize;
                     while !stop.load(Ordering::Relaxed) {
                         for _ in 0..16 {
-                            std::hint::black_box(w.machine.execute(&mut scratch, &w.input).status);
+                            std::hint::black_box(w.machine.execute(&mut scratch, &w.data.input).status);
                         }
                         n += 16;
                     }
@@ -288,13 +275,13 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
         let ok = output_ok(w);
         all_ok &= ok;
         if !ok {
-            eprintln!("{}: the output does not equal expected-output.json; not reported", w.name);
+            eprintln!("{}: the output does not equal expected-output.json; not reported", w.data.name);
             continue;
         }
         let (floor, ns, allocs) = single(w, opts.seconds)?;
         let floor = floor.median;
         let mut rows = vec![Row {
-            workload: w.name.clone(),
+            workload: w.data.name.clone(),
             threads: 1,
             exec_per_s: ns.per_second(),
             ns_per_exec: ns.median,
@@ -306,7 +293,7 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
         if opts.threads > 1 {
             let ns_n = parallel(w, opts.threads, opts.seconds);
             rows.push(Row {
-                workload: w.name.clone(),
+                workload: w.data.name.clone(),
                 threads: opts.threads,
                 exec_per_s: ns_n.per_second(),
                 ns_per_exec: ns_n.median,

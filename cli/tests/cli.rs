@@ -180,21 +180,24 @@ fn bench_reports_one_json_line_per_workload_and_thread_count() {
     assert_eq!(rows[0]["allocs_per_exec"], 0.0, "a Pass state allocates nothing per execution");
 }
 
+/// `aslrt bench` on a Pass workload with this expected output: its status and stderr.
+fn bench_with_expected(expected: &str) -> (Option<i32>, String) {
+    let dir = workload(PASS, r#"{"id":"a-1"}"#, expected);
+    let out = aslrt().args(["bench", dir.to_str().unwrap(), "--seconds", "0.2"]).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 #[test]
 fn bench_refuses_a_workload_whose_output_differs() {
-    let dir = workload(PASS, r#"{"id":"a-1"}"#, r#"{"id":"b-2"}"#);
-    let out = aslrt().args(["bench", dir.to_str().unwrap(), "--seconds", "0.2"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = bench_with_expected(r#"{"id":"b-2"}"#);
+    assert_eq!(code, Some(1));
     assert!(err.contains("w-pass: the output does not equal expected-output.json"), "{err}");
 }
 
 #[test]
 fn bench_names_the_workload_whose_expected_output_is_not_json() {
-    let dir = workload(PASS, r#"{"id":"a-1"}"#, r#"{"id":"#);
-    let out = aslrt().args(["bench", dir.to_str().unwrap(), "--seconds", "0.2"]).output().unwrap();
-    assert_ne!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = bench_with_expected(r#"{"id":"#);
+    assert_ne!(code, Some(0));
     assert!(err.contains("w-pass"), "{err}");
 }
 
