@@ -155,12 +155,6 @@ impl ShortDecimal {
         out.push_str(".");
         out.push_str(padded.get(1..).unwrap_or_default());
     }
-
-    fn len(self) -> usize {
-        const POW: [u64; 5] = [1, 10, 100, 1000, 10000];
-        let whole = self.units / POW[self.digits as usize];
-        usize::from(self.negative) + itoa::Buffer::new().format(whole).len() + 1 + (self.digits.max(1) as usize)
-    }
 }
 
 /// The shortest decimal that reads back as `f` (zmij's Schubfach-based formatting), as
@@ -277,42 +271,22 @@ pub fn to_json_string(v: &Value<'_>) -> String {
     out
 }
 
-/// The length in bytes of `v` as compact JSON, without writing it.
+/// The length in bytes of `v` as compact JSON, without writing it: the writer itself, keeping
+/// only the length of what it appends.
 pub fn json_len(v: &Value<'_>) -> usize {
-    match *v {
-        Value::Null => 4,
-        Value::Bool(true) => 4,
-        Value::Bool(false) => 5,
-        Value::Int(i) => itoa::Buffer::new().format(i).len(),
-        Value::Float(f) => {
-            if let Some(d) = ShortDecimal::of(f) {
-                d.len()
-            } else if f.is_finite() {
-                let mut buf = zmij::Buffer::new();
-                let (mantissa, exponent) = float_parts(&mut buf, f);
-                mantissa.len() + exponent.map_or(0, |e| 1 + e.len())
-            } else {
-                4
-            }
-        }
-        Value::Str(s) => str_len(s),
-        Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(json_len).sum::<usize>(),
-        Value::Object(members) => {
-            2 + members.len().saturating_sub(1)
-                + members.iter().map(|(k, v)| str_len(k) + 1 + json_len(v)).sum::<usize>()
-        }
-    }
+    let mut n = Length(0);
+    write_json(&mut n, v);
+    n.0
 }
 
-fn str_len(s: &str) -> usize {
-    2 + s.len()
-        + s.bytes()
-            .map(|b| match b {
-                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
-                0..=0x1f => 5,
-                _ => 0,
-            })
-            .sum::<usize>()
+/// An [`Out`] that counts bytes instead of keeping them.
+struct Length(usize);
+
+impl Out for Length {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        self.0 += s.len();
+    }
 }
 
 #[cfg(test)]
@@ -330,7 +304,7 @@ mod tests {
         write_json(&mut out, &Value::Str(&text));
         let back: String = serde_json::from_slice(&out).unwrap();
         assert_eq!(back, text);
-        assert_eq!(out.len(), str_len(&text));
+        assert_eq!(out.len(), json_len(&Value::Str(&text)));
     }
 
     /// Every length up to three words, with one byte that needs escaping at every position (and
