@@ -147,13 +147,18 @@ fn cancel_stops_a_waiting_execution() {
 /// before it starts never runs.
 #[test]
 fn cancel_stops_a_looping_execution_and_one_not_started() {
-    let looping = StateMachine::compile(
-        r#"{"StartAt":"A","States":{
+    // No transition cap to speak of: a release build reaches the default million transitions in
+    // well under the 20 ms before the cancellation.
+    let limits = aslrt::RuntimeLimits { max_transitions: u64::MAX, ..aslrt::RuntimeLimits::default() };
+    let looping = StateMachine::builder()
+        .config(aslrt::Config { limits, ..aslrt::Config::default() })
+        .compile(
+            r#"{"StartAt":"A","States":{
             "A":{"Type":"Pass","Next":"B"},
             "B":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],"Default":"A"},
             "Done":{"Type":"Succeed"}}}"#,
-    )
-    .unwrap();
+        )
+        .unwrap();
     let cancel = aslrt::Cancel::new();
     let stopper = {
         let cancel = cancel.clone();
@@ -163,7 +168,7 @@ fn cancel_stops_a_looping_execution_and_one_not_started() {
         })
     };
     let mut scratch = aslrt::Scratch::new();
-    // Without the cancellation this would run until the transition cap.
+    // Without the cancellation this would run until the 5-minute cap.
     let run = looping.execute_cancellable(&mut scratch, b"{}", &cancel);
     assert_eq!(run.status, Status::Aborted, "{:?} {:?}", run.error, run.cause);
     stopper.join().unwrap();
