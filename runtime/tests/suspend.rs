@@ -132,17 +132,20 @@ fn hang() -> impl aslrt::AsyncTaskHandler {
     })
 }
 
+/// `definition` compiled with [`hang`] as `arn:aws:states:::local:hang`.
+fn with_hang(definition: Value) -> StateMachine {
+    StateMachine::builder()
+        .async_handler("arn:aws:states:::local:hang", hang())
+        .compile(&definition.to_string())
+        .unwrap()
+}
+
 /// TimeoutSeconds drops an asynchronous handler's future that runs too long: States.Timeout.
 #[test]
 fn timeout_seconds_stops_an_async_handler() {
-    let machine = StateMachine::builder()
-        .async_handler("arn:aws:states:::local:hang", hang())
-        .compile(
-            &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:hang",
-                "TimeoutSeconds": 1, "End": true}}})
-            .to_string(),
-        )
-        .unwrap();
+    let machine =
+        with_hang(json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:hang",
+                "TimeoutSeconds": 1, "End": true}}}));
     let rt = Runtime::new(1);
     let out = within(20, rt.execute_async(&machine, b"{}".to_vec()));
     assert_eq!((out.status, out.error.as_deref()), (Status::Failed, Some("States.Timeout")));
@@ -361,14 +364,8 @@ fn batches_and_streams_suspend_too() {
 /// would.
 #[test]
 fn the_execution_time_limit_ends_a_suspended_execution() {
-    let machine = StateMachine::builder()
-        .async_handler("arn:aws:states:::local:hang", hang())
-        .compile(
-            &json!({"TimeoutSeconds": 1, "StartAt": "T", "States": {"T": {"Type": "Task",
-                "Resource": "arn:aws:states:::local:hang", "End": true}}})
-            .to_string(),
-        )
-        .unwrap();
+    let machine = with_hang(json!({"TimeoutSeconds": 1, "StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:states:::local:hang", "End": true}}}));
     let waits = StateMachine::compile(
         &json!({"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": true}}})
             .to_string(),
@@ -416,18 +413,12 @@ fn a_timestamp_wait_replays_the_time_it_read() {
 /// caught at once (the waiting branch's handler takes a minute).
 #[test]
 fn a_failing_branch_ends_the_parallel_without_waiting_for_the_others() {
-    let machine = StateMachine::builder()
-        .async_handler("arn:aws:states:::local:hang", hang())
-        .compile(
-            &json!({"StartAt": "P", "States": {
+    let machine = with_hang(json!({"StartAt": "P", "States": {
                 "P": {"Type": "Parallel", "Branches": [
                     {"StartAt": "H", "States": {"H": {"Type": "Task", "Resource": "arn:aws:states:::local:hang", "End": true}}},
                     {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "at once"}}}],
                     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
-                "Caught": {"Type": "Pass", "End": true}}})
-            .to_string(),
-        )
-        .unwrap();
+                "Caught": {"Type": "Pass", "End": true}}}));
     let rt = Runtime::new(1);
     let out = within(10, rt.execute_async(&machine, b"{}".to_vec()));
     assert_eq!(out.output.as_deref(), Some(r#"{"Error":"Broken","Cause":"at once"}"#), "{out:?}");
