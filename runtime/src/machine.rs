@@ -332,7 +332,7 @@ impl StateMachine {
 }
 
 /// What an execution may carry besides its input: the event's bytes when the input is passed
-/// through unparsed, and a cancellation flag.
+/// through unparsed, a cancellation flag, and the journal of a suspendable execution.
 struct RunExtra<'e> {
     raw_input: Option<&'e str>,
     cancel: Option<&'e AtomicBool>,
