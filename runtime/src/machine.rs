@@ -7,7 +7,7 @@ use crate::handler::{Bound, Handlers};
 use crate::value::{
     is_compact, parse_in_place, validate_in_place, write_json, write_json_with_input, ParseBuffers, Value, INPUT,
 };
-use crate::vm::{Clock, FaultKind, Identity, Journal, Rng, RuntimeLimits, Status, Vm};
+use crate::vm::{Clock, FaultKind, Helpers, Identity, ItemBatch, Journal, Rng, RuntimeLimits, Spread, Status, Vm};
 use bumpalo::Bump;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -100,6 +100,8 @@ pub struct Scratch {
     event: Vec<u8>,
     output: String,
     executions: u64,
+    /// A worker's pool, over whose idle workers heavy Maps spread their items.
+    pub(crate) helpers: Option<Arc<dyn Helpers>>,
 }
 
 impl Default for Scratch {
@@ -116,6 +118,7 @@ impl Scratch {
             event: Vec::new(),
             output: String::new(),
             executions: 0,
+            helpers: None,
         }
     }
 }
@@ -229,6 +232,23 @@ impl StateMachine {
         Journal::new(seed)
     }
 
+    /// A helper's part of a Map spread over idle workers (see `vm::spread`): runs items of
+    /// `batch` in this worker's scratch until none are left.
+    pub(crate) fn help(&self, scratch: &mut Scratch, batch: &ItemBatch) {
+        let Scratch { arena, parse, helpers, .. } = scratch;
+        arena.reset();
+        let arena: &Bump = arena;
+        let (vars, execution_input) = batch.parse_shared(arena, parse);
+        let inner = &*self.inner;
+        batch.help(|batch, k| {
+            let rng = Rng::seeded(0);
+            let mut vm = Vm::new(arena, &inner.program, &inner.bound, &inner.config, rng, execution_input, parse);
+            // A helper's items may spread further, over workers idle still.
+            vm.spread = helpers.as_ref().map(|helpers| Spread { helpers, machine: self });
+            batch.run_item(&mut vm, k, &vars)
+        });
+    }
+
     /// Whether an execution may suspend when run by a `Runtime`: it waits on the system clock
     /// (a Wait state or a Retry back-off) or may call an asynchronous handler.
     pub fn may_suspend(&self) -> bool {
@@ -269,7 +289,7 @@ impl StateMachine {
         cancel: Option<&AtomicBool>,
         journal: Option<&mut Journal>,
     ) -> Execution<'s> {
-        let Scratch { arena, parse, event: buf, output, executions } = scratch;
+        let Scratch { arena, parse, event: buf, output, executions, helpers } = scratch;
         arena.reset();
         output.clear();
         *executions += 1;
@@ -319,7 +339,13 @@ impl StateMachine {
             (Some(seed), None) => Rng::seeded(seed),
             (None, None) => Rng::unseeded(*executions),
         };
-        let extra = RunExtra { raw_input: raw, cancel, journal };
+        // Spreading keeps an execution's outcome as it is only on the system clock and in runs
+        // that never suspend (see `vm::spread`).
+        let spread = helpers
+            .as_ref()
+            .filter(|_| cfg.clock == Clock::System && (journal.is_none() || !self.may_suspend()))
+            .map(|helpers| Spread { helpers, machine: self });
+        let extra = RunExtra { raw_input: raw, cancel, journal, spread };
         run_vm(&self.inner, arena, input, rng, output, parse, extra)
     }
 
@@ -337,6 +363,7 @@ struct RunExtra<'e> {
     raw_input: Option<&'e str>,
     cancel: Option<&'e AtomicBool>,
     journal: Option<&'e mut Journal>,
+    spread: Option<Spread<'e>>,
 }
 
 fn run_vm<'s>(
@@ -346,7 +373,7 @@ fn run_vm<'s>(
     rng: Rng,
     output: &'s mut String,
     parse: &mut ParseBuffers,
-    RunExtra { raw_input, cancel, journal }: RunExtra<'_>,
+    RunExtra { raw_input, cancel, journal, spread }: RunExtra<'_>,
 ) -> Execution<'s> {
     let cfg = &inner.config;
     // The VM runs for a lifetime shorter than both the program borrow and 's: its output is
@@ -355,6 +382,7 @@ fn run_vm<'s>(
     let outcome = {
         let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg, rng, input, parse);
         vm.cancel = cancel;
+        vm.spread = spread;
         if let Some(start) = journal.as_ref().and_then(|j| j.start_millis) {
             vm.start_millis.set(Some(start));
         }

@@ -18,6 +18,9 @@
 //! machine that may suspend ([`StateMachine::may_suspend`]) run each event that way too.
 //! [`Runtime::execute`] runs on the calling thread and waits in place.
 //!
+//! Map items: a Map that turns out heavy, while some worker is idle, spreads its items left over
+//! the idle workers, with the outcome they would have had one after another (`vm::spread`).
+//!
 //! An execution that calls an asynchronous handler, suspended while the handler runs:
 //!
 //! ```
@@ -66,6 +69,7 @@ pub(crate) use suspend::block_on_task;
 use suspend::Resumable;
 
 use crate::machine::{Cancel, Execution, Outcome, Scratch, StateMachine};
+use crate::vm::{HelperJob, Helpers};
 use crossbeam_deque::{Injector, Stealer, Worker};
 use dashmap::DashMap;
 use std::collections::BTreeMap;
@@ -86,6 +90,8 @@ struct Shared {
     abort: AtomicBool,
     sleep: Mutex<()>,
     wake: Condvar,
+    /// Workers asleep for want of work: heavy Maps spread their items only when some are.
+    idle: AtomicUsize,
     metrics: Metrics,
     /// Executions started with `execute_async` and not finished, by id: any thread can stop
     /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`.
@@ -100,6 +106,16 @@ impl Shared {
         self.injector.push(job);
         let _guard = self.sleep.lock();
         self.wake.notify_one();
+    }
+}
+
+impl Helpers for Shared {
+    fn idle(&self) -> usize {
+        self.idle.load(Ordering::Relaxed)
+    }
+
+    fn spawn(&self, job: HelperJob) {
+        self.submit(Box::new(move |scratch, _, run| job(scratch, run)));
     }
 }
 
@@ -125,6 +141,7 @@ impl Runtime {
             abort: AtomicBool::new(false),
             sleep: Mutex::new(()),
             wake: Condvar::new(),
+            idle: AtomicUsize::new(0),
             metrics: Metrics::new(threads),
             executions: DashMap::new(),
             next_id: std::sync::atomic::AtomicU64::new(1),
@@ -136,7 +153,7 @@ impl Runtime {
                 let shared = Arc::clone(&shared);
                 std::thread::Builder::new()
                     .name(format!("aslrt-worker-{i}"))
-                    .spawn(move || worker(i, local, &shared))
+                    .spawn(move || worker(i, local, shared))
                     .expect("spawning a worker thread")
             })
             .collect();
@@ -168,13 +185,19 @@ impl Runtime {
     }
 
     /// Runs one execution on the calling thread (with a scratch kept per thread) and records
-    /// its metrics.
+    /// its metrics. A heavy Map spreads its items over the pool's idle workers.
     pub fn execute(&self, machine: &StateMachine, event: &[u8]) -> Outcome {
         thread_local! {
             static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::new());
         }
         SCRATCH.with(|s| {
             let mut scratch = s.borrow_mut();
+            // Set once per thread and runtime: no reference count is touched per execution.
+            let ours =
+                scratch.helpers.as_ref().is_some_and(|h| std::ptr::addr_eq(Arc::as_ptr(h), Arc::as_ptr(&self.shared)));
+            if !ours {
+                scratch.helpers = Some(Arc::clone(&self.shared) as Arc<dyn Helpers>);
+            }
             record(self.shared.metrics.shard(0), || machine.execute(&mut scratch, event)).to_outcome()
         })
     }
@@ -427,8 +450,15 @@ fn find_task(local: &Worker<Job>, shared: &Shared) -> Option<Job> {
     })
 }
 
-fn worker(index: usize, local: Worker<Job>, shared: &Shared) {
-    let mut scratch = Scratch::new();
+fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>) {
+    let helpers: Arc<dyn Helpers> = Arc::clone(&shared) as Arc<dyn Helpers>;
+    let fresh = || {
+        let mut scratch = Scratch::new();
+        scratch.helpers = Some(Arc::clone(&helpers));
+        scratch
+    };
+    let mut scratch = fresh();
+    let shared = &*shared;
     let metrics = shared.metrics.shard(index + 1);
     loop {
         match find_task(&local, shared) {
@@ -438,7 +468,7 @@ fn worker(index: usize, local: Worker<Job>, shared: &Shared) {
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut scratch, metrics, run)));
                 if outcome.is_err() {
-                    scratch = Scratch::new();
+                    scratch = fresh();
                 }
                 shared.pending.fetch_sub(1, Ordering::AcqRel);
             }
@@ -450,7 +480,9 @@ fn worker(index: usize, local: Worker<Job>, shared: &Shared) {
                 // arrive through the injector, and a submission wakes a sleeper.
                 let guard = shared.sleep.lock().unwrap_or_else(|p| p.into_inner());
                 if shared.injector.is_empty() {
+                    shared.idle.fetch_add(1, Ordering::Relaxed);
                     let _ = shared.wake.wait_timeout(guard, std::time::Duration::from_millis(50));
+                    shared.idle.fetch_sub(1, Ordering::Relaxed);
                 }
             }
         }

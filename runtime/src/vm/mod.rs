@@ -14,11 +14,13 @@ mod choice;
 mod journal;
 mod limits;
 mod rng;
+mod spread;
 pub mod timestamp;
 
 pub(crate) use journal::{AtSite, Entry, Journal, Site, Suspension};
 pub use limits::RuntimeLimits;
 pub use rng::{JavaRandom, Rng};
+pub(crate) use spread::{HelperJob, Helpers, ItemBatch, Spread};
 
 use crate::bytecode::*;
 use crate::handler::{Bound, Called, TaskContext, TaskInfo};
@@ -158,6 +160,8 @@ struct MapLoop<'a> {
     max_concurrency: usize,
     /// How many waits the run had asked for when the Map started.
     pending_mark: usize,
+    /// Set when the Map's items may be spread over idle workers (see `spread.rs`).
+    spread: Option<spread::MapSpread<'a>>,
 }
 
 /// Retriers whose attempts are counted without a heap allocation.
@@ -281,6 +285,8 @@ pub(crate) struct Vm<'a> {
     /// Set when the execution may suspend (run by a `Runtime`): the outcomes of earlier runs
     /// to replay, and where a suspension is recorded.
     pub journal: Option<&'a mut Journal>,
+    /// Set when heavy Maps may spread their items over the pool's idle workers.
+    pub spread: Option<Spread<'a>>,
     /// With a journal: the current machine run's scope and next sequence number (its sites).
     scope: u64,
     seq: u32,
@@ -326,6 +332,7 @@ impl<'a> Vm<'a> {
             parse,
             cancel: None,
             journal: None,
+            spread: None,
             scope: 0,
             seq: 0,
         }
@@ -886,6 +893,10 @@ impl<'a> Vm<'a> {
                     let input = f.pop();
                     let item = f.map.as_ref().and_then(|lp| lp.current);
                     self.events += 1; // MapIterationStarted
+                    if f.map.as_ref().is_some_and(|lp| lp.spread.is_some()) && self.put_off(&mut f, processor, input) {
+                        self.events += 1; // MapIterationSucceeded / MapIterationFailed
+                        continue;
+                    }
                     let instance = f.map.as_ref().map_or(0, |lp| lp.instance);
                     let saved = self.enter_scope(instance, item.map_or(0, |i| i.index));
                     let outcome = self.run_machine(processor, input, item, vars);
@@ -955,9 +966,13 @@ impl<'a> Vm<'a> {
                     f.sp = base;
                 }
                 Op::MapEnd => {
-                    let lp = f.map.take().expect("MapEnd follows MapBegin (verified)");
+                    let mut lp = f.map.take().expect("MapEnd follows MapBegin (verified)");
                     if lp.suspended > 0 {
                         tri!(Err(self.suspended()))
+                    }
+                    if let Some(s) = lp.spread.take() {
+                        let max_concurrency = lp.max_concurrency;
+                        tri!(self.run_put_off(s, &mut lp.out, vars, max_concurrency));
                     }
                     f.res = Value::Array(lp.out.into_bump_slice());
                     f.sc.item = f.outer_item;
@@ -1195,11 +1210,19 @@ impl<'a> Vm<'a> {
         };
         let len = keys.map_or(values.len(), <[_]>::len);
         let instance = self.site().map_or(0, |s| s.1);
-        // Items run one after another unless they may suspend: only then does the limit matter.
-        let max_concurrency = match self.journal {
-            Some(_) => self.count(m.max_concurrency.as_ref(), eff, sc).map_or(0, |n| n.max(0.0) as usize),
-            None => 0,
+        // Items run one after another unless they may suspend or be spread: only then does the
+        // limit matter.
+        let tolerated_count = self.count(m.tolerated_failure_count.as_ref(), eff, sc);
+        let tolerated_pct = self.count(m.tolerated_failure_percentage.as_ref(), eff, sc);
+        let spread = match self.spread {
+            Some(s) if tolerated_count.is_none() && tolerated_pct.is_none() => Some(spread::MapSpread::new(&s)),
+            _ => None,
         };
+        let max_concurrency = match (&self.journal, &spread) {
+            (None, None) => 0,
+            _ => self.count(m.max_concurrency.as_ref(), eff, sc).map_or(0, |n| n.max(0.0) as usize),
+        };
+        let spread = spread.filter(|_| max_concurrency != 1);
         Ok(MapLoop {
             values,
             keys,
@@ -1208,13 +1231,14 @@ impl<'a> Vm<'a> {
             current: None,
             out: bumpalo::collections::Vec::with_capacity_in(len, self.arena),
             failures: 0,
-            tolerated_count: self.count(m.tolerated_failure_count.as_ref(), eff, sc),
-            tolerated_pct: self.count(m.tolerated_failure_percentage.as_ref(), eff, sc),
+            tolerated_count,
+            tolerated_pct,
             item_proto: None,
             instance,
             suspended: 0,
             max_concurrency,
             pending_mark: self.pending_mark(),
+            spread,
         })
     }
 

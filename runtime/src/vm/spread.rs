@@ -1,0 +1,375 @@
+//! Map items spread over idle workers.
+//!
+//! A Map's items run one after another on their execution's worker: most items cost a few
+//! hundred nanoseconds, less than handing one to another thread. When a Map turns out to be
+//! heavy (the items run so far, times the items left, come to more than [`HEAVY_NANOS`]) and
+//! the [`crate::Runtime`] has idle workers, the items left are put off: their ItemSelector
+//! inputs are still made in order, then at the Map's end they run at once, on the execution's
+//! own worker and on helpers, each helper a job on the pool that takes items until none are
+//! left (an [`ItemBatch`]). A helper runs in its own worker's scratch, so what it needs crosses
+//! as JSON text: the item and its input, the workflow variables the items see, the execution's
+//! input. Its results come back the same way and are parsed into the execution's arena.
+//!
+//! The outcome is the one the items would have had one after another: results in item order,
+//! and the failure of the lowest item that failed (once one fails, no further item starts).
+//! Spreading is used only where it cannot change what an execution does: on the system clock
+//! (a virtual clock's time passes item after item), in runs that never suspend, for Maps
+//! without tolerated failures, and with MaxConcurrency above one (it bounds the helpers too).
+
+use super::{Fault, FaultKind, MapItem, Vm};
+use crate::bytecode::MachineId;
+use crate::jsonata::JV;
+use crate::value::{parse_in_place, to_json_string, Value};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// A Map whose items left are estimated to cost more than this is spread, when workers are idle.
+pub(crate) const HEAVY_NANOS: u128 = 200_000;
+
+/// A job for an idle worker: it runs with that worker's scratch; `false` means it was dropped
+/// unrun (the runtime was shut down at once).
+pub(crate) type HelperJob = Box<dyn FnOnce(&mut crate::Scratch, bool) + Send>;
+
+/// What the VM needs of a pool to spread items over it.
+pub(crate) trait Helpers: Send + Sync {
+    /// Workers that have nothing to do.
+    fn idle(&self) -> usize;
+    /// Queues `job` for any worker.
+    fn spawn(&self, job: HelperJob);
+}
+
+/// Set on a VM that may spread Map items: the pool, and the machine its helpers run.
+#[derive(Clone, Copy)]
+pub(crate) struct Spread<'a> {
+    pub helpers: &'a Arc<dyn Helpers>,
+    pub machine: &'a crate::StateMachine,
+}
+
+/// A Map's spreading in progress (see the module documentation).
+pub(super) struct MapSpread<'a> {
+    /// When the estimate started, and at which item; `None` until a worker is idle.
+    timing: Option<(Instant, usize)>,
+    /// The items left are being put off.
+    deferring: bool,
+    processor: Option<MachineId>,
+    /// Put-off items and their inputs, in item order.
+    deferred: Vec<(MapItem<'a>, Value<'a>)>,
+}
+
+impl<'a> MapSpread<'a> {
+    pub fn new(spread: &Spread<'_>) -> MapSpread<'a> {
+        let timing = (spread.helpers.idle() > 0).then(|| (Instant::now(), 0));
+        MapSpread { timing, deferring: false, processor: None, deferred: Vec::new() }
+    }
+
+    /// Whether item `index` of `len` is put off. The estimate is checked at items that are
+    /// powers of two, so a Map of light items pays for a handful of clock readings at most.
+    pub fn defer(&mut self, spread: &Spread<'_>, index: usize, len: usize) -> bool {
+        if self.deferring {
+            return true;
+        }
+        if index == 0 || !index.is_power_of_two() {
+            return false;
+        }
+        let Some((since, first)) = self.timing else {
+            if spread.helpers.idle() > 0 {
+                self.timing = Some((Instant::now(), index));
+            }
+            return false;
+        };
+        let ran = (index - first) as u128;
+        let left = (len - index) as u128;
+        if ran > 0 && left >= 2 && since.elapsed().as_nanos() / ran * left >= HEAVY_NANOS && spread.helpers.idle() > 0 {
+            self.deferring = true;
+        }
+        self.deferring
+    }
+
+    pub fn put_off(&mut self, processor: MachineId, item: MapItem<'a>, input: Value<'a>) {
+        self.processor = Some(processor);
+        self.deferred.push((item, input));
+    }
+}
+
+/// One put-off item, as text.
+struct OwnedItem {
+    index: usize,
+    key: Option<String>,
+    value: String,
+    input: String,
+}
+
+/// How an item run by a helper ended.
+pub(crate) struct ItemResult {
+    outcome: Result<String, (FaultKind, Option<String>, Option<String>, bool)>,
+    transitions: u64,
+    events: u64,
+}
+
+struct Claims {
+    next: usize,
+    stop: bool,
+    /// Items taken by helpers and not finished.
+    running: usize,
+    results: Vec<Option<ItemResult>>,
+}
+
+/// The put-off items of one Map, shared by the execution and its helpers.
+pub(crate) struct ItemBatch {
+    processor: MachineId,
+    items: Vec<OwnedItem>,
+    /// The variables the items see, as JSON (`None`: not set).
+    vars: Vec<Option<String>>,
+    execution_input: String,
+    start_millis: Option<i64>,
+    depth: u32,
+    var_bytes: usize,
+    transitions: u64,
+    events: u64,
+    seed: u64,
+    /// Set when the execution is cancelled: helpers' items end `ABORTED`.
+    cancel: AtomicBool,
+    claims: Mutex<Claims>,
+    finished: Condvar,
+}
+
+impl ItemBatch {
+    fn claims(&self) -> std::sync::MutexGuard<'_, Claims> {
+        self.claims.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next item to run, unless all are taken or one has failed.
+    fn claim(&self, helper: bool) -> Option<usize> {
+        let mut c = self.claims();
+        if c.stop || c.next >= self.items.len() {
+            return None;
+        }
+        let k = c.next;
+        c.next += 1;
+        c.running += usize::from(helper);
+        Some(k)
+    }
+
+    fn finish(&self, k: usize, result: ItemResult) {
+        let mut c = self.claims();
+        c.stop |= result.outcome.is_err();
+        c.results[k] = Some(result);
+        c.running -= 1;
+        drop(c);
+        self.finished.notify_all();
+    }
+
+    /// A helper's work: items until none are left. `run` runs one item in the helper's scratch.
+    pub fn help(&self, mut run: impl FnMut(&ItemBatch, usize) -> ItemResult) {
+        while let Some(k) = self.claim(true) {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(self, k))).unwrap_or_else(|_| {
+                ItemResult {
+                    outcome: Err((
+                        FaultKind::Terminal,
+                        Some("States.Runtime".into()),
+                        Some("Internal error: a Map iteration's run panicked.".into()),
+                        false,
+                    )),
+                    transitions: 0,
+                    events: 0,
+                }
+            });
+            self.finish(k, result);
+        }
+    }
+
+    /// Runs item `k` in `vm` (a helper's, built for this batch by [`crate::StateMachine`]).
+    pub fn run_item<'v>(&'v self, vm: &mut Vm<'v>, k: usize, vars: &[Option<Value<'v>>]) -> ItemResult {
+        let arena = vm.arena;
+        vm.start_millis.set(self.start_millis);
+        vm.depth = self.depth;
+        vm.var_bytes = self.var_bytes;
+        vm.transitions = self.transitions;
+        vm.events = self.events;
+        vm.cancel = Some(&self.cancel);
+        vm.rng = super::Rng::seeded(self.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let item = &self.items[k];
+        let parse = |text: &str, vm: &mut Vm<'v>| {
+            let buf = arena.alloc_slice_copy(text.as_bytes());
+            parse_in_place(arena, buf, vm.parse).unwrap_or(Value::Null)
+        };
+        let value = parse(&item.value, vm);
+        let input = parse(&item.input, vm);
+        let key = item.key.as_deref().map(|k| &*arena.alloc_str(k));
+        let cells = arena.alloc_slice_fill_iter(vars.iter().map(|v| Cell::new(v.map_or(JV::Undef, JV::V))));
+        let outcome = vm.run_machine(self.processor, input, Some(MapItem { index: item.index, value, key }), cells);
+        ItemResult {
+            outcome: match outcome {
+                Ok(v) => Ok(to_json_string(&v)),
+                Err(f) => Err((f.kind, f.error.map(str::to_owned), f.cause.map(str::to_owned), f.from_task)),
+            },
+            transitions: vm.transitions - self.transitions,
+            events: vm.events - self.events,
+        }
+    }
+
+    /// The variables and the execution input, parsed into a helper's arena.
+    pub fn parse_shared<'v>(
+        &self,
+        arena: &'v bumpalo::Bump,
+        parse: &mut crate::value::ParseBuffers,
+    ) -> (Vec<Option<Value<'v>>>, Value<'v>) {
+        let mut one = |text: &str| {
+            let buf = arena.alloc_slice_copy(text.as_bytes());
+            parse_in_place(arena, buf, parse).unwrap_or(Value::Null)
+        };
+        let vars = self.vars.iter().map(|v| v.as_deref().map(&mut one)).collect();
+        (vars, one(&self.execution_input))
+    }
+}
+
+impl<'a> Vm<'a> {
+    /// Runs a Map's put-off items (see the module documentation) and places their results in
+    /// `out`; the lowest failing item's failure is the Map's.
+    pub(super) fn run_put_off(
+        &mut self,
+        s: MapSpread<'a>,
+        out: &mut [Value<'a>],
+        vars: &'a [Cell<JV<'a>>],
+        max_concurrency: usize,
+    ) -> Result<(), Fault<'a>> {
+        let (Some(processor), Some(spread)) = (s.processor, self.spread) else { return Ok(()) };
+        let deferred = s.deferred;
+        // Only JSON crosses to a helper: with a function or a sequence in a variable, or an input
+        // passed through unparsed, the items run here.
+        let shared_vars: Option<Vec<Option<String>>> = vars
+            .iter()
+            .map(|c| match c.get() {
+                JV::Undef => Some(None),
+                JV::V(v) => Some(Some(to_json_string(&v))),
+                JV::Seq(..) | JV::F(_) => None,
+            })
+            .collect();
+        let passed_through = matches!(self.execution_input, Value::Str(s) if std::ptr::eq(s, crate::value::INPUT));
+        let helpers = match max_concurrency {
+            0 => usize::MAX,
+            n => n - 1,
+        }
+        .min(spread.helpers.idle())
+        .min(deferred.len() - 1);
+        let (Some(shared_vars), false, 1..) = (shared_vars, passed_through, helpers) else {
+            return self.run_here(processor, &deferred, out, vars);
+        };
+        let batch = Arc::new(ItemBatch {
+            processor,
+            items: deferred
+                .iter()
+                .map(|(item, input)| OwnedItem {
+                    index: item.index,
+                    key: item.key.map(str::to_owned),
+                    value: to_json_string(&item.value),
+                    input: to_json_string(input),
+                })
+                .collect(),
+            vars: shared_vars,
+            execution_input: to_json_string(&self.execution_input),
+            start_millis: Some(self.start()),
+            depth: self.depth,
+            var_bytes: self.var_bytes,
+            transitions: self.transitions,
+            events: self.events,
+            seed: self.rng.next_u64(),
+            cancel: AtomicBool::new(false),
+            claims: Mutex::new(Claims {
+                next: 0,
+                stop: false,
+                running: 0,
+                results: (0..deferred.len()).map(|_| None).collect(),
+            }),
+            finished: Condvar::new(),
+        });
+        for _ in 0..helpers {
+            let (machine, batch) = (spread.machine.clone(), Arc::clone(&batch));
+            spread.helpers.spawn(Box::new(move |scratch, run| {
+                if run {
+                    machine.help(scratch, &batch);
+                }
+            }));
+        }
+        // This worker takes items too, in its own arena: no copies.
+        let mut here: Vec<(usize, Result<Value<'a>, Fault<'a>>)> = Vec::new();
+        while let Some(k) = batch.claim(false) {
+            let (item, input) = deferred[k];
+            let result = self.run_machine(processor, input, Some(item), vars);
+            if result.is_err() {
+                batch.claims().stop = true;
+            }
+            here.push((k, result));
+        }
+        let mut claims = batch.claims();
+        while claims.running > 0 {
+            if self.cancelled() {
+                batch.cancel.store(true, Ordering::Relaxed);
+            }
+            claims =
+                batch.finished.wait_timeout(claims, Duration::from_millis(20)).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        let mut results = std::mem::take(&mut claims.results);
+        drop(claims);
+        let mut placed: Vec<Option<Result<Value<'a>, Fault<'a>>>> = results.iter().map(|_| None).collect();
+        for (k, r) in here {
+            placed[k] = Some(r);
+        }
+        for (k, r) in results.iter_mut().enumerate() {
+            let Some(r) = r.take() else { continue };
+            self.transitions += r.transitions;
+            self.events += r.events;
+            placed[k] = Some(match r.outcome {
+                Ok(json) => {
+                    let buf = self.arena.alloc_slice_copy(json.as_bytes());
+                    Ok(parse_in_place(self.arena, buf, self.parse).unwrap_or(Value::Null))
+                }
+                Err((kind, error, cause, from_task)) => Err(Fault {
+                    error: error.map(|e| &*self.arena.alloc_str(&e)),
+                    cause: cause.map(|c| &*self.arena.alloc_str(&c)),
+                    kind,
+                    from_task,
+                }),
+            });
+        }
+        // Item order: the first failure is the Map's; items after it that ran do not matter.
+        for (k, r) in placed.into_iter().enumerate() {
+            match r {
+                Some(Ok(v)) => out[deferred[k].0.index] = v,
+                Some(Err(fault)) => return Err(fault),
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts off the current item of the Map in `f` if the Map has turned out heavy (see
+    /// [`MapSpread::defer`]): it runs at the Map's end, beside helpers.
+    #[inline(never)]
+    pub(super) fn put_off(&mut self, f: &mut super::Frame<'a>, processor: MachineId, input: Value<'a>) -> bool {
+        let (Some(lp), Some(spread)) = (f.map.as_mut(), self.spread) else { return false };
+        let (Some(s), Some(item)) = (lp.spread.as_mut(), lp.current) else { return false };
+        if !s.defer(&spread, item.index, lp.len) {
+            return false;
+        }
+        s.put_off(processor, item, input);
+        lp.out.push(Value::Null);
+        true
+    }
+
+    /// Runs put-off items on this worker, in order.
+    fn run_here(
+        &mut self,
+        processor: MachineId,
+        deferred: &[(MapItem<'a>, Value<'a>)],
+        out: &mut [Value<'a>],
+        vars: &'a [Cell<JV<'a>>],
+    ) -> Result<(), Fault<'a>> {
+        for &(item, input) in deferred {
+            out[item.index] = self.run_machine(processor, input, Some(item), vars)?;
+        }
+        Ok(())
+    }
+}

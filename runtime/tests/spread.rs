@@ -1,0 +1,173 @@
+//! Heavy Maps spread their items over the Runtime's idle workers, with the outcome the items
+//! would have had one after another: the same output, the same failure, the same transitions.
+
+use aslrt::handler::{JsonFn, TaskError};
+use aslrt::{Outcome, Runtime, Scratch, StateMachine, Status};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WORK: &str = "arn:aws:states:::local:work";
+
+/// A Map over `$.items`: each item reads an outer variable, its index and value, and the
+/// execution's input, then calls a handler that takes 2 ms and notes the thread it ran on.
+fn machine(threads: Threads, max_concurrency: u32) -> StateMachine {
+    let definition = json!({
+        "StartAt": "Init",
+        "States": {
+            "Init": {"Type": "Pass", "Assign": {"factor": 3}, "Next": "Each"},
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrency": max_concurrency,
+                "ItemSelector": {
+                    "n.$": "$$.Map.Item.Value",
+                    "i.$": "$$.Map.Item.Index",
+                    "batch.$": "$$.Execution.Input.batch"
+                },
+                "ItemProcessor": {
+                    "StartAt": "Work",
+                    "States": {
+                        "Work": {
+                            "Type": "Task",
+                            "Resource": WORK,
+                            "Parameters": {"n.$": "$.n", "i.$": "$.i", "batch.$": "$.batch", "factor.$": "$factor"},
+                            "ResultSelector": {"sum.$": "States.MathAdd($.n, $.factor)", "i.$": "$.i", "batch.$": "$.batch"},
+                            "Next": "Id"
+                        },
+                        "Id": {"Type": "Pass", "Parameters": {"id.$": "States.Format('{}-{}', $.batch, $.i)", "sum.$": "$.sum"}, "End": true}
+                    }
+                },
+                "ResultPath": "$.out",
+                "End": true
+            }
+        }
+    });
+    StateMachine::builder()
+        .handler(
+            WORK,
+            JsonFn(move |input: Value| {
+                std::thread::sleep(Duration::from_millis(2));
+                threads.lock().unwrap().push(std::thread::current().name().unwrap_or("caller").to_owned());
+                match input["n"].as_i64() {
+                    Some(n) if n < 0 => {
+                        Err(TaskError::new(format!("Negative{n}"), format!("item {} failed", input["i"])))
+                    }
+                    _ => Ok(input),
+                }
+            }),
+        )
+        .compile(&definition.to_string())
+        .unwrap()
+}
+
+fn event(items: &[i64]) -> Vec<u8> {
+    json!({"batch": "b7", "items": items}).to_string().into_bytes()
+}
+
+/// The outcome with every item run one after another, on the calling thread.
+fn one_after_another(items: &[i64], max_concurrency: u32) -> Outcome {
+    let m = machine(Arc::default(), max_concurrency);
+    m.execute(&mut Scratch::new(), &event(items)).to_outcome()
+}
+
+fn distinct(threads: &Mutex<Vec<String>>) -> usize {
+    threads.lock().unwrap().iter().collect::<HashSet<_>>().len()
+}
+
+type Threads = Arc<Mutex<Vec<String>>>;
+
+/// One execution with `execute_async` on `rt`, and the threads its items ran on.
+fn on_pool(rt: &Runtime, items: &[i64], max_concurrency: u32) -> (Outcome, Threads) {
+    let threads = Threads::default();
+    let outcome = rt.execute_async(&machine(Arc::clone(&threads), max_concurrency), event(items)).wait();
+    (outcome, threads)
+}
+
+#[test]
+fn a_heavy_map_runs_on_idle_workers_with_the_same_outcome() {
+    let items: Vec<i64> = (0..24).collect();
+    let rt = Runtime::new(2);
+    let (spread, threads) = on_pool(&rt, &items, 0);
+    let expected = one_after_another(&items, 0);
+    assert_eq!(spread.status, Status::Succeeded, "{spread:?}");
+    assert_eq!(spread.output, expected.output);
+    assert_eq!(spread.transitions, expected.transitions);
+    let out: Value = serde_json::from_str(spread.output.as_deref().unwrap()).unwrap();
+    assert_eq!(out["out"][23], json!({"id": "b7-23", "sum": 26}));
+    assert_eq!(threads.lock().unwrap().len(), 24, "each item ran once");
+    assert_eq!(distinct(&threads), 2, "both workers ran items");
+    // So does an execution on the calling thread, over both idle workers.
+    let threads = Arc::default();
+    let here = rt.execute(&machine(Arc::clone(&threads), 0), &event(&items));
+    assert_eq!(here.output, expected.output);
+    assert!(distinct(&threads) >= 2, "workers ran items: {:?}", threads.lock().unwrap());
+    // A batch (no journal) spreads as well.
+    let threads = Arc::default();
+    let batch = rt.execute_batch(&machine(Arc::clone(&threads), 0), vec![event(&items)]);
+    assert_eq!(batch[0].output, expected.output);
+    assert_eq!(distinct(&threads), 2, "both workers ran items");
+    rt.shutdown();
+}
+
+#[test]
+fn the_lowest_failing_item_fails_the_map_as_one_after_another() {
+    // Items 9 and 20 fail; run one after another, item 9 ends the Map.
+    let items: Vec<i64> = (0..24).map(|i| if i == 9 || i == 20 { -i } else { i }).collect();
+    let rt = Runtime::new(2);
+    let expected = one_after_another(&items, 0);
+    for _ in 0..3 {
+        let (spread, threads) = on_pool(&rt, &items, 0);
+        assert_eq!((spread.status, spread.error.as_deref()), (Status::Failed, Some("Negative-9")));
+        assert_eq!((spread.error, spread.cause), (expected.error.clone(), expected.cause.clone()));
+        assert_eq!(distinct(&threads), 2, "both workers ran items");
+    }
+    rt.shutdown();
+}
+
+#[test]
+fn max_concurrency_one_keeps_items_on_one_worker() {
+    let items: Vec<i64> = (0..16).collect();
+    let rt = Runtime::new(2);
+    let (run, threads) = on_pool(&rt, &items, 1);
+    assert_eq!(run.output, one_after_another(&items, 1).output);
+    assert_eq!(distinct(&threads), 1);
+    rt.shutdown();
+}
+
+#[test]
+fn light_maps_and_busy_pools_keep_their_outputs() {
+    // Items that cost nothing never reach the estimate's threshold.
+    let light = StateMachine::compile(
+        r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}"#,
+    )
+    .unwrap();
+    let rt = Runtime::new(2);
+    let input: Vec<i64> = (0..1000).collect();
+    let run = rt.execute_async(&light, serde_json::to_vec(&input).unwrap()).wait();
+    assert_eq!(run.output.as_deref(), Some(serde_json::to_string(&input).unwrap().as_str()));
+    // With every worker busy, a heavy Map keeps its items: two executions on two workers.
+    let threads = Threads::default();
+    let m = machine(Arc::clone(&threads), 0);
+    let items: Vec<i64> = (0..16).collect();
+    let runs: Vec<_> = (0..2).map(|_| rt.execute_async(&m, event(&items))).collect();
+    for r in runs {
+        assert_eq!(r.wait().output, one_after_another(&items, 0).output);
+    }
+    assert_eq!(threads.lock().unwrap().len(), 32);
+    rt.shutdown();
+}
+
+#[test]
+fn a_cancelled_execution_stops_its_helpers() {
+    let items: Vec<i64> = (0..2000).collect();
+    let rt = Runtime::new(2);
+    let pending = rt.execute_async(&machine(Arc::default(), 0), event(&items));
+    std::thread::sleep(Duration::from_millis(100));
+    pending.cancel();
+    let started = std::time::Instant::now();
+    assert_eq!(pending.wait().status, Status::Aborted);
+    assert!(started.elapsed() < Duration::from_secs(2), "2,000 items of 2 ms were not all run");
+    rt.shutdown();
+}
