@@ -9,7 +9,7 @@ use crate::value::{
 };
 use crate::vm::{Clock, FaultKind, Helpers, Identity, ItemBatch, Journal, Rng, RuntimeLimits, Spread, Status, Vm};
 use bumpalo::Bump;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// How the cause of a `States.Runtime` failure for an event that is not JSON begins; the
@@ -71,7 +71,8 @@ impl Builder {
         let def = crate::asl::parse(definition).map_err(|d| Error::new(ErrorKind::InvalidDefinition(d)))?;
         let program = crate::compile::compile(&def).map_err(|m| Error::new(ErrorKind::Internal(m)))?;
         let bound = Bound::new(&program.resources, self.handlers);
-        Ok(StateMachine { inner: Arc::new(Inner { program, bound, config: self.config }) })
+        let branch_nanos = program.machines.iter().map(|_| AtomicU64::new(0)).collect();
+        Ok(StateMachine { inner: Arc::new(Inner { program, bound, config: self.config, branch_nanos }) })
     }
 }
 
@@ -79,6 +80,9 @@ struct Inner {
     program: Program,
     bound: Bound,
     config: Config,
+    /// Each machine's average run as a Parallel branch, for spreading heavy branches over idle
+    /// workers (`vm::spread`).
+    branch_nanos: Box<[AtomicU64]>,
 }
 
 /// A compiled state machine: immutable, cheap to clone, shared across threads.
@@ -244,7 +248,8 @@ impl StateMachine {
             let rng = Rng::seeded(0);
             let mut vm = Vm::new(arena, &inner.program, &inner.bound, &inner.config, rng, execution_input, parse);
             // A helper's items may spread further, over workers idle still.
-            vm.spread = helpers.as_ref().map(|helpers| Spread { helpers, machine: self });
+            vm.spread =
+                helpers.as_ref().map(|helpers| Spread { helpers, machine: self, branch_nanos: &inner.branch_nanos });
             batch.run_item(&mut vm, k, &vars)
         });
     }
@@ -344,7 +349,7 @@ impl StateMachine {
         let spread = helpers
             .as_ref()
             .filter(|_| cfg.clock == Clock::System && (journal.is_none() || !self.may_suspend()))
-            .map(|helpers| Spread { helpers, machine: self });
+            .map(|helpers| Spread { helpers, machine: self, branch_nanos: &self.inner.branch_nanos });
         let extra = RunExtra { raw_input: raw, cancel, journal, spread };
         run_vm(&self.inner, arena, input, rng, output, parse, extra)
     }

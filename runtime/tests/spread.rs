@@ -44,18 +44,27 @@ fn machine(threads: Threads, max_concurrency: u32) -> StateMachine {
             }
         }
     });
+    compile_with_work(&definition, threads, 2, |input| match input["n"].as_i64() {
+        Some(n) if n < 0 => Err(TaskError::new(format!("Negative{n}"), format!("item {} failed", input["i"]))),
+        _ => Ok(input),
+    })
+}
+
+/// Compiles `definition` with the `WORK` handler: it takes `millis` (or its input's `millis`),
+/// notes the thread it ran on, and answers with `answer`.
+fn compile_with_work(
+    definition: &Value,
+    threads: Threads,
+    millis: u64,
+    answer: fn(Value) -> Result<Value, TaskError>,
+) -> StateMachine {
     StateMachine::builder()
         .handler(
             WORK,
             JsonFn(move |input: Value| {
-                std::thread::sleep(Duration::from_millis(2));
+                std::thread::sleep(Duration::from_millis(input["millis"].as_u64().unwrap_or(millis)));
                 threads.lock().unwrap().push(std::thread::current().name().unwrap_or("caller").to_owned());
-                match input["n"].as_i64() {
-                    Some(n) if n < 0 => {
-                        Err(TaskError::new(format!("Negative{n}"), format!("item {} failed", input["i"])))
-                    }
-                    _ => Ok(input),
-                }
+                answer(input)
             }),
         )
         .compile(&definition.to_string())
@@ -169,5 +178,54 @@ fn a_cancelled_execution_stops_its_helpers() {
     let started = std::time::Instant::now();
     assert_eq!(pending.wait().status, Status::Aborted);
     assert!(started.elapsed() < Duration::from_secs(2), "2,000 items of 2 ms were not all run");
+    rt.shutdown();
+}
+
+/// A Parallel of two branches, each a Task that notes its thread: 5 ms in A, none in B;
+/// `$.fail` names the branches that fail.
+fn parallel(threads: Threads) -> StateMachine {
+    let branch = |name: &str, millis: u64| {
+        json!({"StartAt": name, "States": {name: {"Type": "Task", "Resource": WORK,
+            "Parameters": {"branch": name, "millis": millis, "fail.$": "$.fail", "factor.$": "$factor"},
+            "ResultSelector": {"branch.$": "$.branch", "factor.$": "$.factor"}, "End": true}}})
+    };
+    let definition = json!({
+        "StartAt": "Init",
+        "States": {
+            "Init": {"Type": "Pass", "Assign": {"factor": 2}, "Next": "Both"},
+            "Both": {"Type": "Parallel", "Branches": [branch("A", 5), branch("B", 0)], "End": true}
+        }
+    });
+    compile_with_work(&definition, threads, 5, |input| {
+        let name = input["branch"].as_str().unwrap_or("?").to_owned();
+        match input["fail"].as_array().is_some_and(|f| f.contains(&json!(name))) {
+            true => Err(TaskError::new(format!("Failed{name}"), "branch failed")),
+            false => Ok(input),
+        }
+    })
+}
+
+#[test]
+fn heavy_parallel_branches_run_on_idle_workers_once_timed() {
+    let threads = Threads::default();
+    let m = parallel(Arc::clone(&threads));
+    let rt = Runtime::new(2);
+    let input = br#"{"fail":[]}"#.to_vec();
+    let expected = parallel(Threads::default()).execute(&mut Scratch::new(), &input).to_outcome();
+    assert_eq!(expected.output.as_deref(), Some(r#"[{"branch":"A","factor":2},{"branch":"B","factor":2}]"#));
+    // The first execution times its branches; later ones put A off, and B after it.
+    let first = rt.execute_async(&m, input.clone()).wait();
+    assert_eq!((first.output, first.transitions), (expected.output.clone(), expected.transitions));
+    assert_eq!(distinct(&threads), 1, "untimed branches run one after another");
+    threads.lock().unwrap().clear();
+    let second = rt.execute_async(&m, input.clone()).wait();
+    assert_eq!((second.output, second.transitions), (expected.output, expected.transitions));
+    assert_eq!(distinct(&threads), 2, "both workers ran branches");
+    // Both branches fail: A's failure is the Parallel's, as one after another, though B is
+    // light and would fail first if it ran while A waits for the join.
+    for _ in 0..3 {
+        let failed = rt.execute_async(&m, br#"{"fail":["A","B"]}"#.to_vec()).wait();
+        assert_eq!((failed.status, failed.error.as_deref()), (Status::Failed, Some("FailedA")));
+    }
     rt.shutdown();
 }

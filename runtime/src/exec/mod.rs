@@ -18,8 +18,9 @@
 //! machine that may suspend ([`StateMachine::may_suspend`]) run each event that way too.
 //! [`Runtime::execute`] runs on the calling thread and waits in place.
 //!
-//! Map items: a Map that turns out heavy, while some worker is idle, spreads its items left over
-//! the idle workers, with the outcome they would have had one after another (`vm::spread`).
+//! Spreading: while some worker is idle, a Map that turns out heavy spreads its items left over
+//! the idle workers, and so does a Parallel its branches once their runs have proved heavy,
+//! with the outcome of one after another (`vm::spread`).
 //!
 //! An execution that calls an asynchronous handler, suspended while the handler runs:
 //!

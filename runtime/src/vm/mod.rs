@@ -189,6 +189,8 @@ struct Frame<'a> {
     /// waits the run had asked for when the Parallel's first branch started.
     branches_suspended: bool,
     parallel_mark: Option<usize>,
+    /// Heavy branches of the running Parallel, put off to its join (see `spread.rs`).
+    put_off: Vec<spread::Deferred<'a>>,
     stack: &'a mut [Value<'a>],
     sp: usize,
 }
@@ -653,6 +655,7 @@ impl<'a> Vm<'a> {
             map: None,
             branches_suspended: false,
             parallel_mark: None,
+            put_off: Vec::new(),
             stack: arena.alloc_slice_fill_copy(machine.max_stack as usize, Value::Null),
             sp: 0,
         };
@@ -835,11 +838,22 @@ impl<'a> Vm<'a> {
                     f.res = tri!(result);
                 }
                 Op::Branch(m) => {
+                    // A heavy branch is put off to the join, where it runs beside helpers.
+                    let timer = match self.spread.is_some() {
+                        true => match self.put_off_branch(&mut f, m) {
+                            Ok(()) => continue,
+                            Err(timer) => timer,
+                        },
+                        false => None,
+                    };
                     let mark = *f.parallel_mark.get_or_insert(self.pending_mark());
                     let instance = self.site().map_or(0, |s| s.1);
                     let saved = self.enter_scope(instance, 0);
                     let outcome = self.run_machine(m, f.input, None, vars);
                     self.leave_scope(saved);
+                    if let Some(started) = timer {
+                        self.time_branch(m, started);
+                    }
                     match outcome {
                         Ok(v) => f.push(v),
                         // The other branches go on; the Parallel stops at `JoinBranches`.
@@ -860,6 +874,10 @@ impl<'a> Vm<'a> {
                     f.parallel_mark = None;
                     if std::mem::take(&mut f.branches_suspended) {
                         tri!(Err(self.suspended()))
+                    }
+                    if !f.put_off.is_empty() {
+                        let deferred = std::mem::take(&mut f.put_off);
+                        tri!(self.run_put_off(deferred, &mut *f.stack, vars, 0));
                     }
                 }
                 Op::MapBegin(m) => {
@@ -893,7 +911,9 @@ impl<'a> Vm<'a> {
                     let input = f.pop();
                     let item = f.map.as_ref().and_then(|lp| lp.current);
                     self.events += 1; // MapIterationStarted
-                    if f.map.as_ref().is_some_and(|lp| lp.spread.is_some()) && self.put_off(&mut f, processor, input) {
+                    if f.map.as_ref().is_some_and(|lp| lp.spread.is_some())
+                        && self.put_off_item(&mut f, processor, input)
+                    {
                         self.events += 1; // MapIterationSucceeded / MapIterationFailed
                         continue;
                     }
@@ -972,7 +992,7 @@ impl<'a> Vm<'a> {
                     }
                     if let Some(s) = lp.spread.take() {
                         let max_concurrency = lp.max_concurrency;
-                        tri!(self.run_put_off(s, &mut lp.out, vars, max_concurrency));
+                        tri!(self.run_put_off(s.deferred, &mut lp.out, vars, max_concurrency));
                     }
                     f.res = Value::Array(lp.out.into_bump_slice());
                     f.sc.item = f.outer_item;
@@ -995,6 +1015,7 @@ impl<'a> Vm<'a> {
         let name = fault.error.unwrap_or("");
         f.sp = 0;
         f.map = None;
+        f.put_off.clear();
         f.sc.item = f.outer_item;
         if let Some(i) = info.retry.iter().position(|r| r.errors.matches(name, fault.from_task)) {
             let r = &info.retry[i];

@@ -1,32 +1,36 @@
-//! Map items spread over idle workers.
+//! Map items and Parallel branches spread over idle workers.
 //!
-//! A Map's items run one after another on their execution's worker: most items cost a few
-//! hundred nanoseconds, less than handing one to another thread. When a Map turns out to be
-//! heavy (the items run so far, times the items left, come to more than [`HEAVY_NANOS`]) and
-//! the [`crate::Runtime`] has idle workers, the items left are put off: their ItemSelector
-//! inputs are still made in order, then at the Map's end they run at once, on the execution's
-//! own worker and on helpers, each helper a job on the pool that takes items until none are
-//! left (an [`ItemBatch`]). A helper runs in its own worker's scratch, so what it needs crosses
-//! as JSON text: the item and its input, the workflow variables the items see, the execution's
-//! input. Its results come back the same way and are parsed into the execution's arena.
+//! A Map's items and a Parallel's branches run one after another on their execution's worker:
+//! most cost a few hundred nanoseconds, less than handing one to another thread. Heavy ones are
+//! put off instead, when the [`crate::Runtime`] has idle workers:
+//! - a Map whose items run so far, times the items left, come to [`HEAVY_NANOS`] or more puts
+//!   off the items left (their ItemSelector inputs are still made in order);
+//! - a Parallel branch whose runs have averaged [`HEAVY_NANOS`] or more (timed while workers
+//!   were idle, in earlier executions of the machine) is put off.
 //!
-//! The outcome is the one the items would have had one after another: results in item order,
-//! and the failure of the lowest item that failed (once one fails, no further item starts).
-//! Spreading is used only where it cannot change what an execution does: on the system clock
-//! (a virtual clock's time passes item after item), in runs that never suspend, for Maps
-//! without tolerated failures, and with MaxConcurrency above one (it bounds the helpers too).
+//! At the Map's end or the Parallel's join the put-off runs go at once, on the execution's own
+//! worker and on helpers, each helper a job on the pool that takes runs until none are left (an
+//! [`ItemBatch`]). A helper works in its own worker's scratch, so what it needs crosses as JSON
+//! text: the item and its input, the workflow variables the run sees, the execution's input.
+//! Its results come back the same way and are parsed into the execution's arena.
+//!
+//! The outcome is the one of one after another: results in order, and the failure of the first
+//! run that failed (once one fails, no further run starts). Spreading is used only where it
+//! cannot change what an execution does: on the system clock (a virtual clock's time passes
+//! run after run), in runs that never suspend, for Maps without tolerated failures, and with
+//! MaxConcurrency above one (it bounds the helpers too).
 
 use super::{Fault, FaultKind, MapItem, Vm};
 use crate::bytecode::MachineId;
 use crate::jsonata::JV;
 use crate::value::{parse_in_place, to_json_string, Value};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// A Map whose items left are estimated to cost more than this is spread, when workers are idle.
-pub(crate) const HEAVY_NANOS: u128 = 200_000;
+/// Work of at least this many nanoseconds is spread, when workers are idle.
+pub(crate) const HEAVY_NANOS: u64 = 200_000;
 
 /// A job for an idle worker: it runs with that worker's scratch; `false` means it was dropped
 /// unrun (the runtime was shut down at once).
@@ -45,6 +49,28 @@ pub(crate) trait Helpers: Send + Sync {
 pub(crate) struct Spread<'a> {
     pub helpers: &'a Arc<dyn Helpers>,
     pub machine: &'a crate::StateMachine,
+    /// Each machine's average run as a Parallel branch, in nanoseconds (0: not timed yet).
+    pub branch_nanos: &'a [AtomicU64],
+}
+
+impl Spread<'_> {
+    /// Notes a branch run of `nanos` in the machine's average (a moving one, weighing the
+    /// latest a quarter).
+    fn time_branch(&self, machine: MachineId, nanos: u64) {
+        if let Some(avg) = self.branch_nanos.get(machine.index()) {
+            let old = avg.load(Ordering::Relaxed);
+            avg.store(if old == 0 { nanos } else { (old * 3 + nanos) / 4 }, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A machine run put off: a Map item or a Parallel branch, its input, and its result's slot.
+#[derive(Clone, Copy)]
+pub(super) struct Deferred<'a> {
+    pub machine: MachineId,
+    pub item: Option<MapItem<'a>>,
+    pub input: Value<'a>,
+    pub slot: usize,
 }
 
 /// A Map's spreading in progress (see the module documentation).
@@ -53,15 +79,14 @@ pub(super) struct MapSpread<'a> {
     timing: Option<(Instant, usize)>,
     /// The items left are being put off.
     deferring: bool,
-    processor: Option<MachineId>,
-    /// Put-off items and their inputs, in item order.
-    deferred: Vec<(MapItem<'a>, Value<'a>)>,
+    /// Put-off items, in item order.
+    pub deferred: Vec<Deferred<'a>>,
 }
 
 impl<'a> MapSpread<'a> {
     pub fn new(spread: &Spread<'_>) -> MapSpread<'a> {
         let timing = (spread.helpers.idle() > 0).then(|| (Instant::now(), 0));
-        MapSpread { timing, deferring: false, processor: None, deferred: Vec::new() }
+        MapSpread { timing, deferring: false, deferred: Vec::new() }
     }
 
     /// Whether item `index` of `len` is put off. The estimate is checked at items that are
@@ -81,31 +106,27 @@ impl<'a> MapSpread<'a> {
         };
         let ran = (index - first) as u128;
         let left = (len - index) as u128;
-        if ran > 0 && left >= 2 && since.elapsed().as_nanos() / ran * left >= HEAVY_NANOS && spread.helpers.idle() > 0 {
+        let estimate = since.elapsed().as_nanos() / ran.max(1) * left;
+        if ran > 0 && left >= 2 && estimate >= u128::from(HEAVY_NANOS) && spread.helpers.idle() > 0 {
             self.deferring = true;
         }
         self.deferring
     }
-
-    pub fn put_off(&mut self, processor: MachineId, item: MapItem<'a>, input: Value<'a>) {
-        self.processor = Some(processor);
-        self.deferred.push((item, input));
-    }
 }
 
-/// One put-off item, as text.
+/// One put-off run, as text: its machine, its Map item (index, key, value), its input.
 struct OwnedItem {
-    index: usize,
-    key: Option<String>,
-    value: String,
+    machine: MachineId,
+    item: Option<(usize, Option<String>, String)>,
     input: String,
 }
 
-/// How an item run by a helper ended.
+/// How a run by a helper ended.
 pub(crate) struct ItemResult {
     outcome: Result<String, (FaultKind, Option<String>, Option<String>, bool)>,
     transitions: u64,
     events: u64,
+    nanos: u64,
 }
 
 struct Claims {
@@ -116,9 +137,8 @@ struct Claims {
     results: Vec<Option<ItemResult>>,
 }
 
-/// The put-off items of one Map, shared by the execution and its helpers.
+/// The put-off runs of one Map or Parallel, shared by the execution and its helpers.
 pub(crate) struct ItemBatch {
-    processor: MachineId,
     items: Vec<OwnedItem>,
     /// The variables the items see, as JSON (`None`: not set).
     vars: Vec<Option<String>>,
@@ -174,6 +194,7 @@ impl ItemBatch {
                     )),
                     transitions: 0,
                     events: 0,
+                    nanos: 0,
                 }
             });
             self.finish(k, result);
@@ -190,16 +211,20 @@ impl ItemBatch {
         vm.events = self.events;
         vm.cancel = Some(&self.cancel);
         vm.rng = super::Rng::seeded(self.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let item = &self.items[k];
+        let started = Instant::now();
+        let run = &self.items[k];
         let parse = |text: &str, vm: &mut Vm<'v>| {
             let buf = arena.alloc_slice_copy(text.as_bytes());
             parse_in_place(arena, buf, vm.parse).unwrap_or(Value::Null)
         };
-        let value = parse(&item.value, vm);
-        let input = parse(&item.input, vm);
-        let key = item.key.as_deref().map(|k| &*arena.alloc_str(k));
+        let item = run.item.as_ref().map(|(index, key, value)| MapItem {
+            index: *index,
+            value: parse(value, vm),
+            key: key.as_deref().map(|k| &*arena.alloc_str(k)),
+        });
+        let input = parse(&run.input, vm);
         let cells = arena.alloc_slice_fill_iter(vars.iter().map(|v| Cell::new(v.map_or(JV::Undef, JV::V))));
-        let outcome = vm.run_machine(self.processor, input, Some(MapItem { index: item.index, value, key }), cells);
+        let outcome = vm.run_machine(run.machine, input, item, cells);
         ItemResult {
             outcome: match outcome {
                 Ok(v) => Ok(to_json_string(&v)),
@@ -207,6 +232,7 @@ impl ItemBatch {
             },
             transitions: vm.transitions - self.transitions,
             events: vm.events - self.events,
+            nanos: started.elapsed().as_nanos() as u64,
         }
     }
 
@@ -226,19 +252,65 @@ impl ItemBatch {
 }
 
 impl<'a> Vm<'a> {
-    /// Runs a Map's put-off items (see the module documentation) and places their results in
-    /// `out`; the lowest failing item's failure is the Map's.
+    /// Puts off the current item of the Map in `f` if the Map has turned out heavy (see
+    /// [`MapSpread::defer`]): it runs at the Map's end, beside helpers.
+    #[inline(never)]
+    pub(super) fn put_off_item(&mut self, f: &mut super::Frame<'a>, processor: MachineId, input: Value<'a>) -> bool {
+        let (Some(lp), Some(spread)) = (f.map.as_mut(), self.spread) else { return false };
+        let (Some(s), Some(item)) = (lp.spread.as_mut(), lp.current) else { return false };
+        if !s.defer(&spread, item.index, lp.len) {
+            return false;
+        }
+        s.deferred.push(Deferred { machine: processor, item: Some(item), input, slot: item.index });
+        lp.out.push(Value::Null);
+        true
+    }
+
+    /// Puts off Parallel branch `machine` if its runs have been heavy and a worker is idle, or
+    /// if a branch before it was put off (a branch never runs before one ahead of it): it runs
+    /// at the join, beside helpers. Otherwise, with a worker idle, returns when the branch
+    /// starts, to time it ([`Vm::time_branch`]).
+    #[inline(never)]
+    pub(super) fn put_off_branch(
+        &mut self,
+        f: &mut super::Frame<'a>,
+        machine: MachineId,
+    ) -> Result<(), Option<Instant>> {
+        let Some(spread) = self.spread else { return Err(None) };
+        if f.put_off.is_empty() {
+            if spread.helpers.idle() == 0 {
+                return Err(None);
+            }
+            let avg = spread.branch_nanos.get(machine.index()).map_or(0, |a| a.load(Ordering::Relaxed));
+            if avg < HEAVY_NANOS {
+                return Err(Some(Instant::now()));
+            }
+        }
+        f.put_off.push(Deferred { machine, item: None, input: f.input, slot: f.sp });
+        f.push(Value::Null);
+        Ok(())
+    }
+
+    /// Notes the time of a branch run that started at `started`.
+    #[inline(never)]
+    pub(super) fn time_branch(&self, machine: MachineId, started: Instant) {
+        if let Some(spread) = self.spread {
+            spread.time_branch(machine, started.elapsed().as_nanos() as u64);
+        }
+    }
+
+    /// Runs put-off Map items or Parallel branches (see the module documentation) and places
+    /// their results in their slots of `out`; the first failing run's failure is the state's.
     pub(super) fn run_put_off(
         &mut self,
-        s: MapSpread<'a>,
+        deferred: Vec<Deferred<'a>>,
         out: &mut [Value<'a>],
         vars: &'a [Cell<JV<'a>>],
         max_concurrency: usize,
     ) -> Result<(), Fault<'a>> {
-        let (Some(processor), Some(spread)) = (s.processor, self.spread) else { return Ok(()) };
-        let deferred = s.deferred;
+        let Some(spread) = self.spread else { return self.run_here(&deferred, out, vars) };
         // Only JSON crosses to a helper: with a function or a sequence in a variable, or an input
-        // passed through unparsed, the items run here.
+        // passed through unparsed, the runs stay here.
         let shared_vars: Option<Vec<Option<String>>> = vars
             .iter()
             .map(|c| match c.get() {
@@ -253,19 +325,17 @@ impl<'a> Vm<'a> {
             n => n - 1,
         }
         .min(spread.helpers.idle())
-        .min(deferred.len() - 1);
+        .min(deferred.len().saturating_sub(1));
         let (Some(shared_vars), false, 1..) = (shared_vars, passed_through, helpers) else {
-            return self.run_here(processor, &deferred, out, vars);
+            return self.run_here(&deferred, out, vars);
         };
         let batch = Arc::new(ItemBatch {
-            processor,
             items: deferred
                 .iter()
-                .map(|(item, input)| OwnedItem {
-                    index: item.index,
-                    key: item.key.map(str::to_owned),
-                    value: to_json_string(&item.value),
-                    input: to_json_string(input),
+                .map(|d| OwnedItem {
+                    machine: d.machine,
+                    item: d.item.map(|i| (i.index, i.key.map(str::to_owned), to_json_string(&i.value))),
+                    input: to_json_string(&d.input),
                 })
                 .collect(),
             vars: shared_vars,
@@ -293,11 +363,15 @@ impl<'a> Vm<'a> {
                 }
             }));
         }
-        // This worker takes items too, in its own arena: no copies.
+        // This worker takes runs too, in its own arena: no copies.
         let mut here: Vec<(usize, Result<Value<'a>, Fault<'a>>)> = Vec::new();
         while let Some(k) = batch.claim(false) {
-            let (item, input) = deferred[k];
-            let result = self.run_machine(processor, input, Some(item), vars);
+            let d = deferred[k];
+            let started = Instant::now();
+            let result = self.run_machine(d.machine, d.input, d.item, vars);
+            if d.item.is_none() {
+                spread.time_branch(d.machine, started.elapsed().as_nanos() as u64);
+            }
             if result.is_err() {
                 batch.claims().stop = true;
             }
@@ -321,6 +395,9 @@ impl<'a> Vm<'a> {
             let Some(r) = r.take() else { continue };
             self.transitions += r.transitions;
             self.events += r.events;
+            if deferred[k].item.is_none() {
+                spread.time_branch(deferred[k].machine, r.nanos);
+            }
             placed[k] = Some(match r.outcome {
                 Ok(json) => {
                     let buf = self.arena.alloc_slice_copy(json.as_bytes());
@@ -334,10 +411,10 @@ impl<'a> Vm<'a> {
                 }),
             });
         }
-        // Item order: the first failure is the Map's; items after it that ran do not matter.
+        // In order: the first failure is the state's; runs after it that went do not matter.
         for (k, r) in placed.into_iter().enumerate() {
             match r {
-                Some(Ok(v)) => out[deferred[k].0.index] = v,
+                Some(Ok(v)) => out[deferred[k].slot] = v,
                 Some(Err(fault)) => return Err(fault),
                 None => {}
             }
@@ -345,30 +422,15 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    /// Puts off the current item of the Map in `f` if the Map has turned out heavy (see
-    /// [`MapSpread::defer`]): it runs at the Map's end, beside helpers.
-    #[inline(never)]
-    pub(super) fn put_off(&mut self, f: &mut super::Frame<'a>, processor: MachineId, input: Value<'a>) -> bool {
-        let (Some(lp), Some(spread)) = (f.map.as_mut(), self.spread) else { return false };
-        let (Some(s), Some(item)) = (lp.spread.as_mut(), lp.current) else { return false };
-        if !s.defer(&spread, item.index, lp.len) {
-            return false;
-        }
-        s.put_off(processor, item, input);
-        lp.out.push(Value::Null);
-        true
-    }
-
-    /// Runs put-off items on this worker, in order.
+    /// Runs put-off runs on this worker, in order.
     fn run_here(
         &mut self,
-        processor: MachineId,
-        deferred: &[(MapItem<'a>, Value<'a>)],
+        deferred: &[Deferred<'a>],
         out: &mut [Value<'a>],
         vars: &'a [Cell<JV<'a>>],
     ) -> Result<(), Fault<'a>> {
-        for &(item, input) in deferred {
-            out[item.index] = self.run_machine(processor, input, Some(item), vars)?;
+        for d in deferred {
+            out[d.slot] = self.run_machine(d.machine, d.input, d.item, vars)?;
         }
         Ok(())
     }
