@@ -78,12 +78,12 @@ fn utf16_cmp(a: &str, b: &str) -> Ordering {
 pub(crate) fn compare(op: C, value: Value<'_>, rhs: Value<'_>) -> bool {
     use C::*;
     match op {
-        StringEquals | StringLessThan | StringGreaterThan | StringLessThanEquals | StringGreaterThanEquals => {
-            match (value, rhs) {
-                (Value::Str(a), Value::Str(b)) => ordered(op, utf16_cmp(a, b)),
-                _ => false,
-            }
-        }
+        // Equal texts have equal UTF-8 bytes: no UTF-16 order needed.
+        StringEquals => matches!((value, rhs), (Value::Str(a), Value::Str(b)) if a == b),
+        StringLessThan | StringGreaterThan | StringLessThanEquals | StringGreaterThanEquals => match (value, rhs) {
+            (Value::Str(a), Value::Str(b)) => ordered(op, utf16_cmp(a, b)),
+            _ => false,
+        },
         StringMatches => match (value, rhs) {
             (Value::Str(a), Value::Str(p)) => string_matches(a, p),
             _ => false,
