@@ -2,7 +2,7 @@
 //! would have had one after another: the same output, the same failure, the same transitions.
 
 use aslrt::handler::{JsonFn, TaskError};
-use aslrt::{Outcome, Runtime, Scratch, StateMachine, Status};
+use aslrt::{Config, Outcome, Runtime, RuntimeLimits, Scratch, StateMachine, Status};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -58,7 +58,19 @@ fn compile_with_work(
     millis: u64,
     answer: fn(Value) -> Result<Value, TaskError>,
 ) -> StateMachine {
+    compile_with_config(definition, threads, millis, answer, Config::default())
+}
+
+/// [`compile_with_work`] with `config`.
+fn compile_with_config(
+    definition: &Value,
+    threads: Threads,
+    millis: u64,
+    answer: fn(Value) -> Result<Value, TaskError>,
+    config: Config,
+) -> StateMachine {
     StateMachine::builder()
+        .config(config)
         .handler(
             WORK,
             JsonFn(move |input: Value| {
@@ -94,43 +106,55 @@ fn on_pool(rt: &Runtime, items: &[i64], max_concurrency: u32) -> (Outcome, Threa
     (outcome, threads)
 }
 
+/// Runs `run` until the runs it makes went on more than one thread (noted in `threads`), at
+/// most 20 times: a worker between two naps does not count as idle, and a loaded test machine
+/// has such moments. Every outcome must be `expected`'s. Panics if the runs never spread.
+fn until_spread(expected: &Outcome, threads: &Threads, run: impl Fn() -> Outcome) {
+    for _ in 0..20 {
+        threads.lock().unwrap().clear();
+        let outcome = run();
+        assert_eq!(
+            (outcome.status, &outcome.output, &outcome.error, &outcome.cause, outcome.transitions),
+            (expected.status, &expected.output, &expected.error, &expected.cause, expected.transitions)
+        );
+        if distinct(threads) >= 2 {
+            return;
+        }
+    }
+    panic!("the runs never went on another worker");
+}
+
 #[test]
 fn a_heavy_map_runs_on_idle_workers_with_the_same_outcome() {
     let items: Vec<i64> = (0..24).collect();
     let rt = Runtime::new(2);
-    let (spread, threads) = on_pool(&rt, &items, 0);
     let expected = one_after_another(&items, 0);
-    assert_eq!(spread.status, Status::Succeeded, "{spread:?}");
+    let (spread, threads) = on_pool(&rt, &items, 0);
     assert_eq!(spread.output, expected.output);
-    assert_eq!(spread.transitions, expected.transitions);
     let out: Value = serde_json::from_str(spread.output.as_deref().unwrap()).unwrap();
     assert_eq!(out["out"][23], json!({"id": "b7-23", "sum": 26}));
     assert_eq!(threads.lock().unwrap().len(), 24, "each item ran once");
-    assert_eq!(distinct(&threads), 2, "both workers ran items");
-    // So does an execution on the calling thread, over both idle workers.
-    let threads = Arc::default();
-    let here = rt.execute(&machine(Arc::clone(&threads), 0), &event(&items));
-    assert_eq!(here.output, expected.output);
-    assert!(distinct(&threads) >= 2, "workers ran items: {:?}", threads.lock().unwrap());
-    // A batch (no journal) spreads as well.
-    let threads = Arc::default();
-    let batch = rt.execute_batch(&machine(Arc::clone(&threads), 0), vec![event(&items)]);
-    assert_eq!(batch[0].output, expected.output);
-    assert_eq!(distinct(&threads), 2, "both workers ran items");
+    let threads = Threads::default();
+    let m = machine(Arc::clone(&threads), 0);
+    until_spread(&expected, &threads, || rt.execute_async(&m, event(&items)).wait());
+    // So does an execution on the calling thread, and a batch (no journal).
+    until_spread(&expected, &threads, || rt.execute(&m, &event(&items)));
+    until_spread(&expected, &threads, || rt.execute_batch(&m, vec![event(&items)]).remove(0));
     rt.shutdown();
 }
 
 #[test]
 fn the_lowest_failing_item_fails_the_map_as_one_after_another() {
-    // Items 9 and 20 fail; run one after another, item 9 ends the Map.
+    // Items 9 and 20 fail; run one after another, item 9 ends the Map, and the items after it
+    // that ran on other workers meanwhile are not counted.
     let items: Vec<i64> = (0..24).map(|i| if i == 9 || i == 20 { -i } else { i }).collect();
     let rt = Runtime::new(2);
     let expected = one_after_another(&items, 0);
+    assert_eq!((expected.status, expected.error.as_deref()), (Status::Failed, Some("Negative-9")));
+    let threads = Threads::default();
+    let m = machine(Arc::clone(&threads), 0);
     for _ in 0..3 {
-        let (spread, threads) = on_pool(&rt, &items, 0);
-        assert_eq!((spread.status, spread.error.as_deref()), (Status::Failed, Some("Negative-9")));
-        assert_eq!((spread.error, spread.cause), (expected.error.clone(), expected.cause.clone()));
-        assert_eq!(distinct(&threads), 2, "both workers ran items");
+        until_spread(&expected, &threads, || rt.execute_async(&m, event(&items)).wait());
     }
     rt.shutdown();
 }
@@ -139,9 +163,11 @@ fn the_lowest_failing_item_fails_the_map_as_one_after_another() {
 fn max_concurrency_one_keeps_items_on_one_worker() {
     let items: Vec<i64> = (0..16).collect();
     let rt = Runtime::new(2);
-    let (run, threads) = on_pool(&rt, &items, 1);
-    assert_eq!(run.output, one_after_another(&items, 1).output);
-    assert_eq!(distinct(&threads), 1);
+    for _ in 0..3 {
+        let (run, threads) = on_pool(&rt, &items, 1);
+        assert_eq!(run.output, one_after_another(&items, 1).output);
+        assert_eq!(distinct(&threads), 1);
+    }
     rt.shutdown();
 }
 
@@ -217,15 +243,88 @@ fn heavy_parallel_branches_run_on_idle_workers_once_timed() {
     let first = rt.execute_async(&m, input.clone()).wait();
     assert_eq!((first.output, first.transitions), (expected.output.clone(), expected.transitions));
     assert_eq!(distinct(&threads), 1, "untimed branches run one after another");
-    threads.lock().unwrap().clear();
-    let second = rt.execute_async(&m, input.clone()).wait();
-    assert_eq!((second.output, second.transitions), (expected.output, expected.transitions));
-    assert_eq!(distinct(&threads), 2, "both workers ran branches");
+    until_spread(&expected, &threads, || rt.execute_async(&m, input.clone()).wait());
     // Both branches fail: A's failure is the Parallel's, as one after another, though B is
     // light and would fail first if it ran while A waits for the join.
+    let both = br#"{"fail":["A","B"]}"#.to_vec();
+    let failed = parallel(Threads::default()).execute(&mut Scratch::new(), &both).to_outcome();
+    assert_eq!((failed.status, failed.error.as_deref()), (Status::Failed, Some("FailedA")));
     for _ in 0..3 {
-        let failed = rt.execute_async(&m, br#"{"fail":["A","B"]}"#.to_vec()).wait();
-        assert_eq!((failed.status, failed.error.as_deref()), (Status::Failed, Some("FailedA")));
+        until_spread(&failed, &threads, || rt.execute_async(&m, both.clone()).wait());
     }
+    rt.shutdown();
+}
+
+/// A Map over objects whose ItemSelector reads `$$.Map.Item.Value.n`, for each item a 2 ms
+/// Task that fails for a negative `n`, then a Pass with a UUID.
+fn selecting(config: Config, threads: Threads) -> StateMachine {
+    let definition = json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "ItemSelector": {"n.$": "$$.Map.Item.Value.n"},
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": WORK, "Next": "Tag"},
+            "Tag": {"Type": "Pass", "Parameters": {"n.$": "$.n", "id.$": "States.UUID()"}, "End": true}}},
+        "End": true}}});
+    compile_with_config(
+        &definition,
+        threads,
+        2,
+        |input| match input["n"].as_i64() {
+            Some(n) if n < 0 => Err(TaskError::new("Negative", format!("{n}"))),
+            _ => Ok(input),
+        },
+        config,
+    )
+}
+
+fn objects(n: usize, map: impl Fn(usize) -> Value) -> Vec<u8> {
+    json!({"items": (0..n).map(map).collect::<Vec<_>>()}).to_string().into_bytes()
+}
+
+#[test]
+fn a_later_items_selector_failure_waits_for_the_items_put_off_before_it() {
+    // Item 9 fails in its Task; item 30 has no `n`, so its ItemSelector fails. One after
+    // another, item 9's failure comes first.
+    let event = objects(40, |i| match i {
+        9 => json!({"n": -9}),
+        30 => json!({}),
+        _ => json!({"n": i}),
+    });
+    let expected = selecting(Config::default(), Threads::default()).execute(&mut Scratch::new(), &event).to_outcome();
+    assert_eq!((expected.error.as_deref(), expected.cause.as_deref()), (Some("Negative"), Some("-9")));
+    let rt = Runtime::new(2);
+    let threads = Threads::default();
+    let m = selecting(Config::default(), Arc::clone(&threads));
+    until_spread(&expected, &threads, || rt.execute_async(&m, event.clone()).wait());
+    rt.shutdown();
+}
+
+#[test]
+fn the_transition_cap_holds_across_workers() {
+    // 40 items of 2 states: 81 transitions one after another, over a cap of 60 that no worker's
+    // share reaches alone.
+    let limits = RuntimeLimits { max_transitions: 60, ..RuntimeLimits::default() };
+    let config = Config { limits, ..Config::default() };
+    let event = objects(40, |i| json!({"n": i}));
+    let expected = selecting(config.clone(), Threads::default()).execute(&mut Scratch::new(), &event).to_outcome();
+    assert_eq!(expected.cause.as_deref(), Some("The execution reached the maximum number of state transitions."));
+    let rt = Runtime::new(2);
+    let threads = Threads::default();
+    let m = selecting(config, Arc::clone(&threads));
+    until_spread(&expected, &threads, || rt.execute_async(&m, event.clone()).wait());
+    rt.shutdown();
+}
+
+#[test]
+fn a_configured_seed_keeps_items_on_one_worker_and_its_uuids() {
+    let config = Config { seed: Some(7), ..Config::default() };
+    let event = objects(24, |i| json!({"n": i}));
+    let expected = selecting(config.clone(), Threads::default()).execute(&mut Scratch::new(), &event).to_outcome();
+    let rt = Runtime::new(2);
+    let threads = Threads::default();
+    // A batch draws from the seed as `StateMachine::execute` does (an `execute_async` run has
+    // its own draws per Map item, for replays).
+    let run = rt.execute_batch(&selecting(config, Arc::clone(&threads)), vec![event]);
+    assert_eq!(run[0].output, expected.output);
+    assert_eq!(distinct(&threads), 1);
     rt.shutdown();
 }

@@ -91,8 +91,9 @@ struct Shared {
     abort: AtomicBool,
     sleep: Mutex<()>,
     wake: Condvar,
-    /// Workers asleep for want of work: heavy Maps spread their items only when some are.
-    idle: AtomicUsize,
+    /// Workers asleep for want of work: heavy Maps spread their items only when some are. Read
+    /// at every Map and Parallel: on a cache line of its own, away from `pending`.
+    idle: crossbeam_utils::CachePadded<AtomicUsize>,
     metrics: Metrics,
     /// Executions started with `execute_async` and not finished, by id: any thread can stop
     /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`.
@@ -142,7 +143,7 @@ impl Runtime {
             abort: AtomicBool::new(false),
             sleep: Mutex::new(()),
             wake: Condvar::new(),
-            idle: AtomicUsize::new(0),
+            idle: crossbeam_utils::CachePadded::new(AtomicUsize::new(0)),
             metrics: Metrics::new(threads),
             executions: DashMap::new(),
             next_id: std::sync::atomic::AtomicU64::new(1),

@@ -1007,6 +1007,12 @@ impl<'a> Vm<'a> {
     /// Parallel or Map are routed, and never terminal ones.
     #[cold]
     fn route(&mut self, f: &mut Frame<'a>, machine: &'a MachineCode, fault: Fault<'a>) -> Result<Pc, Fault<'a>> {
+        // Map items put off to the Map's end run before anything after them could fail: a
+        // failure of theirs comes first.
+        let fault = match f.map.as_ref().is_some_and(|lp| lp.spread.is_some()) {
+            true => self.run_put_off_before(f, fault),
+            false => fault,
+        };
         let Some(attempt) = f.attempt else { return Err(fault) };
         if fault.kind != FaultKind::Catchable {
             return Err(fault);

@@ -55,11 +55,15 @@ pub(crate) struct Spread<'a> {
 
 impl Spread<'_> {
     /// Notes a branch run of `nanos` in the machine's average (a moving one, weighing the
-    /// latest a quarter).
+    /// latest a quarter). The shared average is written only when it moves by an eighth or
+    /// more, so that workers timing steady branches do not pass its cache line around.
     fn time_branch(&self, machine: MachineId, nanos: u64) {
         if let Some(avg) = self.branch_nanos.get(machine.index()) {
             let old = avg.load(Ordering::Relaxed);
-            avg.store(if old == 0 { nanos } else { (old * 3 + nanos) / 4 }, Ordering::Relaxed);
+            let new = if old == 0 { nanos.max(1) } else { (old * 3 + nanos) / 4 };
+            if new.abs_diff(old) > old / 8 {
+                avg.store(new, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -291,6 +295,23 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
+    /// A failure in a Map that has put items off (an ItemSelector of a later item, say): the
+    /// put-off items come before it, so they run first, and the first of their failures, if
+    /// any, is the Map's instead. A cancellation or time-out drops them.
+    #[cold]
+    pub(super) fn run_put_off_before(&mut self, f: &mut super::Frame<'a>, fault: Fault<'a>) -> Fault<'a> {
+        let Some(lp) = f.map.as_mut() else { return fault };
+        let Some(s) = lp.spread.take() else { return fault };
+        if s.deferred.is_empty() || !matches!(fault.kind, FaultKind::Catchable | FaultKind::Terminal) {
+            return fault;
+        }
+        let max_concurrency = lp.max_concurrency;
+        match self.run_put_off(s.deferred, &mut lp.out, f.sc.vars, max_concurrency) {
+            Ok(()) => fault,
+            Err(first) => first,
+        }
+    }
+
     /// Notes the time of a branch run that started at `started`.
     #[inline(never)]
     pub(super) fn time_branch(&self, machine: MachineId, started: Instant) {
@@ -309,6 +330,15 @@ impl<'a> Vm<'a> {
         max_concurrency: usize,
     ) -> Result<(), Fault<'a>> {
         let Some(spread) = self.spread else { return self.run_here(&deferred, out, vars) };
+        let helpers = match max_concurrency {
+            0 => usize::MAX,
+            n => n - 1,
+        }
+        .min(spread.helpers.idle())
+        .min(deferred.len().saturating_sub(1));
+        if helpers == 0 {
+            return self.run_here(&deferred, out, vars);
+        }
         // Only JSON crosses to a helper: with a function or a sequence in a variable, or an input
         // passed through unparsed, the runs stay here.
         let shared_vars: Option<Vec<Option<String>>> = vars
@@ -320,13 +350,7 @@ impl<'a> Vm<'a> {
             })
             .collect();
         let passed_through = matches!(self.execution_input, Value::Str(s) if std::ptr::eq(s, crate::value::INPUT));
-        let helpers = match max_concurrency {
-            0 => usize::MAX,
-            n => n - 1,
-        }
-        .min(spread.helpers.idle())
-        .min(deferred.len().saturating_sub(1));
-        let (Some(shared_vars), false, 1..) = (shared_vars, passed_through, helpers) else {
+        let (Some(shared_vars), false) = (shared_vars, passed_through) else {
             return self.run_here(&deferred, out, vars);
         };
         let batch = Arc::new(ItemBatch {
@@ -363,11 +387,12 @@ impl<'a> Vm<'a> {
                 }
             }));
         }
-        // This worker takes runs too, in its own arena: no copies.
-        let mut here: Vec<(usize, Result<Value<'a>, Fault<'a>>)> = Vec::new();
+        // This worker takes runs too, in its own arena: no copies. Each with the transitions and
+        // history events it added, which a run after the first failure must not leave counted.
+        let mut here: Vec<(usize, Result<Value<'a>, Fault<'a>>, u64, u64)> = Vec::new();
         while let Some(k) = batch.claim(false) {
             let d = deferred[k];
-            let started = Instant::now();
+            let (started, transitions, events) = (Instant::now(), self.transitions, self.events);
             let result = self.run_machine(d.machine, d.input, d.item, vars);
             if d.item.is_none() {
                 spread.time_branch(d.machine, started.elapsed().as_nanos() as u64);
@@ -375,7 +400,7 @@ impl<'a> Vm<'a> {
             if result.is_err() {
                 batch.claims().stop = true;
             }
-            here.push((k, result));
+            here.push((k, result, self.transitions - transitions, self.events - events));
         }
         let mut claims = batch.claims();
         while claims.running > 0 {
@@ -387,11 +412,22 @@ impl<'a> Vm<'a> {
         }
         let mut results = std::mem::take(&mut claims.results);
         drop(claims);
+        // One after another, no run would have started after the first that failed.
+        let first_failure = (0..deferred.len())
+            .find(|&k| {
+                results[k].as_ref().is_some_and(|r| r.outcome.is_err())
+                    || here.iter().any(|(j, r, ..)| *j == k && r.is_err())
+            })
+            .unwrap_or(usize::MAX);
         let mut placed: Vec<Option<Result<Value<'a>, Fault<'a>>>> = results.iter().map(|_| None).collect();
-        for (k, r) in here {
+        for (k, r, transitions, events) in here {
+            if k > first_failure {
+                self.transitions -= transitions;
+                self.events -= events;
+            }
             placed[k] = Some(r);
         }
-        for (k, r) in results.iter_mut().enumerate() {
+        for (k, r) in results.iter_mut().enumerate().take(first_failure.saturating_add(1)) {
             let Some(r) = r.take() else { continue };
             self.transitions += r.transitions;
             self.events += r.events;
@@ -410,6 +446,13 @@ impl<'a> Vm<'a> {
                     from_task,
                 }),
             });
+        }
+        // Each run counted only from the state's own count: the sum may pass the cap that none
+        // of them reached.
+        if self.transitions > self.limits.max_transitions {
+            // Counted as one after another would have stopped: at the first transition over.
+            self.transitions = self.limits.max_transitions + 1;
+            return Err(self.terminal("The execution reached the maximum number of state transitions."));
         }
         // In order: the first failure is the state's; runs after it that went do not matter.
         for (k, r) in placed.into_iter().enumerate() {
