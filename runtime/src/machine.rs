@@ -246,8 +246,10 @@ impl StateMachine {
         // Parsed when the first run is taken: a helper that comes late finds none.
         let mut shared = None;
         batch.help(|batch, k| {
-            let (vars, execution_input) = shared.get_or_insert_with(|| batch.parse_shared(arena, parse));
-            let execution_input = *execution_input;
+            let (vars, execution_input) = match shared.get_or_insert_with(|| batch.parse_shared(arena, parse)) {
+                Ok((vars, input)) => (&*vars, *input),
+                Err(why) => return ItemBatch::unreadable(why),
+            };
             let rng = Rng::seeded(0);
             let mut vm = Vm::new(arena, &inner.program, &inner.bound, &inner.config, rng, execution_input, parse);
             // A helper's items may spread further, over workers idle still.
@@ -348,11 +350,12 @@ impl StateMachine {
             (None, None) => Rng::unseeded(*executions),
         };
         // Spreading keeps an execution's outcome as it is only on the system clock, without a
-        // configured seed (the runs' random draws would depend on their timing), and in runs
-        // that never suspend (see `vm::spread`).
+        // configured seed (the runs' random draws would depend on their timing), and for
+        // machines that never suspend: a helper never holds its worker in a Wait, and no replay
+        // calls a handler twice (see `vm::spread`).
         let spread = helpers
             .as_ref()
-            .filter(|_| cfg.clock == Clock::System && cfg.seed.is_none() && (journal.is_none() || !self.may_suspend()))
+            .filter(|_| cfg.clock == Clock::System && cfg.seed.is_none() && !self.may_suspend())
             .map(|helpers| Spread { helpers, machine: self, branch_nanos: &self.inner.branch_nanos });
         let extra = RunExtra { raw_input: raw, cancel, journal, spread };
         run_vm(&self.inner, arena, input, rng, output, parse, extra)

@@ -328,3 +328,49 @@ fn a_configured_seed_keeps_items_on_one_worker_and_its_uuids() {
     assert_eq!(distinct(&threads), 1);
     rt.shutdown();
 }
+
+#[test]
+fn history_event_numbers_after_a_spread_map_are_as_one_after_another() {
+    // The Map fails at item 9 and is caught; the next state fails with a cause that numbers
+    // its entered event, after every item's and iteration's events.
+    let definition = json!({"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "ItemsPath": "$.items",
+            "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": WORK, "End": true}}},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Bad"}], "End": true},
+        "Bad": {"Type": "Pass", "Parameters": {"x.$": "$.nope"}, "End": true}}});
+    let m = |threads| {
+        compile_with_work(&definition, threads, 2, |input| match input.as_i64() {
+            Some(9) => Err(TaskError::new("Nine", "item 9")),
+            _ => Ok(input),
+        })
+    };
+    let event = objects(40, |i| json!(i));
+    let expected = m(Threads::default()).execute(&mut Scratch::new(), &event).to_outcome();
+    assert!(expected.cause.as_deref().is_some_and(|c| c.contains("'Bad' (entered at the event id #")), "{expected:?}");
+    let rt = Runtime::new(2);
+    let threads = Threads::default();
+    let spread = m(Arc::clone(&threads));
+    until_spread(&expected, &threads, || rt.execute_async(&spread, event.clone()).wait());
+    rt.shutdown();
+}
+
+#[test]
+fn a_machine_that_may_wait_keeps_its_items_on_one_thread() {
+    // A Wait (even of 0 s) may suspend the execution: its items never go to helpers, which
+    // would hold their workers in the wait.
+    let definition = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": WORK, "Next": "Nap"},
+            "Nap": {"Type": "Wait", "Seconds": 0, "End": true}}},
+        "End": true}}});
+    let threads = Threads::default();
+    let m = compile_with_work(&definition, Arc::clone(&threads), 2, Ok);
+    let rt = Runtime::new(2);
+    let event = objects(24, |i| json!(i));
+    for _ in 0..3 {
+        threads.lock().unwrap().clear();
+        assert_eq!(rt.execute(&m, &event).status, Status::Succeeded);
+        assert_eq!(distinct(&threads), 1);
+    }
+    rt.shutdown();
+}

@@ -194,7 +194,9 @@ impl Runtime {
         }
         SCRATCH.with(|s| {
             let mut scratch = s.borrow_mut();
-            // Set once per thread and runtime: no reference count is touched per execution.
+            // Set once per thread and runtime: no reference count is touched per execution. (The
+            // thread's scratch keeps the pool's shared state, a few hundred bytes with no thread
+            // or work in it, after the `Runtime` is gone, until another runtime replaces it.)
             let ours =
                 scratch.helpers.as_ref().is_some_and(|h| std::ptr::addr_eq(Arc::as_ptr(h), Arc::as_ptr(&self.shared)));
             if !ours {

@@ -219,16 +219,24 @@ impl ItemBatch {
         let run = &self.items[k];
         let parse = |text: &str, vm: &mut Vm<'v>| {
             let buf = arena.alloc_slice_copy(text.as_bytes());
-            parse_in_place(arena, buf, vm.parse).unwrap_or(Value::Null)
+            parse_in_place(arena, buf, vm.parse)
         };
-        let item = run.item.as_ref().map(|(index, key, value)| MapItem {
-            index: *index,
-            value: parse(value, vm),
-            key: key.as_deref().map(|k| &*arena.alloc_str(k)),
-        });
-        let input = parse(&run.input, vm);
-        let cells = arena.alloc_slice_fill_iter(vars.iter().map(|v| Cell::new(v.map_or(JV::Undef, JV::V))));
-        let outcome = vm.run_machine(run.machine, input, item, cells);
+        let item = match &run.item {
+            Some((index, key, value)) => match parse(value, vm) {
+                Ok(value) => {
+                    Ok(Some(MapItem { index: *index, value, key: key.as_deref().map(|k| &*arena.alloc_str(k)) }))
+                }
+                Err(e) => Err(e),
+            },
+            None => Ok(None),
+        };
+        let outcome = match (item, parse(&run.input, vm)) {
+            (Ok(item), Ok(input)) => {
+                let cells = arena.alloc_slice_fill_iter(vars.iter().map(|v| Cell::new(v.map_or(JV::Undef, JV::V))));
+                vm.run_machine(run.machine, input, item, cells)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(vm.read_back(&e.message)),
+        };
         ItemResult {
             outcome: match outcome {
                 Ok(v) => Ok(to_json_string(&v)),
@@ -245,14 +253,30 @@ impl ItemBatch {
         &self,
         arena: &'v bumpalo::Bump,
         parse: &mut crate::value::ParseBuffers,
-    ) -> (Vec<Option<Value<'v>>>, Value<'v>) {
+    ) -> Result<(Vec<Option<Value<'v>>>, Value<'v>), String> {
         let mut one = |text: &str| {
             let buf = arena.alloc_slice_copy(text.as_bytes());
-            parse_in_place(arena, buf, parse).unwrap_or(Value::Null)
+            parse_in_place(arena, buf, parse).map_err(|e| e.message)
         };
-        let vars = self.vars.iter().map(|v| v.as_deref().map(&mut one)).collect();
-        (vars, one(&self.execution_input))
+        let vars = self.vars.iter().map(|v| v.as_deref().map(&mut one).transpose()).collect::<Result<_, _>>()?;
+        Ok((vars, one(&self.execution_input)?))
     }
+
+    /// A run that cannot start: what it shares with the others did not read back.
+    pub fn unreadable(why: &str) -> ItemResult {
+        ItemResult {
+            outcome: Err((FaultKind::Terminal, Some("States.Runtime".into()), Some(unreadable_cause(why)), false)),
+            transitions: 0,
+            events: 0,
+            nanos: 0,
+        }
+    }
+}
+
+/// JSON handed between workers is written by this runtime's own writer: when it does not parse,
+/// that is a bug, reported as such.
+fn unreadable_cause(why: &str) -> String {
+    format!("Internal error: JSON handed between workers did not parse: {why}")
 }
 
 impl<'a> Vm<'a> {
@@ -400,6 +424,9 @@ impl<'a> Vm<'a> {
             if result.is_err() {
                 batch.claims().stop = true;
             }
+            if self.cancelled() {
+                batch.cancel.store(true, Ordering::Relaxed);
+            }
             here.push((k, result, self.transitions - transitions, self.events - events));
         }
         let mut claims = batch.claims();
@@ -412,13 +439,12 @@ impl<'a> Vm<'a> {
         }
         let mut results = std::mem::take(&mut claims.results);
         drop(claims);
-        // One after another, no run would have started after the first that failed.
-        let first_failure = (0..deferred.len())
-            .find(|&k| {
-                results[k].as_ref().is_some_and(|r| r.outcome.is_err())
-                    || here.iter().any(|(j, r, ..)| *j == k && r.is_err())
-            })
-            .unwrap_or(usize::MAX);
+        // One after another, no run would have started after the first that failed: its
+        // transitions and history events (a Map item's two iteration events, counted when it
+        // was put off, too) are taken back.
+        let failed_here = here.iter().filter(|(_, r, ..)| r.is_err()).map(|(k, ..)| *k);
+        let failed_there = results.iter().enumerate().filter(|(_, r)| r.as_ref().is_some_and(|r| r.outcome.is_err()));
+        let first_failure = failed_here.chain(failed_there.map(|(k, _)| k)).min().unwrap_or(usize::MAX);
         let mut placed: Vec<Option<Result<Value<'a>, Fault<'a>>>> = results.iter().map(|_| None).collect();
         for (k, r, transitions, events) in here {
             if k > first_failure {
@@ -427,6 +453,8 @@ impl<'a> Vm<'a> {
             }
             placed[k] = Some(r);
         }
+        let not_started = deferred.iter().skip(first_failure.saturating_add(1)).filter(|d| d.item.is_some());
+        self.events -= 2 * not_started.count() as u64;
         for (k, r) in results.iter_mut().enumerate().take(first_failure.saturating_add(1)) {
             let Some(r) = r.take() else { continue };
             self.transitions += r.transitions;
@@ -437,7 +465,7 @@ impl<'a> Vm<'a> {
             placed[k] = Some(match r.outcome {
                 Ok(json) => {
                     let buf = self.arena.alloc_slice_copy(json.as_bytes());
-                    Ok(parse_in_place(self.arena, buf, self.parse).unwrap_or(Value::Null))
+                    parse_in_place(self.arena, buf, self.parse).map_err(|e| self.read_back(&e.message))
                 }
                 Err((kind, error, cause, from_task)) => Err(Fault {
                     error: error.map(|e| &*self.arena.alloc_str(&e)),
@@ -463,6 +491,18 @@ impl<'a> Vm<'a> {
             }
         }
         Ok(())
+    }
+
+    /// JSON from another worker that does not parse (see [`unreadable_cause`]).
+    #[cold]
+    fn read_back(&self, why: &str) -> Fault<'a> {
+        let cause = unreadable_cause(why);
+        Fault {
+            error: Some("States.Runtime"),
+            cause: Some(self.arena.alloc_str(&cause)),
+            kind: FaultKind::Terminal,
+            from_task: false,
+        }
     }
 
     /// Runs put-off runs on this worker, in order.
