@@ -374,3 +374,49 @@ fn a_machine_that_may_wait_keeps_its_items_on_one_thread() {
     }
     rt.shutdown();
 }
+
+/// A Map of `len` items of 1 ms: item `i` is `{"n": i}`, or fails in its Task when in
+/// `failing`, or has no `n` (its ItemSelector fails) when it is `missing`.
+fn generated(len: usize, failing: &[usize], missing: Option<usize>, max_concurrency: u32) -> (StateMachine, Vec<u8>) {
+    let definition = json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": max_concurrency,
+        "ItemSelector": {"n.$": "$$.Map.Item.Value.n", "i.$": "$$.Map.Item.Index"},
+        "ItemProcessor": {"StartAt": "Work", "States": {
+            "Work": {"Type": "Task", "Resource": WORK, "Next": "Say"},
+            "Say": {"Type": "Pass", "Parameters": {"said.$": "States.Format('{} at {}', $.n, $.i)"}, "End": true}}},
+        "End": true}}});
+    let m = compile_with_work(&definition, Threads::default(), 1, |input| match input["n"].as_i64() {
+        Some(n) if n < 0 => Err(TaskError::new("Negative", format!("{n}"))),
+        _ => Ok(input),
+    });
+    let event = objects(len, |i| match () {
+        _ if missing == Some(i) => json!({}),
+        _ if failing.contains(&i) => json!({"n": -(i as i64) - 1}),
+        _ => json!({"n": i}),
+    });
+    (m, event)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Whatever fails where, and whatever the MaxConcurrency, a Map run on a pool with an idle
+    /// worker ends as one after another: status, output, error, cause and transitions.
+    #[test]
+    fn spread_maps_end_as_one_after_another(
+        len in 2usize..40,
+        failing in proptest::collection::vec(0usize..40, 0..3),
+        missing in proptest::option::of(0usize..40),
+        max_concurrency in proptest::sample::select(vec![0u32, 2, 3]),
+    ) {
+        let (m, event) = generated(len, &failing, missing, max_concurrency);
+        let expected = m.execute(&mut Scratch::new(), &event).to_outcome();
+        let rt = Runtime::new(2);
+        let spread = rt.execute_async(&m, event).wait();
+        rt.shutdown();
+        proptest::prop_assert_eq!(
+            (spread.status, spread.output, spread.error, spread.cause, spread.transitions),
+            (expected.status, expected.output, expected.error, expected.cause, expected.transitions)
+        );
+    }
+}
