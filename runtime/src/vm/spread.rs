@@ -32,6 +32,9 @@ use std::time::{Duration, Instant};
 /// Work of at least this many nanoseconds is spread, when workers are idle.
 pub(crate) const HEAVY_NANOS: u64 = 200_000;
 
+/// Map items are spread only when each takes at least this long.
+const ITEM_NANOS: u64 = 20_000;
+
 /// A job for an idle worker: it runs with that worker's scratch; `false` means it was dropped
 /// unrun (the runtime was shut down at once).
 pub(crate) type HelperJob = Box<dyn FnOnce(&mut crate::Scratch, bool) + Send>;
@@ -108,14 +111,17 @@ impl<'a> MapSpread<'a> {
             }
             return false;
         };
-        let ran = (index - first) as u128;
-        let left = (len - index) as u128;
-        let estimate = since.elapsed().as_nanos() / ran.max(1) * left;
-        if ran > 0 && left >= 2 && estimate >= u128::from(HEAVY_NANOS) && spread.helpers.idle() > 0 {
-            self.deferring = true;
-        }
+        self.deferring = heavy_items(since.elapsed(), index - first, len - index) && spread.helpers.idle() > 0;
         self.deferring
     }
+}
+
+/// Whether the `left` items of a Map are worth spreading, `ran` having taken `took`: in all at
+/// least [`HEAVY_NANOS`], and each at least [`ITEM_NANOS`], so that an item's trip between
+/// workers as JSON (about a microsecond for a small item) stays a small part of its cost.
+fn heavy_items(took: Duration, ran: usize, left: usize) -> bool {
+    let per_item = took.as_nanos() / ran.max(1) as u128;
+    ran > 0 && left >= 2 && per_item >= u128::from(ITEM_NANOS) && per_item * left as u128 >= u128::from(HEAVY_NANOS)
 }
 
 /// One put-off run, as text: its machine, its Map item (index, key, value), its input.
@@ -516,5 +522,25 @@ impl<'a> Vm<'a> {
             out[d.slot] = self.run_machine(d.machine, d.input, d.item, vars)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_maps_of_heavy_items_are_spread() {
+        let us = Duration::from_micros;
+        // 20,000 items of 0.12 µs: 2.4 ms in all, but each would cost more to hand over.
+        assert!(!heavy_items(Duration::from_nanos(120 * 8), 8, 19_992));
+        // 1,000 items of 10 µs: 10 ms, still too light each.
+        assert!(!heavy_items(us(10 * 8), 8, 992));
+        // 64 items of 39 µs.
+        assert!(heavy_items(us(39 * 4), 4, 60));
+        // Heavy items, but too few left to be worth it.
+        assert!(!heavy_items(us(50 * 4), 4, 3));
+        assert!(!heavy_items(us(1_000), 4, 1));
+        assert!(!heavy_items(us(1_000), 0, 10));
     }
 }
