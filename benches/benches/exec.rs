@@ -117,6 +117,30 @@ fn work(seed: i64) -> i64 {
     (x >> 40) as i64
 }
 
+/// One Map execution `machine` on `input` (a Map of `items`), one after another on this thread
+/// (the baseline) and on a 2-worker `Runtime` by `on_runtime`; both must end alike.
+fn map_group(
+    c: &mut Criterion,
+    name: &str,
+    machine: &aslrt::StateMachine,
+    items: usize,
+    label: &str,
+    on_runtime: impl Fn(&Runtime, &[u8]) -> aslrt::Outcome,
+) {
+    let input = serde_json::to_vec(&(0..items as i64).collect::<Vec<i64>>()).expect("serializes");
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(items as u64));
+    let mut scratch = Scratch::new();
+    g.bench_function("baseline: items one after another (StateMachine::execute)", |b| {
+        b.iter(|| black_box(machine.execute(&mut scratch, &input).status))
+    });
+    let runtime = Runtime::new(THREADS);
+    g.bench_function(label, |b| b.iter(|| black_box(on_runtime(&runtime, &input).status)));
+    let one = machine.execute(&mut scratch, &input).to_outcome();
+    assert_eq!(on_runtime(&runtime, &input), one, "the same outcome on the runtime");
+    g.finish();
+}
+
 fn heavy_map(c: &mut Criterion) {
     const WORK: &str = "arn:aws:states:::local:work";
     let machine = aslrt::StateMachine::builder()
@@ -130,20 +154,9 @@ fn heavy_map(c: &mut Criterion) {
             .to_string(),
         )
         .expect("compiles");
-    let input = serde_json::to_vec(&(0..64).collect::<Vec<i64>>()).expect("serializes");
-    let mut g = c.benchmark_group("exec/heavy-map");
-    g.throughput(Throughput::Elements(64));
-    let mut scratch = Scratch::new();
-    g.bench_function("baseline: items one after another (StateMachine::execute)", |b| {
-        b.iter(|| black_box(machine.execute(&mut scratch, &input).status))
+    map_group(c, "exec/heavy-map", &machine, 64, "aslrt: Runtime::execute_async, items spread", |rt, input| {
+        rt.execute_async(&machine, input.to_vec()).wait()
     });
-    let runtime = Runtime::new(THREADS);
-    g.bench_function("aslrt: Runtime::execute_async, items spread", |b| {
-        b.iter(|| black_box(runtime.execute_async(&machine, input.clone()).wait().status))
-    });
-    let one = machine.execute(&mut scratch, &input).to_outcome();
-    assert_eq!(runtime.execute_async(&machine, input.clone()).wait(), one, "the same outcome spread");
-    g.finish();
 }
 
 fn light_map(c: &mut Criterion) {
@@ -152,18 +165,9 @@ fn light_map(c: &mut Criterion) {
             {"P":{"Type":"Pass","Parameters":{"v.$":"$","s.$":"States.Format('x{}', $)"},"End":true}}}}}}"#,
     )
     .expect("compiles");
-    let input = serde_json::to_vec(&(0..20_000).collect::<Vec<i64>>()).expect("serializes");
-    let mut g = c.benchmark_group("exec/light-map");
-    g.throughput(Throughput::Elements(20_000));
-    let mut scratch = Scratch::new();
-    g.bench_function("baseline: items one after another (StateMachine::execute)", |b| {
-        b.iter(|| black_box(machine.execute(&mut scratch, &input).status))
+    map_group(c, "exec/light-map", &machine, 20_000, "aslrt: Runtime::execute, idle workers", |rt, input| {
+        rt.execute(&machine, input)
     });
-    let runtime = Runtime::new(THREADS);
-    g.bench_function("aslrt: Runtime::execute, idle workers", |b| {
-        b.iter(|| black_box(runtime.execute(&machine, &input).status))
-    });
-    g.finish();
 }
 
 criterion_group!(benches, bench, heavy_map, light_map);
