@@ -420,3 +420,31 @@ proptest::proptest! {
         );
     }
 }
+
+#[test]
+fn runs_that_cost_less_than_their_handing_over_stay() {
+    // Four items of 0.1 ms: worth spreading with a small execution input, not with one of
+    // 250 KB that each helper would parse first.
+    let definition = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": WORK,
+            "Parameters": {"n.$": "$", "millis": 0}, "End": true}}},
+        "ResultPath": "$.out", "OutputPath": "$.out", "End": true}}});
+    let threads = Threads::default();
+    let m = compile_with_work(&definition, Arc::clone(&threads), 0, |input| {
+        std::thread::sleep(Duration::from_micros(100));
+        Ok(input["n"].clone())
+    });
+    let rt = Runtime::new(2);
+    let small = objects(4, |i| json!(i));
+    let expected = m.execute(&mut Scratch::new(), &small).to_outcome();
+    until_spread(&expected, &threads, || rt.execute_async(&m, small.clone()).wait());
+    let mut large: Value = serde_json::from_slice(&small).unwrap();
+    large["padding"] = json!("x".repeat(250_000));
+    let large = large.to_string().into_bytes();
+    for _ in 0..3 {
+        threads.lock().unwrap().clear();
+        assert_eq!(rt.execute_async(&m, large.clone()).wait().output, expected.output);
+        assert_eq!(distinct(&threads), 1);
+    }
+    rt.shutdown();
+}

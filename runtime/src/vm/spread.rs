@@ -23,7 +23,7 @@
 use super::{Fault, FaultKind, MapItem, Vm};
 use crate::bytecode::MachineId;
 use crate::jsonata::JV;
-use crate::value::{parse_in_place, to_json_string, Value};
+use crate::value::{json_len, parse_in_place, to_json_string, Value};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -34,6 +34,10 @@ pub(crate) const HEAVY_NANOS: u64 = 200_000;
 
 /// Map items are spread only when each takes at least this long.
 const ITEM_NANOS: u64 = 20_000;
+
+/// What a byte of JSON costs to hand to another worker: written, parsed there (and the same for
+/// what comes back), with room to spare.
+const CROSSING_NANOS_PER_BYTE: u64 = 4;
 
 /// A job for an idle worker: it runs with that worker's scratch; `false` means it was dropped
 /// unrun (the runtime was shut down at once).
@@ -71,21 +75,23 @@ impl Spread<'_> {
     }
 }
 
-/// A machine run put off: a Map item or a Parallel branch, its input, and its result's slot.
+/// A machine run put off: a Map item or a Parallel branch, its input, its result's slot, and
+/// what it is expected to take.
 #[derive(Clone, Copy)]
 pub(super) struct Deferred<'a> {
     pub machine: MachineId,
     pub item: Option<MapItem<'a>>,
     pub input: Value<'a>,
     pub slot: usize,
+    pub nanos: u64,
 }
 
 /// A Map's spreading in progress (see the module documentation).
 pub(super) struct MapSpread<'a> {
     /// When the estimate started, and at which item; `None` until a worker is idle.
     timing: Option<(Instant, usize)>,
-    /// The items left are being put off.
-    deferring: bool,
+    /// The items left are being put off, each expected to take this many nanoseconds.
+    deferring: Option<u64>,
     /// Put-off items, in item order.
     pub deferred: Vec<Deferred<'a>>,
 }
@@ -93,35 +99,38 @@ pub(super) struct MapSpread<'a> {
 impl<'a> MapSpread<'a> {
     pub fn new(spread: &Spread<'_>) -> MapSpread<'a> {
         let timing = (spread.helpers.idle() > 0).then(|| (Instant::now(), 0));
-        MapSpread { timing, deferring: false, deferred: Vec::new() }
+        MapSpread { timing, deferring: None, deferred: Vec::new() }
     }
 
     /// Whether item `index` of `len` is put off. The estimate is checked at items that are
     /// powers of two, so a Map of light items pays for a handful of clock readings at most.
-    pub fn defer(&mut self, spread: &Spread<'_>, index: usize, len: usize) -> bool {
-        if self.deferring {
-            return true;
+    /// Whether item `index` of `len` is put off, and then what it is expected to take.
+    pub fn defer(&mut self, spread: &Spread<'_>, index: usize, len: usize) -> Option<u64> {
+        if self.deferring.is_some() {
+            return self.deferring;
         }
         if index == 0 || !index.is_power_of_two() {
-            return false;
+            return None;
         }
         let Some((since, first)) = self.timing else {
             if spread.helpers.idle() > 0 {
                 self.timing = Some((Instant::now(), index));
             }
-            return false;
+            return None;
         };
-        self.deferring = heavy_items(since.elapsed(), index - first, len - index) && spread.helpers.idle() > 0;
+        self.deferring = heavy_items(since.elapsed(), index - first, len - index).filter(|_| spread.helpers.idle() > 0);
         self.deferring
     }
 }
 
-/// Whether the `left` items of a Map are worth spreading, `ran` having taken `took`: in all at
-/// least [`HEAVY_NANOS`], and each at least [`ITEM_NANOS`], so that an item's trip between
-/// workers as JSON (about a microsecond for a small item) stays a small part of its cost.
-fn heavy_items(took: Duration, ran: usize, left: usize) -> bool {
-    let per_item = took.as_nanos() / ran.max(1) as u128;
-    ran > 0 && left >= 2 && per_item >= u128::from(ITEM_NANOS) && per_item * left as u128 >= u128::from(HEAVY_NANOS)
+/// The time per item when the `left` items of a Map are worth spreading, `ran` having taken
+/// `took`: in all at least [`HEAVY_NANOS`], and each at least [`ITEM_NANOS`], so that an item's
+/// trip between workers as JSON (about a microsecond for a small item) stays a small part of
+/// its cost.
+fn heavy_items(took: Duration, ran: usize, left: usize) -> Option<u64> {
+    let per_item = u64::try_from(took.as_nanos() / ran.max(1) as u128).unwrap_or(u64::MAX);
+    let heavy = ran > 0 && left >= 2 && per_item >= ITEM_NANOS && per_item.saturating_mul(left as u64) >= HEAVY_NANOS;
+    heavy.then_some(per_item)
 }
 
 /// One put-off run, as text: its machine, its Map item (index, key, value), its input.
@@ -292,10 +301,8 @@ impl<'a> Vm<'a> {
     pub(super) fn put_off_item(&mut self, f: &mut super::Frame<'a>, processor: MachineId, input: Value<'a>) -> bool {
         let (Some(lp), Some(spread)) = (f.map.as_mut(), self.spread) else { return false };
         let (Some(s), Some(item)) = (lp.spread.as_mut(), lp.current) else { return false };
-        if !s.defer(&spread, item.index, lp.len) {
-            return false;
-        }
-        s.deferred.push(Deferred { machine: processor, item: Some(item), input, slot: item.index });
+        let Some(nanos) = s.defer(&spread, item.index, lp.len) else { return false };
+        s.deferred.push(Deferred { machine: processor, item: Some(item), input, slot: item.index, nanos });
         lp.out.push(Value::Null);
         true
     }
@@ -311,16 +318,16 @@ impl<'a> Vm<'a> {
         machine: MachineId,
     ) -> Result<(), Option<Instant>> {
         let Some(spread) = self.spread else { return Err(None) };
+        let avg = spread.branch_nanos.get(machine.index()).map_or(0, |a| a.load(Ordering::Relaxed));
         if f.put_off.is_empty() {
             if spread.helpers.idle() == 0 {
                 return Err(None);
             }
-            let avg = spread.branch_nanos.get(machine.index()).map_or(0, |a| a.load(Ordering::Relaxed));
             if avg < HEAVY_NANOS {
                 return Err(Some(Instant::now()));
             }
         }
-        f.put_off.push(Deferred { machine, item: None, input: f.input, slot: f.sp });
+        f.put_off.push(Deferred { machine, item: None, input: f.input, slot: f.sp, nanos: avg });
         f.push(Value::Null);
         Ok(())
     }
@@ -366,7 +373,7 @@ impl<'a> Vm<'a> {
         }
         .min(spread.helpers.idle())
         .min(deferred.len().saturating_sub(1));
-        if helpers == 0 {
+        if helpers == 0 || !self.worth_crossing(&deferred, vars, helpers) {
             return self.run_here(&deferred, out, vars);
         }
         // Only JSON crosses to a helper: with a function or a sequence in a variable, or an input
@@ -499,6 +506,19 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
+    /// Whether the runs are expected to take at least four times what handing them over costs:
+    /// the execution's input and the variables to each helper, each run's input (and Map item)
+    /// there and a result of the same size back, at [`CROSSING_NANOS_PER_BYTE`].
+    fn worth_crossing(&self, deferred: &[Deferred<'a>], vars: &[Cell<JV<'a>>], helpers: usize) -> bool {
+        let expected: u64 = deferred.iter().map(|d| d.nanos).fold(0, u64::saturating_add);
+        let var_bytes: usize = vars.iter().filter_map(|c| c.get().to_value()).map(|v| json_len(&v)).sum();
+        let shared = (json_len(&self.execution_input) + var_bytes) * helpers;
+        let runs: usize =
+            deferred.iter().map(|d| 2 * json_len(&d.input) + d.item.map_or(0, |i| json_len(&i.value))).sum();
+        let crossing = ((shared + runs) as u64).saturating_mul(CROSSING_NANOS_PER_BYTE);
+        crossing.saturating_mul(4) <= expected
+    }
+
     /// JSON from another worker that does not parse (see [`unreadable_cause`]).
     #[cold]
     fn read_back(&self, why: &str) -> Fault<'a> {
@@ -533,14 +553,14 @@ mod tests {
     fn only_maps_of_heavy_items_are_spread() {
         let us = Duration::from_micros;
         // 20,000 items of 0.12 µs: 2.4 ms in all, but each would cost more to hand over.
-        assert!(!heavy_items(Duration::from_nanos(120 * 8), 8, 19_992));
+        assert_eq!(heavy_items(Duration::from_nanos(120 * 8), 8, 19_992), None);
         // 1,000 items of 10 µs: 10 ms, still too light each.
-        assert!(!heavy_items(us(10 * 8), 8, 992));
+        assert_eq!(heavy_items(us(10 * 8), 8, 992), None);
         // 64 items of 39 µs.
-        assert!(heavy_items(us(39 * 4), 4, 60));
+        assert_eq!(heavy_items(us(39 * 4), 4, 60), Some(39_000));
         // Heavy items, but too few left to be worth it.
-        assert!(!heavy_items(us(50 * 4), 4, 3));
-        assert!(!heavy_items(us(1_000), 4, 1));
-        assert!(!heavy_items(us(1_000), 0, 10));
+        assert_eq!(heavy_items(us(50 * 4), 4, 3), None);
+        assert_eq!(heavy_items(us(1_000), 4, 1), None);
+        assert_eq!(heavy_items(us(1_000), 0, 10), None);
     }
 }
