@@ -3,22 +3,26 @@
 //! A Map's items and a Parallel's branches run one after another on their execution's worker:
 //! most cost a few hundred nanoseconds, less than handing one to another thread. Heavy ones are
 //! put off instead, when the [`crate::Runtime`] has idle workers:
-//! - a Map whose items run so far, times the items left, come to [`HEAVY_NANOS`] or more puts
-//!   off the items left (their ItemSelector inputs are still made in order);
+//! - a Map whose items take [`ITEM_NANOS`] or more each, and whose items run so far, times the
+//!   items left, come to [`HEAVY_NANOS`] or more, puts off the items left (their ItemSelector
+//!   inputs are still made in order);
 //! - a Parallel branch whose runs have averaged [`HEAVY_NANOS`] or more (timed while workers
-//!   were idle, in earlier executions of the machine) is put off.
+//!   were idle, in earlier executions of the machine) is put off, and so is every branch after.
 //!
-//! At the Map's end or the Parallel's join the put-off runs go at once, on the execution's own
-//! worker and on helpers, each helper a job on the pool that takes runs until none are left (an
+//! At the Map's end or the Parallel's join, if the runs outweigh their handing over
+//! ([`CROSSING_NANOS_PER_BYTE`]), they go at once, on the execution's own worker and on
+//! helpers, each helper a job on the pool that takes runs until none are left (an
 //! [`ItemBatch`]). A helper works in its own worker's scratch, so what it needs crosses as JSON
 //! text: the item and its input, the workflow variables the run sees, the execution's input.
 //! Its results come back the same way and are parsed into the execution's arena.
 //!
-//! The outcome is the one of one after another: results in order, and the failure of the first
-//! run that failed (once one fails, no further run starts). Spreading is used only where it
-//! cannot change what an execution does: on the system clock (a virtual clock's time passes
-//! run after run), in runs that never suspend, for Maps without tolerated failures, and with
-//! MaxConcurrency above one (it bounds the helpers too).
+//! The outcome is the one of one after another: results in order, the failure of the first run
+//! that failed (no run starts once one has failed, and runs after it are not counted), a
+//! later item's ItemSelector failure only after the runs put off before it. Spreading is used
+//! only where it cannot change what an execution does: on the system clock (a virtual clock's
+//! time passes run after run), without a configured seed, for machines that never suspend, for
+//! Maps without tolerated failures, and with MaxConcurrency above one (it bounds the helpers
+//! too). ARCHITECTURE.md has the whole account.
 
 use super::{Fault, FaultKind, MapItem, Vm};
 use crate::bytecode::MachineId;
