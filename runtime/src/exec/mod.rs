@@ -14,7 +14,7 @@
 //! worker. At a Wait or a retry back-off on the system clock, or at a Task whose handler is
 //! asynchronous, its run stops and the worker moves on; the wait happens on the runtime's
 //! tokio thread (`suspend`), and the execution then runs again on any worker, replaying its
-//! journal up to where it stopped (see [`crate::vm`]'s `Journal`). Batches and streams of a
+//! journal up to where it stopped (see `vm::Journal`). Batches and streams of a
 //! machine that may suspend ([`StateMachine::may_suspend`]) run each event that way too.
 //! [`Runtime::execute`] runs on the calling thread and waits in place.
 //!
@@ -65,7 +65,7 @@ mod metrics;
 mod suspend;
 
 use metrics::Shard;
-pub use metrics::{Metrics, MetricsSnapshot};
+pub use metrics::{Metrics, MetricsSnapshot, TIME_BUCKETS_US};
 pub(crate) use suspend::block_on_task;
 use suspend::Resumable;
 
