@@ -287,7 +287,7 @@ pub(crate) struct Vm<'a> {
     /// Set when the execution may suspend (run by a `Runtime`): the outcomes of earlier runs
     /// to replay, and where a suspension is recorded.
     pub journal: Option<&'a mut Journal>,
-    /// Set when heavy Maps may spread their items over the pool's idle workers.
+    /// Set when heavy Map items and Parallel branches may spread over the pool's idle workers.
     pub spread: Option<Spread<'a>>,
     /// With a journal: the current machine run's scope and next sequence number (its sites).
     scope: u64,

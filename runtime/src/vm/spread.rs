@@ -47,7 +47,7 @@ const CROSSING_NANOS_PER_BYTE: u64 = 4;
 /// unrun (the runtime was shut down at once).
 pub(crate) type HelperJob = Box<dyn FnOnce(&mut crate::Scratch, bool) + Send>;
 
-/// What the VM needs of a pool to spread items over it.
+/// What the VM needs of a pool to spread runs over it.
 pub(crate) trait Helpers: Send + Sync {
     /// Workers that have nothing to do.
     fn idle(&self) -> usize;
@@ -55,7 +55,8 @@ pub(crate) trait Helpers: Send + Sync {
     fn spawn(&self, job: HelperJob);
 }
 
-/// Set on a VM that may spread Map items: the pool, and the machine its helpers run.
+/// Set on a VM that may spread Map items and Parallel branches: the pool, and the machine its
+/// helpers run.
 #[derive(Clone, Copy)]
 pub(crate) struct Spread<'a> {
     pub helpers: &'a Arc<dyn Helpers>,
