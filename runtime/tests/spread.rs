@@ -441,10 +441,13 @@ fn runs_that_cost_less_than_their_handing_over_stay() {
     let mut large: Value = serde_json::from_slice(&small).unwrap();
     large["padding"] = json!("x".repeat(250_000));
     let large = large.to_string().into_bytes();
-    for _ in 0..3 {
+    // On a loaded machine an item can take far longer than 0.1 ms, and then spreading is worth
+    // it after all: a run that stays is looked for, as `until_spread` looks for one that goes.
+    let stays = (0..20).any(|_| {
         threads.lock().unwrap().clear();
         assert_eq!(rt.execute_async(&m, large.clone()).wait().output, expected.output);
-        assert_eq!(distinct(&threads), 1);
-    }
+        distinct(&threads) == 1
+    });
+    assert!(stays, "the items always went to another worker");
     rt.shutdown();
 }

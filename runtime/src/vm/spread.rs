@@ -128,6 +128,12 @@ impl<'a> MapSpread<'a> {
     }
 }
 
+/// Whether runs expected to take `expected` nanoseconds are worth handing over with `bytes` of
+/// JSON crossing between workers: four times the crossing at least.
+fn outweighs(expected: u64, bytes: usize) -> bool {
+    (bytes as u64).saturating_mul(CROSSING_NANOS_PER_BYTE).saturating_mul(4) <= expected
+}
+
 /// The time per item when the `left` items of a Map are worth spreading, `ran` having taken
 /// `took`: in all at least [`HEAVY_NANOS`], and each at least [`ITEM_NANOS`], so that an item's
 /// trip between workers as JSON (about a microsecond for a small item) stays a small part of
@@ -520,8 +526,7 @@ impl<'a> Vm<'a> {
         let shared = (json_len(&self.execution_input) + var_bytes) * helpers;
         let runs: usize =
             deferred.iter().map(|d| 2 * json_len(&d.input) + d.item.map_or(0, |i| json_len(&i.value))).sum();
-        let crossing = ((shared + runs) as u64).saturating_mul(CROSSING_NANOS_PER_BYTE);
-        crossing.saturating_mul(4) <= expected
+        outweighs(expected, shared + runs)
     }
 
     /// JSON from another worker that does not parse (see [`unreadable_cause`]).
@@ -567,5 +572,17 @@ mod tests {
         assert_eq!(heavy_items(us(50 * 4), 4, 3), None);
         assert_eq!(heavy_items(us(1_000), 4, 1), None);
         assert_eq!(heavy_items(us(1_000), 0, 10), None);
+    }
+
+    #[test]
+    fn runs_spread_only_when_they_outweigh_their_handing_over() {
+        // Three items of 0.1 ms with a 250 KB execution input for one helper: 0.3 ms of work
+        // against about 1 ms of JSON.
+        assert!(!outweighs(300_000, 250_000));
+        // The same with a small input.
+        assert!(outweighs(300_000, 200));
+        // 64 items of 39 µs, 30 bytes each way.
+        assert!(outweighs(64 * 39_000, 64 * 60 + 200));
+        assert!(!outweighs(0, 1));
     }
 }
