@@ -75,7 +75,7 @@ impl Spread<'_> {
     fn time_branch(&self, machine: MachineId, nanos: u64) {
         if let Some(avg) = self.branch_nanos.get(machine.index()) {
             let old = avg.load(Ordering::Relaxed);
-            let new = if old == 0 { nanos.max(1) } else { (old * 3 + nanos) / 4 };
+            let new = if old == 0 { nanos.max(1) } else { old.saturating_mul(3).saturating_add(nanos) / 4 };
             if new.abs_diff(old) > old / 8 {
                 avg.store(new, Ordering::Relaxed);
             }
@@ -110,9 +110,9 @@ impl<'a> MapSpread<'a> {
         MapSpread { timing, deferring: None, deferred: Vec::new() }
     }
 
-    /// Whether item `index` of `len` is put off. The estimate is checked at items that are
-    /// powers of two, so a Map of light items pays for a handful of clock readings at most.
-    /// Whether item `index` of `len` is put off, and then what it is expected to take.
+    /// Whether item `index` of `len` is put off, and then what it is expected to take. The
+    /// estimate is checked at items that are powers of two, so a Map of light items pays for a
+    /// handful of clock readings at most.
     pub fn defer(&mut self, spread: &Spread<'_>, index: usize, len: usize) -> Option<u64> {
         if self.deferring.is_some() {
             return self.deferring;
