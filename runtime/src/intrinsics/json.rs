@@ -13,9 +13,7 @@ pub fn string_to_json<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<V
     if let Some(v) = crate::value::parse_small(env.arena, s) {
         return Ok(v);
     }
-    // simd-json unescapes in place, so the text is copied into the arena first.
-    let buf = env.arena.alloc_slice_copy(s.as_bytes());
-    crate::value::parse_in_place(env.arena, buf, env.parse)
+    crate::value::parse_copy(env.arena, s, env.parse)
         .map_err(|e| Failure::new(format!("The string '{s}' is not valid JSON: {e}")))
 }
 

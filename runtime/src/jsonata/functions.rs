@@ -1220,8 +1220,7 @@ fn parse<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     if let Some(v) = crate::value::parse_small(ev.arena, text) {
         return Ok(JV::V(v));
     }
-    let buf = ev.arena.alloc_slice_copy(text.as_bytes());
-    match crate::value::parse_in_place(ev.arena, buf, ev.parse) {
+    match crate::value::parse_copy(ev.arena, text, ev.parse) {
         Ok(v) => Ok(JV::V(v)),
         Err(_) => err("D3137", "Invalid JSON"),
     }

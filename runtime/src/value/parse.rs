@@ -45,6 +45,12 @@ pub fn parse_in_place<'a>(
     result
 }
 
+/// Parses `text` into `arena`: simd-json unescapes strings in place, so the text is copied
+/// into the arena first and the value's strings borrow that copy.
+pub fn parse_copy<'a>(arena: &'a Bump, text: &str, scratch: &mut ParseBuffers) -> Result<Value<'a>, ParseError> {
+    parse_in_place(arena, arena.alloc_slice_copy(text.as_bytes()), scratch)
+}
+
 /// Checks that `buf` is one JSON document, without building values (simd-json's tape only).
 pub fn validate_in_place(buf: &mut [u8], scratch: &mut ParseBuffers) -> Result<(), ParseError> {
     let mut t: simd_json::Tape<'_> = simd_json::Tape(std::mem::take(&mut scratch.tape)).reset();

@@ -170,14 +170,13 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{parse_in_place, to_json_string, ParseBuffers};
+    use crate::value::{parse_copy, to_json_string, ParseBuffers};
     use proptest::prelude::*;
 
     /// What simd-json makes of `text`, written back as JSON with each number's kind.
     fn by_simd_json(text: &str) -> Option<String> {
         let arena = Bump::new();
-        let buf = arena.alloc_slice_copy(text.as_bytes());
-        parse_in_place(&arena, buf, &mut ParseBuffers::default()).ok().map(|v| shape(&v))
+        parse_copy(&arena, text, &mut ParseBuffers::default()).ok().map(|v| shape(&v))
     }
 
     /// JSON text, with every number marked as integer or float.

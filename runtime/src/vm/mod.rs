@@ -1172,8 +1172,7 @@ impl<'a> Vm<'a> {
                 if json.len() > self.limits.max_payload_bytes {
                     return Err(self.data_limit(sc));
                 }
-                let buf = self.arena.alloc_slice_copy(json.as_bytes());
-                let v = crate::value::parse_in_place(self.arena, buf, self.parse)
+                let v = crate::value::parse_copy(self.arena, &json, self.parse)
                     .map_err(|e| self.runtime(sc, format!("internal error: a journaled result is not JSON: {e}")))?;
                 Ok(if lambda { crate::handler::lambda_result(self.arena, v) } else { v })
             }

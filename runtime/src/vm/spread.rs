@@ -27,7 +27,7 @@
 use super::{Fault, FaultKind, MapItem, Vm};
 use crate::bytecode::MachineId;
 use crate::jsonata::JV;
-use crate::value::{json_len, parse_in_place, to_json_string, Value};
+use crate::value::{json_len, parse_copy, to_json_string, Value};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -246,12 +246,8 @@ impl ItemBatch {
         vm.rng = super::Rng::seeded(self.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let started = Instant::now();
         let run = &self.items[k];
-        let parse = |text: &str, vm: &mut Vm<'v>| {
-            let buf = arena.alloc_slice_copy(text.as_bytes());
-            parse_in_place(arena, buf, vm.parse)
-        };
         let item = match &run.item {
-            Some((index, key, value)) => match parse(value, vm) {
+            Some((index, key, value)) => match parse_copy(arena, value, vm.parse) {
                 Ok(value) => {
                     Ok(Some(MapItem { index: *index, value, key: key.as_deref().map(|k| &*arena.alloc_str(k)) }))
                 }
@@ -259,7 +255,7 @@ impl ItemBatch {
             },
             None => Ok(None),
         };
-        let outcome = match (item, parse(&run.input, vm)) {
+        let outcome = match (item, parse_copy(arena, &run.input, vm.parse)) {
             (Ok(item), Ok(input)) => {
                 let cells = arena.alloc_slice_fill_iter(vars.iter().map(|v| Cell::new(v.map_or(JV::Undef, JV::V))));
                 vm.run_machine(run.machine, input, item, cells)
@@ -283,10 +279,7 @@ impl ItemBatch {
         arena: &'v bumpalo::Bump,
         parse: &mut crate::value::ParseBuffers,
     ) -> Result<(Vec<Option<Value<'v>>>, Value<'v>), String> {
-        let mut one = |text: &str| {
-            let buf = arena.alloc_slice_copy(text.as_bytes());
-            parse_in_place(arena, buf, parse).map_err(|e| e.message)
-        };
+        let mut one = |text: &str| parse_copy(arena, text, parse).map_err(|e| e.message);
         let vars = self.vars.iter().map(|v| v.as_deref().map(&mut one).transpose()).collect::<Result<_, _>>()?;
         Ok((vars, one(&self.execution_input)?))
     }
@@ -490,10 +483,7 @@ impl<'a> Vm<'a> {
                 spread.time_branch(deferred[k].machine, r.nanos);
             }
             placed[k] = Some(match r.outcome {
-                Ok(json) => {
-                    let buf = self.arena.alloc_slice_copy(json.as_bytes());
-                    parse_in_place(self.arena, buf, self.parse).map_err(|e| self.read_back(&e.message))
-                }
+                Ok(json) => parse_copy(self.arena, &json, self.parse).map_err(|e| self.read_back(&e.message)),
                 Err((kind, error, cause, from_task)) => Err(Fault {
                     error: error.map(|e| &*self.arena.alloc_str(&e)),
                     cause: cause.map(|c| &*self.arena.alloc_str(&c)),
