@@ -104,7 +104,7 @@ pub struct Scratch {
     event: Vec<u8>,
     output: String,
     executions: u64,
-    /// A worker's pool, over whose idle workers heavy Maps spread their items.
+    /// A worker's pool, over whose idle workers heavy Map items and Parallel branches spread.
     pub(crate) helpers: Option<Arc<dyn Helpers>>,
 }
 
@@ -236,8 +236,14 @@ impl StateMachine {
         Journal::new(seed)
     }
 
-    /// A helper's part of a Map spread over idle workers (see `vm::spread`): runs items of
-    /// `batch` in this worker's scratch until none are left.
+    /// What a VM running this machine needs to spread Map items and Parallel branches over
+    /// `helpers` (see `vm::spread`).
+    fn spread<'s>(&'s self, helpers: &'s Arc<dyn Helpers>) -> Spread<'s> {
+        Spread { helpers, machine: self, branch_nanos: &self.inner.branch_nanos }
+    }
+
+    /// A helper's part of a spread Map or Parallel (see `vm::spread`): takes runs of `batch`
+    /// in this worker's scratch until none are left.
     pub(crate) fn help(&self, scratch: &mut Scratch, batch: &ItemBatch) {
         let Scratch { arena, parse, helpers, .. } = scratch;
         arena.reset();
@@ -252,9 +258,8 @@ impl StateMachine {
             };
             let rng = Rng::seeded(0);
             let mut vm = Vm::new(arena, &inner.program, &inner.bound, &inner.config, rng, execution_input, parse);
-            // A helper's items may spread further, over workers idle still.
-            vm.spread =
-                helpers.as_ref().map(|helpers| Spread { helpers, machine: self, branch_nanos: &inner.branch_nanos });
+            // A helper's runs may spread further, over workers idle still.
+            vm.spread = helpers.as_ref().map(|helpers| self.spread(helpers));
             batch.run_item(&mut vm, k, vars)
         });
     }
@@ -356,7 +361,7 @@ impl StateMachine {
         let spread = helpers
             .as_ref()
             .filter(|_| cfg.clock == Clock::System && cfg.seed.is_none() && !self.may_suspend())
-            .map(|helpers| Spread { helpers, machine: self, branch_nanos: &self.inner.branch_nanos });
+            .map(|helpers| self.spread(helpers));
         let extra = RunExtra { raw_input: raw, cancel, journal, spread };
         run_vm(&self.inner, arena, input, rng, output, parse, extra)
     }

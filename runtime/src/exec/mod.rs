@@ -91,7 +91,7 @@ struct Shared {
     abort: AtomicBool,
     sleep: Mutex<()>,
     wake: Condvar,
-    /// Workers asleep for want of work: heavy Maps spread their items only when some are. Read
+    /// Workers asleep for want of work: Map items and Parallel branches spread only when some are. Read
     /// at every Map and Parallel: on a cache line of its own, away from `pending`.
     idle: crossbeam_utils::CachePadded<AtomicUsize>,
     metrics: Metrics,
