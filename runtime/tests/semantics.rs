@@ -46,6 +46,42 @@ fn no_choice_matched_is_states_runtime() {
     );
 }
 
+/// A Choice reads a variable once for consecutive comparisons of it, and And and Or stop at the
+/// operand that decides them: a later operand's missing variable is an error only when it is
+/// reached. Rules go in order, and the first that holds wins.
+#[test]
+fn choice_rules_in_order_with_shared_and_missing_variables() {
+    let machine = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [
+            {"And": [{"Variable": "$.t", "StringEquals": "a"}, {"Variable": "$.n", "NumericGreaterThan": 1}], "Next": "A"},
+            {"Or": [{"Variable": "$.t", "StringEquals": "b"}, {"Variable": "$.t", "StringEquals": "c"}], "Next": "B"},
+            {"Not": {"Variable": "$.u", "IsPresent": true}, "Next": "N"},
+            {"Variable": "$.u", "StringEqualsPath": "$.t", "Next": "U"}],
+            "Default": "D"},
+        "A": {"Type": "Pass", "Result": "A", "End": true},
+        "B": {"Type": "Pass", "Result": "B", "End": true},
+        "N": {"Type": "Pass", "Result": "N", "End": true},
+        "U": {"Type": "Pass", "Result": "U", "End": true},
+        "D": {"Type": "Pass", "Result": "D", "End": true}}});
+    let chose = |input: Value, state: &str| {
+        check(machine.clone(), input, json!({"status": "SUCCEEDED", "output": state}));
+    };
+    chose(json!({"t": "a", "n": 2}), "A");
+    // `$.n` is missing, but the And is decided by its first operand.
+    chose(json!({"t": "b"}), "B");
+    chose(json!({"t": "c"}), "B");
+    chose(json!({"t": "x"}), "N");
+    chose(json!({"t": "x", "u": "x"}), "U");
+    chose(json!({"t": "x", "u": "y"}), "D");
+    // The And's second operand is reached, and its variable is missing.
+    check(
+        machine.clone(),
+        json!({"t": "a"}),
+        json!({"status": "FAILED", "error": "States.Runtime",
+               "cause": "An error occurred while executing the state 'C' (entered at the event id #2). Invalid path '$.n': The choice state's condition path references an invalid value."}),
+    );
+}
+
 /// Intrinsic failures are reported as States.Runtime (States.IntrinsicFailure is reserved), and,
 /// being States.Runtime, are not caught by States.ALL.
 #[test]
@@ -286,7 +322,8 @@ fn disassembly_snapshot() {
     let machine = StateMachine::compile(
         &json!({"StartAt": "C", "States": {
             "C": {"Type": "Choice", "Choices": [
-                {"Or": [{"Variable": "$.a", "NumericGreaterThan": 1}, {"Not": {"Variable": "$.b", "IsPresent": true}}], "Next": "P"}],
+                {"Or": [{"Variable": "$.a", "NumericGreaterThan": 1}, {"Not": {"Variable": "$.b", "IsPresent": true}}], "Next": "P"},
+                {"Variable": "$.a", "IsString": true, "Assign": {"s.$": "$.a"}, "Next": "P"}],
                 "Default": "F"},
             "P": {"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.xs)", "k": 1}, "ResultPath": "$.r", "End": true},
             "F": {"Type": "Fail", "Error": "E"}}})
@@ -295,26 +332,25 @@ fn disassembly_snapshot() {
     .unwrap();
     let expect = r#"m0: 3 states, stack 2
     0  enter      "C"
-    1  test       $.a NumericGreaterThan 1
-    2  jump-if    5
-    3  test       $.b IsPresent true
-    4  jump-if    8
-    5  move       Acc <- Eff
-    6  exit
-    7  jump       11
-    8  move       Acc <- Eff
-    9  exit
-   10  jump       19
-   11  enter      "P"
-   12  arg        Eff $.xs
-   13  apply      States.ArrayLength/1
-   14  push       1
-   15  object-to  Res 2 ["n", "k"]
-   16  result     $.r
-   17  exit
-   18  end
-   19  enter      "F"
-   20  fail       "E" -
+    1  choose     Or($.a NumericGreaterThan 1, Not($.b IsPresent true)) | $.a IsString true
+    2  choice-out 10
+    3  jump       5
+    4  choice-out 18
+    5  push       Eff $.a (s.$)
+    6  move       Acc <- Eff
+    7  assign     ["s"]
+    8  exit
+    9  jump       10
+   10  enter      "P"
+   11  arg        Eff $.xs
+   12  apply      States.ArrayLength/1
+   13  push       1
+   14  object-to  Res 2 ["n", "k"]
+   15  result     $.r
+   16  exit
+   17  end
+   18  enter      "F"
+   19  fail       "E" -
 "#;
     assert_eq!(machine.disassemble(), expect);
 }

@@ -36,6 +36,25 @@ fn jt_text(t: &crate::asl::ast::JTemplate) -> String {
 }
 
 impl Program {
+    /// A Choice rule as written, in prefix form: `And($.a NumericGreaterThan 1, Not(…))`.
+    fn cond_text(&self, c: &Cond) -> String {
+        let list = |xs: &[Cond]| xs.iter().map(|x| self.cond_text(x)).collect::<Vec<_>>().join(", ");
+        match c {
+            Cond::Test(t) => {
+                let t = &self.tests[t.index()];
+                let operand = match &t.operand {
+                    TestOperand::Const(c) => konst(&self.consts[c.index()]),
+                    TestOperand::Timestamp(n) => format!("@{n}ns"),
+                    TestOperand::Path(p) => self.paths[p.index()].text.to_string(),
+                };
+                format!("{} {:?} {operand}", self.paths[t.variable.index()].text, t.op)
+            }
+            Cond::Not(x) => format!("Not({})", self.cond_text(x)),
+            Cond::And(xs) => format!("And({})", list(xs)),
+            Cond::Or(xs) => format!("Or({})", list(xs)),
+        }
+    }
+
     fn fmt_op(&self, f: &mut fmt::Formatter<'_>, m: &MachineCode, op: &Op) -> fmt::Result {
         let path = |p: PathId| &*self.paths[p.index()].text;
         match *op {
@@ -81,19 +100,14 @@ impl Program {
             Op::Pop(r) => write!(f, "pop        {r:?}"),
             Op::Move { to, from } => write!(f, "move       {to:?} <- {from:?}"),
             Op::ResultPath(r) => write!(f, "result     {}", &*self.ref_paths[r.index()].text),
-            Op::Test(t) => {
-                let t = &self.tests[t.index()];
-                let operand = match &t.operand {
-                    TestOperand::Const(c) => konst(&self.consts[c.index()]),
-                    TestOperand::Timestamp(n) => format!("@{n}ns"),
-                    TestOperand::Path(p) => path(*p).to_owned(),
-                };
-                write!(f, "test       {} {:?} {operand}", path(t.variable), t.op)
+            Op::Choose(c) => {
+                let rules: Vec<String> = self.choices[c.index()].rules.iter().map(|r| self.cond_text(r)).collect();
+                write!(f, "choose     {}", rules.join(" | "))
             }
+            Op::ChoiceOut(pc) => write!(f, "choice-out {}", pc.0),
             Op::Invoke(r) => write!(f, "invoke     {}", &*self.resources[r.index()]),
             Op::Wait(w) => write!(f, "wait       {:?}", self.waits[w.index()]),
             Op::Jump(pc) => write!(f, "jump       {}", pc.0),
-            Op::JumpIf(pc) => write!(f, "jump-if    {}", pc.0),
             Op::JumpIfNot(pc) => write!(f, "jump-ifnot {}", pc.0),
             Op::MapNext(pc) => write!(f, "map-next   {}", pc.0),
             Op::Branch(mid) => write!(f, "branch     m{}", mid.0),

@@ -81,6 +81,10 @@ index_type!(
     TestId(u16)
 );
 index_type!(
+    /// Index into [`Program::choices`].
+    ChoiceId(u16)
+);
+index_type!(
     /// Index into [`Program::waits`].
     WaitId(u16)
 );
@@ -217,10 +221,15 @@ pub enum Op {
     Jump(Pc),
     /// Ends the machine with `Acc` as its output.
     End,
-    /// Evaluates Choice test `.0` against `Eff` into the flag (spec: "Choice Rules"). A missing
-    /// variable is `States.Runtime` (except for IsPresent).
-    Test(TestId),
-    JumpIf(Pc),
+    /// Evaluates the rules of JSONPath Choice `.0` against `Eff`, in order, And and Or stopping
+    /// at the first operand that decides them (spec: "Choice Rules"), and goes on at the op `k`
+    /// places after this one: `k` is the first rule that holds, or the number of rules when none
+    /// does. Those ops are the rules' outcomes and, last, the Default's (or [`Op::NoChoice`]).
+    /// A missing variable is `States.Runtime` (except for IsPresent).
+    Choose(ChoiceId),
+    /// A Choice outcome with nothing else to do: `Acc = Eff`, counts the ChoiceStateExited
+    /// event and jumps to `.0`, the next state.
+    ChoiceOut(Pc),
     JumpIfNot(Pc),
     /// No Choice rule matched and there is no Default: `States.Runtime`, as AWS reports it.
     NoChoice,
@@ -321,6 +330,7 @@ pub struct Program {
     pub calls: Vec<Call>,
     pub strings: Vec<Box<str>>,
     pub tests: Vec<ChoiceTest>,
+    pub choices: Vec<ChoiceSpec>,
     pub waits: Vec<Wait>,
     pub maps: Vec<MapSpec>,
     pub fails: Vec<FailSpec>,
@@ -372,6 +382,7 @@ impl Program {
                     | Op::EndAttempt
                     | Op::Branch(_)
                     | Op::JoinBranches
+                    | Op::ChoiceOut(_)
                     | Op::NoChoice => {}
                     Op::Wait(w) => {
                         clock = true;
@@ -441,6 +452,22 @@ pub struct ChoiceTest {
     pub variable: PathId,
     pub op: Comparison,
     pub operand: TestOperand,
+}
+
+/// The rules of a JSONPath Choice state, for [`Op::Choose`].
+#[derive(Debug)]
+pub struct ChoiceSpec {
+    pub rules: Box<[Cond]>,
+}
+
+/// A Choice rule's condition. Within one Choice, comparisons of the same variable share its
+/// [`PathId`], so that the VM reads a variable once for consecutive comparisons of it.
+#[derive(Debug)]
+pub enum Cond {
+    Test(TestId),
+    Not(Box<Cond>),
+    And(Box<[Cond]>),
+    Or(Box<[Cond]>),
 }
 
 #[derive(Debug)]

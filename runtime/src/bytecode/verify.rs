@@ -69,8 +69,14 @@ fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
         }
         let next = pc + 1;
         match *op {
-            Op::Jump(t) => work.push((target(t, in_range).map_err(|e| err(pc, e))?, after)),
-            Op::JumpIf(t) | Op::JumpIfNot(t) | Op::MapNext(t) => {
+            Op::Jump(t) | Op::ChoiceOut(t) => work.push((target(t, in_range).map_err(|e| err(pc, e))?, after)),
+            // Each rule's outcome and the Default's, in the ops after this one.
+            Op::Choose(c) => {
+                for k in 0..=p.choices[c.index()].rules.len() {
+                    work.push((target(Pc((next + k) as u32), in_range).map_err(|e| err(pc, e))?, after));
+                }
+            }
+            Op::JumpIfNot(t) | Op::MapNext(t) => {
                 work.push((target(t, in_range).map_err(|e| err(pc, e))?, after));
                 work.push((next, after));
             }
@@ -153,8 +159,23 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
             check(r.index() < p.ref_paths.len(), "reference path")?;
             (0, 0)
         }
-        Op::Test(t) => {
-            check(t.index() < p.tests.len(), "test")?;
+        Op::Choose(c) => {
+            check(c.index() < p.choices.len(), "choice")?;
+            fn tests_in_range(c: &Cond, p: &Program) -> bool {
+                match c {
+                    Cond::Test(t) => p.tests.get(t.index()).is_some_and(|t| {
+                        let operand = match t.operand {
+                            TestOperand::Const(c) => c.index() < p.consts.len(),
+                            TestOperand::Path(x) => x.index() < p.paths.len(),
+                            TestOperand::Timestamp(_) => true,
+                        };
+                        t.variable.index() < p.paths.len() && operand
+                    }),
+                    Cond::Not(x) => tests_in_range(x, p),
+                    Cond::And(xs) | Cond::Or(xs) => xs.iter().all(|x| tests_in_range(x, p)),
+                }
+            }
+            check(p.choices[c.index()].rules.iter().all(|r| tests_in_range(r, p)), "test")?;
             (0, 0)
         }
         Op::Wait(w) => {
@@ -202,8 +223,8 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
         | Op::Exit
         | Op::Events(_)
         | Op::Jump(_)
+        | Op::ChoiceOut(_)
         | Op::End
-        | Op::JumpIf(_)
         | Op::JumpIfNot(_)
         | Op::NoChoice
         | Op::Attempt

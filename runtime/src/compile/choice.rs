@@ -1,4 +1,5 @@
-//! Choice rules → tests and jumps, with short-circuit And/Or and Not folded into jump polarity.
+//! Choice rules: a JSONPath Choice is one [`Op::Choose`] over its rule trees, followed by a table
+//! of outcomes; a JSONata Choice is a test and a jump per rule.
 
 use super::{push, Compiler, Emitter};
 use crate::asl::ast::{self, ChoiceRule, Condition, State};
@@ -16,22 +17,62 @@ impl Compiler {
             return self.choice_jsonata(e, s, rules, default);
         }
         self.input_path(e, s)?;
-        for rule in rules {
-            let next_rule = e.label();
-            self.jump_when(e, &rule.condition, false, next_rule)?;
-            // A chosen rule's Assign replaces the state's; both read the effective input.
-            let assign = rule.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Eff)).transpose()?;
-            self.choice_exit(e, s, assign, &rule.next)?;
-            e.bind(next_rule);
-        }
-        match default {
-            Some(d) => {
-                let assign = s.assign.as_ref().map(|a| self.assign_values(e, a, Reg::Eff)).transpose()?;
-                self.choice_exit(e, s, assign, d)?;
+        let mut variables = Vec::new();
+        let conds = rules.iter().map(|r| self.cond(&r.condition, &mut variables)).collect::<Result<_, _>>()?;
+        let id = ChoiceId(push(&mut self.program.choices, ChoiceSpec { rules: conds })?);
+        e.emit(Op::Choose(id));
+        // The table `Choose` indexes: one op per rule, then the Default's. An outcome that only
+        // leaves is that op; one with an OutputPath or an Assign (a chosen rule's replaces the
+        // state's) is a jump to its code after the table.
+        let leaves_only = !has_output_path(s);
+        let outcomes = rules
+            .iter()
+            .map(|r| (Some(r.next.as_str()), r.assign.as_ref()))
+            .chain(std::iter::once((default, s.assign.as_ref())));
+        let mut blocks = Vec::new();
+        for (next, assign) in outcomes {
+            match next {
+                None => e.emit(Op::NoChoice),
+                Some(next) if leaves_only && assign.is_none() => {
+                    let target = e.state_label(next)?;
+                    e.emit_to(Op::ChoiceOut, target);
+                }
+                Some(next) => {
+                    let l = e.label();
+                    e.emit_to(Op::Jump, l);
+                    blocks.push((l, next, assign));
+                }
             }
-            None => e.emit(Op::NoChoice),
+        }
+        for (l, next, assign) in blocks {
+            e.bind(l);
+            // Both read the effective input.
+            let assign = assign.map(|a| self.assign_values(e, a, Reg::Eff)).transpose()?;
+            self.choice_exit(e, s, assign, next)?;
         }
         Ok(())
+    }
+
+    /// A rule's condition, its comparisons compiled into tests; `variables` holds the variables
+    /// of this Choice compiled so far, so that comparisons of the same variable share its path.
+    fn cond(&mut self, c: &Condition, variables: &mut Vec<(crate::path::Path, PathId)>) -> Result<Cond, String> {
+        Ok(match c {
+            Condition::Compare { variable, op, operand } => {
+                let path = match variables.iter().find(|(p, _)| p == variable) {
+                    Some(&(_, id)) => id,
+                    None => {
+                        let id = self.path(variable)?;
+                        variables.push((variable.clone(), id));
+                        id
+                    }
+                };
+                Cond::Test(self.test(path, *op, operand)?)
+            }
+            Condition::Not(inner) => Cond::Not(Box::new(self.cond(inner, variables)?)),
+            Condition::And(list) => Cond::And(list.iter().map(|x| self.cond(x, variables)).collect::<Result<_, _>>()?),
+            Condition::Or(list) => Cond::Or(list.iter().map(|x| self.cond(x, variables)).collect::<Result<_, _>>()?),
+            Condition::Jsonata(_) => return Err("internal error: a JSONata condition in a JSONPath Choice".into()),
+        })
     }
 
     /// The output of a JSONPath Choice for one outcome: OutputPath, the Assign, exit, jump.
@@ -96,48 +137,7 @@ impl Compiler {
         Ok(())
     }
 
-    /// Emits code that jumps to `target` when `c` evaluates to `when`, and falls through otherwise.
-    fn jump_when(&mut self, e: &mut Emitter, c: &Condition, when: bool, target: Label) -> Result<(), String> {
-        match c {
-            Condition::Compare { variable, op, operand } => {
-                let test = self.test(variable, *op, operand)?;
-                e.emit(Op::Test(test));
-                e.emit_to(if when { Op::JumpIf } else { Op::JumpIfNot }, target);
-            }
-            Condition::Jsonata(t) => {
-                let id = self.jt(t)?;
-                e.emit(Op::TestJ(id));
-                e.emit_to(if when { Op::JumpIf } else { Op::JumpIfNot }, target);
-            }
-            Condition::Not(inner) => self.jump_when(e, inner, !when, target)?,
-            // And jumps on the first false; Or on the first true. The opposite polarity skips past
-            // the last operand's jump as soon as the result is decided.
-            Condition::And(list) | Condition::Or(list) => {
-                let is_and = matches!(c, Condition::And(_));
-                if when != is_and {
-                    for x in list {
-                        self.jump_when(e, x, when, target)?;
-                    }
-                } else {
-                    let skip = e.label();
-                    let (last, rest) = list.split_last().ok_or("internal error: empty And/Or")?;
-                    for x in rest {
-                        self.jump_when(e, x, !when, skip)?;
-                    }
-                    self.jump_when(e, last, when, target)?;
-                    e.bind(skip);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn test(
-        &mut self,
-        variable: &crate::path::Path,
-        op: ast::Comparison,
-        operand: &ast::Operand,
-    ) -> Result<TestId, String> {
+    fn test(&mut self, variable: PathId, op: ast::Comparison, operand: &ast::Operand) -> Result<TestId, String> {
         use ast::Comparison as C;
         let is_timestamp = matches!(
             op,
@@ -147,7 +147,6 @@ impl Compiler {
                 | C::TimestampLessThanEquals
                 | C::TimestampGreaterThanEquals
         );
-        let variable = self.path(variable)?;
         let operand = match operand {
             ast::Operand::Const(crate::value::Const::Str(s)) if is_timestamp => TestOperand::Timestamp(
                 crate::vm::timestamp::parse(s).ok_or("internal error: unparsed timestamp literal")?,
@@ -157,5 +156,14 @@ impl Compiler {
             ast::Operand::None => TestOperand::Const(self.constant(&crate::value::Const::Null)?),
         };
         Ok(TestId(push(&mut self.program.tests, ChoiceTest { variable, op, operand })?))
+    }
+}
+
+/// Whether the state's OutputPath selects anything but the whole output.
+fn has_output_path(s: &State) -> bool {
+    match &s.io.output_path {
+        None => false,
+        Some(Some(p)) => !super::is_root(p),
+        Some(None) => true,
     }
 }

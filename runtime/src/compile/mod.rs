@@ -129,7 +129,7 @@ impl Emitter {
             let pc = self.resolve(l)?;
             self.code[at] = match self.code[at] {
                 Op::Jump(_) => Op::Jump(pc),
-                Op::JumpIf(_) => Op::JumpIf(pc),
+                Op::ChoiceOut(_) => Op::ChoiceOut(pc),
                 Op::JumpIfNot(_) => Op::JumpIfNot(pc),
                 Op::MapNext(_) => Op::MapNext(pc),
                 other => return Err(format!("internal error: patching {other:?}")),

@@ -3,40 +3,102 @@
 
 use super::{Fault, Vm};
 use crate::asl::ast::Comparison as C;
-use crate::bytecode::{ChoiceTest, TestOperand};
+use crate::bytecode::{ChoiceSpec, ChoiceTest, Cond, PathId, TestOperand};
 use crate::value::Value;
 use std::cmp::Ordering;
 
+/// One evaluation of a Choice's rules: the effective input and state, the variable read last
+/// and its value (comparisons of one variable share its path), and the failure that stopped it.
+struct Eval<'a, 's> {
+    input: Value<'a>,
+    sc: &'s super::StateCtx<'a>,
+    variable: Option<PathId>,
+    value: Option<Value<'a>>,
+    fault: Option<Fault<'a>>,
+}
+
 impl<'a> Vm<'a> {
-    /// Evaluates one compiled comparison against the effective input.
-    pub(super) fn test(
+    /// Evaluates Choice `c`'s rules against the effective input, in order: the index of the
+    /// first that holds, or the number of rules when none does.
+    pub(super) fn choose(
         &mut self,
-        t: &'a ChoiceTest,
+        c: &'a ChoiceSpec,
         input: Value<'a>,
         sc: &super::StateCtx<'a>,
-    ) -> Result<bool, Fault<'a>> {
+    ) -> Result<usize, Fault<'a>> {
+        let mut e = Eval { input, sc, variable: None, value: None, fault: None };
+        for (k, rule) in c.rules.iter().enumerate() {
+            match self.holds(rule, &mut e) {
+                Some(true) => return Ok(k),
+                Some(false) => {}
+                None => {
+                    return Err(e
+                        .fault
+                        .unwrap_or_else(|| self.runtime(sc, "internal error: a failed Choice rule".into())))
+                }
+            }
+        }
+        Ok(c.rules.len())
+    }
+
+    /// One condition, or `None` when it failed (the failure is in `e`). And and Or stop at the
+    /// first operand that decides them, so a later operand's missing variable is no error
+    /// then, as on AWS.
+    fn holds(&mut self, c: &'a Cond, e: &mut Eval<'a, '_>) -> Option<bool> {
+        match c {
+            Cond::Test(t) => self.test(&self.program.tests[t.index()], e),
+            Cond::Not(x) => self.holds(x, e).map(|b| !b),
+            Cond::And(xs) => {
+                for x in xs.iter() {
+                    if !self.holds(x, e)? {
+                        return Some(false);
+                    }
+                }
+                Some(true)
+            }
+            Cond::Or(xs) => {
+                for x in xs.iter() {
+                    if self.holds(x, e)? {
+                        return Some(true);
+                    }
+                }
+                Some(false)
+            }
+        }
+    }
+
+    /// One comparison. The variable is read again only when the comparison before read
+    /// another: a path's value cannot change within the state.
+    fn test(&mut self, t: &'a ChoiceTest, e: &mut Eval<'a, '_>) -> Option<bool> {
         let program = self.program;
         let variable = &program.paths[t.variable.index()];
-        let value = self.eval_path(variable, input, sc);
+        if e.variable != Some(t.variable) {
+            e.value = self.eval_path(variable, e.input, e.sc);
+            e.variable = Some(t.variable);
+        }
         if t.op == C::IsPresent {
             let want = matches!(t.operand, TestOperand::Const(c) if program.consts[c.index()] == crate::value::Const::Bool(true));
-            return Ok(value.is_some() == want);
+            return Some(e.value.is_some() == want);
         }
-        let Some(value) = value else {
-            return Err(self.invalid_path(sc, variable));
+        let Some(value) = e.value else {
+            e.fault = Some(self.invalid_path(e.sc, variable));
+            return None;
         };
         let rhs: Value<'a> = match t.operand {
             TestOperand::Const(c) => program.consts[c.index()].materialize(self.arena),
-            TestOperand::Timestamp(n) => return Ok(compare_timestamp(t.op, value, n)),
+            TestOperand::Timestamp(n) => return Some(compare_timestamp(t.op, value, n)),
             TestOperand::Path(p) => {
                 let p = &program.paths[p.index()];
-                match self.eval_path(p, input, sc) {
+                match self.eval_path(p, e.input, e.sc) {
                     Some(v) => v,
-                    None => return Err(self.invalid_path(sc, p)),
+                    None => {
+                        e.fault = Some(self.invalid_path(e.sc, p));
+                        return None;
+                    }
                 }
             }
         };
-        Ok(compare(t.op, value, rhs))
+        Some(compare(t.op, value, rhs))
     }
 
     #[cold]

@@ -799,11 +799,11 @@ impl<'a> Vm<'a> {
                 Op::Events(n) => self.events += n as u64,
                 Op::Jump(t) => pc = t.index(),
                 Op::End => return Ok(f.acc),
-                Op::Test(t) => f.flag = tri!(self.test(&program.tests[t.index()], f.eff, &f.sc)),
-                Op::JumpIf(t) => {
-                    if f.flag {
-                        pc = t.index();
-                    }
+                Op::Choose(c) => pc += tri!(self.choose(&program.choices[c.index()], f.eff, &f.sc)),
+                Op::ChoiceOut(t) => {
+                    f.acc = f.eff;
+                    self.events += 1;
+                    pc = t.index();
                 }
                 Op::JumpIfNot(t) => {
                     if !f.flag {
