@@ -1428,20 +1428,23 @@ impl<'a> Vm<'a> {
         let (program, arena) = (self.program, self.arena);
         let names = &program.keys[o.keys.index()];
         let mut missing = None;
-        let members = arena.alloc_slice_fill_with(o.members.len(), |i| {
-            let v = match (o.members[i], proto) {
-                (FlatMember::Const(_), Some(p)) => p[i].1,
-                (FlatMember::Path { path, .. }, Some(p)) if program.paths[path.index()].root == Root::Input => p[i].1,
-                (FlatMember::Const(c), _) => program.consts[c.index()].materialize(arena),
-                (FlatMember::Path { path, field }, _) => {
-                    self.eval_path(&program.paths[path.index()], from, sc).unwrap_or_else(|| {
-                        missing = missing.or(Some((path, field)));
-                        Value::Null
-                    })
+        // Each member is written in its slot: a value returned into a (key, value) tuple goes
+        // through stack temporaries whose partial reloads stall on store forwarding.
+        let members = arena.alloc_slice_fill_copy(o.members.len(), ("", Value::Null));
+        for (i, (slot, name)) in members.iter_mut().zip(names.iter()).enumerate() {
+            slot.0 = name;
+            match (o.members[i], proto) {
+                (FlatMember::Const(_), Some(p)) => slot.1 = p[i].1,
+                (FlatMember::Path { path, .. }, Some(p)) if program.paths[path.index()].root == Root::Input => {
+                    slot.1 = p[i].1
                 }
-            };
-            (&*names[i], v)
-        });
+                (FlatMember::Const(c), _) => slot.1 = program.consts[c.index()].materialize(arena),
+                (FlatMember::Path { path, field }, _) => match self.eval_path(&program.paths[path.index()], from, sc) {
+                    Some(v) => slot.1 = v,
+                    None => missing = missing.or(Some((path, field))),
+                },
+            }
+        }
         match missing {
             Some((path, field)) => {
                 Err(self.field_not_found(sc, &program.paths[path.index()], &program.strings[field.index()], from))
