@@ -2,14 +2,15 @@
 //!
 //! Each machine (the top level, every Parallel branch, every Map processor) is one flat stream of
 //! [`Op`]s. A state compiles to a run of ops that starts with [`Op::Enter`]; everything an op
-//! refers to (paths, constants, key lists, intrinsic calls, Choice tests, Retry/Catch tables)
+//! refers to (paths, constants, key lists, intrinsic calls, Choice tests and rule trees,
+//! Retry/Catch tables)
 //! lives in the program's pools and is named by a 16-bit index, so that an `Op` is 8 bytes.
 //!
 //! The VM keeps five value registers per frame ([`Reg`]): `Acc` carries a value from one state
 //! to the next, `Raw` is the state's input, `Eff` its effective input (after InputPath), `Res` its
 //! result, `In` the input of a task or branch. Payload templates build values on a small stack
 //! whose depth [`verify`] computes. Jumps go to [`Pc`]s; the compiler patches them through
-//! [`Label`]s.
+//! [`Label`]s. [`Op::Choose`] goes on at one of the ops that follow it, by its rule's place.
 //!
 //! Spec references are to the Amazon States Language specification (states-language.net) and
 //! the AWS Step Functions developer guide.
@@ -230,7 +231,6 @@ pub enum Op {
     /// A Choice outcome with nothing else to do: `Acc = Eff`, counts the ChoiceStateExited
     /// event and jumps to `.0`, the next state.
     ChoiceOut(Pc),
-    JumpIfNot(Pc),
     /// No Choice rule matched and there is no Default: `States.Runtime`, as AWS reports it.
     NoChoice,
     /// Waits as Wait state `.0` says, reading `Eff` (spec: "Wait State").
@@ -269,6 +269,8 @@ pub enum Op {
     PushJT(JtId),
     /// Evaluates JSONata value `.0` as a Choice `Condition` into the flag; it must be a boolean.
     TestJ(JtId),
+    /// Jumps to `.0` when [`Op::TestJ`]'s condition was false.
+    JumpIfNot(Pc),
     /// Makes `$states` for the JSONata expressions that follow: `input` is `Raw`; the flags add
     /// `result` (`Res`, 1), `errorOutput` (`Err`, 2) and `context` (4).
     SetStates(u8),

@@ -63,17 +63,22 @@ fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
         }
         let after = d - pops + pushes;
         max = max.max(after).max(d);
-        let need_empty = matches!(op, Op::Enter(_) | Op::Attempt | Op::End | Op::Exit);
+        let need_empty = matches!(op, Op::Enter(_) | Op::Attempt | Op::End | Op::Exit | Op::ChoiceOut(_));
         if (need_empty && d != 0) || (matches!(op, Op::MapBegin(_)) && d != pops) {
             return Err(err(pc, format!("{op:?} with {d} values on the stack")));
         }
         let next = pc + 1;
         match *op {
             Op::Jump(t) | Op::ChoiceOut(t) => work.push((target(t, in_range).map_err(|e| err(pc, e))?, after)),
-            // Each rule's outcome and the Default's, in the ops after this one.
+            // Each rule's outcome and the Default's, in the ops after this one: each leaves (or
+            // fails), so that none runs into the next.
             Op::Choose(c) => {
                 for k in 0..=p.choices[c.index()].rules.len() {
-                    work.push((target(Pc((next + k) as u32), in_range).map_err(|e| err(pc, e))?, after));
+                    let at = target(Pc((next + k) as u32), in_range).map_err(|e| err(pc, e))?;
+                    if !matches!(code[at], Op::ChoiceOut(_) | Op::Jump(_) | Op::NoChoice) {
+                        return Err(err(at, format!("{:?} in a Choice's table of outcomes", code[at])));
+                    }
+                    work.push((at, after));
                 }
             }
             Op::JumpIfNot(t) | Op::MapNext(t) => {
@@ -233,4 +238,42 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
         | Op::MapNext(_)
         | Op::MapEnd => (0, 0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One machine of one state whose Choice has one rule, with `code` as its code.
+    fn choice_machine(code: Vec<Op>) -> Program {
+        let mut p = Program::default();
+        p.paths.push(crate::path::parse_path("$.a").expect("a path"));
+        p.consts.push(Const::Int(1));
+        let operand = TestOperand::Const(ConstId(0));
+        p.tests.push(ChoiceTest { variable: PathId(0), op: Comparison::NumericEquals, operand });
+        p.choices.push(ChoiceSpec { rules: vec![Cond::Test(TestId(0))].into() });
+        let state = StateInfo {
+            name: "C".into(),
+            entry: Pc(0),
+            retry: Box::default(),
+            catch: Box::default(),
+            timeout: None,
+            heartbeat: None,
+        };
+        p.machines.push(MachineCode { code, states: vec![state], max_stack: 0 });
+        p
+    }
+
+    #[test]
+    fn a_choice_table_holds_one_outcome_per_rule_and_the_default() {
+        let (enter, choose) = (Op::Enter(StateId(0)), Op::Choose(ChoiceId(0)));
+        let ok = vec![enter, choose, Op::ChoiceOut(Pc(4)), Op::NoChoice, Op::End];
+        assert_eq!(verify(&mut choice_machine(ok)), Ok(()));
+        // An op that goes on to the next one would run into the next outcome.
+        let runs_on = vec![enter, choose, Op::Exit, Op::NoChoice, Op::End];
+        assert_eq!(verify(&mut choice_machine(runs_on)).map_err(|e| e.pc), Err(2));
+        // The Default's entry is missing: the table runs off the end of the code.
+        let short = vec![enter, choose, Op::ChoiceOut(Pc(0))];
+        assert!(verify(&mut choice_machine(short)).is_err());
+    }
 }

@@ -1428,8 +1428,9 @@ impl<'a> Vm<'a> {
         let (program, arena) = (self.program, self.arena);
         let names = &program.keys[o.keys.index()];
         let mut missing = None;
-        // Each member is written in its slot: a value returned into a (key, value) tuple goes
-        // through stack temporaries whose partial reloads stall on store forwarding.
+        debug_assert_eq!(names.len(), o.members.len(), "verified");
+        // A value returned into a (key, value) tuple would go through stack temporaries whose
+        // partial reloads stall on store forwarding.
         let members = arena.alloc_slice_fill_copy(o.members.len(), ("", Value::Null));
         for (i, (slot, name)) in members.iter_mut().zip(names.iter()).enumerate() {
             slot.0 = name;
