@@ -94,6 +94,10 @@ pub struct PathNode {
     pub keep_array: bool,
     /// `path{…}`: grouping applied to the whole result.
     pub group: Option<Box<[(Node, Node)]>>,
+    /// A variable (`$states`, `$x`, `$`, `$$`) followed by field names only, with no
+    /// predicates or sorts: the VM's common `$states.input.a.b`, evaluated without sequences
+    /// while no array is met on the way.
+    pub names_only: bool,
 }
 
 #[derive(Debug)]
@@ -368,7 +372,12 @@ impl<'r> Compiler<'r> {
             let s = steps.pop().expect("one step");
             return Ok(if s.stages.is_empty() { s.node } else { Node::Filter(Box::new(s.node), s.stages) });
         }
-        Ok(Node::Path(Box::new(PathNode { steps: steps.into(), keep_array, group: None })))
+        let plain = |s: &Step| s.sort.is_none() && s.stages.is_empty() && !s.cons;
+        let names_only = steps.len() >= 2
+            && steps.iter().all(plain)
+            && matches!(steps[0].node, Node::Local(..) | Node::Global(_) | Node::Context | Node::Root)
+            && steps[1..].iter().all(|s| matches!(s.node, Node::Name(_)));
+        Ok(Node::Path(Box::new(PathNode { steps: steps.into(), keep_array, group: None, names_only })))
     }
 
     fn steps(&mut self, ast: &Ast, out: &mut Vec<Step>, keep_array: &mut bool) -> Result<(), SyntaxError> {

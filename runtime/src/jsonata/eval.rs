@@ -461,6 +461,11 @@ impl<'a, 'h> Ev<'a, 'h> {
 
     #[inline(never)]
     fn path(&mut self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {
+        if p.names_only && !p.keep_array && p.group.is_none() {
+            if let Some(v) = self.names_path(p, input, scope)? {
+                return Ok(v);
+            }
+        }
         let a = self.arena;
         let first_is_var = p.steps.first().is_some_and(|s| {
             s.sort.is_none()
@@ -556,6 +561,33 @@ impl<'a, 'h> Ev<'a, 'h> {
             return self.group(pairs, out, scope);
         }
         Ok(out)
+    }
+
+    /// A [`PathNode::names_only`] path while it meets no array: a variable's value and one
+    /// member lookup per name, which is what the general evaluation gives for a single object
+    /// (a missing member or a scalar on the way is undefined; an array at the end is the
+    /// result as it is). `None` when an array or a sequence is met before the last name: then
+    /// the path maps over it, and the general evaluation runs (a variable reads the same again).
+    fn names_path(&mut self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> Result<Option<JV<'a>>, JError> {
+        let Some((first, names)) = p.steps.split_first() else { return Ok(None) };
+        let mut cur = match self.eval(&first.node, input, scope)? {
+            JV::V(v) if !matches!(v, Value::Array(_)) => v,
+            _ => return Ok(None),
+        };
+        for (i, step) in names.iter().enumerate() {
+            let Node::Name(name) = &step.node else { return Ok(None) };
+            cur = match cur {
+                Value::Object(_) => match cur.get(name) {
+                    Some(v) => v,
+                    None => return Ok(Some(JV::Undef)),
+                },
+                _ => return Ok(Some(JV::Undef)),
+            };
+            if matches!(cur, Value::Array(_)) && i + 1 < names.len() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(JV::V(cur)))
     }
 
     fn step_value(&mut self, step: &'a Step, ctx: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {

@@ -96,3 +96,101 @@ pub fn evaluate_once<'a>(
         Ev { arena, globals: &[], rng: &mut rng, parse: &mut parse, now_millis: 0, depth: 0, root: input, outer: None };
     expr.eval(&mut ev, input).map(|v| v.to_value()).map_err(|e| format!("{}: {}", e.code, e.message))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+    use proptest::prelude::*;
+
+    /// JSON whose objects mostly have members `a` and `b`, with arrays and scalars, four levels
+    /// deep: paths of those names meet objects, arrays (mapped over), scalars and missing members.
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<i8>().prop_map(serde_json::Value::from),
+            "[xy]{0,2}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 3, |inner| {
+            let member = || proptest::option::weighted(0.8, inner.clone());
+            prop_oneof![
+                1 => proptest::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
+                3 => (member(), member()).prop_map(|(a, b)| {
+                    let mut o = serde_json::Map::new();
+                    o.extend(a.map(|v| ("a".to_owned(), v)));
+                    o.extend(b.map(|v| ("b".to_owned(), v)));
+                    serde_json::Value::Object(o)
+                }),
+            ]
+        })
+    }
+
+    /// An expression's result, in a form that tells a sequence from an array.
+    fn run(text: &str, x: &serde_json::Value, input: &serde_json::Value, names_only: bool) -> String {
+        let arena = Bump::new();
+        let mut expr = Expr::compile(text, &mut |n: &str| (n == "x").then_some(0)).expect("compiles");
+        match &mut expr.root {
+            compile::Node::Path(p) => {
+                assert!(p.names_only, "{text} is a variable and names");
+                p.names_only = names_only;
+            }
+            other => panic!("{text} compiled to {other:?}"),
+        }
+        let globals = [std::cell::Cell::new(JV::V(crate::value::from_serde(&arena, x)))];
+        let input = JV::V(crate::value::from_serde(&arena, input));
+        let mut rng = crate::vm::Rng::seeded(0);
+        let mut parse = crate::value::ParseBuffers::default();
+        let mut ev = Ev {
+            arena: &arena,
+            globals: &globals,
+            rng: &mut rng,
+            parse: &mut parse,
+            now_millis: 0,
+            depth: 0,
+            root: input,
+            outer: None,
+        };
+        match expr.eval(&mut ev, input) {
+            Ok(JV::Undef) => "undefined".into(),
+            Ok(JV::V(v)) => format!("value {}", crate::value::to_json_string(&v)),
+            Ok(JV::Seq(s, cons)) => format!("sequence {cons} {}", crate::value::to_json_string(&Value::Array(s))),
+            Ok(JV::F(_)) => "function".into(),
+            Err(e) => format!("error {}", e.code),
+        }
+    }
+
+    /// Through an array, a path maps over its items; on a scalar or a missing member it is
+    /// undefined; an array at the end is the result as it is.
+    #[test]
+    fn names_only_paths_on_arrays_scalars_and_missing_members() {
+        let x = serde_json::json!({"a": [{"b": 1}, {"b": [2, 3]}, {"c": 4}], "s": "t", "e": [5, 6]});
+        let input = serde_json::json!({"a": {"b": {"c": 7}}});
+        for (text, expect) in [
+            ("$x.a.b", "sequence false [1,2,3]"),
+            ("$x.s.b", "undefined"),
+            ("$x.q", "undefined"),
+            ("$x.e", "value [5,6]"),
+            ("$.a.b.c", "value 7"),
+            ("$$.a.b", "value {\"c\":7}"),
+        ] {
+            assert_eq!(run(text, &x, &input, true), expect, "{text}");
+            assert_eq!(run(text, &x, &input, false), expect, "{text}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+        /// `$x.a.b`, `$.a.b` and `$$.a.b` give with the names-only evaluation what the general
+        /// path evaluation gives, whatever they meet on the way.
+        #[test]
+        fn names_only_paths_match_the_general_evaluation(
+            x in json(),
+            input in json(),
+            root in prop_oneof![Just("$x"), Just("$"), Just("$$")],
+            names in proptest::collection::vec("[ab]", 1..4),
+        ) {
+            let text = format!("{root}.{}", names.join("."));
+            prop_assert_eq!(run(&text, &x, &input, true), run(&text, &x, &input, false), "{}", text);
+        }
+    }
+}
