@@ -76,6 +76,21 @@ impl Expr {
         ev.eval(&self.root, input, scope)
     }
 
+    /// Evaluates once outside a workflow (tests and tools): `globals` are the host's variables
+    /// by slot, random functions draw from seed 0, and the clock reads 0.
+    pub fn eval_detached<'a>(
+        &'a self,
+        arena: &'a Bump,
+        globals: &[std::cell::Cell<JV<'a>>],
+        input: JV<'a>,
+    ) -> Result<JV<'a>, JError> {
+        let mut rng = crate::vm::Rng::seeded(0);
+        let mut parse = crate::value::ParseBuffers::default();
+        let mut ev =
+            Ev { arena, globals, rng: &mut rng, parse: &mut parse, now_millis: 0, depth: 0, root: input, outer: None };
+        self.eval(&mut ev, input)
+    }
+
     /// The compiled tree, for static checks by the host.
     pub fn root(&self) -> &compile::Node {
         &self.root
@@ -90,11 +105,7 @@ pub fn evaluate_once<'a>(
 ) -> Result<Option<crate::value::Value<'a>>, String> {
     let expr = Expr::compile(text, &mut |_: &str| None).map_err(|e| format!("{}: {}", e.code, e.message))?;
     let expr: &'a Expr = arena.alloc(expr);
-    let mut rng = crate::vm::Rng::seeded(0);
-    let mut parse = crate::value::ParseBuffers::default();
-    let mut ev =
-        Ev { arena, globals: &[], rng: &mut rng, parse: &mut parse, now_millis: 0, depth: 0, root: input, outer: None };
-    expr.eval(&mut ev, input).map(|v| v.to_value()).map_err(|e| format!("{}: {}", e.code, e.message))
+    expr.eval_detached(arena, &[], input).map(|v| v.to_value()).map_err(|e| format!("{}: {}", e.code, e.message))
 }
 
 #[cfg(test)]
@@ -138,19 +149,7 @@ mod tests {
         }
         let globals = [std::cell::Cell::new(JV::V(crate::value::from_serde(&arena, x)))];
         let input = JV::V(crate::value::from_serde(&arena, input));
-        let mut rng = crate::vm::Rng::seeded(0);
-        let mut parse = crate::value::ParseBuffers::default();
-        let mut ev = Ev {
-            arena: &arena,
-            globals: &globals,
-            rng: &mut rng,
-            parse: &mut parse,
-            now_millis: 0,
-            depth: 0,
-            root: input,
-            outer: None,
-        };
-        match expr.eval(&mut ev, input) {
+        match expr.eval_detached(&arena, &globals, input) {
             Ok(JV::Undef) => "undefined".into(),
             Ok(JV::V(v)) => format!("value {}", crate::value::to_json_string(&v)),
             Ok(JV::Seq(s, cons)) => format!("sequence {cons} {}", crate::value::to_json_string(&Value::Array(s))),
