@@ -243,16 +243,9 @@ impl<'a, 'h> Ev<'a, 'h> {
             Node::Const(c) => JV::V(c.materialize(a)),
             Node::Regex(r) => JV::F(a.alloc(Func::Regex(r))),
             Node::Path(p) => return self.path(p, input, scope),
-            Node::Context => match (input, self.outer) {
-                (JV::Seq(s, _), Some(o)) if std::ptr::eq(s, o) => JV::V(s[0]),
-                _ => input,
-            },
-            Node::Root => self.root,
-            Node::Local(s, global) => match scope.get(*s) {
-                Some(v) => v,
-                None => global.and_then(|g| self.globals.get(g as usize)).map_or(JV::Undef, std::cell::Cell::get),
-            },
-            Node::Global(slot) => self.globals.get(*slot as usize).map_or(JV::Undef, std::cell::Cell::get),
+            Node::Context | Node::Root | Node::Local(..) | Node::Global(_) => {
+                self.variable(n, input, scope).unwrap_or(JV::Undef)
+            }
             Node::Unbound => JV::Undef,
             Node::Builtin(i) => JV::F(a.alloc(Func::Builtin(*i))),
             Node::Name(name) => return Ok(self.lookup_all(input, name)),
@@ -462,7 +455,7 @@ impl<'a, 'h> Ev<'a, 'h> {
     #[inline(never)]
     fn path(&mut self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {
         if p.names_only && !p.keep_array && p.group.is_none() {
-            if let Some(v) = self.names_path(p, input, scope)? {
+            if let Some(v) = self.names_path(p, input, scope) {
                 return Ok(v);
             }
         }
@@ -563,31 +556,49 @@ impl<'a, 'h> Ev<'a, 'h> {
         Ok(out)
     }
 
+    /// The value of `$`, `$$`, a local or a host global; `None` for any other node.
+    #[inline]
+    fn variable(&self, n: &Node, input: JV<'a>, scope: &'a Scope<'a>) -> Option<JV<'a>> {
+        Some(match n {
+            Node::Context => match (input, self.outer) {
+                (JV::Seq(s, _), Some(o)) if std::ptr::eq(s, o) => JV::V(s[0]),
+                _ => input,
+            },
+            Node::Root => self.root,
+            Node::Local(s, global) => match scope.get(*s) {
+                Some(v) => v,
+                None => global.and_then(|g| self.globals.get(g as usize)).map_or(JV::Undef, std::cell::Cell::get),
+            },
+            Node::Global(slot) => self.globals.get(*slot as usize).map_or(JV::Undef, std::cell::Cell::get),
+            _ => return None,
+        })
+    }
+
     /// A [`PathNode::names_only`] path while it meets no array: a variable's value and one
     /// member lookup per name, which is what the general evaluation gives for a single object
     /// (a missing member or a scalar on the way is undefined; an array at the end is the
     /// result as it is). `None` when an array or a sequence is met before the last name: then
     /// the path maps over it, and the general evaluation runs (a variable reads the same again).
-    fn names_path(&mut self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> Result<Option<JV<'a>>, JError> {
-        let Some((first, names)) = p.steps.split_first() else { return Ok(None) };
-        let mut cur = match self.eval(&first.node, input, scope)? {
+    fn names_path(&self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> Option<JV<'a>> {
+        let (first, names) = p.steps.split_first()?;
+        let mut cur = match self.variable(&first.node, input, scope)? {
             JV::V(v) if !matches!(v, Value::Array(_)) => v,
-            _ => return Ok(None),
+            _ => return None,
         };
         for (i, step) in names.iter().enumerate() {
-            let Node::Name(name) = &step.node else { return Ok(None) };
+            let Node::Name(name) = &step.node else { return None };
             cur = match cur {
                 Value::Object(_) => match cur.get(name) {
                     Some(v) => v,
-                    None => return Ok(Some(JV::Undef)),
+                    None => return Some(JV::Undef),
                 },
-                _ => return Ok(Some(JV::Undef)),
+                _ => return Some(JV::Undef),
             };
             if matches!(cur, Value::Array(_)) && i + 1 < names.len() {
-                return Ok(None);
+                return None;
             }
         }
-        Ok(Some(JV::V(cur)))
+        Some(JV::V(cur))
     }
 
     fn step_value(&mut self, step: &'a Step, ctx: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {
