@@ -94,9 +94,9 @@ pub struct PathNode {
     pub keep_array: bool,
     /// `path{…}`: grouping applied to the whole result.
     pub group: Option<Box<[(Node, Node)]>>,
-    /// A variable (`$states`, `$x`, `$`, `$$`) followed by field names only, with no
-    /// predicates or sorts: the VM's common `$states.input.a.b`, evaluated without sequences
-    /// while no array is met on the way.
+    /// A variable (`$states`, `$x`, `$`, `$$`) followed by field names only: no predicates,
+    /// sorts, array constructors, `[]` or group-by. The common `$states.input.a.b`, which the
+    /// evaluator walks member by member while it meets no array (see `Ev::names_path`).
     pub names_only: bool,
 }
 
@@ -269,6 +269,7 @@ impl<'r> Compiler<'r> {
                 match lhs {
                     Node::Path(mut p) if p.group.is_none() => {
                         p.group = Some(pairs);
+                        p.names_only = false;
                         Node::Path(p)
                     }
                     other => Node::Object(Some(Box::new(other)), pairs),
@@ -374,6 +375,7 @@ impl<'r> Compiler<'r> {
         }
         let plain = |s: &Step| s.sort.is_none() && s.stages.is_empty() && !s.cons;
         let names_only = steps.len() >= 2
+            && !keep_array
             && steps.iter().all(plain)
             && matches!(steps[0].node, Node::Local(..) | Node::Global(_) | Node::Context | Node::Root)
             && steps[1..].iter().all(|s| matches!(s.node, Node::Name(_)));

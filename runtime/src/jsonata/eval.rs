@@ -454,7 +454,7 @@ impl<'a, 'h> Ev<'a, 'h> {
 
     #[inline(never)]
     fn path(&mut self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {
-        if p.names_only && !p.keep_array && p.group.is_none() {
+        if p.names_only {
             if let Some(v) = self.names_path(p, input, scope) {
                 return Ok(v);
             }
@@ -574,15 +574,21 @@ impl<'a, 'h> Ev<'a, 'h> {
         })
     }
 
-    /// A [`PathNode::names_only`] path while it meets no array: a variable's value and one
-    /// member lookup per name, which is what the general evaluation gives for a single object
-    /// (a missing member or a scalar on the way is undefined; an array at the end is the
-    /// result as it is). `None` when an array or a sequence is met before the last name: then
-    /// the path maps over it, and the general evaluation runs (a variable reads the same again).
+    /// A [`PathNode::names_only`] path as the general evaluation would give it, walked member by
+    /// member: an undefined or function variable, a missing member or a scalar on the way is
+    /// undefined; an array at the end is the result as it is. `None` hands the path to the
+    /// general evaluation, which maps over arrays and sequences: when the variable holds one
+    /// (`$` over an array input included), when an array is met before the last name, and at
+    /// the depth limit, so that both give the same U1001 there (reading a variable again is
+    /// harmless).
     fn names_path(&self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> Option<JV<'a>> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
         let (first, names) = p.steps.split_first()?;
         let mut cur = match self.variable(&first.node, input, scope)? {
             JV::V(v) if !matches!(v, Value::Array(_)) => v,
+            JV::Undef | JV::F(_) => return Some(JV::Undef),
             _ => return None,
         };
         for (i, step) in names.iter().enumerate() {

@@ -136,17 +136,27 @@ mod tests {
         })
     }
 
-    /// An expression's result, in a form that tells a sequence from an array.
+    /// Sets `names_only` to `on` on the names-only paths of `n` (through blocks and bindings);
+    /// how many there are.
+    fn set_names_only(n: &mut compile::Node, on: bool) -> usize {
+        match n {
+            compile::Node::Path(p) if p.names_only || !on => {
+                let was = p.names_only;
+                p.names_only = on;
+                usize::from(was)
+            }
+            compile::Node::Block(items) => items.iter_mut().map(|x| set_names_only(x, on)).sum(),
+            compile::Node::Bind(_, x) => set_names_only(x, on),
+            _ => 0,
+        }
+    }
+
+    /// An expression's result, in a form that tells a sequence from an array; with
+    /// `names_only` false, every path goes the general way.
     fn run(text: &str, x: &serde_json::Value, input: &serde_json::Value, names_only: bool) -> String {
         let arena = Bump::new();
         let mut expr = Expr::compile(text, &mut |n: &str| (n == "x").then_some(0)).expect("compiles");
-        match &mut expr.root {
-            compile::Node::Path(p) => {
-                assert!(p.names_only, "{text} is a variable and names");
-                p.names_only = names_only;
-            }
-            other => panic!("{text} compiled to {other:?}"),
-        }
+        assert!(set_names_only(&mut expr.root, names_only) > 0, "{text} has a names-only path");
         let globals = [std::cell::Cell::new(JV::V(crate::value::from_serde(&arena, x)))];
         let input = JV::V(crate::value::from_serde(&arena, input));
         match expr.eval_detached(&arena, &globals, input) {
@@ -171,9 +181,34 @@ mod tests {
             ("$x.e", "value [5,6]"),
             ("$.a.b.c", "value 7"),
             ("$$.a.b", "value {\"c\":7}"),
+            // Locals: an object, a sequence (mapped over), a function (undefined).
+            ("($v := $x; $v.s)", "value \"t\""),
+            ("($v := $x.a.b; $v.q)", "undefined"),
+            ("($v := $x.a; $v.b)", "sequence false [1,2,3]"),
+            ("($f := function() { 1 }; $f.a)", "undefined"),
         ] {
             assert_eq!(run(text, &x, &input, true), expect, "{text}");
             assert_eq!(run(text, &x, &input, false), expect, "{text}");
+        }
+    }
+
+    /// Predicates, wildcards, constructors, sorts, `[]` and group-by keep a path on the
+    /// general evaluation.
+    #[test]
+    fn other_paths_are_not_names_only() {
+        for text in [
+            "$x.a[0]",
+            "$x.a[b = 1].c",
+            "$x.*",
+            "$x.[a]",
+            "$x.a[]",
+            "$x.a{\"k\": b}",
+            "$x.a^(b)",
+            "$x.a.$string()",
+            "a.b",
+        ] {
+            let mut expr = Expr::compile(text, &mut |n: &str| (n == "x").then_some(0)).expect("compiles");
+            assert_eq!(set_names_only(&mut expr.root, false), 0, "{text}");
         }
     }
 
