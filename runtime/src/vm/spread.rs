@@ -217,19 +217,8 @@ impl ItemBatch {
     /// A helper's work: items until none are left. `run` runs one item in the helper's scratch.
     pub fn help(&self, mut run: impl FnMut(&ItemBatch, usize) -> ItemResult) {
         while let Some(k) = self.claim(true) {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(self, k))).unwrap_or_else(|_| {
-                ItemResult {
-                    outcome: Err((
-                        FaultKind::Terminal,
-                        Some("States.Runtime".into()),
-                        Some("Internal error: a Map iteration's run panicked.".into()),
-                        false,
-                    )),
-                    transitions: 0,
-                    events: 0,
-                    nanos: 0,
-                }
-            });
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(self, k)))
+                .unwrap_or_else(|_| ItemResult::runtime("Internal error: a Map iteration's run panicked.".into()));
             self.finish(k, result);
         }
     }
@@ -286,8 +275,15 @@ impl ItemBatch {
 
     /// A run that cannot start: what it shares with the others did not read back.
     pub fn unreadable(why: &str) -> ItemResult {
+        ItemResult::runtime(unreadable_cause(why))
+    }
+}
+
+impl ItemResult {
+    /// A run that ended before doing anything, in a terminal States.Runtime failure.
+    fn runtime(cause: String) -> ItemResult {
         ItemResult {
-            outcome: Err((FaultKind::Terminal, Some("States.Runtime".into()), Some(unreadable_cause(why)), false)),
+            outcome: Err((FaultKind::Terminal, Some("States.Runtime".into()), Some(cause), false)),
             transitions: 0,
             events: 0,
             nanos: 0,
