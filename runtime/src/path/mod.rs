@@ -148,11 +148,15 @@ impl Path {
     pub fn eval_from<'a>(&self, arena: &'a Bump, root: Value<'a>, skip: usize) -> Option<Value<'a>> {
         let segments = self.segments.get(skip..)?;
         if self.definite {
-            let mut cur = root;
-            for seg in segments {
-                cur = step_definite(cur, seg)?;
+            // Each step is a reference into the tree: no value is copied until the last.
+            let Some((first, rest)) = segments.split_first() else {
+                return Some(root);
+            };
+            let mut cur = step_ref(&root, first)?;
+            for seg in rest {
+                cur = step_ref(cur, seg)?;
             }
-            Some(cur)
+            Some(*cur)
         } else {
             let mut out = bumpalo::collections::Vec::new_in(arena);
             collect(arena, root, root, segments, &mut out);
@@ -184,13 +188,15 @@ impl Path {
 
 #[inline]
 fn step_definite<'a>(cur: Value<'a>, seg: &Segment) -> Option<Value<'a>> {
+    step_ref(&cur, seg).copied()
+}
+
+/// One step of a definite path, as a reference into `cur`'s members or elements.
+#[inline]
+fn step_ref<'a>(cur: &Value<'a>, seg: &Segment) -> Option<&'a Value<'a>> {
     match seg {
-        Segment::Child(name) => cur.get(name),
-        Segment::Index(i) => {
-            let items = cur.as_array()?;
-            let idx = if *i < 0 { items.len() as i64 + i } else { *i };
-            usize::try_from(idx).ok().and_then(|i| items.get(i).copied())
-        }
+        Segment::Child(name) => cur.member(name),
+        Segment::Index(i) => cur.element(*i),
         _ => None,
     }
 }

@@ -21,7 +21,26 @@ fn definite_paths() {
     check("$['x y']", doc.clone(), Some(json!(1)));
     check("$.k-1", doc.clone(), Some(json!(2)));
     check("$.a.c", doc.clone(), None);
+    check("$.a.b[-3]", doc.clone(), Some(json!(10)));
+    check("$.a.b[-4]", doc.clone(), None);
+    check("$.a[0]", doc.clone(), None);
+    check("$.a.b.c", doc.clone(), None);
+    check("$.a.b[1].c", doc.clone(), None);
     check("$.a.b[7]", doc, None);
+}
+
+/// A definite path walks an object's members by reference: with a repeated key the last
+/// member wins, at every step, as in Jackson.
+#[test]
+fn definite_paths_take_the_last_of_repeated_keys() {
+    let arena = Bump::new();
+    let mut text = br#"{"a":{"b":1},"x":0,"a":{"b":2,"c":{"d":3},"c":{"d":4}}}"#.to_vec();
+    let root = crate::value::parse_in_place(&arena, &mut text, &mut crate::value::ParseBuffers::default())
+        .expect("valid JSON");
+    for (path, expect) in [("$.a.b", json!(2)), ("$.a.c.d", json!(4)), ("$.a.c", json!({"d": 4}))] {
+        let got = parse_path(path).expect("path").eval(&arena, root).map(|v| v.to_serde());
+        assert_eq!(got, Some(expect), "{path}");
+    }
 }
 
 #[test]

@@ -119,13 +119,29 @@ impl<'a> Value<'a> {
     /// The member `key` of an object. With duplicate keys the last one wins, as in Jackson.
     #[inline]
     pub fn get(&self, key: &str) -> Option<Value<'a>> {
-        match self {
+        self.member(key).copied()
+    }
+
+    /// [`get`](Self::get) as a reference into the object's members. Walking a path through
+    /// references copies no value until its end: a `Value` returned from each step would be
+    /// stored in pieces and reloaded whole, which stalls on store forwarding.
+    #[inline]
+    pub fn member(&self, key: &str) -> Option<&'a Value<'a>> {
+        match *self {
             Value::Object(members) => {
                 let key = key.as_bytes();
-                members.iter().rev().find(|(k, _)| key_eq(k.as_bytes(), key)).map(|(_, v)| *v)
+                members.iter().rev().find(|(k, _)| key_eq(k.as_bytes(), key)).map(|(_, v)| v)
             }
             _ => None,
         }
+    }
+
+    /// The element at `index` of an array, counted from the end when negative (`[-1]`).
+    #[inline]
+    pub fn element(&self, index: i64) -> Option<&'a Value<'a>> {
+        let items = self.as_array()?;
+        let at = if index < 0 { items.len() as i64 + index } else { index };
+        usize::try_from(at).ok().and_then(|i| items.get(i))
     }
 
     #[inline]
@@ -276,17 +292,35 @@ impl Const {
     /// get their slices in the arena, with strings borrowed from the program.
     #[inline]
     pub fn materialize<'a>(&'a self, arena: &'a Bump) -> Value<'a> {
+        let mut v = Value::Null;
+        self.materialize_into(&mut v, arena);
+        v
+    }
+
+    /// [`materialize`](Self::materialize) written into `slot`, where the value stays: a value
+    /// returned and then copied into its slot is read back whole right after being written in
+    /// pieces, which stalls on store forwarding.
+    pub fn materialize_into<'a>(&'a self, slot: &mut Value<'a>, arena: &'a Bump) {
         match self {
-            Const::Null => Value::Null,
-            Const::Bool(b) => Value::Bool(*b),
-            Const::Int(i) => Value::Int(*i),
-            Const::Float(f) => Value::Float(*f),
-            Const::Str(s) => Value::Str(s),
+            Const::Null => *slot = Value::Null,
+            Const::Bool(b) => *slot = Value::Bool(*b),
+            Const::Int(i) => *slot = Value::Int(*i),
+            Const::Float(f) => *slot = Value::Float(*f),
+            Const::Str(s) => *slot = Value::Str(s),
             Const::Array(items) => {
-                Value::Array(arena.alloc_slice_fill_iter(items.iter().map(|c| c.materialize(arena))))
+                let out = arena.alloc_slice_fill_copy(items.len(), Value::Null);
+                for (c, item) in items.iter().zip(out.iter_mut()) {
+                    c.materialize_into(item, arena);
+                }
+                *slot = Value::Array(out);
             }
             Const::Object(members) => {
-                Value::Object(arena.alloc_slice_fill_iter(members.iter().map(|(k, c)| (&**k, c.materialize(arena)))))
+                let out = arena.alloc_slice_fill_copy(members.len(), ("", Value::Null));
+                for ((k, c), member) in members.iter().zip(out.iter_mut()) {
+                    member.0 = k;
+                    c.materialize_into(&mut member.1, arena);
+                }
+                *slot = Value::Object(out);
             }
         }
     }

@@ -78,41 +78,43 @@ pub fn from_tape<'a>(arena: &'a Bump, nodes: &[Node<'a>]) -> Value<'a> {
     if nodes.is_empty() {
         return Value::Null;
     }
-    build(arena, nodes, &mut 0)
+    let mut root = Value::Null;
+    build_into(&mut root, arena, nodes, &mut 0);
+    root
 }
 
-fn build<'a>(arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) -> Value<'a> {
+/// Builds the value at `nodes[*at]` into `slot`. Every value is written where it stays, in its
+/// parent's slot: a value returned by the call and then copied into the slot would be read
+/// back whole right after being written in pieces, which stalls on store forwarding.
+fn build_into<'a>(slot: &mut Value<'a>, arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) {
     let node = nodes[*at];
     *at += 1;
     match node {
-        Node::String(s) => Value::Str(s),
-        Node::Static(s) => static_value(s),
-        // Children are assigned in their slots (nested values go further into the arena): a
-        // value returned into a (key, value) tuple goes through stack temporaries whose partial
-        // reloads stall on store forwarding.
+        Node::String(s) => *slot = Value::Str(s),
+        Node::Static(s) => *slot = static_value(s),
         Node::Array { len, .. } => {
             let items = arena.alloc_slice_fill_copy(len, Value::Null);
-            for slot in items.iter_mut() {
-                child_into(slot, arena, nodes, at);
+            for item in items.iter_mut() {
+                child_into(item, arena, nodes, at);
             }
-            Value::Array(items)
+            *slot = Value::Array(items);
         }
         Node::Object { len, .. } => {
             let members = arena.alloc_slice_fill_copy(len, ("", Value::Null));
-            for (key, slot) in members.iter_mut() {
+            for (key, member) in members.iter_mut() {
                 if let Node::String(k) = nodes[*at] {
                     *key = k;
                 }
                 *at += 1;
-                child_into(slot, arena, nodes, at);
+                child_into(member, arena, nodes, at);
             }
-            Value::Object(members)
+            *slot = Value::Object(members);
         }
     }
 }
 
 /// A member or element: scalars (most of a document) are made here, without the call that
-/// containers take into [`build`].
+/// containers take into [`build_into`].
 #[inline(always)]
 fn child_into<'a>(slot: &mut Value<'a>, arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) {
     match nodes[*at] {
@@ -124,7 +126,7 @@ fn child_into<'a>(slot: &mut Value<'a>, arena: &'a Bump, nodes: &[Node<'a>], at:
             *at += 1;
             *slot = static_value(s);
         }
-        _ => *slot = build(arena, nodes, at),
+        _ => build_into(slot, arena, nodes, at),
     }
 }
 

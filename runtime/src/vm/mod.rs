@@ -233,16 +233,17 @@ impl<'a> Frame<'a> {
         self.stack[self.sp]
     }
 
-    /// Pops the top `len` values as the members named `names`, in order.
+    /// Pops the top `len` values as the members named `names`, in order. The members are
+    /// returned (a pair, in registers) so that the caller writes the object where it stays.
     #[inline]
-    fn pop_object(&mut self, arena: &'a Bump, names: &'a [Box<str>], len: u16) -> Value<'a> {
+    fn pop_object(&mut self, arena: &'a Bump, names: &'a [Box<str>], len: u16) -> Members<'a> {
         let base = self.sp - len as usize;
         let values = &self.stack[base..self.sp];
         // Indexing (not a zipped iterator) lets each member be written in place, without a stack
         // temporary that the store forwarding of the next load trips over.
         let members = arena.alloc_slice_fill_with(values.len(), |i| (&*names[i], values[i]));
         self.sp = base;
-        Value::Object(members)
+        members
     }
 
     fn retries_used(&mut self, i: usize) -> &mut u64 {
@@ -711,7 +712,10 @@ impl<'a> Vm<'a> {
                 }
                 Op::InputPath(p) => f.eff = tri!(self.select(&program.paths[p.index()], f.raw, &f.sc)),
                 Op::InputNull => f.eff = Value::EMPTY_OBJECT,
-                Op::PushConst(c) => f.push(program.consts[c.index()].materialize(arena)),
+                Op::PushConst(c) => {
+                    program.consts[c.index()].materialize_into(&mut f.stack[f.sp], arena);
+                    f.sp += 1;
+                }
                 Op::PushReg(r) => f.push(f.reg(r)),
                 Op::PushPath { path, root, field } => {
                     let p = &program.paths[path.index()];
@@ -754,8 +758,8 @@ impl<'a> Vm<'a> {
                     f.push(v);
                 }
                 Op::MakeObject { keys, len } => {
-                    let object = f.pop_object(arena, &program.keys[keys.index()], len);
-                    f.push(object);
+                    let members = f.pop_object(arena, &program.keys[keys.index()], len);
+                    f.push(Value::Object(members));
                 }
                 Op::Object { id, root, to } => {
                     let members = tri!(self.flat_object(&program.objects[id.index()], f.reg(root), &f.sc, None));
@@ -773,8 +777,8 @@ impl<'a> Vm<'a> {
                     f.push(Value::Object(members));
                 }
                 Op::MakeObjectTo { keys, len, to } => {
-                    let object = f.pop_object(arena, &program.keys[keys.index()], len);
-                    f.set(to, object);
+                    let members = f.pop_object(arena, &program.keys[keys.index()], len);
+                    f.set(to, Value::Object(members));
                 }
                 Op::MakeArray(n) => {
                     let base = f.sp - n as usize;
@@ -1439,7 +1443,7 @@ impl<'a> Vm<'a> {
                 (FlatMember::Path { path, .. }, Some(p)) if program.paths[path.index()].root == Root::Input => {
                     slot.1 = p[i].1
                 }
-                (FlatMember::Const(c), _) => slot.1 = program.consts[c.index()].materialize(arena),
+                (FlatMember::Const(c), _) => program.consts[c.index()].materialize_into(&mut slot.1, arena),
                 (FlatMember::Path { path, field }, _) => match self.eval_path(&program.paths[path.index()], from, sc) {
                     Some(v) => slot.1 = v,
                     None => missing = missing.or(Some((path, field))),
