@@ -288,8 +288,8 @@ impl Const {
         }
     }
 
-    /// The value of this constant for one execution. Scalars cost nothing; arrays and objects
-    /// get their slices in the arena, with strings borrowed from the program.
+    /// The value of this constant for one execution. Scalars take no allocation; arrays and
+    /// objects get their slices in the arena, with strings borrowed from the program.
     #[inline]
     pub fn materialize<'a>(&'a self, arena: &'a Bump) -> Value<'a> {
         let mut v = Value::Null;
