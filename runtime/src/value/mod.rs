@@ -76,6 +76,37 @@ fn key_eq(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// The last member named `key` (a repeated key's last value wins, as in Jackson). Keys of 4 to
+/// 16 bytes, most of them, are compared as words in a loop that calls nothing, so the function
+/// saves no registers; other lengths take [`find_member_bytes`].
+#[inline(never)]
+fn find_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
+    let n = key.len();
+    let found = match n {
+        4..=7 => {
+            let (a, b) = (half(key, 0), half(key, n - 4));
+            members.iter().rev().find(|(k, _)| {
+                let k = k.as_bytes();
+                k.len() == n && half(k, 0) == a && half(k, n - 4) == b
+            })
+        }
+        8..=16 => {
+            let (a, b) = (word(key, 0), word(key, n - 8));
+            members.iter().rev().find(|(k, _)| {
+                let k = k.as_bytes();
+                k.len() == n && word(k, 0) == a && word(k, n - 8) == b
+            })
+        }
+        _ => return find_member_bytes(members, key),
+    };
+    found.map(|(_, v)| v)
+}
+
+#[inline(never)]
+fn find_member_bytes<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
+    members.iter().rev().find(|(k, _)| key_eq(k.as_bytes(), key)).map(|(_, v)| v)
+}
+
 /// The JSON type names AWS uses in its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -128,10 +159,7 @@ impl<'a> Value<'a> {
     #[inline]
     pub fn member(&self, key: &str) -> Option<&'a Value<'a>> {
         match *self {
-            Value::Object(members) => {
-                let key = key.as_bytes();
-                members.iter().rev().find(|(k, _)| key_eq(k.as_bytes(), key)).map(|(_, v)| v)
-            }
+            Value::Object(members) => find_member(members, key.as_bytes()),
             _ => None,
         }
     }
@@ -251,6 +279,29 @@ impl<'a> ArenaExt<'a> for Bump {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Member lookup at every key length up to 24 (word compares for 4 to 16 bytes, byte
+    /// compares for the rest): keys differing from the one looked up in any single byte are
+    /// told apart, and a repeated key gives its last value.
+    #[test]
+    fn member_lookup_at_every_key_length() {
+        for n in 0..=24usize {
+            let key: String = "abcdefghijklmnopqrstuvwxyz".chars().take(n).collect();
+            let near: Vec<String> =
+                (0..n).map(|i| key.chars().enumerate().map(|(j, c)| if i == j { 'Z' } else { c }).collect()).collect();
+            let mut members: Vec<(&str, Value<'_>)> = near.iter().map(|k| (k.as_str(), Value::Int(-1))).collect();
+            members.insert(members.len() / 2, (key.as_str(), Value::Int(1)));
+            members.push((key.as_str(), Value::Int(2)));
+            members.extend(near.iter().map(|k| (k.as_str(), Value::Int(-2))));
+            let object = Value::Object(&members);
+            assert_eq!(object.get(&key), Some(Value::Int(2)), "{key:?}");
+            for k in &near {
+                assert_eq!(object.get(k), Some(Value::Int(-2)), "{k:?}");
+            }
+            let longer = format!("{key}a");
+            assert_eq!(object.get(&longer), None, "{longer:?}");
+        }
+    }
 
     #[test]
     fn equality_is_by_json_value() {
