@@ -211,12 +211,20 @@ fn needs_escape(bytes: &[u8]) -> bool {
 /// Runs of plain bytes are found eight at a time and copied in one go.
 #[inline]
 pub fn write_str(out: &mut impl Out, s: &str) {
-    out.push_str("\"");
+    // The check comes first and calls nothing: only `out` and `s` stay live across the pushes.
     if needs_escape(s.as_bytes()) {
-        write_escaped(out, s);
-    } else {
-        out.push_str(s);
+        return write_escaped_quoted(out, s);
     }
+    out.push_str("\"");
+    out.push_str(s);
+    out.push_str("\"");
+}
+
+#[cold]
+#[inline(never)]
+fn write_escaped_quoted(out: &mut impl Out, s: &str) {
+    out.push_str("\"");
+    write_escaped(out, s);
     out.push_str("\"");
 }
 
