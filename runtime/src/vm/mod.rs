@@ -1645,6 +1645,17 @@ impl<'a> Vm<'a> {
     /// Evaluates a path against the state's input (`$`) or the context object (`$$`).
     #[inline]
     pub(crate) fn eval_path(&mut self, p: &'a Path, input: Value<'a>, sc: &StateCtx<'a>) -> Option<Value<'a>> {
+        // `$` paths, most of them, go straight to the path: the other roots' code needs a
+        // stack frame and saved registers that a `$` path would pay for on every call.
+        match p.root {
+            Root::Input => p.eval(self.arena, input),
+            _ => self.eval_path_other(p, input, sc),
+        }
+    }
+
+    /// [`eval_path`](Self::eval_path) for a variable or the context object.
+    #[inline(never)]
+    fn eval_path_other(&mut self, p: &'a Path, input: Value<'a>, sc: &StateCtx<'a>) -> Option<Value<'a>> {
         match p.root {
             Root::Input => p.eval(self.arena, input),
             Root::Variable(slot) => {
