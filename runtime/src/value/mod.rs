@@ -59,23 +59,6 @@ pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
 }
 
-/// Byte equality tuned for object keys: lengths first, then short keys as one or two word
-/// compares (overlapping), without a call to `memcmp`.
-#[inline(always)]
-fn key_eq(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    match n {
-        0 => true,
-        1..=3 => a == b,
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        _ => a == b,
-    }
-}
-
 /// The last member named `key` (a repeated key's last value wins, as in Jackson). Keys of 4 to
 /// 16 bytes, most of them, are compared as words in a loop that calls nothing, so the function
 /// saves no registers; other lengths take [`find_member_bytes`].
@@ -102,9 +85,10 @@ fn find_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'
     found.map(|(_, v)| v)
 }
 
+/// [`find_member`] for keys of other lengths: byte slices compared, lengths first.
 #[inline(never)]
 fn find_member_bytes<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
-    members.iter().rev().find(|(k, _)| key_eq(k.as_bytes(), key)).map(|(_, v)| v)
+    members.iter().rev().find(|(k, _)| k.as_bytes() == key).map(|(_, v)| v)
 }
 
 /// The JSON type names AWS uses in its messages.

@@ -1642,7 +1642,8 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    /// Evaluates a path against the state's input (`$`) or the context object (`$$`).
+    /// Evaluates a path against the state's input (`$`), a variable (`$name`) or the context
+    /// object (`$$`).
     #[inline]
     pub(crate) fn eval_path(&mut self, p: &'a Path, input: Value<'a>, sc: &StateCtx<'a>) -> Option<Value<'a>> {
         // `$` paths, most of them, go straight to the path: the other roots' code needs a
@@ -1653,7 +1654,8 @@ impl<'a> Vm<'a> {
         }
     }
 
-    /// [`eval_path`](Self::eval_path) for a variable or the context object.
+    /// [`eval_path`](Self::eval_path) for a variable or the context object (a `$` path, which
+    /// `eval_path` takes itself, is evaluated here too).
     #[inline(never)]
     fn eval_path_other(&mut self, p: &'a Path, input: Value<'a>, sc: &StateCtx<'a>) -> Option<Value<'a>> {
         match p.root {
