@@ -593,12 +593,10 @@ impl<'a, 'h> Ev<'a, 'h> {
         };
         for (i, step) in names.iter().enumerate() {
             let Node::Name(name) = &step.node else { return None };
-            cur = match cur {
-                Value::Object(_) => match cur.get(name) {
-                    Some(v) => v,
-                    None => return Some(JV::Undef),
-                },
-                _ => return Some(JV::Undef),
+            // A scalar or an array has no member: undefined.
+            cur = match cur.get(name) {
+                Some(v) => v,
+                None => return Some(JV::Undef),
             };
             if matches!(cur, Value::Array(_)) && i + 1 < names.len() {
                 return None;

@@ -246,8 +246,8 @@ fn collect<'a>(
         }
         Segment::Indices(idx) => {
             for i in idx.iter() {
-                if let Some(v) = step_definite(cur, &Segment::Index(*i)) {
-                    collect(arena, doc, v, rest, out);
+                if let Some(v) = cur.element(*i) {
+                    collect(arena, doc, *v, rest, out);
                 }
             }
         }
