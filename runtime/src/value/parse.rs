@@ -79,52 +79,54 @@ pub fn from_tape<'a>(arena: &'a Bump, nodes: &[Node<'a>]) -> Value<'a> {
         return Value::Null;
     }
     let mut root = Value::Null;
-    build_into(&mut root, arena, nodes, &mut 0);
+    build_into(&mut root, arena, nodes, 0);
     root
 }
 
-/// Builds the value at `nodes[*at]` into `slot`. Every value is written where it stays, in its
-/// parent's slot: a value returned by the call and then copied into the slot would be read
-/// back whole right after being written in pieces, which stalls on store forwarding.
-fn build_into<'a>(slot: &mut Value<'a>, arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) {
-    let node = nodes[*at];
-    *at += 1;
+/// Builds the value at `nodes[at]` into `slot` and returns the index of the node after it.
+/// Every value is written where it stays, in its parent's slot: a value returned by the call
+/// and then copied into the slot would be read back whole right after being written in
+/// pieces, which stalls on store forwarding. The position is passed and returned by value, so
+/// that it stays in a register across the members instead of going through memory.
+fn build_into<'a>(slot: &mut Value<'a>, arena: &'a Bump, nodes: &[Node<'a>], at: usize) -> usize {
+    let Some(&node) = nodes.get(at) else { return at };
+    let mut at = at + 1;
     match node {
         Node::String(s) => *slot = Value::Str(s),
         Node::Static(s) => *slot = static_value(s),
         Node::Array { len, .. } => {
             let items = arena.alloc_slice_fill_copy(len, Value::Null);
             for item in items.iter_mut() {
-                child_into(item, arena, nodes, at);
+                at = child_into(item, arena, nodes, at);
             }
             *slot = Value::Array(items);
         }
         Node::Object { len, .. } => {
             let members = arena.alloc_slice_fill_copy(len, ("", Value::Null));
             for (key, member) in members.iter_mut() {
-                if let Node::String(k) = nodes[*at] {
+                if let Some(Node::String(k)) = nodes.get(at) {
                     *key = k;
                 }
-                *at += 1;
-                child_into(member, arena, nodes, at);
+                at = child_into(member, arena, nodes, at + 1);
             }
             *slot = Value::Object(members);
         }
     }
+    at
 }
 
 /// A member or element: scalars (most of a document) are made here, without the call that
 /// containers take into [`build_into`].
 #[inline(always)]
-fn child_into<'a>(slot: &mut Value<'a>, arena: &'a Bump, nodes: &[Node<'a>], at: &mut usize) {
-    match nodes[*at] {
-        Node::String(s) => {
-            *at += 1;
+fn child_into<'a>(slot: &mut Value<'a>, arena: &'a Bump, nodes: &[Node<'a>], at: usize) -> usize {
+    match nodes.get(at) {
+        Some(&Node::String(s)) => {
             *slot = Value::Str(s);
+            at + 1
         }
-        Node::Static(s) => {
-            *at += 1;
+        Some(&Node::Static(s)) => {
             *slot = static_value(s);
+            at + 1
         }
         _ => build_into(slot, arena, nodes, at),
     }
