@@ -113,3 +113,25 @@ proptest! {
         let _ = parse_path(&format!("${s}"));
     }
 }
+
+/// A definite path's walk compares keys itself (every length, by words or bytes): at each
+/// length it tells apart keys that differ in any one byte, and a repeated key gives its last
+/// value, at the first step and after it.
+#[test]
+fn definite_paths_match_keys_of_every_length() {
+    let arena = Bump::new();
+    for n in 0..=24usize {
+        let (key, near) = crate::value::key_lengths::keys(n);
+        let members = crate::value::key_lengths::members(&key, &near);
+        let inner = Value::Object(&members);
+        let outer = [("x", Value::Null), ("o", inner)];
+        let root = Value::Object(&outer);
+        let eval = |text: &str, at: Value<'_>| parse_path(text).expect("path").eval(&arena, at).map(|v| v.to_serde());
+        assert_eq!(eval(&format!("$['{key}']"), inner), Some(json!(2)), "{key:?}");
+        assert_eq!(eval(&format!("$.o['{key}']"), root), Some(json!(2)), "{key:?}");
+        for k in &near {
+            assert_eq!(eval(&format!("$.o['{k}']"), root), Some(json!(-2)), "{k:?}");
+        }
+        assert_eq!(eval(&format!("$.o['{key}a']"), root), None, "{key:?}a");
+    }
+}

@@ -59,36 +59,77 @@ pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
 }
 
-/// The last member named `key` (a repeated key's last value wins, as in Jackson). Keys of 4 to
-/// 16 bytes, most of them, are compared as words in a loop that calls nothing, so the function
-/// saves no registers; other lengths take [`find_member_bytes`].
-#[inline(never)]
-fn find_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
+/// The last member named `key` (a repeated key's last value wins, as in Jackson). Every key
+/// length is compared by word or byte loads in plain loops, so that nothing here becomes a
+/// call: a definite path's walk inlines it and stays a function that calls nothing.
+#[inline(always)]
+pub(crate) fn last_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
     let n = key.len();
-    let found = match n {
+    let mut i = members.len();
+    match n {
         4..=7 => {
             let (a, b) = (half(key, 0), half(key, n - 4));
-            members.iter().rev().find(|(k, _)| {
+            while i > 0 {
+                i -= 1;
+                let (k, v) = &members[i];
                 let k = k.as_bytes();
-                k.len() == n && half(k, 0) == a && half(k, n - 4) == b
-            })
+                if k.len() == n && half(k, 0) == a && half(k, n - 4) == b {
+                    return Some(v);
+                }
+            }
         }
         8..=16 => {
             let (a, b) = (word(key, 0), word(key, n - 8));
-            members.iter().rev().find(|(k, _)| {
+            while i > 0 {
+                i -= 1;
+                let (k, v) = &members[i];
                 let k = k.as_bytes();
-                k.len() == n && word(k, 0) == a && word(k, n - 8) == b
-            })
+                if k.len() == n && word(k, 0) == a && word(k, n - 8) == b {
+                    return Some(v);
+                }
+            }
         }
-        _ => return find_member_bytes(members, key),
-    };
-    found.map(|(_, v)| v)
+        0..=3 => {
+            // The first, middle and last bytes cover every byte of a key this short.
+            let at = |k: &[u8], i: usize| k.get(i).copied().unwrap_or(0);
+            let (a, b, c) = (at(key, 0), at(key, n / 2), at(key, n.wrapping_sub(1)));
+            while i > 0 {
+                i -= 1;
+                let (k, v) = &members[i];
+                let k = k.as_bytes();
+                if k.len() == n && at(k, 0) == a && at(k, n / 2) == b && at(k, n.wrapping_sub(1)) == c {
+                    return Some(v);
+                }
+            }
+        }
+        _ => {
+            // Words at 0, 8, 16, …, then the last 8 bytes (overlapping the word before).
+            let last = word(key, n - 8);
+            while i > 0 {
+                i -= 1;
+                let (k, v) = &members[i];
+                let k = k.as_bytes();
+                if k.len() != n || word(k, n - 8) != last {
+                    continue;
+                }
+                let mut at = 0;
+                while at + 8 < n && word(k, at) == word(key, at) {
+                    at += 8;
+                }
+                if at + 8 >= n {
+                    return Some(v);
+                }
+            }
+        }
+    }
+    None
 }
 
-/// [`find_member`] for keys of other lengths: byte slices compared, lengths first.
+/// [`last_member`] out of line, for [`Value::member`]: callers that inline it grow by its
+/// four loops.
 #[inline(never)]
-fn find_member_bytes<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
-    members.iter().rev().find(|(k, _)| k.as_bytes() == key).map(|(_, v)| v)
+fn find_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
+    last_member(members, key)
 }
 
 /// The JSON type names AWS uses in its messages.
@@ -260,23 +301,42 @@ impl<'a> ArenaExt<'a> for Bump {
     }
 }
 
+/// Objects for testing member lookups at every key length.
+#[cfg(test)]
+pub(crate) mod key_lengths {
+    use super::Value;
+
+    /// The key of `n` bytes (`abc…`), and the keys of `n` bytes that differ from it in one byte.
+    pub fn keys(n: usize) -> (String, Vec<String>) {
+        let key: String = "abcdefghijklmnopqrstuvwxyz".chars().take(n).collect();
+        let near = (0..n).map(|i| key.chars().enumerate().map(|(j, c)| if i == j { 'Z' } else { c }).collect());
+        let near = near.collect();
+        (key, near)
+    }
+
+    /// The near keys (value -1) with `key` (1) among them, then `key` again (2) and the near keys
+    /// again (-2): a lookup must give 2 for `key` and -2 for each near key.
+    pub fn members<'k>(key: &'k str, near: &'k [String]) -> Vec<(&'k str, Value<'k>)> {
+        let mut members: Vec<(&str, Value<'_>)> = near.iter().map(|k| (k.as_str(), Value::Int(-1))).collect();
+        members.insert(members.len() / 2, (key, Value::Int(1)));
+        members.push((key, Value::Int(2)));
+        members.extend(near.iter().map(|k| (k.as_str(), Value::Int(-2))));
+        members
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Member lookup at every key length up to 24 (word compares for 4 to 16 bytes, byte
-    /// compares for the rest): keys differing from the one looked up in any single byte are
+    /// Member lookup at every key length up to 24 (word compares for 4 to 16 bytes, byte or
+    /// word compares for the rest): keys differing from the one looked up in any single byte are
     /// told apart, and a repeated key gives its last value.
     #[test]
     fn member_lookup_at_every_key_length() {
         for n in 0..=24usize {
-            let key: String = "abcdefghijklmnopqrstuvwxyz".chars().take(n).collect();
-            let near: Vec<String> =
-                (0..n).map(|i| key.chars().enumerate().map(|(j, c)| if i == j { 'Z' } else { c }).collect()).collect();
-            let mut members: Vec<(&str, Value<'_>)> = near.iter().map(|k| (k.as_str(), Value::Int(-1))).collect();
-            members.insert(members.len() / 2, (key.as_str(), Value::Int(1)));
-            members.push((key.as_str(), Value::Int(2)));
-            members.extend(near.iter().map(|k| (k.as_str(), Value::Int(-2))));
+            let (key, near) = key_lengths::keys(n);
+            let members = key_lengths::members(&key, &near);
             let object = Value::Object(&members);
             assert_eq!(object.get(&key), Some(Value::Int(2)), "{key:?}");
             for k in &near {
