@@ -478,3 +478,16 @@ fn item_selector_reuses_what_does_not_depend_on_the_item() {
         .unwrap()
         .contains("The JSONPath '$.b' specified for the field 'b.$' could not be found"));
 }
+
+/// `$$.Map.Item.Value` and `$$.Map.Item.Index` members are read straight from the iteration;
+/// outside a Map they select nothing, and the state fails naming the path and the field.
+#[test]
+fn map_item_members_outside_a_map_are_not_found() {
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true,
+        "Parameters": {"k": 1, "v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"}}}});
+    let failed = run_with(pass, json!({"a": 1}), RuntimeLimits::default());
+    assert_eq!(failed["error"], "States.Runtime");
+    assert!(failed["cause"].as_str().unwrap().ends_with(
+        "The JSONPath '$$.Map.Item.Value' specified for the field 'v.$' could not be found in the input '{\"a\":1}'"
+    ));
+}

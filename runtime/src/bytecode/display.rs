@@ -80,7 +80,9 @@ impl Program {
                     .iter()
                     .zip(o.members.iter())
                     .map(|(k, m)| match *m {
-                        FlatMember::Path { path: p, .. } => format!("{k}: {}", path(p)),
+                        FlatMember::Path { path: p, .. } | FlatMember::MapItem { path: p, .. } => {
+                            format!("{k}: {}", path(p))
+                        }
                         FlatMember::Const(c) => format!("{k}: {}", konst(&self.consts[c.index()])),
                     })
                     .collect();

@@ -435,6 +435,13 @@ pub enum FlatMember {
         field: StrId,
     },
     Const(ConstId),
+    /// `"key.$": "$$.Map.Item.Value"` (or `…Index` with `index`), read straight from the Map
+    /// iteration; outside one it selects nothing, like its `path`.
+    MapItem {
+        index: bool,
+        path: PathId,
+        field: StrId,
+    },
 }
 
 /// The variables one Assign writes, in stack order.

@@ -144,7 +144,7 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
             }
             for m in o.members.iter() {
                 match *m {
-                    FlatMember::Path { path, field } => {
+                    FlatMember::Path { path, field } | FlatMember::MapItem { path, field, .. } => {
                         check(path.index() < p.paths.len(), "path")?;
                         check(field.index() < p.strings.len(), "string")?;
                     }

@@ -3,7 +3,7 @@
 use super::{push, Compiler, Emitter};
 use crate::bytecode::*;
 use crate::intrinsics::{Arg, Call};
-use crate::path::Template;
+use crate::path::{ContextField, Template};
 
 impl Compiler {
     /// Emits code that pushes the value of `t`, with `$` paths read from `root`.
@@ -25,8 +25,17 @@ impl Compiler {
                 let flat = members
                     .iter()
                     .map(|(_, m)| match m {
-                        Template::Path { path, field } => {
-                            Ok(FlatMember::Path { path: self.path(path)?, field: self.string(field)? })
+                        Template::Path { path: p, field } => {
+                            let (path, field) = (self.path(p)?, self.string(field)?);
+                            Ok(match p.context_field {
+                                Some((ContextField::MapItemValue, 3)) if p.segments.len() == 3 => {
+                                    FlatMember::MapItem { index: false, path, field }
+                                }
+                                Some((ContextField::MapItemIndex, 3)) if p.segments.len() == 3 => {
+                                    FlatMember::MapItem { index: true, path, field }
+                                }
+                                _ => FlatMember::Path { path, field },
+                            })
                         }
                         Template::Const(c) => Ok(FlatMember::Const(self.constant(c)?)),
                         _ => Err("internal error: a flat template member is a call or container".to_owned()),

@@ -1448,6 +1448,11 @@ impl<'a> Vm<'a> {
                     Some(v) => slot.1 = v,
                     None => missing = missing.or(Some((path, field))),
                 },
+                (FlatMember::MapItem { index, path, field }, _) => match sc.item {
+                    Some(item) if index => slot.1 = Value::Int(item.index as i64),
+                    Some(item) => slot.1 = item.value,
+                    None => missing = missing.or(Some((path, field))),
+                },
             }
         }
         match missing {
