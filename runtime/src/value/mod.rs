@@ -90,14 +90,19 @@ pub(crate) fn last_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -
             }
         }
         0..=3 => {
-            // The first, middle and last bytes cover every byte of a key this short.
-            let at = |k: &[u8], i: usize| k.get(i).copied().unwrap_or(0);
-            let (a, b, c) = (at(key, 0), at(key, n / 2), at(key, n.wrapping_sub(1)));
+            // A key this short is its bytes, as one number.
+            let bytes = |k: &[u8]| match *k {
+                [a] => u32::from(a),
+                [a, b] => u32::from_le_bytes([a, b, 0, 0]),
+                [a, b, c] => u32::from_le_bytes([a, b, c, 0]),
+                _ => 0,
+            };
+            let a = bytes(key);
             while i > 0 {
                 i -= 1;
                 let (k, v) = &members[i];
                 let k = k.as_bytes();
-                if k.len() == n && at(k, 0) == a && at(k, n / 2) == b && at(k, n.wrapping_sub(1)) == c {
+                if k.len() == n && bytes(k) == a {
                     return Some(v);
                 }
             }
