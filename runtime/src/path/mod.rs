@@ -88,6 +88,9 @@ pub struct Path {
     /// For a `$$` path that starts with a context field the VM keeps at hand, that field and
     /// how many segments name it (`$$.Map.Item.Value.id`: `MapItemValue`, 3).
     pub context_field: Option<(ContextField, usize)>,
+    /// For an indefinite path whose only indefinite segment is a wildcard (`$.items[*].id`), the
+    /// wildcard's position: the path is walked around it, without the general collection.
+    pub wildcard: Option<usize>,
 }
 
 /// The context fields read most, which the VM answers without building context objects.
@@ -149,7 +152,10 @@ impl Path {
     pub fn eval_from<'a>(&self, arena: &'a Bump, root: Value<'a>, skip: usize) -> Option<Value<'a>> {
         let segments = self.segments.get(skip..)?;
         if !self.definite {
-            return Some(collect_all(arena, root, segments));
+            return Some(match self.wildcard.and_then(|w| w.checked_sub(skip)) {
+                Some(w) => around_wildcard(arena, root, segments, w),
+                None => collect_all(arena, root, segments),
+            });
         }
         if segments.is_empty() {
             return Some(root);
@@ -214,6 +220,29 @@ fn step_leaf<'a>(cur: &Value<'a>, seg: &Segment) -> Option<&'a Value<'a>> {
         (Segment::Index(i), _) => cur.element(*i),
         _ => None,
     }
+}
+
+/// What a path of names and indices around one wildcard (`segments[w]`, as in `$.items[*].id`)
+/// selects from `root`: the walk before the wildcard, then the walk after it from each element
+/// (or member value), keeping those it reaches, in document order.
+#[inline(never)]
+fn around_wildcard<'a>(arena: &'a Bump, root: Value<'a>, segments: &[Segment], w: usize) -> Value<'a> {
+    let (before, after) = (&segments[..w], segments.get(w + 1..).unwrap_or_default());
+    let node = if before.is_empty() { Some(root) } else { walk(before, &root).copied() };
+    let reach = |v: &'a Value<'a>| if after.is_empty() { Some(v) } else { walk(after, v) };
+    let mut out = bumpalo::collections::Vec::new_in(arena);
+    match node {
+        Some(Value::Array(items)) => {
+            out.reserve_exact(items.len());
+            out.extend(items.iter().filter_map(reach).copied());
+        }
+        Some(Value::Object(members)) => {
+            out.reserve_exact(members.len());
+            out.extend(members.iter().filter_map(|(_, v)| reach(v)).copied());
+        }
+        _ => {}
+    }
+    Value::Array(out.into_bump_slice())
 }
 
 /// Every node an indefinite path selects from `root`, as an array in document order.

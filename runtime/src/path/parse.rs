@@ -43,9 +43,14 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
     if p.i < p.s.len() {
         return Err(p.err("unexpected character"));
     }
-    let definite = segments.iter().all(|s| matches!(s, Segment::Child(_) | Segment::Index(_)));
+    let definite_seg = |s: &Segment| matches!(s, Segment::Child(_) | Segment::Index(_));
+    let definite = segments.iter().all(definite_seg);
     let context_field = if root == Root::Context { ContextField::of(&segments) } else { None };
-    Ok(Path { definite, root, variable, segments: segments.into(), text: text.into(), context_field })
+    let wildcard = match segments.iter().position(|s| !definite_seg(s)) {
+        Some(w) if segments[w] == Segment::Wildcard && segments[w + 1..].iter().all(definite_seg) => Some(w),
+        _ => None,
+    };
+    Ok(Path { definite, root, variable, segments: segments.into(), text: text.into(), context_field, wildcard })
 }
 
 /// Parses a reference path: `$` followed by names and indices only (ResultPath).

@@ -78,6 +78,49 @@ fn places_results_by_reference_path() {
     assert!(p.place(&arena, root, Value::Int(9)).is_err());
 }
 
+/// A path of names and indices around one wildcard is walked around it (`around_wildcard`);
+/// it selects what the general collection selects: over arrays and objects, with the wildcard
+/// first, last or between, with members missing, and on scalars.
+#[test]
+fn wildcard_paths_select_what_the_general_collection_selects() {
+    let docs = [
+        json!({"items": [{"id": 1, "p": {"q": [5, 6]}}, {"p": 2}, {"id": 3, "id": 4}, 7, [8]], "o": {"a": {"id": 9}, "b": 1}}),
+        json!([{"id": 1}, {"id": 2, "x": [1, 2]}, null, "s", [3, [4]]]),
+        json!({"items": {"k": {"id": 1}}, "o": [1, 2]}),
+        json!("scalar"),
+        json!({}),
+    ];
+    let paths = [
+        "$.items[*].id",
+        "$.items[*]",
+        "$[*]",
+        "$[*].id",
+        "$.o.*",
+        "$.o.*.id",
+        "$.items[*].p.q[1]",
+        "$.items[*][0]",
+        "$[*][-1]",
+        "$[*].x[0]",
+        "$.missing[*].id",
+        "$.items[0].p.*",
+        "$.o[*]",
+        "$.items.*.id",
+    ];
+    let arena = Bump::new();
+    for doc in &docs {
+        let root = from_serde(&arena, doc);
+        for text in paths {
+            let p = parse_path(text).unwrap();
+            assert!(p.wildcard.is_some(), "{text}");
+            let general = collect_all(&arena, root, &p.segments);
+            assert_eq!(p.eval(&arena, root), Some(general), "{text} on {doc}");
+        }
+    }
+    for text in ["$.a[*].b[*]", "$..id", "$.a[*][?(@.x)]", "$.a.b", "$.a[0:2].b"] {
+        assert_eq!(parse_path(text).unwrap().wildcard, None, "{text}");
+    }
+}
+
 proptest! {
     // A definite path built from the keys of a nested object finds exactly the leaf it names.
     #[test]
