@@ -491,3 +491,26 @@ fn map_item_members_outside_a_map_are_not_found() {
         "The JSONPath '$$.Map.Item.Value' specified for the field 'v.$' could not be found in the input '{\"a\":1}'"
     ));
 }
+
+/// `"ResultPath": "$.r"` with `"OutputPath": "$.r"` outputs the result without building the
+/// object in between; the outcome is the one of the two steps apart (the ResultPath, then a
+/// state whose InputPath is `$.r`), for every kind of input, the failures included.
+#[test]
+fn result_path_then_the_same_output_path_outputs_the_result() {
+    let result = json!({"x": [1, {"y": 2}]});
+    let fused =
+        pass_then(json!({"Type": "Pass", "Result": result, "ResultPath": "$.r", "OutputPath": "$.r", "End": true}));
+    let apart = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": result, "ResultPath": "$.r", "Next": "B"},
+        "B": {"Type": "Pass", "InputPath": "$.r", "End": true}}});
+    for input in [json!({"a": 1, "r": 0}), json!({}), json!(null), json!([1, 2]), json!("s"), json!(3), json!(true)] {
+        let (got, want) = (run_with(fused.clone(), input.clone(), RuntimeLimits::default()), {
+            run_with(apart.clone(), input.clone(), RuntimeLimits::default())
+        });
+        for field in ["status", "output", "error", "cause"] {
+            assert_eq!(got[field], want[field], "{field} for {input}");
+        }
+    }
+    let failed = run_with(fused, json!([1, 2]), RuntimeLimits::default());
+    assert_eq!(failed["error"], "States.ResultPathMatchFailure", "{failed}");
+}

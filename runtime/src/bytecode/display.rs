@@ -102,6 +102,7 @@ impl Program {
             Op::Pop(r) => write!(f, "pop        {r:?}"),
             Op::Move { to, from } => write!(f, "move       {to:?} <- {from:?}"),
             Op::ResultPath(r) => write!(f, "result     {}", &*self.ref_paths[r.index()].text),
+            Op::ResultOutput(r) => write!(f, "result-out {}", &*self.ref_paths[r.index()].text),
             Op::Choose(c) => {
                 let rules: Vec<String> = self.choices[c.index()].rules.iter().map(|r| self.cond_text(r)).collect();
                 write!(f, "choose     {}", rules.join(" | "))

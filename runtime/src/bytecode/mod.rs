@@ -207,6 +207,10 @@ pub enum Op {
     /// `Acc = Res` placed into `Raw` at a ResultPath (spec: "ResultPath"); failure is the
     /// catchable `States.ResultPathMatchFailure`.
     ResultPath(RefPathId),
+    /// A ResultPath of one name (`$.x`) and the same OutputPath: `Acc = Res` when `Raw` is an
+    /// object or null, into which the placement succeeds and from which the OutputPath selects
+    /// `Res` again; into anything else the placement fails, as [`Op::ResultPath`] would.
+    ResultOutput(RefPathId),
     /// `Acc = Res` (ResultPath `$`, the default).
     ResultWhole,
     /// `Acc = Raw` (`"ResultPath": null`).

@@ -160,7 +160,7 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
             }
             (1, 0)
         }
-        Op::ResultPath(r) => {
+        Op::ResultPath(r) | Op::ResultOutput(r) => {
             check(r.index() < p.ref_paths.len(), "reference path")?;
             (0, 0)
         }

@@ -12,7 +12,7 @@ mod template;
 
 use crate::asl::ast::{Definition, Machine, State, StateKind, Transition};
 use crate::bytecode::*;
-use crate::path::{Path, ReferencePath, Root};
+use crate::path::{Path, ReferencePath, Root, Segment};
 use std::collections::HashMap;
 
 /// Compiles a validated definition and verifies the result. An `Err` is a compiler bug or a
@@ -353,6 +353,20 @@ impl Compiler {
     /// ResultPath (`Res` into `Raw`, to `Acc`), OutputPath, a pending Assign, the exit event and
     /// the transition.
     pub fn result_output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
+        if let (Some(Some(rp)), Some(Some(op))) = (&s.io.result_path, &s.io.output_path) {
+            // `"ResultPath": "$.x", "OutputPath": "$.x"` outputs the result itself: the object
+            // the ResultPath would make is never built.
+            let one_name = matches!(*rp.segments, [Segment::Child(_)]);
+            if one_name && op.root == Root::Input && op.segments == rp.segments {
+                let id = self.ref_path(rp)?;
+                e.emit(Op::ResultOutput(id));
+                if let Some(a) = assign {
+                    e.emit(Op::Assign(a));
+                }
+                e.emit(Op::Exit);
+                return e.transition(&s.transition);
+            }
+        }
         self.result_path(e, &s.io.result_path)?;
         self.output_exit(e, s, assign)
     }

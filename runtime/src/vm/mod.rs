@@ -795,6 +795,12 @@ impl<'a> Vm<'a> {
                     let rp = &program.ref_paths[r.index()];
                     f.acc = tri!(self.place(rp, f.raw, f.res));
                 }
+                Op::ResultOutput(r) => {
+                    f.acc = match f.raw {
+                        Value::Object(_) | Value::Null => f.res,
+                        raw => tri!(self.place(&program.ref_paths[r.index()], raw, f.res)),
+                    }
+                }
                 Op::ResultWhole => f.acc = f.res,
                 Op::ResultDiscard => f.acc = f.raw,
                 Op::OutputPath(p) => f.acc = tri!(self.select(&program.paths[p.index()], f.acc, &f.sc)),
