@@ -330,27 +330,24 @@ fn disassembly_snapshot() {
         .to_string(),
     )
     .unwrap();
-    let expect = r#"m0: 3 states, stack 2
+    let expect = r#"m0: 3 states, stack 1
     0  enter      "C"
     1  choose     Or($.a NumericGreaterThan 1, Not($.b IsPresent true)) | $.a IsString true
     2  choice-out 10
     3  jump       5
-    4  choice-out 18
+    4  choice-out 15
     5  push       Eff $.a (s.$)
     6  move       Acc <- Eff
     7  assign     ["s"]
     8  exit
     9  jump       10
    10  enter      "P"
-   11  arg        Eff $.xs
-   12  apply      States.ArrayLength/1
-   13  push       1
-   14  object-to  Res 2 ["n", "k"]
-   15  result     $.r
-   16  exit
-   17  end
-   18  enter      "F"
-   19  fail       "E" -
+   11  object-of  Eff {n: States.ArrayLength($.xs), k: 1} -> Res
+   12  result     $.r
+   13  exit
+   14  end
+   15  enter      "F"
+   16  fail       "E" -
 "#;
     assert_eq!(machine.disassemble(), expect);
 }
@@ -513,4 +510,43 @@ fn result_path_then_the_same_output_path_outputs_the_result() {
     }
     let failed = run_with(fused, json!([1, 2]), RuntimeLimits::default());
     assert_eq!(failed["error"], "States.ResultPathMatchFailure", "{failed}");
+}
+
+/// A template object whose intrinsic calls take constants and paths is built by one op that
+/// evaluates its members in order; the outcome is the one of the same members built on the
+/// stack (forced here by a nested member), failures included: the first member that fails, in
+/// member order, names the error, whether a path selects nothing, an argument is missing or
+/// the function fails.
+#[test]
+fn calls_in_a_flat_template_object_fail_in_member_order() {
+    let members = json!({"a.$": "$.a", "f.$": "States.Format('{}-{}', $.b, 'c')", "j.$": "States.StringToJson($.s)",
+        "n": 1, "z.$": "$.z"});
+    let with_nested = {
+        let mut m = members.clone();
+        m["nested"] = json!({"x.$": "$.a"});
+        m
+    };
+    let machine = |params: Value| pass_then(json!({"Type": "Pass", "Parameters": params, "End": true}));
+    let inputs = [
+        json!({"a": 1, "b": "B", "s": "{\"k\":[1]}", "z": 0}),
+        json!({"b": "B", "s": "{}", "z": 0}),
+        json!({"a": 1, "s": "{}", "z": 0}),
+        json!({"a": 1, "b": "B", "s": "{bad", "z": 0}),
+        json!({"b": "B", "s": "{bad"}),
+        json!({"a": 1, "b": "B", "z": 0}),
+        json!({"a": 1, "b": "B", "s": "1"}),
+        json!({}),
+    ];
+    for input in inputs {
+        let flat = run_with(machine(members.clone()), input.clone(), RuntimeLimits::default());
+        let mut stack = run_with(machine(with_nested.clone()), input.clone(), RuntimeLimits::default());
+        if let Some(out) = stack.get_mut("output").and_then(Value::as_object_mut) {
+            out.remove("nested");
+        }
+        for field in ["status", "output", "error", "cause"] {
+            assert_eq!(flat[field], stack[field], "{field} for {input}");
+        }
+    }
+    let failed = run_with(machine(members), json!({"b": "B", "s": "{bad"}), RuntimeLimits::default());
+    assert!(failed["cause"].as_str().unwrap().contains("'$.a' specified for the field 'a.$'"), "{failed}");
 }

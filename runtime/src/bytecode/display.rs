@@ -84,6 +84,7 @@ impl Program {
                             format!("{k}: {}", path(p))
                         }
                         FlatMember::Const(c) => format!("{k}: {}", konst(&self.consts[c.index()])),
+                        FlatMember::Call(c) => format!("{k}: {}", self.calls[c.index()].text),
                     })
                     .collect();
                 match op {

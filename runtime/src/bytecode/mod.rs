@@ -446,7 +446,13 @@ pub enum FlatMember {
         path: PathId,
         field: StrId,
     },
+    /// `"key.$": "States.Format('{}', $.a)"`: an intrinsic call whose arguments are constants
+    /// and paths (at most [`FLAT_CALL_ARGS`]), evaluated in member order.
+    Call(CallId),
 }
+
+/// The most arguments of an intrinsic call that a flat template object evaluates itself.
+pub const FLAT_CALL_ARGS: usize = 8;
 
 /// The variables one Assign writes, in stack order.
 #[derive(Debug)]

@@ -149,6 +149,13 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
                         check(field.index() < p.strings.len(), "string")?;
                     }
                     FlatMember::Const(c) => check(c.index() < p.consts.len(), "constant")?,
+                    FlatMember::Call(c) => check(
+                        p.calls.get(c.index()).is_some_and(|c| {
+                            c.args.len() <= FLAT_CALL_ARGS
+                                && c.args.iter().all(|a| !matches!(a, crate::intrinsics::Arg::Call(_)))
+                        }),
+                        "flat call",
+                    )?,
                 }
             }
             (0, u16::from(!matches!(op, Op::Object { to: Some(_), .. })))

@@ -5,6 +5,18 @@ use crate::bytecode::*;
 use crate::intrinsics::{Arg, Call};
 use crate::path::{ContextField, Template};
 
+/// A member a flat template object evaluates itself: a path, a constant, or an intrinsic call
+/// whose arguments are constants and paths.
+fn is_flat(t: &Template) -> bool {
+    match t {
+        Template::Path { .. } | Template::Const(_) => true,
+        Template::Call { call, .. } => {
+            call.args.len() <= FLAT_CALL_ARGS && call.args.iter().all(|a| matches!(a, Arg::Const(_) | Arg::Path(_)))
+        }
+        Template::Object(_) | Template::Array(_) => false,
+    }
+}
+
 impl Compiler {
     /// Emits code that pushes the value of `t`, with `$` paths read from `root`.
     pub(super) fn template(&mut self, e: &mut Emitter, t: &Template, root: Reg) -> Result<(), String> {
@@ -19,9 +31,7 @@ impl Compiler {
                 e.emit(Op::PushPath { path, root, field });
             }
             Template::Call { call, .. } => self.call(e, call, root)?,
-            Template::Object(members)
-                if members.iter().all(|(_, m)| matches!(m, Template::Path { .. } | Template::Const(_))) =>
-            {
+            Template::Object(members) if members.iter().all(|(_, m)| is_flat(m)) => {
                 let flat = members
                     .iter()
                     .map(|(_, m)| match m {
@@ -38,6 +48,9 @@ impl Compiler {
                             })
                         }
                         Template::Const(c) => Ok(FlatMember::Const(self.constant(c)?)),
+                        Template::Call { call, .. } => {
+                            Ok(FlatMember::Call(CallId(push(&mut self.program.calls, call.clone())?)))
+                        }
                         _ => Err("internal error: a flat template member is a call or container".to_owned()),
                     })
                     .collect::<Result<Box<[_]>, String>>()?;

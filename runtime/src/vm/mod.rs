@@ -745,16 +745,7 @@ impl<'a> Vm<'a> {
                     let mut env = intrinsics::Env { arena, rng: &mut self.rng, parse: self.parse };
                     let result = call.apply(&mut env, &f.stack[base..f.sp]);
                     f.sp = base;
-                    let v = tri!(result.map_err(|failure| {
-                        let mut fault = self.runtime(
-                            &f.sc,
-                            format!("The function '{}' had the following error: {}", call.text, failure.cause),
-                        );
-                        if failure.error != "States.IntrinsicFailure" {
-                            fault.error = Some(failure.error);
-                        }
-                        fault
-                    }));
+                    let v = tri!(result.map_err(|failure| self.intrinsic_fault(&f.sc, call, failure)));
                     f.push(v);
                 }
                 Op::MakeObject { keys, len } => {
@@ -1454,6 +1445,15 @@ impl<'a> Vm<'a> {
                     Some(v) => slot.1 = v,
                     None => missing = missing.or(Some((path, field))),
                 },
+                (FlatMember::Call(c), _) => {
+                    // A path member before it that selected nothing fails first, as it would
+                    // have when evaluated on its own.
+                    if let Some((path, field)) = missing {
+                        let (p, field) = (&program.paths[path.index()], &program.strings[field.index()]);
+                        return Err(self.field_not_found(sc, p, field, from));
+                    }
+                    slot.1 = self.flat_call(&program.calls[c.index()], from, sc)?;
+                }
                 (FlatMember::MapItem { index, path, field }, _) => match sc.item {
                     Some(item) if index => slot.1 = Value::Int(item.index as i64),
                     Some(item) => slot.1 = item.value,
@@ -1467,6 +1467,44 @@ impl<'a> Vm<'a> {
             }
             None => Ok(members),
         }
+    }
+
+    /// A flat template member's intrinsic call: its arguments (constants and paths read from
+    /// `from`) in order, then the function.
+    #[inline(never)]
+    fn flat_call(
+        &mut self,
+        call: &'a intrinsics::Call,
+        from: Value<'a>,
+        sc: &StateCtx<'a>,
+    ) -> Result<Value<'a>, Fault<'a>> {
+        let mut args = [Value::Null; FLAT_CALL_ARGS];
+        for (slot, arg) in args.iter_mut().zip(call.args.iter()) {
+            match arg {
+                intrinsics::Arg::Const(c) => c.materialize_into(slot, self.arena),
+                intrinsics::Arg::Path(p) => match self.eval_path(p, from, sc) {
+                    Some(v) => *slot = v,
+                    None => return Err(self.arg_not_found(sc, call, p, from)),
+                },
+                intrinsics::Arg::Call(_) => {
+                    return Err(self.runtime(sc, "internal error: a nested call in a flat object".into()))
+                }
+            }
+        }
+        let args = args.get(..call.args.len()).unwrap_or_default();
+        let mut env = intrinsics::Env { arena: self.arena, rng: &mut self.rng, parse: self.parse };
+        call.apply(&mut env, args).map_err(|failure| self.intrinsic_fault(sc, call, failure))
+    }
+
+    /// An intrinsic function's failure as the state's: `States.Runtime` naming the function,
+    /// or the function's own error name where it has one.
+    fn intrinsic_fault(&self, sc: &StateCtx<'a>, call: &intrinsics::Call, failure: intrinsics::Failure) -> Fault<'a> {
+        let mut fault =
+            self.runtime(sc, format!("The function '{}' had the following error: {}", call.text, failure.cause));
+        if failure.error != "States.IntrinsicFailure" {
+            fault.error = Some(failure.error);
+        }
+        fault
     }
 
     /// ResultPath: `result` placed into `raw`; failure is the catchable States.ResultPathMatchFailure.
