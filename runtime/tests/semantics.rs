@@ -512,21 +512,35 @@ fn result_path_then_the_same_output_path_outputs_the_result() {
     assert_eq!(failed["error"], "States.ResultPathMatchFailure", "{failed}");
 }
 
+/// Runs `members` as a Pass state's Parameters, built by the flat op, and again with a nested
+/// member added, which builds the object on the stack; the outcomes must agree on every input.
+fn flat_object_matches_the_stack(members: &Value, inputs: &[Value]) {
+    let machine = |params: Value| pass_then(json!({"Type": "Pass", "Parameters": params, "End": true}));
+    let mut nested = members.clone();
+    nested["nested"] = json!({"x.$": "$"});
+    for input in inputs {
+        let flat = run_with(machine(members.clone()), input.clone(), RuntimeLimits::default());
+        let mut stack = run_with(machine(nested.clone()), input.clone(), RuntimeLimits::default());
+        if let Some(out) = stack.get_mut("output").and_then(Value::as_object_mut) {
+            out.remove("nested");
+        }
+        for field in ["status", "output", "error", "cause"] {
+            assert_eq!(flat[field], stack[field], "{field} of {members} for {input}");
+        }
+    }
+}
+
 /// A template object whose intrinsic calls take constants and paths is built by one op that
 /// evaluates its members in order; the outcome is the one of the same members built on the
-/// stack (forced here by a nested member), failures included: the first member that fails, in
-/// member order, names the error, whether a path selects nothing, an argument is missing or
-/// the function fails.
+/// stack, failures included: the first member that fails, in member order, names the error,
+/// whether a path selects nothing, an argument is missing or the function fails. Also: a
+/// missing path between two calls, the second failing; a `$$.Map.Item` member outside a Map
+/// before a call; calls of 8 and 9 arguments (the most a flat object evaluates itself, and
+/// one more, built on the stack).
 #[test]
 fn calls_in_a_flat_template_object_fail_in_member_order() {
     let members = json!({"a.$": "$.a", "f.$": "States.Format('{}-{}', $.b, 'c')", "j.$": "States.StringToJson($.s)",
         "n": 1, "z.$": "$.z"});
-    let with_nested = {
-        let mut m = members.clone();
-        m["nested"] = json!({"x.$": "$.a"});
-        m
-    };
-    let machine = |params: Value| pass_then(json!({"Type": "Pass", "Parameters": params, "End": true}));
     let inputs = [
         json!({"a": 1, "b": "B", "s": "{\"k\":[1]}", "z": 0}),
         json!({"b": "B", "s": "{}", "z": 0}),
@@ -537,16 +551,81 @@ fn calls_in_a_flat_template_object_fail_in_member_order() {
         json!({"a": 1, "b": "B", "s": "1"}),
         json!({}),
     ];
-    for input in inputs {
-        let flat = run_with(machine(members.clone()), input.clone(), RuntimeLimits::default());
-        let mut stack = run_with(machine(with_nested.clone()), input.clone(), RuntimeLimits::default());
-        if let Some(out) = stack.get_mut("output").and_then(Value::as_object_mut) {
-            out.remove("nested");
-        }
-        for field in ["status", "output", "error", "cause"] {
-            assert_eq!(flat[field], stack[field], "{field} for {input}");
-        }
-    }
-    let failed = run_with(machine(members), json!({"b": "B", "s": "{bad"}), RuntimeLimits::default());
+    flat_object_matches_the_stack(&members, &inputs);
+    let pass = pass_then(json!({"Type": "Pass", "Parameters": members, "End": true}));
+    let failed = run_with(pass, json!({"b": "B", "s": "{bad"}), RuntimeLimits::default());
     assert!(failed["cause"].as_str().unwrap().contains("'$.a' specified for the field 'a.$'"), "{failed}");
+
+    let args8 = (0..7).map(|i| format!("$.v{i}")).collect::<Vec<_>>().join(", ");
+    let args9 = (0..8).map(|i| format!("$.v{i}")).collect::<Vec<_>>().join(", ");
+    let inputs = [
+        json!({"a": 1, "b": "B", "s": "[1]", "v0": 0, "v1": 1, "v2": 2, "v3": 3, "v4": 4, "v5": 5, "v6": 6, "v7": 7}),
+        json!({"b": "B", "s": "{bad"}),
+        json!({"a": 1, "s": "{bad"}),
+        json!({"a": 1, "b": "B", "s": "{bad", "v0": 0}),
+    ];
+    for members in [
+        json!({"f.$": "States.Format('{}', $.b)", "a.$": "$.a", "j.$": "States.StringToJson($.s)"}),
+        json!({"i.$": "$$.Map.Item.Index", "f.$": "States.StringToJson($.s)"}),
+        json!({"f8.$": format!("States.Format('{{}}{{}}{{}}{{}}{{}}{{}}{{}}', {args8})")}),
+        json!({"f9.$": format!("States.Format('{{}}{{}}{{}}{{}}{{}}{{}}{{}}{{}}', {args9})")}),
+    ] {
+        flat_object_matches_the_stack(&members, &inputs);
+    }
+}
+
+/// Calls in an ItemSelector run for every item, even those whose arguments are the same for
+/// every item (only constants and `$` paths are copied from the first item's object).
+#[test]
+fn calls_in_an_item_selector_run_for_every_item() {
+    let map = pass_then(json!({"Type": "Map", "ItemsPath": "$.xs", "End": true,
+        "ItemSelector": {"n.$": "States.MathAdd($$.Map.Item.Index, 1)", "u.$": "States.UUID()",
+            "k.$": "States.Format('{}-{}', $.b, $$.Map.Item.Value)", "b.$": "$.b"},
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true,
+            "Parameters": {"item.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index", "in.$": "$"}}}}}));
+    let out = run_with(map, json!({"xs": ["x", "y", "z"], "b": "B"}), RuntimeLimits::default());
+    let items = out["output"].as_array().unwrap_or_else(|| panic!("{out}"));
+    let uuids: std::collections::HashSet<&str> = items.iter().map(|i| i["in"]["u"].as_str().unwrap()).collect();
+    assert_eq!(uuids.len(), 3, "{out}");
+    for (i, item) in items.iter().enumerate() {
+        let x = ["x", "y", "z"][i];
+        assert_eq!(item["item"], x, "{out}");
+        assert_eq!(item["i"], i, "{out}");
+        assert_eq!(item["in"]["n"], i + 1, "{out}");
+        assert_eq!(item["in"]["k"], format!("B-{x}"), "{out}");
+        assert_eq!(item["in"]["b"], "B", "{out}");
+    }
+}
+
+/// A wildcard path that starts with a context field (`$$.Map.Item.Value[*].id`,
+/// `$$.Execution.Input.xs[*]`) is walked around its wildcard from that field.
+#[test]
+fn wildcard_paths_from_context_fields() {
+    let map = pass_then(json!({"Type": "Map", "ItemsPath": "$.xs", "End": true,
+        "ItemSelector": {"ids.$": "$$.Map.Item.Value[*].id", "all.$": "$$.Execution.Input.xs[*][0].id"},
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}));
+    check(
+        map,
+        json!({"xs": [[{"id": 1}, {"id": 2}], [{"x": 0}, {"id": 3}]]}),
+        json!({"status": "SUCCEEDED", "output": [{"ids": [1, 2], "all": [1]}, {"ids": [3], "all": [1]}]}),
+    );
+}
+
+/// The fused ResultPath and OutputPath with an Assign (whose `$` is the state's result), and
+/// on an event with a repeated key, which the ResultPath's object would collapse.
+#[test]
+fn result_path_then_the_same_output_path_with_assign_and_repeated_keys() {
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "OutputPath": "$.r",
+            "Assign": {"seen.$": "$.x", "old.$": "$$.Execution.Input.a"}, "Next": "B"},
+        "B": {"Type": "Pass", "Parameters": {"seen.$": "$seen", "old.$": "$old", "in.$": "$"}, "End": true}}});
+    check(
+        def.clone(),
+        json!({"a": 7, "r": 0}),
+        json!({"status": "SUCCEEDED", "output": {"seen": 1, "old": 7, "in": {"x": 1}}}),
+    );
+    let machine = StateMachine::compile(&def.to_string()).unwrap();
+    let mut scratch = aslrt::Scratch::new();
+    let run = machine.execute(&mut scratch, br#"{"r":1,"a":7,"r":2}"#);
+    assert_eq!(run.to_outcome().to_json()["output"], json!({"seen": 1, "old": 7, "in": {"x": 1}}));
 }

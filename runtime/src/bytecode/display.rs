@@ -80,9 +80,8 @@ impl Program {
                     .iter()
                     .zip(o.members.iter())
                     .map(|(k, m)| match *m {
-                        FlatMember::Path { path: p, .. } | FlatMember::MapItem { path: p, .. } => {
-                            format!("{k}: {}", path(p))
-                        }
+                        FlatMember::Path { path: p, .. } => format!("{k}: {}", path(p)),
+                        FlatMember::MapItem { path: p, .. } => format!("{k}: {} (item)", path(p)),
                         FlatMember::Const(c) => format!("{k}: {}", konst(&self.consts[c.index()])),
                         FlatMember::Call(c) => format!("{k}: {}", self.calls[c.index()].text),
                     })

@@ -177,10 +177,11 @@ pub enum Op {
         len: u16,
         to: Reg,
     },
-    /// Builds template object `id`, whose members are all paths (read from `root`) or
-    /// constants, each evaluated straight into its slot; the object goes to register `to`, or
+    /// Builds template object `id`, whose members are paths (read from `root`), constants,
+    /// `$$.Map.Item` fields and intrinsic calls of constants and paths ([`FlatMember`]), each
+    /// evaluated in member order straight into its slot; the object goes to register `to`, or
     /// onto the stack. A path that selects nothing is `States.Runtime` naming its field, as
-    /// with [`Op::PushPath`].
+    /// with [`Op::PushPath`], reported before any later call runs.
     /// - Stack: => object (with `to: None`)
     Object {
         id: ObjectId,
@@ -190,7 +191,8 @@ pub enum Op {
     /// A Map's ItemSelector as template object `.0` read from `Eff`, pushed for `MapRun`: for
     /// the items after the first, members that cannot differ between items (constants and `$`
     /// paths: the Map state's input is the same for every item) are copied from the first
-    /// item's object, and only `$$` and variable paths are evaluated again.
+    /// item's object, and only `$$` and variable paths, `$$.Map.Item` fields and intrinsic
+    /// calls are evaluated again.
     /// - Stack: => object
     ItemObject(ObjectId),
     /// Builds an array from the top `.0` values.
@@ -423,8 +425,8 @@ impl Program {
     }
 }
 
-/// A template object with only path and constant members (the common `Parameters` and
-/// `ItemSelector`), for [`Op::Object`].
+/// A template object whose members are all [`FlatMember`]s, no nested container (the common
+/// `Parameters` and `ItemSelector`), for [`Op::Object`].
 #[derive(Debug)]
 pub struct FlatObject {
     pub keys: KeysId,

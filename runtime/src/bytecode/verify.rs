@@ -169,6 +169,11 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
         }
         Op::ResultPath(r) | Op::ResultOutput(r) => {
             check(r.index() < p.ref_paths.len(), "reference path")?;
+            if let Op::ResultOutput(r) = *op {
+                // Its shortcut holds for a ResultPath of one name only.
+                let one_name = matches!(*p.ref_paths[r.index()].segments, [crate::path::Segment::Child(_)]);
+                check(one_name, "ResultOutput of one name")?;
+            }
             (0, 0)
         }
         Op::Choose(c) => {

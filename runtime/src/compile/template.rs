@@ -51,7 +51,7 @@ impl Compiler {
                         Template::Call { call, .. } => {
                             Ok(FlatMember::Call(CallId(push(&mut self.program.calls, call.clone())?)))
                         }
-                        _ => Err("internal error: a flat template member is a call or container".to_owned()),
+                        _ => Err("internal error: a flat template member is a container".to_owned()),
                     })
                     .collect::<Result<Box<[_]>, String>>()?;
                 let keys = KeysId(push(&mut self.program.keys, members.iter().map(|(k, _)| k.clone()).collect())?);

@@ -227,7 +227,7 @@ fn step_leaf<'a>(cur: &Value<'a>, seg: &Segment) -> Option<&'a Value<'a>> {
 /// (or member value), keeping those it reaches, in document order.
 #[inline(never)]
 fn around_wildcard<'a>(arena: &'a Bump, root: Value<'a>, segments: &[Segment], w: usize) -> Value<'a> {
-    let (before, after) = (&segments[..w], segments.get(w + 1..).unwrap_or_default());
+    let (before, after) = (segments.get(..w).unwrap_or_default(), segments.get(w + 1..).unwrap_or_default());
     let node = if before.is_empty() { Some(root) } else { walk(before, &root).copied() };
     let reach = |v: &'a Value<'a>| if after.is_empty() { Some(v) } else { walk(after, v) };
     let mut out = bumpalo::collections::Vec::new_in(arena);

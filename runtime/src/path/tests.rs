@@ -116,6 +116,19 @@ fn wildcard_paths_select_what_the_general_collection_selects() {
             assert_eq!(p.eval(&arena, root), Some(general), "{text} on {doc}");
         }
     }
+    // A repeated key, as parsed from an event: the wildcard sees both members, and the walk
+    // after it the last of a repeated key.
+    let mut text = br#"{"o":{"a":{"id":1,"id":2},"a":{"id":3}},"xs":[{"id":4,"id":5}]}"#.to_vec();
+    let root = crate::value::parse_in_place(&arena, &mut text, &mut crate::value::ParseBuffers::default())
+        .expect("valid JSON");
+    for (text, expect) in
+        [("$.o.*.id", json!([2, 3])), ("$.xs[*].id", json!([5])), ("$.o[*]", json!([{"id": 2}, {"id": 3}]))]
+    {
+        let p = parse_path(text).unwrap();
+        assert_eq!(p.eval(&arena, root).map(|v| v.to_serde()), Some(expect), "{text}");
+        let written = p.eval(&arena, root).map(|v| to_json_string(&v));
+        assert_eq!(written, Some(to_json_string(&collect_all(&arena, root, &p.segments))), "{text}");
+    }
     for text in ["$.a[*].b[*]", "$..id", "$.a[*][?(@.x)]", "$.a.b", "$.a[0:2].b"] {
         assert_eq!(parse_path(text).unwrap().wildcard, None, "{text}");
     }
@@ -157,24 +170,26 @@ proptest! {
     }
 }
 
-/// A definite path's walk compares keys itself (every length, by words or bytes): at each
-/// length it tells apart keys that differ in any one byte, and a repeated key gives its last
-/// value, at the first step and after it.
+/// A definite path's walk compares keys itself (every length): at each length it tells apart
+/// keys that differ in any one byte or are one byte shorter or longer, and a repeated key
+/// gives its last value, at the first step and after it.
 #[test]
 fn definite_paths_match_keys_of_every_length() {
     let arena = Bump::new();
     for n in 0..=24usize {
         let (key, near) = crate::value::key_lengths::keys(n);
-        let members = crate::value::key_lengths::members(&key, &near);
-        let inner = Value::Object(&members);
-        let outer = [("x", Value::Null), ("o", inner)];
-        let root = Value::Object(&outer);
-        let eval = |text: &str, at: Value<'_>| parse_path(text).expect("path").eval(&arena, at).map(|v| v.to_serde());
-        assert_eq!(eval(&format!("$['{key}']"), inner), Some(json!(2)), "{key:?}");
-        assert_eq!(eval(&format!("$.o['{key}']"), root), Some(json!(2)), "{key:?}");
-        for k in &near {
-            assert_eq!(eval(&format!("$.o['{k}']"), root), Some(json!(-2)), "{k:?}");
+        for members in crate::value::key_lengths::objects(&key, &near) {
+            let inner = Value::Object(&members);
+            let outer = [("x", Value::Null), ("o", inner)];
+            let root = Value::Object(&outer);
+            let eval =
+                |text: &str, at: Value<'_>| parse_path(text).expect("path").eval(&arena, at).map(|v| v.to_serde());
+            assert_eq!(eval(&format!("$['{key}']"), inner), Some(json!(2)), "{key:?}");
+            assert_eq!(eval(&format!("$.o['{key}']"), root), Some(json!(2)), "{key:?}");
+            for k in &near {
+                assert_eq!(eval(&format!("$.o['{k}']"), root), Some(json!(-2)), "{k:?}");
+            }
+            assert_eq!(eval(&format!("$.o['{key}b']"), root), None, "{key:?}b");
         }
-        assert_eq!(eval(&format!("$.o['{key}a']"), root), None, "{key:?}a");
     }
 }

@@ -311,22 +311,31 @@ impl<'a> ArenaExt<'a> for Bump {
 pub(crate) mod key_lengths {
     use super::Value;
 
-    /// The key of `n` bytes (`abc…`), and the keys of `n` bytes that differ from it in one byte.
+    /// The key of `n` bytes (`abc…`), then the keys that must be told apart from it: those of
+    /// `n` bytes that differ from it in one byte, and those one byte shorter or longer
+    /// (a NUL byte included).
     pub fn keys(n: usize) -> (String, Vec<String>) {
         let key: String = "abcdefghijklmnopqrstuvwxyz".chars().take(n).collect();
-        let near = (0..n).map(|i| key.chars().enumerate().map(|(j, c)| if i == j { 'Z' } else { c }).collect());
-        let near = near.collect();
+        let mut near: Vec<String> =
+            (0..n).map(|i| key.chars().enumerate().map(|(j, c)| if i == j { 'Z' } else { c }).collect()).collect();
+        near.extend([format!("{key}a"), format!("{key}\0"), format!("\0{key}")]);
+        if n > 0 {
+            near.extend([key[..n - 1].to_owned(), key[1..].to_owned()]);
+        }
         (key, near)
     }
 
-    /// The near keys (value -1) with `key` (1) among them, then `key` again (2) and the near keys
-    /// again (-2): a lookup must give 2 for `key` and -2 for each near key.
-    pub fn members<'k>(key: &'k str, near: &'k [String]) -> Vec<(&'k str, Value<'k>)> {
+    /// Two objects in which a lookup must give 2 for `key` and -2 for each other key: the other
+    /// keys (value -1) with `key` (1) among them, then `key` again (2) and the other keys again
+    /// (-2); and the other keys (-2) followed by `key` (2), seen first from the end.
+    pub fn objects<'k>(key: &'k str, near: &'k [String]) -> [Vec<(&'k str, Value<'k>)>; 2] {
         let mut members: Vec<(&str, Value<'_>)> = near.iter().map(|k| (k.as_str(), Value::Int(-1))).collect();
         members.insert(members.len() / 2, (key, Value::Int(1)));
         members.push((key, Value::Int(2)));
         members.extend(near.iter().map(|k| (k.as_str(), Value::Int(-2))));
-        members
+        let mut key_last: Vec<(&str, Value<'_>)> = near.iter().map(|k| (k.as_str(), Value::Int(-2))).collect();
+        key_last.push((key, Value::Int(2)));
+        [members, key_last]
     }
 }
 
@@ -334,21 +343,23 @@ pub(crate) mod key_lengths {
 mod tests {
     use super::*;
 
-    /// Member lookup at every key length up to 24 (word compares for 4 to 16 bytes, byte or
-    /// word compares for the rest): keys differing from the one looked up in any single byte are
-    /// told apart, and a repeated key gives its last value.
+    /// Member lookup at every key length up to 24 (one number for up to 3 bytes, two words or
+    /// half-words for 4 to 16, words for the rest): keys differing from the one looked up in
+    /// any single byte, or one byte shorter or longer, are told apart, and a repeated key gives
+    /// its last value.
     #[test]
     fn member_lookup_at_every_key_length() {
         for n in 0..=24usize {
             let (key, near) = key_lengths::keys(n);
-            let members = key_lengths::members(&key, &near);
-            let object = Value::Object(&members);
-            assert_eq!(object.get(&key), Some(Value::Int(2)), "{key:?}");
-            for k in &near {
-                assert_eq!(object.get(k), Some(Value::Int(-2)), "{k:?}");
+            for members in key_lengths::objects(&key, &near) {
+                let object = Value::Object(&members);
+                assert_eq!(object.get(&key), Some(Value::Int(2)), "{key:?}");
+                for k in &near {
+                    assert_eq!(object.get(k), Some(Value::Int(-2)), "{k:?}");
+                }
+                let longer = format!("{key}b");
+                assert_eq!(object.get(&longer), None, "{longer:?}");
             }
-            let longer = format!("{key}a");
-            assert_eq!(object.get(&longer), None, "{longer:?}");
         }
     }
 

@@ -1415,10 +1415,11 @@ impl<'a> Vm<'a> {
     }
 
     /// Builds flat template object `o` with `$` paths read from `from`. Each member is written
-    /// once, in its slot; a path that selects nothing leaves null there and is reported (the
-    /// first one, in member order) once the object is complete. With `proto`, the object built
-    /// from the same `from` for an earlier Map item, the members that cannot differ between items
-    /// (constants and `$` paths) are copied from it rather than evaluated again.
+    /// once, in its slot, in member order; a path that selects nothing leaves null there and is
+    /// reported (the first one, in member order) before the next intrinsic call runs, or once
+    /// the object is complete. With `proto`, the object built from the same `from` for an
+    /// earlier Map item, the members that cannot differ between items (constants and `$` paths)
+    /// are copied from it rather than evaluated again.
     fn flat_object(
         &mut self,
         o: &'a FlatObject,
