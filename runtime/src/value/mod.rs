@@ -250,6 +250,12 @@ impl<'a> Value<'a> {
     /// The same value with `key` set to `value`: a shallow copy of this object's member list.
     pub fn with_member(&self, arena: &'a Bump, key: &'a str, value: Value<'a>) -> Value<'a> {
         let members = self.as_object().unwrap_or(&[]);
+        if last_member(members, key.as_bytes()).is_none() {
+            // A new key (the usual ResultPath): the members copied whole, the new one after them.
+            let out = arena.alloc_slice_fill_copy(members.len() + 1, (key, value));
+            out[..members.len()].copy_from_slice(members);
+            return Value::Object(out);
+        }
         let mut out = bumpalo::collections::Vec::with_capacity_in(members.len() + 1, arena);
         let mut replaced = false;
         for &(k, v) in members {

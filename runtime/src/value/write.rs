@@ -72,14 +72,10 @@ fn write_value<const INPUT_AWARE: bool>(out: &mut impl Out, v: &Value<'_>, raw: 
             }
             out.push_str("]");
         }
+        Value::Object([]) => out.push_str("{}"),
         Value::Object(members) => {
-            out.push_str("{");
             for (i, (k, item)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",");
-                }
-                write_str(out, k);
-                out.push_str(":");
+                write_key(out, k, if i == 0 { "{\"" } else { ",\"" });
                 write_value::<INPUT_AWARE>(out, item, raw);
             }
             out.push_str("}");
@@ -218,6 +214,20 @@ pub fn write_str(out: &mut impl Out, s: &str) {
     out.push_str("\"");
     out.push_str(s);
     out.push_str("\"");
+}
+
+/// An object's key after `lead` (`{"` or `,"`), and its colon: three pushes for a plain key
+/// where the punctuation alone would take four.
+#[inline]
+fn write_key(out: &mut impl Out, k: &str, lead: &'static str) {
+    if needs_escape(k.as_bytes()) {
+        out.push_str(lead.get(..1).unwrap_or_default());
+        write_escaped_quoted(out, k);
+        return out.push_str(":");
+    }
+    out.push_str(lead);
+    out.push_str(k);
+    out.push_str("\":");
 }
 
 #[cold]
@@ -387,6 +397,22 @@ mod tests {
             assert_eq!(json_len(&Value::Float(f)), out.len(), "{f:e}");
         }
         assert!(hits > 350_000, "the short path was taken {hits} times");
+    }
+
+    #[test]
+    fn objects_write_as_serde_json_does() {
+        let arena = bumpalo::Bump::new();
+        for doc in [
+            serde_json::json!({}),
+            serde_json::json!({"a": {}, "b": [{}], "": 1}),
+            serde_json::json!({"k\"q": 1, "back\\slash": {"n\nl": [true, null]}, "\u{1}": "x", "é✓": 2.5}),
+            serde_json::json!([{"a": 1}, {"plain": {"q\"": {}}}]),
+        ] {
+            let v = super::super::from_serde(&arena, &doc);
+            let mut out = Vec::new();
+            write_json(&mut out, &v);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), serde_json::to_string(&doc).unwrap(), "{doc}");
+        }
     }
 
     #[test]
