@@ -247,7 +247,9 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// The same value with `key` set to `value`: a shallow copy of this object's member list.
+    /// The same value with `key` set to `value`, in a shallow copy of this object's member list:
+    /// a new key goes after the members, an existing key takes the value at its first position
+    /// and its later repeats are dropped (a non-object counts as an empty object).
     pub fn with_member(&self, arena: &'a Bump, key: &'a str, value: Value<'a>) -> Value<'a> {
         let members = self.as_object().unwrap_or(&[]);
         if last_member(members, key.as_bytes()).is_none() {

@@ -412,6 +412,7 @@ mod tests {
             let mut out = Vec::new();
             write_json(&mut out, &v);
             assert_eq!(std::str::from_utf8(&out).unwrap(), serde_json::to_string(&doc).unwrap(), "{doc}");
+            assert_eq!(out.len(), json_len(&v), "{doc}");
         }
     }
 
