@@ -91,6 +91,31 @@ pub struct Path {
     /// For an indefinite path whose only indefinite segment is a wildcard (`$.items[*].id`), the
     /// wildcard's position: the path is walked around it, without the general collection.
     pub wildcard: Option<usize>,
+    /// For a definite path of names only, each of 4 to 16 bytes (most paths: `$.detail.total`),
+    /// each name's length and words, taken once: [`walk_names`] compares members with them.
+    pub names: Option<Box<[Name]>>,
+}
+
+/// A name of 4 to 16 bytes as [`walk_names`] compares it: its length, and its first and last
+/// four bytes (up to 7 bytes) or eight bytes (8 to 16), which together cover every byte.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Name {
+    len: usize,
+    first: u64,
+    last: u64,
+}
+
+impl Name {
+    /// `name` when it is 4 to 16 bytes long.
+    pub fn of(name: &str) -> Option<Name> {
+        use crate::value::{half, word};
+        let (s, len) = (name.as_bytes(), name.len());
+        match len {
+            4..=7 => Some(Name { len, first: half(s, 0).into(), last: half(s, len - 4).into() }),
+            8..=16 => Some(Name { len, first: word(s, 0), last: word(s, len - 8) }),
+            _ => None,
+        }
+    }
 }
 
 /// The context fields read most, which the VM answers without building context objects.
@@ -160,7 +185,10 @@ impl Path {
         if segments.is_empty() {
             return Some(root);
         }
-        walk(segments, &root).copied()
+        match self.names.as_deref() {
+            Some(names) if skip == 0 => walk_names(names, &root).copied(),
+            _ => walk(segments, &root).copied(),
+        }
     }
 
     /// Jayway's message for a definite path that selects nothing in `root`: a missing leaf gives
@@ -211,6 +239,29 @@ fn walk<'a>(segments: &[Segment], root: &Value<'a>) -> Option<&'a Value<'a>> {
         cur = step_leaf(cur, seg)?;
     }
     Some(cur)
+}
+
+/// [`walk`] for a path of names of 4 to 16 bytes ([`Path::names`]): each step compares the
+/// members' keys with the name's words taken at compile time, the last of a repeated key
+/// winning, and nothing here becomes a call.
+#[inline(never)]
+fn walk_names<'a>(names: &[Name], root: &Value<'a>) -> Option<&'a Value<'a>> {
+    let (first, rest) = names.split_first()?;
+    let mut cur = step_name(root, first)?;
+    for name in rest {
+        cur = step_name(cur, name)?;
+    }
+    Some(cur)
+}
+
+#[inline(always)]
+fn step_name<'a>(cur: &Value<'a>, name: &Name) -> Option<&'a Value<'a>> {
+    use crate::value::{last_by_halves, last_by_words};
+    let Value::Object(members) = *cur else { return None };
+    match name.len {
+        n @ 4..=7 => last_by_halves(members, n, name.first as u32, name.last as u32),
+        n => last_by_words(members, n, name.first, name.last),
+    }
 }
 
 #[inline(always)]

@@ -50,7 +50,11 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
         Some(w) if segments[w] == Segment::Wildcard && segments[w + 1..].iter().all(definite_seg) => Some(w),
         _ => None,
     };
-    Ok(Path { definite, root, variable, segments: segments.into(), text: text.into(), context_field, wildcard })
+    let names = match definite {
+        true => segments.iter().map(|s| if let Segment::Child(n) = s { super::Name::of(n) } else { None }).collect(),
+        false => None,
+    };
+    Ok(Path { definite, root, variable, segments: segments.into(), text: text.into(), context_field, wildcard, names })
 }
 
 /// Parses a reference path: `$` followed by names and indices only (ResultPath).

@@ -65,30 +65,9 @@ pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
 #[inline(always)]
 pub(crate) fn last_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
     let n = key.len();
-    let mut i = members.len();
     match n {
-        4..=7 => {
-            let (a, b) = (half(key, 0), half(key, n - 4));
-            while i > 0 {
-                i -= 1;
-                let (k, v) = &members[i];
-                let k = k.as_bytes();
-                if k.len() == n && half(k, 0) == a && half(k, n - 4) == b {
-                    return Some(v);
-                }
-            }
-        }
-        8..=16 => {
-            let (a, b) = (word(key, 0), word(key, n - 8));
-            while i > 0 {
-                i -= 1;
-                let (k, v) = &members[i];
-                let k = k.as_bytes();
-                if k.len() == n && word(k, 0) == a && word(k, n - 8) == b {
-                    return Some(v);
-                }
-            }
-        }
+        4..=7 => last_by_halves(members, n, half(key, 0), half(key, n - 4)),
+        8..=16 => last_by_words(members, n, word(key, 0), word(key, n - 8)),
         0..=3 => {
             // A key this short is its bytes, as one number.
             let bytes = |k: &[u8]| match *k {
@@ -98,36 +77,65 @@ pub(crate) fn last_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -
                 _ => 0,
             };
             let a = bytes(key);
-            while i > 0 {
-                i -= 1;
-                let (k, v) = &members[i];
-                let k = k.as_bytes();
-                if k.len() == n && bytes(k) == a {
-                    return Some(v);
-                }
-            }
+            last_of_len(members, n, |k| bytes(k) == a)
         }
         _ => {
-            // Words at 0, 8, 16, …, then the last 8 bytes (overlapping the word before).
+            // Words at 0, 8, 16, …, and the last 8 bytes (overlapping the word before).
             let last = word(key, n - 8);
-            while i > 0 {
-                i -= 1;
-                let (k, v) = &members[i];
-                let k = k.as_bytes();
-                if k.len() != n || word(k, n - 8) != last {
-                    continue;
+            last_of_len(members, n, |k| {
+                if word(k, n - 8) != last {
+                    return false;
                 }
                 let mut at = 0;
                 while at + 8 < n && word(k, at) == word(key, at) {
                     at += 8;
                 }
-                if at + 8 >= n {
-                    return Some(v);
-                }
-            }
+                at + 8 >= n
+            })
+        }
+    }
+}
+
+/// The last member whose key is `n` bytes long and `same`; `same` sees only keys of that
+/// length, so it may load any of their bytes.
+#[inline(always)]
+fn last_of_len<'a>(
+    members: &'a [(&'a str, Value<'a>)],
+    n: usize,
+    same: impl Fn(&[u8]) -> bool,
+) -> Option<&'a Value<'a>> {
+    let mut i = members.len();
+    while i > 0 {
+        i -= 1;
+        let (k, v) = &members[i];
+        if k.len() == n && same(k.as_bytes()) {
+            return Some(v);
         }
     }
     None
+}
+
+/// The last member whose key is `n` bytes long (4 to 7) with first and last four bytes `a` and
+/// `b`, which together cover every byte of it.
+#[inline(always)]
+pub(crate) fn last_by_halves<'a>(
+    members: &'a [(&'a str, Value<'a>)],
+    n: usize,
+    a: u32,
+    b: u32,
+) -> Option<&'a Value<'a>> {
+    last_of_len(members, n, |k| half(k, 0) == a && half(k, n - 4) == b)
+}
+
+/// [`last_by_halves`] for keys of 8 to 16 bytes: their first and last eight bytes.
+#[inline(always)]
+pub(crate) fn last_by_words<'a>(
+    members: &'a [(&'a str, Value<'a>)],
+    n: usize,
+    a: u64,
+    b: u64,
+) -> Option<&'a Value<'a>> {
+    last_of_len(members, n, |k| word(k, 0) == a && word(k, n - 8) == b)
 }
 
 /// [`last_member`] out of line, for [`Value::member`]: callers that inline it grow by its

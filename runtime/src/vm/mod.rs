@@ -1694,7 +1694,7 @@ impl<'a> Vm<'a> {
 
     /// Evaluates a path against the state's input (`$`), a variable (`$name`) or the context
     /// object (`$$`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn eval_path(&mut self, p: &'a Path, input: Value<'a>, sc: &StateCtx<'a>) -> Option<Value<'a>> {
         // `$` paths, most of them, go straight to the path: the other roots' code needs a
         // stack frame and saved registers that a `$` path would pay for on every call.
