@@ -92,11 +92,11 @@ pub struct Path {
     /// wildcard's position: the path is walked around it, without the general collection.
     pub wildcard: Option<usize>,
     /// For a definite path of names only, each of 4 to 16 bytes (most paths: `$.detail.total`),
-    /// each name's length and words, taken once: [`walk_names`] compares members with them.
+    /// each name's length and words, taken once: `walk_names` compares members with them.
     pub names: Option<Box<[Name]>>,
 }
 
-/// A name of 4 to 16 bytes as [`walk_names`] compares it: its length, and its first and last
+/// A name of 4 to 16 bytes as `walk_names` compares it: its length, and its first and last
 /// four bytes (up to 7 bytes) or eight bytes (8 to 16), which together cover every byte.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Name {

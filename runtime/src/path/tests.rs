@@ -170,9 +170,10 @@ proptest! {
     }
 }
 
-/// A definite path's walk compares keys itself (every length): at each length it tells apart
-/// keys that differ in any one byte or are one byte shorter or longer, and a repeated key
-/// gives its last value, at the first step and after it.
+/// A definite path's walk compares keys itself (every length, through `walk` or, for names of
+/// 4 to 16 bytes, `walk_names`): at each length it tells apart keys that differ in any one byte
+/// or are one byte shorter or longer, and a repeated key gives its last value, at the first
+/// step and after it.
 #[test]
 fn definite_paths_match_keys_of_every_length() {
     let arena = Bump::new();
@@ -180,16 +181,19 @@ fn definite_paths_match_keys_of_every_length() {
         let (key, near) = crate::value::key_lengths::keys(n);
         for members in crate::value::key_lengths::objects(&key, &near) {
             let inner = Value::Object(&members);
-            let outer = [("x", Value::Null), ("o", inner)];
+            // `outer` (5 bytes) makes every path below one of names when `key` is 4 to 16 bytes
+            // long, which `walk_names` takes; the other lengths take `walk`.
+            let outer = [("outer", Value::Null), ("x", Value::Null), ("outer", inner), ("outez", Value::Int(9))];
             let root = Value::Object(&outer);
             let eval =
                 |text: &str, at: Value<'_>| parse_path(text).expect("path").eval(&arena, at).map(|v| v.to_serde());
             assert_eq!(eval(&format!("$['{key}']"), inner), Some(json!(2)), "{key:?}");
-            assert_eq!(eval(&format!("$.o['{key}']"), root), Some(json!(2)), "{key:?}");
+            assert_eq!(eval(&format!("$.outer['{key}']"), root), Some(json!(2)), "{key:?}");
             for k in &near {
-                assert_eq!(eval(&format!("$.o['{k}']"), root), Some(json!(-2)), "{k:?}");
+                assert_eq!(eval(&format!("$.outer['{k}']"), root), Some(json!(-2)), "{k:?}");
             }
-            assert_eq!(eval(&format!("$.o['{key}b']"), root), None, "{key:?}b");
+            assert_eq!(eval(&format!("$.outer['{key}b']"), root), None, "{key:?}b");
+            assert_eq!(eval(&format!("$.outer['{key}'].inner"), root), None, "{key:?} on a number");
         }
     }
 }
