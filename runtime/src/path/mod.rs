@@ -8,7 +8,7 @@
 mod parse;
 pub mod template;
 
-use crate::value::{last_member, ArenaExt, Value};
+use crate::value::{last_member, ArenaExt, KeyWords, Value};
 use bumpalo::Bump;
 pub use parse::{parse_path, parse_reference_path, PathError};
 pub use template::{compile_template, Template};
@@ -93,29 +93,7 @@ pub struct Path {
     pub wildcard: Option<usize>,
     /// For a definite path of names only, each of 4 to 16 bytes (most paths: `$.detail.total`),
     /// each name's length and words, taken once: `walk_names` compares members with them.
-    pub names: Option<Box<[Name]>>,
-}
-
-/// A name of 4 to 16 bytes as `walk_names` compares it: its length, and its first and last
-/// four bytes (up to 7 bytes) or eight bytes (8 to 16), which together cover every byte.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Name {
-    len: usize,
-    first: u64,
-    last: u64,
-}
-
-impl Name {
-    /// `name` when it is 4 to 16 bytes long.
-    pub fn of(name: &str) -> Option<Name> {
-        use crate::value::{half, word};
-        let (s, len) = (name.as_bytes(), name.len());
-        match len {
-            4..=7 => Some(Name { len, first: half(s, 0).into(), last: half(s, len - 4).into() }),
-            8..=16 => Some(Name { len, first: word(s, 0), last: word(s, len - 8) }),
-            _ => None,
-        }
-    }
+    pub names: Option<Box<[KeyWords]>>,
 }
 
 /// The context fields read most, which the VM answers without building context objects.
@@ -213,17 +191,13 @@ impl Path {
     }
 }
 
+/// One step of a definite path (a name or an index), for the collection and error messages;
+/// [`walk`] takes definite paths with [`step_leaf`], which inlines the member lookup.
 #[inline]
 fn step_definite<'a>(cur: Value<'a>, seg: &Segment) -> Option<Value<'a>> {
-    step_ref(&cur, seg).copied()
-}
-
-/// One step of a definite path, as a reference into `cur`'s members or elements.
-#[inline]
-fn step_ref<'a>(cur: &Value<'a>, seg: &Segment) -> Option<&'a Value<'a>> {
     match seg {
-        Segment::Child(name) => cur.member(name),
-        Segment::Index(i) => cur.element(*i),
+        Segment::Child(name) => cur.get(name),
+        Segment::Index(i) => cur.element(*i).copied(),
         _ => None,
     }
 }
@@ -233,35 +207,33 @@ fn step_ref<'a>(cur: &Value<'a>, seg: &Segment) -> Option<&'a Value<'a>> {
 /// lookups included ([`last_member`] is inlined), so that a path costs one call.
 #[inline(never)]
 fn walk<'a>(segments: &[Segment], root: &Value<'a>) -> Option<&'a Value<'a>> {
-    let (first, rest) = segments.split_first()?;
-    let mut cur = step_leaf(root, first)?;
-    for seg in rest {
-        cur = step_leaf(cur, seg)?;
-    }
-    Some(cur)
+    walk_with(segments, root, step_leaf)
 }
 
 /// [`walk`] for a path of names of 4 to 16 bytes ([`Path::names`]): each step compares the
 /// members' keys with the name's words taken at compile time, the last of a repeated key
 /// winning, and nothing here becomes a call.
 #[inline(never)]
-fn walk_names<'a>(names: &[Name], root: &Value<'a>) -> Option<&'a Value<'a>> {
-    let (first, rest) = names.split_first()?;
-    let mut cur = step_name(root, first)?;
-    for name in rest {
-        cur = step_name(cur, name)?;
-    }
-    Some(cur)
+fn walk_names<'a>(names: &[KeyWords], root: &Value<'a>) -> Option<&'a Value<'a>> {
+    walk_with(names, root, |cur, name| match *cur {
+        Value::Object(members) => name.last_in(members),
+        _ => None,
+    })
 }
 
+/// The steps of a definite path from `root`, each by `step`.
 #[inline(always)]
-fn step_name<'a>(cur: &Value<'a>, name: &Name) -> Option<&'a Value<'a>> {
-    use crate::value::{last_by_halves, last_by_words};
-    let Value::Object(members) = *cur else { return None };
-    match name.len {
-        n @ 4..=7 => last_by_halves(members, n, name.first as u32, name.last as u32),
-        n => last_by_words(members, n, name.first, name.last),
+fn walk_with<'a, S>(
+    steps: &[S],
+    root: &Value<'a>,
+    step: impl Fn(&Value<'a>, &S) -> Option<&'a Value<'a>>,
+) -> Option<&'a Value<'a>> {
+    let (first, rest) = steps.split_first()?;
+    let mut cur = step(root, first)?;
+    for s in rest {
+        cur = step(cur, s)?;
     }
+    Some(cur)
 }
 
 #[inline(always)]

@@ -51,7 +51,10 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
         _ => None,
     };
     let names = match definite {
-        true => segments.iter().map(|s| if let Segment::Child(n) = s { super::Name::of(n) } else { None }).collect(),
+        true => segments
+            .iter()
+            .map(|s| if let Segment::Child(n) = s { crate::value::KeyWords::of(n.as_bytes()) } else { None })
+            .collect(),
         false => None,
     };
     Ok(Path { definite, root, variable, segments: segments.into(), text: text.into(), context_field, wildcard, names })

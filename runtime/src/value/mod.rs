@@ -64,36 +64,33 @@ pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
 /// call: a definite path's walk inlines it and stays a function that calls nothing.
 #[inline(always)]
 pub(crate) fn last_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'a Value<'a>> {
-    let n = key.len();
-    match n {
-        4..=7 => last_by_halves(members, n, half(key, 0), half(key, n - 4)),
-        8..=16 => last_by_words(members, n, word(key, 0), word(key, n - 8)),
-        0..=3 => {
-            // A key this short is its bytes, as one number.
-            let bytes = |k: &[u8]| match *k {
-                [a] => u32::from(a),
-                [a, b] => u32::from_le_bytes([a, b, 0, 0]),
-                [a, b, c] => u32::from_le_bytes([a, b, c, 0]),
-                _ => 0,
-            };
-            let a = bytes(key);
-            last_of_len(members, n, |k| bytes(k) == a)
-        }
-        _ => {
-            // Words at 0, 8, 16, …, and the last 8 bytes (overlapping the word before).
-            let last = word(key, n - 8);
-            last_of_len(members, n, |k| {
-                if word(k, n - 8) != last {
-                    return false;
-                }
-                let mut at = 0;
-                while at + 8 < n && word(k, at) == word(key, at) {
-                    at += 8;
-                }
-                at + 8 >= n
-            })
-        }
+    if let Some(words) = KeyWords::of(key) {
+        return words.last_in(members);
     }
+    let n = key.len();
+    if n <= 3 {
+        // A key this short is its bytes, as one number.
+        let bytes = |k: &[u8]| match *k {
+            [a] => u32::from(a),
+            [a, b] => u32::from_le_bytes([a, b, 0, 0]),
+            [a, b, c] => u32::from_le_bytes([a, b, c, 0]),
+            _ => 0,
+        };
+        let a = bytes(key);
+        return last_of_len(members, n, |k| bytes(k) == a);
+    }
+    // Longer than 16 bytes: the last 8 bytes, then words at 0, 8, 16, … (the last overlapping them).
+    let last = word(key, n - 8);
+    last_of_len(members, n, |k| {
+        if word(k, n - 8) != last {
+            return false;
+        }
+        let mut at = 0;
+        while at + 8 < n && word(k, at) == word(key, at) {
+            at += 8;
+        }
+        at + 8 >= n
+    })
 }
 
 /// The last member whose key is `n` bytes long and `same`; `same` sees only keys of that
@@ -115,27 +112,39 @@ fn last_of_len<'a>(
     None
 }
 
-/// The last member whose key is `n` bytes long (4 to 7) with first and last four bytes `a` and
-/// `b`, which together cover every byte of it.
-#[inline(always)]
-pub(crate) fn last_by_halves<'a>(
-    members: &'a [(&'a str, Value<'a>)],
-    n: usize,
-    a: u32,
-    b: u32,
-) -> Option<&'a Value<'a>> {
-    last_of_len(members, n, |k| half(k, 0) == a && half(k, n - 4) == b)
+/// A key of 4 to 16 bytes as a member lookup compares it: its length, and its first and last
+/// four bytes (up to 7 bytes) or eight bytes (8 to 16), which together cover every byte. A
+/// path keeps its names' words from compile time (`Path::names`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeyWords {
+    len: usize,
+    first: u64,
+    last: u64,
 }
 
-/// [`last_by_halves`] for keys of 8 to 16 bytes: their first and last eight bytes.
-#[inline(always)]
-pub(crate) fn last_by_words<'a>(
-    members: &'a [(&'a str, Value<'a>)],
-    n: usize,
-    a: u64,
-    b: u64,
-) -> Option<&'a Value<'a>> {
-    last_of_len(members, n, |k| word(k, 0) == a && word(k, n - 8) == b)
+impl KeyWords {
+    /// The words of `key` when it is 4 to 16 bytes long.
+    #[inline(always)]
+    pub fn of(key: &[u8]) -> Option<KeyWords> {
+        let len = key.len();
+        match len {
+            4..=7 => Some(KeyWords { len, first: half(key, 0).into(), last: half(key, len - 4).into() }),
+            8..=16 => Some(KeyWords { len, first: word(key, 0), last: word(key, len - 8) }),
+            _ => None,
+        }
+    }
+
+    /// The last member with this key.
+    #[inline(always)]
+    pub(crate) fn last_in<'a>(&self, members: &'a [(&'a str, Value<'a>)]) -> Option<&'a Value<'a>> {
+        let KeyWords { len, first, last } = *self;
+        if len < 8 {
+            let (a, b) = (first as u32, last as u32);
+            last_of_len(members, len, |k| half(k, 0) == a && half(k, len - 4) == b)
+        } else {
+            last_of_len(members, len, |k| word(k, 0) == first && word(k, len - 8) == last)
+        }
+    }
 }
 
 /// [`last_member`] out of line, for [`Value::member`]: callers that inline it grow by its
