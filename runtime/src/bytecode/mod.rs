@@ -456,6 +456,12 @@ pub enum FlatMember {
 /// The most arguments of an intrinsic call that a flat template object evaluates itself.
 pub const FLAT_CALL_ARGS: usize = 8;
 
+/// An intrinsic call a flat template object evaluates itself ([`FlatMember::Call`]): at most
+/// [`FLAT_CALL_ARGS`] arguments, each a constant or a path.
+pub fn is_flat_call(call: &Call) -> bool {
+    call.args.len() <= FLAT_CALL_ARGS && call.args.iter().all(|a| !matches!(a, crate::intrinsics::Arg::Call(_)))
+}
+
 /// The variables one Assign writes, in stack order.
 #[derive(Debug)]
 pub struct AssignSpec {

@@ -149,13 +149,7 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
                         check(field.index() < p.strings.len(), "string")?;
                     }
                     FlatMember::Const(c) => check(c.index() < p.consts.len(), "constant")?,
-                    FlatMember::Call(c) => check(
-                        p.calls.get(c.index()).is_some_and(|c| {
-                            c.args.len() <= FLAT_CALL_ARGS
-                                && c.args.iter().all(|a| !matches!(a, crate::intrinsics::Arg::Call(_)))
-                        }),
-                        "flat call",
-                    )?,
+                    FlatMember::Call(c) => check(p.calls.get(c.index()).is_some_and(is_flat_call), "flat call")?,
                 }
             }
             (0, u16::from(!matches!(op, Op::Object { to: Some(_), .. })))
@@ -171,8 +165,7 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
             check(r.index() < p.ref_paths.len(), "reference path")?;
             if let Op::ResultOutput(r) = *op {
                 // Its shortcut holds for a ResultPath of one name only.
-                let one_name = matches!(*p.ref_paths[r.index()].segments, [crate::path::Segment::Child(_)]);
-                check(one_name, "ResultOutput of one name")?;
+                check(p.ref_paths[r.index()].is_one_name(), "ResultOutput of one name")?;
             }
             (0, 0)
         }

@@ -12,7 +12,7 @@ mod template;
 
 use crate::asl::ast::{Definition, Machine, State, StateKind, Transition};
 use crate::bytecode::*;
-use crate::path::{Path, ReferencePath, Root, Segment};
+use crate::path::{Path, ReferencePath, Root};
 use std::collections::HashMap;
 
 /// Compiles a validated definition and verifies the result. An `Err` is a compiler bug or a
@@ -356,8 +356,7 @@ impl Compiler {
         if let (Some(Some(rp)), Some(Some(op))) = (&s.io.result_path, &s.io.output_path) {
             // `"ResultPath": "$.x", "OutputPath": "$.x"` outputs the result itself: the object
             // the ResultPath would make is never built.
-            let one_name = matches!(*rp.segments, [Segment::Child(_)]);
-            if one_name && op.root == Root::Input && op.segments == rp.segments {
+            if rp.is_one_name() && op.root == Root::Input && op.segments == rp.segments {
                 let id = self.ref_path(rp)?;
                 e.emit(Op::ResultOutput(id));
                 if let Some(a) = assign {

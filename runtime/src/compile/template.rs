@@ -10,9 +10,7 @@ use crate::path::{ContextField, Template};
 fn is_flat(t: &Template) -> bool {
     match t {
         Template::Path { .. } | Template::Const(_) => true,
-        Template::Call { call, .. } => {
-            call.args.len() <= FLAT_CALL_ARGS && call.args.iter().all(|a| matches!(a, Arg::Const(_) | Arg::Path(_)))
-        }
+        Template::Call { call, .. } => is_flat_call(call),
         Template::Object(_) | Template::Array(_) => false,
     }
 }

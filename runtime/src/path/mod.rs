@@ -453,6 +453,11 @@ pub enum PlaceError {
 }
 
 impl ReferencePath {
+    /// One name (`$.x`): placing into an object or null always succeeds.
+    pub fn is_one_name(&self) -> bool {
+        matches!(*self.segments, [Segment::Child(_)])
+    }
+
     /// `root` with `value` placed at this path, creating missing objects on the way.
     /// Only the objects on the path are copied, shallowly.
     pub fn place<'a>(&'a self, arena: &'a Bump, root: Value<'a>, value: Value<'a>) -> Result<Value<'a>, PlaceError> {
