@@ -481,8 +481,11 @@ fn place_at<'a>(
                 Value::Null => Value::EMPTY_OBJECT,
                 _ => return Err(PlaceError::NotAnObject),
             };
-            let child = base.get(name).unwrap_or(Value::Null);
-            let child = if rest.is_empty() { value } else { place_at(arena, child, rest, value)? };
+            // The node already there matters only when the path goes on below it.
+            let child = match rest {
+                [] => value,
+                _ => place_at(arena, base.get(name).unwrap_or(Value::Null), rest, value)?,
+            };
             Ok(base.with_member(arena, name, child))
         }
         Segment::Index(i) => {
