@@ -37,7 +37,9 @@ fn bench(c: &mut Criterion) {
         }),
     ];
     for (label, text, native) in cases {
-        let path = parse_path(text).expect("valid path");
+        // Planned as the compiler of an optimised program plans its paths.
+        let mut path = parse_path(text).expect("valid path");
+        path.plan();
         assert_eq!(
             aslrt::value::to_json_string(&path.eval(&results, root).expect("found")),
             aslrt::value::to_json_string(&native(&results, root).expect("found")),

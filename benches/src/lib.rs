@@ -52,7 +52,13 @@ pub fn workload(name: &str) -> Workload {
 /// Compiles a workload with the host handlers `shared/bench` describes (echo, flaky,
 /// always-fail) and a zero-delay retry clock.
 pub fn try_compile(w: &Workload) -> Result<aslrt::StateMachine, String> {
+    try_compile_with(w, true)
+}
+
+/// [`try_compile`], optimised or as the unoptimised reference.
+pub fn try_compile_with(w: &Workload, optimize: bool) -> Result<aslrt::StateMachine, String> {
     aslrt::StateMachine::builder()
+        .optimize(optimize)
         .handlers(aslrt::handler::bench_handlers())
         .config(aslrt::Config { clock: aslrt::Clock::ZeroDelay, ..aslrt::Config::default() })
         .compile(&w.definition)

@@ -47,6 +47,8 @@ pub struct Options {
     pub threads: usize,
     pub seconds: f64,
     pub json: bool,
+    /// Time the unoptimised reference program instead.
+    pub optimize: bool,
 }
 
 /// A workload (`aslrt_benches::load`, which the criterion benches read them with too) and its
@@ -69,7 +71,7 @@ struct Row {
     output_ok: bool,
 }
 
-fn workloads(dirs: &[String]) -> Result<Vec<Workload>, String> {
+fn workloads(dirs: &[String], optimize: bool) -> Result<Vec<Workload>, String> {
     let mut found: Vec<PathBuf> = Vec::new();
     for d in dirs {
         let p = PathBuf::from(d);
@@ -88,12 +90,12 @@ fn workloads(dirs: &[String]) -> Result<Vec<Workload>, String> {
     if found.is_empty() {
         return Err("no workload (a folder with definition.asl.json) under the given paths".into());
     }
-    found.iter().map(|p| load(p)).collect()
+    found.iter().map(|p| load(p, optimize)).collect()
 }
 
-fn load(dir: &Path) -> Result<Workload, String> {
+fn load(dir: &Path, optimize: bool) -> Result<Workload, String> {
     let data = aslrt_benches::load(dir)?;
-    let machine = aslrt_benches::try_compile(&data).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let machine = aslrt_benches::try_compile_with(&data, optimize).map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(Workload { data, machine })
 }
 
@@ -234,7 +236,7 @@ fn parallel(w: &Workload, threads: usize, seconds: f64) -> Spread {
 }
 
 pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
-    let loaded = workloads(dirs)?;
+    let loaded = workloads(dirs, opts.optimize)?;
     if !opts.json {
         let model = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -246,12 +248,13 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
             .unwrap_or_else(|| "unknown".into());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         outln!(
-            "machine: {cores} cores, {model}; allocator: mimalloc; simd-json: {}; build: {} ({}); retry clock: zero-delay",
+            "machine: {cores} cores, {model}; allocator: mimalloc; simd-json: {}; build: {} ({}); retry clock: zero-delay; program: {}",
             aslrt::value::simd_implementation(),
             if cfg!(debug_assertions) { "debug" } else { "release, thin LTO" },
             // AVX2 compiled in means a `target-cpu` (or `target-feature`) flag; without one the
             // build targets baseline x86-64 and simd-json picks its parser at run time.
-            if cfg!(target_feature = "avx2") { "AVX2 compiled in" } else { "no target-cpu flags" }
+            if cfg!(target_feature = "avx2") { "AVX2 compiled in" } else { "no target-cpu flags" },
+            if opts.optimize { "optimised" } else { "unoptimised reference (--no-optimize)" }
         );
         outln!(
             "exec/s: median of {RUNS} runs (min–max); per core: exec/s ÷ threads; ratio: ns/exec × threads ÷ floor ns"

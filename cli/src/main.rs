@@ -1,6 +1,6 @@
 //! The `aslrt` command: argument parsing, then calls into the `aslrt` crate.
 
-use aslrt::conformance::{add_short_spec, add_spec, run_case, Case};
+use aslrt::conformance::{add_short_spec, add_spec, run_case_with, Case};
 use aslrt::{Clock, Config, Handlers, StateMachine};
 use clap::{Parser, Subcommand};
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,6 +39,10 @@ struct MachineArgs {
     /// Run Wait states and retry back-off on a virtual clock instead of sleeping.
     #[arg(long)]
     virtual_clock: bool,
+    /// Run the unoptimised reference program: every transition an explicit jump, no fused or
+    /// specialised op, every path through the general evaluator. Outcomes are byte-identical.
+    #[arg(long)]
+    no_optimize: bool,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +81,9 @@ enum Command {
         /// One JSON object per workload and thread count, one per line.
         #[arg(long)]
         json: bool,
+        /// Time the unoptimised reference program (the ratios then show what optimising buys).
+        #[arg(long)]
+        no_optimize: bool,
     },
     /// Run one execution per input line (NDJSON) and write one result line per input line:
     /// {"line":N,"status":…,"output":…} or {"line":N,"status":"FAILED","error":…,"cause":…}.
@@ -114,6 +121,9 @@ enum Command {
         /// any failure not listed and on any listed case that passes.
         #[arg(long, value_name = "FILE")]
         known_failures: Option<String>,
+        /// Run every case on the unoptimised reference program.
+        #[arg(long)]
+        no_optimize: bool,
     },
 }
 
@@ -135,12 +145,12 @@ fn main() -> ExitCode {
                 stream::run(&machine, &opts).map(|()| ExitCode::SUCCESS)
             })
         }
-        Command::Bench { dirs, threads, seconds, json } => {
+        Command::Bench { dirs, threads, seconds, json, no_optimize } => {
             let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             if dirs.is_empty() {
                 Err("bench: name at least one workload folder (for example ../shared/bench)".into())
             } else {
-                bench::run(&dirs, &bench::Options { threads, seconds, json }).map(|ok| {
+                bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize }).map(|ok| {
                     if ok {
                         ExitCode::SUCCESS
                     } else {
@@ -155,8 +165,8 @@ fn main() -> ExitCode {
             outln!("simd-json: {}", aslrt::value::simd_implementation());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Conformance { files, skip_tags, by_tag, known_failures } => {
-            conformance(&files, &skip_tags, by_tag, known_failures.as_deref())
+        Command::Conformance { files, skip_tags, by_tag, known_failures, no_optimize } => {
+            conformance(&files, &skip_tags, by_tag, known_failures.as_deref(), !no_optimize)
         }
     };
     match result {
@@ -217,8 +227,12 @@ fn compile_cli(path: &str, args: &MachineArgs) -> Result<StateMachine, String> {
         add_short_spec(&mut handlers, resource, spec)?;
     }
     let clock = if virtual_clock { Clock::Virtual { start_millis: None } } else { Clock::System };
-    StateMachine::builder().handlers(handlers).config(Config { clock, ..Config::default() }).compile(&text).map_err(
-        |e| {
+    StateMachine::builder()
+        .optimize(!args.no_optimize)
+        .handlers(handlers)
+        .config(Config { clock, ..Config::default() })
+        .compile(&text)
+        .map_err(|e| {
             let mut msg = format!("{path}: invalid definition");
             for d in e.diagnostics() {
                 msg.push_str(&format!("\n  {d}"));
@@ -227,8 +241,7 @@ fn compile_cli(path: &str, args: &MachineArgs) -> Result<StateMachine, String> {
                 msg.push_str(&format!(": {e}"));
             }
             msg
-        },
-    )
+        })
 }
 
 fn run(path: &str, input: Option<&str>, args: &MachineArgs, disasm: bool) -> Result<ExitCode, String> {
@@ -243,7 +256,7 @@ fn run(path: &str, input: Option<&str>, args: &MachineArgs, disasm: bool) -> Res
     };
     let mut scratch = aslrt::Scratch::new();
     let outcome = machine.execute(&mut scratch, event.as_bytes()).to_outcome();
-    outln!("{}", outcome.to_json());
+    outln!("{}", outcome.to_json_line());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -253,7 +266,13 @@ struct Tally {
     failed: usize,
 }
 
-fn conformance(files: &[String], skip: &[String], by_tag: bool, known: Option<&str>) -> Result<ExitCode, String> {
+fn conformance(
+    files: &[String],
+    skip: &[String],
+    by_tag: bool,
+    known: Option<&str>,
+    optimize: bool,
+) -> Result<ExitCode, String> {
     if files.is_empty() {
         return Err("conformance: name at least one .jsonl file".into());
     }
@@ -276,7 +295,7 @@ fn conformance(files: &[String], skip: &[String], by_tag: bool, known: Option<&s
             if case.tags.iter().any(|t| skip.contains(t)) {
                 continue;
             }
-            let verdict = std::panic::catch_unwind(|| run_case(&case));
+            let verdict = std::panic::catch_unwind(|| run_case_with(&case, optimize));
             let (passed, got) = match verdict {
                 Ok(v) => (v.passed, v.got),
                 Err(_) => (false, serde_json::json!({"status": "PANIC"})),

@@ -102,23 +102,36 @@ pub struct Verdict {
 
 /// Runs a case on a virtual clock and compares it with what AWS recorded.
 pub fn run_case(case: &Case) -> Verdict {
-    let got = match run(case) {
+    run_case_with(case, true)
+}
+
+/// [`run_case`], optimised or on the unoptimised reference program.
+pub fn run_case_with(case: &Case, optimize: bool) -> Verdict {
+    verdict(case, run_definition(case, &case.definition, optimize))
+}
+
+/// The verdict on `outcome` (or the definition error that stopped the case) for `case`.
+pub fn verdict(case: &Case, outcome: Result<Outcome, String>) -> Verdict {
+    let got = match outcome {
         Ok(o) => o.to_json(),
         Err(e) => serde_json::json!({"status": "DEFINITION_ERROR", "error": e}),
     };
     Verdict { passed: matches(&case.expect, &got), got }
 }
 
-fn run(case: &Case) -> Result<Outcome, String> {
+/// Runs `definition` (the case's own, or a variant of it) on the case's input and handlers, on a
+/// virtual clock with a fixed seed.
+pub fn run_definition(case: &Case, definition: &Json, optimize: bool) -> Result<Outcome, String> {
     let handlers = match &case.handlers {
         Some(specs) => handlers_from_specs(specs)?,
         None => Handlers::new(),
     };
     let config = Config { clock: Clock::Virtual { start_millis: None }, seed: Some(0), ..Config::default() };
     let machine = StateMachine::builder()
+        .optimize(optimize)
         .handlers(handlers)
         .config(config)
-        .compile(&case.definition.to_string())
+        .compile(&definition.to_string())
         .map_err(|e| e.to_string())?;
     Ok(machine.execute_json(&case.input))
 }

@@ -28,13 +28,40 @@ pub struct Config {
 }
 
 /// Builds a [`StateMachine`]: handlers and configuration, then [`Builder::compile`].
-#[derive(Default)]
 pub struct Builder {
     handlers: Handlers,
     config: Config,
+    optimize: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder { handlers: Handlers::default(), config: Config::default(), optimize: true }
+    }
 }
 
 impl Builder {
+    /// Whether to optimise the program (on by default). Off, the machine runs the unoptimised
+    /// reference program: every transition an explicit jump, no fused or specialised op, every
+    /// path through the general evaluator, the event always parsed and nothing spread over other
+    /// workers. It is slower, and gives byte-identical outcomes: it is the specification every
+    /// optimisation is checked against.
+    ///
+    /// ```
+    /// use aslrt::{Scratch, StateMachine};
+    ///
+    /// let definition = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","ResultPath":"$.x","OutputPath":"$.x","End":true}}}"#;
+    /// let reference = StateMachine::builder().optimize(false).compile(definition)?;
+    /// let optimized = StateMachine::compile(definition)?;
+    /// let (mut a, mut b) = (Scratch::new(), Scratch::new());
+    /// assert_eq!(reference.execute(&mut a, br#"{"id":1}"#), optimized.execute(&mut b, br#"{"id":1}"#));
+    /// # Ok::<(), aslrt::Error>(())
+    /// ```
+    pub fn optimize(mut self, on: bool) -> Self {
+        self.optimize = on;
+        self
+    }
+
     pub fn handlers(mut self, handlers: Handlers) -> Self {
         self.handlers = handlers;
         self
@@ -69,7 +96,8 @@ impl Builder {
     /// Validates and compiles `definition` (ASL JSON text).
     pub fn compile(self, definition: &str) -> Result<StateMachine, Error> {
         let def = crate::asl::parse(definition).map_err(|d| Error::new(ErrorKind::InvalidDefinition(d)))?;
-        let program = crate::compile::compile(&def).map_err(|m| Error::new(ErrorKind::Internal(m)))?;
+        let options = crate::compile::Options { optimize: self.optimize };
+        let program = crate::compile::compile(&def, options).map_err(|m| Error::new(ErrorKind::Internal(m)))?;
         let bound = Bound::new(&program.resources, self.handlers);
         let branch_nanos = program.machines.iter().map(|_| AtomicU64::new(0)).collect();
         Ok(StateMachine { inner: Arc::new(Inner { program, bound, config: self.config, branch_nanos }) })
@@ -178,17 +206,43 @@ impl Outcome {
         }
     }
 
-    /// `{"status":"SUCCEEDED","output":…}` or `{"status":"FAILED","error":…,"cause":…}`.
+    /// `{"status":"SUCCEEDED","output":…}` or `{"status":"FAILED","error":…,"cause":…}`, as
+    /// text: the output is written as the execution wrote it, never parsed again.
+    pub fn to_json_line(&self) -> String {
+        let text = |s: &Option<String>| {
+            let mut out = String::new();
+            match s {
+                Some(s) => crate::value::write_str(&mut out, s),
+                None => out.push_str("null"),
+            }
+            out
+        };
+        match self.status {
+            Status::Succeeded => {
+                format!(
+                    "{{\"status\":\"{}\",\"output\":{}}}",
+                    self.status.as_str(),
+                    self.output.as_deref().unwrap_or("null")
+                )
+            }
+            status => format!(
+                "{{\"status\":\"{}\",\"error\":{},\"cause\":{}}}",
+                status.as_str(),
+                text(&self.error),
+                text(&self.cause)
+            ),
+        }
+    }
+
+    /// [`to_json_line`](Self::to_json_line) as a serde_json value. The output is parsed at any
+    /// depth the runtime writes (serde_json's own limit of 128 does not apply).
     pub fn to_json(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
         m.insert("status".into(), self.status.as_str().into());
         match self.status {
             Status::Succeeded => {
-                let out = self
-                    .output
-                    .as_deref()
-                    .and_then(|o| serde_json::from_str(o).ok())
-                    .unwrap_or(serde_json::Value::Null);
+                let out =
+                    self.output.as_deref().and_then(|o| parse_unbounded(o).ok()).unwrap_or(serde_json::Value::Null);
                 m.insert("output".into(), out);
             }
             _ => {
@@ -360,6 +414,7 @@ impl StateMachine {
         // calls a handler twice (see `vm::spread`).
         let spread = helpers
             .as_ref()
+            .filter(|_| self.inner.program.optimized)
             .filter(|_| cfg.clock == Clock::System && cfg.seed.is_none() && !self.may_suspend())
             .map(|helpers| self.spread(helpers));
         let extra = RunExtra { raw_input: raw, cancel, journal, spread };
@@ -478,6 +533,17 @@ impl Cancel {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+/// `text` parsed by serde_json without its recursion limit, on a stack that grows as deep as the
+/// value goes.
+fn parse_unbounded(text: &str) -> serde_json::Result<serde_json::Value> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let value = serde_json::Value::deserialize(serde_stacker::Deserializer::new(&mut de))?;
+    de.end()?;
+    Ok(value)
 }
 
 /// `text` without the JSON whitespace (space, tab, line feed, carriage return) around it.

@@ -14,13 +14,25 @@ fn handlers() -> Handlers {
     h
 }
 
+/// Runs `definition` optimised and as the unoptimised reference, checks that both give the same
+/// outcome byte for byte, and returns it.
 fn run_with(definition: Value, input: Value, limits: RuntimeLimits) -> Value {
-    let machine = StateMachine::builder()
-        .handlers(handlers())
-        .config(Config { clock: Clock::Virtual { start_millis: Some(0) }, seed: Some(1), limits, ..Config::default() })
-        .compile(&definition.to_string())
-        .unwrap_or_else(|e| panic!("{e}"));
-    machine.execute_json(&input).to_json()
+    let [optimized, reference] = [true, false].map(|optimize| {
+        let machine = StateMachine::builder()
+            .optimize(optimize)
+            .handlers(handlers())
+            .config(Config {
+                clock: Clock::Virtual { start_millis: Some(0) },
+                seed: Some(1),
+                limits,
+                ..Config::default()
+            })
+            .compile(&definition.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        machine.execute_json(&input)
+    });
+    assert_eq!(optimized, reference, "optimised and unoptimised outcomes of {definition} on {input}");
+    optimized.to_json()
 }
 
 #[track_caller]
@@ -628,4 +640,82 @@ fn result_path_then_the_same_output_path_with_assign_and_repeated_keys() {
     let mut scratch = aslrt::Scratch::new();
     let run = machine.execute(&mut scratch, br#"{"r":1,"a":7,"r":2}"#);
     assert_eq!(run.to_outcome().to_json()["output"], json!({"seen": 1, "old": 7, "in": {"x": 1}}));
+}
+
+/// Issue #13: a Task with a Catch whose `Next` was laid out after its landing pad fell into the
+/// pad on success, and the execution ended with the catcher's state (`null` here). AWS gives
+/// `{"status":"complete"}`: the Task never fails, so `F` is never entered.
+#[test]
+fn a_transition_reaches_its_target_past_a_catchers_landing_pad() {
+    check(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": {"status": "incomplete"}, "ResultPath": "$", "Next": "T"},
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::local:echo", "Next": "C",
+                  "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "F"}]},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.status", "StringEquals": "complete", "Next": "Done"}],
+                  "Default": "P2"},
+            "P2": {"Type": "Pass", "Result": {"status": "complete"}, "ResultPath": "$", "Next": "T"},
+            "F": {"Type": "Pass", "End": true},
+            "Done": {"Type": "Succeed"}}}),
+        json!({}),
+        json!({"status": "SUCCEEDED", "output": {"status": "complete"}}),
+    );
+}
+
+/// Issue #13: the same fall-through from a Map and a Parallel whose catcher never fires, and
+/// the retry-then-correct loop of AWS's documentation (Task with Retry and Catch, a Choice, a
+/// Wait, a Pass that loops back).
+#[test]
+fn map_parallel_and_retry_loops_do_not_fall_into_their_catchers() {
+    let catch = json!([{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]);
+    check(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "ItemsPath": "$.xs", "Catch": catch, "Next": "P",
+                  "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}},
+            "P": {"Type": "Parallel", "Catch": catch, "Next": "Done", "Branches": [
+                {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": 1, "End": true}}}]},
+            "Done": {"Type": "Succeed"},
+            "Caught": {"Type": "Fail", "Error": "Caught"}}}),
+        json!({"xs": [1, 2]}),
+        json!({"status": "SUCCEEDED", "output": [1]}),
+    );
+    check(
+        json!({"StartAt": "Init", "States": {
+            "Init": {"Type": "Pass", "Result": {"tries": 0, "done": false}, "Next": "Work"},
+            "Work": {"Type": "Task", "Resource": "arn:aws:states:::local:echo", "Next": "Check",
+                     "Retry": [{"ErrorEquals": ["Transient"], "MaxAttempts": 2}],
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}]},
+            "Check": {"Type": "Choice", "Choices": [{"Variable": "$.done", "BooleanEquals": true, "Next": "Finish"}],
+                      "Default": "Pause"},
+            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Correct"},
+            "Correct": {"Type": "Pass", "Result": {"tries": 1, "done": true}, "Next": "Work"},
+            "Finish": {"Type": "Succeed"},
+            "Failed": {"Type": "Fail", "Error": "WorkFailed"}}}),
+        json!({}),
+        json!({"status": "SUCCEEDED", "output": {"tries": 1, "done": true}}),
+    );
+}
+
+/// Issue #13: `aslrt run` printed a deep output as `null`, because `Outcome::to_json` parsed it
+/// again with serde_json, whose recursion limit is 128. Both forms of the outcome keep it.
+#[test]
+fn deep_outputs_are_kept_whole() {
+    let machine = StateMachine::compile(&pass_then(json!({"Type": "Pass", "End": true})).to_string()).unwrap();
+    let event = format!("{}{}", "[".repeat(500), "]".repeat(500));
+    let outcome = machine.execute(&mut aslrt::Scratch::new(), event.as_bytes()).to_outcome();
+    assert_eq!(outcome.output.as_deref(), Some(event.as_str()));
+    assert_eq!(outcome.to_json_line(), format!(r#"{{"status":"SUCCEEDED","output":{event}}}"#));
+    let mut value = outcome.to_json()["output"].take();
+    for _ in 0..499 {
+        value = value.as_array_mut().and_then(|a| a.pop()).expect("one item at each level but the last");
+    }
+    assert_eq!(value, json!([]));
+    let failed = aslrt::Outcome {
+        status: aslrt::Status::Failed,
+        transitions: 1,
+        output: None,
+        error: Some("E\"q".into()),
+        cause: None,
+    };
+    assert_eq!(failed.to_json_line(), r#"{"status":"FAILED","error":"E\"q","cause":null}"#);
 }

@@ -353,6 +353,11 @@ pub struct Program {
     pub needs_clock: bool,
     /// Some state waits: a Wait state, or a Retry's back-off.
     pub may_wait: bool,
+    /// Compiled with optimisations (`compile::Options::optimize`). Off, the program is the
+    /// unoptimised reference: every transition an explicit jump, no fused or specialised op,
+    /// every path (JSONata's too) through the general evaluator, the event always parsed, and
+    /// no Map item or Parallel branch spread over other workers.
+    pub optimized: bool,
 }
 
 impl Program {
@@ -414,7 +419,8 @@ impl Program {
                 }
             }
         }
-        self.reads_input = reads;
+        // The unoptimised reference always parses the event: no raw pass-through.
+        self.reads_input = reads || !self.optimized;
         self.needs_clock = clock;
         self.may_wait = wait;
     }

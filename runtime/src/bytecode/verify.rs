@@ -1,7 +1,8 @@
 //! Checks a compiled program once, when the [`crate::StateMachine`] is built: every index in
-//! range, every jump inside its machine, every state entry an `Enter`, and a template stack that
-//! never underflows and has one depth at every op. It also computes each machine's stack size.
-//! A [`VerifyError`] is a compiler bug, never a user error.
+//! range, every jump inside its machine, every state entry an `Enter`, a template stack that
+//! never underflows and has one depth at every op, no success path that runs into a catcher's
+//! landing pad, and, in the unoptimised reference, no state entered by falling through. It also
+//! computes each machine's stack size. A [`VerifyError`] is a compiler bug, never a user error.
 
 use super::*;
 
@@ -22,7 +23,91 @@ impl std::fmt::Display for VerifyError {
 pub fn verify(program: &mut Program) -> Result<(), VerifyError> {
     for m in 0..program.machines.len() {
         let max = verify_machine(program, m)?;
+        success_paths_avoid_pads(program, m)?;
+        if !program.optimized {
+            states_entered_by_jumps(program, m)?;
+        }
         program.machines[m].max_stack = max;
+    }
+    Ok(())
+}
+
+/// The ops control may go on at after the op at `pc` when it raises no failure; an error names
+/// the op at fault.
+fn successors(p: &Program, code: &[Op], pc: usize) -> Result<Vec<usize>, (usize, String)> {
+    let in_range = |pc: Pc| pc.index() < code.len();
+    let next = pc + 1;
+    Ok(match code[pc] {
+        Op::Jump(t) | Op::ChoiceOut(t) => vec![target(t, in_range).map_err(|e| (pc, e))?],
+        // Each rule's outcome and the Default's, in the ops after this one: each leaves (or
+        // fails), so that none runs into the next.
+        Op::Choose(c) => {
+            let mut out = Vec::new();
+            for k in 0..=p.choices.get(c.index()).map_or(0, |c| c.rules.len()) {
+                let at = target(Pc((next + k) as u32), in_range).map_err(|e| (pc, e))?;
+                if !matches!(code[at], Op::ChoiceOut(_) | Op::Jump(_) | Op::NoChoice) {
+                    return Err((at, format!("{:?} in a Choice's table of outcomes", code[at])));
+                }
+                out.push(at);
+            }
+            out
+        }
+        Op::JumpIfNot(t) | Op::MapNext(t) => vec![target(t, in_range).map_err(|e| (pc, e))?, next],
+        Op::End | Op::Fail(_) | Op::NoChoice => Vec::new(),
+        _ => vec![next],
+    })
+}
+
+/// A catcher's landing pad is entered only by routing a failure: from the machine's start and
+/// from every state's entry, control that raises no failure never reaches one. (A state whose
+/// `Next` was laid out after its landing pads once fell into them on success.)
+fn success_paths_avoid_pads(p: &Program, m: usize) -> Result<(), VerifyError> {
+    let machine = &p.machines[m];
+    let code = &machine.code;
+    let err = |pc: usize, message: String| VerifyError { machine: m, pc, message };
+    let mut pad_of: Vec<Option<&str>> = vec![None; code.len()];
+    for s in machine.states.iter() {
+        for c in s.catch.iter() {
+            if let Some(slot) = pad_of.get_mut(c.next.index()) {
+                *slot = Some(&s.name);
+            }
+        }
+    }
+    let mut seen = vec![false; code.len()];
+    let mut work: Vec<usize> = vec![0];
+    work.extend(machine.states.iter().map(|s| s.entry.index()));
+    while let Some(pc) = work.pop() {
+        if pc >= code.len() {
+            return Err(err(pc, "control falls off the end of the code".into()));
+        }
+        if std::mem::replace(&mut seen[pc], true) {
+            continue;
+        }
+        if let Some(state) = pad_of[pc] {
+            return Err(err(pc, format!("a success path runs into a landing pad of state '{state}'")));
+        }
+        work.extend(successors(p, code, pc).map_err(|(at, e)| err(at, e))?);
+    }
+    Ok(())
+}
+
+/// The unoptimised reference makes every transition an explicit jump: no state's `Enter`
+/// follows an op that goes on to the next one.
+fn states_entered_by_jumps(p: &Program, m: usize) -> Result<(), VerifyError> {
+    let code = &p.machines[m].code;
+    for s in p.machines[m].states.iter() {
+        let at = s.entry.index();
+        let falls_through = match at.checked_sub(1).and_then(|pc| code.get(pc)) {
+            None => true,
+            Some(op) => !matches!(op, Op::Jump(_) | Op::ChoiceOut(_) | Op::End | Op::Fail(_) | Op::NoChoice),
+        };
+        if falls_through {
+            return Err(VerifyError {
+                machine: m,
+                pc: at,
+                message: format!("state '{}' is entered by falling through in an unoptimised program", s.name),
+            });
+        }
     }
     Ok(())
 }
@@ -67,26 +152,8 @@ fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
         if (need_empty && d != 0) || (matches!(op, Op::MapBegin(_)) && d != pops) {
             return Err(err(pc, format!("{op:?} with {d} values on the stack")));
         }
-        let next = pc + 1;
-        match *op {
-            Op::Jump(t) | Op::ChoiceOut(t) => work.push((target(t, in_range).map_err(|e| err(pc, e))?, after)),
-            // Each rule's outcome and the Default's, in the ops after this one: each leaves (or
-            // fails), so that none runs into the next.
-            Op::Choose(c) => {
-                for k in 0..=p.choices[c.index()].rules.len() {
-                    let at = target(Pc((next + k) as u32), in_range).map_err(|e| err(pc, e))?;
-                    if !matches!(code[at], Op::ChoiceOut(_) | Op::Jump(_) | Op::NoChoice) {
-                        return Err(err(at, format!("{:?} in a Choice's table of outcomes", code[at])));
-                    }
-                    work.push((at, after));
-                }
-            }
-            Op::JumpIfNot(t) | Op::MapNext(t) => {
-                work.push((target(t, in_range).map_err(|e| err(pc, e))?, after));
-                work.push((next, after));
-            }
-            Op::End | Op::Fail(_) | Op::NoChoice => {}
-            _ => work.push((next, after)),
+        for next in successors(p, code, pc).map_err(|(at, e)| err(at, e))? {
+            work.push((next, after));
         }
     }
     Ok(max)
@@ -251,7 +318,7 @@ mod tests {
 
     /// One machine of one state whose Choice has one rule, with `code` as its code.
     fn choice_machine(code: Vec<Op>) -> Program {
-        let mut p = Program::default();
+        let mut p = Program { optimized: true, ..Program::default() };
         p.paths.push(crate::path::parse_path("$.a").expect("a path"));
         p.consts.push(Const::Int(1));
         let operand = TestOperand::Const(ConstId(0));
@@ -280,5 +347,51 @@ mod tests {
         // The Default's entry is missing: the table runs off the end of the code.
         let short = vec![enter, choose, Op::ChoiceOut(Pc(0))];
         assert!(verify(&mut choice_machine(short)).is_err());
+    }
+
+    fn state(name: &str, entry: u32, pad: Option<u32>) -> StateInfo {
+        let catcher =
+            |next| Catcher { errors: ErrorMatcher { names: Box::default(), all: true, task_failed: false }, next };
+        StateInfo {
+            name: name.into(),
+            entry: Pc(entry),
+            retry: Box::default(),
+            catch: pad.map(|p| catcher(Pc(p))).into_iter().collect(),
+            timeout: None,
+            heartbeat: None,
+        }
+    }
+
+    fn machine(code: Vec<Op>, states: Vec<StateInfo>, optimized: bool) -> Program {
+        let mut p = Program { optimized, ..Program::default() };
+        p.machines.push(MachineCode { code, states, max_stack: 0 });
+        p
+    }
+
+    /// Issue #13: a state's success path that runs on into its catcher's landing pad is a
+    /// compiler bug the verifier reports.
+    #[test]
+    fn no_success_path_runs_into_a_landing_pad() {
+        let (enter, pad) = (Op::Enter(StateId(0)), Op::Move { to: Reg::Res, from: Reg::Err });
+        let falls = vec![enter, Op::Attempt, Op::EndAttempt, Op::Exit, pad, Op::Exit, Op::End];
+        let got = verify(&mut machine(falls, vec![state("T", 0, Some(4))], true));
+        assert_eq!(got.as_ref().map_err(|e| e.pc), Err(4), "{got:?}");
+        let leaves = vec![enter, Op::Attempt, Op::EndAttempt, Op::Exit, Op::End, pad, Op::Exit, Op::End];
+        assert_eq!(verify(&mut machine(leaves, vec![state("T", 0, Some(5))], true)), Ok(()));
+    }
+
+    /// The unoptimised reference enters every state by an explicit jump, the first one too.
+    #[test]
+    fn an_unoptimised_program_enters_every_state_by_a_jump() {
+        let (a, b) = (Op::Enter(StateId(0)), Op::Enter(StateId(1)));
+        let states = || vec![state("A", 1, None), state("B", 3, None)];
+        let jumps = vec![Op::Jump(Pc(1)), a, Op::Jump(Pc(3)), b, Op::End];
+        assert_eq!(verify(&mut machine(jumps.clone(), states(), false)), Ok(()));
+        let falls = vec![Op::Jump(Pc(1)), a, Op::Exit, b, Op::End];
+        assert_eq!(verify(&mut machine(falls.clone(), states(), false)).map_err(|e| e.pc), Err(3));
+        // An optimised program may fall through.
+        assert_eq!(verify(&mut machine(falls, states(), true)), Ok(()));
+        let first = vec![a, Op::End];
+        assert!(verify(&mut machine(first, vec![state("A", 0, None)], false)).is_err());
     }
 }

@@ -22,9 +22,9 @@ impl Compiler {
         let id = ChoiceId(push(&mut self.program.choices, ChoiceSpec { rules: conds })?);
         e.emit(Op::Choose(id));
         // The table `Choose` indexes: one op per rule, then the Default's. An outcome that only
-        // leaves is that op; one with an OutputPath or an Assign (a chosen rule's replaces the
-        // state's) is a jump to its code after the table.
-        let leaves_only = !has_output_path(s);
+        // leaves is that op (in an optimised program); one with an OutputPath or an Assign (a
+        // chosen rule's replaces the state's) is a jump to its code after the table.
+        let leaves_only = self.optimize && !has_output_path(s);
         let outcomes = rules
             .iter()
             .map(|r| (Some(r.next.as_str()), r.assign.as_ref()))
@@ -54,11 +54,13 @@ impl Compiler {
     }
 
     /// A rule's condition, its comparisons compiled into tests; `variables` holds the variables
-    /// of this Choice compiled so far, so that comparisons of the same variable share its path.
+    /// of this Choice compiled so far, so that comparisons of the same variable share its path
+    /// (and the VM reads it once for consecutive comparisons) in an optimised program.
     fn cond(&mut self, c: &Condition, variables: &mut Vec<(crate::path::Path, PathId)>) -> Result<Cond, String> {
         Ok(match c {
             Condition::Compare { variable, op, operand } => {
-                let path = match variables.iter().find(|(p, _)| p == variable) {
+                let shared = variables.iter().find(|(p, _)| self.optimize && p == variable);
+                let path = match shared {
                     Some(&(_, id)) => id,
                     None => {
                         let id = self.path(variable)?;

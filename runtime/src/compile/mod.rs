@@ -10,20 +10,38 @@ mod state;
 mod task;
 mod template;
 
-use crate::asl::ast::{Definition, Machine, State, StateKind, Transition};
+use crate::asl::ast::{Definition, ErrorHandling, Machine, State, StateKind, Transition};
 use crate::bytecode::*;
+use crate::intrinsics::{Arg, Call};
 use crate::path::{Path, ReferencePath, Root};
 use std::collections::HashMap;
 
+/// How to compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Lay states out to fall through, fuse ops and plan path walks. Off, the program is the
+    /// unoptimised reference: every transition an explicit jump, only general ops, every path
+    /// through the general evaluator. Both must give byte-identical outcomes.
+    pub optimize: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { optimize: true }
+    }
+}
+
 /// Compiles a validated definition and verifies the result. An `Err` is a compiler bug or a
 /// definition too large for 16-bit pool indices.
-pub fn compile(def: &Definition) -> Result<Program, String> {
+pub fn compile(def: &Definition, options: Options) -> Result<Program, String> {
     let mut c = Compiler {
         program: Program {
             timeout_seconds: def.machine.timeout_seconds,
             variables: def.variables.iter().map(|v| v.as_str().into()).collect(),
+            optimized: options.optimize,
             ..Program::default()
         },
+        optimize: options.optimize,
     };
     c.machine(&def.machine)?;
     verify::verify(&mut c.program).map_err(|e| format!("internal error: bytecode verification failed: {e}"))?;
@@ -31,18 +49,19 @@ pub fn compile(def: &Definition) -> Result<Program, String> {
     Ok(c.program)
 }
 
-/// A state's Retry and Catch tables and its Task time-outs.
+/// A state's Retry table and its Task time-outs (its catchers' landing pads are emitted after
+/// every state of its machine).
 #[derive(Default)]
 pub(crate) struct Handling {
     pub retry: Box<[Retrier]>,
-    /// Catchers and the labels of their landing pads.
-    pub catch: Vec<(ErrorMatcher, Label)>,
     pub timeout: Option<crate::asl::ast::Seconds>,
     pub heartbeat: Option<crate::asl::ast::Seconds>,
 }
 
 pub(crate) struct Compiler {
     pub program: Program,
+    /// See [`Options::optimize`].
+    pub optimize: bool,
 }
 
 /// Pushes `item` onto a pool and returns its 16-bit index.
@@ -62,8 +81,13 @@ pub(crate) struct Emitter {
     /// The label of each state's `Enter`.
     pub state_labels: Vec<Label>,
     pub states: HashMap<String, StateId>,
-    /// The label of the state emitted next: a transition to it needs no jump.
-    fallthrough: Option<Label>,
+    /// A transition not emitted yet (optimised programs only): it is dropped when its target
+    /// is bound next, so that the code falls through to it, and emitted as a jump before
+    /// anything else is. A transition therefore reaches its target whatever is emitted after
+    /// it, a catcher's landing pad included.
+    pending: Option<Label>,
+    /// Fuse ops and let transitions fall through (see [`Options::optimize`]).
+    optimize: bool,
 }
 
 impl Emitter {
@@ -73,12 +97,35 @@ impl Emitter {
     }
 
     pub fn bind(&mut self, l: Label) {
+        if self.pending == Some(l) {
+            self.pending = None;
+        } else {
+            self.flush();
+        }
         self.labels[l.0 as usize] = Some(Pc(self.code.len() as u32));
     }
 
+    /// Emits the pending transition's jump.
+    fn flush(&mut self) {
+        if let Some(l) = self.pending.take() {
+            self.emit_to(Op::Jump, l);
+        }
+    }
+
+    /// A jump to `l` that may fall through instead, when `l` is bound next.
+    fn jump_or_fall_through(&mut self, l: Label) {
+        if self.optimize {
+            self.flush();
+            self.pending = Some(l);
+        } else {
+            self.emit_to(Op::Jump, l);
+        }
+    }
+
     pub fn emit(&mut self, op: Op) {
+        self.flush();
         // `object; pop r` becomes one op, unless a jump lands on the pop.
-        if let (Op::Pop(to), Some(&last)) = (op, self.code.last()) {
+        if let (true, Op::Pop(to), Some(&last)) = (self.optimize, op, self.code.last()) {
             let fused = match last {
                 Op::MakeObject { keys, len } => Some(Op::MakeObjectTo { keys, len, to }),
                 Op::Object { id, root, to: None } => Some(Op::Object { id, root, to: Some(to) }),
@@ -95,6 +142,7 @@ impl Emitter {
 
     /// Emits an op whose Pc operand is `l`, patched once `l` is bound.
     pub fn emit_to(&mut self, make: fn(Pc) -> Op, l: Label) {
+        self.flush();
         self.patches.push((self.code.len(), l));
         self.code.push(make(Pc(u32::MAX)));
     }
@@ -111,9 +159,7 @@ impl Emitter {
         match t {
             Transition::Next(n) => {
                 let l = self.state_label(n)?;
-                if self.fallthrough != Some(l) {
-                    self.emit_to(Op::Jump, l);
-                }
+                self.jump_or_fall_through(l);
             }
             Transition::End | Transition::None => self.emit(Op::End),
         }
@@ -125,6 +171,7 @@ impl Emitter {
     }
 
     fn finish(mut self) -> Result<Vec<Op>, String> {
+        self.flush();
         for (at, l) in std::mem::take(&mut self.patches) {
             let pc = self.resolve(l)?;
             self.code[at] = match self.code[at] {
@@ -141,7 +188,38 @@ impl Emitter {
 
 impl Compiler {
     pub fn path(&mut self, p: &Path) -> Result<PathId, String> {
-        push(&mut self.program.paths, p.clone()).map(PathId)
+        let p = self.planned(p);
+        push(&mut self.program.paths, p).map(PathId)
+    }
+
+    /// A copy of `p` for the program: with the walk planned when optimising, general otherwise.
+    fn planned(&self, p: &Path) -> Path {
+        let mut p = p.clone();
+        if self.optimize {
+            p.plan();
+        }
+        p
+    }
+
+    /// An intrinsic call into the pool, its path arguments planned as [`Compiler::path`] plans
+    /// paths.
+    pub fn call_id(&mut self, call: &Call) -> Result<CallId, String> {
+        let call = self.planned_call(call);
+        push(&mut self.program.calls, call).map(CallId)
+    }
+
+    fn planned_call(&self, call: &Call) -> Call {
+        let mut call = call.clone();
+        if self.optimize {
+            for a in call.args.iter_mut() {
+                match a {
+                    Arg::Path(p) => p.plan(),
+                    Arg::Call(inner) => **inner = self.planned_call(inner),
+                    Arg::Const(_) => {}
+                }
+            }
+        }
+        call
     }
 
     pub fn ref_path(&mut self, p: &ReferencePath) -> Result<RefPathId, String> {
@@ -168,7 +246,8 @@ impl Compiler {
             patches: Vec::new(),
             state_labels: Vec::new(),
             states: HashMap::new(),
-            fallthrough: None,
+            pending: None,
+            optimize: self.optimize,
         };
         for (i, s) in m.states.iter().enumerate() {
             let sid = StateId(u16::try_from(i).map_err(|_| "too many states in one machine".to_owned())?);
@@ -176,21 +255,17 @@ impl Compiler {
             let l = e.label();
             e.state_labels.push(l);
         }
-        // The machine starts with a jump to StartAt unless StartAt is the first state.
+        // The machine starts with a jump to StartAt (which falls through when StartAt is the
+        // first state).
         let start = e.state_label(&m.start_at)?;
-        if m.states.first().map(|s| s.name.as_str()) != Some(m.start_at.as_str()) {
-            e.emit_to(Op::Jump, start);
-        }
+        e.jump_or_fall_through(start);
         let mut infos = Vec::with_capacity(m.states.len());
-        let mut pending = Vec::with_capacity(m.states.len());
         for (i, s) in m.states.iter().enumerate() {
             let l = e.state_labels[i];
             e.bind(l);
             let entry = Pc(e.code.len() as u32);
-            e.fallthrough = e.state_labels.get(i + 1).copied();
             e.emit(Op::Enter(StateId(i as u16)));
-            let Handling { retry, catch, timeout, heartbeat } = self.state(&mut e, s)?;
-            pending.push(catch);
+            let Handling { retry, timeout, heartbeat } = self.state(&mut e, s)?;
             infos.push(StateInfo {
                 name: s.name.as_str().into(),
                 entry,
@@ -200,13 +275,12 @@ impl Compiler {
                 heartbeat,
             });
         }
-        // Landing pads are bound now.
-        for (info, catchers) in infos.iter_mut().zip(pending) {
-            let mut out = Vec::with_capacity(catchers.len());
-            for (errors, pad) in catchers {
-                out.push(Catcher { errors, next: e.resolve(pad)? });
+        // The landing pads come after every state, so that no state's success path runs into
+        // one, and a state's transition to the next state in the layout falls through.
+        for (info, s) in infos.iter_mut().zip(&m.states) {
+            if let Some(errors) = error_handling(s) {
+                info.catch = self.landing_pads(&mut e, errors)?;
             }
-            info.catch = out.into();
         }
         let code = e.finish()?;
         self.program.machines[id.index()] = MachineCode { code, states: infos, max_stack: 0 };
@@ -336,24 +410,36 @@ impl Compiler {
         e.transition(&s.transition)
     }
 
-    /// InputPath: `Eff` from `Raw` (Enter already set `Eff = Raw`).
+    /// InputPath: `Eff` from `Raw` (Enter already set `Eff = Raw`, so that an optimised
+    /// program leaves out `$`).
     pub fn input_path(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
-        match &s.io.input_path {
-            None => {}
-            Some(None) => e.emit(Op::InputNull),
-            Some(Some(p)) if is_root(p) => {}
-            Some(Some(p)) => {
-                let id = self.path(p)?;
-                e.emit(Op::InputPath(id));
-            }
+        match self.io_path(&s.io.input_path)? {
+            IoPath::Null => e.emit(Op::InputNull),
+            IoPath::Whole => {}
+            IoPath::Path(id) => e.emit(Op::InputPath(id)),
         }
         Ok(())
+    }
+
+    /// An InputPath or OutputPath field: absent means `$`, which only the unoptimised
+    /// reference evaluates.
+    fn io_path(&mut self, field: &Option<Option<Path>>) -> Result<IoPath, String> {
+        Ok(match field {
+            Some(None) => IoPath::Null,
+            None if self.optimize => IoPath::Whole,
+            Some(Some(p)) if self.optimize && is_root(p) => IoPath::Whole,
+            Some(Some(p)) => IoPath::Path(self.path(p)?),
+            None => {
+                let root = crate::path::parse_path("$").map_err(|e| format!("internal error: {e}"))?;
+                IoPath::Path(self.path(&root)?)
+            }
+        })
     }
 
     /// ResultPath (`Res` into `Raw`, to `Acc`), OutputPath, a pending Assign, the exit event and
     /// the transition.
     pub fn result_output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
-        if let (Some(Some(rp)), Some(Some(op))) = (&s.io.result_path, &s.io.output_path) {
+        if let (true, Some(Some(rp)), Some(Some(op))) = (self.optimize, &s.io.result_path, &s.io.output_path) {
             // `"ResultPath": "$.x", "OutputPath": "$.x"` outputs the result itself: the object
             // the ResultPath would make is never built.
             if rp.is_one_name() && op.root == Root::Input && op.segments == rp.segments {
@@ -376,10 +462,18 @@ impl Compiler {
         e: &mut Emitter,
         rp: &Option<Option<crate::path::ReferencePath>>,
     ) -> Result<(), String> {
+        let whole = match rp {
+            None => true,
+            Some(None) => false,
+            Some(Some(p)) => p.segments.is_empty(),
+        };
         match rp {
-            None => e.emit(Op::ResultWhole),
             Some(None) => e.emit(Op::ResultDiscard),
-            Some(Some(p)) if p.segments.is_empty() => e.emit(Op::ResultWhole),
+            _ if whole && self.optimize => e.emit(Op::ResultWhole),
+            None => {
+                let id = self.ref_path(&ReferencePath { segments: Box::default(), text: "$".into() })?;
+                e.emit(Op::ResultPath(id));
+            }
             Some(Some(p)) => {
                 let id = self.ref_path(p)?;
                 e.emit(Op::ResultPath(id));
@@ -390,14 +484,10 @@ impl Compiler {
 
     /// OutputPath on `Acc`.
     pub fn output_path(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
-        match &s.io.output_path {
-            None => {}
-            Some(None) => e.emit(Op::OutputNull),
-            Some(Some(p)) if is_root(p) => {}
-            Some(Some(p)) => {
-                let id = self.path(p)?;
-                e.emit(Op::OutputPath(id));
-            }
+        match self.io_path(&s.io.output_path)? {
+            IoPath::Null => e.emit(Op::OutputNull),
+            IoPath::Whole => {}
+            IoPath::Path(id) => e.emit(Op::OutputPath(id)),
         }
         Ok(())
     }
@@ -425,6 +515,25 @@ fn needs_context(t: &crate::asl::ast::JTemplate) -> bool {
         }
         JTemplate::Object(m) => m.iter().any(|(_, x)| needs_context(x)),
         JTemplate::Array(v) => v.iter().any(needs_context),
+    }
+}
+
+/// What an InputPath or OutputPath field compiles to.
+enum IoPath {
+    /// `null`: `{}`.
+    Null,
+    /// `$` in an optimised program: nothing to do.
+    Whole,
+    Path(PathId),
+}
+
+/// The Retry and Catch of a Task, Parallel or Map state.
+fn error_handling(s: &State) -> Option<&ErrorHandling> {
+    match &s.kind {
+        StateKind::Task(t) => Some(&t.errors),
+        StateKind::Parallel { errors, .. } => Some(errors),
+        StateKind::Map(m) => Some(&m.errors),
+        _ => None,
     }
 }
 

@@ -67,7 +67,7 @@ impl Compiler {
         Ok(match s {
             Str::Literal(l) => StrSource::Literal(self.string(l)?),
             Str::Path(p) => StrSource::Path(self.path(p)?),
-            Str::Call(c) => StrSource::Call(CallId(push(&mut self.program.calls, c.clone())?)),
+            Str::Call(c) => StrSource::Call(self.call_id(c)?),
             Str::Jsonata(t) => StrSource::Jsonata(self.jt(t)?),
         })
     }

@@ -13,10 +13,8 @@ fn matcher(names: &[String]) -> ErrorMatcher {
 }
 
 impl Compiler {
-    /// The Retry table, and a landing pad per catcher (emitted here, after the state's code):
-    /// it makes the state's output from the error output in `Err`, runs the catcher's Assign,
-    /// counts the exit and jumps to the catcher's `Next`.
-    fn tables(&mut self, e: &mut Emitter, errors: &ErrorHandling) -> Result<Handling, String> {
+    /// The Retry table and, for a Task, its time-outs.
+    fn handling(errors: &ErrorHandling) -> Handling {
         let retry = errors
             .retry
             .iter()
@@ -29,6 +27,13 @@ impl Compiler {
                 jitter_full: r.jitter_full,
             })
             .collect();
+        Handling { retry, ..Handling::default() }
+    }
+
+    /// A landing pad per catcher, emitted where the machine's code is now: it makes the state's
+    /// output from the error output in `Err`, runs the catcher's Assign, counts the exit and
+    /// jumps to the catcher's `Next`.
+    pub(super) fn landing_pads(&mut self, e: &mut Emitter, errors: &ErrorHandling) -> Result<Box<[Catcher]>, String> {
         let mut catch = Vec::with_capacity(errors.catch.len());
         for c in &errors.catch {
             let pad = e.label();
@@ -48,9 +53,9 @@ impl Compiler {
             e.emit(Op::Exit);
             let target = e.state_label(&c.next)?;
             e.emit_to(Op::Jump, target);
-            catch.push((matcher(&c.error_equals), pad));
+            catch.push(Catcher { errors: matcher(&c.error_equals), next: e.resolve(pad)? });
         }
-        Ok(Handling { retry, catch, ..Handling::default() })
+        Ok(catch.into())
     }
 
     /// `In` from Parameters or Arguments, or the (effective) input itself.
@@ -112,7 +117,7 @@ impl Compiler {
         self.input(e, s)?;
         e.emit(Op::Invoke(resource));
         self.finish_attempt(e, s)?;
-        let mut h = self.tables(e, &t.errors)?;
+        let mut h = Self::handling(&t.errors);
         h.timeout = t.timeout.clone();
         h.heartbeat = t.heartbeat.clone();
         Ok(h)
@@ -144,7 +149,7 @@ impl Compiler {
         e.emit(Op::Pop(Reg::Res));
         e.emit(Op::Events(1)); // ParallelStateSucceeded
         self.finish_attempt(e, s)?;
-        self.tables(e, errors)
+        Ok(Self::handling(errors))
     }
 
     pub(super) fn map(&mut self, e: &mut Emitter, s: &State, m: &ast::Map) -> Result<Handling, String> {
@@ -200,7 +205,9 @@ impl Compiler {
             match m.item_selector.as_ref().or(s.io.parameters.as_ref()) {
                 Some(t) => {
                     self.template(e, t, Reg::Eff)?;
-                    if let Some(last) = e.code.last_mut() {
+                    // The ItemSelector of every item but the first reuses the members that
+                    // cannot differ between items (see `Op::ItemObject`).
+                    if let (true, Some(last)) = (self.optimize, e.code.last_mut()) {
                         if let Op::Object { id, root: Reg::Eff, to: None } = *last {
                             *last = Op::ItemObject(id);
                         }
@@ -214,6 +221,6 @@ impl Compiler {
         e.bind(done);
         e.emit(Op::MapEnd);
         self.finish_attempt(e, s)?;
-        self.tables(e, &m.errors)
+        Ok(Self::handling(&m.errors))
     }
 }

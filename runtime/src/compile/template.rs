@@ -29,13 +29,17 @@ impl Compiler {
                 e.emit(Op::PushPath { path, root, field });
             }
             Template::Call { call, .. } => self.call(e, call, root)?,
-            Template::Object(members) if members.iter().all(|(_, m)| is_flat(m)) => {
+            Template::Object(members) if self.optimize && members.iter().all(|(_, m)| is_flat(m)) => {
                 let flat = members
                     .iter()
                     .map(|(_, m)| match m {
                         Template::Path { path: p, field } => {
                             let (path, field) = (self.path(p)?, self.string(field)?);
-                            Ok(match p.context_field {
+                            let field_of = |p: &crate::path::Path| match p.root {
+                                crate::path::Root::Context => ContextField::of(&p.segments),
+                                _ => None,
+                            };
+                            Ok(match field_of(p) {
                                 Some((ContextField::MapItemValue, 3)) if p.segments.len() == 3 => {
                                     FlatMember::MapItem { index: false, path, field }
                                 }
@@ -46,9 +50,7 @@ impl Compiler {
                             })
                         }
                         Template::Const(c) => Ok(FlatMember::Const(self.constant(c)?)),
-                        Template::Call { call, .. } => {
-                            Ok(FlatMember::Call(CallId(push(&mut self.program.calls, call.clone())?)))
-                        }
+                        Template::Call { call, .. } => Ok(FlatMember::Call(self.call_id(call)?)),
                         _ => Err("internal error: a flat template member is a container".to_owned()),
                     })
                     .collect::<Result<Box<[_]>, String>>()?;
@@ -77,7 +79,7 @@ impl Compiler {
 
     /// Emits an intrinsic call: its arguments, then `Apply`.
     pub(super) fn call(&mut self, e: &mut Emitter, call: &Call, root: Reg) -> Result<(), String> {
-        let id = CallId(push(&mut self.program.calls, call.clone())?);
+        let id = self.call_id(call)?;
         for a in call.args.iter() {
             match a {
                 Arg::Const(c) => {

@@ -185,7 +185,9 @@ async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: 
             () = stopped(slot, shared) => None,
         },
         Suspension::Task { handler, input, info, timeout, lambda } => {
-            let left = deadline_millis.map(|d| Duration::from_millis((d - crate::vm::system_millis()).max(0) as u64));
+            let left = deadline_millis.map(|d| {
+                Duration::from_millis(u64::try_from(d.saturating_sub(crate::vm::system_millis())).unwrap_or(0))
+            });
             let journaled = |r: Result<serde_json::Value, TaskError>| {
                 let result =
                     r.map(|v| v.to_string()).map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));

@@ -126,6 +126,8 @@ pub struct Ev<'a, 'h> {
     /// A top-level array input is one context item (JSONata's "outer wrapper"): this is the
     /// one-item sequence standing for it, which `$` unwraps.
     pub outer: Option<&'a [Value<'a>]>,
+    /// Every path goes the general way, names-only paths too (the unoptimised reference).
+    pub general: bool,
 }
 
 const MAX_DEPTH: u32 = 400;
@@ -454,7 +456,7 @@ impl<'a, 'h> Ev<'a, 'h> {
 
     #[inline(never)]
     fn path(&mut self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {
-        if p.names_only {
+        if p.names_only && !self.general {
             if let Some(v) = self.names_path(p, input, scope) {
                 return Ok(v);
             }

@@ -86,8 +86,17 @@ impl Expr {
     ) -> Result<JV<'a>, JError> {
         let mut rng = crate::vm::Rng::seeded(0);
         let mut parse = crate::value::ParseBuffers::default();
-        let mut ev =
-            Ev { arena, globals, rng: &mut rng, parse: &mut parse, now_millis: 0, depth: 0, root: input, outer: None };
+        let mut ev = Ev {
+            arena,
+            globals,
+            rng: &mut rng,
+            parse: &mut parse,
+            now_millis: 0,
+            depth: 0,
+            root: input,
+            outer: None,
+            general: false,
+        };
         self.eval(&mut ev, input)
     }
 

@@ -85,6 +85,9 @@ pub struct Path {
     pub segments: Box<[Segment]>,
     /// The text as written, for error messages.
     pub text: Box<str>,
+    /// The plan of the walk ([`Path::plan`]); all three are `None` in an unplanned path, which
+    /// goes through the general evaluator.
+    ///
     /// For a `$$` path that starts with a context field the VM keeps at hand, that field and
     /// how many segments name it (`$$.Map.Item.Value.id`: `MapItemValue`, 3).
     pub context_field: Option<(ContextField, usize)>,
@@ -94,6 +97,11 @@ pub struct Path {
     /// For a definite path of names only, each of 4 to 16 bytes (most paths: `$.detail.total`),
     /// each name's length and words, taken once: `walk_names` compares members with them.
     pub names: Option<Box<[KeyWords]>>,
+}
+
+/// A step that selects at most one node: a name or an index.
+pub(crate) fn is_definite_step(s: &Segment) -> bool {
+    matches!(s, Segment::Child(_) | Segment::Index(_))
 }
 
 /// The context fields read most, which the VM answers without building context objects.
@@ -136,6 +144,28 @@ impl ContextField {
 }
 
 impl Path {
+    /// Plans the walk ([`Path::context_field`], [`Path::wildcard`], [`Path::names`]): the
+    /// compiler of an optimised program plans each path it keeps. A plan changes how a path is
+    /// walked, never what it selects.
+    pub fn plan(&mut self) {
+        let segments = &self.segments;
+        self.context_field = match self.root {
+            Root::Context => ContextField::of(segments),
+            _ => None,
+        };
+        self.wildcard = match segments.iter().position(|s| !is_definite_step(s)) {
+            Some(w) if segments[w] == Segment::Wildcard && segments[w + 1..].iter().all(is_definite_step) => Some(w),
+            _ => None,
+        };
+        self.names = match self.definite {
+            true => segments
+                .iter()
+                .map(|s| if let Segment::Child(n) = s { KeyWords::of(n.as_bytes()) } else { None })
+                .collect(),
+            false => None,
+        };
+    }
+
     /// True when the path selects at most one node.
     #[inline]
     pub fn is_definite(&self) -> bool {

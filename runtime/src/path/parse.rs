@@ -1,6 +1,6 @@
 //! The JSONPath parser. Every path of a definition goes through here once, at compile time.
 
-use super::{CmpOp, ContextField, Filter, Operand, Path, ReferencePath, Root, Segment};
+use super::{is_definite_step, CmpOp, Filter, Operand, Path, ReferencePath, Root, Segment};
 use crate::value::Const;
 
 /// A path that does not parse, with the byte offset of the problem.
@@ -43,20 +43,9 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
     if p.i < p.s.len() {
         return Err(p.err("unexpected character"));
     }
-    let definite_seg = |s: &Segment| matches!(s, Segment::Child(_) | Segment::Index(_));
-    let definite = segments.iter().all(definite_seg);
-    let context_field = if root == Root::Context { ContextField::of(&segments) } else { None };
-    let wildcard = match segments.iter().position(|s| !definite_seg(s)) {
-        Some(w) if segments[w] == Segment::Wildcard && segments[w + 1..].iter().all(definite_seg) => Some(w),
-        _ => None,
-    };
-    let names = match definite {
-        true => segments
-            .iter()
-            .map(|s| if let Segment::Child(n) = s { crate::value::KeyWords::of(n.as_bytes()) } else { None })
-            .collect(),
-        false => None,
-    };
+    let definite = segments.iter().all(is_definite_step);
+    // The walk is planned by the compiler of an optimised program (`Path::plan`).
+    let (context_field, wildcard, names) = (None, None, None);
     Ok(Path { definite, root, variable, segments: segments.into(), text: text.into(), context_field, wildcard, names })
 }
 

@@ -3,12 +3,21 @@ use crate::value::{from_serde, to_json_string};
 use proptest::prelude::*;
 use serde_json::json;
 
+/// `text` parsed, with its walk planned as an optimised program plans it.
+fn planned(text: &str) -> Path {
+    let mut p = parse_path(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    p.plan();
+    p
+}
+
+/// `path` selects `expect` from `doc`, planned and unplanned alike.
 fn check(path: &str, doc: serde_json::Value, expect: Option<serde_json::Value>) {
     let arena = Bump::new();
-    let p = parse_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let root = from_serde(&arena, &doc);
-    let got = p.eval(&arena, root).map(|v| v.to_serde());
-    assert_eq!(got, expect, "{path}");
+    for p in [parse_path(path).unwrap_or_else(|e| panic!("{path}: {e}")), planned(path)] {
+        let got = p.eval(&arena, root).map(|v| v.to_serde());
+        assert_eq!(got, expect, "{path} (planned: {})", p.names.is_some() || p.wildcard.is_some());
+    }
 }
 
 #[test]
@@ -38,8 +47,9 @@ fn definite_paths_take_the_last_of_repeated_keys() {
     let root = crate::value::parse_in_place(&arena, &mut text, &mut crate::value::ParseBuffers::default())
         .expect("valid JSON");
     for (path, expect) in [("$.a.b", json!(2)), ("$.a.c.d", json!(4)), ("$.a.c", json!({"d": 4}))] {
-        let got = parse_path(path).expect("path").eval(&arena, root).map(|v| v.to_serde());
-        assert_eq!(got, Some(expect), "{path}");
+        for p in [parse_path(path).expect("path"), planned(path)] {
+            assert_eq!(p.eval(&arena, root).map(|v| v.to_serde()), Some(expect.clone()), "{path}");
+        }
     }
 }
 
@@ -110,7 +120,7 @@ fn wildcard_paths_select_what_the_general_collection_selects() {
     for doc in &docs {
         let root = from_serde(&arena, doc);
         for text in paths {
-            let p = parse_path(text).unwrap();
+            let p = planned(text);
             assert!(p.wildcard.is_some(), "{text}");
             let general = collect_all(&arena, root, &p.segments);
             assert_eq!(p.eval(&arena, root), Some(general), "{text} on {doc}");
@@ -124,13 +134,13 @@ fn wildcard_paths_select_what_the_general_collection_selects() {
     for (text, expect) in
         [("$.o.*.id", json!([2, 3])), ("$.xs[*].id", json!([5])), ("$.o[*]", json!([{"id": 2}, {"id": 3}]))]
     {
-        let p = parse_path(text).unwrap();
+        let p = planned(text);
         assert_eq!(p.eval(&arena, root).map(|v| v.to_serde()), Some(expect), "{text}");
         let written = p.eval(&arena, root).map(|v| to_json_string(&v));
         assert_eq!(written, Some(to_json_string(&collect_all(&arena, root, &p.segments))), "{text}");
     }
     for text in ["$.a[*].b[*]", "$..id", "$.a[*][?(@.x)]", "$.a.b", "$.a[0:2].b"] {
-        assert_eq!(parse_path(text).unwrap().wildcard, None, "{text}");
+        assert_eq!(planned(text).wildcard, None, "{text}");
     }
 }
 
@@ -147,8 +157,8 @@ proptest! {
         let arena = Bump::new();
         let root = from_serde(&arena, &doc);
         for text in [dotted, bracketed] {
-            let p = parse_path(&text).unwrap();
-            prop_assert_eq!(p.eval(&arena, root), Some(Value::Int(leaf)));
+            prop_assert_eq!(parse_path(&text).unwrap().eval(&arena, root), Some(Value::Int(leaf)));
+            prop_assert_eq!(planned(&text).eval(&arena, root), Some(Value::Int(leaf)));
         }
     }
 
@@ -185,8 +195,12 @@ fn definite_paths_match_keys_of_every_length() {
             // long, which `walk_names` takes; the other lengths take `walk`.
             let outer = [("outer", Value::Null), ("x", Value::Null), ("outer", inner), ("outez", Value::Int(9))];
             let root = Value::Object(&outer);
-            let eval =
-                |text: &str, at: Value<'_>| parse_path(text).expect("path").eval(&arena, at).map(|v| v.to_serde());
+            let eval = |text: &str, at: Value<'_>| {
+                let general = parse_path(text).expect("path").eval(&arena, at).map(|v| v.to_serde());
+                let walked = planned(text).eval(&arena, at).map(|v| v.to_serde());
+                assert_eq!(walked, general, "{text}");
+                walked
+            };
             assert_eq!(eval(&format!("$['{key}']"), inner), Some(json!(2)), "{key:?}");
             assert_eq!(eval(&format!("$.outer['{key}']"), root), Some(json!(2)), "{key:?}");
             for k in &near {

@@ -370,7 +370,7 @@ impl<'a> Vm<'a> {
                     }
                 },
             },
-            _ => self.start() + self.virtual_elapsed_millis,
+            _ => self.start().saturating_add(self.virtual_elapsed_millis),
         }
     }
 
@@ -383,8 +383,13 @@ impl<'a> Vm<'a> {
         }
     }
 
-    fn elapsed_millis(&mut self) -> i64 {
-        self.now_millis() - self.start()
+    /// Milliseconds since the execution started, never negative. The start is read first: a
+    /// start read lazily after "now" once made this −1, a huge number as a `u64`, and so a
+    /// false `States.Timeout` for an execution of microseconds.
+    fn elapsed_millis(&mut self) -> u64 {
+        let start = self.start();
+        let now = self.now_millis();
+        u64::try_from(now.saturating_sub(start)).unwrap_or(0)
     }
 
     /// Waits `millis`, or fails with a time-out if the execution's time would run out first.
@@ -394,7 +399,7 @@ impl<'a> Vm<'a> {
         }
         // The clock is read before the wait's own site, as in the run that journaled it: a replay
         // consumes the same sites in the same order (see `now_millis`).
-        let budget = self.timeout_millis().saturating_sub(self.elapsed_millis().max(0) as u64);
+        let budget = self.timeout_millis().saturating_sub(self.elapsed_millis());
         let site = if self.clock == Clock::System && millis > 0 { self.site() } else { None };
         if let Some(site) = site {
             match self.at(site) {
@@ -424,7 +429,10 @@ impl<'a> Vm<'a> {
                     left -= step;
                 }
             }
-            _ => self.virtual_elapsed_millis += millis as i64,
+            _ => {
+                let millis = i64::try_from(millis).unwrap_or(i64::MAX);
+                self.virtual_elapsed_millis = self.virtual_elapsed_millis.saturating_add(millis);
+            }
         }
         Ok(())
     }
@@ -688,7 +696,7 @@ impl<'a> Vm<'a> {
                     }
                     if self.clock == Clock::System
                         && self.transitions.is_multiple_of(1024)
-                        && self.elapsed_millis() as u64 > self.timeout_millis()
+                        && self.elapsed_millis() > self.timeout_millis()
                     {
                         return Err(self.timed_out());
                     }
@@ -1099,7 +1107,7 @@ impl<'a> Vm<'a> {
         // A synchronous handler cannot be stopped while it runs, so its limits are checked when it
         // returns: longer than TimeoutSeconds is States.Timeout; longer than HeartbeatSeconds is
         // States.HeartbeatTimeout, since it sent no heartbeat meanwhile.
-        let elapsed = (self.handler_clock() - started).max(0) as u64;
+        let elapsed = u64::try_from(self.handler_clock().saturating_sub(started)).unwrap_or(0);
         for (secs, error) in [(timeout_secs, "States.Timeout"), (heartbeat_secs, "States.HeartbeatTimeout")] {
             if secs.is_some_and(|s| elapsed > s.saturating_mul(1000)) {
                 let fault = Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true };
@@ -1286,7 +1294,7 @@ impl<'a> Vm<'a> {
         use crate::asl::ast::Wait;
         let until = |vm: &mut Self, nanos: i128| -> u64 {
             let target_ms = (nanos / 1_000_000) as i64;
-            (target_ms - vm.now_millis()).max(0) as u64
+            u64::try_from(target_ms.saturating_sub(vm.now_millis())).unwrap_or(0)
         };
         match w {
             Wait::Seconds(s) => Ok(s * 1000),
@@ -1586,6 +1594,7 @@ impl<'a> Vm<'a> {
             depth: 0,
             root: JV::Undef,
             outer: None,
+            general: !self.program.optimized,
         };
         match expr.eval(&mut ev, JV::Undef) {
             Ok(JV::Undef) => Err(self.query_error(
@@ -1787,7 +1796,7 @@ impl<'a> Vm<'a> {
             "State" => {
                 let entered = match self.clock {
                     Clock::System => self.now_millis(),
-                    _ => self.start() + sc.entered_virtual_millis,
+                    _ => self.start().saturating_add(sc.entered_virtual_millis),
                 };
                 Some(a.object([
                     ("EnteredTime", Value::Str(timestamp::format_millis_in(a, entered))),
@@ -1840,4 +1849,32 @@ fn retry_delay(r: &Retrier, used: u64, rng: &mut Rng) -> u64 {
     };
     let secs = if r.jitter_full { capped * rng.next_f64() } else { capped };
     (secs * 1000.0).min(u64::MAX as f64 / 2.0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #13: the start time of a program that takes no time (Pass and Choice only) is
+    /// read on first use. The deadline check read "now" before it, so once in a while the
+    /// start came a millisecond later than "now", the elapsed time was −1 ms, and as a `u64` it
+    /// was past any time-out: a false `States.Timeout` for an execution of microseconds. Each
+    /// reading here starts from an unread start time; the clock crosses many millisecond
+    /// boundaries meanwhile.
+    #[test]
+    fn elapsed_time_is_never_negative_when_the_start_is_read_late() {
+        let program = Program::default();
+        assert!(!program.needs_clock);
+        let bound = crate::handler::Bound::new(&program.resources, crate::handler::Handlers::new());
+        let config = crate::Config::default();
+        let arena = Bump::new();
+        let mut parse = crate::value::ParseBuffers::default();
+        let mut vm = Vm::new(&arena, &program, &bound, &config, Rng::seeded(0), Value::Null, &mut parse);
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            vm.start_millis.set(None);
+            let elapsed = vm.elapsed_millis();
+            assert!(elapsed <= 1, "{elapsed} ms elapsed between two readings of the clock");
+        }
+    }
 }
