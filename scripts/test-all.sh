@@ -17,6 +17,8 @@ corpus="${ASLRT_CONFORMANCE_DIR:-../shared/conformance}"
 if [ -d "$corpus" ]; then
   cargo build --release -q -p aslrt-cli
   ./target/release/aslrt conformance "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
+  # The unoptimised reference program must pass them all too (issue #13).
+  ./target/release/aslrt conformance --no-optimize "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
   # Every case runs again under `cargo test` (runtime/tests/conformance.rs), checked against the
   # committed list of known failures, which only shrinks.
 else

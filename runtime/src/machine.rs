@@ -5,7 +5,7 @@ use crate::bytecode::Program;
 use crate::error::{Error, ErrorKind};
 use crate::handler::{Bound, Handlers};
 use crate::value::{
-    is_compact, parse_in_place, validate_in_place, write_json, write_json_with_input, ParseBuffers, Value, INPUT,
+    is_canonical, parse_in_place, validate_in_place, write_json, write_json_with_input, ParseBuffers, Value, INPUT,
 };
 use crate::vm::{Clock, FaultKind, Helpers, Identity, ItemBatch, Journal, Rng, RuntimeLimits, Spread, Status, Vm};
 use bumpalo::Bump;
@@ -378,8 +378,9 @@ impl StateMachine {
             );
             return fail("States.DataLimitExceeded", cause, arena);
         }
-        // Whitespace around the document means nothing in JSON; without it, a compact event
-        // (the usual event line, newline and all) can be passed through unparsed.
+        // Whitespace around the document means nothing in JSON; without it, an event spelled as
+        // the writer would spell it (the usual event line, newline and all) can be passed
+        // through unparsed, with the output the unoptimised program writes.
         let event = trim_json_whitespace(event);
         buf.clear();
         buf.extend_from_slice(event);
@@ -387,7 +388,7 @@ impl StateMachine {
         // A program that never inspects its input does not need its value tree: the event is
         // only validated, and written back as it is wherever the program outputs it.
         let raw =
-            if !self.inner.program.reads_input && is_compact(event) { std::str::from_utf8(event).ok() } else { None };
+            if !self.inner.program.reads_input && is_canonical(event) { std::str::from_utf8(event).ok() } else { None };
         let parsed = if raw.is_some() {
             validate_in_place(buf.as_mut_slice(), parse).map(|()| Value::Str(INPUT))
         } else {

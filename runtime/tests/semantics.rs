@@ -392,16 +392,30 @@ fn task_timeout_on_the_system_clock() {
     assert_eq!(out, json!({"status": "SUCCEEDED", "output": {"Error": "States.Timeout", "Cause": ""}}));
 }
 
-/// A program that never inspects its input passes the event through unparsed: the output is the
-/// event's own bytes (when it is compact), also inside arrays a Parallel builds, and a malformed
-/// event still fails.
+/// A program that never inspects its input passes the event through unparsed when it is
+/// spelled as the runtime writes it: the output is the event's own bytes, also inside arrays a
+/// Parallel builds, and a malformed event still fails. An event spelled otherwise (`2.50`,
+/// `\u0041`) is parsed and written again, as the unoptimised program does: passed through, it
+/// once came out as written (issue #13).
 #[test]
 fn unread_input_is_passed_through() {
     let pass = StateMachine::compile(&pass_then(json!({"Type": "Pass", "End": true})).to_string()).unwrap();
+    let reference = StateMachine::builder()
+        .optimize(false)
+        .compile(&pass_then(json!({"Type": "Pass", "End": true})).to_string())
+        .unwrap();
     let mut scratch = aslrt::Scratch::new();
-    let event = br#"{"a":[1,2.50,"x\u0041"],"b":{"c":null}}"#;
+    let event = br#"{"a":[1,2.5,"xA"],"b":{"c":null}}"#;
     let run = pass.execute(&mut scratch, event);
     assert_eq!(run.output, Some(std::str::from_utf8(event).unwrap()));
+    for (spelled, written) in [
+        (&br#"{"a":[1,2.50,"x\u0041"],"b":{"c":null}}"#[..], r#"{"a":[1,2.5,"xA"],"b":{"c":null}}"#),
+        (br#"{"a":[1e0,25e-1,"xA"],"b":{"c":null}}"#, r#"{"a":[1.0,2.5,"xA"],"b":{"c":null}}"#),
+    ] {
+        let want = reference.execute(&mut aslrt::Scratch::new(), spelled).to_outcome();
+        assert_eq!(want.output.as_deref(), Some(written));
+        assert_eq!(pass.execute(&mut scratch, spelled).to_outcome(), want);
+    }
     // Not compact: parsed and written compactly.
     let run = pass.execute(&mut scratch, b"{ \"a\" : [1, 2] }");
     assert_eq!(run.output, Some(r#"{"a":[1,2]}"#));

@@ -60,8 +60,81 @@ pub fn validate_in_place(buf: &mut [u8], scratch: &mut ParseBuffers) -> Result<(
     result
 }
 
-/// No whitespace byte (nor any byte below 0x20) anywhere: the text is compact JSON, as this
-/// runtime would write it, and can be passed through as it is.
+/// Whether `text` (valid JSON) is spelled exactly as this runtime writes the value it holds, so
+/// that it can be passed through as it is: compact, no escape in any string, and every number
+/// in the writer's spelling (an integer of at most 18 digits, not `-0`; or a float below 1e9
+/// with one to four decimals and no trailing zero, `71.4`, `24.0`, spelled as `ShortDecimal`
+/// writes it). It is conservative: a text it turns down is parsed and written again, which
+/// gives the writer's spelling (`2.50` becomes `2.5`, `"\u0041"` becomes `"A"`), as the
+/// unoptimised program always does.
+pub fn is_canonical(text: &[u8]) -> bool {
+    if !is_compact(text) {
+        return false;
+    }
+    let mut rest = text;
+    loop {
+        // Outside strings: up to the next quote.
+        let Some(open) = memchr::memchr(b'"', rest) else {
+            return numbers_canonical(rest);
+        };
+        if !numbers_canonical(&rest[..open]) {
+            return false;
+        }
+        // A string without escapes ends at the next quote.
+        let inside = &rest[open + 1..];
+        match memchr::memchr2(b'"', b'\\', inside) {
+            Some(close) if inside[close] == b'"' => rest = &inside[close + 1..],
+            _ => return false,
+        }
+    }
+}
+
+/// Whether every number in `text`, a stretch of JSON outside any string, is spelled as the
+/// writer spells it.
+fn numbers_canonical(text: &[u8]) -> bool {
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'-' || text[i].is_ascii_digit() {
+            let start = i;
+            while i < text.len() && matches!(text[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                i += 1;
+            }
+            if !canonical_number(&text[start..i]) {
+                return false;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+/// See [`is_canonical`].
+fn canonical_number(token: &[u8]) -> bool {
+    let digits = token.strip_prefix(b"-").unwrap_or(token);
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
+        None => (digits, None),
+    };
+    let all_digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    if !all_digits(int) || (int.len() > 1 && int[0] == b'0') {
+        return false;
+    }
+    match frac {
+        // An integer within i64, as itoa writes it.
+        None => int.len() <= 18 && token != b"-0",
+        // A float in 1e-3..1e9 with at most four decimals: the fewest decimals that read back.
+        Some(frac) => {
+            let fewest = match frac {
+                b"0" => int != b"0",
+                _ => frac.last() != Some(&b'0') && !(int == b"0" && frac.starts_with(b"000")),
+            };
+            all_digits(frac) && frac.len() <= 4 && int.len() <= 9 && fewest
+        }
+    }
+}
+
+/// No whitespace byte (nor any byte below 0x20) anywhere: the text is compact JSON.
 pub fn is_compact(text: &[u8]) -> bool {
     let mut chunks = text.chunks_exact(8);
     for c in &mut chunks {
@@ -206,5 +279,83 @@ mod tests {
         let arena = Bump::new();
         let mut buf = b"{\"a\":".to_vec();
         assert!(parse_in_place(&arena, &mut buf, &mut ParseBuffers::default()).is_err());
+    }
+
+    /// `text` parsed and written again by the runtime.
+    fn rewritten(text: &str) -> String {
+        let arena = Bump::new();
+        let mut buf = text.as_bytes().to_vec();
+        let v = parse_in_place(&arena, &mut buf, &mut ParseBuffers::default()).expect("valid JSON");
+        let mut out = String::new();
+        super::super::write_json(&mut out, &v);
+        out
+    }
+
+    /// Issue #13: an event passed through unparsed must read as the unoptimised program writes
+    /// it. Each text here is turned down, and each is indeed written otherwise.
+    #[test]
+    fn texts_the_writer_spells_otherwise_are_not_canonical() {
+        for text in [
+            r#"{"a":2.50}"#,
+            r#"{"a":1e2}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":-0.0}"#,
+            r#"{"a":0.0}"#,
+            r#"{"a":0.1e1}"#,
+            r#"{"a":1.5E-7}"#,
+            r#"{"a":0.00001}"#,
+            r#"{"a":1234567890.5}"#,
+            r#"{"a":"x\u0041"}"#,
+            r#"{"a":"\/"}"#,
+            r#"{"a\u0041":1}"#,
+            r#"[1, 2]"#,
+            r#"1234567890123456789012"#,
+        ] {
+            assert!(!is_canonical(text.as_bytes()), "{text}");
+        }
+        for text in [r#"{"a":2.50}"#, r#"{"a":1e2}"#, r#"{"a":-0}"#, r#"{"a":"x\u0041"}"#, r#"{"a":0.1e1}"#] {
+            assert_ne!(rewritten(text), text);
+        }
+    }
+
+    #[test]
+    fn texts_as_the_writer_spells_them_are_canonical() {
+        for text in [
+            r#"{"eventId":"3f9a","reading":{"t":71.4,"h":38.2,"v":-4.7,"rpm":1480},"ok":true,"n":null,"tags":["a-0","b"]}"#,
+            r#"[0,-1,24.0,0.5,0.001,999999999.9999,123456789012345678,"1.50","-0","e"]"#,
+            r#""plain""#,
+            "-12",
+        ] {
+            assert!(is_canonical(text.as_bytes()), "{text}");
+            assert_eq!(rewritten(text), text);
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a number's spelling, a text that passes for canonical is what the writer
+        /// writes for it.
+        #[test]
+        fn a_canonical_text_is_what_the_writer_writes(
+            sign in "-?",
+            int in "(0|[1-9][0-9]{0,19})",
+            frac in proptest::option::of("[0-9]{1,6}"),
+            exp in proptest::option::of("[eE][+-]?[0-9]{1,3}"),
+            text in "[a-z0-9. -]{0,6}",
+        ) {
+            let mut number = format!("{sign}{int}");
+            if let Some(f) = frac {
+                number.push('.');
+                number.push_str(&f);
+            }
+            if let Some(e) = exp {
+                number.push_str(&e);
+            }
+            let doc = format!(r#"{{"k":[{number},"{text}"]}}"#);
+            let arena = Bump::new();
+            let mut buf = doc.as_bytes().to_vec();
+            if parse_in_place(&arena, &mut buf, &mut ParseBuffers::default()).is_ok() && is_canonical(doc.as_bytes()) {
+                proptest::prop_assert_eq!(rewritten(&doc), doc);
+            }
+        }
     }
 }

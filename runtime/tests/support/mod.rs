@@ -1,0 +1,59 @@
+//! Test support shared by the metamorphic and differential tests and the `differential` fuzz
+//! target (which includes this folder by path): transformations that must not change an
+//! outcome, a generator of valid definitions, and the oracle that runs them every way.
+// Each test crate uses a part of it.
+#![allow(dead_code)]
+
+pub mod gen;
+pub mod oracle;
+pub mod variants;
+
+use std::path::PathBuf;
+
+/// The AWS-recorded corpus: `ASLRT_CONFORMANCE_DIR`, or `../shared/conformance` beside the
+/// repository. A missing corpus fails the test that needs it, with the reason, unless
+/// `ASLRT_ALLOW_MISSING_CORPUS=1` says to skip (then `None`).
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("ASLRT_CONFORMANCE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"),
+    };
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("ASLRT_ALLOW_MISSING_CORPUS").is_ok_and(|v| v == "1") {
+        eprintln!("no conformance corpus at {}: skipped (ASLRT_ALLOW_MISSING_CORPUS=1)", dir.display());
+        return None;
+    }
+    panic!(
+        "no conformance corpus at {}: set ASLRT_CONFORMANCE_DIR to the folder of shared/conformance, \
+         or ASLRT_ALLOW_MISSING_CORPUS=1 to skip",
+        dir.display()
+    );
+}
+
+/// Every case of the corpus, in file order.
+pub fn corpus_cases(dir: &std::path::Path) -> Vec<aslrt::conformance::Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let case = aslrt::conformance::Case::from_json_line(line)
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), n + 1));
+            cases.push(case);
+        }
+    }
+    assert!(!cases.is_empty(), "no case in {}", dir.display());
+    cases
+}
+
+/// A seed from a text (FNV-1a), so that each case is shuffled its own way, the same way each run.
+pub fn seed_of(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}

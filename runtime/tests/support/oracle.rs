@@ -1,0 +1,84 @@
+//! The oracle of the differential tests: a definition must give the same outcome, byte for byte
+//! (status, output, error, cause, transitions), optimised and unoptimised, and under every
+//! metamorphic variant in both. Any difference is a bug.
+
+use super::variants::Variant;
+use aslrt::{Clock, Config, Handlers, Outcome, RuntimeLimits, Scratch, StateMachine};
+use serde_json::Value;
+
+/// What every run of the oracle uses: a virtual clock from a fixed start (waits and back-off
+/// take no time, and time-outs still come), a fixed seed, and few transitions, so that a
+/// generated loop ends soon.
+pub fn config() -> Config {
+    let limits = RuntimeLimits { max_transitions: 300, ..RuntimeLimits::default() };
+    Config {
+        clock: Clock::Virtual { start_millis: Some(1_700_000_000_000) },
+        seed: Some(7),
+        limits,
+        ..Config::default()
+    }
+}
+
+/// One run of `definition` on `input` (JSON text, passed as it is): the outcome, or the text of
+/// the error that rejected the definition.
+pub fn run(
+    definition: &Value,
+    input: &[u8],
+    handlers: &dyn Fn() -> Handlers,
+    optimize: bool,
+) -> Result<Outcome, String> {
+    let machine = StateMachine::builder()
+        .optimize(optimize)
+        .handlers(handlers())
+        .config(config())
+        .compile(&definition.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(machine.execute(&mut Scratch::new(), input).to_outcome())
+}
+
+/// `outcome` with the places of catchers in its cause left out. AWS names a field of a catcher
+/// by the catcher's place (`Catch[1]/Assign/x`), so a catcher added first moves the name of
+/// every other one: the only change of outcome it makes.
+fn catcher_places(outcome: &Result<Outcome, String>) -> Result<Outcome, String> {
+    let mut o = outcome.clone()?;
+    if let Some(cause) = &mut o.cause {
+        let mut out = String::with_capacity(cause.len());
+        let mut rest = cause.as_str();
+        while let Some(at) = rest.find("Catch[") {
+            out.push_str(&rest[..at + "Catch[".len()]);
+            rest = &rest[at + "Catch[".len()..];
+            rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        out.push_str(rest);
+        *cause = out;
+    }
+    Ok(o)
+}
+
+/// The first disagreement between the ways of running `definition`, described; `None` when
+/// they all agree (a definition rejected both ways, with the same error, agrees).
+pub fn disagreement(definition: &Value, input: &[u8], handlers: &dyn Fn() -> Handlers) -> Option<String> {
+    let base = run(definition, input, handlers, true);
+    let reference = run(definition, input, handlers, false);
+    if base != reference {
+        return Some(format!("optimised: {base:?}\nunoptimised: {reference:?}"));
+    }
+    if base.is_err() {
+        return None;
+    }
+    let seed = super::seed_of(&definition.to_string());
+    for variant in Variant::each(seed) {
+        let transformed = variant.apply(definition);
+        for optimize in [true, false] {
+            let got = run(&transformed, input, handlers, optimize);
+            if catcher_places(&got) != catcher_places(&base) {
+                let mode = if optimize { "optimised" } else { "unoptimised" };
+                return Some(format!(
+                    "the {} variant ({mode}) gives {got:?}\nthe definition as written gives {base:?}\nvariant: {transformed}",
+                    variant.name()
+                ));
+            }
+        }
+    }
+    None
+}
