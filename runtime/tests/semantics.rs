@@ -733,3 +733,126 @@ fn deep_outputs_are_kept_whole() {
     };
     assert_eq!(failed.to_json_line(), r#"{"status":"FAILED","error":"E\"q","cause":null}"#);
 }
+
+/// Issue #13, States.Format with an object or array argument: AWS renders it as Java's
+/// `Map.toString` and `List.toString` do, strings inside unquoted (`{"Arg1": 1, "Arg2": []}`
+/// gives `{Arg1=1, Arg2=[]}`), where JSON would have been a guess; numbers, booleans and null
+/// go in as JSON.
+#[test]
+fn states_format_renders_objects_and_arrays_as_java_maps_and_lists() {
+    check(
+        pass_then(json!({"Type": "Pass", "End": true, "Parameters": {
+            "r.$": "States.Format('Formatting argument {} and {} and {}.', $.o, $.a, $.n)"}})),
+        json!({"o": {"Arg1": 1, "Arg2": [], "s": "x"}, "a": ["b", 2.5, null, true, {"k": "v"}], "n": 1.1}),
+        json!({"status": "SUCCEEDED", "output": {
+            "r": "Formatting argument {Arg1=1, Arg2=[], s=x} and [b, 2.5, null, true, {k=v}] and 1.1."}}),
+    );
+}
+
+/// Issue #13, a JSONata Map whose `Items` is not an array, for each JSON type: a string, a
+/// number, a boolean or null is `States.QueryEvaluationError` naming the expression, the type
+/// and the value; an object is iterated over its key/value pairs (AWS since September 2025); no
+/// value at all is "returned nothing"; a literal `Items` that is neither an array nor an
+/// expression is a definition error (the States Language: "a JSON array or a JSONata string").
+#[test]
+fn jsonata_map_items_of_every_type() {
+    let map = |items: Value| {
+        json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map", "Items": items,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}})
+    };
+    let prefix = "An error occurred while executing the state 'M' (entered at the event id #2). The JSONata expression '$states.input.v' specified for the field 'Items'";
+    for (v, kind, shown) in [
+        (json!("abc"), "string", r#""abc""#),
+        (json!(12.5), "number", "12.5"),
+        (json!(true), "boolean", "true"),
+        (json!(null), "null", "null"),
+    ] {
+        check(
+            map(json!("{% $states.input.v %}")),
+            json!({"v": v}),
+            json!({"status": "FAILED", "error": "States.QueryEvaluationError",
+                   "cause": format!("{prefix} returned an unexpected result type. Expected 'array', but was '{kind}' for value: {shown}")}),
+        );
+    }
+    check(map(json!("{% $states.input.v %}")), json!({"v": {"a": 1}}), json!({"status": "SUCCEEDED", "output": [1]}));
+    check(
+        map(json!("{% $states.input.v %}")),
+        json!({}),
+        json!({"status": "FAILED", "error": "States.QueryEvaluationError",
+               "cause": format!("{prefix} returned nothing (undefined).")}),
+    );
+    for literal in [json!(3), json!("abc"), json!(null), json!({"a": 1})] {
+        let Err(err) = StateMachine::compile(&map(literal.clone()).to_string()) else {
+            panic!("{literal} compiled as Items");
+        };
+        assert!(err.to_string().contains("Items must be a JSON array or a JSONata expression"), "{literal}: {err}");
+    }
+}
+
+/// Issue #13, the `…Path` fields that take numbers: AWS reads the value's text as a long, so a
+/// string holding an integer counts (`"2"`), while `2.0`, `2.5`, booleans, null and containers
+/// are `States.Runtime` naming the field and the value (as recorded for `"NoNumber"` and `{}`),
+/// and so are values out of range. The same for ToleratedFailureCountPath (a long),
+/// ToleratedFailurePercentagePath (a double), Wait's SecondsPath and TimeoutSecondsPath, whose
+/// missing value fails as a missing ItemsPath does.
+#[test]
+fn number_path_fields_read_the_value_as_text() {
+    let at = "An error occurred while executing the state 'M' (entered at the event id #2).";
+    let map = |field: &str| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.xs", field: "$.v",
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}})
+    };
+    let ok = json!({"status": "SUCCEEDED", "output": [1]});
+    let failed = |cause: String| json!({"status": "FAILED", "error": "States.Runtime", "cause": format!("{at} {cause}")});
+    for v in [json!(2), json!("2"), json!(0)] {
+        check(map("MaxConcurrencyPath"), json!({"xs": [1], "v": v}), ok.clone());
+    }
+    for (v, shown) in [(json!(2.5), "2.5"), (json!(2.0), "2.0"), (json!(true), "true"), (json!(null), "null"), (json!({}), "{}"), (json!("x"), "x")] {
+        check(
+            map("MaxConcurrencyPath"),
+            json!({"xs": [1], "v": v}),
+            failed(format!("The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: $.v")),
+        );
+    }
+    check(
+        map("MaxConcurrencyPath"),
+        json!({"xs": [1], "v": -1}),
+        failed("Expected non-negative integer for MaxConcurrency, got '-1' instead.".into()),
+    );
+    check(map("ToleratedFailureCountPath"), json!({"xs": [1], "v": "1"}), ok.clone());
+    check(
+        map("ToleratedFailureCountPath"),
+        json!({"xs": [1], "v": 1.5}),
+        failed("The ToleratedFailureCountPath field refers to value \"1.5\" which is not a valid integer: $.v".into()),
+    );
+    check(map("ToleratedFailureCountPath"), json!({"xs": [1], "v": -1}), failed("ToleratedFailureCount cannot be negative.".into()));
+    for v in [json!(50), json!("50"), json!(12.5)] {
+        check(map("ToleratedFailurePercentagePath"), json!({"xs": [1], "v": v}), ok.clone());
+    }
+    check(
+        map("ToleratedFailurePercentagePath"),
+        json!({"xs": [1], "v": "half"}),
+        failed("The ToleratedFailurePercentagePath field refers to value \"half\" which is not a valid float: $.v".into()),
+    );
+    check(
+        map("ToleratedFailurePercentagePath"),
+        json!({"xs": [1], "v": 101}),
+        failed("ToleratedFailurePercentage must be between 0 and 100.".into()),
+    );
+    let wait = pass_then(json!({"Type": "Wait", "SecondsPath": "$.v", "End": true}));
+    check(wait.clone(), json!({"v": "1"}), json!({"status": "SUCCEEDED", "output": {"v": "1"}}));
+    let task = pass_then(json!({"Type": "Task", "Resource": "arn:aws:states:::local:echo", "TimeoutSecondsPath": "$.t", "End": true}));
+    check(task.clone(), json!({"t": "5"}), json!({"status": "SUCCEEDED", "output": {"t": "5"}}));
+    let at_s = "An error occurred while executing the state 'S' (entered at the event id #2).";
+    check(
+        task.clone(),
+        json!({}),
+        json!({"status": "FAILED", "error": "States.Runtime", "cause": format!("{at_s} Invalid path '$.t' : No results for path: $['t']")}),
+    );
+    check(
+        task,
+        json!({"t": 1.5}),
+        json!({"status": "FAILED", "error": "States.Runtime",
+               "cause": format!("{at_s} The TimeoutSecondsPath field refers to value \"1.5\" which is not a valid integer: $.t")}),
+    );
+}

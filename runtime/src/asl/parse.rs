@@ -1184,6 +1184,13 @@ impl Parser {
         };
         let items =
             if jsonata { obj.get("Items").map(|v| self.jtemplate(v, "Items", &ptr(at, "Items"))) } else { None };
+        // Items is a JSON array or a JSONata expression (the States Language specification); a
+        // literal of another type would fail every execution.
+        if let Some(v) = obj.get("Items").filter(|_| jsonata) {
+            if !(v.is_array() || v.as_str().is_some_and(|t| jsonata_text(t).is_some())) {
+                self.schema(&ptr(at, "Items"), "Items must be a JSON array or a JSONata expression");
+            }
+        }
         let items_path = if jsonata { None } else { self.path_field(obj, "ItemsPath", at).flatten() };
         Some(Map {
             items,

@@ -534,7 +534,6 @@ pub struct MapSpec {
     /// The JSONata `Items` value, named in type errors.
     pub items_jt: Option<JtId>,
     pub items_path: Option<PathId>,
-    pub max_concurrency_path: Option<PathId>,
     pub max_concurrency: Option<Count>,
     pub tolerated_failure_count: Option<Count>,
     pub tolerated_failure_percentage: Option<Count>,

@@ -155,10 +155,6 @@ impl Compiler {
     pub(super) fn map(&mut self, e: &mut Emitter, s: &State, m: &ast::Map) -> Result<Handling, String> {
         let processor = self.machine(&m.processor)?;
         let items_path = m.items_path.as_ref().map(|p| self.path(p)).transpose()?;
-        let max_concurrency_path = match &m.max_concurrency {
-            Some(ast::Count::Path(p)) => Some(self.path(p)?),
-            _ => None,
-        };
         let items_jt = match (&m.items, s.jsonata) {
             (Some(t), true) => Some(self.jt(t)?),
             _ => None,
@@ -167,7 +163,6 @@ impl Compiler {
             items_on_stack: s.jsonata,
             items_jt,
             items_path,
-            max_concurrency_path,
             max_concurrency: m.max_concurrency.clone(),
             tolerated_failure_count: m.tolerated_failure_count.clone(),
             tolerated_failure_percentage: m.tolerated_failure_percentage.clone(),

@@ -4,7 +4,8 @@ use super::{want_str, Env, Failure, Result};
 use crate::value::{ArenaExt, Value};
 
 /// `States.Format(template, args…)`: each `{}` takes the next argument; strings go in as they
-/// are, anything else as JSON. `\{` and `\}` are literal braces.
+/// are, numbers, booleans and null as JSON, objects and arrays as AWS's Java renders a map or a
+/// list (see [`write_formatted`]). `\{` and `\}` are literal braces.
 pub fn format<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let template = want_str("States.Format", 0, args[0])?;
     // A literal template was split when the call was parsed (see `Call::format`); this one comes
@@ -79,12 +80,45 @@ pub fn format_pieces<'a>(env: &mut Env<'a, '_>, pieces: &[Piece], args: &[Value<
             Piece::Arg => match args_left.next() {
                 Some(Value::Str(s)) => out.push_str(s),
                 Some(Value::Int(i)) => out.push_str(itoa::Buffer::new().format(*i)),
-                Some(other) => out.push_str(crate::value::to_json_in(env.arena, other)),
+                Some(other) => write_formatted(&mut out, other),
                 None => {}
             },
         }
     }
     Value::Str(out.into_bump_str())
+}
+
+/// An argument of States.Format that is not a string: numbers, booleans and null as JSON;
+/// an object as `{key=value, key=value}` and an array as `[value, value]`, with strings inside
+/// them unquoted, as Java's `Map.toString` and `List.toString` write them (AWS renders
+/// `{"Arg1": 1, "Arg2": []}` as `{Arg1=1, Arg2=[]}`).
+pub fn write_formatted(out: &mut impl crate::value::Out, v: &Value<'_>) {
+    match v {
+        Value::Str(s) => out.push_str(s),
+        Value::Object(members) => {
+            out.push_str("{");
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push_str("=");
+                write_formatted(out, v);
+            }
+            out.push_str("}");
+        }
+        Value::Array(items) => {
+            out.push_str("[");
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_formatted(out, v);
+            }
+            out.push_str("]");
+        }
+        scalar => crate::value::write_json(out, scalar),
+    }
 }
 
 /// `States.StringSplit(s, delimiters)`: splits at every character of `delimiters` and drops

@@ -27,9 +27,17 @@ fn eval<'a>(arena: &'a Bump, rng: &mut crate::vm::Rng, c: &'a Call, root: Value<
 
 #[test]
 fn format_and_escapes() {
+    // Issue #13: objects and arrays as Java's Map.toString and List.toString write them, strings
+    // inside them unquoted, as AWS does (`{"Arg1": 1, "Arg2": []}` gives `{Arg1=1, Arg2=[]}`).
+    let input = json!({"o": {"Arg1": 1, "Arg2": [], "s": "x y", "n": null, "f": 1.5, "in": {"a": ["b", {}]}}});
+    assert_eq!(
+        check("States.Format('arg {}.', $.o)", input).unwrap(),
+        r#""arg {Arg1=1, Arg2=[], s=x y, n=null, f=1.5, in={a=[b, {}]}}.""#
+    );
+    assert_eq!(check("States.Format('{}', $.v)", json!({"v": ["a", 1, true, null]})).unwrap(), r#""[a, 1, true, null]""#);
     assert_eq!(check("States.Format('a {} b {}', 1, 'x')", json!({})).unwrap(), r#""a 1 b x""#);
     assert_eq!(check(r"States.Format('\{\} {}', $.v)", json!({"v": null})).unwrap(), r#""{} null""#);
-    assert_eq!(check(r"States.Format('it\'s {}', $.v)", json!({"v": [1]})).unwrap(), r#""it's [1]""#);
+    assert_eq!(check(r"States.Format('it\'s {}', $.v)", json!({"v": [1, 2]})).unwrap(), r#""it's [1, 2]""#);
     assert!(check("States.Format('{} {}', 1)", json!({})).is_err());
 }
 
@@ -41,7 +49,7 @@ fn format_from_literal_and_from_path_agree() {
     let literal = check(r"States.Format('é{}\{\}{}-{}{}', $.s, $.f, $.o, $.i)", input.clone()).unwrap();
     let dynamic = check("States.Format($.t, $.s, $.f, $.o, $.i)", input).unwrap();
     assert_eq!(literal, dynamic);
-    assert_eq!(literal, r#""éx\"y{}2.5-{\"k\":[1,true]}-7""#);
+    assert_eq!(literal, r#""éx\"y{}2.5-{k=[1, true]}-7""#);
     let call = crate::intrinsics::parse_call(r"States.Format('a{}\{b', 1)").unwrap();
     assert_eq!(call.format.as_deref(), Some(&[Piece::Text("a".into()), Piece::Arg, Piece::Text("{b".into())][..]));
     // A placeholder count that does not match the arguments keeps the run-time error.

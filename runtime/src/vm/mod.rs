@@ -1065,8 +1065,8 @@ impl<'a> Vm<'a> {
     ) -> Result<Value<'a>, Fault<'a>> {
         // Everything that may consume a site (an expression reading the clock) comes before the
         // Task's own site, so that a replay, which stops at that site, consumes the same ones.
-        let timeout_secs = self.seconds(timeout, input, sc)?;
-        let heartbeat_secs = self.seconds(heartbeat, input, sc)?;
+        let timeout_secs = self.seconds("TimeoutSeconds", timeout, input, sc)?;
+        let heartbeat_secs = self.seconds("HeartbeatSeconds", heartbeat, input, sc)?;
         let site = self.site();
         if let Some(site) = site {
             match self.at(site) {
@@ -1126,6 +1126,7 @@ impl<'a> Vm<'a> {
     /// TimeoutSeconds or HeartbeatSeconds, as a literal, a path or a JSONata expression.
     fn seconds(
         &mut self,
+        field: &str,
         limit: Option<&'a crate::asl::ast::Seconds>,
         input: Value<'a>,
         sc: &StateCtx<'a>,
@@ -1133,9 +1134,26 @@ impl<'a> Vm<'a> {
         Ok(match limit {
             None => None,
             Some(crate::asl::ast::Seconds::Literal(s)) => Some(*s),
-            Some(crate::asl::ast::Seconds::Path(p)) => {
-                self.eval_path(p, input, sc).and_then(|v| v.as_integer()).map(|v| v.max(0) as u64)
-            }
+            // As a Map's settings: a long, or a string holding one; a missing value fails as a
+            // missing ItemsPath does.
+            Some(crate::asl::ast::Seconds::Path(p)) => match self.eval_path(p, input, sc) {
+                None => {
+                    return Err(self.runtime(sc, format!("Invalid path '{}' : {}", p.text, p.not_found_message(input))))
+                }
+                Some(v) => match long_of(v) {
+                    Some(n) => Some(n.max(0) as u64),
+                    None => {
+                        let shown = match v {
+                            Value::Str(s) => s.to_owned(),
+                            other => to_json_string(&other),
+                        };
+                        return Err(self.runtime(
+                            sc,
+                            format!("The {field}Path field refers to value \"{shown}\" which is not a valid integer: {}", p.text),
+                        ));
+                    }
+                },
+            },
             Some(crate::asl::ast::Seconds::Jsonata(t)) => match self.jt_value(t, sc)? {
                 v if v.as_integer().is_some_and(|i| i > 0) => v.as_integer().map(|i| i as u64),
                 other => return Err(self.unexpected_type(sc, t, "number", other)),
@@ -1215,24 +1233,7 @@ impl<'a> Vm<'a> {
             }
             (None, None) => eff,
         };
-        if let Some(p) = m.max_concurrency_path {
-            let p = &self.program.paths[p.index()];
-            let v = self.eval_path(p, eff, sc);
-            if v.and_then(|v| v.as_integer()).is_none_or(|i| i < 0) {
-                let shown = match v {
-                    Some(Value::Str(s)) => s.to_owned(),
-                    Some(other) => to_json_string(&other),
-                    None => "null".into(),
-                };
-                return Err(self.runtime(
-                    sc,
-                    format!(
-                        "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}",
-                        p.text
-                    ),
-                ));
-            }
-        }
+        let max_concurrency = self.setting(Setting::MaxConcurrency, m.max_concurrency.as_ref(), eff, sc)?;
         let (values, keys): (&'a [Value<'a>], Option<Members<'a>>) = match items {
             Value::Array(a) => (a, None),
             Value::Object(o) => (&[], Some(o)),
@@ -1245,17 +1246,18 @@ impl<'a> Vm<'a> {
         };
         let len = keys.map_or(values.len(), <[_]>::len);
         let instance = self.site().map_or(0, |s| s.1);
-        // Items run one after another unless they may suspend or be spread: only then does the
-        // limit matter.
-        let tolerated_count = self.count(m.tolerated_failure_count.as_ref(), eff, sc);
-        let tolerated_pct = self.count(m.tolerated_failure_percentage.as_ref(), eff, sc);
+        let tolerated_count = self.setting(Setting::ToleratedFailureCount, m.tolerated_failure_count.as_ref(), eff, sc)?;
+        let tolerated_pct =
+            self.setting(Setting::ToleratedFailurePercentage, m.tolerated_failure_percentage.as_ref(), eff, sc)?;
         let spread = match self.spread {
             Some(s) if tolerated_count.is_none() && tolerated_pct.is_none() => Some(spread::MapSpread::new(&s)),
             _ => None,
         };
+        // Items run one after another unless they may suspend or be spread: only then does the
+        // limit matter.
         let max_concurrency = match (&self.journal, &spread) {
             (None, None) => 0,
-            _ => self.count(m.max_concurrency.as_ref(), eff, sc).map_or(0, |n| n.max(0.0) as usize),
+            _ => max_concurrency.map_or(0, |n| n as usize),
         };
         let spread = spread.filter(|_| max_concurrency != 1);
         Ok(MapLoop {
@@ -1277,12 +1279,58 @@ impl<'a> Vm<'a> {
         })
     }
 
-    fn count(&mut self, c: Option<&'a crate::asl::ast::Count>, eff: Value<'a>, sc: &StateCtx<'a>) -> Option<f64> {
-        match c? {
-            crate::asl::ast::Count::Literal(n) => Some(*n),
-            crate::asl::ast::Count::Path(p) => self.eval_path(p, eff, sc).and_then(|v| v.as_f64()),
-            crate::asl::ast::Count::Jsonata(t) => self.jt_value(t, sc).ok().and_then(|v| v.as_f64()),
+    /// A Map's MaxConcurrency, ToleratedFailureCount or ToleratedFailurePercentage: a literal
+    /// (validated with the definition), a path or a JSONata expression. A path's value is read
+    /// as AWS reads it, as text parsed as a long (or a double, for the percentage): `2` and `"2"`
+    /// are 2, while `2.5`, `true`, `null` and `{}` are `States.Runtime` naming the field and the
+    /// value, and so is a value out of range. A JSONata value of the wrong type or range is
+    /// `States.QueryEvaluationError`.
+    fn setting(
+        &mut self,
+        setting: Setting,
+        c: Option<&'a crate::asl::ast::Count>,
+        eff: Value<'a>,
+        sc: &StateCtx<'a>,
+    ) -> Result<Option<f64>, Fault<'a>> {
+        use crate::asl::ast::Count;
+        let n = match c {
+            None => return Ok(None),
+            Some(Count::Literal(n)) => return Ok(Some(*n)),
+            Some(Count::Path(p)) => {
+                let v = self.eval_path(p, eff, sc);
+                let n = v.and_then(|v| if setting.integer() { long_of(v).map(|i| i as f64) } else { double_of(v) });
+                let Some(n) = n else {
+                    let shown = match v {
+                        Some(Value::Str(s)) => s.to_owned(),
+                        Some(other) => to_json_string(&other),
+                        None => "null".into(),
+                    };
+                    let kind = if setting.integer() { "integer" } else { "float" };
+                    let name = setting.name();
+                    let message = format!("The {name}Path field refers to value \"{shown}\" which is not a valid {kind}: {}", p.text);
+                    return Err(self.runtime(sc, message));
+                };
+                n
+            }
+            Some(Count::Jsonata(t)) => {
+                let v = self.jt_value(t, sc)?;
+                match v.as_f64().filter(|n| setting.in_range(*n) && (!setting.integer() || n.fract() == 0.0)) {
+                    Some(n) => return Ok(Some(n)),
+                    None => return Err(self.unexpected_type(sc, t, setting.expected(), v)),
+                }
+            }
+        };
+        if setting.in_range(n) {
+            return Ok(Some(n));
         }
+        Err(self.runtime(
+            sc,
+            match setting {
+                Setting::MaxConcurrency => format!("Expected non-negative integer for MaxConcurrency, got '{n}' instead."),
+                Setting::ToleratedFailureCount => "ToleratedFailureCount cannot be negative.".into(),
+                Setting::ToleratedFailurePercentage => "ToleratedFailurePercentage must be between 0 and 100.".into(),
+            },
+        ))
     }
 
     fn wait_millis(
@@ -1316,13 +1364,13 @@ impl<'a> Vm<'a> {
                         format!("The SecondsPath parameter does not reference an input value: {}", p.text),
                     ));
                 };
-                match v {
-                    Value::Int(i) if i >= 0 => Ok(i as u64 * 1000),
-                    Value::Int(i) => Err(self.runtime(
+                match (long_of(v), v) {
+                    (Some(i), _) if i >= 0 => Ok((i as u64).saturating_mul(1000)),
+                    (Some(i), _) => Err(self.runtime(
                         sc,
                         format!("The SecondsPath parameter references a negative value: {} == {i}", p.text),
                     )),
-                    other => Err(self.runtime(
+                    (None, other) => Err(self.runtime(
                         sc,
                         format!(
                             "The SecondsPath parameter cannot be parsed as a long value: {} == {}",
@@ -1640,7 +1688,8 @@ impl<'a> Vm<'a> {
     ) -> Fault<'a> {
         let (text, field) = match t {
             crate::asl::ast::JTemplate::Expr { expr, field } => (expr.text().to_owned(), field.clone()),
-            other => (format!("{other:?}"), String::new()),
+            // A literal of the wrong type: validation turns those down where it can.
+            _ => (to_json_string(&got), String::new()),
         };
         self.query_error(
             sc,
@@ -1819,6 +1868,61 @@ impl<'a> Vm<'a> {
             }),
             _ => None,
         }
+    }
+}
+
+/// A Map setting read from a path or a JSONata expression (see [`Vm::setting`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Setting {
+    MaxConcurrency,
+    ToleratedFailureCount,
+    ToleratedFailurePercentage,
+}
+
+impl Setting {
+    fn name(self) -> &'static str {
+        match self {
+            Setting::MaxConcurrency => "MaxConcurrency",
+            Setting::ToleratedFailureCount => "ToleratedFailureCount",
+            Setting::ToleratedFailurePercentage => "ToleratedFailurePercentage",
+        }
+    }
+
+    fn integer(self) -> bool {
+        self != Setting::ToleratedFailurePercentage
+    }
+
+    fn in_range(self, n: f64) -> bool {
+        match self {
+            Setting::ToleratedFailurePercentage => (0.0..=100.0).contains(&n),
+            _ => n >= 0.0,
+        }
+    }
+
+    /// What a JSONata value must be, as its error names it.
+    fn expected(self) -> &'static str {
+        match self {
+            Setting::ToleratedFailurePercentage => "number between 0 and 100",
+            _ => "non-negative integer",
+        }
+    }
+}
+
+/// A value read as AWS reads a number of a `…Path` field, its text parsed as a long: an integer,
+/// or a string holding one (`"2"`); not `2.0`, `2.5`, a boolean, null or a container.
+fn long_of(v: Value<'_>) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(i),
+        Value::Str(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A value's text parsed as a double: a number, or a string holding one (`"50"`, `"12.5"`).
+fn double_of(v: Value<'_>) -> Option<f64> {
+    match v {
+        Value::Str(s) => s.parse().ok().filter(|f: &f64| f.is_finite()),
+        other => other.as_f64(),
     }
 }
 
