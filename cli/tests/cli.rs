@@ -223,3 +223,60 @@ fn a_closed_stdout_ends_the_command_quietly() {
     assert_eq!(out.status.code(), Some(141), "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+/// `--no-optimize` runs the unoptimised reference program on `run` (and `--disasm` shows it),
+/// `stream`, `conformance` and `bench`, with the same outcomes. The definition is issue #13's:
+/// optimised, a Task whose `Next` followed its catcher in the layout fell into it on success.
+#[test]
+fn every_command_runs_the_unoptimised_program_with_no_optimize() {
+    let dir = tempdir();
+    let def = dir.join("def.json");
+    let definition = r#"{"StartAt":"P","States":{
+        "P":{"Type":"Pass","Result":{"status":"incomplete"},"ResultPath":"$","Next":"T"},
+        "T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:111111111111:function:f","Next":"C",
+             "Catch":[{"ErrorEquals":["States.TaskFailed"],"Next":"F"}]},
+        "C":{"Type":"Choice","Choices":[{"Variable":"$.status","StringEquals":"complete","Next":"Done"}],"Default":"P2"},
+        "P2":{"Type":"Pass","Result":{"status":"complete"},"ResultPath":"$","Next":"T"},
+        "F":{"Type":"Pass","End":true},
+        "Done":{"Type":"Succeed"}}}"#;
+    std::fs::write(&def, definition).unwrap();
+    let echo = "arn:aws:lambda:us-east-1:111111111111:function:f=echo";
+    for mode in [&[][..], &["--no-optimize"]] {
+        let (out, code) = stdout(aslrt().args(["run", def.to_str().unwrap(), "--handler", echo]).args(mode));
+        assert_eq!((out.trim(), code), (r#"{"status":"SUCCEEDED","output":{"status":"complete"}}"#, 0), "{mode:?}");
+    }
+    let (listing, _) =
+        stdout(aslrt().args(["run", def.to_str().unwrap(), "--handler", echo, "--disasm", "--no-optimize"]));
+    assert!(listing.lines().nth(1).is_some_and(|l| l.trim() == "0  jump       1"), "{listing}");
+    let (listing, _) = stdout(aslrt().args(["run", def.to_str().unwrap(), "--handler", echo, "--disasm"]));
+    assert!(listing.lines().nth(1).is_some_and(|l| l.trim().starts_with("0  enter")), "{listing}");
+
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, "{}\n{\"status\":\"x\"}\n").unwrap();
+    let (out, code) =
+        stdout(aslrt().args(["stream", def.to_str().unwrap(), "--input", events.to_str().unwrap()]).args([
+            "--handler",
+            echo,
+            "--no-optimize",
+        ]));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(r#""output":{"status":"complete"}"#)).count(), 2, "{out}");
+
+    let case = serde_json::json!({"id": "issue-13", "definition": serde_json::from_str::<serde_json::Value>(definition).unwrap(),
+        "input": {}, "expect": {"status": "SUCCEEDED", "output": {"status": "complete"}}, "tags": [],
+        "handlers": {"arn:aws:lambda:us-east-1:111111111111:function:f": {"kind": "echo"}}});
+    let cases = dir.join("cases.jsonl");
+    std::fs::write(&cases, format!("{case}\n")).unwrap();
+    let (out, code) = stdout(aslrt().args(["conformance", "--no-optimize", cases.to_str().unwrap()]));
+    assert_eq!((out.trim(), code), ("1 passed, 0 failed", 0));
+
+    let workload = workload(PASS, r#"{"id":"a-1","x":[1,2]}"#, r#"{"id":"a-1"}"#);
+    let (out, code) = stdout(
+        aslrt()
+            .args(["bench", workload.to_str().unwrap(), "--threads", "1", "--seconds", "0.2"])
+            .args(["--json", "--no-optimize"]),
+    );
+    assert_eq!(code, 0, "{out}");
+    let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap_or_default()).unwrap();
+    assert_eq!(row["output_ok"], true, "{row}");
+}

@@ -76,3 +76,43 @@ fn an_event_passed_through_reads_as_the_writer_writes_it() {
         agrees(pass.clone(), input);
     }
 }
+
+/// Found by `differential` (an out-of-memory crash): a Catch that loops back to its state,
+/// placing the error in the input, whose next error's cause holds the input again, grew the
+/// data by half again and more each time, until the host ran out of memory. The execution's
+/// memory is bounded now (`RuntimeLimits::max_arena_bytes`): it ends with
+/// `States.DataLimitExceeded`, the same way in every mode.
+#[test]
+fn a_catch_loop_that_grows_its_error_ends_with_a_data_limit() {
+    let definition = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true,
+              "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "ResultPath": "$.items[0]", "End": true}}}],
+              "Catch": [{"ErrorEquals": ["States.ResultPathMatchFailure"], "ResultPath": "$.a", "Next": "P"}]}}});
+    // Four MiB of memory, so that the test takes little time.
+    let [optimized, reference] = [true, false].map(|optimize| {
+        let config = aslrt::Config {
+            limits: aslrt::RuntimeLimits { max_arena_bytes: 4 << 20, ..support::oracle::config().limits },
+            ..support::oracle::config()
+        };
+        let machine = aslrt::StateMachine::builder().optimize(optimize).config(config).compile(&definition.to_string());
+        machine.map(|m| m.execute(&mut aslrt::Scratch::new(), br#"{"items":[]}"#).to_outcome()).ok()
+    });
+    assert_eq!(optimized, reference);
+    let got = optimized.expect("valid");
+    assert_eq!(got.error.as_deref(), Some("States.DataLimitExceeded"), "{got:?}");
+}
+
+/// A template that copies its input twice, run in a loop, doubles the size of its JSON each
+/// time while the memory it takes grows by one object: 2^100 bytes after 100 rounds. Writing
+/// it, and every size check, stop at `WRITE_LIMIT`; the output is too large, as AWS says.
+#[test]
+fn a_value_that_doubles_in_a_loop_is_written_in_bounded_time() {
+    let definition = json!({"StartAt": "Double", "States": {
+        "Double": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)", "a.$": "$", "b.$": "$"}, "Next": "More"},
+        "More": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 100, "Next": "Double"}],
+                 "Default": "Done"},
+        "Done": {"Type": "Succeed"}}});
+    agrees(definition.clone(), r#"{"n":0}"#);
+    let got = run(&definition, br#"{"n":0}"#, &handlers, true).expect("valid");
+    assert_eq!(got.error.as_deref(), Some("States.DataLimitExceeded"), "{got:?}");
+}

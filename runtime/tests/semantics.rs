@@ -803,15 +803,25 @@ fn number_path_fields_read_the_value_as_text() {
             "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}})
     };
     let ok = json!({"status": "SUCCEEDED", "output": [1]});
-    let failed = |cause: String| json!({"status": "FAILED", "error": "States.Runtime", "cause": format!("{at} {cause}")});
+    let failed =
+        |cause: String| json!({"status": "FAILED", "error": "States.Runtime", "cause": format!("{at} {cause}")});
     for v in [json!(2), json!("2"), json!(0)] {
         check(map("MaxConcurrencyPath"), json!({"xs": [1], "v": v}), ok.clone());
     }
-    for (v, shown) in [(json!(2.5), "2.5"), (json!(2.0), "2.0"), (json!(true), "true"), (json!(null), "null"), (json!({}), "{}"), (json!("x"), "x")] {
+    for (v, shown) in [
+        (json!(2.5), "2.5"),
+        (json!(2.0), "2.0"),
+        (json!(true), "true"),
+        (json!(null), "null"),
+        (json!({}), "{}"),
+        (json!("x"), "x"),
+    ] {
         check(
             map("MaxConcurrencyPath"),
             json!({"xs": [1], "v": v}),
-            failed(format!("The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: $.v")),
+            failed(format!(
+                "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: $.v"
+            )),
         );
     }
     check(
@@ -825,14 +835,20 @@ fn number_path_fields_read_the_value_as_text() {
         json!({"xs": [1], "v": 1.5}),
         failed("The ToleratedFailureCountPath field refers to value \"1.5\" which is not a valid integer: $.v".into()),
     );
-    check(map("ToleratedFailureCountPath"), json!({"xs": [1], "v": -1}), failed("ToleratedFailureCount cannot be negative.".into()));
+    check(
+        map("ToleratedFailureCountPath"),
+        json!({"xs": [1], "v": -1}),
+        failed("ToleratedFailureCount cannot be negative.".into()),
+    );
     for v in [json!(50), json!("50"), json!(12.5)] {
         check(map("ToleratedFailurePercentagePath"), json!({"xs": [1], "v": v}), ok.clone());
     }
     check(
         map("ToleratedFailurePercentagePath"),
         json!({"xs": [1], "v": "half"}),
-        failed("The ToleratedFailurePercentagePath field refers to value \"half\" which is not a valid float: $.v".into()),
+        failed(
+            "The ToleratedFailurePercentagePath field refers to value \"half\" which is not a valid float: $.v".into(),
+        ),
     );
     check(
         map("ToleratedFailurePercentagePath"),
@@ -841,7 +857,9 @@ fn number_path_fields_read_the_value_as_text() {
     );
     let wait = pass_then(json!({"Type": "Wait", "SecondsPath": "$.v", "End": true}));
     check(wait.clone(), json!({"v": "1"}), json!({"status": "SUCCEEDED", "output": {"v": "1"}}));
-    let task = pass_then(json!({"Type": "Task", "Resource": "arn:aws:states:::local:echo", "TimeoutSecondsPath": "$.t", "End": true}));
+    let task = pass_then(
+        json!({"Type": "Task", "Resource": "arn:aws:states:::local:echo", "TimeoutSecondsPath": "$.t", "End": true}),
+    );
     check(task.clone(), json!({"t": "5"}), json!({"status": "SUCCEEDED", "output": {"t": "5"}}));
     let at_s = "An error occurred while executing the state 'S' (entered at the event id #2).";
     check(

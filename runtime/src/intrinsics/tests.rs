@@ -34,7 +34,10 @@ fn format_and_escapes() {
         check("States.Format('arg {}.', $.o)", input).unwrap(),
         r#""arg {Arg1=1, Arg2=[], s=x y, n=null, f=1.5, in={a=[b, {}]}}.""#
     );
-    assert_eq!(check("States.Format('{}', $.v)", json!({"v": ["a", 1, true, null]})).unwrap(), r#""[a, 1, true, null]""#);
+    assert_eq!(
+        check("States.Format('{}', $.v)", json!({"v": ["a", 1, true, null]})).unwrap(),
+        r#""[a, 1, true, null]""#
+    );
     assert_eq!(check("States.Format('a {} b {}', 1, 'x')", json!({})).unwrap(), r#""a 1 b x""#);
     assert_eq!(check(r"States.Format('\{\} {}', $.v)", json!({"v": null})).unwrap(), r#""{} null""#);
     assert_eq!(check(r"States.Format('it\'s {}', $.v)", json!({"v": [1, 2]})).unwrap(), r#""it's [1, 2]""#);

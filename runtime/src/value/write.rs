@@ -7,12 +7,18 @@ use super::{bytes_below, half, word, Value};
 /// appends `&str` pieces, so a string buffer holds UTF-8 without being checked again.
 pub trait Out {
     fn push_str(&mut self, s: &str);
+    /// Bytes written so far.
+    fn written(&self) -> usize;
 }
 
 impl Out for String {
     #[inline]
     fn push_str(&mut self, s: &str) {
         String::push_str(self, s)
+    }
+    #[inline]
+    fn written(&self) -> usize {
+        String::len(self)
     }
 }
 
@@ -21,6 +27,10 @@ impl Out for bumpalo::collections::String<'_> {
     fn push_str(&mut self, s: &str) {
         bumpalo::collections::String::push_str(self, s)
     }
+    #[inline]
+    fn written(&self) -> usize {
+        bumpalo::collections::String::len(self)
+    }
 }
 
 impl Out for Vec<u8> {
@@ -28,7 +38,18 @@ impl Out for Vec<u8> {
     fn push_str(&mut self, s: &str) {
         self.extend_from_slice(s.as_bytes())
     }
+    #[inline]
+    fn written(&self) -> usize {
+        Vec::len(self)
+    }
 }
+
+/// The most the writer writes of one value, in bytes: past it, containers are left out. A value
+/// is a tree of references that may share nodes (a template that copies its input twice, run in
+/// a loop), so its JSON can be exponentially larger than the memory it takes; no caller needs
+/// more than its limit (AWS's largest, 10 MiB of workflow variables, is below this), and so
+/// every size check still fails, in bounded time and memory.
+pub const WRITE_LIMIT: usize = 16 * 1024 * 1024;
 
 /// `v` as compact JSON in the arena.
 pub fn to_json_in<'a>(arena: &'a bumpalo::Bump, v: &Value<'_>) -> &'a str {
@@ -62,6 +83,7 @@ fn write_value<const INPUT_AWARE: bool>(out: &mut impl Out, v: &Value<'_>, raw: 
         Value::Float(f) => write_float(out, f),
         Value::Str(s) if INPUT_AWARE && std::ptr::eq(s, INPUT) => out.push_str(raw),
         Value::Str(s) => write_str(out, s),
+        _ if out.written() > WRITE_LIMIT => {}
         Value::Array(items) => {
             out.push_str("[");
             for (i, item) in items.iter().enumerate() {
@@ -304,6 +326,10 @@ impl Out for Length {
     #[inline]
     fn push_str(&mut self, s: &str) {
         self.0 += s.len();
+    }
+    #[inline]
+    fn written(&self) -> usize {
+        self.0
     }
 }
 

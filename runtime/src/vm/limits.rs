@@ -12,6 +12,12 @@ pub struct RuntimeLimits {
     pub max_transitions: u64,
     /// Deepest nesting of Parallel and Map.
     pub max_depth: u32,
+    /// Most memory the values one execution makes may take in its arena, checked as each
+    /// state is entered: past it the execution fails with `States.DataLimitExceeded`. AWS has
+    /// no such limit, since every state's output is held to 256 KiB; a definition that grows
+    /// its data in a loop (an error cause holding the input, which the next error's cause
+    /// holds again) would otherwise take all the host's memory.
+    pub max_arena_bytes: usize,
 }
 
 impl Default for RuntimeLimits {
@@ -21,6 +27,7 @@ impl Default for RuntimeLimits {
             max_execution_seconds: 300,
             max_transitions: 1_000_000,
             max_depth: 64,
+            max_arena_bytes: 256 * 1024 * 1024,
         }
     }
 }

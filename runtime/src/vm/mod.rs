@@ -586,6 +586,21 @@ impl<'a> Vm<'a> {
 
     #[cold]
     #[inline(never)]
+    fn arena_full(&self) -> Fault<'a> {
+        let cause = format!(
+            "The execution's values take more than {} bytes of memory (RuntimeLimits::max_arena_bytes).",
+            self.limits.max_arena_bytes
+        );
+        Fault {
+            error: Some("States.DataLimitExceeded"),
+            cause: Some(self.arena.alloc_str(&cause)),
+            kind: FaultKind::Terminal,
+            from_task: false,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
     fn catchable(&self, error: &str, cause: String) -> Fault<'a> {
         Fault {
             error: Some(self.arena.alloc_str(error)),
@@ -693,6 +708,9 @@ impl<'a> Vm<'a> {
                     }
                     if self.cancelled() {
                         return Err(self.aborted());
+                    }
+                    if arena.allocated_bytes() > self.limits.max_arena_bytes {
+                        return Err(self.arena_full());
                     }
                     if self.clock == Clock::System
                         && self.transitions.is_multiple_of(1024)
@@ -1140,19 +1158,21 @@ impl<'a> Vm<'a> {
                 None => {
                     return Err(self.runtime(sc, format!("Invalid path '{}' : {}", p.text, p.not_found_message(input))))
                 }
-                Some(v) => match long_of(v) {
-                    Some(n) => Some(n.max(0) as u64),
-                    None => {
-                        let shown = match v {
-                            Value::Str(s) => s.to_owned(),
-                            other => to_json_string(&other),
-                        };
-                        return Err(self.runtime(
+                Some(v) => {
+                    match long_of(v) {
+                        Some(n) => Some(n.max(0) as u64),
+                        None => {
+                            let shown = match v {
+                                Value::Str(s) => s.to_owned(),
+                                other => to_json_string(&other),
+                            };
+                            return Err(self.runtime(
                             sc,
                             format!("The {field}Path field refers to value \"{shown}\" which is not a valid integer: {}", p.text),
                         ));
+                        }
                     }
-                },
+                }
             },
             Some(crate::asl::ast::Seconds::Jsonata(t)) => match self.jt_value(t, sc)? {
                 v if v.as_integer().is_some_and(|i| i > 0) => v.as_integer().map(|i| i as u64),
@@ -1246,7 +1266,8 @@ impl<'a> Vm<'a> {
         };
         let len = keys.map_or(values.len(), <[_]>::len);
         let instance = self.site().map_or(0, |s| s.1);
-        let tolerated_count = self.setting(Setting::ToleratedFailureCount, m.tolerated_failure_count.as_ref(), eff, sc)?;
+        let tolerated_count =
+            self.setting(Setting::ToleratedFailureCount, m.tolerated_failure_count.as_ref(), eff, sc)?;
         let tolerated_pct =
             self.setting(Setting::ToleratedFailurePercentage, m.tolerated_failure_percentage.as_ref(), eff, sc)?;
         let spread = match self.spread {
@@ -1307,7 +1328,10 @@ impl<'a> Vm<'a> {
                     };
                     let kind = if setting.integer() { "integer" } else { "float" };
                     let name = setting.name();
-                    let message = format!("The {name}Path field refers to value \"{shown}\" which is not a valid {kind}: {}", p.text);
+                    let message = format!(
+                        "The {name}Path field refers to value \"{shown}\" which is not a valid {kind}: {}",
+                        p.text
+                    );
                     return Err(self.runtime(sc, message));
                 };
                 n
@@ -1326,7 +1350,9 @@ impl<'a> Vm<'a> {
         Err(self.runtime(
             sc,
             match setting {
-                Setting::MaxConcurrency => format!("Expected non-negative integer for MaxConcurrency, got '{n}' instead."),
+                Setting::MaxConcurrency => {
+                    format!("Expected non-negative integer for MaxConcurrency, got '{n}' instead.")
+                }
                 Setting::ToleratedFailureCount => "ToleratedFailureCount cannot be negative.".into(),
                 Setting::ToleratedFailurePercentage => "ToleratedFailurePercentage must be between 0 and 100.".into(),
             },

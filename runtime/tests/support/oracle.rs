@@ -8,9 +8,9 @@ use serde_json::Value;
 
 /// What every run of the oracle uses: a virtual clock from a fixed start (waits and back-off
 /// take no time, and time-outs still come), a fixed seed, and few transitions, so that a
-/// generated loop ends soon.
+/// generated loop ends soon, and a little memory, so that one whose data grows ends soon too.
 pub fn config() -> Config {
-    let limits = RuntimeLimits { max_transitions: 300, ..RuntimeLimits::default() };
+    let limits = RuntimeLimits { max_transitions: 300, max_arena_bytes: 32 << 20, ..RuntimeLimits::default() };
     Config {
         clock: Clock::Virtual { start_millis: Some(1_700_000_000_000) },
         seed: Some(7),
