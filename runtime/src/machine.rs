@@ -4,9 +4,7 @@
 use crate::bytecode::Program;
 use crate::error::{Error, ErrorKind};
 use crate::handler::{Bound, Handlers};
-use crate::value::{
-    is_canonical, parse_in_place, validate_in_place, write_json, write_json_with_input, ParseBuffers, Value, INPUT,
-};
+use crate::value::{parse_in_place, validate_canonical, write_json, write_json_with_input, ParseBuffers, Value, INPUT};
 use crate::vm::{Clock, FaultKind, Helpers, Identity, ItemBatch, Journal, Rng, RuntimeLimits, Spread, Status, Vm};
 use bumpalo::Bump;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -385,13 +383,21 @@ impl StateMachine {
         buf.clear();
         buf.extend_from_slice(event);
         let arena: &'s Bump = arena;
-        // A program that never inspects its input does not need its value tree: the event is
-        // only validated, and written back as it is wherever the program outputs it.
-        let raw =
-            if !self.inner.program.reads_input && is_canonical(event) { std::str::from_utf8(event).ok() } else { None };
+        // A program that never inspects its input does not need its value tree: an event spelled
+        // as the writer would spell it is only validated, and written back as it is wherever the
+        // program outputs it. Any other is parsed (validation unescaped its strings in place, so
+        // from a fresh copy), and written as the writer spells it, as the unoptimised program,
+        // which parses every event, writes it.
+        let pass_through =
+            !self.inner.program.reads_input && validate_canonical(buf.as_mut_slice(), event, parse).unwrap_or(false);
+        let raw = if pass_through { std::str::from_utf8(event).ok() } else { None };
         let parsed = if raw.is_some() {
-            validate_in_place(buf.as_mut_slice(), parse).map(|()| Value::Str(INPUT))
+            Ok(Value::Str(INPUT))
         } else {
+            if !self.inner.program.reads_input {
+                buf.clear();
+                buf.extend_from_slice(event);
+            }
             parse_in_place(arena, buf.as_mut_slice(), parse)
         };
         let input = match parsed {

@@ -10,8 +10,7 @@ mod small;
 mod write;
 
 pub use parse::{
-    from_serde, from_tape, is_canonical, is_compact, parse_copy, parse_in_place, validate_in_place, ParseBuffers,
-    ParseError,
+    from_serde, from_tape, parse_copy, parse_in_place, validate_canonical, validate_in_place, ParseBuffers, ParseError,
 };
 pub use small::parse_small;
 pub use write::{json_len, to_json_in, to_json_string, write_json, write_json_with_input, write_str, Out, INPUT};

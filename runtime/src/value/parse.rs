@@ -60,90 +60,76 @@ pub fn validate_in_place(buf: &mut [u8], scratch: &mut ParseBuffers) -> Result<(
     result
 }
 
-/// Whether `text` (valid JSON) is spelled exactly as this runtime writes the value it holds, so
-/// that it can be passed through as it is: compact, no escape in any string, and every number
-/// in the writer's spelling (an integer of at most 18 digits, not `-0`; or a float below 1e9
-/// with one to four decimals and no trailing zero, `71.4`, `24.0`, spelled as `ShortDecimal`
-/// writes it). It is conservative: a text it turns down is parsed and written again, which
-/// gives the writer's spelling (`2.50` becomes `2.5`, `"\u0041"` becomes `"A"`), as the
-/// unoptimised program always does.
-pub fn is_canonical(text: &[u8]) -> bool {
-    if !is_compact(text) {
-        return false;
-    }
-    let mut rest = text;
-    loop {
-        // Outside strings: up to the next quote.
-        let Some(open) = memchr::memchr(b'"', rest) else {
-            return numbers_canonical(rest);
-        };
-        if !numbers_canonical(&rest[..open]) {
-            return false;
-        }
-        // A string without escapes ends at the next quote.
-        let inside = &rest[open + 1..];
-        match memchr::memchr2(b'"', b'\\', inside) {
-            Some(close) if inside[close] == b'"' => rest = &inside[close + 1..],
-            _ => return false,
-        }
-    }
+/// Validates `buf`, a copy of the JSON text `text`, as [`validate_in_place`] does, and tells
+/// whether `text` is spelled exactly as this runtime writes the value it holds, so that it can
+/// be passed through as it is: no whitespace between tokens, no escape in any string, and every
+/// number in the writer's spelling (an integer of at most 18 digits, not `-0`; or a float below
+/// 1e9 with one to four decimals and no trailing zero, `71.4`, `24.0`, as `ShortDecimal` writes
+/// it). It is conservative: a text it turns down is parsed and written again, which gives the
+/// writer's spelling (`2.50` becomes `2.5`, `"\u0041"` becomes `"A"`), as the unoptimised
+/// program always does.
+///
+pub fn validate_canonical(buf: &mut [u8], text: &[u8], scratch: &mut ParseBuffers) -> Result<bool, ParseError> {
+    let mut t: simd_json::Tape<'_> = simd_json::Tape(std::mem::take(&mut scratch.tape)).reset();
+    let result = match simd_json::fill_tape(buf, &mut scratch.buffers, &mut t) {
+        Ok(()) => Ok(canonical_text(text, &t.0, scratch.buffers.structural_indexes())),
+        Err(e) => Err(ParseError { message: e.to_string() }),
+    };
+    scratch.tape = t.reset().0;
+    result
 }
 
-/// Whether every number in `text`, a stretch of JSON outside any string, is spelled as the
-/// writer spells it.
-fn numbers_canonical(text: &[u8]) -> bool {
-    let mut i = 0;
-    while i < text.len() {
-        if text[i] == b'-' || text[i].is_ascii_digit() {
-            let start = i;
-            while i < text.len() && matches!(text[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
-                i += 1;
-            }
-            if !canonical_number(&text[start..i]) {
+/// [`validate_canonical`]'s check of a valid text, given its tape and the start of each of its
+/// tokens (simd-json's structural indexes). Whitespace anywhere (in strings too, which only
+/// costs a parse) and any escape turn it down; then only a float, a zero (perhaps `-0`) or an
+/// integer past `i64` may be spelled otherwise than the writer spells it, and only when the
+/// tape holds one is each number's token read.
+fn canonical_text(text: &[u8], nodes: &[Node<'_>], structurals: &[u32]) -> bool {
+    if memchr::memchr3(b' ', b'\n', b'\r', text).is_some() || memchr::memchr2(b'\t', b'\\', text).is_some() {
+        return false;
+    }
+    let suspect =
+        |n: &Node<'_>| matches!(n, Node::Static(StaticNode::F64(_) | StaticNode::U64(_) | StaticNode::I64(0)));
+    if !nodes.iter().any(suspect) {
+        return true;
+    }
+    // With no whitespace, each token runs to the start of the next.
+    let n = text.len();
+    for (k, &at) in structurals.iter().enumerate() {
+        let at = at as usize;
+        if let Some(b'-' | b'0'..=b'9') = text.get(at) {
+            let end = structurals.get(k + 1).map_or(n, |&e| (e as usize).min(n));
+            if !text.get(at..end).is_some_and(canonical_number) {
                 return false;
             }
-        } else {
-            i += 1;
         }
     }
     true
 }
 
-/// See [`is_canonical`].
+/// See [`validate_canonical`]: an integer of at most 18 digits but `-0`, or a float of at most 9
+/// digits before its point and 1 to 4 after it, the fewest that read back (no trailing zero but
+/// in `x.0`), at least 1e-3.
 fn canonical_number(token: &[u8]) -> bool {
     let digits = token.strip_prefix(b"-").unwrap_or(token);
-    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
-        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
-        None => (digits, None),
-    };
-    let all_digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-    if !all_digits(int) || (int.len() > 1 && int[0] == b'0') {
+    let int_len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (int, rest) = digits.split_at(int_len);
+    if int.is_empty() || (int.len() > 1 && int[0] == b'0') {
         return false;
     }
-    match frac {
+    match rest {
         // An integer within i64, as itoa writes it.
-        None => int.len() <= 18 && token != b"-0",
+        [] => int.len() <= 18 && token != b"-0",
         // A float in 1e-3..1e9 with at most four decimals: the fewest decimals that read back.
-        Some(frac) => {
+        [b'.', frac @ ..] => {
             let fewest = match frac {
                 b"0" => int != b"0",
                 _ => frac.last() != Some(&b'0') && !(int == b"0" && frac.starts_with(b"000")),
             };
-            all_digits(frac) && frac.len() <= 4 && int.len() <= 9 && fewest
+            (1..=4).contains(&frac.len()) && frac.iter().all(u8::is_ascii_digit) && int.len() <= 9 && fewest
         }
+        _ => false,
     }
-}
-
-/// No whitespace byte (nor any byte below 0x20) anywhere: the text is compact JSON.
-pub fn is_compact(text: &[u8]) -> bool {
-    let mut chunks = text.chunks_exact(8);
-    for c in &mut chunks {
-        // A byte <= 0x20 is below 0x21.
-        if super::bytes_below(super::word(c, 0), 0x21) != 0 {
-            return false;
-        }
-    }
-    chunks.remainder().iter().all(|&b| b > 0x20)
 }
 
 /// Builds the value that starts at `nodes[0]`.
@@ -281,6 +267,13 @@ mod tests {
         assert!(parse_in_place(&arena, &mut buf, &mut ParseBuffers::default()).is_err());
     }
 
+    /// Whether `text` is valid and canonical, as the runtime asks it.
+    fn canonical(text: &str) -> bool {
+        let mut buf = text.as_bytes().to_vec();
+        let mut buffers = ParseBuffers::default();
+        validate_canonical(&mut buf, text.as_bytes(), &mut buffers).unwrap_or(false)
+    }
+
     /// `text` parsed and written again by the runtime.
     fn rewritten(text: &str) -> String {
         let arena = Bump::new();
@@ -311,7 +304,7 @@ mod tests {
             r#"[1, 2]"#,
             r#"1234567890123456789012"#,
         ] {
-            assert!(!is_canonical(text.as_bytes()), "{text}");
+            assert!(!canonical(text), "{text}");
         }
         for text in [r#"{"a":2.50}"#, r#"{"a":1e2}"#, r#"{"a":-0}"#, r#"{"a":"x\u0041"}"#, r#"{"a":0.1e1}"#] {
             assert_ne!(rewritten(text), text);
@@ -326,8 +319,52 @@ mod tests {
             r#""plain""#,
             "-12",
         ] {
-            assert!(is_canonical(text.as_bytes()), "{text}");
+            assert!(canonical(text), "{text}");
             assert_eq!(rewritten(text), text);
+        }
+    }
+
+    /// A JSON text built from `pieces`, with numbers, strings and whitespace spelled in many
+    /// ways, for the proptest below.
+    fn document() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let number = (
+            "-?",
+            "(0|[1-9][0-9]{0,19})",
+            proptest::option::of("[0-9]{1,6}"),
+            proptest::option::of("[eE][+-]?[0-9]{1,3}"),
+        )
+            .prop_map(|(sign, int, frac, exp)| {
+                let mut n = format!("{sign}{int}");
+                if let Some(f) = frac {
+                    n = format!("{n}.{f}");
+                }
+                n + exp.as_deref().unwrap_or("")
+            });
+        let string = "[a-z0-9 .é-]{0,6}|\\\\u0041|\\\\n|x\\\\/y".prop_map(|s| format!("\"{s}\""));
+        let space = "( |\n)?";
+        let leaf = prop_oneof![number, string, Just("true".to_owned()), Just("null".to_owned())];
+        leaf.prop_recursive(3, 24, 4, move |inner| {
+            prop_oneof![
+                (proptest::collection::vec(inner.clone(), 0..4), space)
+                    .prop_map(|(items, sp)| format!("[{}]", items.join(&format!(",{sp}")))),
+                (proptest::collection::vec(("[a-z]{1,3}", inner), 0..4), space).prop_map(|(members, sp)| {
+                    let members: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{sp}{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    #[test]
+    fn canonical_texts_of_every_shape_pass() {
+        for text in [r#"{}"#, r#"[]"#, r#"[{},[],""]"#, r#"{"ab":"x","c":[true,false,null,-1,0.5,0,7]}"#] {
+            assert!(canonical(text), "{text}");
+            assert_eq!(rewritten(text), text);
+        }
+        // Whitespace in a string is written as it is, but turned down too: it only costs a parse.
+        for text in [r#"{ }"#, r#"{"a": 1}"#, r#"[1 ,2]"#, r#"{"a":1 }"#, r#"{"a":"x y"}"#] {
+            assert!(!canonical(text), "{text}");
         }
     }
 
@@ -335,7 +372,7 @@ mod tests {
         /// Whatever a number's spelling, a text that passes for canonical is what the writer
         /// writes for it.
         #[test]
-        fn a_canonical_text_is_what_the_writer_writes(
+        fn a_canonical_number_is_what_the_writer_writes(
             sign in "-?",
             int in "(0|[1-9][0-9]{0,19})",
             frac in proptest::option::of("[0-9]{1,6}"),
@@ -351,9 +388,15 @@ mod tests {
                 number.push_str(&e);
             }
             let doc = format!(r#"{{"k":[{number},"{text}"]}}"#);
-            let arena = Bump::new();
-            let mut buf = doc.as_bytes().to_vec();
-            if parse_in_place(&arena, &mut buf, &mut ParseBuffers::default()).is_ok() && is_canonical(doc.as_bytes()) {
+            if canonical(&doc) {
+                proptest::prop_assert_eq!(rewritten(&doc), doc);
+            }
+        }
+
+        /// Whatever the document, one that passes for canonical is what the writer writes.
+        #[test]
+        fn a_canonical_document_is_what_the_writer_writes(doc in document()) {
+            if canonical(&doc) {
                 proptest::prop_assert_eq!(rewritten(&doc), doc);
             }
         }
