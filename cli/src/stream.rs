@@ -6,7 +6,7 @@
 //! output back to O (dropping any torn or uncommitted line) and resumes at line L + 1, so no line
 //! is ever lost; lines after the checkpoint may be produced twice across a crash, never missed.
 
-use aslrt::{Execution, Runtime, StateMachine, Status};
+use aslrt::{Execution, Runtime, StateMachine};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::time::{Duration, Instant};
@@ -55,27 +55,16 @@ fn write_checkpoint(path: &str, c: Checkpoint) -> std::io::Result<()> {
 
 /// The result line for one event.
 fn result_line(line: u64, r: &Execution<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + r.output.map_or(0, str::len));
-    out.extend_from_slice(format!("{{\"line\":{line},\"status\":\"{}\"", r.status.as_str()).as_bytes());
-    match (r.status, r.output) {
-        (Status::Succeeded, Some(o)) => {
-            out.extend_from_slice(b",\"output\":");
-            out.extend_from_slice(o.as_bytes());
-        }
-        _ => {
-            // A malformed event is named by its line.
-            let cause = r.cause.map(|c| match c.strip_prefix(aslrt::INVALID_INPUT_CAUSE) {
-                Some(why) if r.error == Some("States.Runtime") => {
-                    format!("The event on line {line} is not valid JSON: {why}")
-                }
-                _ => c.to_owned(),
-            });
-            out.extend_from_slice(b",\"error\":");
-            out.extend_from_slice(serde_json::to_string(&r.error).unwrap_or_default().as_bytes());
-            out.extend_from_slice(b",\"cause\":");
-            out.extend_from_slice(serde_json::to_string(&cause).unwrap_or_default().as_bytes());
-        }
-    }
+    // A malformed event is named by its line.
+    let named = match (r.error, r.cause.and_then(|c| c.strip_prefix(aslrt::INVALID_INPUT_CAUSE))) {
+        (Some("States.Runtime"), Some(why)) => Some(format!("The event on line {line} is not valid JSON: {why}")),
+        _ => None,
+    };
+    let r = Execution { cause: named.as_deref().or(r.cause), ..*r };
+    let mut text = String::with_capacity(64 + r.output.map_or(0, str::len));
+    text.push_str(&format!("{{\"line\":{line},"));
+    r.write_fields(&mut text);
+    let mut out = text.into_bytes();
     out.extend_from_slice(b"}\n");
     out
 }

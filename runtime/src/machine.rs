@@ -170,6 +170,29 @@ impl Execution<'_> {
     pub const ABORTED: Execution<'static> =
         Execution { status: Status::Aborted, transitions: 0, output: None, error: None, cause: None };
 
+    /// Appends the members of [`Outcome::to_json_line`]'s object, `"status":…,"output":…` or
+    /// `"status":…,"error":…,"cause":…`, to `out`: the output as the execution wrote it.
+    pub fn write_fields(&self, out: &mut String) {
+        let text = |out: &mut String, s: Option<&str>| match s {
+            Some(s) => crate::value::write_str(out, s),
+            None => out.push_str("null"),
+        };
+        out.push_str("\"status\":\"");
+        out.push_str(self.status.as_str());
+        match (self.status, self.output) {
+            (Status::Succeeded, output) => {
+                out.push_str("\",\"output\":");
+                out.push_str(output.unwrap_or("null"));
+            }
+            _ => {
+                out.push_str("\",\"error\":");
+                text(out, self.error);
+                out.push_str(",\"cause\":");
+                text(out, self.cause);
+            }
+        }
+    }
+
     /// An owned copy.
     pub fn to_outcome(&self) -> Outcome {
         Outcome {
@@ -207,29 +230,10 @@ impl Outcome {
     /// `{"status":"SUCCEEDED","output":…}` or `{"status":"FAILED","error":…,"cause":…}`, as
     /// text: the output is written as the execution wrote it, never parsed again.
     pub fn to_json_line(&self) -> String {
-        let text = |s: &Option<String>| {
-            let mut out = String::new();
-            match s {
-                Some(s) => crate::value::write_str(&mut out, s),
-                None => out.push_str("null"),
-            }
-            out
-        };
-        match self.status {
-            Status::Succeeded => {
-                format!(
-                    "{{\"status\":\"{}\",\"output\":{}}}",
-                    self.status.as_str(),
-                    self.output.as_deref().unwrap_or("null")
-                )
-            }
-            status => format!(
-                "{{\"status\":\"{}\",\"error\":{},\"cause\":{}}}",
-                status.as_str(),
-                text(&self.error),
-                text(&self.cause)
-            ),
-        }
+        let mut out = String::from("{");
+        self.as_execution().write_fields(&mut out);
+        out.push('}');
+        out
     }
 
     /// [`to_json_line`](Self::to_json_line) as a serde_json value. The output is parsed at any
@@ -488,12 +492,17 @@ fn run_vm<'s>(
     };
     match outcome {
         Ok(()) => {
-            if output.len() > cfg.limits.max_payload_bytes {
-                let cause = format!(
-                    "The execution output of {} bytes exceeds the maximum of {} bytes",
-                    output.len(),
-                    cfg.limits.max_payload_bytes
-                );
+            if output.len() > cfg.limits.payload_bytes() {
+                // Past the writer's limit the output was cut short: its length is not the
+                // value's, and not the same in every mode (see `value::WRITE_LIMIT`).
+                let cause = match output.len() > crate::value::WRITE_LIMIT {
+                    true => format!("The execution output exceeds the maximum of {} bytes", cfg.limits.payload_bytes()),
+                    false => format!(
+                        "The execution output of {} bytes exceeds the maximum of {} bytes",
+                        output.len(),
+                        cfg.limits.payload_bytes()
+                    ),
+                };
                 return Execution {
                     status: Status::Failed,
                     transitions,

@@ -116,3 +116,46 @@ fn a_value_that_doubles_in_a_loop_is_written_in_bounded_time() {
     let got = run(&definition, br#"{"n":0}"#, &handlers, true).expect("valid");
     assert_eq!(got.error.as_deref(), Some("States.DataLimitExceeded"), "{got:?}");
 }
+
+/// Found by `differential`: a JSONata Pass, Succeed or Wait whose only reader of
+/// `$states.context` was its Assign made `$states` without the context (the compiler looked at
+/// the Output only), so the Assign failed with "returned nothing"; the unoptimised program,
+/// which always makes the context, succeeded. The same held for a Task's TimeoutSeconds and a
+/// Map's settings, and for `$states.*`, which names no field.
+#[test]
+fn the_context_is_there_for_every_expression_that_may_read_it() {
+    let state_name = json!({"v": "{% $states.context.State.Name %}"});
+    for kind in ["Pass", "Succeed"] {
+        let mut state = json!({"Type": kind, "Assign": {"v1": state_name}});
+        if kind == "Pass" {
+            state["End"] = json!(true);
+        }
+        agrees(json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": state}}), "{}");
+    }
+    agrees(
+        json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 0,
+            "Assign": {"v1": state_name}, "End": true}}}),
+        "{}",
+    );
+    agrees(
+        json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:111111111111:function:echo",
+            "TimeoutSeconds": "{% $length($states.context.State.Name) %}", "End": true}}}),
+        "{}",
+    );
+    agrees(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass",
+            "Output": "{% $count($states.*) %}", "End": true}}}),
+        "{}",
+    );
+    let got = run(
+        &json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Assign": {"v1": "{% $states.context.State.Name %}"}, "Next": "Q"},
+            "Q": {"Type": "Pass", "Output": "{% $v1 %}", "End": true}}}),
+        b"{}",
+        &handlers,
+        true,
+    )
+    .expect("valid");
+    assert_eq!(got.output.as_deref(), Some(r#""P""#), "{got:?}");
+}

@@ -1,8 +1,9 @@
 //! Checks a compiled program once, when the [`crate::StateMachine`] is built: every index in
 //! range, every jump inside its machine, every state entry an `Enter`, a template stack that
 //! never underflows and has one depth at every op, no success path that runs into a catcher's
-//! landing pad, and, in the unoptimised reference, no state entered by falling through. It also
-//! computes each machine's stack size. A [`VerifyError`] is a compiler bug, never a user error.
+//! landing pad, and, in the unoptimised reference, only general ops, unplanned paths and no
+//! state entered by falling through. It also computes each machine's stack size. A
+//! [`VerifyError`] is a compiler bug, never a user error.
 
 use super::*;
 
@@ -21,11 +22,14 @@ impl std::fmt::Display for VerifyError {
 
 /// Verifies `program` and records each machine's `max_stack`.
 pub fn verify(program: &mut Program) -> Result<(), VerifyError> {
+    if !program.optimized {
+        paths_unplanned(program)?;
+    }
     for m in 0..program.machines.len() {
         let max = verify_machine(program, m)?;
         success_paths_avoid_pads(program, m)?;
         if !program.optimized {
-            states_entered_by_jumps(program, m)?;
+            unoptimised_is_general(program, m)?;
         }
         program.machines[m].max_stack = max;
     }
@@ -58,9 +62,10 @@ fn successors(p: &Program, code: &[Op], pc: usize) -> Result<Vec<usize>, (usize,
     })
 }
 
-/// A catcher's landing pad is entered only by routing a failure: from the machine's start and
-/// from every state's entry, control that raises no failure never reaches one. (A state whose
-/// `Next` was laid out after its landing pads once fell into them on success.)
+/// A catcher's landing pad is entered only by routing a failure: from the machine's start,
+/// from every state's entry and from every pad, control that raises no failure never reaches a
+/// pad. (A state whose `Next` was laid out after its landing pads once fell into them on
+/// success.)
 fn success_paths_avoid_pads(p: &Program, m: usize) -> Result<(), VerifyError> {
     let machine = &p.machines[m];
     let code = &machine.code;
@@ -74,42 +79,68 @@ fn success_paths_avoid_pads(p: &Program, m: usize) -> Result<(), VerifyError> {
         }
     }
     let mut seen = vec![false; code.len()];
-    let mut work: Vec<usize> = vec![0];
-    work.extend(machine.states.iter().map(|s| s.entry.index()));
-    while let Some(pc) = work.pop() {
+    // (pc, whether control starts there rather than arriving from the op before or a jump)
+    let mut work: Vec<(usize, bool)> = vec![(0, true)];
+    work.extend(machine.states.iter().map(|s| (s.entry.index(), true)));
+    work.extend(machine.states.iter().flat_map(|s| s.catch.iter().map(|c| (c.next.index(), true))));
+    while let Some((pc, start)) = work.pop() {
         if pc >= code.len() {
             return Err(err(pc, "control falls off the end of the code".into()));
+        }
+        if let (Some(state), false) = (pad_of[pc], start) {
+            return Err(err(pc, format!("a success path runs into a landing pad of state '{state}'")));
         }
         if std::mem::replace(&mut seen[pc], true) {
             continue;
         }
-        if let Some(state) = pad_of[pc] {
-            return Err(err(pc, format!("a success path runs into a landing pad of state '{state}'")));
-        }
-        work.extend(successors(p, code, pc).map_err(|(at, e)| err(at, e))?);
+        work.extend(successors(p, code, pc).map_err(|(at, e)| err(at, e))?.into_iter().map(|next| (next, false)));
     }
     Ok(())
 }
 
-/// The unoptimised reference makes every transition an explicit jump: no state's `Enter`
-/// follows an op that goes on to the next one.
-fn states_entered_by_jumps(p: &Program, m: usize) -> Result<(), VerifyError> {
+/// The unoptimised reference uses only general ops and makes every transition an explicit
+/// jump: no fused or specialised op, and no state's `Enter` after an op that goes on to the
+/// next one.
+fn unoptimised_is_general(p: &Program, m: usize) -> Result<(), VerifyError> {
     let code = &p.machines[m].code;
+    let err = |pc: usize, message: String| VerifyError { machine: m, pc, message };
+    for (pc, op) in code.iter().enumerate() {
+        let specialised = matches!(
+            op,
+            Op::Object { .. }
+                | Op::ItemObject(_)
+                | Op::MakeObjectTo { .. }
+                | Op::ResultOutput(_)
+                | Op::ResultWhole
+                | Op::ChoiceOut(_)
+        );
+        if specialised {
+            return Err(err(pc, format!("{op:?} in an unoptimised program")));
+        }
+    }
     for s in p.machines[m].states.iter() {
         let at = s.entry.index();
         let falls_through = match at.checked_sub(1).and_then(|pc| code.get(pc)) {
             None => true,
-            Some(op) => !matches!(op, Op::Jump(_) | Op::ChoiceOut(_) | Op::End | Op::Fail(_) | Op::NoChoice),
+            Some(op) => !matches!(op, Op::Jump(_) | Op::End | Op::Fail(_) | Op::NoChoice),
         };
         if falls_through {
-            return Err(VerifyError {
-                machine: m,
-                pc: at,
-                message: format!("state '{}' is entered by falling through in an unoptimised program", s.name),
-            });
+            return Err(err(at, format!("state '{}' is entered by falling through in an unoptimised program", s.name)));
         }
     }
     Ok(())
+}
+
+/// No path of an unoptimised program is planned: each goes through the general evaluator.
+fn paths_unplanned(p: &Program) -> Result<(), VerifyError> {
+    let planned = |path: &Path| path.names.is_some() || path.wildcard.is_some() || path.context_field.is_some();
+    let in_call = |c: &Call| c.args.iter().any(|a| matches!(a, crate::intrinsics::Arg::Path(x) if planned(x)));
+    let what = match (p.paths.iter().find(|x| planned(x)), p.calls.iter().find(|c| in_call(c))) {
+        (Some(path), _) => format!("path {} is planned in an unoptimised program", path.text),
+        (None, Some(call)) => format!("a path of {} is planned in an unoptimised program", call.text),
+        (None, None) => return Ok(()),
+    };
+    Err(VerifyError { machine: 0, pc: 0, message: what })
 }
 
 fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
@@ -393,5 +424,21 @@ mod tests {
         assert_eq!(verify(&mut machine(falls, states(), true)), Ok(()));
         let first = vec![a, Op::End];
         assert!(verify(&mut machine(first, vec![state("A", 0, None)], false)).is_err());
+        // A fused or specialised op has no place in it.
+        let whole = vec![Op::Jump(Pc(1)), a, Op::ResultWhole, Op::End];
+        assert_eq!(verify(&mut machine(whole.clone(), vec![state("A", 1, None)], false)).map_err(|e| e.pc), Err(2));
+        assert_eq!(verify(&mut machine(whole, vec![state("A", 1, None)], true)), Ok(()));
+    }
+
+    /// A landing pad that runs on into another pad is caught too.
+    #[test]
+    fn no_landing_pad_runs_into_another() {
+        let (enter, pad) = (Op::Enter(StateId(0)), Op::Move { to: Reg::Res, from: Reg::Err });
+        let mut t = state("T", 0, None);
+        let catcher =
+            |next| Catcher { errors: ErrorMatcher { names: Box::default(), all: true, task_failed: false }, next };
+        t.catch = vec![catcher(Pc(5)), catcher(Pc(6))].into();
+        let code = vec![enter, Op::Attempt, Op::EndAttempt, Op::Exit, Op::End, pad, pad, Op::End];
+        assert_eq!(verify(&mut machine(code, vec![t], true)).map_err(|e| e.pc), Err(6));
     }
 }

@@ -19,9 +19,10 @@ use std::collections::HashMap;
 /// How to compile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// Lay states out to fall through, fuse ops and plan path walks. Off, the program is the
-    /// unoptimised reference: every transition an explicit jump, only general ops, every path
-    /// through the general evaluator. Both must give byte-identical outcomes.
+    /// Let a transition to the next state in the layout fall through, fuse and specialise ops
+    /// and plan path walks. Off, the program is the unoptimised reference: every transition an
+    /// explicit jump, only general ops, every path through the general evaluator. Both must give
+    /// byte-identical outcomes.
     pub optimize: bool,
 }
 
@@ -201,6 +202,15 @@ impl Compiler {
         p
     }
 
+    /// A path kept in a field of the program rather than in its pool (Wait's SecondsPath, a
+    /// Map's MaxConcurrencyPath, a Task's TimeoutSecondsPath…), planned as [`Compiler::path`]
+    /// plans paths.
+    pub fn plan_in_place(&self, p: &mut Path) {
+        if self.optimize {
+            p.plan();
+        }
+    }
+
     /// An intrinsic call into the pool, its path arguments planned as [`Compiler::path`] plans
     /// paths.
     pub fn call_id(&mut self, call: &Call) -> Result<CallId, String> {
@@ -356,9 +366,10 @@ impl Compiler {
         uses
     }
 
-    /// `SetStates` for a JSONata state, with `context` only where an expression may read it.
+    /// `SetStates` for a JSONata state, with `context` only where an expression may read it (in
+    /// an optimised program: the unoptimised one always makes it).
     pub fn set_states(&mut self, e: &mut Emitter, flags: u8, uses: &[Option<&crate::asl::ast::JTemplate>]) {
-        let ctx = uses.iter().flatten().any(|t| needs_context(t));
+        let ctx = !self.optimize || uses.iter().flatten().any(|t| needs_context(t));
         e.emit(Op::SetStates(flags | if ctx { STATES_CONTEXT } else { 0 }));
     }
 
@@ -503,15 +514,23 @@ impl Compiler {
     }
 }
 
-/// Whether a JSONata value may read `$states.context` (or `$states` whole).
+/// Whether a JSONata value may read `$states.context`: every `$states` in its expressions is
+/// followed by `.input`, `.result` or `.errorOutput` unless it may (`$states.*`, `$states` whole,
+/// `$lookup($states, …)`).
 fn needs_context(t: &crate::asl::ast::JTemplate) -> bool {
     use crate::asl::ast::JTemplate;
     match t {
         JTemplate::Const(_) => false,
         JTemplate::Expr { expr, .. } => {
             let text = expr.text();
-            text.contains("context")
-                || text.match_indices("$states").any(|(i, m)| !text[i + m.len()..].starts_with('.'))
+            text.match_indices("$states").any(|(i, m)| {
+                let after = text[i + m.len()..].strip_prefix('.').unwrap_or("");
+                !["input", "result", "errorOutput"].iter().any(|field| {
+                    after
+                        .strip_prefix(field)
+                        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+                })
+            })
         }
         JTemplate::Object(m) => m.iter().any(|(_, x)| needs_context(x)),
         JTemplate::Array(v) => v.iter().any(needs_context),

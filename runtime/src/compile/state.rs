@@ -8,7 +8,7 @@ use crate::value::Const;
 impl Compiler {
     pub(super) fn pass(&mut self, e: &mut Emitter, s: &State, result: Option<&Const>) -> Result<(), String> {
         if s.jsonata {
-            self.set_states(e, 0, &[s.output.as_ref()]);
+            self.set_states(e, 0, &Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref()));
             return self.jsonata_exit(e, s, Reg::Raw);
         }
         self.input_path(e, s)?;
@@ -31,7 +31,7 @@ impl Compiler {
 
     pub(super) fn succeed(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
         if s.jsonata {
-            self.set_states(e, 0, &[s.output.as_ref()]);
+            self.set_states(e, 0, &Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref()));
             return self.jsonata_exit(e, s, Reg::Raw);
         }
         self.input_path(e, s)?;
@@ -78,11 +78,17 @@ impl Compiler {
                 Wait::SecondsExpr(t) | Wait::TimestampExpr(t) => Some(t),
                 _ => None,
             };
-            self.set_states(e, 0, &[s.output.as_ref(), t]);
+            let mut uses = Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref());
+            uses.push(t);
+            self.set_states(e, 0, &uses);
         } else {
             self.input_path(e, s)?;
         }
-        let id = push(&mut self.program.waits, w.clone())?;
+        let mut w = w.clone();
+        if let Wait::SecondsPath(p) | Wait::TimestampPath(p) = &mut w {
+            self.plan_in_place(p);
+        }
+        let id = push(&mut self.program.waits, w)?;
         e.emit(Op::Wait(WaitId(id)));
         if s.jsonata {
             return self.jsonata_exit(e, s, Reg::Raw);

@@ -4,6 +4,22 @@ use super::{push, Compiler, Emitter, Handling};
 use crate::asl::ast::{self, ErrorHandling, Machine, State};
 use crate::bytecode::*;
 
+/// A JSONata TimeoutSeconds or HeartbeatSeconds.
+fn jsonata_seconds(x: &Option<ast::Seconds>) -> Option<&ast::JTemplate> {
+    match x {
+        Some(ast::Seconds::Jsonata(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// A JSONata MaxConcurrency or ToleratedFailure setting.
+fn jsonata_count(x: &Option<ast::Count>) -> Option<&ast::JTemplate> {
+    match x {
+        Some(ast::Count::Jsonata(t)) => Some(t),
+        _ => None,
+    }
+}
+
 fn matcher(names: &[String]) -> ErrorMatcher {
     ErrorMatcher {
         all: names.iter().any(|n| n == "States.ALL"),
@@ -58,6 +74,15 @@ impl Compiler {
         Ok(catch.into())
     }
 
+    /// A Map setting, its path planned.
+    fn planned_count(&self, c: &Option<ast::Count>) -> Option<ast::Count> {
+        let mut c = c.clone();
+        if let Some(ast::Count::Path(p)) = &mut c {
+            self.plan_in_place(p);
+        }
+        c
+    }
+
     /// `In` from Parameters or Arguments, or the (effective) input itself.
     fn input(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
         if s.jsonata {
@@ -109,7 +134,8 @@ impl Compiler {
             Some(i) => ResourceId(i as u16),
             None => ResourceId(push(&mut self.program.resources, t.resource.as_str().into())?),
         };
-        self.enter_jsonata(e, s, &[]);
+        // TimeoutSeconds and HeartbeatSeconds are evaluated with the Arguments.
+        self.enter_jsonata(e, s, &[jsonata_seconds(&t.timeout), jsonata_seconds(&t.heartbeat)]);
         if !s.jsonata {
             self.input_path(e, s)?;
         }
@@ -118,8 +144,15 @@ impl Compiler {
         e.emit(Op::Invoke(resource));
         self.finish_attempt(e, s)?;
         let mut h = Self::handling(&t.errors);
-        h.timeout = t.timeout.clone();
-        h.heartbeat = t.heartbeat.clone();
+        let seconds = |s: &Option<ast::Seconds>| {
+            let mut s = s.clone();
+            if let Some(ast::Seconds::Path(p)) = &mut s {
+                self.plan_in_place(p);
+            }
+            s
+        };
+        h.timeout = seconds(&t.timeout);
+        h.heartbeat = seconds(&t.heartbeat);
         Ok(h)
     }
 
@@ -163,12 +196,16 @@ impl Compiler {
             items_on_stack: s.jsonata,
             items_jt,
             items_path,
-            max_concurrency: m.max_concurrency.clone(),
-            tolerated_failure_count: m.tolerated_failure_count.clone(),
-            tolerated_failure_percentage: m.tolerated_failure_percentage.clone(),
+            max_concurrency: self.planned_count(&m.max_concurrency),
+            tolerated_failure_count: self.planned_count(&m.tolerated_failure_count),
+            tolerated_failure_percentage: self.planned_count(&m.tolerated_failure_percentage),
         };
         let id = MapId(push(&mut self.program.maps, spec)?);
-        self.enter_jsonata(e, s, &[m.items.as_ref()]);
+        // The Map's settings are evaluated with its Items.
+        let settings = [&m.max_concurrency, &m.tolerated_failure_count, &m.tolerated_failure_percentage];
+        let mut uses = vec![m.items.as_ref()];
+        uses.extend(settings.map(jsonata_count));
+        self.enter_jsonata(e, s, &uses);
         if !s.jsonata {
             self.input_path(e, s)?;
         }

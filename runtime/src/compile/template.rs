@@ -35,11 +35,7 @@ impl Compiler {
                     .map(|(_, m)| match m {
                         Template::Path { path: p, field } => {
                             let (path, field) = (self.path(p)?, self.string(field)?);
-                            let field_of = |p: &crate::path::Path| match p.root {
-                                crate::path::Root::Context => ContextField::of(&p.segments),
-                                _ => None,
-                            };
-                            Ok(match field_of(p) {
+                            Ok(match ContextField::of_path(p) {
                                 Some((ContextField::MapItemValue, 3)) if p.segments.len() == 3 => {
                                     FlatMember::MapItem { index: false, path, field }
                                 }

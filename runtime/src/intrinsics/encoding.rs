@@ -1,7 +1,7 @@
 //! Encoding intrinsics: States.Base64Encode, Base64Decode, Hash, UUID.
 
 use super::{want_str, Env, Failure, Result};
-use crate::value::{to_json_in, ArenaExt, Value};
+use crate::value::{to_json_bounded, ArenaExt, Value};
 use base64::Engine as _;
 
 /// AWS's input limits for the encoding functions (characters).
@@ -43,7 +43,7 @@ pub fn hash<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> 
     let data = match args[0] {
         Value::Str(s) => s,
         Value::Null => return Err(Failure::new("The first argument of States.Hash must not be null")),
-        other => to_json_in(env.arena, &other),
+        other => to_json_bounded(env.arena, &other).ok_or_else(super::too_large)?,
     };
     if data.chars().count() > MAX_HASH_INPUT {
         return Err(Failure::new(format!("The input to States.Hash must be at most {MAX_HASH_INPUT} characters")));

@@ -1,7 +1,7 @@
 //! JSON intrinsics: States.StringToJson, States.JsonToString, States.JsonMerge.
 
 use super::{type_name, want_str, Env, Failure, Result};
-use crate::value::{to_json_in, Value};
+use crate::value::{to_json_bounded, Value};
 
 pub fn string_to_json<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let s = want_str("States.StringToJson", 0, args[0])?;
@@ -18,7 +18,7 @@ pub fn string_to_json<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<V
 }
 
 pub fn json_to_string<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
-    Ok(Value::Str(to_json_in(env.arena, &args[0])))
+    to_json_bounded(env.arena, &args[0]).map(Value::Str).ok_or_else(super::too_large)
 }
 
 /// `States.JsonMerge(a, b, false)`: a shallow merge, `b`'s members winning. AWS supports only

@@ -44,6 +44,17 @@ impl Failure {
     }
 }
 
+/// A value whose JSON (or States.Format text) would pass the writer's limit
+/// ([`crate::value::WRITE_LIMIT`]): `States.DataLimitExceeded`, as a result that large would be.
+#[cold]
+#[inline(never)]
+pub(crate) fn too_large() -> Failure {
+    Failure {
+        error: "States.DataLimitExceeded",
+        cause: format!("the text it builds is larger than {} bytes", crate::value::WRITE_LIMIT),
+    }
+}
+
 pub type Result<T> = std::result::Result<T, Failure>;
 type Function = for<'a, 'r> fn(&mut Env<'a, 'r>, &[Value<'a>]) -> Result<Value<'a>>;
 
@@ -105,7 +116,7 @@ impl Call {
     /// Applies the function to already evaluated arguments.
     pub fn apply<'a>(&self, env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
         match &self.format {
-            Some(pieces) => Ok(string::format_pieces(env, pieces, args)),
+            Some(pieces) => string::format_pieces(env, pieces, args),
             None => (FUNCTIONS[self.func as usize].func)(env, args),
         }
     }

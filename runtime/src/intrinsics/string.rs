@@ -14,7 +14,7 @@ pub fn format<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
     if placeholders(&pieces) + 1 != args.len() {
         return Err(Failure::new("Number of arguments in States.Format does not match the number of placeholders"));
     }
-    Ok(format_pieces(env, &pieces, args))
+    format_pieces(env, &pieces, args)
 }
 
 /// A piece of a States.Format template: literal text, or the next argument (`{}`).
@@ -63,7 +63,7 @@ pub fn placeholders(pieces: &[Piece]) -> usize {
 
 /// States.Format with a template split at compile time; the caller checked that there is one
 /// argument per placeholder. The string is sized once and built without re-validating UTF-8.
-pub fn format_pieces<'a>(env: &mut Env<'a, '_>, pieces: &[Piece], args: &[Value<'a>]) -> Value<'a> {
+pub fn format_pieces<'a>(env: &mut Env<'a, '_>, pieces: &[Piece], args: &[Value<'a>]) -> Result<Value<'a>> {
     let mut args_left = args.iter().skip(1);
     let mut len = 0;
     for p in pieces {
@@ -85,7 +85,10 @@ pub fn format_pieces<'a>(env: &mut Env<'a, '_>, pieces: &[Piece], args: &[Value<
             },
         }
     }
-    Value::Str(out.into_bump_str())
+    if out.len() > crate::value::WRITE_LIMIT {
+        return Err(super::too_large());
+    }
+    Ok(Value::Str(out.into_bump_str()))
 }
 
 /// An argument of States.Format that is not a string: numbers, booleans and null as JSON;
@@ -95,6 +98,8 @@ pub fn format_pieces<'a>(env: &mut Env<'a, '_>, pieces: &[Piece], args: &[Value<
 pub fn write_formatted(out: &mut impl crate::value::Out, v: &Value<'_>) {
     match v {
         Value::Str(s) => out.push_str(s),
+        // Past the writer's limit the text is turned down (see `format_pieces`).
+        Value::Object(_) | Value::Array(_) if out.written() > crate::value::WRITE_LIMIT => {}
         Value::Object(members) => {
             out.push_str("{");
             for (i, (k, v)) in members.iter().enumerate() {

@@ -122,6 +122,14 @@ pub enum ContextField {
 }
 
 impl ContextField {
+    /// The field a `$$` path starts with, and how many segments name it.
+    pub fn of_path(p: &Path) -> Option<(ContextField, usize)> {
+        match p.root {
+            Root::Context => ContextField::of(&p.segments),
+            _ => None,
+        }
+    }
+
     /// The field a context path's segments start with, and how many segments name it.
     pub fn of(segments: &[Segment]) -> Option<(ContextField, usize)> {
         let name = |i: usize| match segments.get(i) {
@@ -149,10 +157,7 @@ impl Path {
     /// walked, never what it selects.
     pub fn plan(&mut self) {
         let segments = &self.segments;
-        self.context_field = match self.root {
-            Root::Context => ContextField::of(segments),
-            _ => None,
-        };
+        self.context_field = ContextField::of_path(self);
         self.wildcard = match segments.iter().position(|s| !is_definite_step(s)) {
             Some(w) if segments[w] == Segment::Wildcard && segments[w + 1..].iter().all(is_definite_step) => Some(w),
             _ => None,

@@ -63,9 +63,8 @@ pub fn validate_in_place(buf: &mut [u8], scratch: &mut ParseBuffers) -> Result<(
 /// Validates `buf`, a copy of the JSON text `text`, as [`validate_in_place`] does, and tells
 /// whether `text` is spelled exactly as this runtime writes the value it holds, so that it can
 /// be passed through as it is: no whitespace between tokens, no escape in any string, and every
-/// number in the writer's spelling (an integer of at most 18 digits, not `-0`; or a float below
-/// 1e9 with one to four decimals and no trailing zero, `71.4`, `24.0`, as `ShortDecimal` writes
-/// it). It is conservative: a text it turns down is parsed and written again, which gives the
+/// number in the writer's spelling (an integer within `i64`, not `-0`; or a float below 1e9 with
+/// one to four decimals and no trailing zero, `71.4`, `24.0`, as `ShortDecimal` writes it). It is conservative: a text it turns down is parsed and written again, which gives the
 /// writer's spelling (`2.50` becomes `2.5`, `"\u0041"` becomes `"A"`), as the unoptimised
 /// program always does.
 ///
@@ -81,15 +80,20 @@ pub fn validate_canonical(buf: &mut [u8], text: &[u8], scratch: &mut ParseBuffer
 
 /// [`validate_canonical`]'s check of a valid text, given its tape and the start of each of its
 /// tokens (simd-json's structural indexes). Whitespace anywhere (in strings too, which only
-/// costs a parse) and any escape turn it down; then only a float, a zero (perhaps `-0`) or an
-/// integer past `i64` may be spelled otherwise than the writer spells it, and only when the
-/// tape holds one is each number's token read.
+/// costs a parse) and any escape turn it down; then only a float, `-0` or an integer past `i64`
+/// may be spelled otherwise than the writer spells it (an integer within `i64` has one JSON
+/// spelling, which itoa writes), and only when the tape holds one is each number's token read.
 fn canonical_text(text: &[u8], nodes: &[Node<'_>], structurals: &[u32]) -> bool {
     if memchr::memchr3(b' ', b'\n', b'\r', text).is_some() || memchr::memchr2(b'\t', b'\\', text).is_some() {
         return false;
     }
-    let suspect =
-        |n: &Node<'_>| matches!(n, Node::Static(StaticNode::F64(_) | StaticNode::U64(_) | StaticNode::I64(0)));
+    // simd-json reads a non-negative integer as U64, a negative one as I64: `-0` is I64(0), and
+    // a U64 past i64 becomes a float when the tree is built.
+    let suspect = |n: &Node<'_>| match n {
+        Node::Static(StaticNode::F64(_) | StaticNode::I64(0)) => true,
+        Node::Static(StaticNode::U64(u)) => i64::try_from(*u).is_err(),
+        _ => false,
+    };
     if !nodes.iter().any(suspect) {
         return true;
     }
@@ -107,9 +111,9 @@ fn canonical_text(text: &[u8], nodes: &[Node<'_>], structurals: &[u32]) -> bool 
     true
 }
 
-/// See [`validate_canonical`]: an integer of at most 18 digits but `-0`, or a float of at most 9
-/// digits before its point and 1 to 4 after it, the fewest that read back (no trailing zero but
-/// in `x.0`), at least 1e-3.
+/// See [`validate_canonical`]: an integer of at most 18 digits (surely within `i64`) but `-0`,
+/// or a float of at most 9 digits before its point and 1 to 4 after it, the fewest that read
+/// back (no trailing zero but in `x.0`), at least 1e-3.
 fn canonical_number(token: &[u8]) -> bool {
     let digits = token.strip_prefix(b"-").unwrap_or(token);
     let int_len = digits.iter().take_while(|b| b.is_ascii_digit()).count();

@@ -7,8 +7,11 @@ use super::{bytes_below, half, word, Value};
 /// appends `&str` pieces, so a string buffer holds UTF-8 without being checked again.
 pub trait Out {
     fn push_str(&mut self, s: &str);
-    /// Bytes written so far.
-    fn written(&self) -> usize;
+    /// Bytes written so far, by which the writer keeps to [`WRITE_LIMIT`]; a buffer that does
+    /// not say (0) is written whole.
+    fn written(&self) -> usize {
+        0
+    }
 }
 
 impl Out for String {
@@ -44,12 +47,20 @@ impl Out for Vec<u8> {
     }
 }
 
-/// The most the writer writes of one value, in bytes: past it, containers are left out. A value
-/// is a tree of references that may share nodes (a template that copies its input twice, run in
-/// a loop), so its JSON can be exponentially larger than the memory it takes; no caller needs
-/// more than its limit (AWS's largest, 10 MiB of workflow variables, is below this), and so
-/// every size check still fails, in bounded time and memory.
+/// The most the writer writes of one value, in bytes: once past it, it leaves out every
+/// container and the raw input it meets, so that what it wrote is incomplete and longer than
+/// this. A value is a tree of references that may share nodes (a template that copies its input
+/// twice, run in a loop), so its JSON can be exponentially larger than the memory it takes. No
+/// size limit is above this (AWS's largest, 10 MiB of workflow variables, is below it, and
+/// `RuntimeLimits::max_payload_bytes` takes effect up to it), so every size check still fails,
+/// in bounded time and memory; a caller that keeps the text checks for it ([`to_json_bounded`]).
 pub const WRITE_LIMIT: usize = 16 * 1024 * 1024;
+
+/// `v` as compact JSON in the arena, or `None` when it is longer than [`WRITE_LIMIT`].
+pub fn to_json_bounded<'a>(arena: &'a bumpalo::Bump, v: &Value<'_>) -> Option<&'a str> {
+    let text = to_json_in(arena, v);
+    (text.len() <= WRITE_LIMIT).then_some(text)
+}
 
 /// `v` as compact JSON in the arena.
 pub fn to_json_in<'a>(arena: &'a bumpalo::Bump, v: &Value<'_>) -> &'a str {
@@ -81,7 +92,11 @@ fn write_value<const INPUT_AWARE: bool>(out: &mut impl Out, v: &Value<'_>, raw: 
         Value::Bool(false) => out.push_str("false"),
         Value::Int(i) => out.push_str(itoa::Buffer::new().format(i)),
         Value::Float(f) => write_float(out, f),
-        Value::Str(s) if INPUT_AWARE && std::ptr::eq(s, INPUT) => out.push_str(raw),
+        Value::Str(s) if INPUT_AWARE && std::ptr::eq(s, INPUT) => {
+            if out.written() <= WRITE_LIMIT {
+                out.push_str(raw)
+            }
+        }
         Value::Str(s) => write_str(out, s),
         _ if out.written() > WRITE_LIMIT => {}
         Value::Array(items) => {

@@ -3,7 +3,8 @@
 /// Limits on one execution. The default is AWS's Express quotas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RuntimeLimits {
-    /// Largest event, task result or output, in bytes of JSON (AWS: 256 KiB).
+    /// Largest event, task result or output, in bytes of JSON (AWS: 256 KiB). It takes effect
+    /// up to [`crate::value::WRITE_LIMIT`] (16 MiB), the most the writer writes of one value.
     pub max_payload_bytes: usize,
     /// Longest execution, in seconds (Express: 5 minutes). A definition's TimeoutSeconds can
     /// only shorten it.
@@ -12,12 +13,22 @@ pub struct RuntimeLimits {
     pub max_transitions: u64,
     /// Deepest nesting of Parallel and Map.
     pub max_depth: u32,
-    /// Most memory the values one execution makes may take in its arena, checked as each
-    /// state is entered: past it the execution fails with `States.DataLimitExceeded`. AWS has
-    /// no such limit, since every state's output is held to 256 KiB; a definition that grows
-    /// its data in a loop (an error cause holding the input, which the next error's cause
-    /// holds again) would otherwise take all the host's memory.
+    /// Most memory the values one execution makes may take in its arena (in whole arena
+    /// chunks, beyond what the arena held when the execution started), checked as each state is
+    /// entered: past it the execution fails with `States.DataLimitExceeded`. AWS has no such
+    /// limit, since every state's output is held to 256 KiB; a definition that grows its data in
+    /// a loop (an error cause holding the input, which the next error's cause holds again)
+    /// would otherwise take all the host's memory. It is a safety net, not an exact quota: the
+    /// unoptimised program, which allocates more, reaches it a little sooner.
     pub max_arena_bytes: usize,
+}
+
+impl RuntimeLimits {
+    /// The payload limit in effect: [`RuntimeLimits::max_payload_bytes`], at most the writer's
+    /// limit.
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.max_payload_bytes.min(crate::value::WRITE_LIMIT)
+    }
 }
 
 impl Default for RuntimeLimits {

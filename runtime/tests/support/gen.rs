@@ -83,7 +83,11 @@ pub fn generate(u: &mut Unstructured<'_>) -> Generated {
     if g.chance(8) {
         definition["TimeoutSeconds"] = json!(g.int(1, 8));
     }
-    let event = g.event();
+    let event = match g.int(0, 19) {
+        0 => json!([g.scalar(), g.event()]),
+        1 => g.scalar(),
+        _ => g.event(),
+    };
     let input = g.spelled(&event).into_bytes();
     Generated { definition, input }
 }
@@ -390,8 +394,21 @@ impl Gen<'_, '_> {
         if !self.jsonata && self.chance(20) {
             s.insert("ResultSelector".into(), json!({"got.$": "$", "n": 1}));
         }
-        if self.chance(10) {
-            s.insert("TimeoutSeconds".into(), json!(self.int(1, 5)));
+        match (self.jsonata, self.int(0, 19)) {
+            (_, 0 | 1) => {
+                s.insert("TimeoutSeconds".into(), json!(self.int(1, 5)));
+            }
+            (false, 2) => {
+                s.insert("TimeoutSecondsPath".into(), json!(self.pick(&["$.count", "$.name", "$.missing"])));
+            }
+            (true, 2) => {
+                s.insert("TimeoutSeconds".into(), json!(self.pick(&["{% $states.input.count %}", "{% 3 %}"])));
+            }
+            (_, 3) => {
+                s.insert("TimeoutSeconds".into(), json!(5));
+                s.insert("HeartbeatSeconds".into(), json!(self.int(1, 4)));
+            }
+            _ => {}
         }
         self.io(s, true);
         self.assign(s);
@@ -545,12 +562,27 @@ impl Gen<'_, '_> {
             }
         }
         if !s.contains_key("MaxConcurrencyPath") && self.chance(30) {
-            s.insert("MaxConcurrency".into(), json!(self.int(0, 3)));
+            let n = self.int(0, 3);
+            let v = if jsonata && self.chance(40) { json!(format!("{{% {n} + $count([]) %}}")) } else { json!(n) };
+            s.insert("MaxConcurrency".into(), v);
         }
-        if self.chance(15) {
-            s.insert("ToleratedFailurePercentage".into(), json!(self.pick(&[0, 50, 100])));
-        } else if self.chance(10) {
-            s.insert("ToleratedFailureCount".into(), json!(self.int(0, 2)));
+        match (jsonata, self.int(0, 19)) {
+            (_, 0 | 1) => {
+                s.insert("ToleratedFailurePercentage".into(), json!(self.pick(&[0, 50, 100])));
+            }
+            (_, 2) => {
+                s.insert("ToleratedFailureCount".into(), json!(self.int(0, 2)));
+            }
+            (false, 3) => {
+                s.insert("ToleratedFailureCountPath".into(), json!(self.pick(&["$.count", "$.name"])));
+            }
+            (false, 4) => {
+                s.insert("ToleratedFailurePercentagePath".into(), json!(self.pick(&["$.amount", "$.name"])));
+            }
+            (true, 3) => {
+                s.insert("ToleratedFailurePercentage".into(), json!("{% $states.input.count * 10 %}"));
+            }
+            _ => {}
         }
         let (depth, in_map) = (self.depth, self.in_map);
         self.depth += 1;
@@ -723,6 +755,7 @@ impl Gen<'_, '_> {
                 6 => g.pick(&["1", "2.5", "'x'", "true", "null"]).into(),
                 7 if result => "$states.result".into(),
                 8 if g.in_map => "$states.context.Map.Item.Value".into(),
+                8 => g.pick(&["$count($states.*)", "$keys($states)"]).into(),
                 _ => "$states.input".into(),
             }
         };
@@ -791,17 +824,18 @@ impl Gen<'_, '_> {
     }
 
     fn scalar(&mut self) -> Value {
-        match self.int(0, 9) {
+        match self.int(0, 10) {
             0 => json!(self.int(0, 4)),
             1 => json!(-1),
             2 => json!(2.5),
             3 => json!(71.4),
-            4 => json!(self.pick(&["x", "text", "a,b", "2024-01-01T00:00:00Z", "é"])),
+            4 => json!(self.pick(&["x", "text", "a,b", "2024-01-01T00:00:00Z", "é", "a b"])),
             5 => json!(true),
             6 => Value::Null,
             7 => json!([1, 2, 2]),
             8 => json!({"n": 1}),
-            _ => json!(1e20),
+            9 => json!(self.pick(&[1e20, 12345678901234567890.0])),
+            _ => json!(12345678901234567890u64),
         }
     }
 
@@ -811,8 +845,13 @@ impl Gen<'_, '_> {
         let space = if self.chance(10) { " " } else { "" };
         match v {
             Value::Object(m) => {
-                let members: Vec<String> =
-                    m.iter().map(|(k, v)| format!("{}:{space}{}", json!(k), self.spelled(v))).collect();
+                let members: Vec<String> = m
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = if self.chance(5) { escaped(k) } else { json!(k).to_string() };
+                        format!("{key}:{space}{}", self.spelled(v))
+                    })
+                    .collect();
                 format!("{{{}}}", members.join(&format!(",{space}")))
             }
             Value::Array(items) => {
@@ -826,16 +865,17 @@ impl Gen<'_, '_> {
                 (None, Some(f)) => format!("{f:e}"),
                 _ => n.to_string(),
             },
-            Value::String(s) if self.chance(15) => {
-                let escaped: String = s
-                    .chars()
-                    .map(|c| if (c as u32) < 0x10000 { format!("\\u{:04x}", c as u32) } else { c.to_string() })
-                    .collect();
-                format!("\"{escaped}\"")
-            }
+            Value::String(s) if self.chance(15) => escaped(s),
             other => other.to_string(),
         }
     }
+}
+
+/// `s` as a JSON string with every character escaped (`"\u0061"`).
+fn escaped(s: &str) -> String {
+    let escaped: String =
+        s.chars().map(|c| if (c as u32) < 0x10000 { format!("\\u{:04x}", c as u32) } else { c.to_string() }).collect();
+    format!("\"{escaped}\"")
 }
 
 /// A retrier or catcher list in which `States.ALL`, if any, comes last, alone: the rest after it

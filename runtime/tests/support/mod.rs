@@ -8,6 +8,7 @@ pub mod gen;
 pub mod oracle;
 pub mod variants;
 
+use aslrt::Outcome;
 use std::path::PathBuf;
 
 /// The AWS-recorded corpus: `ASLRT_CONFORMANCE_DIR`, or `../shared/conformance` beside the
@@ -51,6 +52,25 @@ pub fn corpus_cases(dir: &std::path::Path) -> Vec<aslrt::conformance::Case> {
     }
     assert!(!cases.is_empty(), "no case in {}", dir.display());
     cases
+}
+
+/// `outcome` with the places of catchers in its cause left out. AWS names a field of a catcher
+/// by the catcher's place (`Catch[1]/Assign/x`), so a catcher added first moves the name of
+/// every other one: the only change of outcome it makes.
+pub fn catcher_places(outcome: &Result<Outcome, String>) -> Result<Outcome, String> {
+    let mut o = outcome.clone()?;
+    if let Some(cause) = &mut o.cause {
+        let mut out = String::with_capacity(cause.len());
+        let mut rest = cause.as_str();
+        while let Some(at) = rest.find("Catch[") {
+            out.push_str(&rest[..at + "Catch[".len()]);
+            rest = &rest[at + "Catch[".len()..];
+            rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        out.push_str(rest);
+        *cause = out;
+    }
+    Ok(o)
 }
 
 /// A seed from a text (FNV-1a), so that each case is shuffled its own way, the same way each run.

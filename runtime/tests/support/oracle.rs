@@ -36,25 +36,6 @@ pub fn run(
     Ok(machine.execute(&mut Scratch::new(), input).to_outcome())
 }
 
-/// `outcome` with the places of catchers in its cause left out. AWS names a field of a catcher
-/// by the catcher's place (`Catch[1]/Assign/x`), so a catcher added first moves the name of
-/// every other one: the only change of outcome it makes.
-fn catcher_places(outcome: &Result<Outcome, String>) -> Result<Outcome, String> {
-    let mut o = outcome.clone()?;
-    if let Some(cause) = &mut o.cause {
-        let mut out = String::with_capacity(cause.len());
-        let mut rest = cause.as_str();
-        while let Some(at) = rest.find("Catch[") {
-            out.push_str(&rest[..at + "Catch[".len()]);
-            rest = &rest[at + "Catch[".len()..];
-            rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-        }
-        out.push_str(rest);
-        *cause = out;
-    }
-    Ok(o)
-}
-
 /// The first disagreement between the ways of running `definition`, described; `None` when
 /// they all agree (a definition rejected both ways, with the same error, agrees).
 pub fn disagreement(definition: &Value, input: &[u8], handlers: &dyn Fn() -> Handlers) -> Option<String> {
@@ -71,7 +52,7 @@ pub fn disagreement(definition: &Value, input: &[u8], handlers: &dyn Fn() -> Han
         let transformed = variant.apply(definition);
         for optimize in [true, false] {
             let got = run(&transformed, input, handlers, optimize);
-            if catcher_places(&got) != catcher_places(&base) {
+            if super::catcher_places(&got) != super::catcher_places(&base) {
                 let mode = if optimize { "optimised" } else { "unoptimised" };
                 return Some(format!(
                     "the {} variant ({mode}) gives {got:?}\nthe definition as written gives {base:?}\nvariant: {transformed}",
