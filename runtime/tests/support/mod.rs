@@ -54,21 +54,21 @@ pub fn corpus_cases(dir: &std::path::Path) -> Vec<aslrt::conformance::Case> {
     cases
 }
 
-/// `outcome` with the places of catchers in its cause left out. AWS names a field of a catcher
-/// by the catcher's place (`Catch[1]/Assign/x`), so a catcher added first moves the name of
-/// every other one: the only change of outcome it makes.
+/// `outcome` with the places of catchers left out of its cause and its output. AWS names a
+/// field of a catcher by the catcher's place (`Catch[1]/Assign/x`), so a catcher added first
+/// moves the name of every other one in an error's cause, wherever the cause goes (the error
+/// output a later catcher places in the state's data): the only change of outcome it makes.
 pub fn catcher_places(outcome: &Result<Outcome, String>) -> Result<Outcome, String> {
     let mut o = outcome.clone()?;
-    if let Some(cause) = &mut o.cause {
-        let mut out = String::with_capacity(cause.len());
-        let mut rest = cause.as_str();
+    for text in [&mut o.cause, &mut o.output].into_iter().flatten() {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
         while let Some(at) = rest.find("Catch[") {
             out.push_str(&rest[..at + "Catch[".len()]);
-            rest = &rest[at + "Catch[".len()..];
-            rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+            rest = rest[at + "Catch[".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
         }
         out.push_str(rest);
-        *cause = out;
+        *text = out;
     }
     Ok(o)
 }
