@@ -12,6 +12,18 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The jsonata-core backend exists only for the engine comparison (ARCHITECTURE.md); keep it building.
 cargo clippy -p aslrt --features engine-jsonata-core --all-targets -- -D warnings
 
+# The AWS-recorded corpus and the benchmark workloads live beside the repository. Without them
+# the tests cannot show anything, so their absence fails the run, unless
+# ASLRT_ALLOW_MISSING_CORPUS=1 says to skip what needs them.
+missing() {
+  if [ "${ASLRT_ALLOW_MISSING_CORPUS:-}" = 1 ]; then
+    echo "no $1 at $2: skipped (ASLRT_ALLOW_MISSING_CORPUS=1)"
+  else
+    echo "no $1 at $2: set $3 to its folder, or ASLRT_ALLOW_MISSING_CORPUS=1 to skip" >&2
+    exit 1
+  fi
+}
+
 echo "== conformance (aslrt conformance, every recorded case)"
 corpus="${ASLRT_CONFORMANCE_DIR:-../shared/conformance}"
 if [ -d "$corpus" ]; then
@@ -22,7 +34,7 @@ if [ -d "$corpus" ]; then
   # Every case runs again under `cargo test` (runtime/tests/conformance.rs), checked against the
   # committed list of known failures, which only shrinks.
 else
-  echo "no corpus at $corpus: set ASLRT_CONFORMANCE_DIR to run it"
+  missing "conformance corpus" "$corpus" ASLRT_CONFORMANCE_DIR
 fi
 
 echo "== cargo test"
@@ -32,5 +44,5 @@ echo "== benchmarks: each criterion bench runs once, checking its outputs agains
 if [ -d "${ASLRT_BENCH_DIR:-../shared/bench}" ]; then
   cargo bench -p aslrt-benches -- --test
 else
-  echo "no workloads at ../shared/bench: set ASLRT_BENCH_DIR to run them"
+  missing "benchmark workloads" "${ASLRT_BENCH_DIR:-../shared/bench}" ASLRT_BENCH_DIR
 fi

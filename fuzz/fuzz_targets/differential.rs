@@ -1,17 +1,11 @@
+//! Bytes driving a generator of valid definitions and events: the outcome is the same optimised, unoptimised and under every metamorphic variant.
+//! The check is `differential` in `runtime/tests/support/fuzz_checks.rs`, which the regression tests
+//! replay too.
 #![no_main]
-//! Differential fuzzing of the compiler: a generated definition (see
-//! `runtime/tests/support/gen.rs`) on a generated event must give the same outcome optimised,
-//! unoptimised and under every metamorphic variant (`runtime/tests/support/oracle.rs`). Any
-//! difference panics with the definition and the event.
 
 use libfuzzer_sys::fuzz_target;
 
 #[path = "../../runtime/tests/support/mod.rs"]
 mod support;
 
-fuzz_target!(|data: &[u8]| {
-    let g = support::gen::generate(&mut arbitrary::Unstructured::new(data));
-    if let Some(d) = support::oracle::disagreement(&g.definition, &g.input, &support::gen::handlers) {
-        panic!("{d}\ndefinition: {}\ninput: {}", g.definition, String::from_utf8_lossy(&g.input));
-    }
-});
+fuzz_target!(|data: &[u8]| support::fuzz_checks::differential(data));

@@ -1,15 +1,11 @@
-//! Any intrinsic call text, run in a Pass state's Parameters: parsing never panics, and a call
-//! that parses either yields a value or fails as States.Runtime.
+//! Any text as a `.$` value: an intrinsic that compiles yields a value or fails with `States.Runtime`.
+//! The check is `intrinsics` in `runtime/tests/support/fuzz_checks.rs`, which the regression tests
+//! replay too.
 #![no_main]
+
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let def = serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": text}, "End": true}}});
-    let Ok(machine) = aslrt::StateMachine::compile(&def.to_string()) else { return };
-    let input = serde_json::json!({"s": "a,b", "n": 3, "a": [1, 2, 2], "o": {"x": 1}, "f": 1.5});
-    let out = machine.execute_json(&input);
-    if out.status != aslrt::Status::Succeeded {
-        assert_eq!(out.error.as_deref(), Some("States.Runtime"), "{out:?}");
-    }
-});
+#[path = "../../runtime/tests/support/mod.rs"]
+mod support;
+
+fuzz_target!(|data: &[u8]| support::fuzz_checks::intrinsics(data));

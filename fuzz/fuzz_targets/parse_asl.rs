@@ -1,9 +1,11 @@
-//! Any text given as a definition: parsing and validation report diagnostics, never panic.
+//! Any text as a definition: parsing returns diagnostics or a model and never panics.
+//! The check is `parse_asl` in `runtime/tests/support/fuzz_checks.rs`, which the regression tests
+//! replay too.
 #![no_main]
+
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = aslrt::asl::parse(text);
-    }
-});
+#[path = "../../runtime/tests/support/mod.rs"]
+mod support;
+
+fuzz_target!(|data: &[u8]| support::fuzz_checks::parse_asl(data));

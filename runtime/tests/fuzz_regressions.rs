@@ -1,44 +1,11 @@
 //! Replays every input under `tests/fuzz/testdata/` through the check of the fuzz target named by
-//! its file-name prefix. Each was a crash once; see that folder's README.
+//! its file-name prefix (`support/fuzz_checks.rs`, the very code the targets run). Each was a
+//! crash or a discrepancy once; see that folder's README.
+
+mod support;
 
 use std::path::PathBuf;
-
-fn replay(target: &str, data: &[u8]) {
-    match target {
-        "jsonpath" => {
-            let Ok(text) = std::str::from_utf8(data) else { return };
-            let arena = bumpalo_arena();
-            let doc = serde_json::json!({"a": {"b": [1, 2]}, "k l": true});
-            let root = aslrt::value::from_serde(&arena, &doc);
-            if let Ok(p) = aslrt::path::parse_path(text) {
-                let _ = p.eval(&arena, root);
-            }
-        }
-        "parse_asl" | "compile" => {
-            if let Ok(text) = std::str::from_utf8(data) {
-                if aslrt::asl::parse(text).is_ok() {
-                    aslrt::StateMachine::compile(text).expect("what validates compiles");
-                }
-            }
-        }
-        "run" => {
-            let (def, event) = match data.iter().position(|&b| b == 0) {
-                Some(i) => (&data[..i], &data[i + 1..]),
-                None => (data, &b"{}"[..]),
-            };
-            if let Ok(m) =
-                std::str::from_utf8(def).map_err(|_| ()).and_then(|d| aslrt::StateMachine::compile(d).map_err(|_| ()))
-            {
-                let _ = m.execute(&mut aslrt::Scratch::new(), event);
-            }
-        }
-        other => panic!("unknown fuzz target prefix '{other}'"),
-    }
-}
-
-fn bumpalo_arena() -> aslrt::value::Arena {
-    aslrt::value::Arena::new()
-}
+use support::fuzz_checks::{check, TARGETS};
 
 #[test]
 fn fuzz_findings_stay_fixed() {
@@ -50,9 +17,25 @@ fn fuzz_findings_stay_fixed() {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let target = name.split('-').next().unwrap();
-        replay(target, &std::fs::read(&path).unwrap());
+        let target = TARGETS.iter().copied().filter(|t| name.starts_with(&format!("{t}-"))).max_by_key(|t| t.len());
+        let target = target.unwrap_or_else(|| panic!("{name}: its name does not start with a fuzz target and '-'"));
+        check(target, &std::fs::read(&path).unwrap());
         n += 1;
     }
     assert!(n > 0, "no fuzz findings under {}", dir.display());
+}
+
+/// Every fuzz target has its check here, so that its findings can be replayed, and every check a
+/// target.
+#[test]
+fn every_fuzz_target_can_be_replayed() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    files.sort();
+    let mut targets: Vec<String> = TARGETS.iter().map(|t| t.to_string()).collect();
+    targets.sort();
+    assert_eq!(files, targets);
 }

@@ -45,7 +45,7 @@ fn run(case: &Json) -> Json {
     let values: Vec<Json> = bindings.values().cloned().collect();
     let globals: Vec<std::cell::Cell<JV<'_>>> =
         values.iter().map(|v| std::cell::Cell::new(JV::V(from_serde(&arena, v)))).collect();
-    match expr.eval_detached(&arena, &globals, input) {
+    match expr.eval_detached(&arena, &globals, input, false) {
         Ok(JV::F(_)) => serde_json::json!({"result": {"function": true}}),
         Ok(v) => match v.to_value() {
             Some(x) => serde_json::json!({"result": with_non_finite(&x)}),

@@ -874,3 +874,23 @@ fn number_path_fields_read_the_value_as_text() {
                "cause": format!("{at_s} The TimeoutSecondsPath field refers to value \"1.5\" which is not a valid integer: $.t")}),
     );
 }
+
+/// A JSONata expression that would run for ever, or until the host's memory ran out (found by
+/// the `jsonata` fuzz target: a doubly recursive function over a range), stops after a million
+/// evaluation steps with `States.QueryEvaluationError`, which a Catch can take.
+#[test]
+fn a_runaway_jsonata_expression_stops() {
+    let fib = "($fib := function($n) { $n < 2 ? $n : $fib($n - 1) + $fib($n - 1) }; [0..32].$fib($))";
+    let out = run_with(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": format!("{{% {fib} %}}"), "End": true}}}),
+        json!({}),
+        RuntimeLimits::default(),
+    );
+    assert_eq!(out["error"], "States.QueryEvaluationError", "{out}");
+    assert!(
+        out["cause"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("U1002: The expression took more than 1,000,000 evaluation steps.")),
+        "{out}"
+    );
+}

@@ -126,11 +126,17 @@ pub struct Ev<'a, 'h> {
     /// A top-level array input is one context item (JSONata's "outer wrapper"): this is the
     /// one-item sequence standing for it, which `$` unwraps.
     pub outer: Option<&'a [Value<'a>]>,
+    /// Nodes evaluated so far (see [`MAX_STEPS`]).
+    pub steps: u64,
     /// Every path goes the general way, names-only paths too (the unoptimised reference).
     pub general: bool,
 }
 
 const MAX_DEPTH: u32 = 400;
+
+/// The most nodes one evaluation of an expression evaluates: a bound on its time, and so on the
+/// memory it can take (a doubly recursive `$fib` on `[0..32]` would take 2^32 calls).
+pub const MAX_STEPS: u64 = 1_000_000;
 
 impl<'a> JV<'a> {
     /// The items this value stands for: a sequence or array's elements, a single value, nothing.
@@ -226,6 +232,10 @@ impl<'a, 'h> Ev<'a, 'h> {
 
     #[inline]
     pub fn eval(&mut self, n: &'a Node, input: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return err("U1002", "The expression took more than 1,000,000 evaluation steps.");
+        }
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;

@@ -77,12 +77,14 @@ impl Expr {
     }
 
     /// Evaluates once outside a workflow (tests and tools): `globals` are the host's variables
-    /// by slot, random functions draw from seed 0, and the clock reads 0.
+    /// by slot, random functions draw from seed 0, and the clock reads 0. With `general`, every
+    /// path goes the general way, as in the unoptimised program.
     pub fn eval_detached<'a>(
         &'a self,
         arena: &'a Bump,
         globals: &[std::cell::Cell<JV<'a>>],
         input: JV<'a>,
+        general: bool,
     ) -> Result<JV<'a>, JError> {
         let mut rng = crate::vm::Rng::seeded(0);
         let mut parse = crate::value::ParseBuffers::default();
@@ -95,7 +97,8 @@ impl Expr {
             depth: 0,
             root: input,
             outer: None,
-            general: false,
+            steps: 0,
+            general,
         };
         self.eval(&mut ev, input)
     }
@@ -114,7 +117,7 @@ pub fn evaluate_once<'a>(
 ) -> Result<Option<crate::value::Value<'a>>, String> {
     let expr = Expr::compile(text, &mut |_: &str| None).map_err(|e| format!("{}: {}", e.code, e.message))?;
     let expr: &'a Expr = arena.alloc(expr);
-    expr.eval_detached(arena, &[], input).map(|v| v.to_value()).map_err(|e| format!("{}: {}", e.code, e.message))
+    expr.eval_detached(arena, &[], input, false).map(|v| v.to_value()).map_err(|e| format!("{}: {}", e.code, e.message))
 }
 
 #[cfg(test)]
@@ -168,7 +171,7 @@ mod tests {
         assert!(set_names_only(&mut expr.root, names_only) > 0, "{text} has a names-only path");
         let globals = [std::cell::Cell::new(JV::V(crate::value::from_serde(&arena, x)))];
         let input = JV::V(crate::value::from_serde(&arena, input));
-        match expr.eval_detached(&arena, &globals, input) {
+        match expr.eval_detached(&arena, &globals, input, false) {
             Ok(JV::Undef) => "undefined".into(),
             Ok(JV::V(v)) => format!("value {}", crate::value::to_json_string(&v)),
             Ok(JV::Seq(s, cons)) => format!("sequence {cons} {}", crate::value::to_json_string(&Value::Array(s))),

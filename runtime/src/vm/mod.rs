@@ -1664,6 +1664,7 @@ impl<'a> Vm<'a> {
             depth: 0,
             root: JV::Undef,
             outer: None,
+            steps: 0,
             general: !self.program.optimized,
         };
         match expr.eval(&mut ev, JV::Undef) {

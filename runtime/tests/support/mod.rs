@@ -4,6 +4,7 @@
 // Each test crate uses a part of it.
 #![allow(dead_code)]
 
+pub mod fuzz_checks;
 pub mod gen;
 pub mod oracle;
 pub mod variants;
@@ -15,20 +16,29 @@ use std::path::PathBuf;
 /// repository. A missing corpus fails the test that needs it, with the reason, unless
 /// `ASLRT_ALLOW_MISSING_CORPUS=1` says to skip (then `None`).
 pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("ASLRT_CONFORMANCE_DIR") {
+    shared_dir("ASLRT_CONFORMANCE_DIR", "conformance")
+}
+
+/// The benchmark workloads: `ASLRT_BENCH_DIR`, or `../shared/bench`, under the same rule as
+/// [`corpus_dir`].
+pub fn bench_dir() -> Option<PathBuf> {
+    shared_dir("ASLRT_BENCH_DIR", "bench")
+}
+
+fn shared_dir(variable: &str, name: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os(variable) {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(name),
     };
     if dir.is_dir() {
         return Some(dir);
     }
     if std::env::var("ASLRT_ALLOW_MISSING_CORPUS").is_ok_and(|v| v == "1") {
-        eprintln!("no conformance corpus at {}: skipped (ASLRT_ALLOW_MISSING_CORPUS=1)", dir.display());
+        eprintln!("nothing at {}: skipped (ASLRT_ALLOW_MISSING_CORPUS=1)", dir.display());
         return None;
     }
     panic!(
-        "no conformance corpus at {}: set ASLRT_CONFORMANCE_DIR to the folder of shared/conformance, \
-         or ASLRT_ALLOW_MISSING_CORPUS=1 to skip",
+        "nothing at {}: set {variable} to the folder of shared/{name}, or ASLRT_ALLOW_MISSING_CORPUS=1 to skip",
         dir.display()
     );
 }
