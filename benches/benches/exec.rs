@@ -144,10 +144,7 @@ fn map_group(
 fn heavy_map(c: &mut Criterion) {
     const WORK: &str = "arn:aws:states:::local:work";
     let machine = aslrt::StateMachine::builder()
-        .handler(
-            WORK,
-            aslrt::handler::JsonFn(|v: serde_json::Value| Ok(serde_json::json!(work(v.as_i64().unwrap_or(0))))),
-        )
+        .handler(WORK, aslrt::JsonFn(|v: serde_json::Value| Ok(serde_json::json!(work(v.as_i64().unwrap_or(0))))))
         .compile(
             &serde_json::json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
                 "ItemProcessor": {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": WORK, "End": true}}}}}})

@@ -1,8 +1,8 @@
 //! JSONPath: compiled paths evaluated on the w2 event, beside the same lookups written by hand
 //! on the same value tree.
 
-use aslrt::path::parse_path;
-use aslrt::value::{parse_in_place, ParseBuffers, Value};
+use aslrt::internal::path::parse_path;
+use aslrt::internal::value::{parse_in_place, ParseBuffers, Value};
 use aslrt_benches::workload;
 use bumpalo::Bump;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -41,8 +41,8 @@ fn bench(c: &mut Criterion) {
         let mut path = parse_path(text).expect("valid path");
         path.plan();
         assert_eq!(
-            aslrt::value::to_json_string(&path.eval(&results, root).expect("found")),
-            aslrt::value::to_json_string(&native(&results, root).expect("found")),
+            aslrt::internal::value::to_json_string(&path.eval(&results, root).expect("found")),
+            aslrt::internal::value::to_json_string(&native(&results, root).expect("found")),
             "{text}"
         );
         let mut g = c.benchmark_group(format!("path/{label}"));

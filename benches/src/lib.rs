@@ -6,6 +6,8 @@
 //! The workloads are read from `../shared/bench` (relative to the repository root) or from the
 //! folder named by `ASLRT_BENCH_DIR`.
 
+use aslrt::internal::handler::{Echo, Raise};
+use aslrt::{Handlers, TaskContext, TaskError, TaskHandler, Value};
 use std::path::{Path, PathBuf};
 
 /// One workload of `shared/bench`.
@@ -49,6 +51,31 @@ pub fn workload(name: &str) -> Workload {
     load(&bench_dir().join(name)).unwrap_or_else(|e| panic!("{e} (set ASLRT_BENCH_DIR)"))
 }
 
+/// The `flaky` handler of the benchmark workloads: fails with `Transient` while its input's
+/// `attempt` is 0, then returns its input (the workflow passes `$$.State.RetryCount` as
+/// `attempt`). A failure with constant names allocates nothing.
+pub struct Flaky;
+
+impl TaskHandler for Flaky {
+    fn invoke<'a>(&self, input: Value<'a>, _: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        if input.get("attempt").and_then(|a| a.as_f64()) == Some(0.0) {
+            Err(TaskError::new("Transient", "simulated transient failure"))
+        } else {
+            Ok(input)
+        }
+    }
+}
+
+/// The host handlers the shared benchmark workloads expect (their README): `echo`, `flaky` and
+/// `always-fail` under `arn:aws:states:::local:…`.
+pub fn bench_handlers() -> Handlers {
+    let mut h = Handlers::new();
+    h.insert("arn:aws:states:::local:echo", Echo);
+    h.insert("arn:aws:states:::local:flaky", Flaky);
+    h.insert("arn:aws:states:::local:always-fail", Raise(TaskError::new("Transient", "simulated transient failure")));
+    h
+}
+
 /// Compiles a workload with the host handlers `shared/bench` describes (echo, flaky,
 /// always-fail) and a zero-delay retry clock.
 pub fn try_compile(w: &Workload) -> Result<aslrt::StateMachine, String> {
@@ -59,8 +86,8 @@ pub fn try_compile(w: &Workload) -> Result<aslrt::StateMachine, String> {
 pub fn try_compile_with(w: &Workload, optimize: bool) -> Result<aslrt::StateMachine, String> {
     aslrt::StateMachine::builder()
         .optimize(optimize)
-        .handlers(aslrt::handler::bench_handlers())
-        .config(aslrt::Config { clock: aslrt::Clock::ZeroDelay, ..aslrt::Config::default() })
+        .handlers(bench_handlers())
+        .clock(aslrt::Clock::ZeroDelay)
         .compile(&w.definition)
         .map_err(|e| e.to_string())
 }
@@ -74,7 +101,7 @@ pub fn compile(w: &Workload) -> aslrt::StateMachine {
 /// equals nothing.
 pub fn same_json(a: &[u8], b: &[u8]) -> bool {
     match (serde_json::from_slice::<serde_json::Value>(a), serde_json::from_slice::<serde_json::Value>(b)) {
-        (Ok(a), Ok(b)) => aslrt::conformance::json_eq(&a, &b),
+        (Ok(a), Ok(b)) => aslrt::internal::conformance::json_eq(&a, &b),
         _ => false,
     }
 }

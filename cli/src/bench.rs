@@ -249,7 +249,7 @@ pub fn run(dirs: &[String], opts: &Options) -> Result<bool, String> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         outln!(
             "machine: {cores} cores, {model}; allocator: mimalloc; simd-json: {}; build: {} ({}); retry clock: zero-delay; program: {}",
-            aslrt::value::simd_implementation(),
+            aslrt::internal::value::simd_implementation(),
             if cfg!(debug_assertions) { "debug" } else { "release, thin LTO" },
             // AVX2 compiled in means a `target-cpu` (or `target-feature`) flag; without one the
             // build targets baseline x86-64 and simd-json picks its parser at run time.

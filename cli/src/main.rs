@@ -1,13 +1,14 @@
 //! The `aslrt` command: argument parsing, then calls into the `aslrt` crate.
 
-use aslrt::conformance::{add_short_spec, add_spec, run_case_with, Case};
-use aslrt::{Clock, Config, Handlers, StateMachine};
+use aslrt::internal::conformance::{run_case_with, Case};
+use aslrt::{Clock, Handlers, StateMachine};
 use clap::{Parser, Subcommand};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::process::ExitCode;
 
 mod bench;
+mod handlers;
 mod out;
 mod stream;
 
@@ -162,7 +163,7 @@ fn main() -> ExitCode {
         Command::Info => {
             outln!("aslrt {}", env!("CARGO_PKG_VERSION"));
             outln!("allocator: mimalloc");
-            outln!("simd-json: {}", aslrt::value::simd_implementation());
+            outln!("simd-json: {}", aslrt::internal::value::simd_implementation());
             Ok(ExitCode::SUCCESS)
         }
         Command::Conformance { files, skip_tags, by_tag, known_failures, no_optimize } => {
@@ -189,7 +190,7 @@ fn read(path: &str) -> Result<String, String> {
 
 fn validate(path: &str) -> Result<ExitCode, String> {
     let text = read(path)?;
-    match aslrt::asl::parse(&text) {
+    match aslrt::internal::asl::parse(&text) {
         Ok(_) => {
             outln!("{path}: OK");
             Ok(ExitCode::SUCCESS)
@@ -219,29 +220,24 @@ fn compile_cli(path: &str, args: &MachineArgs) -> Result<StateMachine, String> {
             serde_json::from_str(&read(file)?).map_err(|e| format!("{file}: not JSON: {e}"))?;
         let map = specs.as_object().ok_or_else(|| format!("{file}: must hold a JSON object, resource → spec"))?;
         for (resource, spec) in map {
-            add_spec(&mut handlers, resource, spec).map_err(|e| format!("{file}: {e}"))?;
+            handlers::add(&mut handlers, resource, spec).map_err(|e| format!("{file}: {e}"))?;
         }
     }
     for arg in handler_args {
         let (resource, spec) = arg.split_once('=').ok_or_else(|| format!("--handler {arg}: expected RESOURCE=SPEC"))?;
-        add_short_spec(&mut handlers, resource, spec)?;
+        handlers::add_short(&mut handlers, resource, spec)?;
     }
     let clock = if virtual_clock { Clock::Virtual { start_millis: None } } else { Clock::System };
-    StateMachine::builder()
-        .optimize(!args.no_optimize)
-        .handlers(handlers)
-        .config(Config { clock, ..Config::default() })
-        .compile(&text)
-        .map_err(|e| {
-            let mut msg = format!("{path}: invalid definition");
-            for d in e.diagnostics() {
-                msg.push_str(&format!("\n  {d}"));
-            }
-            if e.diagnostics().is_empty() {
-                msg.push_str(&format!(": {e}"));
-            }
-            msg
-        })
+    StateMachine::builder().optimize(!args.no_optimize).handlers(handlers).clock(clock).compile(&text).map_err(|e| {
+        let mut msg = format!("{path}: invalid definition");
+        for d in e.diagnostics() {
+            msg.push_str(&format!("\n  {d}"));
+        }
+        if e.diagnostics().is_empty() {
+            msg.push_str(&format!(": {e}"));
+        }
+        msg
+    })
 }
 
 fn run(path: &str, input: Option<&str>, args: &MachineArgs, disasm: bool) -> Result<ExitCode, String> {

@@ -7,7 +7,7 @@
 //!
 //! Prints the median ns per execution over 7 runs of 0.3 s each.
 
-use aslrt::handler::Echo;
+use aslrt::internal::handler::Echo;
 use aslrt::{Scratch, StateMachine, Status};
 use std::time::{Duration, Instant};
 

@@ -8,8 +8,8 @@ fn main() {
     let def = std::fs::read_to_string(dir.join("definition.asl.json")).expect("workload");
     let input = std::fs::read(dir.join("input.json")).expect("workload");
     let machine = aslrt::StateMachine::builder()
-        .handler("arn:aws:states:::local:echo", aslrt::handler::Echo)
-        .config(aslrt::Config { clock: aslrt::Clock::ZeroDelay, ..aslrt::Config::default() })
+        .handler("arn:aws:states:::local:echo", aslrt::internal::handler::Echo)
+        .clock(aslrt::Clock::ZeroDelay)
         .compile(&def)
         .expect("compiles");
     let mut scratch = aslrt::Scratch::new();

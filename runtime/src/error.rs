@@ -2,19 +2,38 @@
 
 use crate::asl::Diagnostic;
 
-/// An error from the API (not an execution failure: those are [`crate::Outcome`]s).
+/// Why a definition could not be compiled. Executions do not fail with an `Error`: their
+/// failures are [`crate::Outcome`]s, as AWS records them.
+///
+/// # Example
+///
+/// ```
+/// use aslrt::{ErrorKind, StateMachine};
+///
+/// let err = StateMachine::compile(r#"{"StartAt": "Nope", "States": {"A": {"Type": "Succeed"}}}"#).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::InvalidDefinition(_)));
+/// let d = &err.diagnostics()[0];
+/// assert_eq!((d.code, d.location.as_str()), ("MISSING_TRANSITION_TARGET", "/StartAt"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
 }
 
+/// What kind of [`Error`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The definition did not validate: every problem found, `{"StartAt": "Nope", …}` gives
-    /// `MISSING_TRANSITION_TARGET` at `/StartAt`.
+    /// The definition did not validate: every problem found, as AWS's
+    /// ValidateStateMachineDefinition reports it (`{"StartAt": "Nope", …}` gives
+    /// `MISSING_TRANSITION_TARGET` at `/StartAt`).
     InvalidDefinition(Vec<Diagnostic>),
-    /// A compiler bug: validation accepted something the compiler could not compile.
+    /// The definition is valid but too large for the compiled form: more than 65,535 states in
+    /// one machine, constants, paths or other entries of one kind, or members of one template.
+    /// The message says which.
+    DefinitionTooLarge(String),
+    /// A bug in aslrt: validation accepted what the compiler could not compile, or the compiled
+    /// program failed its verification. Please report it with the definition.
     Internal(String),
 }
 
@@ -23,15 +42,25 @@ impl Error {
         Error { kind }
     }
 
+    /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
 
-    /// The diagnostics of an invalid definition (empty for other errors).
+    /// The diagnostics of an invalid definition, every problem found (empty for other errors).
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match &self.kind {
             ErrorKind::InvalidDefinition(d) => d,
-            ErrorKind::Internal(_) => &[],
+            _ => &[],
+        }
+    }
+}
+
+impl From<crate::compile::CompileError> for Error {
+    fn from(e: crate::compile::CompileError) -> Error {
+        match e {
+            crate::compile::CompileError::TooLarge(what) => Error::new(ErrorKind::DefinitionTooLarge(what)),
+            crate::compile::CompileError::Internal(what) => Error::new(ErrorKind::Internal(what)),
         }
     }
 }
@@ -50,7 +79,8 @@ impl std::fmt::Display for Error {
                 }
                 write!(f, "'")
             }
-            ErrorKind::Internal(m) => write!(f, "internal error: {m}"),
+            ErrorKind::DefinitionTooLarge(m) => write!(f, "the definition is too large: {m}"),
+            ErrorKind::Internal(m) => write!(f, "internal error (a bug in aslrt): {m}"),
         }
     }
 }

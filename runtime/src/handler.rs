@@ -16,23 +16,35 @@ use std::sync::Arc;
 
 /// What a handler sees besides its input.
 pub struct TaskContext<'a> {
-    /// Where to allocate the values it returns.
+    /// Where to allocate the values it returns (see [`crate::ArenaExt`]).
     pub arena: &'a Bump,
+    /// The Task's `Resource`, as written in the definition.
     pub resource: &'a str,
+    /// The Task state's name.
     pub state: &'a str,
     /// `$$.State.RetryCount`: 0 on the first attempt.
     pub retry_count: u32,
 }
 
+impl TaskContext<'_> {
+    /// The same facts as an owned [`TaskInfo`], as an asynchronous handler gets them.
+    pub fn info(&self) -> TaskInfo {
+        TaskInfo { resource: self.resource.to_owned(), state: self.state.to_owned(), retry_count: self.retry_count }
+    }
+}
+
 /// A Task failure: `error` is what Retry and Catch match (`ErrorEquals`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskError {
-    /// A constant name costs no allocation (`Cow::Borrowed`); a computed one is owned.
+    /// The error name. A constant name costs no allocation (`Cow::Borrowed`); a computed one is
+    /// owned.
     pub error: Cow<'static, str>,
+    /// The cause, the text a catcher's `$.Cause` (or `$states.errorOutput.Cause`) reads.
     pub cause: Option<Cow<'static, str>>,
 }
 
 impl TaskError {
+    /// A failure named `error`, with `cause`.
     pub fn new(error: impl Into<Cow<'static, str>>, cause: impl Into<Cow<'static, str>>) -> TaskError {
         TaskError { error: error.into(), cause: Some(cause.into()) }
     }
@@ -46,10 +58,12 @@ pub trait TaskHandler: Send + Sync {
 }
 
 /// What an asynchronous handler learns about its Task: owned, since its future outlives the
-/// execution's arena.
-#[derive(Clone, Debug)]
+/// execution's arena. A synchronous one gets the same from [`TaskContext::info`].
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskInfo {
+    /// The Task's `Resource`.
     pub resource: String,
+    /// The Task state's name.
     pub state: String,
     /// `$$.State.RetryCount`: 0 on the first attempt.
     pub retry_count: u32,
@@ -63,6 +77,7 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, Task
 /// it resumes on any worker when the future completes. `TimeoutSeconds` cancels the future
 /// (`States.Timeout`). Elsewhere (the synchronous APIs) the calling thread waits for it.
 pub trait AsyncTaskHandler: Send + Sync {
+    /// Starts the task on `input`: the future gives its result or failure.
     fn invoke(&self, input: serde_json::Value, task: TaskInfo) -> TaskFuture;
 }
 
@@ -139,31 +154,6 @@ impl TaskHandler for Raise {
     }
 }
 
-/// The `flaky` handler of the benchmark workloads: fails with `Transient` while its input's
-/// `attempt` is 0, then returns its input (the workflow passes `$$.State.RetryCount` as
-/// `attempt`). A failure with constant names allocates nothing.
-pub struct Flaky;
-
-impl TaskHandler for Flaky {
-    fn invoke<'a>(&self, input: Value<'a>, _: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
-        if input.get("attempt").and_then(|a| a.as_f64()) == Some(0.0) {
-            Err(TaskError::new("Transient", "simulated transient failure"))
-        } else {
-            Ok(input)
-        }
-    }
-}
-
-/// The host handlers the shared benchmark workloads expect (their README): `echo`, `flaky` and
-/// `always-fail` under `arn:aws:states:::local:…`.
-pub fn bench_handlers() -> Handlers {
-    let mut h = Handlers::new();
-    h.insert("arn:aws:states:::local:echo", Echo);
-    h.insert("arn:aws:states:::local:flaky", Flaky);
-    h.insert("arn:aws:states:::local:always-fail", Raise(TaskError::new("Transient", "simulated transient failure")));
-    h
-}
-
 /// A handler from a closure over serde_json values: the convenient, copying edge of the API.
 pub struct JsonFn<F>(pub F);
 
@@ -178,13 +168,40 @@ where
 }
 
 /// The handler registry: resource (or Lambda function name) → handler.
+///
+/// # Example
+///
+/// ```
+/// use aslrt::{Handlers, JsonFn, StateMachine, TaskError};
+///
+/// let mut handlers = Handlers::new();
+/// handlers.insert("arn:aws:states:::local:fail", JsonFn(|_| Err(TaskError::new("Boom", "it broke"))));
+/// let machine = StateMachine::builder().handlers(handlers).compile(
+///     r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::local:fail","End":true}}}"#,
+/// )?;
+/// let mut scratch = aslrt::Scratch::new();
+/// let run = machine.execute(&mut scratch, b"{}");
+/// assert_eq!((run.error, run.cause), (Some("Boom"), Some("it broke")));
+/// # Ok::<(), aslrt::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct Handlers {
     map: HashMap<String, Arc<dyn TaskHandler>>,
     async_map: HashMap<String, Arc<dyn AsyncTaskHandler>>,
 }
 
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut sync: Vec<&String> = self.map.keys().collect();
+        let mut asynchronous: Vec<&String> = self.async_map.keys().collect();
+        sync.sort();
+        asynchronous.sort();
+        f.debug_struct("Handlers").field("sync", &sync).field("async", &asynchronous).finish()
+    }
+}
+
 impl Handlers {
+    /// No handlers.
     pub fn new() -> Handlers {
         Handlers::default()
     }
@@ -196,11 +213,13 @@ impl Handlers {
         self
     }
 
+    /// Registers a handler shared with other registries.
     pub fn insert_arc(&mut self, resource: impl Into<String>, handler: Arc<dyn TaskHandler>) -> &mut Self {
         self.map.insert(resource.into(), handler);
         self
     }
 
+    /// The synchronous handler registered for `resource`.
     pub fn get(&self, resource: &str) -> Option<&Arc<dyn TaskHandler>> {
         self.map.get(resource)
     }
@@ -214,6 +233,7 @@ impl Handlers {
         self
     }
 
+    /// The asynchronous handler registered for `resource`.
     pub fn get_async(&self, resource: &str) -> Option<&Arc<dyn AsyncTaskHandler>> {
         self.async_map.get(resource)
     }

@@ -9,7 +9,7 @@
 //! ## Define, compile, run
 //!
 //! ```
-//! use aslrt::{StateMachine, Scratch, Status, TaskError, handler::JsonFn};
+//! use aslrt::{JsonFn, Scratch, StateMachine, Status, TaskError};
 //!
 //! let definition = r#"{
 //!   "StartAt": "Enrich",
@@ -48,40 +48,83 @@
 //! # Ok::<(), aslrt::Error>(())
 //! ```
 //!
-//! ## Contents
+//! ## The API
 //!
-//! - [`asl`]: JSON → validated [`asl::Definition`], with every diagnostic AWS would give.
-//! - [`path`]: JSONPath in AWS's dialect, reference paths and payload templates.
-//! - [`intrinsics`]: the 18 `States.*` functions.
-//! - [`compile`] and [`bytecode`]: the compiled, immutable program.
-//! - `vm`: the interpreter; [`RuntimeLimits`], [`Clock`].
-//! - [`handler`]: Task handlers and their registry.
-//! - [`value`]: the zero-copy JSON value and the arena.
-//! - [`exec`]: the [`Runtime`], a work-stealing pool for batches and streams, with metrics.
-//! - [`conformance`]: the runner for the AWS-recorded corpus.
+//! - [`StateMachine`]: a compiled definition, immutable and shared; built by
+//!   [`StateMachine::compile`] or [`StateMachine::builder`] ([`Builder`]: handlers, [`Config`]
+//!   with its [`RuntimeLimits`] and [`Clock`], and whether to optimise).
+//! - [`Scratch`]: the buffers one thread reuses from one execution to the next; an
+//!   [`Execution`] borrows it, an [`Outcome`] owns its copy. [`Status`] says how it ended.
+//! - [`Runtime`]: a work-stealing pool for batches, streams and asynchronous executions
+//!   ([`Pending`]), with [`Metrics`].
+//! - Task handlers: [`TaskHandler`] (synchronous, on the crate's [`Value`]), [`JsonFn`] (a
+//!   closure on `serde_json` values), [`AsyncTaskHandler`] and [`AsyncFn`] (futures), collected
+//!   in [`Handlers`].
+//! - [`Error`]: why a definition could not be compiled ([`ErrorKind`], [`Diagnostic`]).
+//!
+//! Everything else is internal. The project's own CLI, tests, benchmarks and fuzz targets reach
+//! it through the hidden `internal` module, which makes no promise of stability.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-pub mod asl;
-pub mod bytecode;
-pub mod compile;
-pub mod conformance;
+mod asl;
+mod bytecode;
+mod compile;
+mod conformance;
 mod error;
-pub mod exec;
-pub mod handler;
-pub mod intrinsics;
-pub mod jsonata;
-/// Items the JSONata engine needs from the VM, re-exported for tests and tools.
-pub mod jsonata_support {
-    pub use crate::vm::Rng;
-}
+mod exec;
+mod handler;
+mod intrinsics;
+mod jsonata;
 mod machine;
-pub mod path;
-pub mod value;
+mod path;
+mod value;
 mod vm;
 
+pub use asl::Diagnostic;
 pub use error::{Error, ErrorKind};
-pub use exec::Runtime;
-pub use handler::{AsyncFn, AsyncTaskHandler, Handlers, TaskContext, TaskError, TaskHandler, TaskInfo};
+pub use exec::{Metrics, MetricsSnapshot, Pending, Runtime, TIME_BUCKETS_US};
+pub use handler::{
+    AsyncFn, AsyncTaskHandler, Handlers, JsonFn, TaskContext, TaskError, TaskFuture, TaskHandler, TaskInfo,
+};
 pub use machine::{Builder, Cancel, Config, Execution, Outcome, Scratch, StateMachine, INVALID_INPUT_CAUSE};
-pub use vm::{timestamp, Clock, Identity, RuntimeLimits, Status};
+pub use value::{ArenaExt, Value};
+pub use vm::{Clock, Identity, RuntimeLimits, Status};
+
+/// The crate's internals, for its own CLI, tests, benchmarks and fuzz targets: no part of the
+/// API, no promise of stability.
+#[doc(hidden)]
+pub mod internal {
+    #![allow(missing_docs)]
+    pub mod asl {
+        pub use crate::asl::*;
+    }
+    pub mod bytecode {
+        pub use crate::bytecode::*;
+    }
+    pub mod compile {
+        pub use crate::compile::*;
+    }
+    pub mod conformance {
+        pub use crate::conformance::*;
+    }
+    pub mod handler {
+        pub use crate::handler::*;
+    }
+    pub mod intrinsics {
+        pub use crate::intrinsics::*;
+    }
+    pub mod jsonata {
+        pub use crate::jsonata::*;
+    }
+    pub mod path {
+        pub use crate::path::*;
+    }
+    pub mod value {
+        pub use crate::value::*;
+    }
+    pub mod vm {
+        pub use crate::vm::{timestamp, JavaRandom, Rng};
+    }
+}

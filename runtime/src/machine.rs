@@ -14,15 +14,59 @@ use std::sync::Arc;
 /// parser's description follows. Hosts that know more (a line number) can replace it.
 pub const INVALID_INPUT_CAUSE: &str = "The execution input is not valid JSON: ";
 
-/// Options for compiling and running a state machine.
-#[derive(Clone, Default)]
+/// How a state machine runs: its limits, its clock, the names its context object reports and
+/// the seed of its random source. Start from `Config::default()` (AWS's Express quotas, the
+/// system clock) and change what you need.
+///
+/// # Example
+///
+/// ```
+/// use aslrt::{Clock, Config, RuntimeLimits};
+///
+/// let config = Config::default()
+///     .clock(Clock::Virtual { start_millis: Some(0) })
+///     .limits(RuntimeLimits::default().max_transitions(10_000))
+///     .seed(Some(7));
+/// assert_eq!(config.limits.max_transitions, 10_000);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Config {
+    /// The limits of one execution (AWS's Express quotas by default).
     pub limits: RuntimeLimits,
+    /// How time passes for Wait states, retry back-off and time-outs.
     pub clock: Clock,
+    /// The names `$$.Execution` and `$$.StateMachine` report.
     pub identity: Identity,
-    /// Seed of the random source behind States.UUID, States.MathRandom and retry jitter.
-    /// `None`: a fresh seed per execution.
+    /// Seed of the random source behind States.UUID, States.MathRandom, `$random()` and retry
+    /// jitter. `None`: a fresh seed per execution.
     pub seed: Option<u64>,
+}
+
+impl Config {
+    /// This configuration with `limits`.
+    pub fn limits(mut self, limits: RuntimeLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// This configuration with `clock`.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// This configuration with `identity`.
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// This configuration with the random source's `seed` (`None`: a fresh one per execution).
+    pub fn seed(mut self, seed: Option<u64>) -> Self {
+        self.seed = seed;
+        self
+    }
 }
 
 /// Builds a [`StateMachine`]: handlers and configuration, then [`Builder::compile`].
@@ -30,6 +74,16 @@ pub struct Builder {
     handlers: Handlers,
     config: Config,
     optimize: bool,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("handlers", &self.handlers)
+            .field("config", &self.config)
+            .field("optimize", &self.optimize)
+            .finish()
+    }
 }
 
 impl Default for Builder {
@@ -60,11 +114,29 @@ impl Builder {
         self
     }
 
+    /// Replaces the Task handlers with `handlers`.
     pub fn handlers(mut self, handlers: Handlers) -> Self {
         self.handlers = handlers;
         self
     }
 
+    /// Registers a synchronous handler for `resource`: a Task's `Resource` ARN, or for
+    /// `arn:aws:states:::lambda:invoke`, a `FunctionName` (a bare name or a function ARN).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use aslrt::{JsonFn, Scratch, StateMachine};
+    ///
+    /// let machine = StateMachine::builder()
+    ///     .handler("arn:aws:lambda:us-east-1:123456789012:function:double", JsonFn(|v: serde_json::Value| {
+    ///         Ok(serde_json::json!(v["n"].as_i64().unwrap_or(0) * 2))
+    ///     }))
+    ///     .compile(r#"{"StartAt":"T","States":{"T":{"Type":"Task",
+    ///         "Resource":"arn:aws:lambda:us-east-1:123456789012:function:double","End":true}}}"#)?;
+    /// assert_eq!(machine.execute(&mut Scratch::new(), br#"{"n":21}"#).output, Some("42"));
+    /// # Ok::<(), aslrt::Error>(())
+    /// ```
     pub fn handler(mut self, resource: impl Into<String>, h: impl crate::TaskHandler + 'static) -> Self {
         self.handlers.insert(resource, h);
         self
@@ -76,18 +148,33 @@ impl Builder {
         self
     }
 
+    /// Replaces the whole configuration.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
 
+    /// Sets the limits of each execution ([`Config::limits`]).
     pub fn limits(mut self, limits: RuntimeLimits) -> Self {
         self.config.limits = limits;
         self
     }
 
+    /// Sets the clock ([`Config::clock`]).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.config.clock = clock;
+        self
+    }
+
+    /// Sets the seed of the random source ([`Config::seed`]).
+    pub fn seed(mut self, seed: Option<u64>) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Sets the names the context object reports ([`Config::identity`]).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.config.identity = identity;
         self
     }
 
@@ -95,7 +182,7 @@ impl Builder {
     pub fn compile(self, definition: &str) -> Result<StateMachine, Error> {
         let def = crate::asl::parse(definition).map_err(|d| Error::new(ErrorKind::InvalidDefinition(d)))?;
         let options = crate::compile::Options { optimize: self.optimize };
-        let program = crate::compile::compile(&def, options).map_err(|m| Error::new(ErrorKind::Internal(m)))?;
+        let program = crate::compile::compile(&def, options)?;
         let bound = Bound::new(&program.resources, self.handlers);
         let branch_nanos = program.machines.iter().map(|_| AtomicU64::new(0)).collect();
         Ok(StateMachine { inner: Arc::new(Inner { program, bound, config: self.config, branch_nanos }) })
@@ -140,7 +227,17 @@ impl Default for Scratch {
     }
 }
 
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch")
+            .field("arena_bytes", &self.arena.allocated_bytes())
+            .field("executions", &self.executions)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Scratch {
+    /// Empty buffers; they grow to what the executions run in them need and stay that size.
     pub fn new() -> Scratch {
         Scratch {
             arena: Bump::with_capacity(64 * 1024),
@@ -156,12 +253,16 @@ impl Scratch {
 /// The result of one execution, borrowing the [`Scratch`] it ran in: StartSyncExecution's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Execution<'s> {
+    /// How the execution ended.
     pub status: Status,
     /// State transitions the execution made (CloudWatch's StateTransitions).
     pub transitions: u64,
     /// The output JSON, when SUCCEEDED.
     pub output: Option<&'s str>,
+    /// The error name (`States.TaskFailed`, a Fail state's `Error`…), when FAILED or TIMED_OUT;
+    /// `None` when the failure named none (a Fail state without `Error`).
     pub error: Option<&'s str>,
+    /// The cause, as AWS words it, when FAILED or TIMED_OUT; `None` when there is none.
     pub cause: Option<&'s str>,
 }
 
@@ -208,10 +309,15 @@ impl Execution<'_> {
 /// An owned execution result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// How the execution ended.
     pub status: Status,
+    /// State transitions the execution made.
     pub transitions: u64,
+    /// The output JSON, when SUCCEEDED.
     pub output: Option<String>,
+    /// The error name, when FAILED or TIMED_OUT (see [`Execution::error`]).
     pub error: Option<String>,
+    /// The cause, when FAILED or TIMED_OUT (see [`Execution::cause`]).
     pub cause: Option<String>,
 }
 
@@ -256,7 +362,20 @@ impl Outcome {
     }
 }
 
+impl std::fmt::Debug for StateMachine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.inner.program;
+        f.debug_struct("StateMachine")
+            .field("machines", &p.machines.len())
+            .field("states", &p.machines.iter().map(|m| m.states.len()).sum::<usize>())
+            .field("optimized", &p.optimized)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
 impl StateMachine {
+    /// A [`Builder`]: handlers, configuration and optimisation, then [`Builder::compile`].
     pub fn builder() -> Builder {
         Builder::default()
     }
@@ -538,14 +657,17 @@ fn run_vm<'s>(
 pub struct Cancel(Arc<AtomicBool>);
 
 impl Cancel {
+    /// A handle not cancelled yet.
     pub fn new() -> Cancel {
         Cancel::default()
     }
 
+    /// Cancels every execution run with this handle or a clone of it.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 
+    /// Whether [`cancel`](Self::cancel) was called.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }

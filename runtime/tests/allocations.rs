@@ -5,7 +5,7 @@
 
 mod support;
 
-use aslrt::handler::Echo;
+use aslrt::internal::handler::Echo;
 use aslrt::{Handlers, Scratch, StateMachine, Status};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -47,11 +47,8 @@ fn root() -> PathBuf {
 
 /// Heap allocations per execution after warm-up, over `runs` executions.
 fn allocations_per_execution(definition: &str, event: &[u8], handlers: Handlers) -> usize {
-    let machine = StateMachine::builder()
-        .handlers(handlers)
-        .config(aslrt::Config { clock: aslrt::Clock::ZeroDelay, ..aslrt::Config::default() })
-        .compile(definition)
-        .unwrap();
+    let machine =
+        StateMachine::builder().handlers(handlers).clock(aslrt::Clock::ZeroDelay).compile(definition).unwrap();
     let mut scratch = Scratch::new();
     for _ in 0..3 {
         assert_eq!(machine.execute(&mut scratch, event).status, Status::Succeeded);
@@ -96,7 +93,7 @@ fn no_heap_allocation_per_execution() {
         }
     }
     for (name, definition, event) in cases {
-        let mut handlers = aslrt::handler::bench_handlers();
+        let mut handlers = aslrt_benches::bench_handlers();
         handlers.insert("arn:aws:states:::local:quote", Echo);
         let n = allocations_per_execution(&definition, &event, handlers);
         assert_eq!(n, 0, "{name}: {n} heap allocations per execution");

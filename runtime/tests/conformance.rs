@@ -6,7 +6,7 @@
 //! must fail (and are reported as passing tests when they do); any other failure fails, and so does
 //! a listed case that passes, so the list only ever shrinks.
 
-use aslrt::conformance::{run_case, Case};
+use aslrt::internal::conformance::{run_case, Case};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeSet;
 

@@ -90,10 +90,8 @@ fn a_catch_loop_that_grows_its_error_ends_with_a_data_limit() {
               "Catch": [{"ErrorEquals": ["States.ResultPathMatchFailure"], "ResultPath": "$.a", "Next": "P"}]}}});
     // Four MiB of memory, so that the test takes little time.
     let [optimized, reference] = [true, false].map(|optimize| {
-        let config = aslrt::Config {
-            limits: aslrt::RuntimeLimits { max_arena_bytes: 4 << 20, ..support::oracle::config().limits },
-            ..support::oracle::config()
-        };
+        let config = support::oracle::config();
+        let config = config.clone().limits(config.limits.max_arena_bytes(4 << 20));
         let machine = aslrt::StateMachine::builder().optimize(optimize).config(config).compile(&definition.to_string());
         machine.map(|m| m.execute(&mut aslrt::Scratch::new(), br#"{"items":[]}"#).to_outcome()).ok()
     });

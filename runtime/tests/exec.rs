@@ -104,7 +104,7 @@ fn shutdown_now_aborts_queued_work() {
     let slow = StateMachine::builder()
         .handler(
             "arn:aws:states:::local:slow",
-            aslrt::handler::JsonFn(|v| {
+            aslrt::JsonFn(|v| {
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 Ok(v)
             }),
@@ -149,9 +149,9 @@ fn cancel_stops_a_waiting_execution() {
 fn cancel_stops_a_looping_execution_and_one_not_started() {
     // No transition cap to speak of: a release build reaches the default million transitions in
     // well under the 20 ms before the cancellation.
-    let limits = aslrt::RuntimeLimits { max_transitions: u64::MAX, ..aslrt::RuntimeLimits::default() };
+    let limits = aslrt::RuntimeLimits::default().max_transitions(u64::MAX);
     let looping = StateMachine::builder()
-        .config(aslrt::Config { limits, ..aslrt::Config::default() })
+        .limits(limits)
         .compile(
             r#"{"StartAt":"A","States":{
             "A":{"Type":"Pass","Next":"B"},

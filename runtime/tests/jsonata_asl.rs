@@ -1,14 +1,15 @@
 //! JSONata states and workflow variables: what the AWS-recorded corpus does not cover, through
 //! one `check(definition, input, expect)`.
 
-use aslrt::handler::Echo;
-use aslrt::{Clock, Config, StateMachine};
+use aslrt::internal::handler::Echo;
+use aslrt::{Clock, StateMachine};
 use serde_json::{json, Value};
 
 fn run(definition: &Value, input: &Value, seed: u64) -> Value {
     let machine = StateMachine::builder()
         .handler("arn:aws:states:::local:echo", Echo)
-        .config(Config { clock: Clock::Virtual { start_millis: Some(0) }, seed: Some(seed), ..Config::default() })
+        .clock(Clock::Virtual { start_millis: Some(0) })
+        .seed(Some(seed))
         .compile(&definition.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
     machine.execute_json(input).to_json()
@@ -169,7 +170,7 @@ fn map_iteration_cannot_assign_an_outer_variable() {
               "ItemProcessor": {"StartAt": "X", "States": {
                   "X": {"Type": "Pass", "Assign": {"total": "{% $total + $states.input %}"}, "End": true}}},
               "End": true}}});
-    let err = StateMachine::compile(&def.to_string()).err().expect("rejected");
+    let err = StateMachine::compile(&def.to_string()).expect_err("rejected");
     let d = &err.diagnostics()[0];
     assert_eq!((d.code, d.location.as_str()), ("SCHEMA_VALIDATION_FAILED", "/States/M/ItemProcessor/States/X/Assign"));
     assert!(d.message.contains("'total'"), "{}", d.message);
@@ -215,7 +216,7 @@ fn variable_size_limits() {
 #[test]
 fn jsonata_validation() {
     let diags = |def: Value| -> Vec<(String, String, String)> {
-        match aslrt::asl::parse(&def.to_string()) {
+        match aslrt::internal::asl::parse(&def.to_string()) {
             Ok(_) => Vec::new(),
             Err(d) => d.into_iter().map(|d| (d.code.to_owned(), d.location, d.message)).collect(),
         }

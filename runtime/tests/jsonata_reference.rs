@@ -3,8 +3,8 @@
 //! Each case is one test; ids in `tests/jsonata/known-differences.txt` must differ (and the list
 //! only shrinks).
 
-use aslrt::jsonata::{Expr, JV};
-use aslrt::value::{from_serde, Arena};
+use aslrt::internal::jsonata::{Expr, JV};
+use aslrt::internal::value::{from_serde, Arena};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value as Json;
 
@@ -56,8 +56,8 @@ fn run(case: &Json) -> Json {
 }
 
 /// As the reference writes its results: non-finite numbers as `{"nonFinite": …}`.
-fn with_non_finite(v: &aslrt::value::Value<'_>) -> Json {
-    use aslrt::value::Value;
+fn with_non_finite(v: &aslrt::internal::value::Value<'_>) -> Json {
+    use aslrt::internal::value::Value;
     match v {
         Value::Float(f) if f.is_nan() => serde_json::json!({"nonFinite": "NaN"}),
         Value::Float(f) if f.is_infinite() => {
@@ -79,7 +79,7 @@ fn same(expect: &Json, got: &Json) -> bool {
         return got.get("undefined").is_some();
     }
     match (expect.get("result"), got.get("result")) {
-        (Some(e), Some(g)) => aslrt::conformance::json_eq(e, g),
+        (Some(e), Some(g)) => aslrt::internal::conformance::json_eq(e, g),
         _ => false,
     }
 }

@@ -7,7 +7,7 @@
 
 mod support;
 
-use aslrt::conformance::{run_definition, verdict, Case};
+use aslrt::internal::conformance::{run_definition, verdict, Case};
 use libtest_mimic::{Arguments, Failed, Trial};
 use support::variants::Variant;
 

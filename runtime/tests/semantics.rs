@@ -1,8 +1,9 @@
 //! Hand-written cases for outcomes the AWS-recorded corpus does not cover. Each goes through
 //! `check(definition, input, expect)`.
 
-use aslrt::handler::{Echo, JsonFn, Raise};
-use aslrt::{Clock, Config, Handlers, RuntimeLimits, StateMachine, TaskError, TaskHandler};
+use aslrt::internal::handler::{Echo, Raise};
+use aslrt::JsonFn;
+use aslrt::{Clock, Handlers, RuntimeLimits, StateMachine, TaskError, TaskHandler};
 use serde_json::{json, Value};
 
 fn handlers() -> Handlers {
@@ -21,12 +22,9 @@ fn run_with(definition: Value, input: Value, limits: RuntimeLimits) -> Value {
         let machine = StateMachine::builder()
             .optimize(optimize)
             .handlers(handlers())
-            .config(Config {
-                clock: Clock::Virtual { start_millis: Some(0) },
-                seed: Some(1),
-                limits,
-                ..Config::default()
-            })
+            .clock(Clock::Virtual { start_millis: Some(0) })
+            .seed(Some(1))
+            .limits(limits)
             .compile(&definition.to_string())
             .unwrap_or_else(|e| panic!("{e}"));
         machine.execute_json(&input)
@@ -141,7 +139,7 @@ fn data_limit_exceeded_is_not_caught() {
     let out = run_with(
         pass_then(json!({"Type": "Pass", "End": true})),
         json!({"a": "x".repeat(100)}),
-        RuntimeLimits { max_payload_bytes: 64, ..RuntimeLimits::default() },
+        RuntimeLimits::default().max_payload_bytes(64),
     );
     assert_eq!(out["error"], "States.DataLimitExceeded");
 }
@@ -266,7 +264,7 @@ fn handlers_are_shared_across_threads() {
 // Validation: every diagnostic at once, with AWS's code and a JSON pointer.
 
 fn diagnostics(definition: &str) -> Vec<(String, String, String)> {
-    match aslrt::asl::parse(definition) {
+    match aslrt::internal::asl::parse(definition) {
         Ok(_) => Vec::new(),
         Err(d) => d.into_iter().map(|d| (d.code.to_owned(), d.location, d.message)).collect(),
     }

@@ -1,8 +1,8 @@
 //! Heavy Maps spread their items over the Runtime's idle workers, with the outcome the items
 //! would have had one after another: the same output, the same failure, the same transitions.
 
-use aslrt::handler::{JsonFn, TaskError};
 use aslrt::{Config, Outcome, Runtime, RuntimeLimits, Scratch, StateMachine, Status};
+use aslrt::{JsonFn, TaskError};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -302,8 +302,7 @@ fn a_later_items_selector_failure_waits_for_the_items_put_off_before_it() {
 fn the_transition_cap_holds_across_workers() {
     // 40 items of 2 states: 81 transitions one after another, over a cap of 60 that no worker's
     // share reaches alone.
-    let limits = RuntimeLimits { max_transitions: 60, ..RuntimeLimits::default() };
-    let config = Config { limits, ..Config::default() };
+    let config = Config::default().limits(RuntimeLimits::default().max_transitions(60));
     let event = objects(40, |i| json!({"n": i}));
     let expected = selecting(config.clone(), Threads::default()).execute(&mut Scratch::new(), &event).to_outcome();
     assert_eq!(expected.cause.as_deref(), Some("The execution reached the maximum number of state transitions."));
@@ -316,7 +315,7 @@ fn the_transition_cap_holds_across_workers() {
 
 #[test]
 fn a_configured_seed_keeps_items_on_one_worker_and_its_uuids() {
-    let config = Config { seed: Some(7), ..Config::default() };
+    let config = Config::default().seed(Some(7));
     let event = objects(24, |i| json!({"n": i}));
     let expected = selecting(config.clone(), Threads::default()).execute(&mut Scratch::new(), &event).to_outcome();
     let rt = Runtime::new(2);

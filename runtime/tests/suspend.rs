@@ -2,7 +2,7 @@
 //! holding a worker, resume on the pool, and replay what they did before (no handler is called
 //! twice); cancellation and shutdown still reach them while they wait.
 
-use aslrt::handler::JsonFn;
+use aslrt::JsonFn;
 use aslrt::{AsyncFn, Runtime, StateMachine, Status, TaskError, TaskInfo};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +10,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 /// The outcome of `pending`, or a test failure after `secs` instead of a hang.
-fn within(secs: u64, pending: aslrt::exec::Pending) -> aslrt::Outcome {
+fn within(secs: u64, pending: aslrt::Pending) -> aslrt::Outcome {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(pending.wait());
@@ -176,7 +176,7 @@ fn a_panicking_async_handler_fails_the_task() {
     // A handler that panics when called, before it has a future to return.
     struct PanicsAtCall;
     impl aslrt::AsyncTaskHandler for PanicsAtCall {
-        fn invoke(&self, _: Value, _: TaskInfo) -> aslrt::handler::TaskFuture {
+        fn invoke(&self, _: Value, _: TaskInfo) -> aslrt::TaskFuture {
             panic!("no future")
         }
     }
@@ -399,7 +399,7 @@ fn a_timestamp_wait_replays_the_time_it_read() {
         )
         .unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let event = json!({"at": aslrt::timestamp::format_millis(now + 300)});
+    let event = json!({"at": aslrt::internal::vm::timestamp::format_millis(now + 300)});
     let rt = Runtime::new(1);
     let out = within(10, rt.execute_async(&machine, event.to_string().into_bytes()));
     assert_eq!(out.status, Status::Succeeded, "{out:?}");

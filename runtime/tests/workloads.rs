@@ -3,8 +3,9 @@
 
 mod support;
 
-use aslrt::handler::{Echo, JsonFn};
-use aslrt::{Clock, Config, Handlers, StateMachine, Status, TaskError};
+use aslrt::internal::handler::Echo;
+use aslrt::JsonFn;
+use aslrt::{Clock, Handlers, StateMachine, Status, TaskError};
 
 fn handlers() -> Handlers {
     let mut h = Handlers::new();
@@ -42,14 +43,14 @@ fn every_workload_gives_its_expected_output() {
             serde_json::from_slice(&std::fs::read(w.join("expected-output.json")).unwrap()).unwrap();
         let machine = StateMachine::builder()
             .handlers(handlers())
-            .config(Config { clock: Clock::ZeroDelay, ..Config::default() })
+            .clock(Clock::ZeroDelay)
             .compile(&def)
             .unwrap_or_else(|e| panic!("{}: {e}", w.display()));
         let mut scratch = aslrt::Scratch::new();
         let run = machine.execute(&mut scratch, &input);
         assert_eq!(run.status, Status::Succeeded, "{}: {run:?}", w.display());
         let got: serde_json::Value = serde_json::from_str(run.output.unwrap()).unwrap();
-        assert!(aslrt::conformance::json_eq(&got, &expected), "{}: got {got}", w.display());
+        assert!(aslrt::internal::conformance::json_eq(&got, &expected), "{}: got {got}", w.display());
         n += 1;
     }
     assert!(n >= 7, "expected the 7 workloads, found {n}");

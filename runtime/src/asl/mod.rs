@@ -1,4 +1,7 @@
 //! The Amazon States Language front end: JSON text → validated, typed [`Definition`].
+// Internal (reached by the crate's own tools through `internal`): documented where it helps,
+// not item by item.
+#![allow(missing_docs)]
 
 pub mod ast;
 mod parse;
@@ -14,6 +17,7 @@ pub struct Diagnostic {
     pub code: &'static str,
     /// JSON pointer to the offending node, `/States/Foo/Next`.
     pub location: String,
+    /// What is wrong, in AWS's words where AWS has them.
     pub message: String,
     /// What exactly is wrong, where AWS's message does not say (a path's parse error).
     pub note: Option<String>,

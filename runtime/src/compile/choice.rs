@@ -1,7 +1,7 @@
 //! Choice rules: a JSONPath Choice is one [`Op::Choose`] over its rule trees, followed by a table
 //! of outcomes; a JSONata Choice is a test and a jump per rule.
 
-use super::{push, Compiler, Emitter};
+use super::{push, CompileError, Compiler, Emitter, Result};
 use crate::asl::ast::{self, ChoiceRule, Condition, State};
 use crate::bytecode::*;
 
@@ -12,13 +12,13 @@ impl Compiler {
         s: &State,
         rules: &[ChoiceRule],
         default: Option<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         if s.jsonata {
             return self.choice_jsonata(e, s, rules, default);
         }
         self.input_path(e, s)?;
         let mut variables = Vec::new();
-        let conds = rules.iter().map(|r| self.cond(&r.condition, &mut variables)).collect::<Result<_, _>>()?;
+        let conds = rules.iter().map(|r| self.cond(&r.condition, &mut variables)).collect::<Result<_>>()?;
         let id = ChoiceId(push(&mut self.program.choices, ChoiceSpec { rules: conds })?);
         e.emit(Op::Choose(id));
         // The table `Choose` indexes: one op per rule, then the Default's. An outcome that only
@@ -56,7 +56,7 @@ impl Compiler {
     /// A rule's condition, its comparisons compiled into tests; `variables` holds the variables
     /// of this Choice compiled so far, so that comparisons of the same variable share its path
     /// (and the VM reads it once for consecutive comparisons) in an optimised program.
-    fn cond(&mut self, c: &Condition, variables: &mut Vec<(crate::path::Path, PathId)>) -> Result<Cond, String> {
+    fn cond(&mut self, c: &Condition, variables: &mut Vec<(crate::path::Path, PathId)>) -> Result<Cond> {
         Ok(match c {
             Condition::Compare { variable, op, operand } => {
                 let shared = variables.iter().find(|(p, _)| self.optimize && p == variable);
@@ -71,20 +71,14 @@ impl Compiler {
                 Cond::Test(self.test(path, *op, operand)?)
             }
             Condition::Not(inner) => Cond::Not(Box::new(self.cond(inner, variables)?)),
-            Condition::And(list) => Cond::And(list.iter().map(|x| self.cond(x, variables)).collect::<Result<_, _>>()?),
-            Condition::Or(list) => Cond::Or(list.iter().map(|x| self.cond(x, variables)).collect::<Result<_, _>>()?),
-            Condition::Jsonata(_) => return Err("internal error: a JSONata condition in a JSONPath Choice".into()),
+            Condition::And(list) => Cond::And(list.iter().map(|x| self.cond(x, variables)).collect::<Result<_>>()?),
+            Condition::Or(list) => Cond::Or(list.iter().map(|x| self.cond(x, variables)).collect::<Result<_>>()?),
+            Condition::Jsonata(_) => return Err(CompileError::internal("a JSONata condition in a JSONPath Choice")),
         })
     }
 
     /// The output of a JSONPath Choice for one outcome: OutputPath, the Assign, exit, jump.
-    fn choice_exit(
-        &mut self,
-        e: &mut Emitter,
-        s: &State,
-        assign: Option<AssignId>,
-        target: &str,
-    ) -> Result<(), String> {
+    fn choice_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>, target: &str) -> Result<()> {
         e.emit(Op::Move { to: Reg::Acc, from: Reg::Eff });
         self.output_path(e, s)?;
         if let Some(a) = assign {
@@ -104,7 +98,7 @@ impl Compiler {
         s: &State,
         rules: &[ChoiceRule],
         default: Option<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         let mut uses = Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref());
         for r in rules {
             uses.extend(Self::jsonata_uses(r.output.as_ref(), r.assign.as_ref()));
@@ -116,7 +110,7 @@ impl Compiler {
         for rule in rules {
             let next_rule = e.label();
             let Condition::Jsonata(t) = &rule.condition else {
-                return Err("internal error: a JSONPath condition in a JSONata Choice".into());
+                return Err(CompileError::internal("a JSONPath condition in a JSONata Choice"));
             };
             let id = self.jt(t)?;
             e.emit(Op::TestJ(id));
@@ -139,7 +133,7 @@ impl Compiler {
         Ok(())
     }
 
-    fn test(&mut self, variable: PathId, op: ast::Comparison, operand: &ast::Operand) -> Result<TestId, String> {
+    fn test(&mut self, variable: PathId, op: ast::Comparison, operand: &ast::Operand) -> Result<TestId> {
         use ast::Comparison as C;
         let is_timestamp = matches!(
             op,
@@ -151,7 +145,7 @@ impl Compiler {
         );
         let operand = match operand {
             ast::Operand::Const(crate::value::Const::Str(s)) if is_timestamp => TestOperand::Timestamp(
-                crate::vm::timestamp::parse(s).ok_or("internal error: unparsed timestamp literal")?,
+                crate::vm::timestamp::parse(s).ok_or_else(|| CompileError::internal("unparsed timestamp literal"))?,
             ),
             ast::Operand::Const(k) => TestOperand::Const(self.constant(k)?),
             ast::Operand::Path(p) => TestOperand::Path(self.path(p)?),

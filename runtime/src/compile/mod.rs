@@ -4,6 +4,9 @@
 //! One file per kind of state: `state.rs` (Pass, Succeed, Fail, Wait), `choice.rs`, `task.rs`
 //! (Task, Parallel, Map and their Retry/Catch), `template.rs` (payload templates and intrinsic
 //! calls).
+// Internal (reached by the crate's own tools through `internal`): documented where it helps,
+// not item by item.
+#![allow(missing_docs)]
 
 mod choice;
 mod state;
@@ -32,9 +35,28 @@ impl Default for Options {
     }
 }
 
-/// Compiles a validated definition and verifies the result. An `Err` is a compiler bug or a
-/// definition too large for 16-bit pool indices.
-pub fn compile(def: &Definition, options: Options) -> Result<Program, String> {
+/// Why a definition could not be compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompileError {
+    /// More of something than the compiled form can index (16-bit pool indices): what.
+    TooLarge(String),
+    /// A compiler bug: what went wrong.
+    Internal(String),
+}
+
+impl CompileError {
+    #[cold]
+    fn internal(what: impl Into<String>) -> CompileError {
+        CompileError::Internal(what.into())
+    }
+}
+
+/// The compiler's results.
+pub(crate) type Result<T> = std::result::Result<T, CompileError>;
+
+/// Compiles a validated definition and verifies the result. An `Err` is a definition too large
+/// for 16-bit pool indices, or a compiler bug.
+pub fn compile(def: &Definition, options: Options) -> Result<Program> {
     let mut c = Compiler {
         program: Program {
             timeout_seconds: def.machine.timeout_seconds,
@@ -45,7 +67,7 @@ pub fn compile(def: &Definition, options: Options) -> Result<Program, String> {
         optimize: options.optimize,
     };
     c.machine(&def.machine)?;
-    verify::verify(&mut c.program).map_err(|e| format!("internal error: bytecode verification failed: {e}"))?;
+    verify::verify(&mut c.program).map_err(|e| CompileError::internal(format!("bytecode verification failed: {e}")))?;
     c.program.analyse();
     Ok(c.program)
 }
@@ -66,9 +88,9 @@ pub(crate) struct Compiler {
 }
 
 /// Pushes `item` onto a pool and returns its 16-bit index.
-fn push<T>(pool: &mut Vec<T>, item: T) -> Result<u16, String> {
+fn push<T>(pool: &mut Vec<T>, item: T) -> Result<u16> {
     let i = u16::try_from(pool.len())
-        .map_err(|_| "the definition is too large: more than 65535 entries in one pool".to_owned())?;
+        .map_err(|_| CompileError::TooLarge("more than 65,535 paths, constants or other entries of one kind".into()))?;
     pool.push(item);
     Ok(i)
 }
@@ -148,15 +170,15 @@ impl Emitter {
         self.code.push(make(Pc(u32::MAX)));
     }
 
-    pub fn state_label(&self, name: &str) -> Result<Label, String> {
+    pub fn state_label(&self, name: &str) -> Result<Label> {
         self.states
             .get(name)
             .map(|id| self.state_labels[id.index()])
-            .ok_or_else(|| format!("internal error: unresolved state '{name}'"))
+            .ok_or_else(|| CompileError::internal(format!("unresolved state '{name}'")))
     }
 
     /// The transition at the end of a state: a jump to the next state or the end of the machine.
-    pub fn transition(&mut self, t: &Transition) -> Result<(), String> {
+    pub fn transition(&mut self, t: &Transition) -> Result<()> {
         match t {
             Transition::Next(n) => {
                 let l = self.state_label(n)?;
@@ -167,11 +189,11 @@ impl Emitter {
         Ok(())
     }
 
-    pub fn resolve(&self, l: Label) -> Result<Pc, String> {
-        self.labels[l.0 as usize].ok_or_else(|| format!("internal error: label {} never bound", l.0))
+    pub fn resolve(&self, l: Label) -> Result<Pc> {
+        self.labels[l.0 as usize].ok_or_else(|| CompileError::internal(format!("label {} never bound", l.0)))
     }
 
-    fn finish(mut self) -> Result<Vec<Op>, String> {
+    fn finish(mut self) -> Result<Vec<Op>> {
         self.flush();
         for (at, l) in std::mem::take(&mut self.patches) {
             let pc = self.resolve(l)?;
@@ -180,7 +202,7 @@ impl Emitter {
                 Op::ChoiceOut(_) => Op::ChoiceOut(pc),
                 Op::JumpIfNot(_) => Op::JumpIfNot(pc),
                 Op::MapNext(_) => Op::MapNext(pc),
-                other => return Err(format!("internal error: patching {other:?}")),
+                other => return Err(CompileError::internal(format!("patching {other:?}"))),
             };
         }
         Ok(self.code)
@@ -188,7 +210,7 @@ impl Emitter {
 }
 
 impl Compiler {
-    pub fn path(&mut self, p: &Path) -> Result<PathId, String> {
+    pub fn path(&mut self, p: &Path) -> Result<PathId> {
         let p = self.planned(p);
         push(&mut self.program.paths, p).map(PathId)
     }
@@ -213,7 +235,7 @@ impl Compiler {
 
     /// An intrinsic call into the pool, its path arguments planned as [`Compiler::path`] plans
     /// paths.
-    pub fn call_id(&mut self, call: &Call) -> Result<CallId, String> {
+    pub fn call_id(&mut self, call: &Call) -> Result<CallId> {
         let call = self.planned_call(call);
         push(&mut self.program.calls, call).map(CallId)
     }
@@ -232,19 +254,19 @@ impl Compiler {
         call
     }
 
-    pub fn ref_path(&mut self, p: &ReferencePath) -> Result<RefPathId, String> {
+    pub fn ref_path(&mut self, p: &ReferencePath) -> Result<RefPathId> {
         push(&mut self.program.ref_paths, p.clone()).map(RefPathId)
     }
 
-    pub fn constant(&mut self, c: &crate::value::Const) -> Result<ConstId, String> {
+    pub fn constant(&mut self, c: &crate::value::Const) -> Result<ConstId> {
         push(&mut self.program.consts, c.clone()).map(ConstId)
     }
 
-    pub fn string(&mut self, s: &str) -> Result<StrId, String> {
+    pub fn string(&mut self, s: &str) -> Result<StrId> {
         push(&mut self.program.strings, s.into()).map(StrId)
     }
 
-    fn machine(&mut self, m: &Machine) -> Result<MachineId, String> {
+    fn machine(&mut self, m: &Machine) -> Result<MachineId> {
         // Reserve the id first: nested machines are compiled while this one is being emitted.
         let id = MachineId(push(
             &mut self.program.machines,
@@ -260,7 +282,10 @@ impl Compiler {
             optimize: self.optimize,
         };
         for (i, s) in m.states.iter().enumerate() {
-            let sid = StateId(u16::try_from(i).map_err(|_| "too many states in one machine".to_owned())?);
+            let sid = StateId(
+                u16::try_from(i)
+                    .map_err(|_| CompileError::TooLarge("more than 65,535 states in one machine".into()))?,
+            );
             e.states.insert(s.name.clone(), sid);
             let l = e.label();
             e.state_labels.push(l);
@@ -298,7 +323,7 @@ impl Compiler {
     }
 
     /// Emits one state's code after its `Enter`.
-    fn state(&mut self, e: &mut Emitter, s: &State) -> Result<Handling, String> {
+    fn state(&mut self, e: &mut Emitter, s: &State) -> Result<Handling> {
         match &s.kind {
             StateKind::Pass { result } => self.pass(e, s, result.as_ref()).map(|()| Default::default()),
             StateKind::Succeed => self.succeed(e, s).map(|()| Default::default()),
@@ -316,12 +341,12 @@ impl Compiler {
     }
 
     /// A JSONata value into the pool.
-    pub fn jt(&mut self, t: &crate::asl::ast::JTemplate) -> Result<JtId, String> {
+    pub fn jt(&mut self, t: &crate::asl::ast::JTemplate) -> Result<JtId> {
         push(&mut self.program.jtemplates, t.clone()).map(JtId)
     }
 
     /// Emits the values of an Assign (JSONPath templates read `root`), then the Assign op.
-    pub fn assign(&mut self, e: &mut Emitter, a: &crate::asl::ast::Assign, root: Reg) -> Result<(), String> {
+    pub fn assign(&mut self, e: &mut Emitter, a: &crate::asl::ast::Assign, root: Reg) -> Result<()> {
         let id = self.assign_values(e, a, root)?;
         e.emit(Op::Assign(id));
         Ok(())
@@ -329,12 +354,7 @@ impl Compiler {
 
     /// Emits the values of an Assign and returns its spec; the caller emits the `Assign` op
     /// where the values take effect (JSONPath: after the state's own OutputPath).
-    pub fn assign_values(
-        &mut self,
-        e: &mut Emitter,
-        a: &crate::asl::ast::Assign,
-        root: Reg,
-    ) -> Result<AssignId, String> {
+    pub fn assign_values(&mut self, e: &mut Emitter, a: &crate::asl::ast::Assign, root: Reg) -> Result<AssignId> {
         use crate::asl::ast::Assign;
         let slots: Box<[u32]> = match a {
             Assign::JsonPath(v) => {
@@ -380,7 +400,7 @@ impl Compiler {
         t: Option<&crate::asl::ast::JTemplate>,
         to: Reg,
         absent: Reg,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         match t {
             Some(t) => {
                 let id = self.jt(t)?;
@@ -401,7 +421,7 @@ impl Compiler {
         assign: Option<&crate::asl::ast::Assign>,
         absent: Reg,
         assign_root: Reg,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         self.jsonata_into(e, output, Reg::Acc, absent)?;
         if let Some(a) = assign {
             self.assign(e, a, assign_root)?;
@@ -410,12 +430,12 @@ impl Compiler {
     }
 
     /// JSONata Output into `Acc` (or `default` when the state has none), then Assign.
-    pub fn jsonata_output_assign(&mut self, e: &mut Emitter, s: &State, default: Reg) -> Result<(), String> {
+    pub fn jsonata_output_assign(&mut self, e: &mut Emitter, s: &State, default: Reg) -> Result<()> {
         self.jsonata_outcome(e, s.output.as_ref(), s.assign.as_ref(), default, Reg::Raw)
     }
 
     /// The JSONata tail of a state: Output, Assign, exit, transition.
-    pub fn jsonata_exit(&mut self, e: &mut Emitter, s: &State, default: Reg) -> Result<(), String> {
+    pub fn jsonata_exit(&mut self, e: &mut Emitter, s: &State, default: Reg) -> Result<()> {
         self.jsonata_output_assign(e, s, default)?;
         e.emit(Op::Exit);
         e.transition(&s.transition)
@@ -423,7 +443,7 @@ impl Compiler {
 
     /// InputPath: `Eff` from `Raw` (Enter already set `Eff = Raw`, so that an optimised
     /// program leaves out `$`).
-    pub fn input_path(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+    pub fn input_path(&mut self, e: &mut Emitter, s: &State) -> Result<()> {
         match self.io_path(&s.io.input_path)? {
             IoPath::Null => e.emit(Op::InputNull),
             IoPath::Whole => {}
@@ -434,14 +454,14 @@ impl Compiler {
 
     /// An InputPath or OutputPath field: absent means `$`, which only the unoptimised
     /// reference evaluates.
-    fn io_path(&mut self, field: &Option<Option<Path>>) -> Result<IoPath, String> {
+    fn io_path(&mut self, field: &Option<Option<Path>>) -> Result<IoPath> {
         Ok(match field {
             Some(None) => IoPath::Null,
             None if self.optimize => IoPath::Whole,
             Some(Some(p)) if self.optimize && is_root(p) => IoPath::Whole,
             Some(Some(p)) => IoPath::Path(self.path(p)?),
             None => {
-                let root = crate::path::parse_path("$").map_err(|e| format!("internal error: {e}"))?;
+                let root = crate::path::parse_path("$").map_err(|e| CompileError::internal(format!("{e}")))?;
                 IoPath::Path(self.path(&root)?)
             }
         })
@@ -449,7 +469,7 @@ impl Compiler {
 
     /// ResultPath (`Res` into `Raw`, to `Acc`), OutputPath, a pending Assign, the exit event and
     /// the transition.
-    pub fn result_output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
+    pub fn result_output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<()> {
         if let (true, Some(Some(rp)), Some(Some(op))) = (self.optimize, &s.io.result_path, &s.io.output_path) {
             // `"ResultPath": "$.x", "OutputPath": "$.x"` outputs the result itself: the object
             // the ResultPath would make is never built.
@@ -468,11 +488,7 @@ impl Compiler {
     }
 
     /// `Acc` from `Res` placed into `Raw` at a ResultPath (absent: `$`; null: discard).
-    pub fn result_path(
-        &mut self,
-        e: &mut Emitter,
-        rp: &Option<Option<crate::path::ReferencePath>>,
-    ) -> Result<(), String> {
+    pub fn result_path(&mut self, e: &mut Emitter, rp: &Option<Option<crate::path::ReferencePath>>) -> Result<()> {
         let whole = match rp {
             None => true,
             Some(None) => false,
@@ -494,7 +510,7 @@ impl Compiler {
     }
 
     /// OutputPath on `Acc`.
-    pub fn output_path(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+    pub fn output_path(&mut self, e: &mut Emitter, s: &State) -> Result<()> {
         match self.io_path(&s.io.output_path)? {
             IoPath::Null => e.emit(Op::OutputNull),
             IoPath::Whole => {}
@@ -504,7 +520,7 @@ impl Compiler {
     }
 
     /// OutputPath on `Acc`, a pending Assign, the exit event and the transition.
-    pub fn output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<(), String> {
+    pub fn output_exit(&mut self, e: &mut Emitter, s: &State, assign: Option<AssignId>) -> Result<()> {
         self.output_path(e, s)?;
         if let Some(a) = assign {
             e.emit(Op::Assign(a));

@@ -1,12 +1,12 @@
 //! Pass, Succeed, Fail and Wait.
 
-use super::{push, Compiler, Emitter};
+use super::{push, Compiler, Emitter, Result};
 use crate::asl::ast::{State, Str, Wait};
 use crate::bytecode::*;
 use crate::value::Const;
 
 impl Compiler {
-    pub(super) fn pass(&mut self, e: &mut Emitter, s: &State, result: Option<&Const>) -> Result<(), String> {
+    pub(super) fn pass(&mut self, e: &mut Emitter, s: &State, result: Option<&Const>) -> Result<()> {
         if s.jsonata {
             self.set_states(e, 0, &Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref()));
             return self.jsonata_exit(e, s, Reg::Raw);
@@ -29,7 +29,7 @@ impl Compiler {
         self.result_output_exit(e, s, assign)
     }
 
-    pub(super) fn succeed(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+    pub(super) fn succeed(&mut self, e: &mut Emitter, s: &State) -> Result<()> {
         if s.jsonata {
             self.set_states(e, 0, &Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref()));
             return self.jsonata_exit(e, s, Reg::Raw);
@@ -39,13 +39,7 @@ impl Compiler {
         self.output_exit(e, s, None)
     }
 
-    pub(super) fn fail(
-        &mut self,
-        e: &mut Emitter,
-        s: &State,
-        error: Option<&Str>,
-        cause: Option<&Str>,
-    ) -> Result<(), String> {
+    pub(super) fn fail(&mut self, e: &mut Emitter, s: &State, error: Option<&Str>, cause: Option<&Str>) -> Result<()> {
         if s.jsonata {
             let uses: Vec<Option<&crate::asl::ast::JTemplate>> = [error, cause]
                 .into_iter()
@@ -63,7 +57,7 @@ impl Compiler {
         Ok(())
     }
 
-    fn str_source(&mut self, s: &Str) -> Result<StrSource, String> {
+    fn str_source(&mut self, s: &Str) -> Result<StrSource> {
         Ok(match s {
             Str::Literal(l) => StrSource::Literal(self.string(l)?),
             Str::Path(p) => StrSource::Path(self.path(p)?),
@@ -72,7 +66,7 @@ impl Compiler {
         })
     }
 
-    pub(super) fn wait(&mut self, e: &mut Emitter, s: &State, w: &Wait) -> Result<(), String> {
+    pub(super) fn wait(&mut self, e: &mut Emitter, s: &State, w: &Wait) -> Result<()> {
         if s.jsonata {
             let t = match w {
                 Wait::SecondsExpr(t) | Wait::TimestampExpr(t) => Some(t),

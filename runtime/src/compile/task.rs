@@ -1,6 +1,6 @@
 //! Task, Parallel and Map: an attempt region routed through Retry, and a landing pad per catcher.
 
-use super::{push, Compiler, Emitter, Handling};
+use super::{push, CompileError, Compiler, Emitter, Handling, Result};
 use crate::asl::ast::{self, ErrorHandling, Machine, State};
 use crate::bytecode::*;
 
@@ -49,7 +49,7 @@ impl Compiler {
     /// A landing pad per catcher, emitted where the machine's code is now: it makes the state's
     /// output from the error output in `Err`, runs the catcher's Assign, counts the exit and
     /// jumps to the catcher's `Next`.
-    pub(super) fn landing_pads(&mut self, e: &mut Emitter, errors: &ErrorHandling) -> Result<Box<[Catcher]>, String> {
+    pub(super) fn landing_pads(&mut self, e: &mut Emitter, errors: &ErrorHandling) -> Result<Box<[Catcher]>> {
         let mut catch = Vec::with_capacity(errors.catch.len());
         for c in &errors.catch {
             let pad = e.label();
@@ -84,7 +84,7 @@ impl Compiler {
     }
 
     /// `In` from Parameters or Arguments, or the (effective) input itself.
-    fn input(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+    fn input(&mut self, e: &mut Emitter, s: &State) -> Result<()> {
         if s.jsonata {
             return self.jsonata_into(e, s.arguments.as_ref(), Reg::In, Reg::Raw);
         }
@@ -100,7 +100,7 @@ impl Compiler {
 
     /// After the result is in `Res`: JSONPath Assign (on the raw result) and ResultSelector, or
     /// JSONata Output and Assign; then the end of the attempt, the exit and the transition.
-    fn finish_attempt(&mut self, e: &mut Emitter, s: &State) -> Result<(), String> {
+    fn finish_attempt(&mut self, e: &mut Emitter, s: &State) -> Result<()> {
         if s.jsonata {
             let uses = Self::jsonata_uses(s.output.as_ref(), s.assign.as_ref());
             self.set_states(e, STATES_RESULT, &uses);
@@ -129,7 +129,7 @@ impl Compiler {
         }
     }
 
-    pub(super) fn task(&mut self, e: &mut Emitter, s: &State, t: &ast::Task) -> Result<Handling, String> {
+    pub(super) fn task(&mut self, e: &mut Emitter, s: &State, t: &ast::Task) -> Result<Handling> {
         let resource = match self.program.resources.iter().position(|r| **r == *t.resource) {
             Some(i) => ResourceId(i as u16),
             None => ResourceId(push(&mut self.program.resources, t.resource.as_str().into())?),
@@ -162,7 +162,7 @@ impl Compiler {
         s: &State,
         branches: &[Machine],
         errors: &ErrorHandling,
-    ) -> Result<Handling, String> {
+    ) -> Result<Handling> {
         let mut ids = Vec::with_capacity(branches.len());
         for b in branches {
             ids.push(self.machine(b)?);
@@ -178,14 +178,17 @@ impl Compiler {
             e.emit(Op::Branch(*id));
         }
         e.emit(Op::JoinBranches);
-        e.emit(Op::MakeArray(u16::try_from(ids.len()).map_err(|_| "too many branches")?));
+        e.emit(Op::MakeArray(
+            u16::try_from(ids.len())
+                .map_err(|_| CompileError::TooLarge("more than 65,535 branches in one Parallel".into()))?,
+        ));
         e.emit(Op::Pop(Reg::Res));
         e.emit(Op::Events(1)); // ParallelStateSucceeded
         self.finish_attempt(e, s)?;
         Ok(Self::handling(errors))
     }
 
-    pub(super) fn map(&mut self, e: &mut Emitter, s: &State, m: &ast::Map) -> Result<Handling, String> {
+    pub(super) fn map(&mut self, e: &mut Emitter, s: &State, m: &ast::Map) -> Result<Handling> {
         let processor = self.machine(&m.processor)?;
         let items_path = m.items_path.as_ref().map(|p| self.path(p)).transpose()?;
         let items_jt = match (&m.items, s.jsonata) {

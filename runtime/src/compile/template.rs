@@ -1,6 +1,6 @@
 //! Payload templates and intrinsic calls → stack code.
 
-use super::{push, Compiler, Emitter};
+use super::{push, CompileError, Compiler, Emitter, Result};
 use crate::bytecode::*;
 use crate::intrinsics::{Arg, Call};
 use crate::path::{ContextField, Template};
@@ -17,7 +17,7 @@ fn is_flat(t: &Template) -> bool {
 
 impl Compiler {
     /// Emits code that pushes the value of `t`, with `$` paths read from `root`.
-    pub(super) fn template(&mut self, e: &mut Emitter, t: &Template, root: Reg) -> Result<(), String> {
+    pub(super) fn template(&mut self, e: &mut Emitter, t: &Template, root: Reg) -> Result<()> {
         match t {
             Template::Const(c) => {
                 let id = self.constant(c)?;
@@ -47,9 +47,9 @@ impl Compiler {
                         }
                         Template::Const(c) => Ok(FlatMember::Const(self.constant(c)?)),
                         Template::Call { call, .. } => Ok(FlatMember::Call(self.call_id(call)?)),
-                        _ => Err("internal error: a flat template member is a container".to_owned()),
+                        _ => Err(CompileError::internal("a flat template member is a container")),
                     })
-                    .collect::<Result<Box<[_]>, String>>()?;
+                    .collect::<Result<Box<[_]>>>()?;
                 let keys = KeysId(push(&mut self.program.keys, members.iter().map(|(k, _)| k.clone()).collect())?);
                 let id = ObjectId(push(&mut self.program.objects, FlatObject { keys, members: flat })?);
                 e.emit(Op::Object { id, root, to: None });
@@ -59,14 +59,16 @@ impl Compiler {
                     self.template(e, m, root)?;
                 }
                 let keys = push(&mut self.program.keys, members.iter().map(|(k, _)| k.clone()).collect())?;
-                let len = u16::try_from(members.len()).map_err(|_| "a template object has too many members")?;
+                let len = u16::try_from(members.len())
+                    .map_err(|_| CompileError::TooLarge("more than 65,535 members in one template object".into()))?;
                 e.emit(Op::MakeObject { keys: KeysId(keys), len });
             }
             Template::Array(items) => {
                 for m in items.iter() {
                     self.template(e, m, root)?;
                 }
-                let len = u16::try_from(items.len()).map_err(|_| "a template array has too many items")?;
+                let len = u16::try_from(items.len())
+                    .map_err(|_| CompileError::TooLarge("more than 65,535 items in one template array".into()))?;
                 e.emit(Op::MakeArray(len));
             }
         }
@@ -74,7 +76,7 @@ impl Compiler {
     }
 
     /// Emits an intrinsic call: its arguments, then `Apply`.
-    pub(super) fn call(&mut self, e: &mut Emitter, call: &Call, root: Reg) -> Result<(), String> {
+    pub(super) fn call(&mut self, e: &mut Emitter, call: &Call, root: Reg) -> Result<()> {
         let id = self.call_id(call)?;
         for a in call.args.iter() {
             match a {

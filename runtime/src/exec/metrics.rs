@@ -8,8 +8,10 @@ use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-/// Upper bounds of the ExecutionTime histogram buckets, in microseconds (then +Inf).
-pub const TIME_BUCKETS_US: [u64; 12] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 10_000, 100_000];
+/// Upper bounds of the ExecutionTime histogram buckets, in microseconds (then +Inf): from 1 µs
+/// to Express's five minutes, so that waits and back-offs fall in a bucket of their own.
+pub const TIME_BUCKETS_US: [u64; 16] =
+    [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 60_000_000, 300_000_000];
 
 /// The counters, one shard per worker and one for executions run on callers' threads, each on
 /// its own cache line: workers never contend for a counter. A snapshot sums the shards.
@@ -34,14 +36,21 @@ pub(crate) struct Shard {
 /// A copy of the counters at one moment.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricsSnapshot {
+    /// ExecutionsStarted.
     pub executions_started: u64,
+    /// ExecutionsSucceeded.
     pub executions_succeeded: u64,
+    /// ExecutionsFailed.
     pub executions_failed: u64,
+    /// ExecutionsTimedOut.
     pub executions_timed_out: u64,
+    /// ExecutionsAborted.
     pub executions_aborted: u64,
+    /// StateTransitions, over every execution.
     pub state_transitions: u64,
-    /// Cumulative counts per bucket of [`TIME_BUCKETS_US`], then +Inf.
+    /// ExecutionTime: cumulative counts per bucket of [`TIME_BUCKETS_US`], then +Inf.
     pub execution_time_buckets: Vec<u64>,
+    /// ExecutionTime: the sum of every execution's time, in seconds.
     pub execution_time_sum_seconds: f64,
 }
 
@@ -111,6 +120,7 @@ impl Metrics {
         &self.shards[index.min(self.shards.len() - 1)]
     }
 
+    /// The counters now, summed over the workers.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let sum = |f: fn(&Shard) -> &AtomicU64| self.shards.iter().map(|s| f(s).load(Relaxed)).sum::<u64>();
         let mut cumulative = 0;

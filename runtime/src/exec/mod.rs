@@ -168,6 +168,7 @@ impl Runtime {
         Runtime { shared, threads: handles, machines: DashMap::new(), timers: Some(timers) }
     }
 
+    /// The number of workers.
     pub fn threads(&self) -> usize {
         self.threads.len()
     }
@@ -182,6 +183,8 @@ impl Runtime {
         self.machines.get(name).map(|m| m.clone())
     }
 
+    /// The execution metrics of every execution this runtime ran: read a
+    /// [`snapshot`](Metrics::snapshot), or its Prometheus text.
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
     }
@@ -542,6 +545,7 @@ impl Pending {
         self.0.id
     }
 
+    /// Blocks the calling thread until the execution ends, and gives its outcome.
     pub fn wait(self) -> Outcome {
         let mut v = self.0.value.lock().unwrap_or_else(|p| p.into_inner());
         loop {

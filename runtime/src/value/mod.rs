@@ -28,14 +28,20 @@ pub type Arena = Bump;
 /// Objects keep their members in document order, which is the order AWS prints them in.
 #[derive(Clone, Copy, Debug)]
 pub enum Value<'a> {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// A number written without fraction or exponent that fits an `i64`.
     Int(i64),
     /// Any other number.
     Float(f64),
+    /// A string, borrowed from the event or allocated in the execution's arena.
     Str(&'a str),
+    /// An array, in the arena.
     Array(&'a [Value<'a>]),
+    /// An object's members in document order; a repeated key is kept, and reading it gives the
+    /// last one, as Jackson does.
     Object(&'a [(&'a str, Value<'a>)]),
 }
 
@@ -160,11 +166,17 @@ fn find_member<'a>(members: &'a [(&'a str, Value<'a>)], key: &[u8]) -> Option<&'
 /// The JSON type names AWS uses in its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// `null`
     Null,
+    /// `boolean`
     Boolean,
+    /// `number`
     Number,
+    /// `string`
     String,
+    /// `array`
     Array,
+    /// `object`
     Object,
 }
 
@@ -183,9 +195,12 @@ impl Kind {
 }
 
 impl<'a> Value<'a> {
+    /// `{}`.
     pub const EMPTY_OBJECT: Value<'static> = Value::Object(&[]);
+    /// `[]`.
     pub const EMPTY_ARRAY: Value<'static> = Value::Array(&[]);
 
+    /// The value's JSON type.
     pub fn kind(&self) -> Kind {
         match self {
             Value::Null => Kind::Null,
@@ -222,6 +237,7 @@ impl<'a> Value<'a> {
         usize::try_from(at).ok().and_then(|i| items.get(i))
     }
 
+    /// The string, if this is one.
     #[inline]
     pub fn as_str(&self) -> Option<&'a str> {
         match self {
@@ -230,6 +246,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The items, if this is an array.
     #[inline]
     pub fn as_array(&self) -> Option<&'a [Value<'a>]> {
         match self {
@@ -239,6 +256,7 @@ impl<'a> Value<'a> {
     }
 
     #[inline]
+    /// The members, if this is an object.
     pub fn as_object(&self) -> Option<&'a [(&'a str, Value<'a>)]> {
         match self {
             Value::Object(o) => Some(o),
@@ -246,6 +264,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The number as a float, if this is a number.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),
@@ -254,6 +273,7 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// Whether this is a number.
     pub fn is_number(&self) -> bool {
         matches!(self, Value::Int(_) | Value::Float(_))
     }
@@ -317,8 +337,11 @@ impl PartialEq for Value<'_> {
 
 /// Allocation helpers over the per-execution arena.
 pub trait ArenaExt<'a> {
+    /// An array of `items`, in the arena.
     fn array(&'a self, items: impl IntoIterator<Item = Value<'a>>) -> Value<'a>;
+    /// An object of `members`, in order, in the arena.
     fn object(&'a self, members: impl IntoIterator<Item = (&'a str, Value<'a>)>) -> Value<'a>;
+    /// A copy of `s` in the arena.
     fn string(&'a self, s: &str) -> Value<'a>;
 }
 
@@ -404,16 +427,24 @@ mod tests {
 /// A constant of the compiled program (a literal in the definition), owned by the program.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Const {
+    /// `null`.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// Any other number.
     Float(f64),
+    /// A string.
     Str(Box<str>),
+    /// An array.
     Array(Box<[Const]>),
+    /// An object, members in order.
     Object(Box<[(Box<str>, Const)]>),
 }
 
 impl Const {
+    /// The constant a serde_json value holds.
     pub fn from_serde(v: &serde_json::Value) -> Const {
         match v {
             serde_json::Value::Null => Const::Null,

@@ -7,6 +7,7 @@ use simd_json::{Node, StaticNode};
 /// The event is not valid JSON.
 #[derive(Debug, Clone)]
 pub struct ParseError {
+    /// The parser's description.
     pub message: String,
 }
 

@@ -6,6 +6,7 @@ use super::{bytes_below, half, word, Value};
 /// during an execution, such as States.JsonToString's) or a byte vector. The writer only
 /// appends `&str` pieces, so a string buffer holds UTF-8 without being checked again.
 pub trait Out {
+    /// Appends `s`.
     fn push_str(&mut self, s: &str);
     /// Bytes written so far, by which the writer keeps to [`WRITE_LIMIT`]; a buffer that does
     /// not say (0) is written whole.

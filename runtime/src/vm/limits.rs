@@ -1,7 +1,17 @@
 //! [`RuntimeLimits`]: the Express quotas, enforced per execution.
 
-/// Limits on one execution. The default is AWS's Express quotas.
+/// Limits on one execution. The default is AWS's Express quotas; change one with its setter.
+///
+/// # Example
+///
+/// ```
+/// use aslrt::RuntimeLimits;
+///
+/// let limits = RuntimeLimits::default().max_transitions(10_000).max_depth(8);
+/// assert_eq!((limits.max_transitions, limits.max_payload_bytes), (10_000, 256 * 1024));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RuntimeLimits {
     /// Largest event, task result or output, in bytes of JSON (AWS: 256 KiB). It takes effect
     /// up to [`crate::value::WRITE_LIMIT`] (16 MiB), the most the writer writes of one value.
@@ -24,6 +34,36 @@ pub struct RuntimeLimits {
 }
 
 impl RuntimeLimits {
+    /// These limits with [`max_payload_bytes`](Self::max_payload_bytes) set.
+    pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
+        self.max_payload_bytes = bytes;
+        self
+    }
+
+    /// These limits with [`max_execution_seconds`](Self::max_execution_seconds) set.
+    pub fn max_execution_seconds(mut self, seconds: u64) -> Self {
+        self.max_execution_seconds = seconds;
+        self
+    }
+
+    /// These limits with [`max_transitions`](Self::max_transitions) set.
+    pub fn max_transitions(mut self, transitions: u64) -> Self {
+        self.max_transitions = transitions;
+        self
+    }
+
+    /// These limits with [`max_depth`](Self::max_depth) set.
+    pub fn max_depth(mut self, depth: u32) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// These limits with [`max_arena_bytes`](Self::max_arena_bytes) set.
+    pub fn max_arena_bytes(mut self, bytes: usize) -> Self {
+        self.max_arena_bytes = bytes;
+        self
+    }
+
     /// The payload limit in effect: [`RuntimeLimits::max_payload_bytes`], at most the writer's
     /// limit.
     pub(crate) fn payload_bytes(&self) -> usize {

@@ -34,22 +34,33 @@ use std::cell::Cell;
 /// How time passes for Wait states, retry back-off and the execution time-out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Clock {
-    /// Real time: a Wait state sleeps the calling thread.
+    /// Real time. An execution that waits (a Wait state, a retry's back-off) is suspended when a
+    /// [`crate::Runtime`] runs it (`execute_async`, `execute_batch`, `stream`): it holds no
+    /// worker, and resumes on any worker when the time comes. Run on the caller's thread
+    /// ([`crate::StateMachine::execute`]), it sleeps that thread.
     #[default]
     System,
-    /// Virtual time starting at `start_millis` (or now): waits advance it at once. For tests,
-    /// replays and benchmarks.
-    Virtual { start_millis: Option<i64> },
+    /// Virtual time: waits advance it at once. For tests, replays and benchmarks.
+    Virtual {
+        /// The time the execution starts at, in milliseconds since the Unix epoch (`None`: now).
+        start_millis: Option<i64>,
+    },
     /// Like `Virtual`, and retry back-off takes no time at all (the benchmarks' zero-delay clock).
     ZeroDelay,
 }
 
-/// Names the context object reports (`$$.Execution.*`, `$$.StateMachine.*`).
-#[derive(Clone, Debug)]
+/// Names the context object reports (`$$.Execution.*`, `$$.StateMachine.*`). Start from
+/// `Identity::default()` and set what you need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Identity {
+    /// `$$.StateMachine.Name`.
     pub state_machine_name: String,
+    /// `$$.StateMachine.Id`; `$$.Execution.Id` is made from it.
     pub state_machine_arn: String,
+    /// `$$.Execution.Name`.
     pub execution_name: String,
+    /// `$$.Execution.RoleArn`.
     pub role_arn: String,
 }
 
@@ -64,17 +75,28 @@ impl Default for Identity {
     }
 }
 
-/// Final status, as StartSyncExecution reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How an execution ended, as StartSyncExecution reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
+    /// It reached a Succeed state or an end: it has an output.
     Succeeded,
+    /// A failure no catcher took: it has an error and a cause.
     Failed,
+    /// It ran out of time (`TimeoutSeconds`, or Express's five minutes): `States.Timeout`.
     TimedOut,
-    /// Dropped unrun when a [`crate::Runtime`] was shut down at once.
+    /// It was cancelled ([`crate::Cancel`]), or dropped unrun when a [`crate::Runtime`] was
+    /// shut down at once.
     Aborted,
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Status {
+    /// AWS's name: `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Succeeded => "SUCCEEDED",

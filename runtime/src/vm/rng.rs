@@ -1,4 +1,7 @@
 //! The execution's seedable random source (States.UUID, States.MathRandom, retry jitter).
+// Internal (reached by the crate's own tools through `internal`): documented where it helps,
+// not item by item.
+#![allow(missing_docs)]
 
 /// SplitMix64: small, fast and good enough for identifiers and jitter; seeded per execution so
 /// that tests and replays are reproducible. An unseeded source takes its seed from the clock on

@@ -3,7 +3,7 @@
 //! which replays every input that once crashed a target. A check panics when what it guards
 //! does not hold.
 
-use aslrt::handler::{Echo, Raise};
+use aslrt::internal::handler::{Echo, Raise};
 use aslrt::{Clock, Config, Handlers, RuntimeLimits, Scratch, StateMachine, TaskError};
 
 /// Every fuzz target, by name: the name is both its file in `fuzz/fuzz_targets/` and the prefix
@@ -27,7 +27,7 @@ pub fn check(target: &str, data: &[u8]) {
 /// Any text as a definition: parsing returns diagnostics or a model, and never panics.
 pub fn parse_asl(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = aslrt::asl::parse(text);
+        let _ = aslrt::internal::asl::parse(text);
     }
 }
 
@@ -35,7 +35,7 @@ pub fn parse_asl(data: &[u8]) {
 /// and not.
 pub fn compile(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if aslrt::asl::parse(text).is_ok() {
+    if aslrt::internal::asl::parse(text).is_ok() {
         for optimize in [true, false] {
             if let Err(e) = StateMachine::builder().optimize(optimize).compile(text) {
                 panic!("validated but did not compile (optimize: {optimize}): {e}");
@@ -55,12 +55,10 @@ pub fn run(data: &[u8]) {
     let mut handlers = Handlers::new();
     handlers.insert("arn:aws:states:::local:echo", Echo);
     handlers.insert("arn:aws:states:::local:fail", Raise(TaskError::new("Boom", "fuzz")));
-    let config = Config {
-        clock: Clock::Virtual { start_millis: Some(0) },
-        seed: Some(0),
-        limits: RuntimeLimits { max_transitions: 10_000, max_depth: 16, ..RuntimeLimits::default() },
-        ..Config::default()
-    };
+    let config = Config::default()
+        .clock(Clock::Virtual { start_millis: Some(0) })
+        .seed(Some(0))
+        .limits(RuntimeLimits::default().max_transitions(10_000).max_depth(16));
     let Ok(machine) = StateMachine::builder().handlers(handlers).config(config).compile(def) else { return };
     let mut scratch = Scratch::new();
     let run = machine.execute(&mut scratch, event);
@@ -80,17 +78,17 @@ pub fn jsonpath(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let arena = bumpalo::Bump::new();
     let doc: serde_json::Value = serde_json::from_str(DOC).expect("the document is JSON");
-    let root = aslrt::value::from_serde(&arena, &doc);
-    if let Ok(p) = aslrt::path::parse_path(text) {
-        let general = p.eval(&arena, root).map(|v| aslrt::value::to_json_string(&v));
+    let root = aslrt::internal::value::from_serde(&arena, &doc);
+    if let Ok(p) = aslrt::internal::path::parse_path(text) {
+        let general = p.eval(&arena, root).map(|v| aslrt::internal::value::to_json_string(&v));
         let mut planned = p.clone();
         planned.plan();
-        let walked = planned.eval(&arena, root).map(|v| aslrt::value::to_json_string(&v));
+        let walked = planned.eval(&arena, root).map(|v| aslrt::internal::value::to_json_string(&v));
         assert_eq!(walked, general, "{text}: the planned walk and the general evaluator differ");
         let _ = p.not_found_message(root);
     }
-    if let Ok(r) = aslrt::path::parse_reference_path(text) {
-        let _ = r.place(&arena, root, aslrt::value::Value::Int(1));
+    if let Ok(r) = aslrt::internal::path::parse_reference_path(text) {
+        let _ = r.place(&arena, root, aslrt::internal::value::Value::Int(1));
     }
 }
 
@@ -123,14 +121,14 @@ pub fn jsonata(data: &[u8]) {
         });
         Some(slot as u32)
     };
-    let Ok(expr) = aslrt::jsonata::Expr::compile(text, &mut resolve) else { return };
+    let Ok(expr) = aslrt::internal::jsonata::Expr::compile(text, &mut resolve) else { return };
     let doc = serde_json::json!({"a": {"b": [1, 2, {"c": "x"}]}, "n": 3, "s": "text", "xs": [{"a": 1}, {"a": [2, 3]}]});
-    let input = aslrt::jsonata::JV::V(aslrt::value::from_serde(&arena, &doc));
-    let globals: Vec<std::cell::Cell<aslrt::jsonata::JV<'_>>> = (0..names.len())
-        .map(|i| std::cell::Cell::new(if i % 2 == 0 { input } else { aslrt::jsonata::JV::Undef }))
+    let input = aslrt::internal::jsonata::JV::V(aslrt::internal::value::from_serde(&arena, &doc));
+    let globals: Vec<std::cell::Cell<aslrt::internal::jsonata::JV<'_>>> = (0..names.len())
+        .map(|i| std::cell::Cell::new(if i % 2 == 0 { input } else { aslrt::internal::jsonata::JV::Undef }))
         .collect();
-    let shown = |r: Result<aslrt::jsonata::JV<'_>, aslrt::jsonata::JError>| match r {
-        Ok(v) => Ok(v.to_value().map(|v| aslrt::value::to_json_string(&v))),
+    let shown = |r: Result<aslrt::internal::jsonata::JV<'_>, aslrt::internal::jsonata::JError>| match r {
+        Ok(v) => Ok(v.to_value().map(|v| aslrt::internal::value::to_json_string(&v))),
         Err(e) => Err(e.code),
     };
     let fast = shown(expr.eval_detached(&arena, &globals, input, false));

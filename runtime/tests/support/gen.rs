@@ -6,8 +6,8 @@
 //! its first option, so any byte string gives a definition.
 
 use arbitrary::Unstructured;
-use aslrt::handler::{Echo, Raise, Return, TaskContext};
-use aslrt::value::{Const, Value as AValue};
+use aslrt::internal::handler::{Echo, Raise, Return, TaskContext};
+use aslrt::internal::value::{Const, Value as AValue};
 use aslrt::{Handlers, TaskError, TaskHandler};
 use serde_json::{json, Map, Value};
 

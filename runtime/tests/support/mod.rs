@@ -44,7 +44,7 @@ fn shared_dir(variable: &str, name: &str) -> Option<PathBuf> {
 }
 
 /// Every case of the corpus, in file order.
-pub fn corpus_cases(dir: &std::path::Path) -> Vec<aslrt::conformance::Case> {
+pub fn corpus_cases(dir: &std::path::Path) -> Vec<aslrt::internal::conformance::Case> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -55,7 +55,7 @@ pub fn corpus_cases(dir: &std::path::Path) -> Vec<aslrt::conformance::Case> {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let case = aslrt::conformance::Case::from_json_line(line)
+            let case = aslrt::internal::conformance::Case::from_json_line(line)
                 .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), n + 1));
             cases.push(case);
         }

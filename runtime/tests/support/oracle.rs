@@ -10,13 +10,10 @@ use serde_json::Value;
 /// take no time, and time-outs still come), a fixed seed, and few transitions, so that a
 /// generated loop ends soon, and a little memory, so that one whose data grows ends soon too.
 pub fn config() -> Config {
-    let limits = RuntimeLimits { max_transitions: 300, max_arena_bytes: 8 << 20, ..RuntimeLimits::default() };
-    Config {
-        clock: Clock::Virtual { start_millis: Some(1_700_000_000_000) },
-        seed: Some(7),
-        limits,
-        ..Config::default()
-    }
+    Config::default()
+        .clock(Clock::Virtual { start_millis: Some(1_700_000_000_000) })
+        .seed(Some(7))
+        .limits(RuntimeLimits::default().max_transitions(300).max_arena_bytes(8 << 20))
 }
 
 /// One run of `definition` on `input` (JSON text, passed as it is): the outcome, or the text of
