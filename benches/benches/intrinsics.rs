@@ -1,8 +1,8 @@
 //! Intrinsic functions applied to evaluated arguments, beside the same computation in plain Rust.
 
+use aslrt::internal::common::Rng;
 use aslrt::internal::intrinsics::{parse_call, Call, Env};
 use aslrt::internal::value::{ParseBuffers, Value};
-use aslrt::internal::vm::Rng;
 use bumpalo::Bump;
 use criterion::{criterion_group, criterion_main, Criterion};
 use sha2::Digest;

@@ -4,9 +4,11 @@
 // not item by item.
 #![allow(missing_docs)]
 
-use crate::handler::{Echo, Handlers, Raise, Return};
+use crate::common::Status;
+use crate::config::{Clock, Config};
+use crate::handler::{Echo, Handlers, Raise, Return, TaskError};
+use crate::machine::{Outcome, StateMachine};
 use crate::value::Const;
-use crate::{Clock, Config, Outcome, StateMachine, Status, TaskError};
 use serde_json::Value as Json;
 
 /// One case of the corpus.

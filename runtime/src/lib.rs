@@ -70,7 +70,9 @@
 
 mod asl;
 mod bytecode;
+mod common;
 mod compile;
+mod config;
 mod conformance;
 mod error;
 mod exec;
@@ -83,14 +85,16 @@ mod value;
 mod vm;
 
 pub use asl::Diagnostic;
+pub use common::Status;
+pub use config::{Clock, Config, Identity, RuntimeLimits};
 pub use error::{Error, ErrorKind};
 pub use exec::{Metrics, MetricsSnapshot, Pending, Runtime, TIME_BUCKETS_US};
 pub use handler::{
     AsyncFn, AsyncTaskHandler, Handlers, JsonFn, TaskContext, TaskError, TaskFuture, TaskHandler, TaskInfo,
 };
-pub use machine::{Builder, Cancel, Config, Execution, Outcome, Scratch, StateMachine, INVALID_INPUT_CAUSE};
+pub use machine::{Builder, Cancel, Execution, Outcome, StateMachine, INVALID_INPUT_CAUSE};
 pub use value::{ArenaExt, Value};
-pub use vm::{Clock, Identity, RuntimeLimits, Status};
+pub use vm::Scratch;
 
 /// The crate's internals, for its own CLI, tests, benchmarks and fuzz targets: no part of the
 /// API, no promise of stability.
@@ -124,7 +128,7 @@ pub mod internal {
     pub mod value {
         pub use crate::value::*;
     }
-    pub mod vm {
-        pub use crate::vm::{timestamp, JavaRandom, Rng};
+    pub mod common {
+        pub use crate::common::*;
     }
 }

@@ -2,10 +2,12 @@
 //! execution.
 
 use crate::bytecode::Program;
+use crate::common::{Rng, Status};
+use crate::config::{Clock, Config, Identity, RuntimeLimits};
 use crate::error::{Error, ErrorKind};
 use crate::handler::{Bound, Handlers};
 use crate::value::{parse_in_place, validate_canonical, write_json, write_json_with_input, ParseBuffers, Value, INPUT};
-use crate::vm::{Clock, FaultKind, Helpers, Identity, ItemBatch, Journal, Rng, RuntimeLimits, Spread, Status, Vm};
+use crate::vm::{BatchRunner, FaultKind, HelperJob, Helpers, ItemBatch, Journal, Scratch, Spread, Vm};
 use bumpalo::Bump;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,61 +15,6 @@ use std::sync::Arc;
 /// How the cause of a `States.Runtime` failure for an event that is not JSON begins; the
 /// parser's description follows. Hosts that know more (a line number) can replace it.
 pub const INVALID_INPUT_CAUSE: &str = "The execution input is not valid JSON: ";
-
-/// How a state machine runs: its limits, its clock, the names its context object reports and
-/// the seed of its random source. Start from `Config::default()` (AWS's Express quotas, the
-/// system clock) and change what you need.
-///
-/// # Example
-///
-/// ```
-/// use aslrt::{Clock, Config, RuntimeLimits};
-///
-/// let config = Config::default()
-///     .clock(Clock::Virtual { start_millis: Some(0) })
-///     .limits(RuntimeLimits::default().max_transitions(10_000))
-///     .seed(Some(7));
-/// assert_eq!(config.limits.max_transitions, 10_000);
-/// ```
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct Config {
-    /// The limits of one execution (AWS's Express quotas by default).
-    pub limits: RuntimeLimits,
-    /// How time passes for Wait states, retry back-off and time-outs.
-    pub clock: Clock,
-    /// The names `$$.Execution` and `$$.StateMachine` report.
-    pub identity: Identity,
-    /// Seed of the random source behind States.UUID, States.MathRandom, `$random()` and retry
-    /// jitter. `None`: a fresh seed per execution.
-    pub seed: Option<u64>,
-}
-
-impl Config {
-    /// This configuration with `limits`.
-    pub fn limits(mut self, limits: RuntimeLimits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// This configuration with `clock`.
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// This configuration with `identity`.
-    pub fn identity(mut self, identity: Identity) -> Self {
-        self.identity = identity;
-        self
-    }
-
-    /// This configuration with the random source's `seed` (`None`: a fresh one per execution).
-    pub fn seed(mut self, seed: Option<u64>) -> Self {
-        self.seed = seed;
-        self
-    }
-}
 
 /// Builds a [`StateMachine`]: handlers and configuration, then [`Builder::compile`].
 pub struct Builder {
@@ -137,13 +84,17 @@ impl Builder {
     /// assert_eq!(machine.execute(&mut Scratch::new(), br#"{"n":21}"#).output, Some("42"));
     /// # Ok::<(), aslrt::Error>(())
     /// ```
-    pub fn handler(mut self, resource: impl Into<String>, h: impl crate::TaskHandler + 'static) -> Self {
+    pub fn handler(mut self, resource: impl Into<String>, h: impl crate::handler::TaskHandler + 'static) -> Self {
         self.handlers.insert(resource, h);
         self
     }
 
     /// Registers an asynchronous handler (see [`crate::handler::AsyncTaskHandler`]).
-    pub fn async_handler(mut self, resource: impl Into<String>, h: impl crate::AsyncTaskHandler + 'static) -> Self {
+    pub fn async_handler(
+        mut self,
+        resource: impl Into<String>,
+        h: impl crate::handler::AsyncTaskHandler + 'static,
+    ) -> Self {
         self.handlers.insert_async(resource, h);
         self
     }
@@ -209,44 +160,14 @@ const _: () = {
     assert_send_sync::<StateMachine>();
 };
 
-/// Per-worker buffers reused from one execution to the next: the arena, the parser's buffers,
-/// the event copy and the output.
-pub struct Scratch {
-    arena: Bump,
-    parse: ParseBuffers,
-    event: Vec<u8>,
-    output: String,
-    executions: u64,
-    /// A worker's pool, over whose idle workers heavy Map items and Parallel branches spread.
-    pub(crate) helpers: Option<Arc<dyn Helpers>>,
-}
-
-impl Default for Scratch {
-    fn default() -> Self {
-        Scratch::new()
-    }
-}
-
-impl std::fmt::Debug for Scratch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scratch")
-            .field("arena_bytes", &self.arena.allocated_bytes())
-            .field("executions", &self.executions)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Scratch {
-    /// Empty buffers; they grow to what the executions run in them need and stay that size.
-    pub fn new() -> Scratch {
-        Scratch {
-            arena: Bump::with_capacity(64 * 1024),
-            parse: ParseBuffers::default(),
-            event: Vec::new(),
-            output: String::new(),
-            executions: 0,
-            helpers: None,
-        }
+impl BatchRunner for StateMachine {
+    fn helper_job(&self, batch: Arc<ItemBatch>) -> HelperJob {
+        let machine = self.clone();
+        Box::new(move |scratch, run| {
+            if run {
+                machine.help(scratch, &batch);
+            }
+        })
     }
 }
 
@@ -419,7 +340,7 @@ impl StateMachine {
 
     /// A helper's part of a spread Map or Parallel (see `vm::spread`): takes runs of `batch`
     /// in this worker's scratch until none are left.
-    pub(crate) fn help(&self, scratch: &mut Scratch, batch: &ItemBatch) {
+    fn help(&self, scratch: &mut Scratch, batch: &ItemBatch) {
         let Scratch { arena, parse, helpers, .. } = scratch;
         arena.reset();
         let arena: &Bump = arena;

@@ -399,7 +399,7 @@ fn a_timestamp_wait_replays_the_time_it_read() {
         )
         .unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let event = json!({"at": aslrt::internal::vm::timestamp::format_millis(now + 300)});
+    let event = json!({"at": aslrt::internal::common::timestamp::format_millis(now + 300)});
     let rt = Runtime::new(1);
     let out = within(10, rt.execute_async(&machine, event.to_string().into_bytes()));
     assert_eq!(out.status, Status::Succeeded, "{out:?}");

@@ -2,23 +2,10 @@
 //! are already compiled here; state references are still names (the compiler turns them into
 //! indices).
 
-use crate::jsonata::Expr;
-use crate::path::{Path, ReferencePath, Template};
+use super::template::Template;
+use crate::jsonata::JTemplate;
+use crate::path::{Path, ReferencePath};
 use crate::value::Const;
-use std::sync::Arc;
-
-/// A JSONata-mode value: JSON in which a string `{% … %}` is an expression.
-#[derive(Clone, Debug)]
-pub enum JTemplate {
-    Const(Const),
-    /// `field` is where it stands, as AWS names it in errors: `Output/a/b[0]`.
-    Expr {
-        expr: Arc<Expr>,
-        field: String,
-    },
-    Object(Vec<(String, JTemplate)>),
-    Array(Vec<JTemplate>),
-}
 
 /// Workflow variables a state (or Choice rule, or catcher) assigns: (slot, name, value).
 #[derive(Clone, Debug)]
@@ -119,13 +106,20 @@ pub struct Task {
     pub errors: ErrorHandling,
 }
 
-/// A number of seconds given literally or by a path.
+/// A number given literally, by a path or by a JSONata value (TimeoutSeconds /
+/// TimeoutSecondsPath, MaxConcurrency / MaxConcurrencyPath, …).
 #[derive(Clone, Debug)]
-pub enum Seconds {
-    Literal(u64),
+pub enum Number<T> {
+    Literal(T),
     Path(Path),
     Jsonata(JTemplate),
 }
+
+/// A Task's TimeoutSeconds or HeartbeatSeconds.
+pub type Seconds = Number<u64>;
+
+/// A Map's MaxConcurrency or ToleratedFailure setting.
+pub type Count = Number<f64>;
 
 #[derive(Clone, Debug, Default)]
 pub struct ErrorHandling {
@@ -178,14 +172,6 @@ pub struct Map {
     pub tolerated_failure_count: Option<Count>,
     pub tolerated_failure_percentage: Option<Count>,
     pub errors: ErrorHandling,
-}
-
-/// A count given literally or by a path (MaxConcurrency / MaxConcurrencyPath, …).
-#[derive(Clone, Debug)]
-pub enum Count {
-    Literal(f64),
-    Path(Path),
-    Jsonata(JTemplate),
 }
 
 /// A Choice rule: a top-level rule carries `next`; nested ones (inside And/Or/Not) do not.

@@ -5,10 +5,12 @@
 
 pub mod ast;
 mod parse;
+pub mod template;
 mod validate;
 
 pub use ast::Definition;
 pub use parse::parse;
+pub use template::{compile_template, Template};
 
 /// One problem found in a definition, as AWS's ValidateStateMachineDefinition reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,13 +4,12 @@
 //! placeholder, and parsing goes on so that one run reports everything.
 
 use super::ast::*;
+use super::template::{compile_template, escape_pointer, Problem, Template};
 use super::{validate, Diagnostic};
 use crate::intrinsics::parse_call;
 use crate::intrinsics::{Arg, Call};
-use crate::jsonata::{compile::Node as JNode, Expr};
-use crate::path::{
-    compile_template, parse_path, parse_reference_path, template::escape_pointer, Path, ReferencePath, Root, Template,
-};
+use crate::jsonata::{compile::Node as JNode, Expr, JTemplate};
+use crate::path::{parse_path, parse_reference_path, Path, ReferencePath, Root};
 use crate::value::Const;
 use serde_json::{Map as JsonMap, Value as Json};
 use std::sync::Arc;
@@ -406,7 +405,7 @@ impl Parser {
         }
     }
 
-    fn template(&mut self, obj: &JsonMap<String, Json>, field: &str, at: &str) -> Option<crate::path::Template> {
+    fn template(&mut self, obj: &JsonMap<String, Json>, field: &str, at: &str) -> Option<Template> {
         let v = obj.get(field)?;
         let here = ptr(at, field);
         if !v.is_object() {
@@ -421,7 +420,7 @@ impl Parser {
     }
 
     /// AWS's diagnostic for each bad `.$` member of a payload template at `at`.
-    fn template_problems(&mut self, problems: Vec<crate::path::template::Problem>, at: &str) {
+    fn template_problems(&mut self, problems: Vec<Problem>, at: &str) {
         for p in problems {
             self.diags.push(Diagnostic {
                 code: SCHEMA,
@@ -664,11 +663,11 @@ impl Parser {
 
     fn seconds(&mut self, obj: &JsonMap<String, Json>, lit: &str, path: &str, at: &str) -> Option<Seconds> {
         if let Some(t) = obj.get(lit).and_then(Json::as_str).filter(|t| jsonata_text(t).is_some()) {
-            return Some(Seconds::Jsonata(self.jtemplate(&Json::String(t.to_owned()), lit, &ptr(at, lit))));
+            return Some(Number::Jsonata(self.jtemplate(&Json::String(t.to_owned()), lit, &ptr(at, lit))));
         }
         if let Some(v) = obj.get(lit) {
             return match v.as_u64() {
-                Some(n) if n > 0 => Some(Seconds::Literal(n)),
+                Some(n) if n > 0 => Some(Number::Literal(n)),
                 _ => {
                     self.schema(&ptr(at, lit), format!("{lit} must be a positive integer"));
                     None
@@ -676,7 +675,7 @@ impl Parser {
             };
         }
         let text = self.string(obj, path, at)?;
-        self.path(&text, &ptr(at, path), path).map(Seconds::Path)
+        self.path(&text, &ptr(at, path), path).map(Number::Path)
     }
 
     fn task(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Task {
@@ -1039,7 +1038,7 @@ impl Parser {
                 | Comparison::TimestampGreaterThan
                 | Comparison::TimestampLessThanEquals
                 | Comparison::TimestampGreaterThanEquals => {
-                    v.as_str().is_some_and(|s| crate::vm::timestamp::parse(s).is_some())
+                    v.as_str().is_some_and(|s| crate::common::timestamp::parse(s).is_some())
                 }
                 _ => v.is_string(),
             };
@@ -1077,7 +1076,7 @@ impl Parser {
                     None
                 }
             },
-            "Timestamp" => match v.as_str().filter(|s| crate::vm::timestamp::parse(s).is_some()) {
+            "Timestamp" => match v.as_str().filter(|s| crate::common::timestamp::parse(s).is_some()) {
                 Some(s) => Some(Wait::Timestamp(s.to_owned())),
                 None => {
                     self.schema(&here, "Timestamp must be an RFC 3339 timestamp string");
@@ -1121,10 +1120,10 @@ impl Parser {
         }
         if let Some(v) = obj.get(lit) {
             if let Some(t) = v.as_str().filter(|t| self.cur_jsonata && jsonata_text(t).is_some()) {
-                return Some(Count::Jsonata(self.jtemplate(&Json::String(t.to_owned()), lit, &ptr(at, lit))));
+                return Some(Number::Jsonata(self.jtemplate(&Json::String(t.to_owned()), lit, &ptr(at, lit))));
             }
             return match v.as_f64() {
-                Some(n) if (0.0..=max).contains(&n) => Some(Count::Literal(n)),
+                Some(n) if (0.0..=max).contains(&n) => Some(Number::Literal(n)),
                 _ => {
                     self.schema(&ptr(at, lit), format!("{lit} must be a number from 0 to {max}"));
                     None
@@ -1132,7 +1131,7 @@ impl Parser {
             };
         }
         let text = self.string(obj, &path, at)?;
-        self.path(&text, &ptr(at, &path), &path).map(Count::Path)
+        self.path(&text, &ptr(at, &path), &path).map(Number::Path)
     }
 
     fn map(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Option<Map> {

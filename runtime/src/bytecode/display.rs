@@ -22,8 +22,8 @@ fn konst(c: &Const) -> String {
 }
 
 /// A JSONata value as written: `{% expr %}`, or the JSON of a constant or structure.
-fn jt_text(t: &crate::asl::ast::JTemplate) -> String {
-    use crate::asl::ast::JTemplate;
+fn jt_text(t: &crate::jsonata::JTemplate) -> String {
+    use crate::jsonata::JTemplate;
     match t {
         JTemplate::Const(c) => konst(c),
         JTemplate::Expr { expr, .. } => format!("{{% {} %}}", expr.text()),
@@ -36,6 +36,15 @@ fn jt_text(t: &crate::asl::ast::JTemplate) -> String {
 }
 
 impl Program {
+    /// An operand as written: the literal, the path or the JSONata value.
+    fn source_text<T: fmt::Display>(&self, s: Source<T>) -> String {
+        match s {
+            Source::Literal(x) => x.to_string(),
+            Source::Path(p) => self.paths[p.index()].text.to_string(),
+            Source::Jsonata(t) => jt_text(&self.jtemplates[t.index()]),
+        }
+    }
+
     /// A Choice rule as written, in prefix form: `And($.a NumericGreaterThan 1, Not(…))`.
     fn cond_text(&self, c: &Cond) -> String {
         let list = |xs: &[Cond]| xs.iter().map(|x| self.cond_text(x)).collect::<Vec<_>>().join(", ");
@@ -47,7 +56,7 @@ impl Program {
                     TestOperand::Timestamp(n) => format!("@{n}ns"),
                     TestOperand::Path(p) => self.paths[p.index()].text.to_string(),
                 };
-                format!("{} {:?} {operand}", self.paths[t.variable.index()].text, t.op)
+                format!("{} {} {operand}", self.paths[t.variable.index()].text, t.op)
             }
             Cond::Not(x) => format!("Not({})", self.cond_text(x)),
             Cond::And(xs) => format!("And({})", list(xs)),
@@ -109,7 +118,12 @@ impl Program {
             }
             Op::ChoiceOut(pc) => write!(f, "choice-out {}", pc.0),
             Op::Invoke(r) => write!(f, "invoke     {}", &*self.resources[r.index()]),
-            Op::Wait(w) => write!(f, "wait       {:?}", self.waits[w.index()]),
+            Op::Wait(w) => match self.waits[w.index()] {
+                Wait::Seconds(s) => write!(f, "wait       seconds {}", self.source_text(s)),
+                Wait::Until(t) => {
+                    write!(f, "wait       until {}", self.source_text(t.map_literal(|n| format!("@{n}ns"))))
+                }
+            },
             Op::Jump(pc) => write!(f, "jump       {}", pc.0),
             Op::JumpIfNot(pc) => write!(f, "jump-ifnot {}", pc.0),
             Op::MapNext(pc) => write!(f, "map-next   {}", pc.0),

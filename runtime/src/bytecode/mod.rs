@@ -19,9 +19,11 @@
 #![allow(missing_docs)]
 
 mod display;
+mod operand;
 pub mod verify;
 
-use crate::asl::ast::{Comparison, Count, Seconds, Wait};
+pub use operand::{Compare, Count, Kind, Order, Seconds, Source, Wait};
+
 use crate::intrinsics::Call;
 use crate::path::{Path, ReferencePath};
 use crate::value::Const;
@@ -318,6 +320,18 @@ pub struct MachineCode {
     pub max_stack: u16,
 }
 
+impl Program {
+    #[inline]
+    pub fn path(&self, id: PathId) -> &Path {
+        &self.paths[id.index()]
+    }
+
+    #[inline]
+    pub fn jt(&self, id: JtId) -> &crate::jsonata::JTemplate {
+        &self.jtemplates[id.index()]
+    }
+}
+
 impl MachineCode {
     #[inline]
     pub fn state(&self, id: StateId) -> &StateInfo {
@@ -329,7 +343,7 @@ impl MachineCode {
 #[derive(Debug, Default)]
 pub struct Program {
     pub machines: Vec<MachineCode>,
-    pub jtemplates: Vec<crate::asl::ast::JTemplate>,
+    pub jtemplates: Vec<crate::jsonata::JTemplate>,
     pub assigns: Vec<AssignSpec>,
     /// Workflow variable names by slot; slot 0 is `$states`.
     pub variables: Vec<Box<str>>,
@@ -403,7 +417,7 @@ impl Program {
                     Op::Wait(w) => {
                         clock = true;
                         wait = true;
-                        if !matches!(self.waits[w.index()], Wait::Seconds(_) | Wait::Timestamp(_)) {
+                        if !self.waits[w.index()].is_literal() {
                             reads = true;
                         }
                     }
@@ -486,7 +500,7 @@ pub const STATES_CONTEXT: u8 = 4;
 #[derive(Debug)]
 pub struct ChoiceTest {
     pub variable: PathId,
-    pub op: Comparison,
+    pub op: Compare,
     pub operand: TestOperand,
 }
 

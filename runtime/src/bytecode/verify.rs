@@ -143,6 +143,15 @@ fn paths_unplanned(p: &Program) -> Result<(), VerifyError> {
     Err(VerifyError { machine: 0, pc: 0, message: what })
 }
 
+/// Whether an operand's path or JSONata value is in its pool.
+fn source_in_range<T>(s: Option<&Source<T>>, p: &Program) -> bool {
+    s.is_none_or(|s| match s.ids() {
+        (Some(path), _) => path.index() < p.paths.len(),
+        (_, Some(t)) => t.index() < p.jtemplates.len(),
+        (None, None) => true,
+    })
+}
+
 fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
     let code = &p.machines[m].code;
     let err = |pc: usize, message: String| VerifyError { machine: m, pc, message };
@@ -150,6 +159,9 @@ fn verify_machine(p: &Program, m: usize) -> Result<u16, VerifyError> {
     for (i, s) in p.machines[m].states.iter().enumerate() {
         if code.get(s.entry.index()) != Some(&Op::Enter(StateId(i as u16))) {
             return Err(err(s.entry.index(), format!("state {i} does not start with its Enter")));
+        }
+        if ![&s.timeout, &s.heartbeat].iter().all(|x| source_in_range(x.as_ref(), p)) {
+            return Err(err(s.entry.index(), "a Task's time-out reads outside the pools".into()));
         }
         for c in s.catch.iter() {
             if !in_range(c.next) {
@@ -288,6 +300,11 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
         }
         Op::Wait(w) => {
             check(w.index() < p.waits.len(), "wait")?;
+            let read = match &p.waits[w.index()] {
+                Wait::Seconds(x) => source_in_range(Some(x), p),
+                Wait::Until(x) => source_in_range(Some(x), p),
+            };
+            check(read, "wait operand")?;
             (0, 0)
         }
         Op::Fail(f) => {
@@ -304,6 +321,9 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
         }
         Op::MapBegin(m) => {
             check(m.index() < p.maps.len(), "map")?;
+            let spec = &p.maps[m.index()];
+            let settings = [&spec.max_concurrency, &spec.tolerated_failure_count, &spec.tolerated_failure_percentage];
+            check(settings.iter().all(|x| source_in_range(x.as_ref(), p)), "map setting")?;
             (u16::from(p.maps[m.index()].items_on_stack), 0)
         }
         Op::PushJT(t) => {
@@ -353,7 +373,7 @@ mod tests {
         p.paths.push(crate::path::parse_path("$.a").expect("a path"));
         p.consts.push(Const::Int(1));
         let operand = TestOperand::Const(ConstId(0));
-        p.tests.push(ChoiceTest { variable: PathId(0), op: Comparison::NumericEquals, operand });
+        p.tests.push(ChoiceTest { variable: PathId(0), op: Compare::Numeric(Order::Equals), operand });
         p.choices.push(ChoiceSpec { rules: vec![Cond::Test(TestId(0))].into() });
         let state = StateInfo {
             name: "C".into(),

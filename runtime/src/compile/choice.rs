@@ -134,19 +134,14 @@ impl Compiler {
     }
 
     fn test(&mut self, variable: PathId, op: ast::Comparison, operand: &ast::Operand) -> Result<TestId> {
-        use ast::Comparison as C;
-        let is_timestamp = matches!(
-            op,
-            C::TimestampEquals
-                | C::TimestampLessThan
-                | C::TimestampGreaterThan
-                | C::TimestampLessThanEquals
-                | C::TimestampGreaterThanEquals
-        );
+        let op = lower(op);
         let operand = match operand {
-            ast::Operand::Const(crate::value::Const::Str(s)) if is_timestamp => TestOperand::Timestamp(
-                crate::vm::timestamp::parse(s).ok_or_else(|| CompileError::internal("unparsed timestamp literal"))?,
-            ),
+            ast::Operand::Const(crate::value::Const::Str(s)) if matches!(op, Compare::Timestamp(_)) => {
+                TestOperand::Timestamp(
+                    crate::common::timestamp::parse(s)
+                        .ok_or_else(|| CompileError::internal("unparsed timestamp literal"))?,
+                )
+            }
             ast::Operand::Const(k) => TestOperand::Const(self.constant(k)?),
             ast::Operand::Path(p) => TestOperand::Path(self.path(p)?),
             ast::Operand::None => TestOperand::Const(self.constant(&crate::value::Const::Null)?),
@@ -161,5 +156,49 @@ fn has_output_path(s: &State) -> bool {
         None => false,
         Some(Some(p)) => !super::is_root(p),
         Some(None) => true,
+    }
+}
+
+/// AWS's operator, as the VM compares.
+fn lower(op: ast::Comparison) -> Compare {
+    use ast::Comparison as C;
+    match op {
+        C::StringEquals => Compare::String(Order::Equals),
+        C::StringLessThan => Compare::String(Order::LessThan),
+        C::StringGreaterThan => Compare::String(Order::GreaterThan),
+        C::StringLessThanEquals => Compare::String(Order::LessThanEquals),
+        C::StringGreaterThanEquals => Compare::String(Order::GreaterThanEquals),
+        C::StringMatches => Compare::Matches,
+        C::NumericEquals => Compare::Numeric(Order::Equals),
+        C::NumericLessThan => Compare::Numeric(Order::LessThan),
+        C::NumericGreaterThan => Compare::Numeric(Order::GreaterThan),
+        C::NumericLessThanEquals => Compare::Numeric(Order::LessThanEquals),
+        C::NumericGreaterThanEquals => Compare::Numeric(Order::GreaterThanEquals),
+        C::BooleanEquals => Compare::Boolean,
+        C::TimestampEquals => Compare::Timestamp(Order::Equals),
+        C::TimestampLessThan => Compare::Timestamp(Order::LessThan),
+        C::TimestampGreaterThan => Compare::Timestamp(Order::GreaterThan),
+        C::TimestampLessThanEquals => Compare::Timestamp(Order::LessThanEquals),
+        C::TimestampGreaterThanEquals => Compare::Timestamp(Order::GreaterThanEquals),
+        C::IsNull => Compare::Is(Kind::Null),
+        C::IsPresent => Compare::Is(Kind::Present),
+        C::IsNumeric => Compare::Is(Kind::Numeric),
+        C::IsString => Compare::Is(Kind::String),
+        C::IsBoolean => Compare::Is(Kind::Boolean),
+        C::IsTimestamp => Compare::Is(Kind::Timestamp),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The lowered operator prints as the name it was lowered from: one name across the
+    // definition, the bytecode and the disassembly.
+    #[test]
+    fn every_comparison_lowers_to_its_own_name() {
+        for (name, op) in ast::Comparison::ALL {
+            assert_eq!(lower(op).to_string(), name);
+        }
     }
 }

@@ -77,8 +77,8 @@ pub fn compile(def: &Definition, options: Options) -> Result<Program> {
 #[derive(Default)]
 pub(crate) struct Handling {
     pub retry: Box<[Retrier]>,
-    pub timeout: Option<crate::asl::ast::Seconds>,
-    pub heartbeat: Option<crate::asl::ast::Seconds>,
+    pub timeout: Option<Seconds>,
+    pub heartbeat: Option<Seconds>,
 }
 
 pub(crate) struct Compiler {
@@ -224,15 +224,6 @@ impl Compiler {
         p
     }
 
-    /// A path kept in a field of the program rather than in its pool (Wait's SecondsPath, a
-    /// Map's MaxConcurrencyPath, a Task's TimeoutSecondsPath…), planned as [`Compiler::path`]
-    /// plans paths.
-    pub fn plan_in_place(&self, p: &mut Path) {
-        if self.optimize {
-            p.plan();
-        }
-    }
-
     /// An intrinsic call into the pool, its path arguments planned as [`Compiler::path`] plans
     /// paths.
     pub fn call_id(&mut self, call: &Call) -> Result<CallId> {
@@ -341,7 +332,7 @@ impl Compiler {
     }
 
     /// A JSONata value into the pool.
-    pub fn jt(&mut self, t: &crate::asl::ast::JTemplate) -> Result<JtId> {
+    pub fn jt(&mut self, t: &crate::jsonata::JTemplate) -> Result<JtId> {
         push(&mut self.program.jtemplates, t.clone()).map(JtId)
     }
 
@@ -376,9 +367,9 @@ impl Compiler {
 
     /// The JSONata values an Output and an Assign evaluate, for [`Compiler::set_states`].
     pub fn jsonata_uses<'t>(
-        output: Option<&'t crate::asl::ast::JTemplate>,
+        output: Option<&'t crate::jsonata::JTemplate>,
         assign: Option<&'t crate::asl::ast::Assign>,
-    ) -> Vec<Option<&'t crate::asl::ast::JTemplate>> {
+    ) -> Vec<Option<&'t crate::jsonata::JTemplate>> {
         let mut uses = vec![output];
         if let Some(crate::asl::ast::Assign::Jsonata(v)) = assign {
             uses.extend(v.iter().map(|(_, _, t)| Some(t)));
@@ -388,7 +379,7 @@ impl Compiler {
 
     /// `SetStates` for a JSONata state, with `context` only where an expression may read it (in
     /// an optimised program: the unoptimised one always makes it).
-    pub fn set_states(&mut self, e: &mut Emitter, flags: u8, uses: &[Option<&crate::asl::ast::JTemplate>]) {
+    pub fn set_states(&mut self, e: &mut Emitter, flags: u8, uses: &[Option<&crate::jsonata::JTemplate>]) {
         let ctx = !self.optimize || uses.iter().flatten().any(|t| needs_context(t));
         e.emit(Op::SetStates(flags | if ctx { STATES_CONTEXT } else { 0 }));
     }
@@ -397,7 +388,7 @@ impl Compiler {
     pub fn jsonata_into(
         &mut self,
         e: &mut Emitter,
-        t: Option<&crate::asl::ast::JTemplate>,
+        t: Option<&crate::jsonata::JTemplate>,
         to: Reg,
         absent: Reg,
     ) -> Result<()> {
@@ -417,7 +408,7 @@ impl Compiler {
     pub fn jsonata_outcome(
         &mut self,
         e: &mut Emitter,
-        output: Option<&crate::asl::ast::JTemplate>,
+        output: Option<&crate::jsonata::JTemplate>,
         assign: Option<&crate::asl::ast::Assign>,
         absent: Reg,
         assign_root: Reg,
@@ -533,8 +524,8 @@ impl Compiler {
 /// Whether a JSONata value may read `$states.context`: every `$states` in its expressions is
 /// followed by `.input`, `.result` or `.errorOutput` unless it may (`$states.*`, `$states` whole,
 /// `$lookup($states, …)`).
-fn needs_context(t: &crate::asl::ast::JTemplate) -> bool {
-    use crate::asl::ast::JTemplate;
+fn needs_context(t: &crate::jsonata::JTemplate) -> bool {
+    use crate::jsonata::JTemplate;
     match t {
         JTemplate::Const(_) => false,
         JTemplate::Expr { expr, .. } => {

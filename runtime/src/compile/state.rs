@@ -1,8 +1,10 @@
 //! Pass, Succeed, Fail and Wait.
 
-use super::{push, Compiler, Emitter, Result};
+use super::{push, CompileError, Compiler, Emitter, Result};
 use crate::asl::ast::{State, Str, Wait};
+use crate::bytecode;
 use crate::bytecode::*;
+use crate::common::timestamp;
 use crate::value::Const;
 
 impl Compiler {
@@ -41,7 +43,7 @@ impl Compiler {
 
     pub(super) fn fail(&mut self, e: &mut Emitter, s: &State, error: Option<&Str>, cause: Option<&Str>) -> Result<()> {
         if s.jsonata {
-            let uses: Vec<Option<&crate::asl::ast::JTemplate>> = [error, cause]
+            let uses: Vec<Option<&crate::jsonata::JTemplate>> = [error, cause]
                 .into_iter()
                 .map(|x| match x {
                     Some(Str::Jsonata(t)) => Some(t),
@@ -78,11 +80,17 @@ impl Compiler {
         } else {
             self.input_path(e, s)?;
         }
-        let mut w = w.clone();
-        if let Wait::SecondsPath(p) | Wait::TimestampPath(p) = &mut w {
-            self.plan_in_place(p);
-        }
-        let id = push(&mut self.program.waits, w)?;
+        let lowered = match w {
+            Wait::Seconds(n) => bytecode::Wait::Seconds(Source::Literal(*n)),
+            Wait::SecondsPath(p) => bytecode::Wait::Seconds(Source::Path(self.path(p)?)),
+            Wait::SecondsExpr(t) => bytecode::Wait::Seconds(Source::Jsonata(self.jt(t)?)),
+            Wait::Timestamp(t) => bytecode::Wait::Until(Source::Literal(
+                timestamp::parse(t).ok_or_else(|| CompileError::internal("unparsed timestamp literal"))?,
+            )),
+            Wait::TimestampPath(p) => bytecode::Wait::Until(Source::Path(self.path(p)?)),
+            Wait::TimestampExpr(t) => bytecode::Wait::Until(Source::Jsonata(self.jt(t)?)),
+        };
+        let id = push(&mut self.program.waits, lowered)?;
         e.emit(Op::Wait(WaitId(id)));
         if s.jsonata {
             return self.jsonata_exit(e, s, Reg::Raw);

@@ -4,18 +4,10 @@ use super::{push, CompileError, Compiler, Emitter, Handling, Result};
 use crate::asl::ast::{self, ErrorHandling, Machine, State};
 use crate::bytecode::*;
 
-/// A JSONata TimeoutSeconds or HeartbeatSeconds.
-fn jsonata_seconds(x: &Option<ast::Seconds>) -> Option<&ast::JTemplate> {
+/// A JSONata TimeoutSeconds, HeartbeatSeconds, MaxConcurrency or ToleratedFailure setting.
+fn jsonata_number<T>(x: &Option<ast::Number<T>>) -> Option<&crate::jsonata::JTemplate> {
     match x {
-        Some(ast::Seconds::Jsonata(t)) => Some(t),
-        _ => None,
-    }
-}
-
-/// A JSONata MaxConcurrency or ToleratedFailure setting.
-fn jsonata_count(x: &Option<ast::Count>) -> Option<&ast::JTemplate> {
-    match x {
-        Some(ast::Count::Jsonata(t)) => Some(t),
+        Some(ast::Number::Jsonata(t)) => Some(t),
         _ => None,
     }
 }
@@ -74,13 +66,15 @@ impl Compiler {
         Ok(catch.into())
     }
 
-    /// A Map setting, its path planned.
-    fn planned_count(&self, c: &Option<ast::Count>) -> Option<ast::Count> {
-        let mut c = c.clone();
-        if let Some(ast::Count::Path(p)) = &mut c {
-            self.plan_in_place(p);
-        }
-        c
+    /// A Task's time-out or a Map's setting, lowered.
+    fn source<T: Copy>(&mut self, n: &Option<ast::Number<T>>) -> Result<Option<Source<T>>> {
+        n.as_ref()
+            .map(|n| match n {
+                ast::Number::Literal(x) => Ok(Source::Literal(*x)),
+                ast::Number::Path(p) => self.path(p).map(Source::Path),
+                ast::Number::Jsonata(t) => self.jt(t).map(Source::Jsonata),
+            })
+            .transpose()
     }
 
     /// `In` from Parameters or Arguments, or the (effective) input itself.
@@ -121,7 +115,7 @@ impl Compiler {
     }
 
     /// `SetStates` at the start of a JSONata Task/Parallel/Map (for Arguments, Items…).
-    fn enter_jsonata(&mut self, e: &mut Emitter, s: &State, extra: &[Option<&ast::JTemplate>]) {
+    fn enter_jsonata(&mut self, e: &mut Emitter, s: &State, extra: &[Option<&crate::jsonata::JTemplate>]) {
         if s.jsonata {
             let mut uses = vec![s.arguments.as_ref()];
             uses.extend_from_slice(extra);
@@ -135,7 +129,7 @@ impl Compiler {
             None => ResourceId(push(&mut self.program.resources, t.resource.as_str().into())?),
         };
         // TimeoutSeconds and HeartbeatSeconds are evaluated with the Arguments.
-        self.enter_jsonata(e, s, &[jsonata_seconds(&t.timeout), jsonata_seconds(&t.heartbeat)]);
+        self.enter_jsonata(e, s, &[jsonata_number(&t.timeout), jsonata_number(&t.heartbeat)]);
         if !s.jsonata {
             self.input_path(e, s)?;
         }
@@ -144,15 +138,8 @@ impl Compiler {
         e.emit(Op::Invoke(resource));
         self.finish_attempt(e, s)?;
         let mut h = Self::handling(&t.errors);
-        let seconds = |s: &Option<ast::Seconds>| {
-            let mut s = s.clone();
-            if let Some(ast::Seconds::Path(p)) = &mut s {
-                self.plan_in_place(p);
-            }
-            s
-        };
-        h.timeout = seconds(&t.timeout);
-        h.heartbeat = seconds(&t.heartbeat);
+        h.timeout = self.source(&t.timeout)?;
+        h.heartbeat = self.source(&t.heartbeat)?;
         Ok(h)
     }
 
@@ -199,15 +186,15 @@ impl Compiler {
             items_on_stack: s.jsonata,
             items_jt,
             items_path,
-            max_concurrency: self.planned_count(&m.max_concurrency),
-            tolerated_failure_count: self.planned_count(&m.tolerated_failure_count),
-            tolerated_failure_percentage: self.planned_count(&m.tolerated_failure_percentage),
+            max_concurrency: self.source(&m.max_concurrency)?,
+            tolerated_failure_count: self.source(&m.tolerated_failure_count)?,
+            tolerated_failure_percentage: self.source(&m.tolerated_failure_percentage)?,
         };
         let id = MapId(push(&mut self.program.maps, spec)?);
         // The Map's settings are evaluated with its Items.
         let settings = [&m.max_concurrency, &m.tolerated_failure_count, &m.tolerated_failure_percentage];
         let mut uses = vec![m.items.as_ref()];
-        uses.extend(settings.map(jsonata_count));
+        uses.extend(settings.map(jsonata_number));
         self.enter_jsonata(e, s, &uses);
         if !s.jsonata {
             self.input_path(e, s)?;

@@ -1,9 +1,10 @@
 //! Payload templates and intrinsic calls → stack code.
 
 use super::{push, CompileError, Compiler, Emitter, Result};
+use crate::asl::Template;
 use crate::bytecode::*;
 use crate::intrinsics::{Arg, Call};
-use crate::path::{ContextField, Template};
+use crate::path::ContextField;
 
 /// A member a flat template object evaluates itself: a path, a constant, or an intrinsic call
 /// whose arguments are constants and paths.

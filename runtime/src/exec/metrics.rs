@@ -3,7 +3,7 @@
 //! (a histogram) and StateTransitions. Counters are relaxed atomics; read a snapshot, or the
 //! Prometheus text format.
 
-use crate::vm::Status;
+use crate::common::Status;
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;

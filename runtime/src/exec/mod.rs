@@ -66,10 +66,10 @@ mod suspend;
 
 use metrics::Shard;
 pub use metrics::{Metrics, MetricsSnapshot, TIME_BUCKETS_US};
-pub(crate) use suspend::block_on_task;
 use suspend::Resumable;
 
-use crate::machine::{Cancel, Execution, Outcome, Scratch, StateMachine};
+use crate::machine::{Cancel, Execution, Outcome, StateMachine};
+use crate::vm::Scratch;
 use crate::vm::{HelperJob, Helpers};
 use crossbeam_deque::{Injector, Stealer, Worker};
 use dashmap::DashMap;

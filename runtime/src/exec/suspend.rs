@@ -9,11 +9,12 @@
 //! once (a `Notify` per execution), and a handler's future that is no longer awaited is aborted.
 
 use super::{Job, Shared, Slot};
-use crate::handler::{TaskError, TaskFuture};
+use crate::common::Status;
+use crate::handler::{await_task, TaskError};
 use crate::machine::StateMachine;
-use crate::vm::{Entry, Journal, Site, Status, Suspension};
+use crate::vm::{Entry, Journal, Site, Suspension};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// An execution run by `Runtime::execute_async`: shared by the worker that runs it and the
@@ -68,7 +69,7 @@ impl Resumable {
     }
 
     /// One run: to the end (the outcome goes to the slot), or until it waits.
-    fn step(self: &Arc<Self>, scratch: &mut crate::Scratch, metrics: &super::Shard, run: bool) {
+    fn step(self: &Arc<Self>, scratch: &mut crate::vm::Scratch, metrics: &super::Shard, run: bool) {
         // The state first: a job queued while another run holds it takes, once that run is
         // over, every outcome that arrived meanwhile (or finds the execution finished).
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -87,7 +88,7 @@ impl Resumable {
                 None => metrics.aborted(),
                 Some(t) => metrics.finished(Status::Aborted, t.elapsed(), 0),
             }
-            self.finish(&mut st, crate::Execution::ABORTED.to_outcome());
+            self.finish(&mut st, crate::machine::Execution::ABORTED.to_outcome());
             return;
         }
         let started = *st.started.get_or_insert_with(|| {
@@ -127,7 +128,7 @@ impl Resumable {
                 }
             }
             Err(_) => {
-                *scratch = crate::Scratch::new();
+                *scratch = crate::vm::Scratch::new();
                 metrics.finished(Status::Failed, started.elapsed(), 0);
                 Some(internal_error("the execution panicked (a bug in aslrt)"))
             }
@@ -155,7 +156,7 @@ impl Resumable {
         }
     }
 
-    fn finish(&self, st: &mut State, outcome: crate::Outcome) {
+    fn finish(&self, st: &mut State, outcome: crate::machine::Outcome) {
         self.inbox.lock().unwrap_or_else(|p| p.into_inner()).finished = true;
         self.shared.executions.remove(&self.slot.id);
         self.slot.fill(outcome);
@@ -166,8 +167,8 @@ impl Resumable {
 }
 
 /// A failed outcome for what should not happen, rather than an execution that never ends.
-fn internal_error(what: &str) -> crate::Outcome {
-    crate::Outcome {
+fn internal_error(what: &str) -> crate::machine::Outcome {
+    crate::machine::Outcome {
         status: Status::Failed,
         transitions: 0,
         output: None,
@@ -186,7 +187,7 @@ async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: 
         },
         Suspension::Task { handler, input, info, timeout, lambda } => {
             let left = deadline_millis.map(|d| {
-                Duration::from_millis(u64::try_from(d.saturating_sub(crate::vm::system_millis())).unwrap_or(0))
+                Duration::from_millis(u64::try_from(d.saturating_sub(crate::common::system_millis())).unwrap_or(0))
             });
             let journaled = |r: Result<serde_json::Value, TaskError>| {
                 let result =
@@ -225,70 +226,5 @@ async fn stopped(slot: &Slot, shared: &Shared) {
             return;
         }
         notified.await;
-    }
-}
-
-/// Runs a handler's future as its own tokio task, so that a panic in it is caught (as
-/// `States.TaskFailed`, like a synchronous handler's), within the Task's TimeoutSeconds
-/// (`timeout_millis`; past it, the future is dropped and the Task fails with `States.Timeout`).
-pub(crate) async fn await_task(
-    fut: TaskFuture,
-    timeout_millis: Option<u64>,
-    resource: &str,
-) -> Result<serde_json::Value, TaskError> {
-    // Dropping this future (a timeout, a cancellation, the execution's time running out)
-    // drops the handler's task too.
-    let mut task = AbortOnDrop(tokio::spawn(fut));
-    let joined = match timeout_millis {
-        Some(ms) => tokio::select! {
-            j = &mut task.0 => j,
-            () = tokio::time::sleep(Duration::from_millis(ms)) => {
-                return Err(TaskError { error: "States.Timeout".into(), cause: None });
-            }
-        },
-        None => (&mut task.0).await,
-    };
-    joined.unwrap_or_else(|e| {
-        let what = if e.is_panic() { "panicked" } else { "was cancelled" };
-        Err(TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' {what}")))
-    })
-}
-
-/// A spawned handler future that is aborted when its waiter goes away.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// For the synchronous APIs: runs an asynchronous handler's future to completion on the
-/// calling thread (on a shared tokio runtime, or from a helper thread if the caller is itself
-/// inside a tokio runtime, where blocking on another one is not allowed).
-pub(crate) fn block_on_task(
-    fut: TaskFuture,
-    timeout_millis: Option<u64>,
-    resource: &str,
-) -> Result<serde_json::Value, TaskError> {
-    static SHARED: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
-    let rt = SHARED.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("aslrt-async")
-            .enable_time()
-            .build()
-            .ok()
-    });
-    let Some(rt) = rt else {
-        return Err(TaskError::new("States.TaskFailed", "could not start the runtime for asynchronous handlers"));
-    };
-    let run = || rt.block_on(await_task(fut, timeout_millis, resource));
-    if tokio::runtime::Handle::try_current().is_ok() {
-        std::thread::scope(|s| s.spawn(run).join()).unwrap_or_else(|_| {
-            Err(TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' panicked")))
-        })
-    } else {
-        run()
     }
 }

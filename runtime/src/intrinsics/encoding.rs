@@ -1,8 +1,10 @@
 //! Encoding intrinsics: States.Base64Encode, Base64Decode, Hash, UUID.
 
 use super::{want_str, Env, Failure, Result};
+use crate::common::Rng;
 use crate::value::{to_json_bounded, ArenaExt, Value};
 use base64::Engine as _;
+use bumpalo::Bump;
 
 /// AWS's input limits for the encoding functions (characters).
 const MAX_BASE64_INPUT: usize = 10_000;
@@ -39,19 +41,30 @@ pub fn base64_decode<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Va
 
 /// `States.Hash(data, algorithm)`: lowercase hex digest. Non-string data is hashed as its JSON text.
 pub fn hash<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
-    use sha2::Digest;
     let data = match args[0] {
         Value::Str(s) => s,
         Value::Null => return Err(Failure::new("The first argument of States.Hash must not be null")),
         other => to_json_bounded(env.arena, &other).ok_or_else(super::too_large)?,
     };
+    check_hash_input(data)?;
+    let algorithm = want_str("States.Hash", 1, args[1])?;
+    hex_digest(env.arena, data, algorithm)
+}
+
+/// The longest text States.Hash (and JSONata's `$hash`) takes.
+pub fn check_hash_input(data: &str) -> Result<()> {
     if data.chars().count() > MAX_HASH_INPUT {
         return Err(Failure::new(format!("The input to States.Hash must be at most {MAX_HASH_INPUT} characters")));
     }
-    let algorithm = want_str("States.Hash", 1, args[1])?;
+    Ok(())
+}
+
+/// `data`'s digest by `algorithm` (MD5, SHA-1, SHA-256, SHA-384 or SHA-512), in lowercase hex.
+pub fn hex_digest<'a>(arena: &'a Bump, data: &str, algorithm: &str) -> Result<Value<'a>> {
+    use sha2::Digest;
     let hex = |digest: &[u8]| -> Value<'a> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let out = env.arena.alloc_slice_fill_copy(digest.len() * 2, 0u8);
+        let out = arena.alloc_slice_fill_copy(digest.len() * 2, 0u8);
         for (i, b) in digest.iter().enumerate() {
             out[2 * i] = HEX[(b >> 4) as usize];
             out[2 * i + 1] = HEX[(b & 15) as usize];
@@ -74,10 +87,15 @@ pub fn hash<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> 
 
 /// `States.UUID()`: a version 4 UUID from the execution's seedable random source.
 pub fn uuid<'a>(env: &mut Env<'a, '_>, _: &[Value<'a>]) -> Result<Value<'a>> {
+    Ok(random_uuid(env.arena, env.rng))
+}
+
+/// A version 4 UUID drawn from `rng` (States.UUID and JSONata's `$uuid`).
+pub fn random_uuid<'a>(arena: &'a Bump, rng: &mut Rng) -> Value<'a> {
     let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&env.rng.next_u64().to_le_bytes());
-    bytes[8..].copy_from_slice(&env.rng.next_u64().to_le_bytes());
+    bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+    bytes[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
     let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    Ok(env.arena.string(id.hyphenated().encode_lower(&mut buf)))
+    arena.string(id.hyphenated().encode_lower(&mut buf))
 }

@@ -32,12 +32,12 @@ pub fn random<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>
         // the JVM); the value itself is not in the AWS recordings (they mask it).
         Some(seed) if span <= i32::MAX as u128 => {
             let seed = want_int("States.MathRandom", 2, *seed)?;
-            let v = crate::vm::JavaRandom::new(seed).next_int(span as i32);
+            let v = crate::common::JavaRandom::new(seed).next_int(span as i32);
             return Ok(Value::Int(start + v as i64));
         }
         Some(seed) => {
             let seed = want_int("States.MathRandom", 2, *seed)?;
-            crate::vm::Rng::seeded(seed as u64).next_u64()
+            crate::common::Rng::seeded(seed as u64).next_u64()
         }
         None => env.rng.next_u64(),
     };

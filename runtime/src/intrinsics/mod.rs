@@ -14,6 +14,7 @@ mod math;
 mod parse;
 mod string;
 
+pub use encoding::{check_hash_input, hex_digest, random_uuid};
 pub use string::Piece;
 
 #[cfg(test)]
@@ -28,7 +29,7 @@ use bumpalo::Bump;
 /// What an intrinsic needs besides its arguments.
 pub struct Env<'a, 'r> {
     pub arena: &'a Bump,
-    pub rng: &'r mut crate::vm::Rng,
+    pub rng: &'r mut crate::common::Rng,
     pub parse: &'r mut crate::value::ParseBuffers,
 }
 

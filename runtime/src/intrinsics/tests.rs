@@ -7,13 +7,13 @@ use serde_json::json;
 /// of the result or the failure cause.
 fn check(call: &str, input: serde_json::Value) -> std::result::Result<String, String> {
     let arena = Bump::new();
-    let mut rng = crate::vm::Rng::seeded(7);
+    let mut rng = crate::common::Rng::seeded(7);
     let c = parse_call(call).map_err(|e| e.message)?;
     let root = from_serde(&arena, &input);
     eval(&arena, &mut rng, &c, root).map(|v| to_json_string(&v)).map_err(|f| f.cause)
 }
 
-fn eval<'a>(arena: &'a Bump, rng: &mut crate::vm::Rng, c: &'a Call, root: Value<'a>) -> Result<Value<'a>> {
+fn eval<'a>(arena: &'a Bump, rng: &mut crate::common::Rng, c: &'a Call, root: Value<'a>) -> Result<Value<'a>> {
     let mut args = Vec::new();
     for a in c.args.iter() {
         args.push(match a {

@@ -117,7 +117,7 @@ pub struct Ev<'a, 'h> {
     pub arena: &'a Bump,
     /// The host's globals by slot (workflow variables; slot 0 `$states`).
     pub globals: &'h [std::cell::Cell<JV<'a>>],
-    pub rng: &'h mut crate::vm::Rng,
+    pub rng: &'h mut crate::common::Rng,
     pub parse: &'h mut crate::value::ParseBuffers,
     pub now_millis: i64,
     pub depth: u32,

@@ -707,7 +707,7 @@ fn sqrt<'a>(_: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
 fn random<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     let f = match num_arg("$random", a, 0)? {
         // AWS: `new java.util.Random(seed).nextDouble()`.
-        Some(seed) => crate::vm::JavaRandom::new(seed.trunc() as i64).next_double(),
+        Some(seed) => crate::common::JavaRandom::new(seed.trunc() as i64).next_double(),
         None => ev.rng.next_f64(),
     };
     Ok(JV::V(Value::Float(f)))
@@ -1117,7 +1117,7 @@ fn single_fn<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], input: JV<'a>) -> R<'a> {
 // --- dates ---
 
 fn now<'a>(ev: &mut Ev<'a, '_>, _: &[JV<'a>], _: JV<'a>) -> R<'a> {
-    Ok(JV::V(Value::Str(crate::vm::timestamp::format_millis_in(ev.arena, ev.now_millis))))
+    Ok(JV::V(Value::Str(crate::common::timestamp::format_millis_in(ev.arena, ev.now_millis))))
 }
 
 fn from_millis<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
@@ -1125,7 +1125,7 @@ fn from_millis<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     if a.len() > 1 && !matches!(a[1], JV::Undef) {
         return err("D3133", "aslrt supports $fromMillis only with the default (ISO 8601) picture");
     }
-    Ok(JV::V(Value::Str(crate::vm::timestamp::format_millis_in(ev.arena, ms as i64))))
+    Ok(JV::V(Value::Str(crate::common::timestamp::format_millis_in(ev.arena, ms as i64))))
 }
 
 fn to_millis<'a>(_: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
@@ -1195,20 +1195,13 @@ fn hash<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     if !["MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"].contains(&alg) {
         return err("D3137", format!("Hash algorithm '{alg}' must be one of SHA-1, SHA-384, SHA-256, SHA-512, MD5"));
     }
-    let mut rng = crate::vm::Rng::seeded(0);
-    let mut env = crate::intrinsics::Env { arena: ev.arena, rng: &mut rng, parse: ev.parse };
-    let call =
-        crate::intrinsics::FUNCTIONS.iter().find(|f| f.name == "States.Hash").expect("States.Hash is registered");
-    (call.func)(&mut env, &[Value::Str(text), Value::Str(ev.arena.alloc_str(alg))])
-        .map(JV::V)
-        .map_err(|f| JError { code: "D3137", message: f.cause })
+    let to_error = |f: crate::intrinsics::Failure| JError { code: "D3137", message: f.cause };
+    crate::intrinsics::check_hash_input(text).map_err(to_error)?;
+    crate::intrinsics::hex_digest(ev.arena, text, alg).map(JV::V).map_err(to_error)
 }
 
 fn uuid<'a>(ev: &mut Ev<'a, '_>, _: &[JV<'a>], _: JV<'a>) -> R<'a> {
-    let mut env = crate::intrinsics::Env { arena: ev.arena, rng: ev.rng, parse: ev.parse };
-    let call =
-        crate::intrinsics::FUNCTIONS.iter().find(|f| f.name == "States.UUID").expect("States.UUID is registered");
-    (call.func)(&mut env, &[]).map(JV::V).map_err(|f| JError { code: "D3137", message: f.cause })
+    Ok(JV::V(crate::intrinsics::random_uuid(ev.arena, ev.rng)))
 }
 
 /// `$parse(json)`: the value a JSON text stands for.

@@ -17,10 +17,12 @@ pub mod functions;
 pub mod lex;
 pub mod numfmt;
 pub mod parse;
+mod template;
 
 pub use compile::Resolver;
 pub use eval::{Ev, JError, JV};
 pub use lex::SyntaxError;
+pub use template::JTemplate;
 
 use bumpalo::Bump;
 
@@ -89,7 +91,7 @@ impl Expr {
         input: JV<'a>,
         general: bool,
     ) -> Result<JV<'a>, JError> {
-        let mut rng = crate::vm::Rng::seeded(0);
+        let mut rng = crate::common::Rng::seeded(0);
         let mut parse = crate::value::ParseBuffers::default();
         let mut ev = Ev {
             arena,

@@ -9,12 +9,10 @@
 #![allow(missing_docs)]
 
 mod parse;
-pub mod template;
 
 use crate::value::{last_member, ArenaExt, KeyWords, Value};
 use bumpalo::Bump;
 pub use parse::{parse_path, parse_reference_path, PathError};
-pub use template::{compile_template, Template};
 
 /// Where a path starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,8 +2,7 @@
 //! States.Runtime error except for IsPresent, as on AWS.
 
 use super::{Fault, Vm};
-use crate::asl::ast::Comparison as C;
-use crate::bytecode::{ChoiceSpec, ChoiceTest, Cond, PathId, TestOperand};
+use crate::bytecode::{ChoiceSpec, ChoiceTest, Compare, Cond, Kind, Order, PathId, TestOperand};
 use crate::value::Value;
 use std::cmp::Ordering;
 
@@ -78,7 +77,7 @@ impl<'a> Vm<'a> {
             e.value = self.eval_path(variable, e.input, e.sc);
             e.variable = Some(t.variable);
         }
-        if t.op == C::IsPresent {
+        if t.op == Compare::Is(Kind::Present) {
             let want = matches!(t.operand, TestOperand::Const(c) if program.consts[c.index()] == crate::value::Const::Bool(true));
             return Some(e.value.is_some() == want);
         }
@@ -88,7 +87,12 @@ impl<'a> Vm<'a> {
         };
         let rhs: Value<'a> = match t.operand {
             TestOperand::Const(c) => program.consts[c.index()].materialize(self.arena),
-            TestOperand::Timestamp(n) => return Some(compare_timestamp(t.op, value, n)),
+            TestOperand::Timestamp(n) => {
+                return Some(match t.op {
+                    Compare::Timestamp(o) => compare_timestamp(o, value, n),
+                    _ => false,
+                })
+            }
             TestOperand::Path(p) => {
                 let p = &program.paths[p.index()];
                 match self.eval_path(p, e.input, e.sc) {
@@ -112,23 +116,11 @@ impl<'a> Vm<'a> {
     }
 }
 
-fn compare_timestamp(op: C, value: Value<'_>, rhs: i128) -> bool {
+fn compare_timestamp(o: Order, value: Value<'_>, rhs: i128) -> bool {
     let Some(lhs) = value.as_str().and_then(super::timestamp::parse) else {
         return false;
     };
-    ordered(op, lhs.cmp(&rhs))
-}
-
-fn ordered(op: C, o: Ordering) -> bool {
-    use C::*;
-    match op {
-        StringEquals | NumericEquals | TimestampEquals => o == Ordering::Equal,
-        StringLessThan | NumericLessThan | TimestampLessThan => o == Ordering::Less,
-        StringGreaterThan | NumericGreaterThan | TimestampGreaterThan => o == Ordering::Greater,
-        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => o != Ordering::Greater,
-        StringGreaterThanEquals | NumericGreaterThanEquals | TimestampGreaterThanEquals => o != Ordering::Less,
-        _ => false,
-    }
+    o.holds(lhs.cmp(&rhs))
 }
 
 /// Java's `String.compareTo`: UTF-16 code unit order.
@@ -139,53 +131,46 @@ fn utf16_cmp(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
-pub(crate) fn compare(op: C, value: Value<'_>, rhs: Value<'_>) -> bool {
-    use C::*;
+pub(crate) fn compare(op: Compare, value: Value<'_>, rhs: Value<'_>) -> bool {
     match op {
         // Equal texts have equal UTF-8 bytes: no UTF-16 order needed.
-        StringEquals => matches!((value, rhs), (Value::Str(a), Value::Str(b)) if a == b),
-        StringLessThan | StringGreaterThan | StringLessThanEquals | StringGreaterThanEquals => match (value, rhs) {
-            (Value::Str(a), Value::Str(b)) => ordered(op, utf16_cmp(a, b)),
+        Compare::String(Order::Equals) => matches!((value, rhs), (Value::Str(a), Value::Str(b)) if a == b),
+        Compare::String(o) => match (value, rhs) {
+            (Value::Str(a), Value::Str(b)) => o.holds(utf16_cmp(a, b)),
             _ => false,
         },
-        StringMatches => match (value, rhs) {
+        Compare::Matches => match (value, rhs) {
             (Value::Str(a), Value::Str(p)) => string_matches(a, p),
             _ => false,
         },
-        NumericEquals | NumericLessThan | NumericGreaterThan | NumericLessThanEquals | NumericGreaterThanEquals => {
-            match (value, rhs) {
-                (Value::Int(a), Value::Int(b)) => ordered(op, a.cmp(&b)),
-                (a, b) if a.is_number() && b.is_number() => {
-                    match a.as_f64().unwrap_or(f64::NAN).partial_cmp(&b.as_f64().unwrap_or(f64::NAN)) {
-                        Some(o) => ordered(op, o),
-                        None => false,
-                    }
+        Compare::Numeric(o) => match (value, rhs) {
+            (Value::Int(a), Value::Int(b)) => o.holds(a.cmp(&b)),
+            (a, b) if a.is_number() && b.is_number() => {
+                match a.as_f64().unwrap_or(f64::NAN).partial_cmp(&b.as_f64().unwrap_or(f64::NAN)) {
+                    Some(ord) => o.holds(ord),
+                    None => false,
                 }
-                _ => false,
             }
-        }
-        BooleanEquals => matches!((value, rhs), (Value::Bool(a), Value::Bool(b)) if a == b),
-        TimestampEquals
-        | TimestampLessThan
-        | TimestampGreaterThan
-        | TimestampLessThanEquals
-        | TimestampGreaterThanEquals => {
+            _ => false,
+        },
+        Compare::Boolean => matches!((value, rhs), (Value::Bool(a), Value::Bool(b)) if a == b),
+        Compare::Timestamp(o) => {
             match (value.as_str().and_then(super::timestamp::parse), rhs.as_str().and_then(super::timestamp::parse)) {
-                (Some(a), Some(b)) => ordered(op, a.cmp(&b)),
+                (Some(a), Some(b)) => o.holds(a.cmp(&b)),
                 _ => false,
             }
         }
-        IsNull | IsNumeric | IsString | IsBoolean | IsTimestamp => {
-            let is = match op {
-                IsNull => matches!(value, Value::Null),
-                IsNumeric => value.is_number(),
-                IsString => matches!(value, Value::Str(_)),
-                IsBoolean => matches!(value, Value::Bool(_)),
-                _ => value.as_str().and_then(super::timestamp::parse).is_some(),
+        Compare::Is(Kind::Present) => true,
+        Compare::Is(kind) => {
+            let is = match kind {
+                Kind::Null => matches!(value, Value::Null),
+                Kind::Numeric => value.is_number(),
+                Kind::String => matches!(value, Value::Str(_)),
+                Kind::Boolean => matches!(value, Value::Bool(_)),
+                Kind::Timestamp | Kind::Present => value.as_str().and_then(super::timestamp::parse).is_some(),
             };
             matches!(rhs, Value::Bool(b) if b == is)
         }
-        IsPresent => true,
     }
 }
 
@@ -286,10 +271,10 @@ mod tests {
 
     #[test]
     fn type_mismatch_is_false() {
-        assert!(!compare(C::StringEquals, Value::Int(1), Value::Str("1")));
-        assert!(!compare(C::NumericEquals, Value::Str("1"), Value::Int(1)));
-        assert!(compare(C::NumericEquals, Value::Float(1.0), Value::Int(1)));
-        assert!(compare(C::IsNumeric, Value::Int(1), Value::Bool(true)));
-        assert!(compare(C::IsTimestamp, Value::Str("2020-01-01T00:00:00Z"), Value::Bool(true)));
+        assert!(!compare(Compare::String(Order::Equals), Value::Int(1), Value::Str("1")));
+        assert!(!compare(Compare::Numeric(Order::Equals), Value::Str("1"), Value::Int(1)));
+        assert!(compare(Compare::Numeric(Order::Equals), Value::Float(1.0), Value::Int(1)));
+        assert!(compare(Compare::Is(Kind::Numeric), Value::Int(1), Value::Bool(true)));
+        assert!(compare(Compare::Is(Kind::Timestamp), Value::Str("2020-01-01T00:00:00Z"), Value::Bool(true)));
     }
 }

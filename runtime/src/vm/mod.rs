@@ -12,17 +12,16 @@
 
 mod choice;
 mod journal;
-mod limits;
-mod rng;
+mod scratch;
 mod spread;
-pub mod timestamp;
 
 pub(crate) use journal::{AtSite, Entry, Journal, Site, Suspension};
-pub use limits::RuntimeLimits;
-pub use rng::{JavaRandom, Rng};
-pub(crate) use spread::{HelperJob, Helpers, ItemBatch, Spread};
+pub use scratch::Scratch;
+pub(crate) use spread::{BatchRunner, HelperJob, Helpers, ItemBatch, Spread};
 
 use crate::bytecode::*;
+use crate::common::{system_millis, timestamp, Rng};
+use crate::config::{Clock, Config, Identity, RuntimeLimits};
 use crate::handler::{Bound, Called, TaskContext, TaskInfo};
 use crate::intrinsics;
 use crate::jsonata::JV;
@@ -30,82 +29,6 @@ use crate::path::{Path, Root};
 use crate::value::{json_len, to_json_string, ArenaExt, Value};
 use bumpalo::Bump;
 use std::cell::Cell;
-
-/// How time passes for Wait states, retry back-off and the execution time-out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Clock {
-    /// Real time. An execution that waits (a Wait state, a retry's back-off) is suspended when a
-    /// [`crate::Runtime`] runs it (`execute_async`, `execute_batch`, `stream`): it holds no
-    /// worker, and resumes on any worker when the time comes. Run on the caller's thread
-    /// ([`crate::StateMachine::execute`]), it sleeps that thread.
-    #[default]
-    System,
-    /// Virtual time: waits advance it at once. For tests, replays and benchmarks.
-    Virtual {
-        /// The time the execution starts at, in milliseconds since the Unix epoch (`None`: now).
-        start_millis: Option<i64>,
-    },
-    /// Like `Virtual`, and retry back-off takes no time at all (the benchmarks' zero-delay clock).
-    ZeroDelay,
-}
-
-/// Names the context object reports (`$$.Execution.*`, `$$.StateMachine.*`). Start from
-/// `Identity::default()` and set what you need.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Identity {
-    /// `$$.StateMachine.Name`.
-    pub state_machine_name: String,
-    /// `$$.StateMachine.Id`; `$$.Execution.Id` is made from it.
-    pub state_machine_arn: String,
-    /// `$$.Execution.Name`.
-    pub execution_name: String,
-    /// `$$.Execution.RoleArn`.
-    pub role_arn: String,
-}
-
-impl Default for Identity {
-    fn default() -> Self {
-        Identity {
-            state_machine_name: "aslrt".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:aslrt".into(),
-            execution_name: "execution".into(),
-            role_arn: "arn:aws:iam::123456789012:role/aslrt".into(),
-        }
-    }
-}
-
-/// How an execution ended, as StartSyncExecution reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Status {
-    /// It reached a Succeed state or an end: it has an output.
-    Succeeded,
-    /// A failure no catcher took: it has an error and a cause.
-    Failed,
-    /// It ran out of time (`TimeoutSeconds`, or Express's five minutes): `States.Timeout`.
-    TimedOut,
-    /// It was cancelled ([`crate::Cancel`]), or dropped unrun when a [`crate::Runtime`] was
-    /// shut down at once.
-    Aborted,
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Status {
-    /// AWS's name: `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Succeeded => "SUCCEEDED",
-            Status::Failed => "FAILED",
-            Status::TimedOut => "TIMED_OUT",
-            Status::Aborted => "ABORTED",
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FaultKind {
@@ -320,16 +243,12 @@ pub(crate) struct Vm<'a> {
     seq: u32,
 }
 
-pub(crate) fn system_millis() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
 impl<'a> Vm<'a> {
     pub fn new(
         arena: &'a Bump,
         program: &'a Program,
         handlers: &'a Bound,
-        config: &'a crate::Config,
+        config: &'a Config,
         rng: Rng,
         input: Value<'a>,
         parse: &'a mut crate::value::ParseBuffers,
@@ -1102,8 +1021,8 @@ impl<'a> Vm<'a> {
     fn task(
         &mut self,
         resource: ResourceId,
-        timeout: Option<&'a crate::asl::ast::Seconds>,
-        heartbeat: Option<&'a crate::asl::ast::Seconds>,
+        timeout: Option<&'a Seconds>,
+        heartbeat: Option<&'a Seconds>,
         input: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Value<'a>, Fault<'a>> {
@@ -1135,7 +1054,7 @@ impl<'a> Vm<'a> {
                 }
                 // Not run by a Runtime: the calling thread waits for the future.
                 let r = crate::handler::start_async(handler.as_ref(), payload.to_serde(), info)
-                    .and_then(|fut| crate::exec::block_on_task(fut, timeout, name));
+                    .and_then(|fut| crate::handler::block_on_task(fut, timeout, name));
                 let r = r.map(|v| crate::handler::copy_serde(&v, self.arena));
                 if lambda {
                     r.map(|v| crate::handler::lambda_result(self.arena, v))
@@ -1171,27 +1090,28 @@ impl<'a> Vm<'a> {
     fn seconds(
         &mut self,
         field: &str,
-        limit: Option<&'a crate::asl::ast::Seconds>,
+        limit: Option<&'a Seconds>,
         input: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Option<u64>, Fault<'a>> {
         Ok(match limit {
             None => None,
-            Some(crate::asl::ast::Seconds::Literal(s)) => Some(*s),
+            Some(Source::Literal(s)) => Some(*s),
             // As a Map's settings: a long, or a string holding one; a missing value fails as a
             // missing ItemsPath does.
-            Some(crate::asl::ast::Seconds::Path(p)) => match self.eval_path(p, input, sc) {
+            Some(Source::Path(p)) => match self.eval_path(self.program.path(*p), input, sc) {
                 None => {
-                    return Err(self.runtime(sc, format!("Invalid path '{}' : {}", p.text, p.not_found_message(input))))
+                    let p = self.program.path(*p);
+                    return Err(self.runtime(sc, format!("Invalid path '{}' : {}", p.text, p.not_found_message(input))));
                 }
                 Some(v) => match long_of(v) {
                     Some(n) => Some(n.max(0) as u64),
-                    None => return Err(self.not_a_number(sc, field, "integer", Some(v), p)),
+                    None => return Err(self.not_a_number(sc, field, "integer", Some(v), self.program.path(*p))),
                 },
             },
-            Some(crate::asl::ast::Seconds::Jsonata(t)) => match self.jt_value(t, sc)? {
+            Some(Source::Jsonata(t)) => match self.jt_value(self.program.jt(*t), sc)? {
                 v if v.as_integer().is_some_and(|i| i > 0) => v.as_integer().map(|i| i as u64),
-                other => return Err(self.unexpected_type(sc, t, "number", other)),
+                other => return Err(self.unexpected_type(sc, self.program.jt(*t), "number", other)),
             },
         })
     }
@@ -1272,7 +1192,7 @@ impl<'a> Vm<'a> {
                 v
             }
             (None, Some(p)) => {
-                let p = &self.program.paths[p.index()];
+                let p = self.program.path(p);
                 match self.eval_path(p, eff, sc) {
                     Some(v) => v,
                     None => {
@@ -1340,21 +1260,22 @@ impl<'a> Vm<'a> {
     fn setting(
         &mut self,
         setting: Setting,
-        c: Option<&'a crate::asl::ast::Count>,
+        c: Option<&'a Count>,
         eff: Value<'a>,
         sc: &StateCtx<'a>,
     ) -> Result<Option<f64>, Fault<'a>> {
-        use crate::asl::ast::Count;
         let n = match c {
             None => return Ok(None),
-            Some(Count::Literal(n)) => return Ok(Some(*n)),
-            Some(Count::Path(p)) => {
+            Some(Source::Literal(n)) => return Ok(Some(*n)),
+            Some(Source::Path(p)) => {
+                let p = self.program.path(*p);
                 let v = self.eval_path(p, eff, sc);
                 let n = v.and_then(|v| if setting.integer() { long_of(v).map(|i| i as f64) } else { double_of(v) });
                 let kind = if setting.integer() { "integer" } else { "float" };
                 n.ok_or_else(|| self.not_a_number(sc, setting.name(), kind, v, p))?
             }
-            Some(Count::Jsonata(t)) => {
+            Some(Source::Jsonata(t)) => {
+                let t = self.program.jt(*t);
                 let v = self.jt_value(t, sc)?;
                 match v.as_f64().filter(|n| setting.in_range(*n) && (!setting.integer() || n.fract() == 0.0)) {
                     Some(n) => return Ok(Some(n)),
@@ -1377,31 +1298,26 @@ impl<'a> Vm<'a> {
         ))
     }
 
-    fn wait_millis(
-        &mut self,
-        w: &'a crate::asl::ast::Wait,
-        eff: Value<'a>,
-        sc: &StateCtx<'a>,
-    ) -> Result<u64, Fault<'a>> {
-        use crate::asl::ast::Wait;
+    fn wait_millis(&mut self, w: &'a Wait, eff: Value<'a>, sc: &StateCtx<'a>) -> Result<u64, Fault<'a>> {
         let until = |vm: &mut Self, nanos: i128| -> u64 {
             let target_ms = (nanos / 1_000_000) as i64;
             u64::try_from(target_ms.saturating_sub(vm.now_millis())).unwrap_or(0)
         };
         match w {
-            Wait::Seconds(s) => Ok(s * 1000),
-            Wait::SecondsExpr(t) => match self.jt_value(t, sc)? {
+            Wait::Seconds(Source::Literal(s)) => Ok(s * 1000),
+            Wait::Seconds(Source::Jsonata(t)) => match self.jt_value(self.program.jt(*t), sc)? {
                 v if v.as_integer().is_some_and(|i| i >= 0) => Ok(v.as_integer().unwrap_or(0) as u64 * 1000),
-                other => Err(self.unexpected_type(sc, t, "number", other)),
+                other => Err(self.unexpected_type(sc, self.program.jt(*t), "number", other)),
             },
-            Wait::TimestampExpr(t) => match self.jt_value(t, sc)? {
+            Wait::Until(Source::Jsonata(t)) => match self.jt_value(self.program.jt(*t), sc)? {
                 Value::Str(text) if timestamp::parse(text).is_some() => {
                     Ok(until(self, timestamp::parse(text).unwrap_or(0)))
                 }
-                other => Err(self.unexpected_type(sc, t, "timestamp string", other)),
+                other => Err(self.unexpected_type(sc, self.program.jt(*t), "timestamp string", other)),
             },
-            Wait::Timestamp(t) => Ok(until(self, timestamp::parse(t).unwrap_or(0))),
-            Wait::SecondsPath(p) => {
+            Wait::Until(Source::Literal(nanos)) => Ok(until(self, *nanos)),
+            Wait::Seconds(Source::Path(p)) => {
+                let p = self.program.path(*p);
                 let Some(v) = self.eval_path(p, eff, sc) else {
                     return Err(self.runtime(
                         sc,
@@ -1427,7 +1343,8 @@ impl<'a> Vm<'a> {
                     )),
                 }
             }
-            Wait::TimestampPath(p) => {
+            Wait::Until(Source::Path(p)) => {
+                let p = self.program.path(*p);
                 let Some(v) = self.eval_path(p, eff, sc) else {
                     return Err(self.runtime(
                         sc,
@@ -1627,8 +1544,8 @@ impl<'a> Vm<'a> {
 
     /// A JSONata value: constants as they are, `{% %}` expressions evaluated with the workflow
     /// variables and `$states` of `sc`.
-    fn jt_value(&mut self, t: &'a crate::asl::ast::JTemplate, sc: &StateCtx<'a>) -> Result<Value<'a>, Fault<'a>> {
-        use crate::asl::ast::JTemplate;
+    fn jt_value(&mut self, t: &'a crate::jsonata::JTemplate, sc: &StateCtx<'a>) -> Result<Value<'a>, Fault<'a>> {
+        use crate::jsonata::JTemplate;
         Ok(match t {
             JTemplate::Const(c) => c.materialize(self.arena),
             JTemplate::Expr { expr, field } => return self.jexpr(expr, field, sc),
@@ -1727,12 +1644,12 @@ impl<'a> Vm<'a> {
     fn unexpected_type(
         &self,
         sc: &StateCtx<'a>,
-        t: &crate::asl::ast::JTemplate,
+        t: &crate::jsonata::JTemplate,
         expected: &str,
         got: Value<'a>,
     ) -> Fault<'a> {
         let (text, field) = match t {
-            crate::asl::ast::JTemplate::Expr { expr, field } => (expr.text().to_owned(), field.clone()),
+            crate::jsonata::JTemplate::Expr { expr, field } => (expr.text().to_owned(), field.clone()),
             // A literal of the wrong type: validation turns those down where it can.
             _ => (to_json_string(&got), String::new()),
         };
@@ -2020,7 +1937,7 @@ mod tests {
         let program = Program::default();
         assert!(!program.needs_clock);
         let bound = crate::handler::Bound::new(&program.resources, crate::handler::Handlers::new());
-        let config = crate::Config::default();
+        let config = Config::default();
         let arena = Bump::new();
         let mut parse = crate::value::ParseBuffers::default();
         let mut vm = Vm::new(&arena, &program, &bound, &config, Rng::seeded(0), Value::Null, &mut parse);

@@ -48,7 +48,7 @@ const CROSSING_NANOS_PER_BYTE: u64 = 4;
 
 /// A job for an idle worker: it runs with that worker's scratch; `false` means it was dropped
 /// unrun (the runtime was shut down at once).
-pub(crate) type HelperJob = Box<dyn FnOnce(&mut crate::Scratch, bool) + Send>;
+pub(crate) type HelperJob = Box<dyn FnOnce(&mut super::Scratch, bool) + Send>;
 
 /// What the VM needs of a pool to spread runs over it.
 pub(crate) trait Helpers: Send + Sync {
@@ -58,12 +58,19 @@ pub(crate) trait Helpers: Send + Sync {
     fn spawn(&self, job: HelperJob);
 }
 
+/// The machine a spreading VM runs, as its helpers need it: a job that takes runs of a batch
+/// in the worker's own scratch until none are left. (The machine lives above the VM, so the VM
+/// reaches it only through this.)
+pub(crate) trait BatchRunner: Send + Sync {
+    fn helper_job(&self, batch: Arc<ItemBatch>) -> HelperJob;
+}
+
 /// Set on a VM that may spread Map items and Parallel branches: the pool, and the machine its
 /// helpers run.
 #[derive(Clone, Copy)]
 pub(crate) struct Spread<'a> {
     pub helpers: &'a Arc<dyn Helpers>,
-    pub machine: &'a crate::StateMachine,
+    pub machine: &'a dyn BatchRunner,
     /// Each machine's average run as a Parallel branch, in nanoseconds (0: not timed yet).
     pub branch_nanos: &'a [AtomicU64],
 }
@@ -420,12 +427,7 @@ impl<'a> Vm<'a> {
             finished: Condvar::new(),
         });
         for _ in 0..helpers {
-            let (machine, batch) = (spread.machine.clone(), Arc::clone(&batch));
-            spread.helpers.spawn(Box::new(move |scratch, run| {
-                if run {
-                    machine.help(scratch, &batch);
-                }
-            }));
+            spread.helpers.spawn(spread.machine.helper_job(Arc::clone(&batch)));
         }
         // This worker takes runs too, in its own arena: no copies. Each with the transitions and
         // history events it added, which a run after the first failure must not leave counted.

@@ -1,8 +1,8 @@
 //! Payload templates (`Parameters`, `ItemSelector`, `ResultSelector`): JSON with `"key.$"` members
 //! whose values are paths or intrinsic calls, compiled once into a [`Template`].
 
-use super::{parse_path, Path};
 use crate::intrinsics::{parse_call, Call};
+use crate::path::{parse_path, Path};
 use crate::value::Const;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -5,6 +5,10 @@
 //! …}`); a Task on a plain Lambda ARN, or on any other resource, gets the handler's value as its
 //! result.
 
+mod run;
+
+pub(crate) use run::{await_task, block_on_task, start_async};
+
 use crate::bytecode::ResourceId;
 use crate::value::{ArenaExt, Const, Value};
 use bumpalo::Bump;
@@ -79,19 +83,6 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, Task
 pub trait AsyncTaskHandler: Send + Sync {
     /// Starts the task on `input`: the future gives its result or failure.
     fn invoke(&self, input: serde_json::Value, task: TaskInfo) -> TaskFuture;
-}
-
-/// Calls an asynchronous handler for its future; a panic in the call (before any future
-/// exists) is a `States.TaskFailed` failure, as a panic in the future or in a synchronous
-/// handler is.
-pub(crate) fn start_async(
-    handler: &dyn AsyncTaskHandler,
-    input: serde_json::Value,
-    info: TaskInfo,
-) -> Result<TaskFuture, TaskError> {
-    let resource = info.resource.clone();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.invoke(input, info)))
-        .map_err(|_| TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' panicked")))
 }
 
 /// An asynchronous handler from a closure that returns a future.

@@ -1,0 +1,44 @@
+//! The leaf utilities every layer may use: RFC 3339 timestamps, the seedable and the
+//! Java-compatible random sources, the wall clock, and how an execution ended.
+
+mod rng;
+pub mod timestamp;
+
+pub use rng::{JavaRandom, Rng};
+
+/// Milliseconds since the Unix epoch, by the system clock.
+pub fn system_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// How an execution ended, as StartSyncExecution reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// It reached a Succeed state or an end: it has an output.
+    Succeeded,
+    /// A failure no catcher took: it has an error and a cause.
+    Failed,
+    /// It ran out of time (`TimeoutSeconds`, or Express's five minutes): `States.Timeout`.
+    TimedOut,
+    /// It was cancelled ([`crate::Cancel`]), or dropped unrun when a [`crate::Runtime`] was
+    /// shut down at once.
+    Aborted,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Status {
+    /// AWS's name: `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}

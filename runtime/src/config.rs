@@ -1,0 +1,184 @@
+//! How a state machine runs: [`Config`] with its [`RuntimeLimits`] (the Express quotas),
+//! [`Clock`] and [`Identity`]. Plain data, below everything that reads it.
+
+/// How a state machine runs: its limits, its clock, the names its context object reports and
+/// the seed of its random source. Start from `Config::default()` (AWS's Express quotas, the
+/// system clock) and change what you need.
+///
+/// # Example
+///
+/// ```
+/// use aslrt::{Clock, Config, RuntimeLimits};
+///
+/// let config = Config::default()
+///     .clock(Clock::Virtual { start_millis: Some(0) })
+///     .limits(RuntimeLimits::default().max_transitions(10_000))
+///     .seed(Some(7));
+/// assert_eq!(config.limits.max_transitions, 10_000);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// The limits of one execution (AWS's Express quotas by default).
+    pub limits: RuntimeLimits,
+    /// How time passes for Wait states, retry back-off and time-outs.
+    pub clock: Clock,
+    /// The names `$$.Execution` and `$$.StateMachine` report.
+    pub identity: Identity,
+    /// Seed of the random source behind States.UUID, States.MathRandom, `$random()` and retry
+    /// jitter. `None`: a fresh seed per execution.
+    pub seed: Option<u64>,
+}
+
+impl Config {
+    /// This configuration with `limits`.
+    pub fn limits(mut self, limits: RuntimeLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// This configuration with `clock`.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// This configuration with `identity`.
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// This configuration with the random source's `seed` (`None`: a fresh one per execution).
+    pub fn seed(mut self, seed: Option<u64>) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// How time passes for Wait states, retry back-off and the execution time-out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// Real time. An execution that waits (a Wait state, a retry's back-off) is suspended when a
+    /// [`crate::Runtime`] runs it (`execute_async`, `execute_batch`, `stream`): it holds no
+    /// worker, and resumes on any worker when the time comes. Run on the caller's thread
+    /// ([`crate::StateMachine::execute`]), it sleeps that thread.
+    #[default]
+    System,
+    /// Virtual time: waits advance it at once. For tests, replays and benchmarks.
+    Virtual {
+        /// The time the execution starts at, in milliseconds since the Unix epoch (`None`: now).
+        start_millis: Option<i64>,
+    },
+    /// Like `Virtual`, and retry back-off takes no time at all (the benchmarks' zero-delay clock).
+    ZeroDelay,
+}
+
+/// Names the context object reports (`$$.Execution.*`, `$$.StateMachine.*`). Start from
+/// `Identity::default()` and set what you need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Identity {
+    /// `$$.StateMachine.Name`.
+    pub state_machine_name: String,
+    /// `$$.StateMachine.Id`; `$$.Execution.Id` is made from it.
+    pub state_machine_arn: String,
+    /// `$$.Execution.Name`.
+    pub execution_name: String,
+    /// `$$.Execution.RoleArn`.
+    pub role_arn: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            state_machine_name: "aslrt".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:aslrt".into(),
+            execution_name: "execution".into(),
+            role_arn: "arn:aws:iam::123456789012:role/aslrt".into(),
+        }
+    }
+}
+
+/// Limits on one execution. The default is AWS's Express quotas; change one with its setter.
+///
+/// # Example
+///
+/// ```
+/// use aslrt::RuntimeLimits;
+///
+/// let limits = RuntimeLimits::default().max_transitions(10_000).max_depth(8);
+/// assert_eq!((limits.max_transitions, limits.max_payload_bytes), (10_000, 256 * 1024));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeLimits {
+    /// Largest event, task result or output, in bytes of JSON (AWS: 256 KiB). It takes effect
+    /// up to [`crate::value::WRITE_LIMIT`] (16 MiB), the most the writer writes of one value.
+    pub max_payload_bytes: usize,
+    /// Longest execution, in seconds (Express: 5 minutes). A definition's TimeoutSeconds can
+    /// only shorten it.
+    pub max_execution_seconds: u64,
+    /// Most state transitions in one execution, counting those inside Parallel and Map.
+    pub max_transitions: u64,
+    /// Deepest nesting of Parallel and Map.
+    pub max_depth: u32,
+    /// Most memory the values one execution makes may take in its arena (in whole arena
+    /// chunks, beyond what the arena held when the execution started), checked as each state is
+    /// entered: past it the execution fails with `States.DataLimitExceeded`. AWS has no such
+    /// limit, since every state's output is held to 256 KiB; a definition that grows its data in
+    /// a loop (an error cause holding the input, which the next error's cause holds again)
+    /// would otherwise take all the host's memory. It is a safety net, not an exact quota: the
+    /// unoptimised program, which allocates more, reaches it a little sooner.
+    pub max_arena_bytes: usize,
+}
+
+impl RuntimeLimits {
+    /// These limits with [`max_payload_bytes`](Self::max_payload_bytes) set.
+    pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
+        self.max_payload_bytes = bytes;
+        self
+    }
+
+    /// These limits with [`max_execution_seconds`](Self::max_execution_seconds) set.
+    pub fn max_execution_seconds(mut self, seconds: u64) -> Self {
+        self.max_execution_seconds = seconds;
+        self
+    }
+
+    /// These limits with [`max_transitions`](Self::max_transitions) set.
+    pub fn max_transitions(mut self, transitions: u64) -> Self {
+        self.max_transitions = transitions;
+        self
+    }
+
+    /// These limits with [`max_depth`](Self::max_depth) set.
+    pub fn max_depth(mut self, depth: u32) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// These limits with [`max_arena_bytes`](Self::max_arena_bytes) set.
+    pub fn max_arena_bytes(mut self, bytes: usize) -> Self {
+        self.max_arena_bytes = bytes;
+        self
+    }
+
+    /// The payload limit in effect: [`RuntimeLimits::max_payload_bytes`], at most the writer's
+    /// limit.
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.max_payload_bytes.min(crate::value::WRITE_LIMIT)
+    }
+}
+
+impl Default for RuntimeLimits {
+    fn default() -> Self {
+        RuntimeLimits {
+            max_payload_bytes: 256 * 1024,
+            max_execution_seconds: 300,
+            max_transitions: 1_000_000,
+            max_depth: 64,
+            max_arena_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
