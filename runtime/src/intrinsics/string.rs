@@ -24,7 +24,7 @@ pub enum Piece {
     Arg,
 }
 
-/// A literal template's pieces, read as [`format`] reads it (`\{`, `\}` and `\\` stand for
+/// A literal template's pieces, read as [`format()`] reads it (`\{`, `\}` and `\\` stand for
 /// the character itself); `None` if it is not valid UTF-8 once split (it always is).
 pub fn pieces(template: &str) -> Option<Box<[Piece]>> {
     let mut out = Vec::new();
