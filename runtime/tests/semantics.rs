@@ -289,9 +289,41 @@ fn validation_reports_every_problem() {
     for field in ["x.$", "y.$"] {
         let message =
             format!("The value for the field '{field}' must be a valid JSONPath or a valid intrinsic function call");
-        assert!(d.contains(&("SCHEMA_VALIDATION_FAILED".into(), "/States/D/Parameters".into(), message)), "{d:?}");
+        let at = format!("/States/D/Parameters/{field}");
+        assert!(d.contains(&("SCHEMA_VALIDATION_FAILED".into(), at, message)), "{d:?}");
     }
     assert!(codes.contains(&("MISSING_TRANSITION_TARGET", "/States/B")), "unreachable B: {d:?}");
+}
+
+// A diagnostic points at the offending key, however deep in a payload template (or an
+// array in it) the key sits.
+#[test]
+fn a_template_diagnostic_points_at_its_key() {
+    let d = diagnostics(
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true,
+            "Parameters": {"outer": {"list": [1, {"bad/key.$": "$.["}]}},
+            "Assign": {"v.$": "nope"}}}}"#,
+    );
+    let locations: Vec<&str> = d.iter().map(|(_, l, _)| l.as_str()).collect();
+    assert_eq!(locations, ["/States/A/Parameters/outer/list/1/bad~1key.$", "/States/A/Assign/v.$"], "{d:?}");
+}
+
+// One mistake, one diagnostic: a state whose Type is bad is not also reported as a missing
+// target, nor are the states only it leads to reported unreachable, nor its machine as having
+// no terminal state.
+#[test]
+fn a_bad_type_does_not_cascade() {
+    for def in [
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Passs", "Next": "B"}, "B": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "A", "States": {"A": {"Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}}"#,
+        r#"{"StartAt": "A", "States": {"A": {"Type": 7, "Choices": [{"Next": "B"}]}, "B": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "X", "States": {"X": {"Type": "Tsk", "Next": "Y"}, "Y": {"Type": "Pass", "End": true}}}]}}}"#,
+    ] {
+        let d = diagnostics(def);
+        assert_eq!(d.len(), 1, "{def}: {d:?}");
+        assert_eq!(d[0].0, "SCHEMA_VALIDATION_FAILED", "{def}: {d:?}");
+    }
 }
 
 #[test]

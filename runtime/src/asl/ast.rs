@@ -79,14 +79,28 @@ pub struct Io {
 
 #[derive(Clone, Debug)]
 pub enum StateKind {
-    Pass { result: Option<Const> },
+    Pass {
+        result: Option<Const>,
+    },
     Task(Box<Task>),
-    Choice { choices: Vec<ChoiceRule>, default: Option<String> },
+    Choice {
+        choices: Vec<ChoiceRule>,
+        default: Option<String>,
+    },
     Wait(Wait),
     Succeed,
-    Fail { error: Option<Str>, cause: Option<Str> },
-    Parallel { branches: Vec<Machine>, errors: ErrorHandling },
+    Fail {
+        error: Option<Str>,
+        cause: Option<Str>,
+    },
+    Parallel {
+        branches: Vec<Machine>,
+        errors: ErrorHandling,
+    },
     Map(Box<Map>),
+    /// A state whose Type is missing or unknown (the definition has a diagnostic for it and
+    /// never compiles): kept so that references to it resolve.
+    Unreadable,
 }
 
 /// A string field that may instead come from a path (`Error` / `ErrorPath`).

@@ -1,4 +1,13 @@
-//! The Amazon States Language front end: JSON text → validated, typed [`Definition`].
+//! The Amazon States Language front end: JSON text → validated, typed [`Definition`], in two
+//! steps that each report every problem they find as a [`Diagnostic`]:
+//!
+//! - [`read()`] (`parse/`): each field read and checked on its own, by state kind (`state.rs`,
+//!   `task.rs`, `choice.rs`), JSONata expressions compiled (`jsonata.rs`), workflow variables
+//!   resolved to slots (`resolve.rs`), payload templates compiled (`template.rs`);
+//! - [`validate()`] (`validate.rs`): the checks of the whole graph: transition targets,
+//!   reachability, terminal states, variable scopes.
+//!
+//! [`parse()`] runs both.
 // Internal (reached by the crate's own tools through `internal`): documented where it helps,
 // not item by item.
 #![allow(missing_docs)]
@@ -9,8 +18,20 @@ pub mod template;
 mod validate;
 
 pub use ast::Definition;
-pub use parse::parse;
+pub use parse::read;
 pub use template::{compile_template, Template};
+pub use validate::validate;
+
+/// Reads and validates a definition: `Err` holds every diagnostic of both steps.
+pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
+    let (definition, mut diagnostics) = read(text)?;
+    diagnostics.extend(validate(&definition));
+    if diagnostics.is_empty() {
+        Ok(definition)
+    } else {
+        Err(diagnostics)
+    }
+}
 
 /// One problem found in a definition, as AWS's ValidateStateMachineDefinition reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

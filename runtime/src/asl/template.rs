@@ -28,6 +28,8 @@ pub enum Template {
 pub struct Problem {
     /// The key as written (`key.$`).
     pub field: String,
+    /// Where the member is within the template, as a JSON pointer (`/outer/key.$`).
+    pub pointer: String,
     /// The value as written.
     pub expr: String,
     /// What the parser found wrong.
@@ -36,16 +38,23 @@ pub struct Problem {
 
 /// Compiles a template, reporting each bad `.$` member.
 pub fn compile_template(v: &serde_json::Value, problems: &mut Vec<Problem>) -> Template {
+    compile_at(v, "", problems)
+}
+
+/// Compiles the part of a template at `pointer`.
+fn compile_at(v: &serde_json::Value, pointer: &str, problems: &mut Vec<Problem>) -> Template {
     match v {
         serde_json::Value::Object(members) => {
             let mut out = Vec::with_capacity(members.len());
             for (k, x) in members {
+                let here = format!("{pointer}/{}", escape_pointer(k));
                 if let Some(name) = k.strip_suffix(".$") {
                     let t = match x {
-                        serde_json::Value::String(expr) => compile_dynamic(expr, k, problems),
+                        serde_json::Value::String(expr) => compile_dynamic(expr, k, &here, problems),
                         other => {
                             problems.push(Problem {
                                 field: k.clone(),
+                                pointer: here,
                                 expr: other.to_string(),
                                 detail: "the value must be a string".into(),
                             });
@@ -54,7 +63,7 @@ pub fn compile_template(v: &serde_json::Value, problems: &mut Vec<Problem>) -> T
                     };
                     out.push((name.into(), t));
                 } else {
-                    out.push((k.as_str().into(), compile_template(x, problems)));
+                    out.push((k.as_str().into(), compile_at(x, &here, problems)));
                 }
             }
             if out.iter().all(|(_, t)| matches!(t, Template::Const(_))) {
@@ -64,7 +73,8 @@ pub fn compile_template(v: &serde_json::Value, problems: &mut Vec<Problem>) -> T
             }
         }
         serde_json::Value::Array(items) => {
-            let out: Vec<Template> = items.iter().map(|x| compile_template(x, problems)).collect();
+            let out: Vec<Template> =
+                items.iter().enumerate().map(|(i, x)| compile_at(x, &format!("{pointer}/{i}"), problems)).collect();
             if out.iter().all(|t| matches!(t, Template::Const(_))) {
                 Template::Const(Const::from_serde(v))
             } else {
@@ -75,9 +85,14 @@ pub fn compile_template(v: &serde_json::Value, problems: &mut Vec<Problem>) -> T
     }
 }
 
-fn compile_dynamic(expr: &str, field: &str, problems: &mut Vec<Problem>) -> Template {
+fn compile_dynamic(expr: &str, field: &str, pointer: &str, problems: &mut Vec<Problem>) -> Template {
     let trimmed = expr.trim();
-    let problem = |detail: String| Problem { field: field.to_owned(), expr: expr.to_owned(), detail };
+    let problem = |detail: String| Problem {
+        field: field.to_owned(),
+        pointer: pointer.to_owned(),
+        expr: expr.to_owned(),
+        detail,
+    };
     if trimmed.starts_with("States.") {
         match parse_call(trimmed) {
             Ok(call) => Template::Call { call, field: field.into() },

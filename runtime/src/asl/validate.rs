@@ -1,13 +1,17 @@
-//! Whole-machine checks over the parsed model: transition targets, reachability, a terminal
-//! state. Runs on every machine, including Parallel branches and Map processors.
+//! Whole-definition checks over the model as read: transition targets, reachability, a terminal
+//! state, variable scopes. Runs on every machine, including Parallel branches and Map
+//! processors.
 
 use super::ast::*;
 use super::Diagnostic;
 use std::collections::HashMap;
 
-pub fn check(def: &Definition, diags: &mut Vec<Diagnostic>) {
-    check_machine(&def.machine, "", diags);
-    check_scopes(&def.machine, &[], diags);
+/// The checks of a whole definition, as read: every problem found.
+pub fn validate(def: &Definition) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    check_machine(&def.machine, "", &mut diags);
+    check_scopes(&def.machine, &[], &mut diags);
+    diags
 }
 
 /// The variables a machine's own states (and Choice rules) assign, with where. Catchers are not
@@ -117,6 +121,9 @@ fn check_machine(m: &Machine, at: &str, diags: &mut Vec<Diagnostic>) {
             }
             _ => {}
         }
+    }
+    if m.states.iter().any(|s| matches!(s.kind, StateKind::Unreadable)) {
+        return;
     }
     let terminal = m.states.iter().any(|s| {
         matches!(s.transition, Transition::End) || matches!(s.kind, StateKind::Succeed | StateKind::Fail { .. })

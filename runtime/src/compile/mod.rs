@@ -328,6 +328,9 @@ impl Compiler {
             StateKind::Task(t) => self.task(e, s, t),
             StateKind::Parallel { branches, errors } => self.parallel(e, s, branches, errors),
             StateKind::Map(m) => self.map(e, s, m),
+            StateKind::Unreadable => {
+                Err(CompileError::internal("an unreadable state (its definition has a diagnostic)"))
+            }
         }
     }
 
