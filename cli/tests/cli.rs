@@ -247,7 +247,7 @@ fn every_command_runs_the_unoptimised_program_with_no_optimize() {
     }
     let (listing, _) =
         stdout(aslrt().args(["run", def.to_str().unwrap(), "--handler", echo, "--disasm", "--no-optimize"]));
-    assert!(listing.lines().nth(1).is_some_and(|l| l.trim() == "0  jump       1"), "{listing}");
+    assert!(listing.lines().nth(1).is_some_and(|l| l.trim() == "0  jump           1"), "{listing}");
     let (listing, _) = stdout(aslrt().args(["run", def.to_str().unwrap(), "--handler", echo, "--disasm"]));
     assert!(listing.lines().nth(1).is_some_and(|l| l.trim().starts_with("0  enter")), "{listing}");
 

@@ -373,23 +373,23 @@ fn disassembly_snapshot() {
     )
     .unwrap();
     let expect = r#"m0: 3 states, stack 1
-    0  enter      "C"
-    1  choose     Or($.a NumericGreaterThan 1, Not($.b IsPresent true)) | $.a IsString true
-    2  choice-out 10
-    3  jump       5
-    4  choice-out 15
-    5  push       Eff $.a (s.$)
-    6  move       Acc <- Eff
-    7  assign     ["s"]
+    0  enter          "C"
+    1  choose         Or($.a NumericGreaterThan 1, Not($.b IsPresent true)) | $.a IsString true
+    2  choice-out     10
+    3  jump           5
+    4  choice-out     15
+    5  push-path      Eff $.a (s.$)
+    6  move           Acc <- Eff
+    7  assign         ["s"]
     8  exit
-    9  jump       10
-   10  enter      "P"
-   11  object-of  Eff {n: States.ArrayLength($.xs), k: 1} -> Res
-   12  result     $.r
+    9  jump           10
+   10  enter          "P"
+   11  object         Eff {n: States.ArrayLength($.xs), k: 1} -> Res
+   12  result-path    $.r
    13  exit
    14  end
-   15  enter      "F"
-   16  fail       "E" -
+   15  enter          "F"
+   16  fail           "E" -
 "#;
     assert_eq!(machine.disassemble(), expect);
 }
@@ -487,7 +487,7 @@ fn malformed_event_cause_names_line_and_column() {
     assert_eq!(run.cause, Some("The execution input is not valid JSON: trailing comma at line 1 column 8"));
 }
 
-/// A template of only paths and constants is built in one op (`object-of`); a path that selects
+/// A template of only paths and constants is built in one op (`object`); a path that selects
 /// nothing still fails the state as AWS reports it, naming the first such field in order.
 #[test]
 fn flat_template_reports_its_first_missing_field() {

@@ -64,77 +64,59 @@ impl Program {
         }
     }
 
+    /// One op: its name (see [`mnemonic`]) and its operands as written in the definition.
     fn fmt_op(&self, f: &mut fmt::Formatter<'_>, m: &MachineCode, op: &Op) -> fmt::Result {
+        let operands = self.operands(m, op);
+        let name = mnemonic(op);
+        if operands.is_empty() {
+            f.write_str(&name)
+        } else {
+            write!(f, "{name:<14} {operands}")
+        }
+    }
+
+    fn operands(&self, m: &MachineCode, op: &Op) -> String {
         let path = |p: PathId| &*self.paths[p.index()].text;
+        let keys = |k: KeysId| self.keys[k.index()].iter().map(|k| &**k).collect::<Vec<_>>();
         match *op {
-            Op::Enter(s) => write!(f, "enter      {:?}", &*m.state(s).name),
-            Op::InputPath(p) => write!(f, "input      {}", path(p)),
-            Op::OutputPath(p) => write!(f, "output     {}", path(p)),
-            Op::PushConst(c) => write!(f, "push       {}", konst(&self.consts[c.index()])),
-            Op::PushReg(r) => write!(f, "push       {r:?}"),
+            Op::Enter(s) => format!("{:?}", &*m.state(s).name),
+            Op::InputPath(p) | Op::OutputPath(p) => path(p).to_owned(),
+            Op::PushConst(c) => konst(&self.consts[c.index()]),
+            Op::PushReg(r) | Op::Pop(r) => format!("{r:?}"),
             Op::PushPath { path: p, root, field } => {
-                write!(f, "push       {root:?} {} ({})", path(p), &*self.strings[field.index()])
+                format!("{root:?} {} ({})", path(p), &*self.strings[field.index()])
             }
-            Op::PushArg { path: p, root, .. } => write!(f, "arg        {root:?} {}", path(p)),
+            Op::PushArg { path: p, root, .. } => format!("{root:?} {}", path(p)),
             Op::Apply(c) => {
                 let call = &self.calls[c.index()];
-                write!(f, "apply      {}/{}", call.name(), call.args.len())
+                format!("{}/{}", call.name(), call.args.len())
             }
-            Op::MakeObject { keys, len } => {
-                write!(f, "object     {len} {:?}", self.keys[keys.index()].iter().map(|k| &**k).collect::<Vec<_>>())
-            }
-            Op::Object { id, .. } | Op::ItemObject(id) => {
-                let o = &self.objects[id.index()];
-                let members: Vec<String> = self.keys[o.keys.index()]
-                    .iter()
-                    .zip(o.members.iter())
-                    .map(|(k, m)| match *m {
-                        FlatMember::Path { path: p, .. } => format!("{k}: {}", path(p)),
-                        FlatMember::MapItem { path: p, .. } => format!("{k}: {} (item)", path(p)),
-                        FlatMember::Const(c) => format!("{k}: {}", konst(&self.consts[c.index()])),
-                        FlatMember::Call(c) => format!("{k}: {}", self.calls[c.index()].text),
-                    })
-                    .collect();
-                match op {
-                    Op::Object { root, to: Some(to), .. } => {
-                        write!(f, "object-of  {root:?} {{{}}} -> {to:?}", members.join(", "))
-                    }
-                    Op::Object { root, .. } => write!(f, "object-of  {root:?} {{{}}}", members.join(", ")),
-                    _ => write!(f, "item-of    Eff {{{}}}", members.join(", ")),
+            Op::MakeObject { keys: k, len } => format!("{len} {:?}", keys(k)),
+            Op::MakeObjectTo { keys: k, len, to } => format!("{to:?} {len} {:?}", keys(k)),
+            Op::Object { id, root, to } => {
+                let members = self.flat_text(id);
+                match to {
+                    Some(to) => format!("{root:?} {{{members}}} -> {to:?}"),
+                    None => format!("{root:?} {{{members}}}"),
                 }
             }
-            Op::MakeObjectTo { keys, len, to } => {
-                let keys = self.keys[keys.index()].iter().map(|k| &**k).collect::<Vec<_>>();
-                write!(f, "object-to  {to:?} {len} {keys:?}")
-            }
-            Op::MakeArray(n) => write!(f, "array      {n}"),
-            Op::Pop(r) => write!(f, "pop        {r:?}"),
-            Op::Move { to, from } => write!(f, "move       {to:?} <- {from:?}"),
-            Op::ResultPath(r) => write!(f, "result     {}", &*self.ref_paths[r.index()].text),
-            Op::ResultOutput(r) => write!(f, "result-out {}", &*self.ref_paths[r.index()].text),
+            Op::ItemObject(id) => format!("Eff {{{}}}", self.flat_text(id)),
+            Op::MakeArray(n) => n.to_string(),
+            Op::Move { to, from } => format!("{to:?} <- {from:?}"),
+            Op::ResultPath(r) | Op::ResultOutput(r) => self.ref_paths[r.index()].text.to_string(),
             Op::Choose(c) => {
                 let rules: Vec<String> = self.choices[c.index()].rules.iter().map(|r| self.cond_text(r)).collect();
-                write!(f, "choose     {}", rules.join(" | "))
+                rules.join(" | ")
             }
-            Op::ChoiceOut(pc) => write!(f, "choice-out {}", pc.0),
-            Op::Invoke(r) => write!(f, "invoke     {}", &*self.resources[r.index()]),
+            Op::ChoiceOut(pc) | Op::Jump(pc) | Op::JumpIfNot(pc) | Op::MapNext(pc) => pc.0.to_string(),
+            Op::Invoke(r) => self.resources[r.index()].to_string(),
             Op::Wait(w) => match self.waits[w.index()] {
-                Wait::Seconds(s) => write!(f, "wait       seconds {}", self.source_text(s)),
-                Wait::Until(t) => {
-                    write!(f, "wait       until {}", self.source_text(t.map_literal(|n| format!("@{n}ns"))))
-                }
+                Wait::Seconds(s) => format!("seconds {}", self.source_text(s)),
+                Wait::Until(t) => format!("until {}", self.source_text(t.map_literal(|n| format!("@{n}ns")))),
             },
-            Op::Jump(pc) => write!(f, "jump       {}", pc.0),
-            Op::JumpIfNot(pc) => write!(f, "jump-ifnot {}", pc.0),
-            Op::MapNext(pc) => write!(f, "map-next   {}", pc.0),
-            Op::Branch(mid) => write!(f, "branch     m{}", mid.0),
-            Op::JoinBranches => f.write_str("join"),
-            Op::MapRun(mid) => write!(f, "map-run    m{}", mid.0),
-            Op::MapBegin(id) => {
-                let spec = &self.maps[id.index()];
-                write!(f, "map-begin  {}", spec.items_path.map_or("$", |p| path(p)))
-            }
-            Op::Events(n) => write!(f, "events     {n}"),
+            Op::Branch(mid) | Op::MapRun(mid) => format!("m{}", mid.0),
+            Op::MapBegin(id) => self.maps[id.index()].items_path.map_or("$", |p| path(p)).to_owned(),
+            Op::Events(n) => n.to_string(),
             Op::Fail(id) => {
                 let spec = &self.fails[id.index()];
                 let show = |s: &Option<StrSource>| match s {
@@ -144,13 +126,11 @@ impl Program {
                     Some(StrSource::Call(c)) => self.calls[c.index()].text.to_string(),
                     Some(StrSource::Jsonata(t)) => jt_text(&self.jtemplates[t.index()]),
                 };
-                write!(f, "fail       {} {}", show(&spec.error), show(&spec.cause))
+                format!("{} {}", show(&spec.error), show(&spec.cause))
             }
-            Op::PushJT(t) => write!(f, "push-j     {}", jt_text(&self.jtemplates[t.index()])),
-            Op::TestJ(t) => write!(f, "test-j     {}", jt_text(&self.jtemplates[t.index()])),
-            Op::SetStates(flags) => write!(
-                f,
-                "states     input{}{}{}",
+            Op::PushJsonata(t) | Op::TestJsonata(t) => jt_text(&self.jtemplates[t.index()]),
+            Op::SetStates(flags) => format!(
+                "input{}{}{}",
                 if flags & STATES_RESULT != 0 { " result" } else { "" },
                 if flags & STATES_ERROR != 0 { " errorOutput" } else { "" },
                 if flags & STATES_CONTEXT != 0 { " context" } else { "" }
@@ -158,17 +138,38 @@ impl Program {
             Op::Assign(a) => {
                 let names: Vec<&str> =
                     self.assigns[a.index()].slots.iter().map(|s| &*self.variables[*s as usize]).collect();
-                write!(f, "assign     {names:?}")
+                format!("{names:?}")
             }
-            Op::ResultWhole => f.write_str("result     $"),
-            Op::ResultDiscard => f.write_str("result     null"),
-            Op::InputNull => f.write_str("input      null"),
-            Op::OutputNull => f.write_str("output     null"),
-            other => {
-                let name = format!("{other:?}").to_lowercase();
-                f.write_str(&name)
-            }
+            Op::InputNull
+            | Op::ResultWhole
+            | Op::ResultDiscard
+            | Op::OutputNull
+            | Op::Exit
+            | Op::End
+            | Op::NoChoice
+            | Op::Attempt
+            | Op::EndAttempt
+            | Op::JoinBranches
+            | Op::PushItem
+            | Op::MapEnd => String::new(),
         }
+    }
+
+    /// A flat object's members (`Object`, `ItemObject`).
+    fn flat_text(&self, id: ObjectId) -> String {
+        let o = &self.objects[id.index()];
+        let path = |p: PathId| &*self.paths[p.index()].text;
+        let members: Vec<String> = self.keys[o.keys.index()]
+            .iter()
+            .zip(o.members.iter())
+            .map(|(k, m)| match *m {
+                FlatMember::Path { path: p, .. } => format!("{k}: {}", path(p)),
+                FlatMember::MapItem { path: p, .. } => format!("{k}: {} (item)", path(p)),
+                FlatMember::Const(c) => format!("{k}: {}", konst(&self.consts[c.index()])),
+                FlatMember::Call(c) => format!("{k}: {}", self.calls[c.index()].text),
+            })
+            .collect();
+        members.join(", ")
     }
 }
 
@@ -195,5 +196,37 @@ impl fmt::Display for Program {
             }
         }
         Ok(())
+    }
+}
+
+/// An op's name in the disassembly and the docs: its variant's name in kebab case
+/// (`ItemObject` is `item-object`), so that the enum, the disassembly and the docs use one name.
+pub fn mnemonic(op: &Op) -> String {
+    let debug = format!("{op:?}");
+    let variant = debug.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default();
+    let mut name = String::with_capacity(variant.len() + 4);
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                name.push('-');
+            }
+            name.push(c.to_ascii_lowercase());
+        } else {
+            name.push(c);
+        }
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_op_is_named_by_its_variant() {
+        assert_eq!(mnemonic(&Op::ItemObject(ObjectId(0))), "item-object");
+        assert_eq!(mnemonic(&Op::MakeObjectTo { keys: KeysId(0), len: 1, to: Reg::Res }), "make-object-to");
+        assert_eq!(mnemonic(&Op::PushJsonata(JtId(0))), "push-jsonata");
+        assert_eq!(mnemonic(&Op::End), "end");
     }
 }

@@ -277,10 +277,10 @@ pub enum Op {
     /// Evaluates JSONata value `.0` (JSON with `{% %}` expressions) and pushes it; nothing
     /// (undefined) is `States.QueryEvaluationError` naming the expression and field.
     /// - Stack: => value
-    PushJT(JtId),
+    PushJsonata(JtId),
     /// Evaluates JSONata value `.0` as a Choice `Condition` into the flag; it must be a boolean.
-    TestJ(JtId),
-    /// Jumps to `.0` when [`Op::TestJ`]'s condition was false.
+    TestJsonata(JtId),
+    /// Jumps to `.0` when [`Op::TestJsonata`]'s condition was false.
     JumpIfNot(Pc),
     /// Makes `$states` for the JSONata expressions that follow: `input` is `Raw`; the flags add
     /// `result` (`Res`, 1), `errorOutput` (`Err`, 2) and `context` (4).

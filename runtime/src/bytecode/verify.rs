@@ -326,11 +326,11 @@ fn effect(p: &Program, op: &Op) -> Result<(u16, u16), String> {
             check(settings.iter().all(|x| source_in_range(x.as_ref(), p)), "map setting")?;
             (u16::from(p.maps[m.index()].items_on_stack), 0)
         }
-        Op::PushJT(t) => {
+        Op::PushJsonata(t) => {
             check(t.index() < p.jtemplates.len(), "JSONata value")?;
             (0, 1)
         }
-        Op::TestJ(t) => {
+        Op::TestJsonata(t) => {
             check(t.index() < p.jtemplates.len(), "JSONata value")?;
             (0, 0)
         }

@@ -113,7 +113,7 @@ impl Compiler {
                 return Err(CompileError::internal("a JSONPath condition in a JSONata Choice"));
             };
             let id = self.jt(t)?;
-            e.emit(Op::TestJ(id));
+            e.emit(Op::TestJsonata(id));
             e.emit_to(Op::JumpIfNot, next_rule);
             self.jsonata_outcome(e, rule.output.as_ref(), rule.assign.as_ref(), Reg::Raw, Reg::Raw)?;
             e.emit(Op::Exit);

@@ -360,7 +360,7 @@ impl Compiler {
             Assign::Jsonata(v) => {
                 for (_, _, t) in v {
                     let id = self.jt(t)?;
-                    e.emit(Op::PushJT(id));
+                    e.emit(Op::PushJsonata(id));
                 }
                 v.iter().map(|(s, _, _)| *s).collect()
             }
@@ -398,7 +398,7 @@ impl Compiler {
         match t {
             Some(t) => {
                 let id = self.jt(t)?;
-                e.emit(Op::PushJT(id));
+                e.emit(Op::PushJsonata(id));
                 e.emit(Op::Pop(to));
             }
             None => e.emit(Op::Move { to, from: absent }),

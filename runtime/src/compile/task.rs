@@ -203,7 +203,7 @@ impl Compiler {
         if s.jsonata {
             // Items: the JSONata value, or the state input.
             match items_jt {
-                Some(jt) => e.emit(Op::PushJT(jt)),
+                Some(jt) => e.emit(Op::PushJsonata(jt)),
                 None => e.emit(Op::PushReg(Reg::Raw)),
             }
         }
@@ -218,7 +218,7 @@ impl Compiler {
                     // `$states.context.Map.Item` is this iteration's item.
                     self.set_states(e, STATES_CONTEXT, &[]);
                     let jt = self.jt(t)?;
-                    e.emit(Op::PushJT(jt));
+                    e.emit(Op::PushJsonata(jt));
                 }
                 None => e.emit(Op::PushItem),
             }

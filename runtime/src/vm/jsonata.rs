@@ -116,8 +116,8 @@ impl<'a> Vm<'a> {
         }
     }
 
-    /// `TestJ`: a JSONata Choice Condition, which must give a boolean.
-    pub(super) fn test_j(&mut self, jt: &'a JTemplate, sc: &StateCtx<'a>) -> Result<bool, Fault<'a>> {
+    /// `TestJsonata`: a JSONata Choice Condition, which must give a boolean.
+    pub(super) fn test_jsonata(&mut self, jt: &'a JTemplate, sc: &StateCtx<'a>) -> Result<bool, Fault<'a>> {
         match self.jt_value(jt, sc)? {
             Value::Bool(b) => Ok(b),
             other => Err(self.unexpected_type(sc, jt, "boolean", other)),

@@ -435,11 +435,11 @@ impl<'a> Vm<'a> {
                 Op::MapRun(processor) => tri!(self.map_run(&mut f, processor, vars)),
                 Op::MapEnd => tri!(self.map_end(&mut f, vars)),
                 // JSONata and variables (`jsonata.rs`, `context.rs`).
-                Op::PushJT(t) => {
+                Op::PushJsonata(t) => {
                     let v = tri!(self.jt_value(program.jt(t), &f.sc));
                     f.push(v);
                 }
-                Op::TestJ(t) => f.flag = tri!(self.test_j(program.jt(t), &f.sc)),
+                Op::TestJsonata(t) => f.flag = tri!(self.test_jsonata(program.jt(t), &f.sc)),
                 Op::SetStates(flags) => self.set_states(&f, flags, vars),
                 Op::Assign(id) => tri!(self.assign_from_stack(&mut f, &program.assigns[id.index()], vars)),
             }

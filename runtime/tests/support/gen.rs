@@ -244,7 +244,7 @@ impl Gen<'_, '_> {
         if self.chance(12) {
             let p = match self.int(0, 5) {
                 0 => Value::Null,
-                // Often the ResultPath's own place (the fused result-out op).
+                // Often the ResultPath's own place (the fused result-output op).
                 1 | 2 => s.get("ResultPath").filter(|p| p.is_string()).cloned().unwrap_or_else(|| json!("$.r")),
                 _ => json!(self.path()),
             };
