@@ -175,3 +175,13 @@ fn cancel_stops_a_looping_execution_and_one_not_started() {
     let again = looping.execute_cancellable(&mut scratch, br#"{"stop":1}"#, &cancel);
     assert_eq!((again.status, again.transitions), (Status::Aborted, 0));
 }
+
+/// A runtime, like the rest of the façade, prints with `{:?}`: its workers and the names of
+/// the machines registered on it.
+#[test]
+fn a_runtime_prints_its_workers_and_machines() {
+    let rt = Runtime::new(2);
+    rt.register("orders", machine());
+    rt.register("audit", machine());
+    assert_eq!(format!("{rt:?}"), r#"Runtime { threads: 2, machines: ["audit", "orders"] }"#);
+}

@@ -130,6 +130,14 @@ pub struct Runtime {
     timers: Option<tokio::runtime::Runtime>,
 }
 
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut machines: Vec<String> = self.machines.iter().map(|m| m.key().clone()).collect();
+        machines.sort();
+        f.debug_struct("Runtime").field("threads", &self.threads.len()).field("machines", &machines).finish()
+    }
+}
+
 impl Runtime {
     /// Starts `threads` workers (at least one).
     pub fn new(threads: usize) -> Runtime {

@@ -80,6 +80,16 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, Task
 /// (`execute_async`), the execution is suspended while the future runs and no worker is held;
 /// it resumes on any worker when the future completes. `TimeoutSeconds` cancels the future
 /// (`States.Timeout`). Elsewhere (the synchronous APIs) the calling thread waits for it.
+///
+/// # Where the future runs
+/// `invoke` is called on the thread running the execution; the future it returns is spawned as
+/// a task on a tokio runtime and polled there, never on an aslrt worker:
+/// - under a [`crate::Runtime`], on that runtime's own thread, `aslrt-timers`;
+/// - in the synchronous APIs, on a process-wide thread, `aslrt-async`, while the caller blocks
+///   (from a helper thread if the caller is itself inside a tokio runtime).
+///
+/// While it is polled a tokio context with the time driver is current, so `tokio::time` and
+/// `tokio::spawn` work. A panic in the future fails the Task with `States.TaskFailed`.
 pub trait AsyncTaskHandler: Send + Sync {
     /// Starts the task on `input`: the future gives its result or failure.
     fn invoke(&self, input: serde_json::Value, task: TaskInfo) -> TaskFuture;
