@@ -55,9 +55,12 @@ fn write_checkpoint(path: &str, c: Checkpoint) -> std::io::Result<()> {
 
 /// The result line for one event.
 fn result_line(line: u64, r: &Execution<'_>) -> Vec<u8> {
-    // A malformed event is named by its line.
+    // A malformed event is named by its line; within it, one line long, the column says where.
     let named = match (r.error, r.cause.and_then(|c| c.strip_prefix(aslrt::INVALID_INPUT_CAUSE))) {
-        (Some("States.Runtime"), Some(why)) => Some(format!("The event on line {line} is not valid JSON: {why}")),
+        (Some("States.Runtime"), Some(why)) => {
+            let why = why.replace("(line 1, column ", "(column ");
+            Some(format!("The event on line {line} is not valid JSON: {why}"))
+        }
         _ => None,
     };
     let r = Execution { cause: named.as_deref().or(r.cause), ..*r };

@@ -447,10 +447,9 @@ impl StateMachine {
         let input = match parsed {
             Ok(v) => v,
             Err(e) => {
-                // simd-json's errors can be terse ("InternalError"); serde_json names the line,
-                // column and what it expected. The event is malformed, so this path is cold.
-                let why =
-                    serde_json::from_slice::<serde_json::Value>(event).err().map_or(e.to_string(), |e| e.to_string());
+                // simd-json's errors can be terse ("InternalError"): say what is wrong and where,
+                // in plain words. The event is malformed, so this path is cold.
+                let why = crate::value::explain_invalid_json(event, &e.to_string());
                 return fail("States.Runtime", format!("{INVALID_INPUT_CAUSE}{why}"), arena);
             }
         };

@@ -351,7 +351,10 @@ fn malformed_event_cause_names_line_and_column() {
     let mut scratch = aslrt::Scratch::new();
     let run = pass.execute(&mut scratch, b"{\"a\":1,}");
     assert_eq!(run.error, Some("States.Runtime"));
-    assert_eq!(run.cause, Some("The execution input is not valid JSON: trailing comma at line 1 column 8"));
+    assert_eq!(
+        run.cause,
+        Some("The execution input is not valid JSON: a comma before a closing bracket, with nothing after it (line 1, column 8)")
+    );
 }
 
 /// A template of only paths and constants is built in one op (`object`); a path that selects

@@ -7,12 +7,14 @@
 
 mod parse;
 mod small;
+mod syntax;
 mod write;
 
 pub use parse::{
     from_serde, from_tape, parse_copy, parse_in_place, validate_canonical, validate_in_place, ParseBuffers, ParseError,
 };
 pub use small::parse_small;
+pub use syntax::{explain, explain_invalid_json};
 pub use write::{
     json_len, to_json_bounded, to_json_in, to_json_string, write_json, write_json_with_input, write_str, Out, INPUT,
     WRITE_LIMIT,

@@ -27,7 +27,7 @@ pub fn read(text: &str) -> Result<(Definition, Vec<Diagnostic>), Vec<Diagnostic>
             return Err(vec![Diagnostic {
                 code: "INVALID_JSON_DESCRIPTION",
                 location: String::new(),
-                message: format!("the definition is not valid JSON: {e}"),
+                message: format!("the definition is not valid JSON: {}", crate::value::explain(&e)),
                 note: None,
             }])
         }

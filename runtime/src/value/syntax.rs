@@ -1,0 +1,75 @@
+//! Why a text is not valid JSON, in plain words: what was found or missing, and where.
+//!
+//! The fast parsers (simd-json, [`super::parse_small`]) only say that a text is malformed. On
+//! that cold path serde_json parses it again to find the place, and its terse message
+//! ("expected ident", "EOF while parsing a list") is put in words a user of the runtime knows.
+
+/// Why `text` is not JSON: "what (line L, column C)", or `fallback` if serde_json reads it.
+pub fn explain_invalid_json(text: &[u8], fallback: &str) -> String {
+    match serde_json::from_slice::<serde_json::Value>(text) {
+        Ok(_) => fallback.to_owned(),
+        Err(e) => explain(&e),
+    }
+}
+
+/// A serde_json syntax error in plain words, with its line and column.
+pub fn explain(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    // serde_json's message is "<what> at line L column C"; only <what> is reworded.
+    let what = full.rsplit_once(" at line ").map_or(full.as_str(), |(what, _)| what);
+    let plain = match what {
+        "expected ident" => "a word that is not true, false or null",
+        "expected value" => "expected a value (an object, array, string, number, true, false or null)",
+        "EOF while parsing a value" => "the text ends where a value was expected",
+        "EOF while parsing an object" => "the text ends inside an object: a closing } is missing",
+        "EOF while parsing a list" => "the text ends inside an array: a closing ] is missing",
+        "EOF while parsing a string" => "the text ends inside a string: a closing \" is missing",
+        "expected `:`" => "expected a colon after the member's name",
+        "expected `,` or `}`" => "expected a comma or a closing } after the member's value",
+        "expected `,` or `]`" => "expected a comma or a closing ] after the element",
+        "key must be a string" => "expected a member name in double quotes",
+        "trailing comma" => "a comma before a closing bracket, with nothing after it",
+        "trailing characters" => "more text after the end of the JSON value",
+        "invalid escape" => "an escape that JSON does not have (it has \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)",
+        "control character (\\u0000-\\u001F) found while parsing a string" => {
+            "a control character (U+0000 to U+001F) that must be escaped in a string"
+        }
+        "invalid number" => "a malformed number",
+        "number out of range" => "a number too large to represent",
+        "invalid unicode code point" => "a \\u escape or bytes that are not a Unicode character",
+        "lone leading surrogate in hex escape" => "a \\u escape of a high surrogate without the low one after it",
+        "unexpected end of hex escape" => "a \\u escape without four hex digits",
+        "recursion limit exceeded" => "arrays and objects nested too deeply",
+        other => other,
+    };
+    if e.line() == 0 {
+        plain.to_owned()
+    } else {
+        format!("{plain} (line {}, column {})", e.line(), e.column())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain_invalid_json;
+
+    #[test]
+    fn every_mistake_is_named_in_plain_words_with_its_place() {
+        for (text, expect) in [
+            ("{\"a\":1,}", "a comma before a closing bracket, with nothing after it (line 1, column 8)"),
+            ("{nope}", "expected a member name in double quotes (line 1, column 2)"),
+            ("[tru]", "a word that is not true, false or null (line 1, column 5)"),
+            ("{\"a\":\n  [1, 2", "the text ends inside an array: a closing ] is missing (line 2, column 7)"),
+            ("{\"a\" 1}", "expected a colon after the member's name (line 1, column 6)"),
+            ("{\"a\":1 \"b\":2}", "expected a comma or a closing } after the member's value (line 1, column 8)"),
+            ("{} {}", "more text after the end of the JSON value (line 1, column 4)"),
+            ("\"\\q\"", "an escape that JSON does not have (it has \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX) (line 1, column 3)"),
+            ("", "the text ends where a value was expected (line 1, column 0)"),
+            ("[01]", "a malformed number (line 1, column 3)"),
+            ("[1 2]", "expected a comma or a closing ] after the element (line 1, column 4)"),
+        ] {
+            assert_eq!(explain_invalid_json(text.as_bytes(), "?"), expect, "{text:?}");
+        }
+        assert_eq!(explain_invalid_json(b"[1]", "what simd-json said"), "what simd-json said");
+    }
+}
