@@ -27,7 +27,9 @@ missing() {
 echo "== conformance (aslrt conformance, every recorded case)"
 corpus="${ASLRT_CONFORMANCE_DIR:-../shared/conformance}"
 if [ -d "$corpus" ]; then
-  cargo build --release -q -p aslrt-cli
+  # Built with the benches, in their profile and with their features, so that the benchmark
+  # stage below reuses this build instead of compiling the workspace again.
+  cargo build -q --profile bench -p aslrt-cli -p aslrt-benches --bins --benches
   ./target/release/aslrt conformance "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
   # The unoptimised reference program must pass them all too (issue #13).
   ./target/release/aslrt conformance --no-optimize "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
@@ -42,7 +44,7 @@ cargo test --workspace
 
 echo "== benchmarks: each criterion bench runs once, checking its outputs against the baselines"
 if [ -d "${ASLRT_BENCH_DIR:-../shared/bench}" ]; then
-  cargo bench -p aslrt-benches -- --test
+  cargo bench -p aslrt-cli -p aslrt-benches -- --test
 else
   missing "benchmark workloads" "${ASLRT_BENCH_DIR:-../shared/bench}" ASLRT_BENCH_DIR
 fi

@@ -84,9 +84,18 @@ pub fn try_compile(w: &Workload) -> Result<aslrt::StateMachine, String> {
 
 /// [`try_compile`], optimised or as the unoptimised reference.
 pub fn try_compile_with(w: &Workload, optimize: bool) -> Result<aslrt::StateMachine, String> {
+    try_compile_with_handlers(w, bench_handlers(), optimize)
+}
+
+/// [`try_compile_with`], with these handlers instead of the shared workloads'.
+pub fn try_compile_with_handlers(
+    w: &Workload,
+    handlers: Handlers,
+    optimize: bool,
+) -> Result<aslrt::StateMachine, String> {
     aslrt::StateMachine::builder()
         .optimize(optimize)
-        .handlers(bench_handlers())
+        .handlers(handlers)
         .clock(aslrt::Clock::ZeroDelay)
         .compile(&w.definition)
         .map_err(|e| e.to_string())

@@ -93,9 +93,19 @@ fn workloads(dirs: &[String], optimize: bool) -> Result<Vec<Workload>, String> {
     found.iter().map(|p| load(p, optimize)).collect()
 }
 
+/// A workload folder: the `shared/bench` layout, whose Tasks get that README's host handlers
+/// (echo, flaky, always-fail), plus an optional `handlers.json` in the form `--handlers` takes.
 fn load(dir: &Path, optimize: bool) -> Result<Workload, String> {
     let data = aslrt_benches::load(dir)?;
-    let machine = aslrt_benches::try_compile_with(&data, optimize).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut handlers = aslrt_benches::bench_handlers();
+    let file = dir.join("handlers.json");
+    if file.is_file() {
+        let name = file.display().to_string();
+        let text = std::fs::read_to_string(&file).map_err(|e| format!("{name}: {e}"))?;
+        crate::handlers::add_file(&mut handlers, &name, &text)?;
+    }
+    let machine = aslrt_benches::try_compile_with_handlers(&data, handlers, optimize)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(Workload { data, machine })
 }
 

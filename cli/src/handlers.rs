@@ -16,6 +16,16 @@ use aslrt::internal::handler::{Echo, Raise, Return};
 use aslrt::internal::value::Const;
 use aslrt::{Handlers, TaskError};
 
+/// Adds the handlers of a handlers file: `text` is its content, `file` its name for errors.
+pub fn add_file(handlers: &mut Handlers, file: &str, text: &str) -> Result<(), String> {
+    let specs: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{file}: not JSON: {e}"))?;
+    let map = specs.as_object().ok_or_else(|| format!("{file}: must hold a JSON object, resource → spec"))?;
+    for (resource, spec) in map {
+        add(handlers, resource, spec).map_err(|e| format!("{file}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Adds the handler of one spec, in either form.
 pub fn add(handlers: &mut Handlers, resource: &str, spec: &serde_json::Value) -> Result<(), String> {
     match spec.as_str() {

@@ -21,20 +21,45 @@ static GLOBAL: bench::CountingMimalloc = bench::CountingMimalloc;
 #[command(
     name = "aslrt",
     version,
-    about = "Run AWS Step Functions Express workflows (Amazon States Language) in process"
+    about = "Run AWS Step Functions Express workflows (Amazon States Language) in process",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// The exit codes, shown under every command's help.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  the command did its work; for run and stream, every execution completed, whatever its status
+     (a FAILED execution is a result, printed with its error and cause)
+  1  an invalid definition or handler spec, a file that cannot be read or written, a conformance
+     failure, or a bench workload whose output differs from its expected output
+  2  the command line could not be parsed";
+
+/// The short and long forms of Task handlers, shown under the help of commands that take them.
+const HANDLER_FORMS: &str = "\
+Task handlers (for trying a definition offline, without its real services):
+  --handler RESOURCE=SPEC, repeatable, where SPEC is
+    echo                       return the Task's input
+    return:<json>              return this JSON value
+    raise:<error>[:<cause>]    fail with this error name and cause
+  --handlers FILE, a JSON object from resource to spec, each spec either a short form above or
+    {\"kind\": \"echo\"}
+    {\"kind\": \"return\", \"value\": <json>}
+    {\"kind\": \"raise\", \"error\": <string>, \"cause\": <string>}
+  RESOURCE is the Task's Resource ARN; for arn:aws:states:::lambda:invoke it is the FunctionName.
+  A Task with no handler fails with States.TaskFailed naming its resource.";
+
 /// How to build the machine: its Task handlers and its clock.
 #[derive(clap::Args)]
 struct MachineArgs {
-    /// A Task handler, RESOURCE=SPEC with SPEC one of echo, return:<json>, raise:<error>[:<cause>].
+    /// A Task handler, RESOURCE=SPEC with SPEC one of echo, return:<json>, raise:<error>[:<cause>]
+    /// (repeatable; see below).
     #[arg(long = "handler", value_name = "RESOURCE=SPEC")]
     handlers: Vec<String>,
-    /// A JSON file mapping resource → handler spec ({"kind":"echo"} or a short form).
+    /// A JSON file mapping resource to handler spec, short or long form (see below).
     #[arg(long = "handlers", value_name = "FILE")]
     handlers_file: Option<String>,
     /// Run Wait states and retry back-off on a virtual clock instead of sleeping.
@@ -49,12 +74,15 @@ struct MachineArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Validate a definition: prints every diagnostic (code, JSON pointer, message); exit 1 if any.
+    #[command(after_help = EXIT_CODES)]
     Validate {
-        /// The state machine definition (ASL JSON).
+        /// The state machine definition (ASL JSON): a file, or - for standard input.
         definition: String,
     },
     /// Run one execution and print {"status":…,"output":…} or {"status":…,"error":…,"cause":…}.
+    #[command(after_help = format!("{HANDLER_FORMS}\n\n{EXIT_CODES}"))]
     Run {
+        /// The state machine definition (ASL JSON): a file, or - for standard input.
         definition: String,
         /// The execution input: a file, or - for standard input (default: {}).
         #[arg(long)]
@@ -66,11 +94,15 @@ enum Command {
         disasm: bool,
     },
     /// Print what this build uses: version, allocator, and the simd-json parser for this CPU.
+    #[command(after_help = EXIT_CODES)]
     Info,
     /// Benchmark the workloads of shared/bench (folders with definition.asl.json, input.json,
     /// expected-output.json) against the simd-json floor measured in the same run.
+    #[command(after_help = EXIT_CODES)]
     Bench {
-        /// Workload folders, or folders that hold them.
+        /// Workload folders (definition.asl.json, input.json, expected-output.json, optional
+        /// handlers.json), or folders that hold them, such as ../shared/bench.
+        #[arg(required = true, value_name = "DIR")]
         dirs: Vec<String>,
         /// Worker threads for the multi-thread rows (default: the number of cores).
         #[arg(long)]
@@ -88,7 +120,9 @@ enum Command {
     },
     /// Run one execution per input line (NDJSON) and write one result line per input line:
     /// {"line":N,"status":…,"output":…} or {"line":N,"status":"FAILED","error":…,"cause":…}.
+    #[command(after_help = format!("{HANDLER_FORMS}\n\n{EXIT_CODES}"))]
     Stream {
+        /// The state machine definition (ASL JSON): a file.
         definition: String,
         /// Events, one JSON document per line: a file, or - for standard input (default).
         #[arg(long)]
@@ -109,8 +143,10 @@ enum Command {
         machine: MachineArgs,
     },
     /// Run conformance cases (JSON lines, as in shared/conformance) and compare with AWS's results.
+    #[command(after_help = EXIT_CODES)]
     Conformance {
-        /// Corpus files (.jsonl).
+        /// Corpus files (.jsonl), such as ../shared/conformance/cases.jsonl.
+        #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
         /// Leave out cases carrying this tag (repeatable).
         #[arg(long = "skip-tag", value_name = "TAG")]
@@ -148,17 +184,13 @@ fn main() -> ExitCode {
         }
         Command::Bench { dirs, threads, seconds, json, no_optimize } => {
             let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            if dirs.is_empty() {
-                Err("bench: name at least one workload folder (for example ../shared/bench)".into())
-            } else {
-                bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize }).map(|ok| {
-                    if ok {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    }
-                })
-            }
+            bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize }).map(|ok| {
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            })
         }
         Command::Info => {
             outln!("aslrt {}", env!("CARGO_PKG_VERSION"));
@@ -216,12 +248,7 @@ fn compile_cli(path: &str, args: &MachineArgs) -> Result<StateMachine, String> {
         (&args.handlers, args.handlers_file.as_deref(), args.virtual_clock);
     let mut handlers = Handlers::new();
     if let Some(file) = handlers_file {
-        let specs: serde_json::Value =
-            serde_json::from_str(&read(file)?).map_err(|e| format!("{file}: not JSON: {e}"))?;
-        let map = specs.as_object().ok_or_else(|| format!("{file}: must hold a JSON object, resource → spec"))?;
-        for (resource, spec) in map {
-            handlers::add(&mut handlers, resource, spec).map_err(|e| format!("{file}: {e}"))?;
-        }
+        handlers::add_file(&mut handlers, file, &read(file)?)?;
     }
     for arg in handler_args {
         let (resource, spec) = arg.split_once('=').ok_or_else(|| format!("--handler {arg}: expected RESOURCE=SPEC"))?;

@@ -24,7 +24,7 @@ fn runs_the_bundled_example() {
         "run",
         "examples/order-routing/definition.asl.json",
         "--input",
-        "examples/order-routing/event.json",
+        "examples/order-routing/input.json",
         "--handlers",
         "examples/order-routing/handlers.json",
     ]));
@@ -78,11 +78,19 @@ fn bad_usage_exits_1_without_panicking() {
         vec!["run", "/nonexistent.json"],
         vec!["run", "examples/order-routing/definition.asl.json", "--handler", "no-equals-sign"],
         vec!["run", "examples/order-routing/definition.asl.json", "--handler", "x=bogus"],
-        vec!["conformance"],
     ] {
         let out = aslrt().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{args:?}");
+    }
+    // A command line that cannot be parsed, such as one missing a required argument, exits 2.
+    for (args, missing) in
+        [(vec!["conformance"], "<FILE>..."), (vec!["bench"], "<DIR>..."), (vec!["run"], "<DEFINITION>")]
+    {
+        let out = aslrt().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("required") && err.contains(missing), "{args:?}: {err}");
     }
     let out = aslrt().args(["run", "examples/order-routing/definition.asl.json"]).write_stdin("").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -94,9 +102,19 @@ fn malformed_event_is_a_failed_execution() {
         aslrt().args(["run", "examples/order-routing/definition.asl.json", "--input", "-"]).write_stdin("{nope"),
     );
     assert_eq!(code, 0);
-    assert!(
-        out.starts_with(
-            r#"{"status":"FAILED","error":"States.Runtime","cause":"The execution input is not valid JSON"#
+    assert_eq!(
+        out.trim_end(),
+        r#"{"status":"FAILED","error":"States.Runtime","cause":"The execution input is not valid JSON: expected a member name in double quotes (line 1, column 2)"}"#
+    );
+    // In a stream, the event is named by its line, and the place in it by its column.
+    let def = tempdir().join("pass.json");
+    std::fs::write(&def, r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).unwrap();
+    let (out, code) = stdout(aslrt().args(["stream", def.to_str().unwrap()]).write_stdin("{\"a\":1}\n{\"a\":1,}\n"));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines().nth(1),
+        Some(
+            r#"{"line":2,"status":"FAILED","error":"States.Runtime","cause":"The event on line 2 is not valid JSON: a comma before a closing bracket, with nothing after it (column 8)"}"#
         ),
         "{out}"
     );
@@ -181,6 +199,36 @@ fn bench_reports_one_json_line_per_workload_and_thread_count() {
 }
 
 /// `aslrt bench` on a Pass workload with this expected output: its status and stderr.
+/// Every command's help says what its arguments are, which are required, the handler forms
+/// where handlers are taken, and the exit codes.
+#[test]
+fn help_documents_arguments_handler_forms_and_exit_codes() {
+    for command in ["validate", "run", "stream", "bench", "conformance", "info"] {
+        let (help, code) = stdout(aslrt().args([command, "--help"]));
+        assert_eq!(code, 0, "{command}");
+        assert!(help.contains("Exit codes:") && help.contains("  2  the command line could not be parsed"), "{help}");
+        if matches!(command, "run" | "stream") {
+            assert!(help.contains("<DEFINITION>  The state machine definition (ASL JSON)"), "{help}");
+            for form in ["return:<json>", "raise:<error>[:<cause>]", r#"{"kind": "raise", "error""#] {
+                assert!(help.contains(form), "{command} --help lacks {form}: {help}");
+            }
+        }
+    }
+    let (help, _) = stdout(aslrt().args(["bench", "--help"]));
+    assert!(help.contains("Usage: aslrt bench [OPTIONS] <DIR>..."), "{help}");
+    let (help, _) = stdout(aslrt().args(["conformance", "--help"]));
+    assert!(help.contains("Usage: aslrt conformance [OPTIONS] <FILE>..."), "{help}");
+}
+
+/// The bundled example is a benchmark workload too: its handlers come from its handlers.json.
+#[test]
+fn bench_runs_the_bundled_example() {
+    let (out, code) = stdout(aslrt().args(["bench", "examples/order-routing", "--threads", "1", "--seconds", "0.2"]));
+    assert_eq!(code, 0, "{out}");
+    let row = out.lines().find(|l| l.starts_with("order-routing")).unwrap_or_else(|| panic!("{out}"));
+    assert!(row.ends_with("ok"), "{row}");
+}
+
 fn bench_with_expected(expected: &str) -> (Option<i32>, String) {
     let dir = workload(PASS, r#"{"id":"a-1"}"#, expected);
     let out = aslrt().args(["bench", dir.to_str().unwrap(), "--seconds", "0.2"]).output().unwrap();

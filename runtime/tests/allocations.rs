@@ -70,7 +70,7 @@ fn no_heap_allocation_per_execution() {
     let mut cases: Vec<(String, String, Vec<u8>)> = vec![(
         "examples/order-routing".into(),
         std::fs::read_to_string(root().join("examples/order-routing/definition.asl.json")).unwrap(),
-        std::fs::read(root().join("examples/order-routing/event.json")).unwrap(),
+        std::fs::read(root().join("examples/order-routing/input.json")).unwrap(),
     )];
     let bench = support::bench_dir().unwrap_or_default();
     for w in [
