@@ -9,7 +9,7 @@ cargo fmt --all -- --check
 
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-# The jsonata-core backend exists only for the engine comparison (ARCHITECTURE.md); keep it building.
+# The jsonata-core backend exists only for the engine comparison (docs/performance.md); keep it building.
 cargo clippy -p aslrt --features engine-jsonata-core --all-targets -- -D warnings
 
 # The AWS-recorded corpus and the benchmark workloads live beside the repository. Without them

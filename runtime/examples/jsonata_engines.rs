@@ -1,6 +1,6 @@
 //! Times the w5-jsonata workload (`../shared/bench/w5-jsonata`) with the JSONata engine this
 //! build uses, beside the same logic in JSONPath (w2), for the engine comparison in
-//! ARCHITECTURE.md:
+//! docs/performance.md ("Engine choice"):
 //!
 //!     cargo run --release -p aslrt --example jsonata_engines
 //!     cargo run --release -p aslrt --example jsonata_engines --features engine-jsonata-core

@@ -3,7 +3,8 @@
 //! ARCHITECTURE.md (the `layers` block) and every `crate::` path in the source, and fails on a
 //! use the list does not allow, on an allowance nothing uses (the list stays a true map), on a
 //! module the list leaves out, and on a module that reaches the crate root's re-exports
-//! (`crate::StateMachine`) instead of the module that defines the item.
+//! (`crate::StateMachine`) instead of the module that defines the item. It also checks that
+//! ARCHITECTURE.md's code map names every module file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -166,4 +167,35 @@ fn crate_paths_reads_groups_and_skips_comments() {
     let text = "use crate::{vm::Rng, value};\n/// [`crate::machine`]\nlet x = crate::path::parse(1); // crate::asl\n";
     let got: Vec<_> = crate_paths(text).into_iter().collect();
     assert_eq!(got, ["path", "value", "vm"]);
+}
+
+/// ARCHITECTURE.md names every module, so that the map cannot fall behind the code: each file of
+/// `src` (a folder's `mod.rs` by the folder's name; `lib.rs` and unit-test files aside) appears
+/// in backticks, alone (`` `eval` ``), as a file (`` `vm/task.rs` ``) or as a folder (`` `asl/` ``).
+#[test]
+fn the_architecture_map_names_every_module() {
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("../ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut unnamed = Vec::new();
+    for files in modules().values() {
+        for file in files {
+            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let name = match stem {
+                "tests" => continue,
+                "mod" => file.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or_default(),
+                _ => stem,
+            };
+            let forms = [
+                format!("`{name}`"),
+                format!("`{name}.rs`"),
+                format!("`{name}/"),
+                format!("/{name}.rs`"),
+                format!("/{name}`"),
+                format!("`{name}:"),
+            ];
+            if !forms.iter().any(|f| doc.contains(f.as_str())) {
+                unnamed.push(file.strip_prefix(ROOT).unwrap_or(file).display().to_string());
+            }
+        }
+    }
+    assert!(unnamed.is_empty(), "ARCHITECTURE.md's code map does not name {unnamed:?}");
 }

@@ -22,7 +22,8 @@
 //! only where it cannot change what an execution does: on the system clock (a virtual clock's
 //! time passes run after run), without a configured seed, for machines that never suspend, for
 //! Maps without tolerated failures, and with MaxConcurrency above one (it bounds the helpers
-//! too). ARCHITECTURE.md has the whole account.
+//! too). docs/performance.md ("Map items and Parallel branches over idle workers") has the
+//! whole account, with the measurements behind each bound.
 
 use super::{Fault, FaultKind, MapItem, Vm};
 use crate::bytecode::MachineId;
