@@ -12,6 +12,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The jsonata-core backend exists only for the engine comparison (docs/performance.md); keep it building.
 cargo clippy -p aslrt --features engine-jsonata-core --all-targets -- -D warnings
 
+echo "== rustdoc (the crate's manual: no broken link, no undocumented public item)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
+
 # The AWS-recorded corpus and the benchmark workloads live beside the repository. Without them
 # the tests cannot show anything, so their absence fails the run, unless
 # ASLRT_ALLOW_MISSING_CORPUS=1 says to skip what needs them.
