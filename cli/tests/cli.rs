@@ -198,7 +198,6 @@ fn bench_reports_one_json_line_per_workload_and_thread_count() {
     assert_eq!(rows[0]["allocs_per_exec"], 0.0, "a Pass state allocates nothing per execution");
 }
 
-/// `aslrt bench` on a Pass workload with this expected output: its status and stderr.
 /// Every command's help says what its arguments are, which are required, the handler forms
 /// where handlers are taken, and the exit codes.
 #[test]
@@ -229,6 +228,7 @@ fn bench_runs_the_bundled_example() {
     assert!(row.ends_with("ok"), "{row}");
 }
 
+/// `aslrt bench` on a Pass workload with this expected output: its status and stderr.
 fn bench_with_expected(expected: &str) -> (Option<i32>, String) {
     let dir = workload(PASS, r#"{"id":"a-1"}"#, expected);
     let out = aslrt().args(["bench", dir.to_str().unwrap(), "--seconds", "0.2"]).output().unwrap();

@@ -1,6 +1,7 @@
 //! Replays every input under `tests/fuzz/testdata/` through the check of the fuzz target named by
 //! its file-name prefix (`support/fuzz_checks.rs`, the very code the targets run). Each was a
-//! crash or a discrepancy once; see that folder's README.
+//! crash or a discrepancy once; see that folder's README. Every target's seeds
+//! (`fuzz/seeds/<target>/`) go through its check too, so that each check runs on every test run.
 
 mod support;
 
@@ -38,4 +39,20 @@ fn every_fuzz_target_can_be_replayed() {
     let mut targets: Vec<String> = TARGETS.iter().map(|t| t.to_string()).collect();
     targets.sort();
     assert_eq!(files, targets);
+}
+
+/// Each fuzz target has seeds, and its check holds on each of them.
+#[test]
+fn every_fuzz_target_holds_on_its_seeds() {
+    let seeds = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    for target in TARGETS {
+        let dir = seeds.join(target);
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            check(target, &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+            n += 1;
+        }
+        assert!(n > 0, "the fuzz target {target} has no seeds in {}", dir.display());
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! - [`read()`] (`parse/`): each field read and checked on its own, by state kind (`state.rs`,
 //!   `task.rs`, `choice.rs`), JSONata expressions compiled (`jsonata.rs`), workflow variables
-//!   resolved to slots (`resolve.rs`), payload templates compiled (`template.rs`);
+//!   resolved to slots (`resolve.rs`), payload templates compiled (`asl/template.rs`);
 //! - [`validate()`] (`validate.rs`): the checks of the whole graph: transition targets,
 //!   reachability, terminal states, variable scopes.
 //!

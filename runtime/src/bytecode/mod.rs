@@ -153,46 +153,27 @@ pub enum Op {
     /// Pushes the value of a `"key.$": "$.path"` template member, evaluated against `root`; no
     /// match is `States.Runtime` naming `field` (spec: "Payload Template").
     /// - Stack: => value
-    PushPath {
-        path: PathId,
-        root: Reg,
-        field: StrId,
-    },
+    PushPath { path: PathId, root: Reg, field: StrId },
     /// Pushes an intrinsic's path argument; no match is `States.Runtime` naming the call.
     /// - Stack: => value
-    PushArg {
-        path: PathId,
-        root: Reg,
-        call: CallId,
-    },
+    PushArg { path: PathId, root: Reg, call: CallId },
     /// Applies intrinsic call `.0` to its arguments (spec: "Intrinsic Functions").
     /// - Stack: arg1 … argN => result
     Apply(CallId),
     /// Builds an object from the top `len` values and key list `keys`.
     /// - Stack: v1 … vN => object
-    MakeObject {
-        keys: KeysId,
-        len: u16,
-    },
+    MakeObject { keys: KeysId, len: u16 },
     /// [`Op::MakeObject`] and then [`Op::Pop`] into `to`, fused by the compiler: the object goes
     /// straight to its register instead of through a stack slot just written.
     /// - Stack: v1 … vN =>
-    MakeObjectTo {
-        keys: KeysId,
-        len: u16,
-        to: Reg,
-    },
+    MakeObjectTo { keys: KeysId, len: u16, to: Reg },
     /// Builds template object `id`, whose members are paths (read from `root`), constants,
     /// `$$.Map.Item` fields and intrinsic calls of constants and paths ([`FlatMember`]), each
     /// evaluated in member order straight into its slot; the object goes to register `to`, or
     /// onto the stack. A path that selects nothing is `States.Runtime` naming its field, as
     /// with [`Op::PushPath`], reported before any later call runs.
     /// - Stack: => object (with `to: None`)
-    Object {
-        id: ObjectId,
-        root: Reg,
-        to: Option<Reg>,
-    },
+    Object { id: ObjectId, root: Reg, to: Option<Reg> },
     /// A Map's ItemSelector as template object `.0` read from `Eff`, pushed for `MapRun`: for
     /// the items after the first, members that cannot differ between items (constants and `$`
     /// paths: the Map state's input is the same for every item) are copied from the first
@@ -207,10 +188,7 @@ pub enum Op {
     /// - Stack: value =>
     Pop(Reg),
     /// Copies register `from` to `to`.
-    Move {
-        to: Reg,
-        from: Reg,
-    },
+    Move { to: Reg, from: Reg },
     /// `Acc = Res` placed into `Raw` at a ResultPath (spec: "ResultPath"); failure is the
     /// catchable `States.ResultPathMatchFailure`.
     ResultPath(RefPathId),
@@ -230,6 +208,7 @@ pub enum Op {
     Exit,
     /// Counts `.0` history events (TaskScheduled, ParallelStateStarted, …).
     Events(u8),
+    /// Goes on at op `.0` of the same machine: a transition, or a branch of the code's own.
     Jump(Pc),
     /// Ends the machine with `Acc` as its output.
     End,
@@ -251,6 +230,8 @@ pub enum Op {
     /// Starts an attempt of a Task, Parallel or Map: a catchable failure until `EndAttempt`
     /// goes through the state's Retry and Catch tables; a retry restarts here.
     Attempt,
+    /// Ends the attempt `Attempt` started: a failure from here on is not retried or caught by
+    /// this state's tables.
     EndAttempt,
     /// Calls the Task's handler with `In`; `Res` = its result (spec: "Task State"). Counts the
     /// TaskScheduled, TaskStarted and TaskSucceeded/TaskFailed events.

@@ -3,7 +3,8 @@
 //! built-ins to table indices), and evaluated over the execution's arena values.
 //!
 //! `lex.rs` → `parse.rs` (Pratt parser, raw [`parse::Ast`]) → `compile.rs` ([`compile::Node`]) →
-//! `eval.rs` (sequence semantics) with `functions.rs` (the library) and `numfmt.rs`
+//! `eval/` (sequence semantics: `mod.rs` the expression walk, `path.rs` the steps, `call.rs`
+//! functions and lambdas) with `functions/` (the library, a file per family) and `numfmt.rs`
 //! (JavaScript number printing).
 // Internal (reached by the crate's own tools through `internal`): documented where it helps,
 // not item by item.
@@ -112,17 +113,6 @@ impl Expr {
     pub fn root(&self) -> &compile::Node {
         &self.root
     }
-}
-
-/// Evaluates `text` once against `input` (a convenience for tests and tools).
-pub fn evaluate_once<'a>(
-    arena: &'a Bump,
-    text: &str,
-    input: JV<'a>,
-) -> Result<Option<crate::value::Value<'a>>, String> {
-    let expr = Expr::compile(text, &mut |_: &str| None).map_err(|e| format!("{}: {}", e.code, e.message))?;
-    let expr: &'a Expr = arena.alloc(expr);
-    expr.eval_detached(arena, &[], input, false).map(|v| v.to_value()).map_err(|e| format!("{}: {}", e.code, e.message))
 }
 
 #[cfg(test)]

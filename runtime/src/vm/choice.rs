@@ -160,14 +160,15 @@ pub(crate) fn compare(op: Compare, value: Value<'_>, rhs: Value<'_>) -> bool {
                 _ => false,
             }
         }
-        Compare::Is(Kind::Present) => true,
         Compare::Is(kind) => {
             let is = match kind {
                 Kind::Null => matches!(value, Value::Null),
                 Kind::Numeric => value.is_number(),
                 Kind::String => matches!(value, Value::Str(_)),
                 Kind::Boolean => matches!(value, Value::Bool(_)),
-                Kind::Timestamp | Kind::Present => value.as_str().and_then(super::timestamp::parse).is_some(),
+                Kind::Timestamp => value.as_str().and_then(super::timestamp::parse).is_some(),
+                // `test` answers IsPresent before reading the value; a value given is present.
+                Kind::Present => true,
             };
             matches!(rhs, Value::Bool(b) if b == is)
         }

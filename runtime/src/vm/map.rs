@@ -87,7 +87,9 @@ impl Setting {
 }
 
 impl<'a> Vm<'a> {
-    pub(super) fn map_begin(
+    /// A Map's loop: its items (`given` from the stack, or at ItemsPath of `eff`) and its
+    /// settings (MaxConcurrency, ToleratedFailure…), each checked as AWS checks it.
+    fn map_loop(
         &mut self,
         m: &'a MapSpec,
         eff: Value<'a>,
@@ -209,9 +211,9 @@ impl<'a> Vm<'a> {
     }
 
     /// `MapBegin`: the items (on the stack, or at ItemsPath) and the settings.
-    pub(super) fn map_start(&mut self, f: &mut Frame<'a>, spec: &'a MapSpec) -> Result<(), Fault<'a>> {
+    pub(super) fn map_begin(&mut self, f: &mut Frame<'a>, spec: &'a MapSpec) -> Result<(), Fault<'a>> {
         let items = if spec.items_on_stack { Some(f.pop()) } else { None };
-        f.map = Some(self.map_begin(spec, f.eff, items, &f.sc)?);
+        f.map = Some(self.map_loop(spec, f.eff, items, &f.sc)?);
         self.events += 1; // MapStateStarted
         Ok(())
     }

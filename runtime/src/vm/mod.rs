@@ -425,7 +425,7 @@ impl<'a> Vm<'a> {
                 Op::Branch(m) => tri!(self.branch(&mut f, m, vars)),
                 Op::JoinBranches => tri!(self.join_branches(&mut f, vars)),
                 // Map (`map.rs`).
-                Op::MapBegin(m) => tri!(self.map_start(&mut f, &program.maps[m.index()])),
+                Op::MapBegin(m) => tri!(self.map_begin(&mut f, &program.maps[m.index()])),
                 Op::MapNext(done) => {
                     if self.map_next(&mut f) {
                         pc = done.index();

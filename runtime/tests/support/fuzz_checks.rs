@@ -136,7 +136,7 @@ pub fn jsonata(data: &[u8]) {
     assert_eq!(fast, general, "{text}: names-only paths and the general evaluation differ");
 }
 
-/// Bytes driving the generator (`gen.rs`): the definition and event it makes agree optimised,
+/// Bytes driving the generator (`gen/`): the definition and event it makes agree optimised,
 /// unoptimised and under every metamorphic variant (`oracle.rs`).
 pub fn differential(data: &[u8]) {
     let g = super::gen::generate(&mut arbitrary::Unstructured::new(data));

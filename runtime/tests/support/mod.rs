@@ -1,6 +1,7 @@
-//! Test support shared by the metamorphic and differential tests and the `differential` fuzz
-//! target (which includes this folder by path): transformations that must not change an
-//! outcome, a generator of valid definitions, and the oracle that runs them every way.
+//! Test support shared by the integration tests and every fuzz target (which include this
+//! folder by path): where the `../shared` corpus and workloads are, transformations that must
+//! not change an outcome (`variants`), a generator of valid definitions (`gen/`), the oracle
+//! that runs them every way (`oracle`), and each fuzz target's check (`fuzz_checks`).
 // Each test crate uses a part of it.
 #![allow(dead_code)]
 

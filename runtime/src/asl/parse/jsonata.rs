@@ -34,7 +34,6 @@ impl Parser {
                 if text.contains("$states.errorOutput") && !field.contains("Catch[") {
                     self.diag("UNSUPPORTED_JSONATA_EXPRESSION", at, "Field '$states.errorOutput' does not exist.");
                 }
-                let _ = field;
                 Some(Arc::new(e))
             }
             Err(e) => {

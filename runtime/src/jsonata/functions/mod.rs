@@ -28,12 +28,6 @@ pub struct Builtin {
     pub func: BuiltinFn,
 }
 
-impl Builtin {
-    pub fn name_with_dollar(&self) -> String {
-        format!("${}", self.name)
-    }
-}
-
 macro_rules! b {
     ($name:literal, $min:literal, $max:literal, $ctx:literal, $f:expr) => {
         Builtin { name: $name, min: $min, max: $max, context: $ctx, func: $f }
