@@ -16,7 +16,7 @@
 ///     .seed(Some(7));
 /// assert_eq!(config.limits.max_transitions, 10_000);
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
     /// The limits of one execution (AWS's Express quotas by default).
@@ -58,6 +58,7 @@ impl Config {
 
 /// How time passes for Wait states, retry back-off and the execution time-out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Clock {
     /// Real time. An execution that waits (a Wait state, a retry's back-off) is suspended when a
     /// [`crate::Runtime`] runs it (`execute_async`, `execute_batch`, `stream`): it holds no
@@ -114,7 +115,7 @@ impl Default for Identity {
 #[non_exhaustive]
 pub struct RuntimeLimits {
     /// Largest event, task result or output, in bytes of JSON (AWS: 256 KiB). It takes effect
-    /// up to [`crate::value::WRITE_LIMIT`] (16 MiB), the most the writer writes of one value.
+    /// up to 16 MiB, the most the writer writes of one value.
     pub max_payload_bytes: usize,
     /// Longest execution, in seconds (Express: 5 minutes). A definition's TimeoutSeconds can
     /// only shorten it.

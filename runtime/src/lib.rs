@@ -57,9 +57,9 @@
 //!   [`Execution`] borrows it, an [`Outcome`] owns its copy. [`Status`] says how it ended.
 //! - [`Runtime`]: a work-stealing pool for batches, streams and asynchronous executions
 //!   ([`Pending`]), with [`Metrics`].
-//! - Task handlers: [`TaskHandler`] (synchronous, on the crate's [`Value`]), [`JsonFn`] (a
-//!   closure on `serde_json` values), [`AsyncTaskHandler`] and [`AsyncFn`] (futures), collected
-//!   in [`Handlers`].
+//! - Task handlers: [`TaskHandler`] (synchronous, on the crate's [`Value`], whose JSON type is a
+//!   [`ValueKind`]), [`JsonFn`] (a closure on `serde_json` values), [`AsyncTaskHandler`] and
+//!   [`AsyncFn`] (futures), collected in [`Handlers`].
 //! - [`Error`]: why a definition could not be compiled ([`ErrorKind`], [`Diagnostic`]).
 //!
 //! Everything else is internal. The project's own CLI, tests, benchmarks and fuzz targets reach
@@ -93,7 +93,7 @@ pub use handler::{
     AsyncFn, AsyncTaskHandler, Handlers, JsonFn, TaskContext, TaskError, TaskFuture, TaskHandler, TaskInfo,
 };
 pub use machine::{Builder, Cancel, Execution, Outcome, StateMachine, INVALID_INPUT_CAUSE};
-pub use value::{ArenaExt, Value};
+pub use value::{ArenaExt, Kind as ValueKind, Value};
 pub use vm::Scratch;
 
 /// The crate's internals, for its own CLI, tests, benchmarks and fuzz targets: no part of the
@@ -132,3 +132,8 @@ pub mod internal {
         pub use crate::common::*;
     }
 }
+
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -35,6 +35,7 @@ pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
 
 /// One problem found in a definition, as AWS's ValidateStateMachineDefinition reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// AWS's code: `SCHEMA_VALIDATION_FAILED`, `MISSING_TRANSITION_TARGET`, …
     pub code: &'static str,

@@ -19,6 +19,13 @@ pub struct Metrics {
     shards: Box<[CachePadded<Shard>]>,
 }
 
+/// Prints the counters' sums, as a [`MetricsSnapshot`] taken now.
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Metrics").field(&self.snapshot()).finish()
+    }
+}
+
 /// One writer's counters. A worker's shard has a single writer, so it adds with a plain load
 /// and store; the callers' shard is shared and adds atomically.
 pub(crate) struct Shard {

@@ -538,6 +538,13 @@ impl Slot {
 /// The outcome of [`Runtime::execute_async`]: `wait()` for it, or `.await` it.
 pub struct Pending(Arc<Slot>);
 
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let done = self.0.value.lock().is_ok_and(|v| v.0.is_some());
+        f.debug_struct("Pending").field("id", &self.0.id).field("done", &done).finish()
+    }
+}
+
 impl Pending {
     /// Stops the execution, like StopExecution: if it has not started it never runs; if it is
     /// running it stops before its next state; if it is suspended (a Wait, a retry back-off, an

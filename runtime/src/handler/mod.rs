@@ -19,6 +19,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 /// What a handler sees besides its input.
+#[derive(Debug)]
 pub struct TaskContext<'a> {
     /// Where to allocate the values it returns (see [`crate::ArenaExt`]).
     pub arena: &'a Bump,
@@ -98,6 +99,12 @@ pub trait AsyncTaskHandler: Send + Sync {
 /// An asynchronous handler from a closure that returns a future.
 pub struct AsyncFn<F>(pub F);
 
+impl<F> std::fmt::Debug for AsyncFn<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AsyncFn(..)")
+    }
+}
+
 impl<F, Fut> AsyncTaskHandler for AsyncFn<F>
 where
     F: Fn(serde_json::Value, TaskInfo) -> Fut + Send + Sync,
@@ -158,6 +165,12 @@ impl TaskHandler for Raise {
 /// A handler from a closure over serde_json values: the convenient, copying edge of the API.
 pub struct JsonFn<F>(pub F);
 
+impl<F> std::fmt::Debug for JsonFn<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JsonFn(..)")
+    }
+}
+
 impl<F> TaskHandler for JsonFn<F>
 where
     F: Fn(serde_json::Value) -> Result<serde_json::Value, TaskError> + Send + Sync,
@@ -208,15 +221,17 @@ impl Handlers {
     }
 
     /// Registers `handler` for `resource`: a Task `Resource` ARN, or for
-    /// `arn:aws:states:::lambda:invoke`, a `FunctionName` (bare name or function ARN).
+    /// `arn:aws:states:::lambda:invoke`, a `FunctionName` (bare name or function ARN). It
+    /// replaces any handler, synchronous or asynchronous, registered for the same resource.
     pub fn insert(&mut self, resource: impl Into<String>, handler: impl TaskHandler + 'static) -> &mut Self {
-        self.map.insert(resource.into(), Arc::new(handler));
-        self
+        self.insert_arc(resource, Arc::new(handler))
     }
 
-    /// Registers a handler shared with other registries.
+    /// Registers a handler shared with other registries (as [`Handlers::insert`]).
     pub fn insert_arc(&mut self, resource: impl Into<String>, handler: Arc<dyn TaskHandler>) -> &mut Self {
-        self.map.insert(resource.into(), handler);
+        let resource = resource.into();
+        self.async_map.remove(&resource);
+        self.map.insert(resource, handler);
         self
     }
 
@@ -225,8 +240,8 @@ impl Handlers {
         self.map.get(resource)
     }
 
-    /// Registers an asynchronous handler for `resource` (as [`Handlers::insert`]); it replaces
-    /// a synchronous one registered for the same resource, and the other way round.
+    /// Registers an asynchronous handler for `resource` (as [`Handlers::insert`]). It replaces
+    /// any handler, synchronous or asynchronous, registered for the same resource.
     pub fn insert_async(&mut self, resource: impl Into<String>, handler: impl AsyncTaskHandler + 'static) -> &mut Self {
         let resource = resource.into();
         self.map.remove(&resource);

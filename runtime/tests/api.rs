@@ -1,0 +1,85 @@
+//! The façade's types have the traits users reach for: every one prints with `{:?}`, the shared
+//! ones cross threads, and the plain data ones compare and clone. A missing trait is a compile
+//! error here, before a user meets it.
+
+use aslrt::*;
+use std::fmt::Debug;
+
+fn debug<T: Debug>() {}
+fn shared<T: Send + Sync>() {}
+fn data<T: Clone + PartialEq + Debug>() {}
+
+#[test]
+fn the_facade_types_have_the_usual_traits() {
+    debug::<StateMachine>();
+    debug::<Builder>();
+    debug::<Scratch>();
+    debug::<Execution<'static>>();
+    debug::<Outcome>();
+    debug::<Cancel>();
+    debug::<Runtime>();
+    debug::<Pending>();
+    debug::<Metrics>();
+    debug::<Handlers>();
+    debug::<TaskContext<'static>>();
+    debug::<TaskError>();
+    debug::<JsonFn<fn(serde_json::Value) -> Result<serde_json::Value, TaskError>>>();
+    debug::<AsyncFn<fn()>>();
+    debug::<Error>();
+    debug::<ErrorKind>();
+    shared::<StateMachine>();
+    shared::<Runtime>();
+    shared::<Metrics>();
+    shared::<Handlers>();
+    shared::<Pending>();
+    shared::<Error>();
+    data::<Config>();
+    data::<RuntimeLimits>();
+    data::<Identity>();
+    data::<Clock>();
+    data::<Status>();
+    data::<Diagnostic>();
+    data::<TaskInfo>();
+    data::<MetricsSnapshot>();
+    data::<ValueKind>();
+    data::<Outcome>();
+}
+
+#[test]
+fn the_facade_prints_what_it_holds() {
+    let machine = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).unwrap();
+    let rt = Runtime::new(1);
+    let pending = rt.execute_async(&machine, b"{}".to_vec());
+    let id = pending.id();
+    let outcome = pending.wait();
+    assert_eq!(outcome.status, Status::Succeeded);
+    let shown = format!("{:?}", rt.metrics());
+    assert!(shown.starts_with("Metrics(MetricsSnapshot { executions_started: 1,"), "{shown}");
+    let pending = rt.execute_async(&machine, b"{}".to_vec());
+    let shown = format!("{pending:?}");
+    assert!(shown.starts_with(&format!("Pending {{ id: {}, done: ", id + 1)), "{shown}");
+    pending.wait();
+    assert_eq!(format!("{:?}", JsonFn(|v: serde_json::Value| Ok::<_, TaskError>(v))), "JsonFn(..)");
+}
+
+/// The last handler registered for a resource is its handler, whichever kind either is: a
+/// synchronous one after an asynchronous one leaves nothing that could suspend.
+#[test]
+fn a_handler_replaces_the_other_kind_for_its_resource() {
+    let task = r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::local:t","End":true}}}"#;
+    let sync = JsonFn(|_| Ok(serde_json::json!("sync")));
+    let asynchronous = AsyncFn(|_, _| async { Ok(serde_json::json!("async")) });
+    let mut handlers = Handlers::new();
+    handlers.insert_async("arn:aws:states:::local:t", asynchronous).insert("arn:aws:states:::local:t", sync);
+    let machine = StateMachine::builder().handlers(handlers).compile(task).unwrap();
+    assert!(!machine.may_suspend());
+    assert_eq!(machine.execute_json(&serde_json::json!({})).output.as_deref(), Some(r#""sync""#));
+
+    let sync = JsonFn(|_| Ok(serde_json::json!("sync")));
+    let asynchronous = AsyncFn(|_, _| async { Ok(serde_json::json!("async")) });
+    let mut handlers = Handlers::new();
+    handlers.insert("arn:aws:states:::local:t", sync).insert_async("arn:aws:states:::local:t", asynchronous);
+    let machine = StateMachine::builder().handlers(handlers).compile(task).unwrap();
+    assert!(machine.may_suspend());
+    assert_eq!(machine.execute_json(&serde_json::json!({})).output.as_deref(), Some(r#""async""#));
+}
