@@ -48,11 +48,20 @@ fn a_template_diagnostic_points_at_its_key() {
     );
     let locations: Vec<&str> = d.iter().map(|(_, l, _)| l.as_str()).collect();
     assert_eq!(locations, ["/States/A/Parameters/outer/list/1/bad~1key.$", "/States/A/Assign/v.$"], "{d:?}");
+    // The same in JSONata, for an expression in an Output template and in an Assign.
+    let d = diagnostics(
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true,
+            "Output": {"outer": {"list": [1, "{% $x + %}"]}},
+            "Assign": {"v": "{% ) %}"}}}}"#,
+    );
+    let mut locations: Vec<&str> = d.iter().map(|(_, l, _)| l.as_str()).collect();
+    locations.sort();
+    assert_eq!(locations, ["/States/A/Assign/v", "/States/A/Output/outer/list/1"], "{d:?}");
 }
 
-// One mistake, one diagnostic: a state whose Type is bad is not also reported as a missing
-// target, nor are the states only it leads to reported unreachable, nor its machine as having
-// no terminal state.
+// One mistake, one diagnostic: a state whose Type is bad, or that is no object, is not also
+// reported as a missing target, nor are the states only it leads to reported unreachable, nor
+// its machine as having no terminal state.
 #[test]
 fn a_bad_type_does_not_cascade() {
     for def in [
@@ -61,6 +70,23 @@ fn a_bad_type_does_not_cascade() {
         r#"{"StartAt": "A", "States": {"A": {"Type": 7, "Choices": [{"Next": "B"}]}, "B": {"Type": "Succeed"}}}"#,
         r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
             {"StartAt": "X", "States": {"X": {"Type": "Tsk", "Next": "Y"}, "Y": {"Type": "Pass", "End": true}}}]}}}"#,
+        // The same for a transition that cannot be read: the states after it are not reported
+        // unreachable, nor is the state reported to have neither Next nor End.
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": 5}, "B": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": "yes"}}}"#,
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": 5}}"#,
+        r#"{"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true,
+            "Next": 5}], "Default": "D"}, "D": {"Type": "Succeed"}, "E": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": true,
+            "Next": "D"}], "Default": 1}, "D": {"Type": "Succeed"}, "E": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [7, {"Variable": "$.a", "IsPresent": true,
+            "Next": "D"}]}, "D": {"Type": "Succeed"}, "E": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "IsPresent": "yes",
+            "Next": "E"}], "Default": "D"}, "D": {"Type": "Succeed"}, "E": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:x", "End": true,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": 7}]}, "H": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:x", "End": true,
+            "Catch": ["H"]}, "H": {"Type": "Succeed"}}}"#,
     ] {
         let d = diagnostics(def);
         assert_eq!(d.len(), 1, "{def}: {d:?}");

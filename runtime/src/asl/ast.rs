@@ -31,6 +31,10 @@ pub struct Machine {
     /// States in definition order.
     pub states: Vec<State>,
     pub timeout_seconds: Option<u64>,
+    /// A state, or a transition target, could not be read (a diagnostic says why): what the
+    /// machine reaches is unknown, so validation skips its reachability and terminal checks
+    /// rather than report what follows from the one mistake.
+    pub incomplete: bool,
 }
 
 /// A whole definition.

@@ -122,7 +122,7 @@ fn check_machine(m: &Machine, at: &str, diags: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
-    if m.states.iter().any(|s| matches!(s.kind, StateKind::Unreadable)) {
+    if m.incomplete {
         return;
     }
     let terminal = m.states.iter().any(|s| {

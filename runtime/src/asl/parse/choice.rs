@@ -16,12 +16,16 @@ impl Parser {
                     let rp = format!("{here}/{i}");
                     let Some(o) = rule.as_object() else {
                         self.schema(&rp, "a choice rule must be a JSON object");
+                        self.incomplete = true;
                         continue;
                     };
-                    let next = match self.string(o, "Next", &rp) {
+                    let next = match self.target(o, "Next", &rp) {
                         Some(n) => n,
                         None => {
-                            self.schema(&rp, "a top-level choice rule must have 'Next'");
+                            if !o.contains_key("Next") {
+                                self.schema(&rp, "a top-level choice rule must have 'Next'");
+                                self.incomplete = true;
+                            }
                             String::new()
                         }
                     };
@@ -53,14 +57,16 @@ impl Parser {
                         self.schema(&rp, "The QueryLanguage is set to 'JSONPath', but field 'Condition' is only supported for the 'JSONata' QueryLanguage");
                         continue;
                     }
-                    if let Some(condition) = self.condition(o, &rp, true) {
-                        choices.push(ChoiceRule { condition, next, assign, output: None });
+                    match self.condition(o, &rp, true) {
+                        Some(condition) => choices.push(ChoiceRule { condition, next, assign, output: None }),
+                        // Diagnosed; the rule is dropped, so where it leads counts as unknown.
+                        None => self.incomplete = true,
                     }
                 }
             }
             _ => self.schema(&here, "Choices must be a non-empty array"),
         }
-        let default = self.string(obj, "Default", at);
+        let default = self.target(obj, "Default", at);
         StateKind::Choice { choices, default }
     }
 

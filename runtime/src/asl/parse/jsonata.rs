@@ -1,7 +1,7 @@
 //! JSONata fields: each `{% %}` expression compiled, its free variables resolved to slots,
 //! and AWS's static restrictions checked.
 
-use super::{jsonata_text, Parser};
+use super::{jsonata_text, ptr, Parser};
 use crate::asl::Diagnostic;
 use crate::jsonata::compile::Node as JNode;
 use crate::jsonata::{Expr, JTemplate};
@@ -48,7 +48,8 @@ impl Parser {
         }
     }
 
-    /// A JSONata-mode value: `{% %}` strings (at any depth) are expressions.
+    /// A JSONata-mode value: `{% %}` strings (at any depth) are expressions. `at` points at the
+    /// value; a diagnostic points at the member or element holding the expression.
     pub(super) fn jtemplate(&mut self, v: &Json, field: &str, at: &str) -> JTemplate {
         match v {
             Json::String(s) => match jsonata_text(s) {
@@ -59,8 +60,10 @@ impl Parser {
                 None => JTemplate::Const(Const::Str(s.as_str().into())),
             },
             Json::Object(members) => {
-                let out: Vec<(String, JTemplate)> =
-                    members.iter().map(|(k, x)| (k.clone(), self.jtemplate(x, &format!("{field}/{k}"), at))).collect();
+                let out: Vec<(String, JTemplate)> = members
+                    .iter()
+                    .map(|(k, x)| (k.clone(), self.jtemplate(x, &format!("{field}/{k}"), &ptr(at, k))))
+                    .collect();
                 if out.iter().all(|(_, t)| matches!(t, JTemplate::Const(_))) {
                     JTemplate::Const(Const::from_serde(v))
                 } else {
@@ -68,8 +71,11 @@ impl Parser {
                 }
             }
             Json::Array(items) => {
-                let out: Vec<JTemplate> =
-                    items.iter().enumerate().map(|(i, x)| self.jtemplate(x, &format!("{field}[{i}]"), at)).collect();
+                let out: Vec<JTemplate> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| self.jtemplate(x, &format!("{field}[{i}]"), &format!("{at}/{i}")))
+                    .collect();
                 if out.iter().all(|t| matches!(t, JTemplate::Const(_))) {
                     JTemplate::Const(Const::from_serde(v))
                 } else {

@@ -32,7 +32,13 @@ pub fn read(text: &str) -> Result<(Definition, Vec<Diagnostic>), Vec<Diagnostic>
             }])
         }
     };
-    let mut p = Parser { diags: Vec::new(), top_jsonata: false, vars: vec!["states".to_owned()], cur_jsonata: false };
+    let mut p = Parser {
+        diags: Vec::new(),
+        top_jsonata: false,
+        vars: vec!["states".to_owned()],
+        cur_jsonata: false,
+        incomplete: false,
+    };
     let Some(obj) = json.as_object() else {
         p.schema("", "the definition must be a JSON object");
         return Err(p.diags);
@@ -53,6 +59,8 @@ struct Parser {
     vars: Vec<String>,
     /// The query language of the state being parsed is JSONata.
     cur_jsonata: bool,
+    /// The machine being read has a state or a transition target that could not be read.
+    incomplete: bool,
 }
 
 /// The fields only JSONPath states have.
@@ -126,6 +134,8 @@ impl Parser {
     }
 
     fn machine(&mut self, obj: &JsonMap<String, Json>, at: &str, allowed: &[&str]) -> Machine {
+        // A nested machine's unreadable parts are its own: the outer machine's flag is kept.
+        let outer = std::mem::replace(&mut self.incomplete, false);
         self.fields(obj, at, allowed);
         let start_at = match obj.get("StartAt") {
             Some(Json::String(s)) => s.clone(),
@@ -152,14 +162,18 @@ impl Parser {
                     }
                     match s.as_object() {
                         Some(o) => states.push(self.state(name, o, &sp)),
-                        None => self.schema(&sp, format!("the state '{name}' must be a JSON object")),
+                        None => {
+                            self.schema(&sp, format!("the state '{name}' must be a JSON object"));
+                            states.push(self.unreadable(name, &sp));
+                        }
                     }
                 }
             }
             Some(_) => self.schema(&ptr(at, "States"), "States must be a JSON object"),
             None => self.schema(at, "the field 'States' is required"),
         }
-        Machine { start_at, states, timeout_seconds }
+        let incomplete = std::mem::replace(&mut self.incomplete, outer);
+        Machine { start_at, states, timeout_seconds, incomplete }
     }
 
     fn uint(&mut self, v: &Json, at: &str) -> Option<u64> {

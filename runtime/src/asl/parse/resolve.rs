@@ -89,7 +89,7 @@ impl Parser {
             let mut out = Vec::new();
             for ((k, x), name) in members.iter().zip(&names) {
                 let slot = self.slot(name);
-                let t = self.jtemplate(x, &format!("{field}Assign/{k}"), &here);
+                let t = self.jtemplate(x, &format!("{field}Assign/{k}"), &ptr(&here, k));
                 out.push((slot, name.clone(), t));
             }
             Some(Assign::Jsonata(out))

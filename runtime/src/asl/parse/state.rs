@@ -18,11 +18,11 @@ impl Parser {
             Some(Json::String(t)) => t.as_str(),
             Some(_) => {
                 self.schema(&ptr(at, "Type"), "Type must be a string");
-                return unreadable(name, at);
+                return self.unreadable(name, at);
             }
             None => {
                 self.schema(at, "the field 'Type' is required");
-                return unreadable(name, at);
+                return self.unreadable(name, at);
             }
         };
         // The state's query language: its own, or the state machine's (also inside Map and
@@ -99,7 +99,7 @@ impl Parser {
             .concat(),
             other => {
                 self.schema(&ptr(at, "Type"), format!("'{other}' is not a valid state type"));
-                return unreadable(name, at);
+                return self.unreadable(name, at);
             }
         };
         self.fields(obj, at, &allowed);
@@ -148,7 +148,12 @@ impl Parser {
                 item_selector_j: None,
                 items_path: None,
                 item_selector: None,
-                processor: Machine { start_at: String::new(), states: Vec::new(), timeout_seconds: None },
+                processor: Machine {
+                    start_at: String::new(),
+                    states: Vec::new(),
+                    timeout_seconds: None,
+                    incomplete: true,
+                },
                 max_concurrency: None,
                 tolerated_failure_count: None,
                 tolerated_failure_percentage: None,
@@ -171,15 +176,20 @@ impl Parser {
     }
 
     pub(super) fn transition(&mut self, obj: &JsonMap<String, Json>, at: &str) -> Transition {
-        let next = self.string(obj, "Next", at);
+        let next = self.target(obj, "Next", at);
         let end = match obj.get("End") {
             None => false,
             Some(Json::Bool(b)) => *b,
             Some(_) => {
                 self.schema(&ptr(at, "End"), "End must be a boolean");
-                false
+                self.incomplete = true;
+                return Transition::None;
             }
         };
+        if next.is_none() && obj.contains_key("Next") {
+            // Said already: Next is not a string. Where the state goes is unknown.
+            return Transition::None;
+        }
         match (next, end) {
             (Some(n), false) => Transition::Next(n),
             (None, true) => Transition::End,
@@ -263,19 +273,32 @@ impl Parser {
     }
 }
 
-/// A state whose Type is missing or unknown: kept, so that references to it resolve. What it
-/// would reach is unknown, so its machine's reachability and terminal state are not checked:
-/// the one diagnostic is about its Type.
-fn unreadable(name: &str, at: &str) -> State {
-    State {
-        name: name.to_owned(),
-        pointer: at.to_owned(),
-        kind: StateKind::Unreadable,
-        io: Io::default(),
-        transition: Transition::None,
-        jsonata: false,
-        output: None,
-        arguments: None,
-        assign: None,
+impl Parser {
+    /// A state whose Type is missing or unknown, or that is no object: kept, so that references
+    /// to it resolve. What it would reach is unknown, so its machine is incomplete (no
+    /// reachability or terminal check): the one diagnostic is about the state itself.
+    pub(super) fn unreadable(&mut self, name: &str, at: &str) -> State {
+        self.incomplete = true;
+        State {
+            name: name.to_owned(),
+            pointer: at.to_owned(),
+            kind: StateKind::Unreadable,
+            io: Io::default(),
+            transition: Transition::None,
+            jsonata: false,
+            output: None,
+            arguments: None,
+            assign: None,
+        }
+    }
+
+    /// A transition target field (`Next`, `Default`): its name, or `None` when it is absent or
+    /// not a string. Not a string is diagnosed here and leaves the machine incomplete.
+    pub(super) fn target(&mut self, obj: &JsonMap<String, Json>, field: &str, at: &str) -> Option<String> {
+        let name = self.string(obj, field, at);
+        if name.is_none() && obj.contains_key(field) {
+            self.incomplete = true;
+        }
+        name
     }
 }

@@ -113,17 +113,23 @@ impl Parser {
                                 };
                                 let assign = self.assign(o, jsonata, &prefix, &cp);
                                 let error_equals = self.error_equals(o, &cp);
-                                let next = match self.string(o, "Next", &cp) {
+                                let next = match self.target(o, "Next", &cp) {
                                     Some(n) => n,
                                     None => {
-                                        self.schema(&cp, "the field 'Next' is required in a catcher");
+                                        if !o.contains_key("Next") {
+                                            self.schema(&cp, "the field 'Next' is required in a catcher");
+                                            self.incomplete = true;
+                                        }
                                         String::new()
                                     }
                                 };
                                 let result_path = if jsonata { None } else { self.reference_path(o, &cp) };
                                 out.catch.push(Catcher { error_equals, result_path, next, jsonata, output, assign });
                             }
-                            None => self.schema(&cp, "a catcher must be a JSON object"),
+                            None => {
+                                self.schema(&cp, "a catcher must be a JSON object");
+                                self.incomplete = true;
+                            }
                         }
                     }
                     self.check_states_all(out.catch.iter().map(|c| &c.error_equals), &here);
