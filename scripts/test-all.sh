@@ -27,27 +27,27 @@ missing() {
   fi
 }
 
-echo "== conformance (aslrt conformance, every recorded case)"
 corpus="${ASLRT_CONFORMANCE_DIR:-../shared/conformance}"
-if [ -d "$corpus" ]; then
-  # Built with the benches, in their profile and with their features, so that the benchmark
-  # stage below reuses this build instead of compiling the workspace again.
-  cargo build -q --profile bench -p aslrt-cli -p aslrt-benches --bins --benches
-  ./target/release/aslrt conformance "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
-  # The unoptimised reference program must pass them all too (issue #13).
-  ./target/release/aslrt conformance --no-optimize "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
-  # Every case runs again under `cargo test` (runtime/tests/conformance.rs), checked against the
-  # committed list of known failures, which only shrinks.
-else
-  missing "conformance corpus" "$corpus" ASLRT_CONFORMANCE_DIR
+bench="${ASLRT_BENCH_DIR:-../shared/bench}"
+[ -d "$corpus" ] || missing "conformance corpus" "$corpus" ASLRT_CONFORMANCE_DIR
+# Every target of the workspace in one build of the test profile: unit and integration tests,
+# examples, and the criterion benches, which under `cargo test` run each benchmark once and
+# check its output against its baseline's. Without the workloads, the benches are left out.
+targets=(--all-targets)
+if [ ! -d "$bench" ]; then
+  missing "benchmark workloads" "$bench" ASLRT_BENCH_DIR
+  targets=(--lib --bins --tests --examples)
 fi
 
-echo "== cargo test"
-cargo test --workspace
+echo "== cargo test (${targets[*]}), then the doctests"
+cargo test --workspace "${targets[@]}"
+cargo test --workspace --doc
 
-echo "== benchmarks: each criterion bench runs once, checking its outputs against the baselines"
-if [ -d "${ASLRT_BENCH_DIR:-../shared/bench}" ]; then
-  cargo bench -p aslrt-cli -p aslrt-benches -- --test
-else
-  missing "benchmark workloads" "${ASLRT_BENCH_DIR:-../shared/bench}" ASLRT_BENCH_DIR
+if [ -d "$corpus" ]; then
+  echo "== conformance (aslrt conformance, every recorded case, optimised and not)"
+  # The same cases ran under `cargo test` (runtime/tests/conformance.rs) against the committed
+  # list of known failures; here the command a user runs must pass them all, and so must the
+  # unoptimised reference program (issue #13).
+  ./target/debug/aslrt conformance "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
+  ./target/debug/aslrt conformance --no-optimize "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
 fi
