@@ -168,7 +168,7 @@ impl RuntimeLimits {
     /// The payload limit in effect: [`RuntimeLimits::max_payload_bytes`], at most the writer's
     /// limit.
     pub(crate) fn payload_bytes(&self) -> usize {
-        self.max_payload_bytes.min(crate::value::WRITE_LIMIT)
+        self.max_payload_bytes.min(crate::common::WRITE_LIMIT)
     }
 }
 

@@ -533,8 +533,8 @@ fn run_vm<'s>(
         Ok(()) => {
             if output.len() > cfg.limits.payload_bytes() {
                 // Past the writer's limit the output was cut short: its length is not the
-                // value's, and not the same in every mode (see `value::WRITE_LIMIT`).
-                let cause = match output.len() > crate::value::WRITE_LIMIT {
+                // value's, and not the same in every mode (see `common::WRITE_LIMIT`).
+                let cause = match output.len() > crate::common::WRITE_LIMIT {
                     true => format!("The execution output exceeds the maximum of {} bytes", cfg.limits.payload_bytes()),
                     false => format!(
                         "The execution output of {} bytes exceeds the maximum of {} bytes",

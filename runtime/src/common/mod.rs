@@ -1,10 +1,20 @@
 //! The leaf utilities every layer may use: RFC 3339 timestamps, the seedable and the
-//! Java-compatible random sources, the wall clock, and how an execution ended.
+//! Java-compatible random sources, the wall clock, how an execution ended, and the most the
+//! writer writes of one value.
 
 mod rng;
 pub mod timestamp;
 
 pub use rng::{JavaRandom, Rng};
+
+/// The most the writer writes of one value, in bytes: once past it, it leaves out every
+/// container and the raw input it meets, so that what it wrote is incomplete and longer than
+/// this. A value is a tree of references that may share nodes (a template that copies its input
+/// twice, run in a loop), so its JSON can be exponentially larger than the memory it takes. No
+/// size limit is above this (AWS's largest, 10 MiB of workflow variables, is below it, and
+/// `RuntimeLimits::max_payload_bytes` takes effect up to it), so every size check still fails,
+/// in bounded time and memory; a caller that keeps the text checks for it (`value::to_json_bounded`).
+pub const WRITE_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Milliseconds since the Unix epoch, by the system clock.
 pub fn system_millis() -> i64 {

@@ -49,13 +49,13 @@ impl Failure {
 }
 
 /// A value whose JSON (or States.Format text) would pass the writer's limit
-/// ([`crate::value::WRITE_LIMIT`]): `States.DataLimitExceeded`, as a result that large would be.
+/// ([`crate::common::WRITE_LIMIT`]): `States.DataLimitExceeded`, as a result that large would be.
 #[cold]
 #[inline(never)]
 pub(crate) fn too_large() -> Failure {
     Failure {
         error: "States.DataLimitExceeded",
-        cause: format!("the text it builds is larger than {} bytes", crate::value::WRITE_LIMIT),
+        cause: format!("the text it builds is larger than {} bytes", crate::common::WRITE_LIMIT),
     }
 }
 

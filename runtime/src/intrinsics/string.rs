@@ -85,7 +85,7 @@ pub fn format_pieces<'a>(env: &mut Env<'a, '_>, pieces: &[Piece], args: &[Value<
             },
         }
     }
-    if out.len() > crate::value::WRITE_LIMIT {
+    if out.len() > crate::common::WRITE_LIMIT {
         return Err(super::too_large());
     }
     Ok(Value::Str(out.into_bump_str()))
@@ -99,7 +99,7 @@ pub fn write_formatted(out: &mut impl crate::value::Out, v: &Value<'_>) {
     match v {
         Value::Str(s) => out.push_str(s),
         // Past the writer's limit the text is turned down (see `format_pieces`).
-        Value::Object(_) | Value::Array(_) if out.written() > crate::value::WRITE_LIMIT => {}
+        Value::Object(_) | Value::Array(_) if out.written() > crate::common::WRITE_LIMIT => {}
         Value::Object(members) => {
             out.push_str("{");
             for (i, (k, v)) in members.iter().enumerate() {

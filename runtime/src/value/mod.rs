@@ -17,7 +17,6 @@ pub use small::parse_small;
 pub use syntax::{explain, explain_invalid_json};
 pub use write::{
     json_len, to_json_bounded, to_json_in, to_json_string, write_json, write_json_with_input, write_str, Out, INPUT,
-    WRITE_LIMIT,
 };
 
 use bumpalo::Bump;

@@ -1,6 +1,7 @@
 //! Serializing a [`Value`] as compact JSON into a caller-owned buffer.
 
 use super::{bytes_below, half, word, Value};
+use crate::common::WRITE_LIMIT;
 
 /// A text buffer JSON is written into: a `String` (the output), an arena string (strings built
 /// during an execution, such as States.JsonToString's) or a byte vector. The writer only
@@ -47,15 +48,6 @@ impl Out for Vec<u8> {
         Vec::len(self)
     }
 }
-
-/// The most the writer writes of one value, in bytes: once past it, it leaves out every
-/// container and the raw input it meets, so that what it wrote is incomplete and longer than
-/// this. A value is a tree of references that may share nodes (a template that copies its input
-/// twice, run in a loop), so its JSON can be exponentially larger than the memory it takes. No
-/// size limit is above this (AWS's largest, 10 MiB of workflow variables, is below it, and
-/// `RuntimeLimits::max_payload_bytes` takes effect up to it), so every size check still fails,
-/// in bounded time and memory; a caller that keeps the text checks for it ([`to_json_bounded`]).
-pub const WRITE_LIMIT: usize = 16 * 1024 * 1024;
 
 /// `v` as compact JSON in the arena, or `None` when it is longer than [`WRITE_LIMIT`].
 pub fn to_json_bounded<'a>(arena: &'a bumpalo::Bump, v: &Value<'_>) -> Option<&'a str> {
