@@ -4,20 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== rustfmt"
-cargo fmt --all -- --check
-
-echo "== clippy"
-cargo clippy --workspace --all-targets -- -D warnings
-# The jsonata-core backend exists only for the engine comparison (docs/performance.md); keep it building.
-cargo clippy -p aslrt --features engine-jsonata-core --all-targets -- -D warnings
-
-echo "== rustdoc (the crate's manual: no broken link, no undocumented public item)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
-
 # The AWS-recorded corpus and the benchmark workloads live beside the repository. Without them
 # the tests cannot show anything, so their absence fails the run, unless
-# ASLRT_ALLOW_MISSING_CORPUS=1 says to skip what needs them.
+# ASLRT_ALLOW_MISSING_CORPUS=1 says to skip what needs them. Checked first, before any build.
 missing() {
   if [ "${ASLRT_ALLOW_MISSING_CORPUS:-}" = 1 ]; then
     echo "no $1 at $2: skipped (ASLRT_ALLOW_MISSING_CORPUS=1)"
@@ -39,6 +28,17 @@ if [ ! -d "$bench" ]; then
   targets=(--lib --bins --tests --examples)
 fi
 
+echo "== rustfmt"
+cargo fmt --all -- --check
+
+echo "== clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+# The jsonata-core backend exists only for the engine comparison (docs/performance.md); keep it building.
+cargo clippy -p aslrt --features engine-jsonata-core --all-targets -- -D warnings
+
+echo "== rustdoc (the crate's manual: no broken link, no undocumented public item)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
+
 echo "== cargo test (${targets[*]}), then the doctests"
 cargo test --workspace "${targets[@]}"
 cargo test --workspace --doc
@@ -48,6 +48,6 @@ if [ -d "$corpus" ]; then
   # The same cases ran under `cargo test` (runtime/tests/conformance.rs) against the committed
   # list of known failures; here the command a user runs must pass them all, and so must the
   # unoptimised reference program (issue #13).
-  ./target/debug/aslrt conformance "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
-  ./target/debug/aslrt conformance --no-optimize "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
+  "${CARGO_TARGET_DIR:-target}"/debug/aslrt conformance "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
+  "${CARGO_TARGET_DIR:-target}"/debug/aslrt conformance --no-optimize "$corpus"/cases.jsonl "$corpus"/task-cases.jsonl
 fi

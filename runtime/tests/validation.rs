@@ -87,10 +87,49 @@ fn a_bad_type_does_not_cascade() {
             "Catch": [{"ErrorEquals": ["States.ALL"], "Next": 7}]}, "H": {"Type": "Succeed"}}}"#,
         r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:x", "End": true,
             "Catch": ["H"]}, "H": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:x", "End": true,
+            "Catch": {"ErrorEquals": ["States.ALL"], "Next": "H"}}, "H": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": {"Next": "D"}, "Default": "E"},
+            "D": {"Type": "Succeed"}, "E": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Condition": "{% true %}", "Next": "D"}],
+            "Default": "E"}, "D": {"Type": "Succeed"}, "E": {"Type": "Succeed"}}}"#,
+        r#"{"QueryLanguage": "JSONata", "StartAt": "C", "States": {"C": {"Type": "Choice",
+            "Choices": [{"Condition": 3, "Next": "D"}], "Default": "E"}, "D": {"Type": "Succeed"}, "E": {"Type": "Succeed"}}}"#,
+        r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}]}, "H": {"Type": "Succeed"}}}"#,
     ] {
         let d = diagnostics(def);
         assert_eq!(d.len(), 1, "{def}: {d:?}");
         assert_eq!(d[0].0, "SCHEMA_VALIDATION_FAILED", "{def}: {d:?}");
+    }
+}
+
+// What an unreadable part hides is only what depends on it: a target that can be read is still
+// checked, and a broken branch leaves its parent's checks in place.
+#[test]
+fn an_unreadable_part_hides_only_what_depends_on_it() {
+    for (def, expect) in [
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nope", "End": "yes"}}}"#,
+            vec![("SCHEMA_VALIDATION_FAILED", "/States/A/End"), ("MISSING_TRANSITION_TARGET", "/States/A/Next")],
+        ),
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": 5}, "B": {"Type": "Pass", "Next": "Nowhere"},
+                "C": {"Type": "Succeed"}}}"#,
+            vec![("SCHEMA_VALIDATION_FAILED", "/States/A/Next"), ("MISSING_TRANSITION_TARGET", "/States/B/Next")],
+        ),
+        (
+            r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "X", "States": {"X": {"Type": "Tsk", "End": true}}}]}, "U": {"Type": "Succeed"}}}"#,
+            vec![
+                ("SCHEMA_VALIDATION_FAILED", "/States/P/Branches/0/States/X/Type"),
+                ("MISSING_TRANSITION_TARGET", "/States/U"),
+            ],
+        ),
+    ] {
+        let d = diagnostics(def);
+        let got: Vec<(&str, &str)> = d.iter().map(|(c, l, _)| (c.as_str(), l.as_str())).collect();
+        assert_eq!(got, expect, "{def}: {d:?}");
     }
 }
 

@@ -47,6 +47,7 @@ impl Parser {
                                     &rp,
                                     "a JSONata choice rule needs a 'Condition': true, false or a {% %} expression",
                                 );
+                                self.incomplete = true;
                                 continue;
                             }
                         };
@@ -55,6 +56,7 @@ impl Parser {
                     }
                     if o.contains_key("Condition") {
                         self.schema(&rp, "The QueryLanguage is set to 'JSONPath', but field 'Condition' is only supported for the 'JSONata' QueryLanguage");
+                        self.incomplete = true;
                         continue;
                     }
                     match self.condition(o, &rp, true) {
@@ -64,7 +66,10 @@ impl Parser {
                     }
                 }
             }
-            _ => self.schema(&here, "Choices must be a non-empty array"),
+            _ => {
+                self.schema(&here, "Choices must be a non-empty array");
+                self.incomplete = true;
+            }
         }
         let default = self.target(obj, "Default", at);
         StateKind::Choice { choices, default }

@@ -143,21 +143,25 @@ impl Parser {
                 cause: self.str_or_path(obj, "Cause", "CausePath", at),
             },
             "Parallel" => self.parallel(obj, at),
-            "Map" => StateKind::Map(Box::new(self.map(obj, at).unwrap_or_else(|| Map {
-                items: None,
-                item_selector_j: None,
-                items_path: None,
-                item_selector: None,
-                processor: Machine {
-                    start_at: String::new(),
-                    states: Vec::new(),
-                    timeout_seconds: None,
-                    incomplete: true,
-                },
-                max_concurrency: None,
-                tolerated_failure_count: None,
-                tolerated_failure_percentage: None,
-                errors: ErrorHandling::default(),
+            "Map" => StateKind::Map(Box::new(self.map(obj, at).unwrap_or_else(|| {
+                // Diagnosed; the Map's catchers were not read, so where they lead is unknown.
+                self.incomplete = true;
+                Map {
+                    items: None,
+                    item_selector_j: None,
+                    items_path: None,
+                    item_selector: None,
+                    processor: Machine {
+                        start_at: String::new(),
+                        states: Vec::new(),
+                        timeout_seconds: None,
+                        incomplete: true,
+                    },
+                    max_concurrency: None,
+                    tolerated_failure_count: None,
+                    tolerated_failure_percentage: None,
+                    errors: ErrorHandling::default(),
+                }
             }))),
             _ => StateKind::Unreadable,
         };
@@ -182,8 +186,10 @@ impl Parser {
             Some(Json::Bool(b)) => *b,
             Some(_) => {
                 self.schema(&ptr(at, "End"), "End must be a boolean");
+                // Whether the state ends is unknown (no terminal or reachability check), but a
+                // Next that can be read still names a target to check.
                 self.incomplete = true;
-                return Transition::None;
+                return next.map_or(Transition::None, Transition::Next);
             }
         };
         if next.is_none() && obj.contains_key("Next") {

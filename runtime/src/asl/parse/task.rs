@@ -134,7 +134,10 @@ impl Parser {
                     }
                     self.check_states_all(out.catch.iter().map(|c| &c.error_equals), &here);
                 }
-                None => self.schema(&here, "Catch must be an array"),
+                None => {
+                    self.schema(&here, "Catch must be an array");
+                    self.incomplete = true;
+                }
             }
         }
         out
