@@ -83,3 +83,40 @@ fn a_handler_replaces_the_other_kind_for_its_resource() {
     assert!(machine.may_suspend());
     assert_eq!(machine.execute_json(&serde_json::json!({})).output.as_deref(), Some(r#""async""#));
 }
+
+/// A key ending in `*` serves every resource that starts with what precedes it: the exact key
+/// first, then the longest pattern.
+#[test]
+fn a_prefix_pattern_serves_the_resources_it_starts() {
+    let answer = |s: &'static str| JsonFn(move |_| Ok(serde_json::json!(s)));
+    let mut handlers = Handlers::new();
+    handlers
+        .insert("arn:aws:states:::local:*", answer("wide"))
+        .insert("arn:aws:states:::local:special*", answer("narrow"))
+        .insert("arn:aws:states:::local:special-one", answer("exact"));
+    let task = |resource: &str, path: &str, next: Option<&str>| {
+        let mut s = serde_json::json!({"Type": "Task", "Resource": resource, "ResultPath": path});
+        match next {
+            Some(n) => s["Next"] = n.into(),
+            None => s["End"] = true.into(),
+        }
+        s
+    };
+    let definition = serde_json::json!({"StartAt": "A", "States": {
+        "A": task("arn:aws:states:::local:other", "$.a", Some("B")),
+        "B": task("arn:aws:states:::local:special-two", "$.b", Some("C")),
+        "C": task("arn:aws:states:::local:special-one", "$.c", Some("D")),
+        "D": task("arn:aws:states:::elsewhere:x", "$.d", None)}});
+    let machine = StateMachine::builder().handlers(handlers).compile(&definition.to_string()).unwrap();
+    let out = machine.execute_json(&serde_json::json!({}));
+    assert_eq!(out.error.as_deref(), Some("States.TaskFailed"), "D matches no key: {out:?}");
+    let definition = definition.to_string().replace("arn:aws:states:::elsewhere:x", "arn:aws:states:::local:last");
+    let mut handlers = Handlers::new();
+    handlers
+        .insert("arn:aws:states:::local:*", answer("wide"))
+        .insert("arn:aws:states:::local:special*", answer("narrow"))
+        .insert("arn:aws:states:::local:special-one", answer("exact"));
+    let machine = StateMachine::builder().handlers(handlers).compile(&definition).unwrap();
+    let out = machine.execute_json(&serde_json::json!({}));
+    assert_eq!(out.output.as_deref(), Some(r#"{"a":"wide","b":"narrow","c":"exact","d":"wide"}"#));
+}

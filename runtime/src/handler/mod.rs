@@ -221,8 +221,10 @@ impl Handlers {
     }
 
     /// Registers `handler` for `resource`: a Task `Resource` ARN, or for
-    /// `arn:aws:states:::lambda:invoke`, a `FunctionName` (bare name or function ARN). It
-    /// replaces any handler, synchronous or asynchronous, registered for the same resource.
+    /// `arn:aws:states:::lambda:invoke`, a `FunctionName` (bare name or function ARN), or a
+    /// prefix pattern ending in `*` (`arn:aws:states:::local:*`), which serves every resource
+    /// that starts with what precedes the `*` and has no exact handler; the longest pattern
+    /// wins. It replaces any handler, synchronous or asynchronous, registered for the same key.
     pub fn insert(&mut self, resource: impl Into<String>, handler: impl TaskHandler + 'static) -> &mut Self {
         self.insert_arc(resource, Arc::new(handler))
     }
@@ -254,10 +256,24 @@ impl Handlers {
         self.async_map.get(resource)
     }
 
+    /// The handler for `resource`: the one registered under exactly that name, or else the one
+    /// whose key is the longest prefix pattern (`arn:aws:states:::lambda:*`, `enrich-*`) that
+    /// matches it. A key ending in `*` stands for every name that starts with what precedes it.
     fn resolve(&self, resource: &str) -> Option<Handler> {
-        match self.map.get(resource) {
-            Some(h) => Some(Handler::Sync(Arc::clone(h))),
-            None => self.async_map.get(resource).map(|h| Handler::Async(Arc::clone(h))),
+        if let Some(h) = self.map.get(resource) {
+            return Some(Handler::Sync(Arc::clone(h)));
+        }
+        if let Some(h) = self.async_map.get(resource) {
+            return Some(Handler::Async(Arc::clone(h)));
+        }
+        let matches = |key: &&String| key.strip_suffix('*').is_some_and(|prefix| resource.starts_with(prefix));
+        let sync = self.map.iter().filter(|(k, _)| matches(k)).max_by_key(|(k, _)| k.len());
+        let asynchronous = self.async_map.iter().filter(|(k, _)| matches(k)).max_by_key(|(k, _)| k.len());
+        match (sync, asynchronous) {
+            (Some((ks, s)), Some((ka, _))) if ks.len() >= ka.len() => Some(Handler::Sync(Arc::clone(s))),
+            (_, Some((_, a))) => Some(Handler::Async(Arc::clone(a))),
+            (Some((_, s)), None) => Some(Handler::Sync(Arc::clone(s))),
+            (None, None) => None,
         }
     }
 }
