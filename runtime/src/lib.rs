@@ -93,7 +93,7 @@ pub use handler::{
     AsyncFn, AsyncTaskHandler, Handlers, JsonFn, TaskContext, TaskError, TaskFuture, TaskHandler, TaskInfo,
 };
 pub use machine::{Builder, Cancel, Execution, Outcome, StateMachine, INVALID_INPUT_CAUSE};
-pub use value::{ArenaExt, Kind as ValueKind, Value};
+pub use value::{ArenaExt, InvalidJson, Kind as ValueKind, Value};
 pub use vm::Scratch;
 
 /// The crate's internals, for its own CLI, tests, benchmarks and fuzz targets: no part of the

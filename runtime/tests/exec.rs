@@ -185,3 +185,34 @@ fn a_runtime_prints_its_workers_and_machines() {
     rt.register("audit", machine());
     assert_eq!(format!("{rt:?}"), r#"Runtime { threads: 2, machines: ["audit", "orders"] }"#);
 }
+
+/// `submit` calls its callback exactly once per execution, with that execution's outcome, and
+/// a callback that panics takes no worker down.
+#[test]
+fn submit_calls_back_once_per_execution() {
+    let rt = Runtime::new(2);
+    let m = machine();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..2000i64 {
+        let tx = tx.clone();
+        rt.submit(&m, format!("{{\"n\":{i}}}").into_bytes(), move |o| tx.send((i, o)).unwrap());
+    }
+    rt.submit(&m, b"{\"n\":1}".to_vec(), |_| panic!("a callback's bug"));
+    let tx2 = tx.clone();
+    rt.submit(&m, b"{\"n\":5}".to_vec(), move |o| tx2.send((-1, o)).unwrap());
+    drop(tx);
+    let mut seen = vec![false; 2000];
+    let mut after_panic = false;
+    for (i, o) in rx.iter() {
+        if i < 0 {
+            after_panic = o.output.as_deref() == Some(r#"{"n":5,"twice":10}"#);
+            continue;
+        }
+        assert!(!std::mem::replace(&mut seen[i as usize], true), "{i} called back twice");
+        let expect =
+            if i == 0 { format!("{{\"n\":{i},\"twice\":0}}") } else { format!("{{\"n\":{i},\"twice\":{}}}", 2 * i) };
+        assert_eq!(o.output.as_deref(), Some(expect.as_str()));
+    }
+    assert!(seen.iter().all(|s| *s) && after_panic);
+    rt.shutdown();
+}

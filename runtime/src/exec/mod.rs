@@ -224,11 +224,36 @@ impl Runtime {
     /// system clock and at a Task whose handler is asynchronous ([`crate::handler::AsyncTaskHandler`]);
     /// it resumes on any worker when the timer fires or the future completes.
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
+        Pending(self.start(machine, event, None))
+    }
+
+    /// Runs one execution on the pool, as [`Runtime::execute_async`] does, and calls `done` with
+    /// its outcome when it ends: on the worker that ends it (or, for an execution a shutdown
+    /// aborts or a runtime that is shutting down refuses, on the thread doing so). `done` is
+    /// called exactly once; a panic in it is caught. Returns the execution's id, for
+    /// [`Runtime::cancel`].
+    ///
+    /// # Example
+    /// ```
+    /// use aslrt::{Runtime, StateMachine, Status};
+    /// let machine = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)?;
+    /// let runtime = Runtime::new(2);
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// runtime.submit(&machine, br#"{"id":1}"#.to_vec(), move |outcome| tx.send(outcome).unwrap());
+    /// let outcome = rx.recv().unwrap();
+    /// assert_eq!((outcome.status, outcome.output.as_deref()), (Status::Succeeded, Some(r#"{"id":1}"#)));
+    /// # Ok::<(), aslrt::Error>(())
+    /// ```
+    pub fn submit(&self, machine: &StateMachine, event: Vec<u8>, done: impl FnOnce(Outcome) + Send + 'static) -> u64 {
+        self.start(machine, event, Some(Box::new(done))).id
+    }
+
+    fn start(&self, machine: &StateMachine, event: Vec<u8>, done: Option<Done>) -> Arc<Slot> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let slot = Arc::new(Slot { id, ..Slot::default() });
+        let slot = Arc::new(Slot { id, on_done: Mutex::new(done), ..Slot::default() });
         let Some(timers) = self.timers.as_ref() else {
             slot.fill(Execution::ABORTED.to_outcome());
-            return Pending(slot);
+            return slot;
         };
         let run = Resumable::new(
             machine.clone(),
@@ -239,7 +264,7 @@ impl Runtime {
         );
         self.shared.executions.insert(id, Arc::clone(&slot));
         self.shared.submit(run.job());
-        Pending(slot)
+        slot
     }
 
     /// Stops the in-flight execution `id` (see [`Pending::id`]) as [`Pending::cancel`] does;
@@ -513,7 +538,12 @@ struct Slot {
     cancel: Cancel,
     /// Wakes the execution's waits when it is cancelled or the runtime aborts.
     stop: tokio::sync::Notify,
+    /// For [`Runtime::submit`]: takes the outcome instead of the slot.
+    on_done: Mutex<Option<Done>>,
 }
+
+/// What [`Runtime::submit`] calls with an outcome.
+type Done = Box<dyn FnOnce(Outcome) + Send>;
 
 impl Slot {
     fn cancel(&self) {
@@ -524,6 +554,12 @@ impl Slot {
 
 impl Slot {
     fn fill(&self, o: Outcome) {
+        let done = self.on_done.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(done) = done {
+            // The caller's code, on a worker: a panic in it must not take the worker down.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(o)));
+            return;
+        }
         let mut v = self.value.lock().unwrap_or_else(|p| p.into_inner());
         v.0 = Some(o);
         let waker = v.1.take();

@@ -336,6 +336,41 @@ impl PartialEq for Value<'_> {
     }
 }
 
+/// Why a text given as JSON is not JSON: what was found or missing, and where (line and
+/// column), in plain words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidJson {
+    message: String,
+}
+
+impl std::fmt::Display for InvalidJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for InvalidJson {}
+
+impl Value<'_> {
+    /// The value as compact JSON, exactly as the runtime writes an execution's output.
+    ///
+    /// # Example
+    /// ```
+    /// use aslrt::{ArenaExt, Value};
+    /// let arena = bumpalo::Bump::new();
+    /// let v = arena.object([("id", Value::Int(7)), ("tags", arena.array([arena.string("a")]))]);
+    /// assert_eq!(v.to_json(), r#"{"id":7,"tags":["a"]}"#);
+    /// ```
+    pub fn to_json(&self) -> String {
+        to_json_string(self)
+    }
+
+    /// Appends the value as compact JSON to `out` (see [`Value::to_json`]).
+    pub fn write_json_to(&self, out: &mut String) {
+        write_json(out, self);
+    }
+}
+
 /// Allocation helpers over the per-execution arena.
 pub trait ArenaExt<'a> {
     /// An array of `items`, in the arena.
@@ -344,6 +379,18 @@ pub trait ArenaExt<'a> {
     fn object(&'a self, members: impl IntoIterator<Item = (&'a str, Value<'a>)>) -> Value<'a>;
     /// A copy of `s` in the arena.
     fn string(&'a self, s: &str) -> Value<'a>;
+    /// `text` parsed as one JSON document into the arena (a handler's result given as text).
+    ///
+    /// # Example
+    /// ```
+    /// use aslrt::ArenaExt;
+    /// let arena = bumpalo::Bump::new();
+    /// let v = arena.parse_json(r#"{"a": [1, 2.5, "x"]}"#).unwrap();
+    /// assert_eq!(v.get("a").unwrap().to_json(), r#"[1,2.5,"x"]"#);
+    /// let e = arena.parse_json("[1,").unwrap_err();
+    /// assert_eq!(e.to_string(), "the text ends where a value was expected (line 1, column 3)");
+    /// ```
+    fn parse_json(&'a self, text: &str) -> Result<Value<'a>, InvalidJson>;
 }
 
 impl<'a> ArenaExt<'a> for Bump {
@@ -355,6 +402,17 @@ impl<'a> ArenaExt<'a> for Bump {
     }
     fn string(&'a self, s: &str) -> Value<'a> {
         Value::Str(self.alloc_str(s))
+    }
+    fn parse_json(&'a self, text: &str) -> Result<Value<'a>, InvalidJson> {
+        thread_local! {
+            static BUFFERS: std::cell::RefCell<ParseBuffers> = std::cell::RefCell::new(ParseBuffers::default());
+        }
+        let parsed = BUFFERS.with(|b| match b.try_borrow_mut() {
+            Ok(mut buffers) => parse_copy(self, text, &mut buffers),
+            // Called from inside itself (a handler parsing on this thread): buffers of its own.
+            Err(_) => parse_copy(self, text, &mut ParseBuffers::default()),
+        });
+        parsed.map_err(|e| InvalidJson { message: explain_invalid_json(text.as_bytes(), &e.to_string()) })
     }
 }
 
