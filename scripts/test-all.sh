@@ -43,6 +43,9 @@ echo "== cargo test (${targets[*]}), then the doctests"
 cargo test --workspace "${targets[@]}"
 cargo test --workspace --doc
 
+# The C API's programs, built with -Wall -Wextra -Werror and run under valgrind.
+bash ffi/tests/c/run.sh
+
 if [ -d "$corpus" ]; then
   echo "== conformance (aslrt conformance, every recorded case, optimised and not)"
   # The same cases ran under `cargo test` (runtime/tests/conformance.rs) against the committed

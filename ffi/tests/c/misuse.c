@@ -1,0 +1,226 @@
+/* Misuse of the C API, as a careless or hostile caller would: NULL for every pointer, bad
+ * lengths, invalid UTF-8, bad definitions, handlers that answer wrongly or call back into the
+ * library, and freeing NULL. Every call must return a named status (or a named failure in the
+ * execution's result) and nothing may crash or leak: run under valgrind by ffi/tests/c/run.sh. */
+#include "aslrt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int checks = 0;
+
+#define CHECK(cond)                                                                  \
+  do {                                                                               \
+    checks++;                                                                        \
+    if (!(cond)) {                                                                   \
+      char why[4096];                                                                \
+      aslrt_last_error(why, sizeof why);                                             \
+      fprintf(stderr, "misuse.c:%d: check failed: %s (last error: %s)\n", __LINE__, \
+              #cond, why);                                                           \
+      exit(1);                                                                       \
+    }                                                                                \
+  } while (0)
+
+static aslrt_str s(const char *text) {
+  aslrt_str v = {text, strlen(text)};
+  return v;
+}
+
+static int view_is(aslrt_str v, const char *text) {
+  return v.ptr != NULL && v.len == strlen(text) && memcmp(v.ptr, text, v.len) == 0;
+}
+
+static int view_has(aslrt_str v, const char *part) {
+  return v.ptr != NULL && strstr(v.ptr, part) != NULL; /* result views are NUL-terminated */
+}
+
+static int last_error_has(const char *part) {
+  char buf[4096];
+  aslrt_last_error(buf, sizeof buf);
+  return strstr(buf, part) != NULL;
+}
+
+static const char *TASK =
+    "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::local:h\","
+    "\"Catch\":[{\"ErrorEquals\":[\"Custom.Error\"],\"Next\":\"Caught\"}],\"End\":true},"
+    "\"Caught\":{\"Type\":\"Pass\",\"Result\":\"caught\",\"End\":true}}}";
+
+static const char *PASS = "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}";
+
+/* Handlers: userdata says which misbehaviour. */
+enum mode { GARBAGE, SILENT, TWICE, NONZERO, CUSTOM_FAIL, REENTRANT, ECHO };
+
+static int32_t handler(void *userdata, aslrt_str input, aslrt_task_reply *reply) {
+  enum mode m = *(enum mode *)userdata;
+  switch (m) {
+  case GARBAGE:
+    aslrt_task_reply_ok(reply, s("{not json"));
+    return 0;
+  case SILENT:
+    return 0;
+  case TWICE:
+    if (aslrt_task_reply_ok(reply, s("\"first\"")) != ASLRT_OK) return 1;
+    return aslrt_task_reply_ok(reply, s("\"second\"")) == ASLRT_ALREADY_ANSWERED ? 0 : 2;
+  case NONZERO:
+    return 7;
+  case CUSTOM_FAIL:
+    return aslrt_task_reply_fail(reply, s("Custom.Error"), s("it went wrong")) == ASLRT_OK ? 0 : 3;
+  case REENTRANT: {
+    /* Compile and run a machine from inside a handler: works, and does not deadlock. */
+    aslrt_machine *inner = NULL;
+    aslrt_result *r = NULL;
+    if (aslrt_machine_compile(s(PASS), &inner) != ASLRT_OK) return 4;
+    if (aslrt_machine_execute(inner, input, &r) != ASLRT_OK) return 5;
+    aslrt_str out = aslrt_result_output(r);
+    aslrt_status st = aslrt_task_reply_ok(reply, out);
+    aslrt_result_free(r);
+    aslrt_machine_free(inner);
+    return st == ASLRT_OK ? 0 : 6;
+  }
+  case ECHO:
+    aslrt_task_reply_ok(reply, input);
+    return 0;
+  }
+  return 99;
+}
+
+static aslrt_result *run_with(enum mode *m, const char *input) {
+  aslrt_builder *b = aslrt_builder_new();
+  CHECK(b != NULL);
+  CHECK(aslrt_builder_add_handler(b, s("arn:aws:states:::local:*"), handler, m) == ASLRT_OK);
+  aslrt_machine *machine = NULL;
+  CHECK(aslrt_builder_compile(b, s(TASK), &machine) == ASLRT_OK);
+  aslrt_result *r = NULL;
+  CHECK(aslrt_machine_execute(machine, s(input), &r) == ASLRT_OK);
+  aslrt_machine_free(machine);
+  return r;
+}
+
+static int done_calls = 0;
+
+static void on_done(void *userdata, aslrt_result *result) {
+  (void)userdata;
+  __atomic_fetch_add(&done_calls, 1, __ATOMIC_SEQ_CST);
+  aslrt_result_free(result);
+}
+
+int main(void) {
+  aslrt_machine *machine = NULL;
+  aslrt_result *result = NULL;
+  char buf[64];
+
+  /* NULL for every pointer. */
+  CHECK(aslrt_machine_compile(s(PASS), NULL) == ASLRT_NULL_ARGUMENT);
+  aslrt_str null_with_length = {NULL, 5};
+  CHECK(aslrt_machine_compile(null_with_length, &machine) == ASLRT_NULL_ARGUMENT && machine == NULL);
+  aslrt_str empty = {NULL, 0};
+  CHECK(aslrt_machine_compile(empty, &machine) == ASLRT_INVALID_DEFINITION && machine == NULL);
+  CHECK(aslrt_builder_add_handler(NULL, s("r"), handler, NULL) == ASLRT_NULL_ARGUMENT);
+  aslrt_builder *b = aslrt_builder_new();
+  CHECK(aslrt_builder_add_handler(b, s("r"), NULL, NULL) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_builder_add_handler(b, s(""), handler, NULL) == ASLRT_INVALID_ARGUMENT);
+  CHECK(aslrt_builder_add_handler(b, null_with_length, handler, NULL) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_builder_compile(b, s(PASS), NULL) == ASLRT_NULL_ARGUMENT); /* consumed all the same */
+  CHECK(aslrt_builder_compile(NULL, s(PASS), &machine) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_machine_execute(NULL, s("{}"), &result) == ASLRT_NULL_ARGUMENT && result == NULL);
+  CHECK(aslrt_task_reply_ok(NULL, s("1")) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_task_reply_fail(NULL, s("E"), s("c")) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_result_status(NULL) == ASLRT_ABORTED);
+  CHECK(aslrt_result_output(NULL).ptr == NULL && aslrt_result_output(NULL).len == 0);
+  CHECK(aslrt_result_error(NULL).ptr == NULL && aslrt_result_cause(NULL).ptr == NULL);
+  CHECK(aslrt_runtime_execute_batch(NULL, NULL, NULL, 0, NULL) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_runtime_submit(NULL, NULL, s("{}"), on_done, NULL) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_runtime_set_max_in_flight(NULL, 1) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_runtime_metrics(NULL, buf, sizeof buf) == 0);
+  /* Freeing NULL. */
+  aslrt_result_free(NULL);
+  aslrt_machine_free(NULL);
+  aslrt_builder_free(NULL);
+  aslrt_runtime_free(NULL);
+
+  /* The last error: its full length, with or without a buffer, truncated and NUL-terminated. */
+  size_t full = aslrt_last_error(NULL, 0);
+  CHECK(full > 0);
+  char tiny[8];
+  CHECK(aslrt_last_error(tiny, sizeof tiny) == full && strlen(tiny) == sizeof tiny - 1);
+
+  /* Invalid UTF-8, and a bad definition twice: every diagnostic, with code and pointer. */
+  CHECK(aslrt_machine_compile(s("{\"StartAt\":\"\xff\"}"), &machine) == ASLRT_INVALID_UTF8);
+  for (int i = 0; i < 2; i++) {
+    CHECK(aslrt_machine_compile(s("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"B\"}}}"),
+                                &machine) == ASLRT_INVALID_DEFINITION);
+    CHECK(machine == NULL);
+    CHECK(last_error_has("MISSING_TRANSITION_TARGET") && last_error_has("/States/A/Next"));
+  }
+  CHECK(aslrt_machine_compile(s("{nope"), &machine) == ASLRT_INVALID_DEFINITION);
+  CHECK(last_error_has("INVALID_JSON_DESCRIPTION"));
+
+  /* Handlers that answer wrongly fail the Task with a cause that says how. */
+  enum mode m = GARBAGE;
+  result = run_with(&m, "{}");
+  CHECK(aslrt_result_status(result) == ASLRT_FAILED);
+  CHECK(view_is(aslrt_result_error(result), "States.TaskFailed"));
+  CHECK(view_has(aslrt_result_cause(result), "replied with invalid JSON"));
+  aslrt_result_free(result);
+  m = SILENT;
+  result = run_with(&m, "{}");
+  CHECK(view_has(aslrt_result_cause(result), "returned without replying"));
+  aslrt_result_free(result);
+  m = NONZERO;
+  result = run_with(&m, "{}");
+  CHECK(view_has(aslrt_result_cause(result), "returned 7"));
+  aslrt_result_free(result);
+  m = TWICE;
+  result = run_with(&m, "{}");
+  CHECK(aslrt_result_status(result) == ASLRT_SUCCEEDED && view_is(aslrt_result_output(result), "\"first\""));
+  aslrt_result_free(result);
+  /* A failure the handler names is caught by the definition's Catch. */
+  m = CUSTOM_FAIL;
+  result = run_with(&m, "{}");
+  CHECK(aslrt_result_status(result) == ASLRT_SUCCEEDED && view_is(aslrt_result_output(result), "\"caught\""));
+  aslrt_result_free(result);
+  /* A handler that compiles and executes from inside its call. */
+  m = REENTRANT;
+  result = run_with(&m, "{\"a\":[1,2]}");
+  CHECK(view_is(aslrt_result_output(result), "{\"a\":[1,2]}"));
+  aslrt_result_free(result);
+  /* Malformed input is a FAILED result that says where, not an error. */
+  m = ECHO;
+  result = run_with(&m, "{\"a\":1,}");
+  CHECK(aslrt_result_status(result) == ASLRT_FAILED && view_is(aslrt_result_error(result), "States.Runtime"));
+  CHECK(view_has(aslrt_result_cause(result), "(line 1, column 8)"));
+  aslrt_result_free(result);
+
+  /* The runtime: a batch in input order, submissions with callbacks, metrics. */
+  aslrt_runtime *rt = aslrt_runtime_new(2);
+  CHECK(rt != NULL);
+  CHECK(aslrt_machine_compile(s(PASS), &machine) == ASLRT_OK);
+  aslrt_str inputs[3] = {s("{\"i\":0}"), s("[1"), s("{\"i\":2}")};
+  aslrt_result *results[3] = {NULL, NULL, NULL};
+  CHECK(aslrt_runtime_execute_batch(rt, machine, inputs, 3, NULL) == ASLRT_NULL_ARGUMENT && results[0] == NULL);
+  aslrt_str bad_inputs[2] = {s("{}"), null_with_length};
+  CHECK(aslrt_runtime_execute_batch(rt, machine, bad_inputs, 2, results) == ASLRT_NULL_ARGUMENT);
+  CHECK(results[0] == NULL);
+  CHECK(aslrt_runtime_execute_batch(rt, machine, inputs, 3, results) == ASLRT_OK);
+  CHECK(view_is(aslrt_result_output(results[0]), "{\"i\":0}"));
+  CHECK(aslrt_result_status(results[1]) == ASLRT_FAILED);
+  CHECK(view_is(aslrt_result_output(results[2]), "{\"i\":2}"));
+  for (int i = 0; i < 3; i++) aslrt_result_free(results[i]);
+  CHECK(aslrt_runtime_set_max_in_flight(rt, 0) == ASLRT_INVALID_ARGUMENT);
+  CHECK(aslrt_runtime_set_max_in_flight(rt, 4) == ASLRT_OK);
+  CHECK(aslrt_runtime_submit(rt, machine, s("{}"), NULL, NULL) == ASLRT_NULL_ARGUMENT);
+  for (int i = 0; i < 100; i++) CHECK(aslrt_runtime_submit(rt, machine, s("{\"x\":1}"), on_done, NULL) == ASLRT_OK);
+  aslrt_machine_free(machine); /* submitted executions keep what they need */
+  size_t need = aslrt_runtime_metrics(rt, NULL, 0);
+  CHECK(need > 0);
+  char *metrics = malloc(need + 1);
+  CHECK(aslrt_runtime_metrics(rt, metrics, need + 1) == need && strlen(metrics) == need);
+  CHECK(strstr(metrics, "aslrt_executions_started_total") != NULL);
+  free(metrics);
+  aslrt_runtime_free(rt); /* waits for every callback */
+  CHECK(done_calls == 100);
+
+  printf("misuse: %d checks passed (aslrt %s)\n", checks, aslrt_version());
+  return 0;
+}

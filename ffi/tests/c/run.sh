@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the C programs of the C API against the generated header and the static library, with
+# every warning an error, and runs each under valgrind: any memory error, or any byte definitely
+# or indirectly lost, fails. Called by scripts/test-all.sh; needs cc and valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+target="${CARGO_TARGET_DIR:-target}"
+cargo build -q -p aslrt-ffi
+lib="$target/debug/libaslrt_ffi.a"
+out="$target/ffi-c"
+mkdir -p "$out"
+command -v valgrind >/dev/null || { echo "valgrind is required (Debian: apt-get install valgrind)" >&2; exit 1; }
+
+build() { # name source
+  cc -std=c11 -Wall -Wextra -Werror -g -I ffi/include "$2" "$lib" -lpthread -ldl -lm -o "$out/$1"
+}
+grind() { # program args...
+  valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --show-leak-kinds=definite,indirect "$@"
+}
+
+echo "== C API: misuse under valgrind"
+build misuse ffi/tests/c/misuse.c
+grind "$out/misuse"
+
+echo "== C API: ffi/examples/stream.c under valgrind"
+build stream ffi/examples/stream.c
+grind "$out/stream" ffi/examples/events.ndjson > "$out/stream.out" 2> "$out/stream.err"
+cat "$out/stream.out"
+# One result line per event, in input order.
+expected=$(wc -l < ffi/examples/events.ndjson)
+[ "$(wc -l < "$out/stream.out")" -eq "$expected" ] || { echo "stream: not one line per event" >&2; exit 1; }
+for i in $(seq 1 "$expected"); do
+  sed -n "${i}p" "$out/stream.out" | grep -q "^{\"line\":$i," || { echo "stream: line $i out of order" >&2; exit 1; }
+done
+grep -q "^aslrt_executions_started_total $expected$" "$out/stream.err" || { cat "$out/stream.err" >&2; exit 1; }
+
+echo "== C API: the README's example under valgrind"
+awk '/^```c$/{f=1;next} /^```$/{f=0} f' README.md > "$out/readme.c"
+build readme "$out/readme.c"
+[ "$(grind "$out/readme")" = '{"id":1}' ] || { echo "the README's C example printed something else" >&2; exit 1; }

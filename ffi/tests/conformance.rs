@@ -1,0 +1,140 @@
+//! The AWS-recorded corpus through the C API: each case compiled with `aslrt_builder_*` (its
+//! handlers as C callbacks, a virtual clock, seed 0) and run with `aslrt_machine_execute`, then
+//! judged as `aslrt conformance` judges it. The pass count must be the CLI's: every case (538).
+
+use aslrt::internal::conformance::{verdict, Case};
+use aslrt::{Outcome, Status};
+use aslrt_ffi::abi::*;
+use serde_json::Value as Json;
+use std::ffi::c_void;
+use std::path::PathBuf;
+
+/// What a case's handler does (the corpus' `{"kind": …}` specs).
+enum Spec {
+    Echo,
+    Return(String),
+    Raise(String, String),
+}
+
+fn view(s: &str) -> aslrt_str {
+    aslrt_str { ptr: s.as_ptr().cast(), len: s.len() }
+}
+
+unsafe extern "C" fn spec_handler(userdata: *mut c_void, input: aslrt_str, reply: *mut aslrt_task_reply) -> i32 {
+    // SAFETY: the userdata registered below is a live `Spec` for the whole case.
+    let spec = unsafe { &*(userdata as *const Spec) };
+    let status = match spec {
+        // SAFETY: `reply` is the handler call's own.
+        Spec::Echo => unsafe { aslrt_task_reply_ok(reply, input) },
+        Spec::Return(json) => unsafe { aslrt_task_reply_ok(reply, view(json)) },
+        Spec::Raise(error, cause) => unsafe { aslrt_task_reply_fail(reply, view(error), view(cause)) },
+    };
+    (status != aslrt_status::ASLRT_OK) as i32
+}
+
+fn text(v: aslrt_str) -> Option<String> {
+    // SAFETY: a view from a live result.
+    (!v.ptr.is_null())
+        .then(|| unsafe { String::from_utf8_lossy(std::slice::from_raw_parts(v.ptr.cast(), v.len)).into_owned() })
+}
+
+fn last_error() -> String {
+    // SAFETY: a NULL buffer with capacity 0 asks for the length; then a buffer of that size.
+    let n = unsafe { aslrt_last_error(std::ptr::null_mut(), 0) };
+    let mut buf = vec![0u8; n + 1];
+    unsafe { aslrt_last_error(buf.as_mut_ptr().cast(), buf.len()) };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// Runs one case through the C API.
+fn run(case: &Case) -> Result<Outcome, String> {
+    let specs: Vec<(String, Box<Spec>)> = match &case.handlers {
+        Some(Json::Object(map)) => map
+            .iter()
+            .map(|(resource, spec)| {
+                let spec = match spec["kind"].as_str() {
+                    Some("echo") => Spec::Echo,
+                    Some("return") => Spec::Return(spec.get("value").unwrap_or(&Json::Null).to_string()),
+                    _ => Spec::Raise(
+                        spec["error"].as_str().unwrap_or("Exception").to_owned(),
+                        spec["cause"].as_str().unwrap_or("").to_owned(),
+                    ),
+                };
+                (resource.clone(), Box::new(spec))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let definition = case.definition.to_string();
+    let input = case.input.to_string();
+    // SAFETY: the calls as the header describes them; every view outlives its call, the specs
+    // outlive the machine, and the machine and result are freed once.
+    unsafe {
+        let builder = aslrt_builder_new();
+        for (resource, spec) in &specs {
+            let userdata = &**spec as *const Spec as *mut c_void;
+            assert_eq!(
+                aslrt_builder_add_handler(builder, view(resource), Some(spec_handler), userdata),
+                aslrt_status::ASLRT_OK
+            );
+        }
+        assert_eq!(
+            aslrt_builder_set_clock(builder, aslrt_clock::ASLRT_CLOCK_VIRTUAL as i32, -1),
+            aslrt_status::ASLRT_OK
+        );
+        assert_eq!(aslrt_builder_set_seed(builder, 0), aslrt_status::ASLRT_OK);
+        let mut machine = std::ptr::null_mut();
+        if aslrt_builder_compile(builder, view(&definition), &mut machine) != aslrt_status::ASLRT_OK {
+            return Err(last_error());
+        }
+        let mut result = std::ptr::null_mut();
+        assert_eq!(aslrt_machine_execute(machine, view(&input), &mut result), aslrt_status::ASLRT_OK);
+        let status = match aslrt_result_status(result) {
+            aslrt_execution_status::ASLRT_SUCCEEDED => Status::Succeeded,
+            aslrt_execution_status::ASLRT_FAILED => Status::Failed,
+            aslrt_execution_status::ASLRT_TIMED_OUT => Status::TimedOut,
+            aslrt_execution_status::ASLRT_ABORTED => Status::Aborted,
+        };
+        let outcome = Outcome {
+            status,
+            transitions: 0,
+            output: text(aslrt_result_output(result)),
+            error: text(aslrt_result_error(result)),
+            cause: text(aslrt_result_cause(result)),
+        };
+        aslrt_result_free(result);
+        aslrt_machine_free(machine);
+        Ok(outcome)
+    }
+}
+
+#[test]
+fn the_corpus_passes_through_the_c_api() {
+    let dir = std::env::var_os("ASLRT_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"));
+    if !dir.is_dir() {
+        assert!(
+            std::env::var_os("ASLRT_ALLOW_MISSING_CORPUS").is_some_and(|v| v == "1"),
+            "no conformance corpus at {}: set ASLRT_CONFORMANCE_DIR, or ASLRT_ALLOW_MISSING_CORPUS=1 to skip",
+            dir.display()
+        );
+        return;
+    }
+    let (mut passed, mut failed) = (0, Vec::new());
+    for file in ["cases.jsonl", "task-cases.jsonl"] {
+        let text =
+            std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()));
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let case = Case::from_json_line(line).unwrap_or_else(|e| panic!("{file}: {e}"));
+            if verdict(&case, run(&case)).passed {
+                passed += 1;
+            } else {
+                failed.push(case.id.clone());
+            }
+        }
+    }
+    println!("C API conformance: {passed} passed, {} failed", failed.len());
+    assert!(failed.is_empty(), "{} cases fail through the C API: {failed:?}", failed.len());
+    assert!(passed > 0, "no case in {}", dir.display());
+}
