@@ -23,6 +23,10 @@ echo "== C API: misuse under valgrind"
 build misuse ffi/tests/c/misuse.c
 grind "$out/misuse"
 
+echo "== C API: from C++ under valgrind"
+c++ -std=c++17 -Wall -Wextra -Werror -g -I ffi/include ffi/tests/c/smoke.cpp "$lib" -lpthread -ldl -lm -o "$out/smoke"
+grind "$out/smoke"
+
 echo "== C API: ffi/examples/stream.c under valgrind"
 build stream ffi/examples/stream.c
 grind "$out/stream" ffi/examples/events.ndjson > "$out/stream.out" 2> "$out/stream.err"
