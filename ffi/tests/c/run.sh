@@ -43,3 +43,8 @@ echo "== C API: the README's example under valgrind"
 awk '/^```c$/{f=1;next} /^```$/{f=0} f' README.md > "$out/readme.c"
 build readme "$out/readme.c"
 [ "$(grind "$out/readme")" = '{"id":1}' ] || { echo "the README's C example printed something else" >&2; exit 1; }
+
+echo "== C API: ffi/examples/batch.c under valgrind (a batch of 200 on 2 threads)"
+build batch ffi/examples/batch.c
+printf '%s' '{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"id.$":"$.detail.orderId"},"End":true}}}' > "$out/pass.json"
+grind "$out/batch" "$out/pass.json" examples/order-routing/input.json 200 2 | grep -q '"failed":0'

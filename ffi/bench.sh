@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The C API's batch throughput against `aslrt bench`, measured in the same run, in turns:
+# aslrt_runtime_execute_batch on 100,000 w2 events on 2 threads (ffi/examples/batch.c), and
+# `aslrt bench`'s 2-thread w2 row. Prints each and their ratio (C API exec/s ÷ aslrt bench's).
+#
+#   bash ffi/bench.sh [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-3}"
+workload="${ASLRT_BENCH_DIR:-../shared/bench}/w2-etl-event"
+target="${CARGO_TARGET_DIR:-target}"
+cargo build -q --release -p aslrt-ffi -p aslrt-cli
+cc -std=c11 -O2 -Wall -Wextra -Werror -I ffi/include ffi/examples/batch.c "$target/release/libaslrt_ffi.a" \
+  -lpthread -ldl -lm -o "$target/release/ffi-batch"
+for round in $(seq 1 "$rounds"); do
+  c=$("$target/release/ffi-batch" "$workload/definition.asl.json" "$workload/input.json" 100000 2 |
+    sed -E 's/.*"exec_per_s":([0-9.]+).*/\1/')
+  b=$("$target/release/aslrt" bench "$workload" --threads 2 --seconds 1 --json |
+    grep '"threads":2' | sed -E 's/.*"exec_per_s":([0-9.]+),.*/\1/')
+  awk -v c="$c" -v b="$b" -v r="$round" 'BEGIN { printf "round %d: C API batch %.0f exec/s, aslrt bench %.0f exec/s, ratio %.2f\n", r, c, b, c / b }'
+done
