@@ -90,7 +90,7 @@ pub use config::{Clock, Config, Identity, RuntimeLimits};
 pub use error::{Error, ErrorKind};
 pub use exec::{Metrics, MetricsSnapshot, Pending, Runtime, TIME_BUCKETS_US};
 pub use handler::{
-    AsyncFn, AsyncTaskHandler, Handlers, JsonFn, TaskContext, TaskError, TaskFuture, TaskHandler, TaskInfo,
+    AsyncFn, AsyncTaskHandler, Handlers, JsonFn, TaskAnswer, TaskContext, TaskError, TaskFuture, TaskHandler, TaskInfo,
 };
 pub use machine::{Builder, Cancel, Execution, Outcome, StateMachine, INVALID_INPUT_CAUSE};
 pub use value::{ArenaExt, InvalidJson, Kind as ValueKind, Value};

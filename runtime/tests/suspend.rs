@@ -424,3 +424,64 @@ fn a_failing_branch_ends_the_parallel_without_waiting_for_the_others() {
     assert_eq!(out.output.as_deref(), Some(r#"{"Error":"Broken","Cause":"at once"}"#), "{out:?}");
     rt.shutdown();
 }
+
+/// A synchronous handler that answers later on some calls ([`aslrt::TaskAnswer::Later`]):
+/// answered now, the execution goes straight on; answered later, it suspends without holding
+/// the only worker (ten executions' futures are all pending at once), and the synchronous API
+/// waits for the answer in place.
+#[test]
+fn a_handler_that_answers_later_holds_no_worker() {
+    struct Sometimes {
+        pending: Arc<AtomicUsize>,
+    }
+    impl aslrt::TaskHandler for Sometimes {
+        fn invoke<'a>(
+            &self,
+            input: aslrt::Value<'a>,
+            _: &aslrt::TaskContext<'a>,
+        ) -> Result<aslrt::Value<'a>, TaskError> {
+            Ok(input)
+        }
+        fn start<'a>(&self, input: aslrt::Value<'a>, ctx: &aslrt::TaskContext<'a>) -> aslrt::TaskAnswer<'a> {
+            if input.get("now").is_some() {
+                return aslrt::TaskAnswer::Now(self.invoke(input, ctx));
+            }
+            let pending = Arc::clone(&self.pending);
+            let id = input.get("id").and_then(|v| v.as_integer()).unwrap_or(-1);
+            aslrt::TaskAnswer::Later(Box::pin(async move {
+                // Every one of the ten waits until all ten are pending: only possible if none
+                // holds the one worker.
+                pending.fetch_add(1, Ordering::SeqCst);
+                for _ in 0..5000 {
+                    if pending.load(Ordering::SeqCst) >= 10 {
+                        return Ok(json!({"later": id}));
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err(TaskError::new("Stuck", "the answers were not all pending at once"))
+            }))
+        }
+        fn may_defer(&self) -> bool {
+            true
+        }
+    }
+    let handler = Sometimes { pending: Arc::new(AtomicUsize::new(0)) };
+    let machine = StateMachine::builder()
+        .handler("arn:aws:states:::local:t", handler)
+        .compile(&task("arn:aws:states:::local:t"))
+        .unwrap();
+    assert!(machine.may_suspend());
+    let rt = Runtime::new(1);
+    let events: Vec<Vec<u8>> = (0..10).map(|i| format!("{{\"id\":{i}}}").into_bytes()).collect();
+    let outcomes = rt.execute_batch(&machine, events);
+    for (i, o) in outcomes.iter().enumerate() {
+        assert_eq!(o.output.as_deref(), Some(format!("{{\"later\":{i}}}").as_str()), "{o:?}");
+    }
+    let now = within(10, rt.execute_async(&machine, br#"{"now":1}"#.to_vec()));
+    assert_eq!(now.output.as_deref(), Some(r#"{"now":1}"#));
+    // The synchronous API waits for the later answer on the calling thread (the counter is
+    // past ten already, so it answers at once).
+    let later = machine.execute_json(&json!({"id": 42}));
+    assert_eq!(later.output.as_deref(), Some(r#"{"later":42}"#));
+    rt.shutdown();
+}

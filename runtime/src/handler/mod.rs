@@ -60,6 +60,31 @@ pub trait TaskHandler: Send + Sync {
     /// Runs the task on `input`; the result must be allocated in `ctx.arena` (or borrowed from
     /// `input`).
     fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError>;
+
+    /// Starts the task on `input`, answering at once or later. The default answers at once
+    /// with [`TaskHandler::invoke`]. A handler that decides per call whether to wait (one that
+    /// answers from a cache, else asks a service) answers [`TaskAnswer::Later`] with a future,
+    /// and must then say so in [`TaskHandler::may_defer`].
+    fn start<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> TaskAnswer<'a> {
+        TaskAnswer::Now(self.invoke(input, ctx))
+    }
+
+    /// Whether [`TaskHandler::start`] may answer later. A machine with such a handler runs as
+    /// one that may suspend: under a [`crate::Runtime`], a later answer holds no worker.
+    fn may_defer(&self) -> bool {
+        false
+    }
+}
+
+/// What [`TaskHandler::start`] gives: the result now, or a future of it. Under a
+/// [`crate::Runtime`] (`execute_async`, batches and streams of a machine that may suspend) the
+/// execution suspends until the future resolves, holding no worker; the synchronous APIs wait
+/// for it on the calling thread. TimeoutSeconds applies as to an asynchronous handler.
+pub enum TaskAnswer<'a> {
+    /// The result, or the failure, now.
+    Now(Result<Value<'a>, TaskError>),
+    /// The result later: the future is polled on the runtime's tokio thread.
+    Later(TaskFuture),
 }
 
 /// What an asynchronous handler learns about its Task: owned, since its future outlives the
@@ -289,7 +314,16 @@ enum Handler {
 /// `payload` (for `lambda:invoke`, the result is then wrapped as the Lambda integration's).
 pub(crate) enum Called<'a> {
     Done(Result<Value<'a>, TaskError>),
-    Async { handler: Arc<dyn AsyncTaskHandler>, payload: Value<'a>, lambda: bool },
+    Async {
+        handler: Arc<dyn AsyncTaskHandler>,
+        payload: Value<'a>,
+        lambda: bool,
+    },
+    /// A synchronous handler answered later ([`TaskAnswer::Later`]).
+    Started {
+        fut: TaskFuture,
+        lambda: bool,
+    },
 }
 
 pub(crate) const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
@@ -312,9 +346,16 @@ impl Bound {
 
     /// Some Task may call an asynchronous handler.
     pub fn has_async(&self) -> bool {
-        // `lambda:invoke` finds its handler by FunctionName at run time: any asynchronous one may do.
-        let lambda_async = self.lambda && !self.registry.async_map.is_empty();
-        lambda_async || self.slots.iter().any(|h| matches!(h, Some(Handler::Async(_))))
+        // `lambda:invoke` finds its handler by FunctionName at run time: any asynchronous (or
+        // deferring) one may do.
+        let lambda_async =
+            self.lambda && (!self.registry.async_map.is_empty() || self.registry.map.values().any(|h| h.may_defer()));
+        lambda_async
+            || self.slots.iter().any(|h| match h {
+                Some(Handler::Async(_)) => true,
+                Some(Handler::Sync(h)) => h.may_defer(),
+                None => false,
+            })
     }
 
     /// Calls the handler of resource `id` if it is synchronous, or says which asynchronous one
@@ -324,7 +365,10 @@ impl Bound {
             return self.lambda_invoke(input, ctx);
         }
         match &self.slots[id.0 as usize] {
-            Some(Handler::Sync(h)) => Called::Done(guarded(h.as_ref(), input, ctx)),
+            Some(Handler::Sync(h)) => match guarded(h.as_ref(), input, ctx) {
+                TaskAnswer::Now(r) => Called::Done(r),
+                TaskAnswer::Later(fut) => Called::Started { fut, lambda: false },
+            },
             Some(Handler::Async(h)) => Called::Async { handler: Arc::clone(h), payload: input, lambda: false },
             None => Called::Done(Err(no_handler(ctx.resource))),
         }
@@ -346,9 +390,10 @@ impl Bound {
         match found {
             None => Called::Done(Err(no_handler(name))),
             Some(Handler::Async(handler)) => Called::Async { handler, payload, lambda: true },
-            Some(Handler::Sync(h)) => {
-                Called::Done(guarded(h.as_ref(), payload, ctx).map(|out| lambda_result(ctx.arena, out)))
-            }
+            Some(Handler::Sync(h)) => match guarded(h.as_ref(), payload, ctx) {
+                TaskAnswer::Now(r) => Called::Done(r.map(|out| lambda_result(ctx.arena, out))),
+                TaskAnswer::Later(fut) => Called::Started { fut, lambda: true },
+            },
         }
     }
 }
@@ -377,19 +422,19 @@ fn no_handler(resource: &str) -> TaskError {
 }
 
 /// Calls a handler, turning a panic into a `States.TaskFailed` failure: a panic never escapes.
-fn guarded<'a>(h: &dyn TaskHandler, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.invoke(input, ctx))) {
-        Ok(r) => r,
+fn guarded<'a>(h: &dyn TaskHandler, input: Value<'a>, ctx: &TaskContext<'a>) -> TaskAnswer<'a> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.start(input, ctx))) {
+        Ok(answer) => answer,
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a non-string panic payload".into());
-            Err(TaskError::new(
+            TaskAnswer::Now(Err(TaskError::new(
                 "States.TaskFailed",
                 format!("the task handler for '{}' panicked: {what}", ctx.resource),
-            ))
+            )))
         }
     }
 }

@@ -14,7 +14,7 @@
 //! order within that run. Branches and iterations can therefore suspend concurrently: while one
 //! waits, the others go on, each replaying only its own outcomes, whatever order the waits end in.
 
-use crate::handler::{AsyncTaskHandler, TaskInfo};
+use crate::handler::{AsyncTaskHandler, TaskFuture, TaskInfo};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -62,17 +62,19 @@ pub(crate) enum Entry {
 }
 
 /// What a stopped run waits for.
+/// How a suspended Task's future comes about.
+pub(crate) enum TaskStart {
+    /// An asynchronous handler, to start on `input` on the runtime's tokio thread.
+    Handler { handler: Arc<dyn AsyncTaskHandler>, input: serde_json::Value },
+    /// A synchronous handler's later answer, already started ([`crate::handler::TaskAnswer`]).
+    Started(TaskFuture),
+}
+
 pub(crate) enum Suspension {
     /// A Wait or retry back-off on the system clock.
     Sleep { millis: u64 },
     /// An asynchronous handler's future; `timeout` is the Task's TimeoutSeconds in milliseconds.
-    Task {
-        handler: Arc<dyn AsyncTaskHandler>,
-        input: serde_json::Value,
-        info: TaskInfo,
-        timeout: Option<u64>,
-        lambda: bool,
-    },
+    Task { start: TaskStart, info: TaskInfo, timeout: Option<u64>, lambda: bool },
 }
 
 /// What the VM finds at a site that may suspend.

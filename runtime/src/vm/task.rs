@@ -2,10 +2,10 @@
 //! outcome) within TimeoutSeconds and HeartbeatSeconds, and routing a failure to a retry, a
 //! catcher or the caller.
 
-use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, Vm};
+use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, TaskStart, Vm};
 use crate::bytecode::{MachineCode, Pc, ResourceId, Retrier, Seconds, Source};
 use crate::common::Rng;
-use crate::handler::{Called, TaskContext, TaskInfo};
+use crate::handler::{Called, TaskContext, TaskError, TaskInfo};
 use crate::value::{json_len, to_json_string, ArenaExt, Value};
 
 /// The back-off before retry number `used + 1`: IntervalSeconds × BackoffRate^used, capped by
@@ -70,6 +70,17 @@ impl<'a> Vm<'a> {
         Ok(c.next)
     }
 
+    /// A future's answer as the Task's result, in the arena (wrapped as the Lambda
+    /// integration's for `lambda:invoke`).
+    fn answered(&self, r: Result<serde_json::Value, TaskError>, lambda: bool) -> Result<Value<'a>, TaskError> {
+        let r = r.map(|v| crate::handler::copy_serde(&v, self.arena));
+        if lambda {
+            r.map(|v| crate::handler::lambda_result(self.arena, v))
+        } else {
+            r
+        }
+    }
+
     pub(super) fn task(
         &mut self,
         resource: ResourceId,
@@ -101,18 +112,24 @@ impl<'a> Vm<'a> {
                     TaskInfo { resource: name.to_owned(), state: sc.name.to_owned(), retry_count: sc.retry_count };
                 let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
                 if site.is_some() {
-                    let input = payload.to_serde();
-                    return Err(self.suspend(site, Suspension::Task { handler, input, info, timeout, lambda }));
+                    let start = TaskStart::Handler { handler, input: payload.to_serde() };
+                    return Err(self.suspend(site, Suspension::Task { start, info, timeout, lambda }));
                 }
                 // Not run by a Runtime: the calling thread waits for the future.
                 let r = crate::handler::start_async(handler.as_ref(), payload.to_serde(), info)
                     .and_then(|fut| crate::handler::block_on_task(fut, timeout, name));
-                let r = r.map(|v| crate::handler::copy_serde(&v, self.arena));
-                if lambda {
-                    r.map(|v| crate::handler::lambda_result(self.arena, v))
-                } else {
-                    r
+                self.answered(r, lambda)
+            }
+            Called::Started { fut, lambda } => {
+                let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
+                if site.is_some() {
+                    let info =
+                        TaskInfo { resource: name.to_owned(), state: sc.name.to_owned(), retry_count: sc.retry_count };
+                    let start = TaskStart::Started(fut);
+                    return Err(self.suspend(site, Suspension::Task { start, info, timeout, lambda }));
                 }
+                // Not run by a Runtime: the calling thread waits for the later answer.
+                self.answered(crate::handler::block_on_task(fut, timeout, name), lambda)
             }
         };
         let result = match called {
