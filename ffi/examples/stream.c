@@ -1,6 +1,11 @@
 /* aslrt from C: a stream of NDJSON events through a state machine whose Task is a C function.
  *
- *   stream EVENTS.ndjson
+ *   stream EVENTS.ndjson [--defer MILLIS]
+ *
+ * With --defer, the Task's handler answers every call later: it returns ASLRT_TASK_PENDING and
+ * hands the reply to a thread of its own, which answers MILLIS milliseconds after the call, as
+ * a handler waiting on a network reply would. The executions wait without holding any of the
+ * two workers, so the whole stream takes about one such wait, not one per event.
  *
  * Each line is one execution, submitted with aslrt_runtime_submit; results arrive on worker
  * threads in any order and are printed in input order (a reorder buffer keyed by line number),
@@ -12,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* An order event enriched, scored by a C handler, and routed: the w2 workload's shape. */
 static const char *DEFINITION =
@@ -27,12 +33,70 @@ static const char *DEFINITION =
     "\"Emit\":{\"Type\":\"Pass\",\"Parameters\":{\"id.$\":\"$.id\",\"queue.$\":\"$.queue\",\"points.$\":\"$.score.points\","
     "\"summary.$\":\"States.Format('order {} of {} item(s) to {}', $.id, $.count, $.queue)\"},\"End\":true}}}";
 
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Replies to answer later, first in first out, each when its time comes. */
+struct deferred {
+  aslrt_task_reply *reply;
+  char out[64];
+  double due;
+  struct deferred *next;
+};
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t more;
+  struct deferred *head, *tail;
+  double millis;
+  int stop;
+} later = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0};
+
+static void *answer_later(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&later.lock);
+  for (;;) {
+    while (later.head == NULL && !later.stop) pthread_cond_wait(&later.more, &later.lock);
+    if (later.head == NULL) break;
+    struct deferred *d = later.head;
+    later.head = d->next;
+    if (later.head == NULL) later.tail = NULL;
+    pthread_mutex_unlock(&later.lock);
+    double wait = d->due - now();
+    if (wait > 0) {
+      struct timespec pause = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+      nanosleep(&pause, NULL);
+    }
+    aslrt_str v = {d->out, strlen(d->out)};
+    aslrt_task_reply_ok(d->reply, v);
+    free(d);
+    pthread_mutex_lock(&later.lock);
+  }
+  pthread_mutex_unlock(&later.lock);
+  return NULL;
+}
+
 /* The Task: scores an order by the size of its JSON (a stand-in for a real computation). It may
- * run on any worker thread at once, so it keeps no state. */
+ * run on any worker thread at once, so it keeps no state of its own. */
 static int32_t score(void *userdata, aslrt_str input, aslrt_task_reply *reply) {
   (void)userdata;
   char out[64];
   int n = snprintf(out, sizeof out, "{\"points\":%zu}", input.len);
+  if (later.millis > 0) {
+    struct deferred *d = malloc(sizeof *d);
+    d->reply = reply;
+    memcpy(d->out, out, (size_t)n + 1);
+    d->due = now() + later.millis / 1000.0;
+    d->next = NULL;
+    pthread_mutex_lock(&later.lock);
+    if (later.tail) later.tail->next = d; else later.head = d;
+    later.tail = d;
+    pthread_cond_signal(&later.more);
+    pthread_mutex_unlock(&later.lock);
+    return ASLRT_TASK_PENDING;
+  }
   aslrt_str v = {out, (size_t)n};
   return aslrt_task_reply_ok(reply, v) == ASLRT_OK ? 0 : 1;
 }
@@ -129,10 +193,15 @@ static void fail(const char *what, aslrt_status status) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: stream EVENTS.ndjson\n");
+  if (argc == 4 && strcmp(argv[2], "--defer") == 0) {
+    later.millis = atof(argv[3]);
+  } else if (argc != 2) {
+    fprintf(stderr, "usage: stream EVENTS.ndjson [--defer MILLIS]\n");
     return 2;
   }
+  double started = now();
+  pthread_t answerer;
+  pthread_create(&answerer, NULL, answer_later, NULL);
   FILE *in = fopen(argv[1], "r");
   if (in == NULL) {
     perror(argv[1]);
@@ -153,7 +222,7 @@ int main(int argc, char **argv) {
 
   struct printer p = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, calloc(lines + 1, sizeof(char *)), lines, 0};
   aslrt_runtime *rt = aslrt_runtime_new(2);
-  aslrt_runtime_set_max_in_flight(rt, 1024);
+  aslrt_runtime_set_max_in_flight(rt, 20000);
   char *text = NULL;
   size_t size = 0;
   ssize_t n;
@@ -180,6 +249,12 @@ int main(int argc, char **argv) {
   fputs(metrics, stderr);
   free(metrics);
   aslrt_runtime_free(rt);
+  pthread_mutex_lock(&later.lock);
+  later.stop = 1;
+  pthread_cond_signal(&later.more);
+  pthread_mutex_unlock(&later.lock);
+  pthread_join(answerer, NULL);
   free(p.lines);
+  fprintf(stderr, "stream: %zu events in %.3f s on 2 workers\n", lines, now() - started);
   return 0;
 }

@@ -22,6 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// What a handler returns to answer later, keeping its `aslrt_task_reply` (see there). Under a
+// runtime the execution is suspended meanwhile and holds no worker; `aslrt_machine_execute`
+// waits for the answer on the calling thread.
+#define ASLRT_TASK_PENDING 1346719300
+
 // What a call did. `ASLRT_OK` is 0; each failure has its own value, never reused.
 typedef enum {
   // It worked.
@@ -92,9 +97,15 @@ typedef struct aslrt_result aslrt_result;
 // `aslrt_runtime_free`.
 typedef struct aslrt_runtime aslrt_runtime;
 
-// Where a Task handler puts its answer. The library owns it; the handler may use it only
-// during the call that passed it, to answer once with `aslrt_task_reply_ok` or
-// `aslrt_task_reply_fail`.
+// A handle to answer one Task call with `aslrt_task_reply_ok` or `aslrt_task_reply_fail`,
+// exactly once. The library owns it:
+// - a handler that returns 0 (or nonzero) must not use it after returning;
+// - a handler that returns `ASLRT_TASK_PENDING` keeps it and answers later, from any thread;
+//   answering ends the handle. A handle never answered is ended by the Task's TimeoutSeconds
+//   (`States.Timeout`), or by `aslrt_runtime_free` (the execution then ends ABORTED).
+//
+// The pointer is a handle, never dereferenced: answering a handle already answered or ended
+// returns `ASLRT_ALREADY_ANSWERED` and touches no memory.
 typedef struct aslrt_task_reply aslrt_task_reply;
 
 // A borrowed byte view: `len` bytes at `ptr`, with no NUL terminator needed. `{NULL, 0}` is the
@@ -198,19 +209,21 @@ aslrt_status aslrt_builder_compile(aslrt_builder *builder,
                                    aslrt_str definition,
                                    aslrt_machine **out);
 
-// Answers a Task with `output_json`, its result (copied). Returns `ASLRT_ALREADY_ANSWERED` if the
-// reply was answered before (the first answer stands). An answer that is not UTF-8 or not JSON
-// fails the Task with `States.TaskFailed`.
+// Answers a Task with `output_json`, its result (copied), during the handler's call or, after
+// it returned `ASLRT_TASK_PENDING`, from any thread. Returns `ASLRT_ALREADY_ANSWERED` if the
+// reply was answered before (the first answer stands) or its Task has ended. An answer that is
+// not UTF-8 or not JSON fails the Task with `States.TaskFailed`.
 //
 // # Safety
-// `reply` must be the reply passed to the running handler call; `output_json` a valid view.
+// `output_json` must be a valid view. `reply` is only compared, never dereferenced.
 aslrt_status aslrt_task_reply_ok(aslrt_task_reply *reply, aslrt_str output_json);
 
 // Fails a Task with `error` (what Retry and Catch match) and `cause` (both copied; an empty
-// cause is no cause). Returns `ASLRT_ALREADY_ANSWERED` if the reply was answered before.
+// cause is no cause), when `aslrt_task_reply_ok` could answer. Returns
+// `ASLRT_ALREADY_ANSWERED` if the reply was answered before or its Task has ended.
 //
 // # Safety
-// `reply` must be the reply passed to the running handler call; `error` and `cause` valid views.
+// `error` and `cause` must be valid views. `reply` is only compared, never dereferenced.
 aslrt_status aslrt_task_reply_fail(aslrt_task_reply *reply, aslrt_str error, aslrt_str cause);
 
 // Runs one execution of `machine` on `input` (JSON) on the calling thread, into `*out` (owned by
@@ -277,7 +290,9 @@ aslrt_runtime *aslrt_runtime_new(size_t threads);
 aslrt_status aslrt_runtime_set_max_in_flight(aslrt_runtime *runtime, size_t max);
 
 // Waits for every execution in flight (and every callback) to end, stops the workers and frees
-// the runtime. NULL is ignored. It must not be called from a done callback or a handler.
+// the runtime. Executions still waiting for a task reply that is never answered end ABORTED
+// (their callbacks run), once nothing else is left to run. NULL is ignored. It must not be
+// called from a done callback or a handler.
 //
 // # Safety
 // `runtime` must be NULL or a runtime the caller owns, not yet freed, that no other thread is

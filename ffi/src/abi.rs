@@ -9,13 +9,15 @@
 #![allow(non_camel_case_types)]
 
 use aslrt::{
-    ArenaExt, Clock, Config, Error, ErrorKind, Handlers, Outcome, Runtime, StateMachine, Status, TaskContext,
-    TaskError, TaskHandler, Value,
+    ArenaExt, Clock, Config, Error, ErrorKind, Handlers, Outcome, Runtime, StateMachine, Status, TaskAnswer,
+    TaskContext, TaskError, TaskHandler, Value,
 };
+use dashmap::DashMap;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
 
 /// A borrowed byte view: `len` bytes at `ptr`, with no NUL terminator needed. `{NULL, 0}` is the
 /// empty string; a NULL `ptr` with a nonzero `len` is refused (`ASLRT_NULL_ARGUMENT`). The
@@ -113,11 +115,66 @@ pub struct aslrt_result {
     cause: Option<Box<[u8]>>,
 }
 
-/// Where a Task handler puts its answer. The library owns it; the handler may use it only
-/// during the call that passed it, to answer once with `aslrt_task_reply_ok` or
-/// `aslrt_task_reply_fail`.
+/// A handle to answer one Task call with `aslrt_task_reply_ok` or `aslrt_task_reply_fail`,
+/// exactly once. The library owns it:
+/// - a handler that returns 0 (or nonzero) must not use it after returning;
+/// - a handler that returns `ASLRT_TASK_PENDING` keeps it and answers later, from any thread;
+///   answering ends the handle. A handle never answered is ended by the Task's TimeoutSeconds
+///   (`States.Timeout`), or by `aslrt_runtime_free` (the execution then ends ABORTED).
+///
+/// The pointer is a handle, never dereferenced: answering a handle already answered or ended
+/// returns `ASLRT_ALREADY_ANSWERED` and touches no memory.
 pub struct aslrt_task_reply {
+    _handle: [u8; 0],
+}
+
+/// What a handler returns to answer later, keeping its `aslrt_task_reply` (see there). Under a
+/// runtime the execution is suspended meanwhile and holds no worker; `aslrt_machine_execute`
+/// waits for the answer on the calling thread.
+pub const ASLRT_TASK_PENDING: i32 = 0x5045_4E44;
+
+/// The replies in use, by handle: the answer given during the call, or the channel to a Task
+/// waiting for a later one. Handles are never reused.
+static REPLIES: LazyLock<DashMap<u64, Reply>> = LazyLock::new(DashMap::new);
+static NEXT_REPLY: AtomicU64 = AtomicU64::new(1);
+
+#[derive(Default)]
+struct Reply {
     answer: Option<Answer>,
+    waiter: Option<tokio::sync::oneshot::Sender<Answer>>,
+}
+
+/// Ends a reply's entry when the Task stops waiting for it (answered, timed out or aborted).
+struct Forget(u64);
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        REPLIES.remove(&self.0);
+    }
+}
+
+/// Gives `answer` to the reply `reply`, returning `status` (the answer's own, `ASLRT_OK` unless
+/// its text could not be read) or why it could not be given.
+fn give(reply: *mut aslrt_task_reply, answer: Answer, status: aslrt_status) -> aslrt_status {
+    let id = reply as usize as u64;
+    let ended = "the task reply was answered already, or its Task has ended (TimeoutSeconds, or the runtime was freed)";
+    let Some(mut entry) = REPLIES.get_mut(&id) else {
+        return fail(aslrt_status::ASLRT_ALREADY_ANSWERED, ended);
+    };
+    if entry.answer.is_some() {
+        return fail(aslrt_status::ASLRT_ALREADY_ANSWERED, "the task reply was already answered");
+    }
+    match entry.waiter.take() {
+        None => entry.answer = Some(answer),
+        Some(waiter) => {
+            drop(entry);
+            REPLIES.remove(&id);
+            if waiter.send(answer).is_err() {
+                return fail(aslrt_status::ASLRT_ALREADY_ANSWERED, ended);
+            }
+        }
+    }
+    status
 }
 
 enum Answer {
@@ -257,27 +314,98 @@ unsafe impl Send for UserData {}
 // SAFETY: as for Send.
 unsafe impl Sync for UserData {}
 
-impl TaskHandler for CHandler {
-    fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
-        let text = input.to_json();
-        let mut reply = aslrt_task_reply { answer: None };
-        // SAFETY: `f` is the function the caller registered for this resource, called as the
-        // header describes it: `text` and `reply` stay valid for the whole call.
-        let rc = unsafe { (self.f)(self.userdata.0, view(text.as_bytes()), &mut reply) };
-        let failed = |cause: String| TaskError::new("States.TaskFailed", cause);
+impl CHandler {
+    /// An answer as the Task's result, now (in the arena).
+    fn now<'a>(answer: Option<Answer>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
         let resource = ctx.resource;
-        if rc != 0 {
-            return Err(failed(format!("the task handler for '{resource}' returned {rc}")));
-        }
-        match reply.answer {
-            Some(Answer::Ok(json)) => ctx
-                .arena
-                .parse_json(&json)
-                .map_err(|e| failed(format!("the task handler for '{resource}' replied with invalid JSON: {e}"))),
-            Some(Answer::Fail { error, cause }) => Err(TaskError { error: error.into(), cause: cause.map(Into::into) }),
-            Some(Answer::Unreadable(why)) => Err(failed(format!("the task handler for '{resource}' replied {why}"))),
+        match answer {
+            Some(Answer::Ok(json)) => ctx.arena.parse_json(&json).map_err(|e| invalid(resource, &e.to_string())),
+            Some(answer) => Err(failure(answer, resource)),
             None => Err(failed(format!("the task handler for '{resource}' returned without replying"))),
         }
+    }
+
+    /// An answer as the Task's result, later (as the future of an answer gives it).
+    fn later(answer: Answer, resource: &str) -> Result<serde_json::Value, TaskError> {
+        match answer {
+            Answer::Ok(json) => serde_json::from_str(&json).map_err(|e| invalid(resource, &e.to_string())),
+            answer => Err(failure(answer, resource)),
+        }
+    }
+}
+
+fn failure(answer: Answer, resource: &str) -> TaskError {
+    match answer {
+        Answer::Fail { error, cause } => TaskError { error: error.into(), cause: cause.map(Into::into) },
+        Answer::Unreadable(why) => failed(format!("the task handler for '{resource}' replied {why}")),
+        Answer::Ok(_) => failed(format!("the task handler for '{resource}' failed")),
+    }
+}
+
+fn failed(cause: String) -> TaskError {
+    TaskError::new("States.TaskFailed", cause)
+}
+
+fn invalid(resource: &str, why: &str) -> TaskError {
+    failed(format!("the task handler for '{resource}' replied with invalid JSON: {why}"))
+}
+
+impl TaskHandler for CHandler {
+    fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        match self.start(input, ctx) {
+            TaskAnswer::Now(r) => r,
+            // The runtime calls `start`, which may answer later (`may_defer`); only a caller of
+            // `invoke` itself, which cannot wait, sees this.
+            TaskAnswer::Later(_) => Err(failed(format!(
+                "the task handler for '{}' answered later, where only an answer now was possible",
+                ctx.resource
+            ))),
+        }
+    }
+
+    fn start<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> TaskAnswer<'a> {
+        let text = input.to_json();
+        let id = NEXT_REPLY.fetch_add(1, Ordering::Relaxed);
+        REPLIES.insert(id, Reply::default());
+        let reply = id as usize as *mut aslrt_task_reply;
+        // SAFETY: `f` is the function the caller registered for this resource, called as the
+        // header describes it: `text` stays valid for the whole call, and `reply` is a handle
+        // the library never dereferences.
+        let rc = unsafe { (self.f)(self.userdata.0, view(text.as_bytes()), reply) };
+        let resource = ctx.resource;
+        if rc == ASLRT_TASK_PENDING {
+            let Some(mut entry) = REPLIES.get_mut(&id) else {
+                return TaskAnswer::Now(Err(failed(format!("the task handler for '{resource}' lost its reply"))));
+            };
+            if let Some(given) = entry.answer.take() {
+                // Answered (from another thread) before the handler returned.
+                drop(entry);
+                REPLIES.remove(&id);
+                return TaskAnswer::Now(Self::now(Some(given), ctx));
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            entry.waiter = Some(tx);
+            drop(entry);
+            let resource = resource.to_owned();
+            // Moved into the future, so that the entry ends with it, polled or not.
+            let forget = Forget(id);
+            return TaskAnswer::Later(Box::pin(async move {
+                let _forget = forget;
+                match rx.await {
+                    Ok(answer) => Self::later(answer, &resource),
+                    Err(_) => Err(failed(format!("the task handler for '{resource}' dropped its reply"))),
+                }
+            }));
+        }
+        let given = REPLIES.remove(&id).and_then(|(_, r)| r.answer);
+        if rc != 0 {
+            return TaskAnswer::Now(Err(failed(format!("the task handler for '{resource}' returned {rc}"))));
+        }
+        TaskAnswer::Now(Self::now(given, ctx))
+    }
+
+    fn may_defer(&self) -> bool {
+        true
     }
 }
 
@@ -486,37 +614,34 @@ pub unsafe extern "C" fn aslrt_builder_compile(
     unsafe { compile(builder.handlers, builder.config, definition, out) }
 }
 
-/// Answers a Task with `output_json`, its result (copied). Returns `ASLRT_ALREADY_ANSWERED` if the
-/// reply was answered before (the first answer stands). An answer that is not UTF-8 or not JSON
-/// fails the Task with `States.TaskFailed`.
+/// Answers a Task with `output_json`, its result (copied), during the handler's call or, after
+/// it returned `ASLRT_TASK_PENDING`, from any thread. Returns `ASLRT_ALREADY_ANSWERED` if the
+/// reply was answered before (the first answer stands) or its Task has ended. An answer that is
+/// not UTF-8 or not JSON fails the Task with `States.TaskFailed`.
 ///
 /// # Safety
-/// `reply` must be the reply passed to the running handler call; `output_json` a valid view.
+/// `output_json` must be a valid view. `reply` is only compared, never dereferenced.
 #[no_mangle]
 pub unsafe extern "C" fn aslrt_task_reply_ok(reply: *mut aslrt_task_reply, output_json: aslrt_str) -> aslrt_status {
     guard(aslrt_status::ASLRT_PANIC, || {
-        // SAFETY: the caller promises the reply of the handler call it is in.
-        let Some(reply) = (unsafe { reply.as_mut() }) else {
+        if reply.is_null() {
             return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "reply is NULL");
-        };
-        if reply.answer.is_some() {
-            return fail(aslrt_status::ASLRT_ALREADY_ANSWERED, "the task reply was already answered");
         }
         // SAFETY: the caller promises a valid view.
         let (answer, status) = match unsafe { text(output_json, "the reply's output") } {
             Ok(t) => (Answer::Ok(t.to_owned()), aslrt_status::ASLRT_OK),
             Err(status) => (Answer::Unreadable(LAST_ERROR.with(|e| e.borrow().clone())), status),
         };
-        reply.answer = Some(answer);
-        status
+        give(reply, answer, status)
     })
 }
 
 /// Fails a Task with `error` (what Retry and Catch match) and `cause` (both copied; an empty
-/// cause is no cause). Returns `ASLRT_ALREADY_ANSWERED` if the reply was answered before.
+/// cause is no cause), when `aslrt_task_reply_ok` could answer. Returns
+/// `ASLRT_ALREADY_ANSWERED` if the reply was answered before or its Task has ended.
 ///
 /// # Safety
-/// `reply` must be the reply passed to the running handler call; `error` and `cause` valid views.
+/// `error` and `cause` must be valid views. `reply` is only compared, never dereferenced.
 #[no_mangle]
 pub unsafe extern "C" fn aslrt_task_reply_fail(
     reply: *mut aslrt_task_reply,
@@ -524,12 +649,8 @@ pub unsafe extern "C" fn aslrt_task_reply_fail(
     cause: aslrt_str,
 ) -> aslrt_status {
     guard(aslrt_status::ASLRT_PANIC, || {
-        // SAFETY: the caller promises the reply of the handler call it is in.
-        let Some(reply) = (unsafe { reply.as_mut() }) else {
+        if reply.is_null() {
             return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "reply is NULL");
-        };
-        if reply.answer.is_some() {
-            return fail(aslrt_status::ASLRT_ALREADY_ANSWERED, "the task reply was already answered");
         }
         // SAFETY: the caller promises valid views.
         let texts = unsafe { (text(error, "the error"), text(cause, "the cause")) };
@@ -542,8 +663,7 @@ pub unsafe extern "C" fn aslrt_task_reply_fail(
                 (Answer::Unreadable(LAST_ERROR.with(|e| e.borrow().clone())), status)
             }
         };
-        reply.answer = Some(answer);
-        status
+        give(reply, answer, status)
     })
 }
 
@@ -711,7 +831,9 @@ pub unsafe extern "C" fn aslrt_runtime_set_max_in_flight(runtime: *mut aslrt_run
 }
 
 /// Waits for every execution in flight (and every callback) to end, stops the workers and frees
-/// the runtime. NULL is ignored. It must not be called from a done callback or a handler.
+/// the runtime. Executions still waiting for a task reply that is never answered end ABORTED
+/// (their callbacks run), once nothing else is left to run. NULL is ignored. It must not be
+/// called from a done callback or a handler.
 ///
 /// # Safety
 /// `runtime` must be NULL or a runtime the caller owns, not yet freed, that no other thread is
@@ -724,14 +846,29 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
         }
         // SAFETY: the caller hands back ownership of a live runtime.
         let mut rt = unsafe { Box::from_raw(runtime) };
+        let Some(pool) = rt.runtime.take() else { return };
+        // Queued and running executions finish. Once every one left is waiting for a handler's
+        // answer (a reply never answered), they end ABORTED.
+        let mut count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
+        let mut abort = false;
+        while *count > 0 {
+            if *count <= pool.waiting_on_handlers() {
+                abort = true;
+                break;
+            }
+            let wait = std::time::Duration::from_millis(10);
+            count = rt.limit.changed.wait_timeout(count, wait).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        drop(count);
+        if abort {
+            pool.shutdown_now();
+        } else {
+            pool.shutdown();
+        }
         // Every callback has run once the count is back to zero.
         let mut count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
         while *count > 0 {
             count = rt.limit.changed.wait(count).unwrap_or_else(|p| p.into_inner());
-        }
-        drop(count);
-        if let Some(r) = rt.runtime.take() {
-            r.shutdown();
         }
     })
 }

@@ -2,8 +2,11 @@
  * lengths, invalid UTF-8, bad definitions, handlers that answer wrongly or call back into the
  * library, and freeing NULL. Every call must return a named status (or a named failure in the
  * execution's result) and nothing may crash or leak: run under valgrind by ffi/tests/c/run.sh. */
+#define _POSIX_C_SOURCE 200809L
 #include "aslrt.h"
+#include <time.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +52,29 @@ static const char *TASK =
 static const char *PASS = "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}";
 
 /* Handlers: userdata says which misbehaviour. */
-enum mode { GARBAGE, SILENT, TWICE, NONZERO, CUSTOM_FAIL, REENTRANT, ECHO };
+enum mode { GARBAGE, SILENT, TWICE, NONZERO, CUSTOM_FAIL, REENTRANT, ECHO, LATER, LATER_TWICE, NEVER, KEEP };
+
+/* Deferred replies: a thread of the handler's own answers after a short sleep. */
+struct later {
+  aslrt_task_reply *reply;
+  char *output;
+  size_t len;
+  int twice;
+};
+static aslrt_status second_answer = ASLRT_OK;
+static aslrt_task_reply *kept = NULL; /* KEEP: a reply never answered, answered at the end */
+
+static void *answer_later(void *arg) {
+  struct later *l = arg;
+  struct timespec pause = {0, 10 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  aslrt_str out = {l->output, l->len};
+  aslrt_task_reply_ok(l->reply, out);
+  if (l->twice) second_answer = aslrt_task_reply_ok(l->reply, out);
+  free(l->output);
+  free(l);
+  return NULL;
+}
 
 static int32_t handler(void *userdata, aslrt_str input, aslrt_task_reply *reply) {
   enum mode m = *(enum mode *)userdata;
@@ -81,27 +106,52 @@ static int32_t handler(void *userdata, aslrt_str input, aslrt_task_reply *reply)
   case ECHO:
     aslrt_task_reply_ok(reply, input);
     return 0;
+  case LATER:
+  case LATER_TWICE: {
+    struct later *l = malloc(sizeof *l);
+    l->reply = reply;
+    l->output = malloc(input.len);
+    memcpy(l->output, input.ptr, input.len);
+    l->len = input.len;
+    l->twice = m == LATER_TWICE;
+    pthread_t t;
+    pthread_create(&t, NULL, answer_later, l);
+    pthread_detach(t);
+    return ASLRT_TASK_PENDING;
+  }
+  case NEVER:
+    return ASLRT_TASK_PENDING;
+  case KEEP:
+    kept = reply;
+    return ASLRT_TASK_PENDING;
   }
   return 99;
 }
 
-static aslrt_result *run_with(enum mode *m, const char *input) {
+static const char *TASK_TIMEOUT =
+    "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::local:h\","
+    "\"TimeoutSeconds\":1,\"End\":true}}}";
+
+static aslrt_result *run_def(enum mode *m, const char *definition, const char *input) {
   aslrt_builder *b = aslrt_builder_new();
   CHECK(b != NULL);
   CHECK(aslrt_builder_add_handler(b, s("arn:aws:states:::local:*"), handler, m) == ASLRT_OK);
   aslrt_machine *machine = NULL;
-  CHECK(aslrt_builder_compile(b, s(TASK), &machine) == ASLRT_OK);
+  CHECK(aslrt_builder_compile(b, s(definition), &machine) == ASLRT_OK);
   aslrt_result *r = NULL;
   CHECK(aslrt_machine_execute(machine, s(input), &r) == ASLRT_OK);
   aslrt_machine_free(machine);
   return r;
 }
 
-static int done_calls = 0;
+static aslrt_result *run_with(enum mode *m, const char *input) { return run_def(m, TASK, input); }
+
+static int done_calls = 0, aborted_calls = 0;
 
 static void on_done(void *userdata, aslrt_result *result) {
   (void)userdata;
   __atomic_fetch_add(&done_calls, 1, __ATOMIC_SEQ_CST);
+  if (aslrt_result_status(result) == ASLRT_ABORTED) __atomic_fetch_add(&aborted_calls, 1, __ATOMIC_SEQ_CST);
   aslrt_result_free(result);
 }
 
@@ -220,6 +270,39 @@ int main(void) {
   free(metrics);
   aslrt_runtime_free(rt); /* waits for every callback */
   CHECK(done_calls == 100);
+
+  /* Deferred replies: answered later from another thread; answered twice (the second is a
+   * named status); never answered (TimeoutSeconds ends it, and a late answer is refused);
+   * never answered under a runtime (freeing the runtime ends the executions ABORTED). */
+  m = LATER;
+  result = run_with(&m, "{\"later\":true}");
+  CHECK(aslrt_result_status(result) == ASLRT_SUCCEEDED && view_is(aslrt_result_output(result), "{\"later\":true}"));
+  aslrt_result_free(result);
+  m = LATER_TWICE;
+  result = run_with(&m, "{\"later\":2}");
+  CHECK(view_is(aslrt_result_output(result), "{\"later\":2}"));
+  aslrt_result_free(result);
+  for (int i = 0; i < 200 && second_answer == ASLRT_OK; i++) {
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  CHECK(second_answer == ASLRT_ALREADY_ANSWERED);
+  m = KEEP;
+  result = run_def(&m, TASK_TIMEOUT, "{}");
+  CHECK(aslrt_result_status(result) == ASLRT_FAILED && view_is(aslrt_result_error(result), "States.Timeout"));
+  aslrt_result_free(result);
+  CHECK(kept != NULL && aslrt_task_reply_ok(kept, s("1")) == ASLRT_ALREADY_ANSWERED);
+  CHECK(aslrt_task_reply_fail(kept, s("E"), s("")) == ASLRT_ALREADY_ANSWERED);
+  m = NEVER;
+  rt = aslrt_runtime_new(2);
+  aslrt_builder *nb = aslrt_builder_new();
+  CHECK(aslrt_builder_add_handler(nb, s("arn:aws:states:::local:*"), handler, &m) == ASLRT_OK);
+  CHECK(aslrt_builder_compile(nb, s(TASK), &machine) == ASLRT_OK);
+  done_calls = 0;
+  for (int i = 0; i < 3; i++) CHECK(aslrt_runtime_submit(rt, machine, s("{}"), on_done, NULL) == ASLRT_OK);
+  aslrt_machine_free(machine);
+  aslrt_runtime_free(rt); /* the three wait for replies never answered: ABORTED */
+  CHECK(done_calls == 3 && aborted_calls == 3);
 
   printf("misuse: %d checks passed (aslrt %s)\n", checks, aslrt_version());
   return 0;

@@ -48,3 +48,16 @@ echo "== C API: ffi/examples/batch.c under valgrind (a batch of 200 on 2 threads
 build batch ffi/examples/batch.c
 printf '%s' '{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"id.$":"$.detail.orderId"},"End":true}}}' > "$out/pass.json"
 grind "$out/batch" "$out/pass.json" examples/order-routing/input.json 200 2 | grep -q '"failed":0'
+
+echo "== C API: ffi/examples/stream.c with deferred replies"
+grind "$out/stream" ffi/examples/events.ndjson --defer 50 > "$out/stream-deferred.out" 2> "$out/stream-deferred.err"
+cmp "$out/stream.out" "$out/stream-deferred.out"
+# 10,000 events whose every reply comes 200 ms later, from the handler's own thread: they wait
+# together, on 2 workers (the time is printed, not asserted).
+for i in $(seq 1 10000); do
+  printf '{"detail":{"id":"o-%d","customer":"C","items":[{"sku":"S","qty":%d}]}}\n' "$i" "$i"
+done > "$out/events-10000.ndjson"
+"$out/stream" "$out/events-10000.ndjson" --defer 200 > "$out/stream-10000.out" 2> "$out/stream-10000.err"
+[ "$(wc -l < "$out/stream-10000.out")" -eq 10000 ] && [ "$(grep -c '"status":"SUCCEEDED"' "$out/stream-10000.out")" -eq 10000 ]
+sed -n '10000p' "$out/stream-10000.out" | grep -q '^{"line":10000,'
+tail -1 "$out/stream-10000.err"

@@ -13,7 +13,7 @@ use crate::common::Status;
 use crate::handler::{await_task, TaskError};
 use crate::machine::StateMachine;
 use crate::vm::{Entry, Journal, Site, Suspension, TaskStart};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -186,6 +186,15 @@ async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: 
             () = stopped(slot, shared) => None,
         },
         Suspension::Task { start, info, timeout, lambda } => {
+            // Counted while the handler's future is pending, whichever way the wait ends.
+            struct Waiting<'s>(&'s AtomicUsize);
+            impl Drop for Waiting<'_> {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
+            shared.waiting_on_handlers.fetch_add(1, Ordering::AcqRel);
+            let _waiting = Waiting(&shared.waiting_on_handlers);
             let left = deadline_millis.map(|d| {
                 Duration::from_millis(u64::try_from(d.saturating_sub(crate::common::system_millis())).unwrap_or(0))
             });

@@ -34,6 +34,10 @@ pub(crate) async fn await_task(
         Some(ms) => tokio::select! {
             j = &mut task.0 => j,
             () = tokio::time::sleep(Duration::from_millis(ms)) => {
+                // The future is gone before the Task fails: nothing of it outlives the timeout
+                // (a deferred reply answered afterwards is refused, not taken).
+                task.0.abort();
+                let _ = (&mut task.0).await;
                 return Err(TaskError { error: "States.Timeout".into(), cause: None });
             }
         },
