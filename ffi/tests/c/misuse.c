@@ -34,8 +34,11 @@ static int view_is(aslrt_str v, const char *text) {
   return v.ptr != NULL && v.len == strlen(text) && memcmp(v.ptr, text, v.len) == 0;
 }
 
-static int view_has(aslrt_str v, const char *part) {
-  return v.ptr != NULL && strstr(v.ptr, part) != NULL; /* result views are NUL-terminated */
+static int view_has(aslrt_str v, const char *part) { /* views are not NUL-terminated */
+  size_t n = strlen(part);
+  for (size_t i = 0; v.ptr != NULL && i + n <= v.len; i++)
+    if (memcmp(v.ptr + i, part, n) == 0) return 1;
+  return 0;
 }
 
 static int last_error_has(const char *part) {

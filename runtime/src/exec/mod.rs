@@ -292,9 +292,16 @@ impl Runtime {
 
     /// Runs every event on the pool and returns the outcomes in input order. Executions that may
     /// suspend ([`StateMachine::may_suspend`]) run as with [`Runtime::execute_async`].
-    pub fn execute_batch(&self, machine: &StateMachine, events: Vec<Vec<u8>>) -> Vec<Outcome> {
+    ///
+    /// An event is anything that holds its bytes: a `Vec<u8>`, or a view into a buffer shared by
+    /// the batch (an `Arc` and a range) when copying every event would cost more than running it.
+    pub fn execute_batch<E>(&self, machine: &StateMachine, events: Vec<E>) -> Vec<Outcome>
+    where
+        E: AsRef<[u8]> + Send + 'static,
+    {
         if machine.may_suspend() {
-            let pending: Vec<Pending> = events.into_iter().map(|e| self.execute_async(machine, e)).collect();
+            let pending: Vec<Pending> =
+                events.into_iter().map(|e| self.execute_async(machine, e.as_ref().to_vec())).collect();
             return pending.into_iter().map(Pending::wait).collect();
         }
         let n = events.len();
@@ -303,12 +310,12 @@ impl Runtime {
         let remaining = Arc::new((Mutex::new(n.div_ceil(chunk.max(1))), Condvar::new()));
         let mut events = events.into_iter().enumerate().peekable();
         while events.peek().is_some() {
-            let part: Vec<(usize, Vec<u8>)> = events.by_ref().take(chunk).collect();
+            let part: Vec<(usize, E)> = events.by_ref().take(chunk).collect();
             let (machine, results, remaining) = (machine.clone(), Arc::clone(&results), Arc::clone(&remaining));
             self.shared.submit(Box::new(move |scratch, metrics, run| {
                 let done: Vec<(usize, Outcome)> = part
                     .into_iter()
-                    .map(|(i, e)| (i, run_or_abort(metrics, run, || machine.execute(scratch, &e)).to_outcome()))
+                    .map(|(i, e)| (i, run_or_abort(metrics, run, || machine.execute(scratch, e.as_ref())).to_outcome()))
                     .collect();
                 let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
                 for (i, o) in done {
