@@ -301,7 +301,8 @@ void aslrt_runtime_free(aslrt_runtime *runtime);
 
 // Runs the `n` inputs across the pool and fills `results[0..n]` with their results, in input
 // order; the caller owns each (`aslrt_result_free`). On failure nothing is written. `inputs` may
-// be NULL when `n` is 0.
+// be NULL when `n` is 0. The inputs are read in place until this returns: the caller must not
+// change or free them meanwhile.
 //
 // # Safety
 // `runtime` and `machine` must be live; `inputs` must point to `n` valid views and `results` to

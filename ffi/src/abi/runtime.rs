@@ -105,7 +105,8 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
 
 /// Runs the `n` inputs across the pool and fills `results[0..n]` with their results, in input
 /// order; the caller owns each (`aslrt_result_free`). On failure nothing is written. `inputs` may
-/// be NULL when `n` is 0.
+/// be NULL when `n` is 0. The inputs are read in place until this returns: the caller must not
+/// change or free them meanwhile.
 ///
 /// # Safety
 /// `runtime` and `machine` must be live; `inputs` must point to `n` valid views and `results` to
@@ -139,10 +140,13 @@ pub unsafe extern "C" fn aslrt_runtime_execute_batch(
         for (i, v) in views.iter().enumerate() {
             // SAFETY: the caller promises each view is valid.
             match unsafe { bytes(*v, &format!("inputs[{i}]")) } {
-                Ok(b) => events.push(b.to_vec()),
+                Ok(b) => events.push(Borrowed { ptr: b.as_ptr(), len: b.len() }),
                 Err(status) => return status,
             }
         }
+        // The caller's inputs are read in place, not copied: execute_batch returns only once
+        // every event has run and been dropped, and the caller keeps them valid until this call
+        // returns.
         let outcomes = pool.execute_batch(&machine.machine, events);
         for (i, o) in outcomes.into_iter().enumerate() {
             // SAFETY: the caller promises `n` writable pointers at the non-NULL `results`.
@@ -255,4 +259,23 @@ pub unsafe extern "C" fn aslrt_runtime_metrics(runtime: *mut aslrt_runtime, buf:
         // SAFETY: passed on from this function's contract.
         unsafe { copy_out(&pool.metrics().snapshot().prometheus(), buf, cap) }
     })
+}
+
+/// One input of `aslrt_runtime_execute_batch`, read where the caller keeps it.
+struct Borrowed {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the bytes are only read, by one worker at a time, while the caller (blocked in
+// aslrt_runtime_execute_batch) keeps them valid and unchanged, as the header requires.
+unsafe impl Send for Borrowed {}
+
+impl AsRef<[u8]> for Borrowed {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `ptr` and `len` come from a valid view of the caller's, which stays valid
+        // until aslrt_runtime_execute_batch returns; execute_batch drops every event before it
+        // returns, so no reference outlives the call.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
 }

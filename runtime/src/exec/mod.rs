@@ -295,6 +295,7 @@ impl Runtime {
     ///
     /// An event is anything that holds its bytes: a `Vec<u8>`, or a view into a buffer shared by
     /// the batch (an `Arc` and a range) when copying every event would cost more than running it.
+    /// Every event has been dropped when this returns.
     pub fn execute_batch<E>(&self, machine: &StateMachine, events: Vec<E>) -> Vec<Outcome>
     where
         E: AsRef<[u8]> + Send + 'static,
