@@ -125,12 +125,17 @@ typedef struct {
 // so does an answer that is not JSON. Retry and Catch then apply.
 //
 // It may be called from any worker thread, at the same time as other calls of it: `userdata`
-// must be safe to use that way. It may call back into the library (compile, execute).
+// must be safe to use that way. It may call back into the library (compile, execute), but should
+// not block on a runtime running it (a blocking `aslrt_runtime_submit` at the limit, or
+// `aslrt_runtime_execute_batch` on the same runtime, can wait for the worker it holds). It must
+// not unwind (no C++ exception or longjmp may leave it).
 typedef int32_t (*aslrt_task_fn)(void *userdata, aslrt_str input, aslrt_task_reply *reply);
 
-// Called once per submitted execution when it ends, on a worker thread (or on the thread that
-// frees the runtime, for one it aborts). The callee owns `result` and must free it with
-// `aslrt_result_free`. It must not free the runtime.
+// Called once per submitted execution when it ends, on a worker thread. The callee owns
+// `result` and must free it with `aslrt_result_free`. It may submit more work (blocking
+// `aslrt_runtime_submit` included: the execution's slot is free before the callback runs), but
+// must not free the runtime, nor call it once `aslrt_runtime_free` has begun. It must not
+// unwind (no C++ exception or longjmp may leave it).
 typedef void (*aslrt_done_fn)(void *userdata, aslrt_result *result);
 
 #ifdef __cplusplus
@@ -152,8 +157,9 @@ size_t aslrt_last_error(char *buf, size_t cap);
 
 // Answers a Task with `output_json`, its result (copied), during the handler's call or, after
 // it returned `ASLRT_TASK_PENDING`, from any thread. Returns `ASLRT_ALREADY_ANSWERED` if the
-// reply was answered before (the first answer stands) or its Task has ended. An answer that is
-// not UTF-8 or not JSON fails the Task with `States.TaskFailed`.
+// reply was answered before (the first answer stands) or its Task has ended. A view that is not
+// UTF-8 (or NULL with a length) is refused and leaves the reply unanswered; an answer that is
+// not JSON fails the Task with `States.TaskFailed`.
 //
 // # Safety
 // `output_json` must be a valid view. `reply` is only compared, never dereferenced.
@@ -198,8 +204,9 @@ aslrt_status aslrt_builder_set_seed(aslrt_builder *builder, uint64_t seed);
 // Resource ARN, a Lambda function name (for `arn:aws:states:::lambda:invoke`), or a prefix
 // ending in `*`, which serves every resource starting with what precedes it (the exact name
 // first, then the longest prefix). A later registration of the same key replaces the earlier.
-// The builder keeps `userdata`, never reading through it; the caller keeps it valid for as long
-// as any machine compiled from this builder exists.
+// The builder keeps `userdata`, never reading through it; the caller keeps it valid until every
+// machine compiled from this builder is freed and every execution of them has ended (a
+// submitted execution outlives `aslrt_machine_free`).
 //
 // # Safety
 // `builder` must come from `aslrt_builder_new` and not be consumed or freed; `resource` must
@@ -229,6 +236,8 @@ aslrt_status aslrt_builder_compile(aslrt_builder *builder,
 // Runs one execution of `machine` on `input` (JSON) on the calling thread, into `*out` (owned by
 // the caller, `aslrt_result_free`). A failed execution is a result, not an error: malformed
 // input JSON gives a FAILED result whose cause says where. On failure `*out` is left as it was.
+// A handler that answers later (`ASLRT_TASK_PENDING`) is waited for on this thread, until its
+// answer or its Task's TimeoutSeconds; without TimeoutSeconds, until it is answered.
 //
 // # Safety
 // `machine` must be live; `input` a valid view; `out` writable storage for a pointer.

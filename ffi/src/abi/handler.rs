@@ -40,9 +40,8 @@ impl Drop for Forget {
     }
 }
 
-/// Gives `answer` to the reply `reply`, returning `status` (the answer's own, `ASLRT_OK` unless
-/// its text could not be read) or why it could not be given.
-fn give(reply: *mut aslrt_task_reply, answer: Answer, status: aslrt_status) -> aslrt_status {
+/// Gives `answer` to the reply `reply`: `ASLRT_OK`, or why it could not be given.
+fn give(reply: *mut aslrt_task_reply, answer: Answer) -> aslrt_status {
     let id = reply as usize as u64;
     let ended = "the task reply was answered already, or its Task has ended (TimeoutSeconds, or the runtime was freed)";
     let Some(mut entry) = REPLIES.get_mut(&id) else {
@@ -61,17 +60,12 @@ fn give(reply: *mut aslrt_task_reply, answer: Answer, status: aslrt_status) -> a
             }
         }
     }
-    status
+    aslrt_status::ASLRT_OK
 }
 
 enum Answer {
     Ok(String),
-    Fail {
-        error: String,
-        cause: Option<String>,
-    },
-    /// What the handler gave could not be read; the Task fails with this cause.
-    Unreadable(String),
+    Fail { error: String, cause: Option<String> },
 }
 
 /// A Task handler: called with the Task's effective input as JSON (`input`, owned by the library
@@ -80,7 +74,10 @@ enum Answer {
 /// so does an answer that is not JSON. Retry and Catch then apply.
 ///
 /// It may be called from any worker thread, at the same time as other calls of it: `userdata`
-/// must be safe to use that way. It may call back into the library (compile, execute).
+/// must be safe to use that way. It may call back into the library (compile, execute), but should
+/// not block on a runtime running it (a blocking `aslrt_runtime_submit` at the limit, or
+/// `aslrt_runtime_execute_batch` on the same runtime, can wait for the worker it holds). It must
+/// not unwind (no C++ exception or longjmp may leave it).
 pub type aslrt_task_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, input: aslrt_str, reply: *mut aslrt_task_reply) -> i32>;
 
@@ -122,7 +119,6 @@ impl CHandler {
 fn failure(answer: Answer, resource: &str) -> TaskError {
     match answer {
         Answer::Fail { error, cause } => TaskError { error: error.into(), cause: cause.map(Into::into) },
-        Answer::Unreadable(why) => failed(format!("the task handler for '{resource}' replied {why}")),
         Answer::Ok(_) => failed(format!("the task handler for '{resource}' failed")),
     }
 }
@@ -196,8 +192,9 @@ impl TaskHandler for CHandler {
 
 /// Answers a Task with `output_json`, its result (copied), during the handler's call or, after
 /// it returned `ASLRT_TASK_PENDING`, from any thread. Returns `ASLRT_ALREADY_ANSWERED` if the
-/// reply was answered before (the first answer stands) or its Task has ended. An answer that is
-/// not UTF-8 or not JSON fails the Task with `States.TaskFailed`.
+/// reply was answered before (the first answer stands) or its Task has ended. A view that is not
+/// UTF-8 (or NULL with a length) is refused and leaves the reply unanswered; an answer that is
+/// not JSON fails the Task with `States.TaskFailed`.
 ///
 /// # Safety
 /// `output_json` must be a valid view. `reply` is only compared, never dereferenced.
@@ -207,12 +204,12 @@ pub unsafe extern "C" fn aslrt_task_reply_ok(reply: *mut aslrt_task_reply, outpu
         if reply.is_null() {
             return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "reply is NULL");
         }
-        // SAFETY: the caller promises a valid view.
-        let (answer, status) = match unsafe { text(output_json, "the reply's output") } {
-            Ok(t) => (Answer::Ok(t.to_owned()), aslrt_status::ASLRT_OK),
-            Err(status) => (Answer::Unreadable(LAST_ERROR.with(|e| e.borrow().clone())), status),
-        };
-        give(reply, answer, status)
+        // SAFETY: the caller promises a valid view. One that cannot be read is refused and
+        // leaves the reply unanswered, for a corrected answer.
+        match unsafe { text(output_json, "the reply's output") } {
+            Ok(t) => give(reply, Answer::Ok(t.to_owned())),
+            Err(status) => status,
+        }
     })
 }
 
@@ -234,15 +231,13 @@ pub unsafe extern "C" fn aslrt_task_reply_fail(
         }
         // SAFETY: the caller promises valid views.
         let texts = unsafe { (text(error, "the error"), text(cause, "the cause")) };
-        let (answer, status) = match texts {
-            (Ok(error), Ok(cause)) => (
+        match texts {
+            (Ok(error), Ok(cause)) => give(
+                reply,
                 Answer::Fail { error: error.to_owned(), cause: (!cause.is_empty()).then(|| cause.to_owned()) },
-                aslrt_status::ASLRT_OK,
             ),
-            (Err(status), _) | (_, Err(status)) => {
-                (Answer::Unreadable(LAST_ERROR.with(|e| e.borrow().clone())), status)
-            }
-        };
-        give(reply, answer, status)
+            // Refused, as for aslrt_task_reply_ok: the reply stays unanswered.
+            (Err(status), _) | (_, Err(status)) => status,
+        }
     })
 }

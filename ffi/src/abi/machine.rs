@@ -103,8 +103,9 @@ pub unsafe extern "C" fn aslrt_builder_set_seed(builder: *mut aslrt_builder, see
 /// Resource ARN, a Lambda function name (for `arn:aws:states:::lambda:invoke`), or a prefix
 /// ending in `*`, which serves every resource starting with what precedes it (the exact name
 /// first, then the longest prefix). A later registration of the same key replaces the earlier.
-/// The builder keeps `userdata`, never reading through it; the caller keeps it valid for as long
-/// as any machine compiled from this builder exists.
+/// The builder keeps `userdata`, never reading through it; the caller keeps it valid until every
+/// machine compiled from this builder is freed and every execution of them has ended (a
+/// submitted execution outlives `aslrt_machine_free`).
 ///
 /// # Safety
 /// `builder` must come from `aslrt_builder_new` and not be consumed or freed; `resource` must
@@ -176,6 +177,8 @@ pub unsafe extern "C" fn aslrt_builder_compile(
 /// Runs one execution of `machine` on `input` (JSON) on the calling thread, into `*out` (owned by
 /// the caller, `aslrt_result_free`). A failed execution is a result, not an error: malformed
 /// input JSON gives a FAILED result whose cause says where. On failure `*out` is left as it was.
+/// A handler that answers later (`ASLRT_TASK_PENDING`) is waited for on this thread, until its
+/// answer or its Task's TimeoutSeconds; without TimeoutSeconds, until it is answered.
 ///
 /// # Safety
 /// `machine` must be live; `input` a valid view; `out` writable storage for a pointer.

@@ -3,9 +3,11 @@
 use super::handler::UserData;
 use super::*;
 
-/// Called once per submitted execution when it ends, on a worker thread (or on the thread that
-/// frees the runtime, for one it aborts). The callee owns `result` and must free it with
-/// `aslrt_result_free`. It must not free the runtime.
+/// Called once per submitted execution when it ends, on a worker thread. The callee owns
+/// `result` and must free it with `aslrt_result_free`. It may submit more work (blocking
+/// `aslrt_runtime_submit` included: the execution's slot is free before the callback runs), but
+/// must not free the runtime, nor call it once `aslrt_runtime_free` has begun. It must not
+/// unwind (no C++ exception or longjmp may leave it).
 pub type aslrt_done_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, result: *mut aslrt_result)>;
 
 /// A work-stealing pool of worker threads. Owned by the caller from `aslrt_runtime_new` until
@@ -54,6 +56,7 @@ pub unsafe extern "C" fn aslrt_runtime_set_max_in_flight(runtime: *mut aslrt_run
         if max == 0 {
             return fail(aslrt_status::ASLRT_INVALID_ARGUMENT, "max in flight must be at least 1");
         }
+        let _count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
         rt.limit.max.store(max, std::sync::atomic::Ordering::Relaxed);
         rt.limit.changed.notify_all();
         aslrt_status::ASLRT_OK
@@ -232,12 +235,17 @@ unsafe fn submit(
         let userdata = UserData(userdata);
         pool.submit(&machine.machine, event, move |outcome| {
             let userdata = userdata;
+            // The slot is free before the callback runs, so that a callback may submit the next
+            // event even at the limit. The workers, which run the callbacks, are joined before
+            // aslrt_runtime_free returns.
+            {
+                let mut count = limit.count.lock().unwrap_or_else(|p| p.into_inner());
+                *count -= 1;
+                limit.changed.notify_all();
+            }
             // SAFETY: `done` is the caller's callback, called once with a result it now owns
             // and the userdata it gave for this execution, as the header describes.
             unsafe { done(userdata.0, result(outcome)) };
-            let mut count = limit.count.lock().unwrap_or_else(|p| p.into_inner());
-            *count -= 1;
-            limit.changed.notify_all();
         });
         aslrt_status::ASLRT_OK
     })

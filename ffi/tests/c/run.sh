@@ -42,12 +42,14 @@ grep -q "^aslrt_executions_started_total $expected$" "$out/stream.err" || { cat 
 echo "== C API: the README's example under valgrind"
 awk '/^```c$/{f=1;next} /^```$/{f=0} f' README.md > "$out/readme.c"
 build readme "$out/readme.c"
-[ "$(grind "$out/readme")" = '{"id":1}' ] || { echo "the README's C example printed something else" >&2; exit 1; }
+grind "$out/readme" > "$out/readme.out"
+[ "$(cat "$out/readme.out")" = '{"id":1}' ] || { echo "the README's C example printed something else" >&2; exit 1; }
 
 echo "== C API: ffi/examples/batch.c under valgrind (a batch of 200 on 2 threads)"
 build batch ffi/examples/batch.c
 printf '%s' '{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"id.$":"$.detail.orderId"},"End":true}}}' > "$out/pass.json"
-grind "$out/batch" "$out/pass.json" examples/order-routing/input.json 200 2 | grep -q '"failed":0'
+grind "$out/batch" "$out/pass.json" examples/order-routing/input.json 200 2 > "$out/batch.out"
+grep -q '"failed":0' "$out/batch.out"
 
 echo "== C API: ffi/examples/stream.c with deferred replies"
 grind "$out/stream" ffi/examples/events.ndjson --defer 50 > "$out/stream-deferred.out" 2> "$out/stream-deferred.err"
@@ -58,6 +60,7 @@ for i in $(seq 1 10000); do
   printf '{"detail":{"id":"o-%d","customer":"C","items":[{"sku":"S","qty":%d}]}}\n' "$i" "$i"
 done > "$out/events-10000.ndjson"
 "$out/stream" "$out/events-10000.ndjson" --defer 200 > "$out/stream-10000.out" 2> "$out/stream-10000.err"
-[ "$(wc -l < "$out/stream-10000.out")" -eq 10000 ] && [ "$(grep -c '"status":"SUCCEEDED"' "$out/stream-10000.out")" -eq 10000 ]
+[ "$(wc -l < "$out/stream-10000.out")" -eq 10000 ]
+[ "$(grep -c '"status":"SUCCEEDED"' "$out/stream-10000.out")" -eq 10000 ]
 sed -n '10000p' "$out/stream-10000.out" | grep -q '^{"line":10000,'
 tail -1 "$out/stream-10000.err"

@@ -3,15 +3,19 @@
 #include "aslrt.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 static aslrt_str view(const std::string &s) { return aslrt_str{s.data(), s.size()}; }
 
-// Doubles the input's "n" (a real handler would parse the JSON; this one finds the digits).
-extern "C" int32_t twice(void *, aslrt_str input, aslrt_task_reply *reply) {
+// Doubles the input's "n" (a real handler would parse the JSON; this one finds the digits). It
+// must not throw: an exception may not unwind through the library.
+extern "C" int32_t twice(void *, aslrt_str input, aslrt_task_reply *reply) noexcept {
   std::string in(input.ptr, input.len);
-  long n = std::stol(in.substr(in.find(':') + 1));
+  std::size_t colon = in.find(':');
+  if (colon == std::string::npos) return 1;
+  long n = std::strtol(in.c_str() + colon + 1, nullptr, 10);
   std::string out = "{\"twice\":" + std::to_string(2 * n) + "}";
   return aslrt_task_reply_ok(reply, view(out)) == ASLRT_OK ? 0 : 1;
 }
