@@ -165,11 +165,13 @@ pub unsafe extern "C" fn aslrt_builder_compile(
     definition: aslrt_str,
     out: *mut *mut aslrt_machine,
 ) -> aslrt_status {
-    if builder.is_null() {
+    let builder = guard(None, || {
+        // SAFETY: the caller hands over ownership of a live builder from aslrt_builder_new.
+        (!builder.is_null()).then(|| unsafe { Box::from_raw(builder) })
+    });
+    let Some(builder) = builder else {
         return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "builder is NULL");
-    }
-    // SAFETY: the caller hands over ownership of a live builder from aslrt_builder_new.
-    let builder = unsafe { Box::from_raw(builder) };
+    };
     // SAFETY: passed on from this function's contract.
     unsafe { compile(builder.handlers, builder.config, definition, out) }
 }
@@ -222,22 +224,27 @@ thread_local! {
 /// `result` must be NULL or a live result.
 #[no_mangle]
 pub unsafe extern "C" fn aslrt_result_status(result: *const aslrt_result) -> aslrt_execution_status {
-    // SAFETY: the caller promises NULL or a live result; it is only read.
-    match unsafe { result.as_ref() }.map(|r| r.outcome.status) {
-        Some(Status::Succeeded) => aslrt_execution_status::ASLRT_SUCCEEDED,
-        Some(Status::Failed) => aslrt_execution_status::ASLRT_FAILED,
-        Some(Status::TimedOut) => aslrt_execution_status::ASLRT_TIMED_OUT,
-        _ => aslrt_execution_status::ASLRT_ABORTED,
-    }
+    guard(aslrt_execution_status::ASLRT_ABORTED, || {
+        // SAFETY: the caller promises NULL or a live result; it is only read.
+        match unsafe { result.as_ref() }.map(|r| r.outcome.status) {
+            Some(Status::Succeeded) => aslrt_execution_status::ASLRT_SUCCEEDED,
+            Some(Status::Failed) => aslrt_execution_status::ASLRT_FAILED,
+            Some(Status::TimedOut) => aslrt_execution_status::ASLRT_TIMED_OUT,
+            _ => aslrt_execution_status::ASLRT_ABORTED,
+        }
+    })
 }
 
 fn field(result: *const aslrt_result, pick: impl Fn(&Outcome) -> &Option<String>) -> aslrt_str {
-    // SAFETY: the callers promise NULL or a live result; it is only read, and the view points
-    // into the result, which owns it.
-    match unsafe { result.as_ref() }.and_then(|r| pick(&r.outcome).as_deref()) {
-        Some(t) => view(t.as_bytes()),
-        None => aslrt_str { ptr: std::ptr::null(), len: 0 },
-    }
+    let none = aslrt_str { ptr: std::ptr::null(), len: 0 };
+    guard(none, || {
+        // SAFETY: the callers promise NULL or a live result; it is only read, and the view
+        // points into the result, which owns it.
+        match unsafe { result.as_ref() }.and_then(|r| pick(&r.outcome).as_deref()) {
+            Some(t) => view(t.as_bytes()),
+            None => none,
+        }
+    })
 }
 
 /// The output JSON of a SUCCEEDED execution, owned by the result (a view: not NUL-terminated);

@@ -194,7 +194,7 @@ fn compile_error(e: Error) -> aslrt_status {
 /// The library's version, as a NUL-terminated string owned by the library (static).
 #[no_mangle]
 pub extern "C" fn aslrt_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    guard(std::ptr::null(), || concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast())
 }
 
 /// Copies the calling thread's last error message into `buf`, NUL-terminated and truncated to
