@@ -159,7 +159,8 @@ size_t aslrt_last_error(char *buf, size_t cap);
 // it returned `ASLRT_TASK_PENDING`, from any thread. Returns `ASLRT_ALREADY_ANSWERED` if the
 // reply was answered before (the first answer stands) or its Task has ended. A view that is not
 // UTF-8 (or NULL with a length) is refused and leaves the reply unanswered; an answer that is
-// not JSON fails the Task with `States.TaskFailed`.
+// not JSON answers it all the same, failing the Task with `States.TaskFailed`, and returns
+// `ASLRT_INVALID_JSON`.
 //
 // # Safety
 // `output_json` must be a valid view. `reply` is only compared, never dereferenced.

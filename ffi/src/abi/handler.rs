@@ -194,7 +194,8 @@ impl TaskHandler for CHandler {
 /// it returned `ASLRT_TASK_PENDING`, from any thread. Returns `ASLRT_ALREADY_ANSWERED` if the
 /// reply was answered before (the first answer stands) or its Task has ended. A view that is not
 /// UTF-8 (or NULL with a length) is refused and leaves the reply unanswered; an answer that is
-/// not JSON fails the Task with `States.TaskFailed`.
+/// not JSON answers it all the same, failing the Task with `States.TaskFailed`, and returns
+/// `ASLRT_INVALID_JSON`.
 ///
 /// # Safety
 /// `output_json` must be a valid view. `reply` is only compared, never dereferenced.
@@ -207,7 +208,17 @@ pub unsafe extern "C" fn aslrt_task_reply_ok(reply: *mut aslrt_task_reply, outpu
         // SAFETY: the caller promises a valid view. One that cannot be read is refused and
         // leaves the reply unanswered, for a corrected answer.
         match unsafe { text(output_json, "the reply's output") } {
-            Ok(t) => give(reply, Answer::Ok(t.to_owned())),
+            Ok(t) => {
+                // Checked here too, so that the caller learns of it: the Task fails all the same.
+                let json = serde_json::from_str::<serde::de::IgnoredAny>(t).err();
+                match (give(reply, Answer::Ok(t.to_owned())), json) {
+                    (aslrt_status::ASLRT_OK, Some(e)) => fail(
+                        aslrt_status::ASLRT_INVALID_JSON,
+                        format!("the reply's output is not JSON ({e}): the Task fails with States.TaskFailed"),
+                    ),
+                    (status, _) => status,
+                }
+            }
             Err(status) => status,
         }
     })

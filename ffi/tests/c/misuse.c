@@ -83,8 +83,7 @@ static int32_t handler(void *userdata, aslrt_str input, aslrt_task_reply *reply)
   enum mode m = *(enum mode *)userdata;
   switch (m) {
   case GARBAGE:
-    aslrt_task_reply_ok(reply, s("{not json"));
-    return 0;
+    return aslrt_task_reply_ok(reply, s("{not json")) == ASLRT_INVALID_JSON ? 0 : 8;
   case SILENT:
     return 0;
   case TWICE:
