@@ -300,9 +300,9 @@ aslrt_runtime *aslrt_runtime_new(size_t threads);
 aslrt_status aslrt_runtime_set_max_in_flight(aslrt_runtime *runtime, size_t max);
 
 // Waits for every execution in flight (and every callback) to end, stops the workers and frees
-// the runtime. Executions still waiting for a task reply that is never answered end ABORTED
-// (their callbacks run), once nothing else is left to run. NULL is ignored. It must not be
-// called from a done callback or a handler.
+// the runtime. Executions that only a task reply's answer could move on end ABORTED (their
+// callbacks run) once nothing else is left to run and no answer has come for 100 ms. NULL is
+// ignored. It must not be called from a done callback or a handler.
 //
 // # Safety
 // `runtime` must be NULL or a runtime the caller owns, not yet freed, that no other thread is

@@ -485,3 +485,59 @@ fn a_handler_that_answers_later_holds_no_worker() {
     assert_eq!(later.output.as_deref(), Some(r#"{"later":42}"#));
     rt.shutdown();
 }
+
+/// `stuck_on_handlers` counts executions, not waits, and only those nothing but an answer can
+/// move on: two executions each with two Parallel branches waiting on answers count 2; one in a
+/// Wait on the system clock does not count; once the answers come, none is stuck.
+#[test]
+fn stuck_on_handlers_counts_executions_waiting_only_on_answers() {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let g = Arc::clone(&gate);
+    let answer = AsyncFn(move |input: Value, _: TaskInfo| {
+        let g = Arc::clone(&g);
+        async move {
+            g.notified().await;
+            Ok(input)
+        }
+    });
+    let task = json!({"Type": "Task", "Resource": "arn:aws:states:::local:wait", "End": true});
+    let parallel = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "A", "States": {"A": task}}, {"StartAt": "B", "States": {"B": task}}]}}});
+    let machine = StateMachine::builder()
+        .async_handler("arn:aws:states:::local:wait", answer)
+        .compile(&parallel.to_string())
+        .unwrap();
+    let sleeper = StateMachine::compile(
+        &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": true}}}).to_string(),
+    )
+    .unwrap();
+    let rt = Runtime::new(2);
+    let a = rt.execute_async(&machine, b"{}".to_vec());
+    let b = rt.execute_async(&machine, b"{}".to_vec());
+    let sleeping = rt.execute_async(&sleeper, b"{}".to_vec());
+    let eventually = |want: usize| {
+        for _ in 0..500 {
+            if rt.stuck_on_handlers() == want {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    };
+    assert!(eventually(2), "stuck: {}", rt.stuck_on_handlers());
+    // Answer every pending future until both executions are done.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send((a.wait(), b.wait()));
+    });
+    let (a, b) = loop {
+        gate.notify_waiters();
+        if let Ok(done) = rx.recv_timeout(Duration::from_millis(20)) {
+            break done;
+        }
+    };
+    assert_eq!((a.status, b.status), (Status::Succeeded, Status::Succeeded));
+    assert!(eventually(0), "stuck: {}", rt.stuck_on_handlers());
+    assert_eq!(within(10, sleeping).status, Status::Succeeded);
+    rt.shutdown();
+}

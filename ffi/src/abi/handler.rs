@@ -24,6 +24,8 @@ pub const ASLRT_TASK_PENDING: i32 = 0x5045_4E44;
 /// waiting for a later one. Handles are never reused.
 static REPLIES: LazyLock<DashMap<u64, Reply>> = LazyLock::new(DashMap::new);
 static NEXT_REPLY: AtomicU64 = AtomicU64::new(1);
+/// Answers given so far: `aslrt_runtime_free` aborts waiting executions only while none comes.
+pub(super) static ANSWERS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Default)]
 struct Reply {
@@ -50,6 +52,7 @@ fn give(reply: *mut aslrt_task_reply, answer: Answer) -> aslrt_status {
     if entry.answer.is_some() {
         return fail(aslrt_status::ASLRT_ALREADY_ANSWERED, "the task reply was already answered");
     }
+    ANSWERS.fetch_add(1, Ordering::AcqRel);
     match entry.waiter.take() {
         None => entry.answer = Some(answer),
         Some(waiter) => {

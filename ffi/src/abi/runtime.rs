@@ -64,9 +64,9 @@ pub unsafe extern "C" fn aslrt_runtime_set_max_in_flight(runtime: *mut aslrt_run
 }
 
 /// Waits for every execution in flight (and every callback) to end, stops the workers and frees
-/// the runtime. Executions still waiting for a task reply that is never answered end ABORTED
-/// (their callbacks run), once nothing else is left to run. NULL is ignored. It must not be
-/// called from a done callback or a handler.
+/// the runtime. Executions that only a task reply's answer could move on end ABORTED (their
+/// callbacks run) once nothing else is left to run and no answer has come for 100 ms. NULL is
+/// ignored. It must not be called from a done callback or a handler.
 ///
 /// # Safety
 /// `runtime` must be NULL or a runtime the caller owns, not yet freed, that no other thread is
@@ -82,12 +82,27 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
         let Some(pool) = rt.runtime.take() else { return };
         // Queued and running executions finish. Once every one left is waiting for a handler's
         // answer (a reply never answered), they end ABORTED.
+        // Stuck: every execution in flight waits only on a handler's answer, with nothing queued,
+        // running or on a timer; taken as final once it has stayed so, with the same executions
+        // and no answer given, for GRACE.
+        const GRACE: std::time::Duration = std::time::Duration::from_millis(100);
         let mut count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
         let mut abort = false;
+        let mut stuck_since: Option<((usize, u64), std::time::Instant)> = None;
         while *count > 0 {
-            if *count <= pool.waiting_on_handlers() {
-                abort = true;
-                break;
+            if *count <= pool.stuck_on_handlers() {
+                let now = (*count, super::handler::ANSWERS.load(std::sync::atomic::Ordering::Acquire));
+                match stuck_since {
+                    Some((seen, since)) if seen == now => {
+                        if since.elapsed() >= GRACE {
+                            abort = true;
+                            break;
+                        }
+                    }
+                    _ => stuck_since = Some((now, std::time::Instant::now())),
+                }
+            } else {
+                stuck_since = None;
             }
             let wait = std::time::Duration::from_millis(10);
             count = rt.limit.changed.wait_timeout(count, wait).unwrap_or_else(|p| p.into_inner()).0;

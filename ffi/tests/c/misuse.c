@@ -297,6 +297,19 @@ int main(void) {
   aslrt_result_free(result);
   CHECK(kept != NULL && aslrt_task_reply_ok(kept, s("1")) == ASLRT_ALREADY_ANSWERED);
   CHECK(aslrt_task_reply_fail(kept, s("E"), s("")) == ASLRT_ALREADY_ANSWERED);
+  /* Answers that come just after the runtime is freed are waited for, not aborted. */
+  m = LATER;
+  rt = aslrt_runtime_new(2);
+  aslrt_builder *lb = aslrt_builder_new();
+  CHECK(aslrt_builder_add_handler(lb, s("arn:aws:states:::local:*"), handler, &m) == ASLRT_OK);
+  CHECK(aslrt_builder_compile(lb, s(TASK), &machine) == ASLRT_OK);
+  done_calls = 0;
+  aborted_calls = 0;
+  for (int i = 0; i < 3; i++) CHECK(aslrt_runtime_submit(rt, machine, s("{}"), on_done, NULL) == ASLRT_OK);
+  aslrt_machine_free(machine);
+  aslrt_runtime_free(rt);
+  CHECK(done_calls == 3 && aborted_calls == 0);
+
   m = NEVER;
   rt = aslrt_runtime_new(2);
   aslrt_builder *nb = aslrt_builder_new();

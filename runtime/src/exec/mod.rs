@@ -98,9 +98,8 @@ struct Shared {
     /// Executions started with `execute_async` and not finished, by id: any thread can stop
     /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`.
     executions: DashMap<u64, Arc<Slot>>,
-    /// Executions suspended while a handler's future (an asynchronous handler, or a later
-    /// answer) is pending.
-    waiting_on_handlers: AtomicUsize,
+    /// Executions that nothing but a handler's answer can move on (see `Runtime::stuck_on_handlers`).
+    stuck_on_handlers: AtomicUsize,
     next_id: std::sync::atomic::AtomicU64,
 }
 
@@ -157,7 +156,7 @@ impl Runtime {
             idle: crossbeam_utils::CachePadded::new(AtomicUsize::new(0)),
             metrics: Metrics::new(threads),
             executions: DashMap::new(),
-            waiting_on_handlers: AtomicUsize::new(0),
+            stuck_on_handlers: AtomicUsize::new(0),
             next_id: std::sync::atomic::AtomicU64::new(1),
         });
         let handles = workers
@@ -277,11 +276,12 @@ impl Runtime {
         self.shared.executions.get(&id).map(|slot| slot.cancel()).is_some()
     }
 
-    /// How many executions are suspended while a handler's future is pending: an asynchronous
-    /// handler's, or a synchronous handler's later answer ([`crate::TaskAnswer::Later`]). Timers
-    /// (Wait states, retry back-off) are not counted.
-    pub fn waiting_on_handlers(&self) -> usize {
-        self.shared.waiting_on_handlers.load(Ordering::Acquire)
+    /// How many executions nothing but a handler's answer can move on: suspended, with no run
+    /// queued or running and no timer pending, waiting only on handlers' futures (asynchronous
+    /// handlers, or later answers). When it equals the executions in flight, the pool is idle
+    /// until some handler answers.
+    pub fn stuck_on_handlers(&self) -> usize {
+        self.shared.stuck_on_handlers.load(Ordering::Acquire)
     }
 
     /// How many executions started with `execute_async` have not finished (running, queued,

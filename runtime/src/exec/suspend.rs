@@ -13,7 +13,7 @@ use crate::common::Status;
 use crate::handler::{await_task, TaskError};
 use crate::machine::StateMachine;
 use crate::vm::{Entry, Journal, Site, Suspension, TaskStart};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,29 @@ struct Inbox {
     queued: bool,
     /// The outcome is delivered: a wait that ends later changes nothing.
     finished: bool,
+    /// A run is under way.
+    running: bool,
+    /// Waits in flight: on handlers' futures, and on timers.
+    handler_waits: usize,
+    timer_waits: usize,
+    /// Counted in the pool's `stuck_on_handlers`: nothing queued or running, no timer, and a
+    /// handler's future pending, so only an answer (or a cancellation) can move it on.
+    stuck: bool,
+}
+
+impl Inbox {
+    /// Updates `stuck` and the pool's count of such executions.
+    fn restate(&mut self, shared: &Shared) {
+        let stuck = !self.finished && !self.queued && !self.running && self.timer_waits == 0 && self.handler_waits > 0;
+        if stuck != self.stuck {
+            self.stuck = stuck;
+            if stuck {
+                shared.stuck_on_handlers.fetch_add(1, Ordering::AcqRel);
+            } else {
+                shared.stuck_on_handlers.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+    }
 }
 
 impl Resumable {
@@ -79,6 +102,8 @@ impl Resumable {
             if inbox.finished {
                 return;
             }
+            inbox.running = true;
+            inbox.restate(&self.shared);
             std::mem::take(&mut inbox.resolved)
         };
         if !run || (st.started.is_none() && self.slot.cancel.is_cancelled()) {
@@ -117,11 +142,20 @@ impl Resumable {
                     metrics.finished(Status::Failed, started.elapsed(), 0);
                     Some(internal_error("the execution stopped with nothing to wait for"))
                 } else {
+                    let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+                    for (_, suspension) in &waits {
+                        match suspension {
+                            Suspension::Task { .. } => inbox.handler_waits += 1,
+                            Suspension::Sleep { .. } => inbox.timer_waits += 1,
+                        }
+                    }
+                    drop(inbox);
                     for (site, suspension) in waits {
                         let me = Arc::clone(self);
+                        let on_handler = matches!(suspension, Suspension::Task { .. });
                         self.timers.spawn(async move {
                             let entry = wait(suspension, deadline, &me.slot, &me.shared).await;
-                            me.resolved(site, entry);
+                            me.resolved(site, entry, on_handler);
                         });
                     }
                     None
@@ -141,12 +175,21 @@ impl Resumable {
             }
             None => {}
         }
+        let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        inbox.running = false;
+        inbox.restate(&self.shared);
     }
 
     /// A wait ended: leave its outcome and queue a run, unless one is queued already.
-    fn resolved(self: &Arc<Self>, site: Site, entry: Option<Entry>) {
+    fn resolved(self: &Arc<Self>, site: Site, entry: Option<Entry>, on_handler: bool) {
         let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        if on_handler {
+            inbox.handler_waits -= 1;
+        } else {
+            inbox.timer_waits -= 1;
+        }
         if inbox.finished {
+            inbox.restate(&self.shared);
             return;
         }
         inbox.resolved.push((site, entry));
@@ -154,10 +197,15 @@ impl Resumable {
             inbox.queued = true;
             self.shared.submit(self.job());
         }
+        inbox.restate(&self.shared);
     }
 
     fn finish(&self, st: &mut State, outcome: crate::machine::Outcome) {
-        self.inbox.lock().unwrap_or_else(|p| p.into_inner()).finished = true;
+        {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+            inbox.finished = true;
+            inbox.restate(&self.shared);
+        }
         self.shared.executions.remove(&self.slot.id);
         self.slot.fill(outcome);
         if std::mem::take(&mut st.holds_pending) {
@@ -186,15 +234,6 @@ async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: 
             () = stopped(slot, shared) => None,
         },
         Suspension::Task { start, info, timeout, lambda } => {
-            // Counted while the handler's future is pending, whichever way the wait ends.
-            struct Waiting<'s>(&'s AtomicUsize);
-            impl Drop for Waiting<'_> {
-                fn drop(&mut self) {
-                    self.0.fetch_sub(1, Ordering::AcqRel);
-                }
-            }
-            shared.waiting_on_handlers.fetch_add(1, Ordering::AcqRel);
-            let _waiting = Waiting(&shared.waiting_on_handlers);
             let left = deadline_millis.map(|d| {
                 Duration::from_millis(u64::try_from(d.saturating_sub(crate::common::system_millis())).unwrap_or(0))
             });
