@@ -72,9 +72,10 @@ enum Answer {
 }
 
 /// A Task handler: called with the Task's effective input as JSON (`input`, owned by the library
-/// and valid during the call), it answers through `reply` and returns 0. Returning nonzero, or
-/// returning without answering, fails the Task with `States.TaskFailed` and a cause saying so;
-/// so does an answer that is not JSON. Retry and Catch then apply.
+/// and valid during the call), it answers through `reply` and returns 0, or returns
+/// `ASLRT_TASK_PENDING` to answer later (see `aslrt_task_reply`). Returning anything else, or 0
+/// without answering, fails the Task with `States.TaskFailed` and a cause saying so; so does an
+/// answer that is not JSON. Retry and Catch then apply.
 ///
 /// It may be called from any worker thread, at the same time as other calls of it: `userdata`
 /// must be safe to use that way. It may call back into the library (compile, execute), but should
