@@ -165,10 +165,11 @@ pub unsafe extern "C" fn aslrt_runtime_execute_batch(
         // The caller's inputs are read in place, not copied: execute_batch returns only once
         // every event has run and been dropped, and the caller keeps them valid until this call
         // returns.
-        let outcomes = pool.execute_batch(&machine.machine, events);
-        for (i, o) in outcomes.into_iter().enumerate() {
+        // Each result is made on the worker that ran its execution.
+        let made = pool.execute_batch_with(&machine.machine, events, |e| Made(result(e.to_outcome())));
+        for (i, Made(r)) in made.into_iter().enumerate() {
             // SAFETY: the caller promises `n` writable pointers at the non-NULL `results`.
-            unsafe { *results.add(i) = result(o) };
+            unsafe { *results.add(i) = r };
         }
         aslrt_status::ASLRT_OK
     })
@@ -302,3 +303,9 @@ impl AsRef<[u8]> for Borrowed {
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
+
+/// A result made on a worker, on its way to the caller's array.
+struct Made(*mut aslrt_result);
+
+// SAFETY: the pointer is a fresh Box's, owned by no one else, moved once to the calling thread.
+unsafe impl Send for Made {}

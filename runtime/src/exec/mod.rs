@@ -300,23 +300,49 @@ impl Runtime {
     where
         E: AsRef<[u8]> + Send + 'static,
     {
+        self.execute_batch_with(machine, events, |e| e.to_outcome())
+    }
+
+    /// [`Runtime::execute_batch`], with each execution's result made by `map` on the worker that
+    /// ran it, from the borrowed [`Execution`]: what a caller keeps of a result, built where the
+    /// result is, in parallel.
+    ///
+    /// # Example
+    /// ```
+    /// use aslrt::{Runtime, StateMachine, Status};
+    /// let machine = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)?;
+    /// let runtime = Runtime::new(2);
+    /// let lengths = runtime.execute_batch_with(&machine, vec![b"[1]".to_vec(), b"{}".to_vec()], |e| {
+    ///     (e.status, e.output.map_or(0, str::len))
+    /// });
+    /// assert_eq!(lengths, [(Status::Succeeded, 3), (Status::Succeeded, 2)]);
+    /// # Ok::<(), aslrt::Error>(())
+    /// ```
+    pub fn execute_batch_with<E, T, F>(&self, machine: &StateMachine, events: Vec<E>, map: F) -> Vec<T>
+    where
+        E: AsRef<[u8]> + Send + 'static,
+        T: Send + 'static,
+        F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
+    {
         if machine.may_suspend() {
             let pending: Vec<Pending> =
                 events.into_iter().map(|e| self.execute_async(machine, e.as_ref().to_vec())).collect();
-            return pending.into_iter().map(Pending::wait).collect();
+            return pending.into_iter().map(|p| map(p.wait().as_execution())).collect();
         }
         let n = events.len();
         let chunk = chunk_size(n, self.threads());
-        let results: Arc<Mutex<Vec<Option<Outcome>>>> = Arc::new(Mutex::new(vec![None; n]));
+        let results: Arc<Mutex<Vec<Option<T>>>> = Arc::new(Mutex::new((0..n).map(|_| None).collect()));
         let remaining = Arc::new((Mutex::new(n.div_ceil(chunk.max(1))), Condvar::new()));
+        let map = Arc::new(map);
         let mut events = events.into_iter().enumerate().peekable();
         while events.peek().is_some() {
             let part: Vec<(usize, E)> = events.by_ref().take(chunk).collect();
-            let (machine, results, remaining) = (machine.clone(), Arc::clone(&results), Arc::clone(&remaining));
+            let (machine, results, remaining, map) =
+                (machine.clone(), Arc::clone(&results), Arc::clone(&remaining), Arc::clone(&map));
             self.shared.submit(Box::new(move |scratch, metrics, run| {
-                let done: Vec<(usize, Outcome)> = part
+                let done: Vec<(usize, T)> = part
                     .into_iter()
-                    .map(|(i, e)| (i, run_or_abort(metrics, run, || machine.execute(scratch, e.as_ref())).to_outcome()))
+                    .map(|(i, e)| (i, map(run_or_abort(metrics, run, || machine.execute(scratch, e.as_ref())))))
                     .collect();
                 let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
                 for (i, o) in done {
