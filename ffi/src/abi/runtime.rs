@@ -113,7 +113,8 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
         } else {
             pool.shutdown();
         }
-        // Every callback has run once the count is back to zero.
+        // Every execution has ended and begun its callback once the count is back to zero; the
+        // workers that run the callbacks were joined by the shutdown above.
         let mut count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
         while *count > 0 {
             count = rt.limit.changed.wait(count).unwrap_or_else(|p| p.into_inner());

@@ -134,12 +134,18 @@ static const char *TASK_TIMEOUT =
     "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::local:h\","
     "\"TimeoutSeconds\":1,\"End\":true}}}";
 
-static aslrt_result *run_def(enum mode *m, const char *definition, const char *input) {
+/* `definition` compiled with `handler` in mode `m` for every local resource. */
+static aslrt_machine *compile_with(enum mode *m, const char *definition) {
   aslrt_builder *b = aslrt_builder_new();
   CHECK(b != NULL);
   CHECK(aslrt_builder_add_handler(b, s("arn:aws:states:::local:*"), handler, m) == ASLRT_OK);
   aslrt_machine *machine = NULL;
   CHECK(aslrt_builder_compile(b, s(definition), &machine) == ASLRT_OK);
+  return machine;
+}
+
+static aslrt_result *run_def(enum mode *m, const char *definition, const char *input) {
+  aslrt_machine *machine = compile_with(m, definition);
   aslrt_result *r = NULL;
   CHECK(aslrt_machine_execute(machine, s(input), &r) == ASLRT_OK);
   aslrt_machine_free(machine);
@@ -300,9 +306,7 @@ int main(void) {
   /* Answers that come just after the runtime is freed are waited for, not aborted. */
   m = LATER;
   rt = aslrt_runtime_new(2);
-  aslrt_builder *lb = aslrt_builder_new();
-  CHECK(aslrt_builder_add_handler(lb, s("arn:aws:states:::local:*"), handler, &m) == ASLRT_OK);
-  CHECK(aslrt_builder_compile(lb, s(TASK), &machine) == ASLRT_OK);
+  machine = compile_with(&m, TASK);
   done_calls = 0;
   aborted_calls = 0;
   for (int i = 0; i < 3; i++) CHECK(aslrt_runtime_submit(rt, machine, s("{}"), on_done, NULL) == ASLRT_OK);
@@ -312,9 +316,7 @@ int main(void) {
 
   m = NEVER;
   rt = aslrt_runtime_new(2);
-  aslrt_builder *nb = aslrt_builder_new();
-  CHECK(aslrt_builder_add_handler(nb, s("arn:aws:states:::local:*"), handler, &m) == ASLRT_OK);
-  CHECK(aslrt_builder_compile(nb, s(TASK), &machine) == ASLRT_OK);
+  machine = compile_with(&m, TASK);
   done_calls = 0;
   for (int i = 0; i < 3; i++) CHECK(aslrt_runtime_submit(rt, machine, s("{}"), on_done, NULL) == ASLRT_OK);
   /* At the limit, try_submit refuses at once instead of blocking. */
