@@ -352,7 +352,11 @@ impl Runtime {
                 let (count, cv) = &*remaining;
                 let mut c = count.lock().unwrap_or_else(|p| p.into_inner());
                 *c -= 1;
-                cv.notify_all();
+                // Only the last chunk wakes the caller: a wake per chunk would take a core from
+                // the workers hundreds of times per batch.
+                if *c == 0 {
+                    cv.notify_all();
+                }
             }));
         }
         let (count, cv) = &*remaining;
