@@ -247,6 +247,13 @@ aslrt_status aslrt_machine_execute(const aslrt_machine *machine,
                                    aslrt_str input,
                                    aslrt_result **out);
 
+// Frees a machine. Executions already submitted keep what they need. NULL is ignored.
+//
+// # Safety
+// `machine` must be NULL or a machine the caller owns, not yet freed, that no other thread is
+// passing to a call.
+void aslrt_machine_free(aslrt_machine *machine);
+
 // How the execution ended. A NULL result reads as `ASLRT_ABORTED`.
 //
 // # Safety
@@ -274,18 +281,11 @@ aslrt_str aslrt_result_error(const aslrt_result *result);
 // `result` must be NULL or a live result.
 aslrt_str aslrt_result_cause(const aslrt_result *result);
 
-// Frees a result and the views taken from it. NULL is ignored.
+// Frees a result and the views taken from it, on any thread. NULL is ignored.
 //
 // # Safety
 // `result` must be NULL or a result the caller owns, not yet freed.
 void aslrt_result_free(aslrt_result *result);
-
-// Frees a machine. Executions already submitted keep what they need. NULL is ignored.
-//
-// # Safety
-// `machine` must be NULL or a machine the caller owns, not yet freed, that no other thread is
-// passing to a call.
-void aslrt_machine_free(aslrt_machine *machine);
 
 // Starts a work-stealing pool of `threads` workers (0: one per core), owned by the caller until
 // `aslrt_runtime_free`. At most 65,536 executions submitted with `aslrt_runtime_submit` are in

@@ -150,8 +150,18 @@ impl TaskHandler for CHandler {
 
     fn start<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> TaskAnswer<'a> {
         let text = input.to_json();
-        let id = NEXT_REPLY.fetch_add(1, Ordering::Relaxed);
-        REPLIES.insert(id, Reply::default());
+        // The handle is the id as a pointer: truncated to the pointer's width (a no-op on 64-bit
+        // targets), never 0, and never the id of a reply still in use when the counter wraps.
+        let id = loop {
+            let id = NEXT_REPLY.fetch_add(1, Ordering::Relaxed) as usize as u64;
+            if id == 0 {
+                continue;
+            }
+            if let dashmap::Entry::Vacant(slot) = REPLIES.entry(id) {
+                slot.insert(Reply::default());
+                break id;
+            }
+        };
         let reply = id as usize as *mut aslrt_task_reply;
         // SAFETY: `f` is the function the caller registered for this resource, called as the
         // header describes it: `text` stays valid for the whole call, and `reply` is a handle

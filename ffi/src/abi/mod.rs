@@ -10,10 +10,12 @@
 
 mod handler;
 mod machine;
+mod result;
 mod runtime;
 
 pub use handler::*;
 pub use machine::*;
+pub use result::*;
 pub use runtime::*;
 
 use aslrt::{
@@ -113,12 +115,6 @@ pub enum aslrt_clock {
     ASLRT_CLOCK_ZERO_DELAY = 2,
 }
 
-/// An execution's outcome. Owned by whoever it was handed to, until `aslrt_result_free`; the
-/// views its accessors return live as long as it does.
-pub struct aslrt_result {
-    outcome: Outcome,
-}
-
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
@@ -149,7 +145,7 @@ fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
 ///
 /// # Safety
 /// `s.ptr`, when not NULL, must point to `s.len` readable bytes for the lifetime `'a`.
-unsafe fn bytes<'a>(s: aslrt_str, what: &str) -> Result<&'a [u8], aslrt_status> {
+unsafe fn bytes<'a>(s: aslrt_str, what: impl std::fmt::Display) -> Result<&'a [u8], aslrt_status> {
     if s.ptr.is_null() {
         return if s.len == 0 {
             Ok(&[])
@@ -166,18 +162,14 @@ unsafe fn bytes<'a>(s: aslrt_str, what: &str) -> Result<&'a [u8], aslrt_status> 
 ///
 /// # Safety
 /// As [`bytes`].
-unsafe fn text<'a>(s: aslrt_str, what: &str) -> Result<&'a str, aslrt_status> {
+unsafe fn text<'a>(s: aslrt_str, what: impl std::fmt::Display) -> Result<&'a str, aslrt_status> {
     // SAFETY: passed on from this function's own contract.
-    let b = unsafe { bytes(s, what) }?;
+    let b = unsafe { bytes(s, &what) }?;
     std::str::from_utf8(b).map_err(|e| fail(aslrt_status::ASLRT_INVALID_UTF8, format!("{what} is not UTF-8: {e}")))
 }
 
 fn view(b: &[u8]) -> aslrt_str {
     aslrt_str { ptr: b.as_ptr().cast(), len: b.len() }
-}
-
-fn result(outcome: Outcome) -> *mut aslrt_result {
-    Box::into_raw(Box::new(aslrt_result { outcome }))
 }
 
 fn compile_error(e: Error) -> aslrt_status {

@@ -158,7 +158,7 @@ pub unsafe extern "C" fn aslrt_runtime_execute_batch(
         let mut events = Vec::with_capacity(n);
         for (i, v) in views.iter().enumerate() {
             // SAFETY: the caller promises each view is valid.
-            match unsafe { bytes(*v, &format!("inputs[{i}]")) } {
+            match unsafe { bytes(*v, format_args!("inputs[{i}]")) } {
                 Ok(b) => events.push(Borrowed { ptr: b.as_ptr(), len: b.len() }),
                 Err(status) => return status,
             }

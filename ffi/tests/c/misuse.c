@@ -163,6 +163,44 @@ static void on_done(void *userdata, aslrt_result *result) {
   aslrt_result_free(result);
 }
 
+/* A batch whose results share memory: outputs from a few bytes to past a quarter block, failures
+ * among them, each checked and then freed out of order (odd ones first). */
+static void batch_of_mixed_sizes(void) {
+  enum { N = 300 };
+  static char texts[N][24000];
+  aslrt_str inputs[N];
+  aslrt_result *results[N];
+  for (int i = 0; i < N; i++) {
+    if (i % 7 == 0) {
+      snprintf(texts[i], sizeof texts[i], "{\"broken\":%d", i); /* not JSON: a FAILED result */
+    } else {
+      int pad = (i * 977) % 20000;
+      int n = snprintf(texts[i], sizeof texts[i], "{\"i\":%d,\"pad\":\"", i);
+      memset(texts[i] + n, 'x', (size_t)pad);
+      strcpy(texts[i] + n + pad, "\"}");
+    }
+    inputs[i] = s(texts[i]);
+  }
+  aslrt_machine *machine = NULL;
+  CHECK(aslrt_machine_compile(s(PASS), &machine) == ASLRT_OK);
+  aslrt_runtime *rt = aslrt_runtime_new(2);
+  CHECK(aslrt_runtime_execute_batch(rt, machine, inputs, N, results) == ASLRT_OK);
+  int right = 0;
+  for (int i = 0; i < N; i++) {
+    if (i % 7 == 0) {
+      right += aslrt_result_status(results[i]) == ASLRT_FAILED && aslrt_result_output(results[i]).ptr == NULL &&
+               aslrt_result_error(results[i]).len > 0 && aslrt_result_cause(results[i]).len > 0;
+    } else {
+      right += aslrt_result_status(results[i]) == ASLRT_SUCCEEDED && view_is(aslrt_result_output(results[i]), texts[i]);
+    }
+  }
+  CHECK(right == N);
+  for (int i = 1; i < N; i += 2) aslrt_result_free(results[i]);
+  for (int i = 0; i < N; i += 2) aslrt_result_free(results[i]);
+  aslrt_runtime_free(rt);
+  aslrt_machine_free(machine);
+}
+
 int main(void) {
   aslrt_machine *machine = NULL;
   aslrt_result *result = NULL;
@@ -325,6 +363,8 @@ int main(void) {
   aslrt_machine_free(machine);
   aslrt_runtime_free(rt); /* the three wait for replies never answered: ABORTED */
   CHECK(done_calls == 3 && aborted_calls == 3);
+
+  batch_of_mixed_sizes();
 
   printf("misuse: %d checks passed (aslrt %s)\n", checks, aslrt_version());
   return 0;

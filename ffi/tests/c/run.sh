@@ -48,7 +48,7 @@ grind "$out/readme" > "$out/readme.out"
 echo "== C API: ffi/examples/batch.c under valgrind (a batch of 200 on 2 threads)"
 build batch ffi/examples/batch.c
 printf '%s' '{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"id.$":"$.detail.orderId"},"End":true}}}' > "$out/pass.json"
-grind "$out/batch" "$out/pass.json" examples/order-routing/input.json 200 2 > "$out/batch.out"
+grind "$out/batch" "$out/pass.json" examples/order-routing/input.json 200 2 1 > "$out/batch.out"
 grep -q '"failed":0' "$out/batch.out"
 
 echo "== C API: ffi/examples/stream.c with deferred replies"
