@@ -4,13 +4,17 @@
  *
  * Conventions:
  * - Inputs are aslrt_str views (pointer and length, no NUL needed), read only during the call.
- * - Functions return an aslrt_status; on failure aslrt_last_error() says what went wrong, and
- *   no output parameter is written.
+ * - Most functions return an aslrt_status; on failure aslrt_last_error() says what went wrong,
+ *   and no output parameter is written. Constructors (aslrt_builder_new, aslrt_runtime_new)
+ *   return NULL on failure, with the reason in aslrt_last_error(); accessors of a NULL object
+ *   return an empty value (see each).
  * - Objects the library hands out (machines, builders, results, runtimes) are owned by the
  *   caller until passed to their _free function (or, for a builder, to aslrt_builder_compile).
  *   Every _free function accepts NULL.
  * - A panic never crosses the boundary: it is caught and reported as ASLRT_PANIC.
- * - Task handlers may be called from any worker thread, at the same time as other calls.
+ * - Threads: machines and runtimes may be used from any number of threads at once; a builder
+ *   from one thread at a time; a result from any thread, freed once. Task handlers and done
+ *   callbacks may be called from any worker thread, at the same time as other calls.
  *
  * Link: -laslrt_ffi (libaslrt_ffi.so or libaslrt_ffi.a; the static library also needs
  * -lpthread -ldl -lm).
@@ -54,6 +58,9 @@ typedef enum {
   ASLRT_PANIC = 10,
   // A bug in aslrt; the message is in `aslrt_last_error`.
   ASLRT_INTERNAL = 11,
+  // The call would wait for the worker making it: `aslrt_runtime_execute_batch` or
+  // `aslrt_runtime_free` from a done callback of the same runtime.
+  ASLRT_WOULD_DEADLOCK = 12,
 } aslrt_status;
 
 // How an execution ended, as `aslrt_result_status` reports it.
@@ -80,7 +87,8 @@ typedef enum {
 } aslrt_clock;
 
 // Task handlers being collected for a machine. Owned by the caller from `aslrt_builder_new`
-// until `aslrt_builder_compile` (which consumes it) or `aslrt_builder_free`.
+// until `aslrt_builder_compile` (which consumes it) or `aslrt_builder_free`; used from one
+// thread at a time.
 typedef struct aslrt_builder aslrt_builder;
 
 // A compiled state machine: immutable, and safe to use from any number of threads at once.
@@ -94,7 +102,8 @@ typedef struct aslrt_machine aslrt_machine;
 typedef struct aslrt_result aslrt_result;
 
 // A work-stealing pool of worker threads. Owned by the caller from `aslrt_runtime_new` until
-// `aslrt_runtime_free`.
+// `aslrt_runtime_free`. Every function taking it may be called from any thread at once, until
+// `aslrt_runtime_free` begins.
 typedef struct aslrt_runtime aslrt_runtime;
 
 // A handle to answer one Task call with `aslrt_task_reply_ok` or `aslrt_task_reply_fail`,
@@ -126,17 +135,19 @@ typedef struct {
 // answer that is not JSON. Retry and Catch then apply.
 //
 // It may be called from any worker thread, at the same time as other calls of it: `userdata`
-// must be safe to use that way. It may call back into the library (compile, execute), but should
-// not block on a runtime running it (a blocking `aslrt_runtime_submit` at the limit, or
-// `aslrt_runtime_execute_batch` on the same runtime, can wait for the worker it holds). It must
-// not unwind (no C++ exception or longjmp may leave it).
+// must be safe to use that way. It may call back into the library: compile, execute, and
+// submit (which never blocks inside a handler: past the limit it counts the execution all the
+// same). It should not wait on a runtime that runs it: `aslrt_runtime_execute_batch` there
+// waits for workers, and the one it holds is one of them. It must not free that runtime, nor
+// unwind (no C++ exception or longjmp may leave it).
 typedef int32_t (*aslrt_task_fn)(void *userdata, aslrt_str input, aslrt_task_reply *reply);
 
 // Called once per submitted execution when it ends, on a worker thread. The callee owns
-// `result` and must free it with `aslrt_result_free`. It may submit more work (blocking
-// `aslrt_runtime_submit` included: the execution's slot is free before the callback runs), but
-// must not free the runtime, nor call it once `aslrt_runtime_free` has begun. It must not
-// unwind (no C++ exception or longjmp may leave it).
+// `result` and must free it with `aslrt_result_free`. It may submit more work: there
+// `aslrt_runtime_submit` never blocks (past the limit it counts the execution in flight all the
+// same), and once `aslrt_runtime_free` has begun it returns `ASLRT_SHUT_DOWN`. It must not free
+// the runtime, and `aslrt_runtime_execute_batch` on the runtime running it returns
+// `ASLRT_WOULD_DEADLOCK`. It must not unwind (no C++ exception or longjmp may leave it).
 typedef void (*aslrt_done_fn)(void *userdata, aslrt_result *result);
 
 #ifdef __cplusplus
@@ -169,7 +180,8 @@ aslrt_status aslrt_task_reply_ok(aslrt_task_reply *reply, aslrt_str output_json)
 
 // Fails a Task with `error` (what Retry and Catch match) and `cause` (both copied; an empty
 // cause is no cause), when `aslrt_task_reply_ok` could answer. Returns
-// `ASLRT_ALREADY_ANSWERED` if the reply was answered before or its Task has ended.
+// `ASLRT_ALREADY_ANSWERED` if the reply was answered before or its Task has ended. An empty
+// `error`, or a view that cannot be read, is refused and leaves the reply unanswered.
 //
 // # Safety
 // `error` and `cause` must be valid views. `reply` is only compared, never dereferenced.
@@ -188,7 +200,8 @@ aslrt_builder *aslrt_builder_new(void);
 
 // Sets the clock of the machines the builder compiles: `clock` is one of `aslrt_clock`.
 // `start_millis` is where a virtual clock starts, in milliseconds since the Unix epoch (a
-// negative value: the time of each execution's start); it is ignored for the system clock.
+// negative value: the time of each execution's start); it is ignored for the system and the
+// zero-delay clocks.
 //
 // # Safety
 // `builder` must come from `aslrt_builder_new`, not yet consumed or freed.
@@ -287,9 +300,11 @@ aslrt_str aslrt_result_cause(const aslrt_result *result);
 // `result` must be NULL or a result the caller owns, not yet freed.
 void aslrt_result_free(aslrt_result *result);
 
-// Starts a work-stealing pool of `threads` workers (0: one per core), owned by the caller until
-// `aslrt_runtime_free`. At most 65,536 executions submitted with `aslrt_runtime_submit` are in
-// flight at once (`aslrt_runtime_set_max_in_flight`). NULL only if a panic was caught.
+// Starts a work-stealing pool of `threads` workers (0: one per core, at most 1024), owned by
+// the caller until `aslrt_runtime_free`. At most 65,536 executions submitted with
+// `aslrt_runtime_submit` are in flight at once (`aslrt_runtime_set_max_in_flight`). NULL, with
+// the reason in `aslrt_last_error`, for more than 1024 threads, if the threads cannot be
+// started, or if a panic was caught.
 aslrt_runtime *aslrt_runtime_new(size_t threads);
 
 // Sets the most executions submitted with `aslrt_runtime_submit` that may be in flight (at
@@ -300,20 +315,31 @@ aslrt_runtime *aslrt_runtime_new(size_t threads);
 // `runtime` must be a live runtime.
 aslrt_status aslrt_runtime_set_max_in_flight(aslrt_runtime *runtime, size_t max);
 
-// Waits for every execution in flight (and every callback) to end, stops the workers and frees
-// the runtime. Executions that only a task reply's answer could move on end ABORTED (their
-// callbacks run) once nothing else is left to run and no answer has come for 100 ms. NULL is
-// ignored. It must not be called from a done callback or a handler.
+// Sets how long `aslrt_runtime_free` waits for a task reply's answer (default 1,000 ms) before
+// it ends the executions that only such an answer could move on as ABORTED.
 //
 // # Safety
-// `runtime` must be NULL or a runtime the caller owns, not yet freed, that no other thread is
-// passing to a call.
+// `runtime` must be a live runtime.
+aslrt_status aslrt_runtime_set_shutdown_grace(aslrt_runtime *runtime, uint64_t millis);
+
+// Refuses new submissions (`ASLRT_SHUT_DOWN`), waits for every execution in flight and every
+// done callback to end, stops the workers and frees the runtime. Executions that only a task
+// reply's answer could move on end ABORTED (their callbacks run) once nothing else is left to
+// run and no answer has come for the shutdown grace (`aslrt_runtime_set_shutdown_grace`).
+// NULL is ignored. Called from a done callback of this runtime it frees nothing and leaves a
+// message for `aslrt_last_error`. It must not be called from a handler.
+//
+// # Safety
+// `runtime` must be NULL or a runtime the caller owns, not yet freed; once this has begun, only
+// done callbacks may still pass it to a call.
 void aslrt_runtime_free(aslrt_runtime *runtime);
 
 // Runs the `n` inputs across the pool and fills `results[0..n]` with their results, in input
 // order; the caller owns each (`aslrt_result_free`). On failure nothing is written. `inputs` may
 // be NULL when `n` is 0. The inputs are read in place until this returns: the caller must not
-// change or free them meanwhile.
+// change or free them meanwhile. It returns when every execution has ended: a Task whose
+// handler never answers ends only at its TimeoutSeconds or the execution's five minutes. From a
+// done callback of the same runtime it returns `ASLRT_WOULD_DEADLOCK`.
 //
 // # Safety
 // `runtime` and `machine` must be live; `inputs` must point to `n` valid views and `results` to
@@ -326,7 +352,10 @@ aslrt_status aslrt_runtime_execute_batch(aslrt_runtime *runtime,
 
 // The streaming entry: copies `input`, queues one execution and returns at once; `done(userdata,
 // result)` is called exactly once when it ends (see `aslrt_done_fn`). When the most executions
-// are already in flight it blocks until one ends. The machine may be freed after this returns.
+// are already in flight it blocks until one ends (not in a done callback or a handler: there it
+// goes past the limit). The machine may be freed after this returns. On failure (a NULL
+// argument, `ASLRT_SHUT_DOWN` once `aslrt_runtime_free` has begun) nothing is queued and
+// `done` is not called.
 //
 // # Safety
 // `runtime` and `machine` must be live; `input` a valid view; `done` a function with the

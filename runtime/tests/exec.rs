@@ -216,3 +216,21 @@ fn submit_calls_back_once_per_execution() {
     assert!(seen.iter().all(|s| *s) && after_panic);
     rt.shutdown();
 }
+
+#[test]
+fn a_batch_whose_job_panics_fails_instead_of_hanging() {
+    let runtime = Runtime::new(2);
+    let pass = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).unwrap();
+    let events: Vec<Vec<u8>> = (0..40).map(|i| format!("{{\"i\":{i}}}").into_bytes()).collect();
+    let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.execute_batch_with(&pass, events, |e| {
+            assert!(e.output != Some(r#"{"i":17}"#), "a map that panics on one event");
+            e.status
+        })
+    }));
+    let why = batch.expect_err("a batch with a panicking job cannot succeed");
+    let message = why.downcast_ref::<String>().cloned().or_else(|| why.downcast_ref::<&str>().map(|s| s.to_string()));
+    assert!(message.as_deref().is_some_and(|m| m.contains("results are missing")), "{message:?}");
+    // The pool is still usable afterwards.
+    assert_eq!(runtime.execute_batch(&pass, vec![b"{}".to_vec()])[0].status, Status::Succeeded);
+}

@@ -29,6 +29,9 @@ pub(super) static ANSWERS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Default)]
 struct Reply {
+    /// Set, under the entry's lock, by the first answer accepted: every later one is refused,
+    /// even while the first is on its way to the waiting Task.
+    answered: bool,
     answer: Option<Answer>,
     waiter: Option<tokio::sync::oneshot::Sender<Answer>>,
 }
@@ -49,9 +52,10 @@ fn give(reply: *mut aslrt_task_reply, answer: Answer) -> aslrt_status {
     let Some(mut entry) = REPLIES.get_mut(&id) else {
         return fail(aslrt_status::ASLRT_ALREADY_ANSWERED, ended);
     };
-    if entry.answer.is_some() {
+    if entry.answered {
         return fail(aslrt_status::ASLRT_ALREADY_ANSWERED, "the task reply was already answered");
     }
+    entry.answered = true;
     ANSWERS.fetch_add(1, Ordering::AcqRel);
     match entry.waiter.take() {
         None => entry.answer = Some(answer),
@@ -78,12 +82,40 @@ enum Answer {
 /// answer that is not JSON. Retry and Catch then apply.
 ///
 /// It may be called from any worker thread, at the same time as other calls of it: `userdata`
-/// must be safe to use that way. It may call back into the library (compile, execute), but should
-/// not block on a runtime running it (a blocking `aslrt_runtime_submit` at the limit, or
-/// `aslrt_runtime_execute_batch` on the same runtime, can wait for the worker it holds). It must
-/// not unwind (no C++ exception or longjmp may leave it).
+/// must be safe to use that way. It may call back into the library: compile, execute, and
+/// submit (which never blocks inside a handler: past the limit it counts the execution all the
+/// same). It should not wait on a runtime that runs it: `aslrt_runtime_execute_batch` there
+/// waits for workers, and the one it holds is one of them. It must not free that runtime, nor
+/// unwind (no C++ exception or longjmp may leave it).
 pub type aslrt_task_fn =
     Option<unsafe extern "C" fn(userdata: *mut c_void, input: aslrt_str, reply: *mut aslrt_task_reply) -> i32>;
+
+thread_local! {
+    /// How many C handler calls this thread is inside (a handler may execute a machine whose
+    /// handler is in C too).
+    static IN_HANDLER: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this thread is inside a C handler's call.
+pub(super) fn in_handler() -> bool {
+    IN_HANDLER.with(|n| n.get() > 0)
+}
+
+/// Marks this thread as inside a C handler's call while it lives.
+struct Inside;
+
+impl Inside {
+    fn enter() -> Inside {
+        IN_HANDLER.with(|n| n.set(n.get() + 1));
+        Inside
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        IN_HANDLER.with(|n| n.set(n.get() - 1));
+    }
+}
 
 /// A C handler and its userdata, as an aslrt Task handler.
 pub(super) struct CHandler {
@@ -163,10 +195,13 @@ impl TaskHandler for CHandler {
             }
         };
         let reply = id as usize as *mut aslrt_task_reply;
-        // SAFETY: `f` is the function the caller registered for this resource, called as the
-        // header describes it: `text` stays valid for the whole call, and `reply` is a handle
-        // the library never dereferences.
-        let rc = unsafe { (self.f)(self.userdata.0, view(text.as_bytes()), reply) };
+        let rc = {
+            let _inside = Inside::enter();
+            // SAFETY: `f` is the function the caller registered for this resource, called as
+            // the header describes it: `text` stays valid for the whole call, and `reply` is a
+            // handle the library never dereferences.
+            unsafe { (self.f)(self.userdata.0, view(text.as_bytes()), reply) }
+        };
         let resource = ctx.resource;
         if rc == ASLRT_TASK_PENDING {
             let Some(mut entry) = REPLIES.get_mut(&id) else {
@@ -240,7 +275,8 @@ pub unsafe extern "C" fn aslrt_task_reply_ok(reply: *mut aslrt_task_reply, outpu
 
 /// Fails a Task with `error` (what Retry and Catch match) and `cause` (both copied; an empty
 /// cause is no cause), when `aslrt_task_reply_ok` could answer. Returns
-/// `ASLRT_ALREADY_ANSWERED` if the reply was answered before or its Task has ended.
+/// `ASLRT_ALREADY_ANSWERED` if the reply was answered before or its Task has ended. An empty
+/// `error`, or a view that cannot be read, is refused and leaves the reply unanswered.
 ///
 /// # Safety
 /// `error` and `cause` must be valid views. `reply` is only compared, never dereferenced.
@@ -257,6 +293,10 @@ pub unsafe extern "C" fn aslrt_task_reply_fail(
         // SAFETY: the caller promises valid views.
         let texts = unsafe { (text(error, "the error"), text(cause, "the cause")) };
         match texts {
+            (Ok(""), Ok(_)) => fail(
+                aslrt_status::ASLRT_INVALID_ARGUMENT,
+                "the error name is empty: Retry and Catch match it, so it needs one (the reply stays unanswered)",
+            ),
             (Ok(error), Ok(cause)) => give(
                 reply,
                 Answer::Fail { error: error.to_owned(), cause: (!cause.is_empty()).then(|| cause.to_owned()) },

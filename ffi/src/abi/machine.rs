@@ -54,7 +54,8 @@ pub extern "C" fn aslrt_builder_new() -> *mut aslrt_builder {
 
 /// Sets the clock of the machines the builder compiles: `clock` is one of `aslrt_clock`.
 /// `start_millis` is where a virtual clock starts, in milliseconds since the Unix epoch (a
-/// negative value: the time of each execution's start); it is ignored for the system clock.
+/// negative value: the time of each execution's start); it is ignored for the system and the
+/// zero-delay clocks.
 ///
 /// # Safety
 /// `builder` must come from `aslrt_builder_new`, not yet consumed or freed.

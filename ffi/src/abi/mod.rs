@@ -71,6 +71,9 @@ pub enum aslrt_status {
     ASLRT_PANIC = 10,
     /// A bug in aslrt; the message is in `aslrt_last_error`.
     ASLRT_INTERNAL = 11,
+    /// The call would wait for the worker making it: `aslrt_runtime_execute_batch` or
+    /// `aslrt_runtime_free` from a done callback of the same runtime.
+    ASLRT_WOULD_DEADLOCK = 12,
 }
 
 /// How an execution ended, as `aslrt_result_status` reports it.
@@ -96,7 +99,8 @@ pub struct aslrt_machine {
 }
 
 /// Task handlers being collected for a machine. Owned by the caller from `aslrt_builder_new`
-/// until `aslrt_builder_compile` (which consumes it) or `aslrt_builder_free`.
+/// until `aslrt_builder_compile` (which consumes it) or `aslrt_builder_free`; used from one
+/// thread at a time.
 pub struct aslrt_builder {
     handlers: Handlers,
     config: Config,
@@ -121,7 +125,8 @@ thread_local! {
 
 fn fail(status: aslrt_status, message: impl Into<String>) -> aslrt_status {
     let message = message.into();
-    LAST_ERROR.with(|e| *e.borrow_mut() = message);
+    // A thread that is exiting has no last error left to set.
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = message);
     status
 }
 

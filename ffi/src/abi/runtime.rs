@@ -2,41 +2,76 @@
 
 use super::handler::UserData;
 use super::*;
+use std::cell::Cell;
+use std::sync::atomic::AtomicUsize;
+use std::sync::RwLock;
 
 /// Called once per submitted execution when it ends, on a worker thread. The callee owns
-/// `result` and must free it with `aslrt_result_free`. It may submit more work (blocking
-/// `aslrt_runtime_submit` included: the execution's slot is free before the callback runs), but
-/// must not free the runtime, nor call it once `aslrt_runtime_free` has begun. It must not
-/// unwind (no C++ exception or longjmp may leave it).
+/// `result` and must free it with `aslrt_result_free`. It may submit more work: there
+/// `aslrt_runtime_submit` never blocks (past the limit it counts the execution in flight all the
+/// same), and once `aslrt_runtime_free` has begun it returns `ASLRT_SHUT_DOWN`. It must not free
+/// the runtime, and `aslrt_runtime_execute_batch` on the runtime running it returns
+/// `ASLRT_WOULD_DEADLOCK`. It must not unwind (no C++ exception or longjmp may leave it).
 pub type aslrt_done_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, result: *mut aslrt_result)>;
 
 /// A work-stealing pool of worker threads. Owned by the caller from `aslrt_runtime_new` until
-/// `aslrt_runtime_free`.
+/// `aslrt_runtime_free`. Every function taking it may be called from any thread at once, until
+/// `aslrt_runtime_free` begins.
 pub struct aslrt_runtime {
-    runtime: Option<Runtime>,
+    /// Read by every call; taken by `aslrt_runtime_free` to stop the workers.
+    runtime: RwLock<Option<Runtime>>,
     limit: Arc<InFlight>,
+    /// How long `aslrt_runtime_free` waits for an answer before it aborts (milliseconds).
+    grace_ms: AtomicU64,
 }
 
-/// How many submitted executions have not called back, and the most there may be.
+/// The submitted executions in flight and the callbacks running, with the most executions
+/// there may be.
 struct InFlight {
-    count: Mutex<usize>,
-    max: std::sync::atomic::AtomicUsize,
+    state: Mutex<Flight>,
+    max: AtomicUsize,
     changed: Condvar,
 }
 
-/// Starts a work-stealing pool of `threads` workers (0: one per core), owned by the caller until
-/// `aslrt_runtime_free`. At most 65,536 executions submitted with `aslrt_runtime_submit` are in
-/// flight at once (`aslrt_runtime_set_max_in_flight`). NULL only if a panic was caught.
+#[derive(Default)]
+struct Flight {
+    executions: usize,
+    callbacks: usize,
+    /// `aslrt_runtime_free` has begun: submissions are refused.
+    closing: bool,
+}
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Flight> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+thread_local! {
+    /// The runtime (its `InFlight`) whose done callback this thread is running, or NULL.
+    static IN_DONE: Cell<*const InFlight> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The most worker threads a runtime may have.
+const MAX_THREADS: usize = 1024;
+
+/// Starts a work-stealing pool of `threads` workers (0: one per core, at most 1024), owned by
+/// the caller until `aslrt_runtime_free`. At most 65,536 executions submitted with
+/// `aslrt_runtime_submit` are in flight at once (`aslrt_runtime_set_max_in_flight`). NULL, with
+/// the reason in `aslrt_last_error`, for more than 1024 threads, if the threads cannot be
+/// started, or if a panic was caught.
 #[no_mangle]
 pub extern "C" fn aslrt_runtime_new(threads: usize) -> *mut aslrt_runtime {
     guard(std::ptr::null_mut(), || {
         let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-        let limit = Arc::new(InFlight {
-            count: Mutex::new(0),
-            max: std::sync::atomic::AtomicUsize::new(65_536),
-            changed: Condvar::new(),
-        });
-        Box::into_raw(Box::new(aslrt_runtime { runtime: Some(Runtime::new(threads)), limit }))
+        if threads > MAX_THREADS {
+            fail(aslrt_status::ASLRT_INVALID_ARGUMENT, format!("{threads} threads: at most {MAX_THREADS}"));
+            return std::ptr::null_mut();
+        }
+        let limit =
+            Arc::new(InFlight { state: Mutex::default(), max: AtomicUsize::new(65_536), changed: Condvar::new() });
+        let runtime = RwLock::new(Some(Runtime::new(threads)));
+        Box::into_raw(Box::new(aslrt_runtime { runtime, limit, grace_ms: AtomicU64::new(1000) }))
     })
 }
 
@@ -56,45 +91,66 @@ pub unsafe extern "C" fn aslrt_runtime_set_max_in_flight(runtime: *mut aslrt_run
         if max == 0 {
             return fail(aslrt_status::ASLRT_INVALID_ARGUMENT, "max in flight must be at least 1");
         }
-        let _count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
-        rt.limit.max.store(max, std::sync::atomic::Ordering::Relaxed);
+        let _state = rt.limit.lock();
+        rt.limit.max.store(max, Ordering::Relaxed);
         rt.limit.changed.notify_all();
         aslrt_status::ASLRT_OK
     })
 }
 
-/// Waits for every execution in flight (and every callback) to end, stops the workers and frees
-/// the runtime. Executions that only a task reply's answer could move on end ABORTED (their
-/// callbacks run) once nothing else is left to run and no answer has come for 100 ms. NULL is
-/// ignored. It must not be called from a done callback or a handler.
+/// Sets how long `aslrt_runtime_free` waits for a task reply's answer (default 1,000 ms) before
+/// it ends the executions that only such an answer could move on as ABORTED.
 ///
 /// # Safety
-/// `runtime` must be NULL or a runtime the caller owns, not yet freed, that no other thread is
-/// passing to a call.
+/// `runtime` must be a live runtime.
+#[no_mangle]
+pub unsafe extern "C" fn aslrt_runtime_set_shutdown_grace(runtime: *mut aslrt_runtime, millis: u64) -> aslrt_status {
+    guard(aslrt_status::ASLRT_PANIC, || {
+        // SAFETY: the caller promises a live runtime; it is only read.
+        let Some(rt) = (unsafe { runtime.as_ref() }) else {
+            return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "runtime is NULL");
+        };
+        rt.grace_ms.store(millis, Ordering::Relaxed);
+        aslrt_status::ASLRT_OK
+    })
+}
+
+/// Refuses new submissions (`ASLRT_SHUT_DOWN`), waits for every execution in flight and every
+/// done callback to end, stops the workers and frees the runtime. Executions that only a task
+/// reply's answer could move on end ABORTED (their callbacks run) once nothing else is left to
+/// run and no answer has come for the shutdown grace (`aslrt_runtime_set_shutdown_grace`).
+/// NULL is ignored. Called from a done callback of this runtime it frees nothing and leaves a
+/// message for `aslrt_last_error`. It must not be called from a handler.
+///
+/// # Safety
+/// `runtime` must be NULL or a runtime the caller owns, not yet freed; once this has begun, only
+/// done callbacks may still pass it to a call.
 #[no_mangle]
 pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
     guard((), || {
-        if runtime.is_null() {
+        // SAFETY: the caller promises NULL or a live runtime. Until the workers are joined it is
+        // only read, since done callbacks may read it too.
+        let Some(rt) = (unsafe { runtime.as_ref() }) else { return };
+        if IN_DONE.with(Cell::get) == Arc::as_ptr(&rt.limit) {
+            fail(aslrt_status::ASLRT_WOULD_DEADLOCK, "aslrt_runtime_free from a done callback of the same runtime");
             return;
         }
-        // SAFETY: the caller hands back ownership of a live runtime.
-        let mut rt = unsafe { Box::from_raw(runtime) };
-        let Some(pool) = rt.runtime.take() else { return };
-        // Queued and running executions finish. Once every one left is waiting for a handler's
-        // answer (a reply never answered), they end ABORTED.
-        // Stuck: every execution in flight waits only on a handler's answer, with nothing queued,
-        // running or on a timer; taken as final once it has stayed so, with the same executions
-        // and no answer given, for GRACE.
-        const GRACE: std::time::Duration = std::time::Duration::from_millis(100);
-        let mut count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = rt.limit.lock();
+        state.closing = true;
+        // Stuck: every execution in flight waits only on a handler's answer, with nothing
+        // queued, running, on a timer or in a callback; taken as final once it has stayed so,
+        // with the same executions and no answer given, for the grace.
+        let grace = std::time::Duration::from_millis(rt.grace_ms.load(Ordering::Relaxed));
         let mut abort = false;
         let mut stuck_since: Option<((usize, u64), std::time::Instant)> = None;
-        while *count > 0 {
-            if *count <= pool.stuck_on_handlers() {
-                let now = (*count, super::handler::ANSWERS.load(std::sync::atomic::Ordering::Acquire));
+        while state.executions > 0 || state.callbacks > 0 {
+            let stuck =
+                rt.runtime.read().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |p| p.stuck_on_handlers());
+            if state.callbacks == 0 && state.executions <= stuck {
+                let now = (state.executions, super::handler::ANSWERS.load(Ordering::Acquire));
                 match stuck_since {
                     Some((seen, since)) if seen == now => {
-                        if since.elapsed() >= GRACE {
+                        if since.elapsed() >= grace {
                             abort = true;
                             break;
                         }
@@ -105,27 +161,36 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
                 stuck_since = None;
             }
             let wait = std::time::Duration::from_millis(10);
-            count = rt.limit.changed.wait_timeout(count, wait).unwrap_or_else(|p| p.into_inner()).0;
+            state = rt.limit.changed.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()).0;
         }
-        drop(count);
-        if abort {
-            pool.shutdown_now();
-        } else {
-            pool.shutdown();
+        drop(state);
+        let pool = rt.runtime.write().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(pool) = pool {
+            // Aborted executions' callbacks run on the workers during shutdown_now; they find
+            // the runtime closing.
+            if abort {
+                pool.shutdown_now();
+            } else {
+                pool.shutdown();
+            }
         }
-        // Every execution has ended and begun its callback once the count is back to zero; the
-        // workers that run the callbacks were joined by the shutdown above.
-        let mut count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
-        while *count > 0 {
-            count = rt.limit.changed.wait(count).unwrap_or_else(|p| p.into_inner());
+        // The workers, which ran every callback, are joined; the counts are back to zero.
+        let mut state = rt.limit.lock();
+        while state.executions > 0 || state.callbacks > 0 {
+            state = rt.limit.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
+        drop(state);
+        // SAFETY: the caller hands back ownership; no worker or callback can reach it now.
+        drop(unsafe { Box::from_raw(runtime) });
     })
 }
 
 /// Runs the `n` inputs across the pool and fills `results[0..n]` with their results, in input
 /// order; the caller owns each (`aslrt_result_free`). On failure nothing is written. `inputs` may
 /// be NULL when `n` is 0. The inputs are read in place until this returns: the caller must not
-/// change or free them meanwhile.
+/// change or free them meanwhile. It returns when every execution has ended: a Task whose
+/// handler never answers ends only at its TimeoutSeconds or the execution's five minutes. From a
+/// done callback of the same runtime it returns `ASLRT_WOULD_DEADLOCK`.
 ///
 /// # Safety
 /// `runtime` and `machine` must be live; `inputs` must point to `n` valid views and `results` to
@@ -146,7 +211,14 @@ pub unsafe extern "C" fn aslrt_runtime_execute_batch(
         if n > 0 && (inputs.is_null() || results.is_null()) {
             return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "inputs or results is NULL");
         }
-        let Some(pool) = rt.runtime.as_ref() else {
+        if IN_DONE.with(Cell::get) == Arc::as_ptr(&rt.limit) {
+            return fail(
+                aslrt_status::ASLRT_WOULD_DEADLOCK,
+                "a batch from a done callback would wait for the worker running the callback",
+            );
+        }
+        let pool = rt.runtime.read().unwrap_or_else(|p| p.into_inner());
+        let (Some(pool), false) = (pool.as_ref(), rt.limit.lock().closing) else {
             return fail(aslrt_status::ASLRT_SHUT_DOWN, "the runtime is shutting down");
         };
         let views: &[aslrt_str] = if n == 0 {
@@ -168,9 +240,9 @@ pub unsafe extern "C" fn aslrt_runtime_execute_batch(
         // returns.
         // Each result is made on the worker that ran its execution.
         let made = pool.execute_batch_with(&machine.machine, events, |e| Made(result(e.to_outcome())));
-        for (i, Made(r)) in made.into_iter().enumerate() {
+        for (i, m) in made.into_iter().enumerate() {
             // SAFETY: the caller promises `n` writable pointers at the non-NULL `results`.
-            unsafe { *results.add(i) = r };
+            unsafe { *results.add(i) = m.into_raw() };
         }
         aslrt_status::ASLRT_OK
     })
@@ -178,7 +250,10 @@ pub unsafe extern "C" fn aslrt_runtime_execute_batch(
 
 /// The streaming entry: copies `input`, queues one execution and returns at once; `done(userdata,
 /// result)` is called exactly once when it ends (see `aslrt_done_fn`). When the most executions
-/// are already in flight it blocks until one ends. The machine may be freed after this returns.
+/// are already in flight it blocks until one ends (not in a done callback or a handler: there it
+/// goes past the limit). The machine may be freed after this returns. On failure (a NULL
+/// argument, `ASLRT_SHUT_DOWN` once `aslrt_runtime_free` has begun) nothing is queued and
+/// `done` is not called.
 ///
 /// # Safety
 /// `runtime` and `machine` must be live; `input` a valid view; `done` a function with the
@@ -230,39 +305,60 @@ unsafe fn submit(
         let Some(done) = done else {
             return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "done is NULL");
         };
-        let Some(pool) = rt.runtime.as_ref() else {
-            return fail(aslrt_status::ASLRT_SHUT_DOWN, "the runtime is shutting down");
-        };
         // SAFETY: the caller promises a valid view; it is copied before this returns.
         let event = match unsafe { bytes(input, "the input") } {
             Ok(b) => b.to_vec(),
             Err(status) => return status,
         };
+        // On a worker (in a done callback or a handler) waiting for a slot could wait for the
+        // worker itself: there the limit is passed instead.
+        let on_worker = !IN_DONE.with(Cell::get).is_null() || super::handler::in_handler();
         {
-            let mut count = rt.limit.count.lock().unwrap_or_else(|p| p.into_inner());
-            while *count >= rt.limit.max.load(std::sync::atomic::Ordering::Relaxed) {
+            let mut state = rt.limit.lock();
+            loop {
+                if state.closing {
+                    return fail(aslrt_status::ASLRT_SHUT_DOWN, "the runtime is shutting down");
+                }
+                if state.executions < rt.limit.max.load(Ordering::Relaxed) || (block && on_worker) {
+                    break;
+                }
                 if !block {
                     return fail(aslrt_status::ASLRT_BUSY, "the most executions are already in flight");
                 }
-                count = rt.limit.changed.wait(count).unwrap_or_else(|p| p.into_inner());
+                state = rt.limit.changed.wait(state).unwrap_or_else(|p| p.into_inner());
             }
-            *count += 1;
+            // Counted before the pool sees it: aslrt_runtime_free waits for it from here on.
+            state.executions += 1;
         }
+        let pool = rt.runtime.read().unwrap_or_else(|p| p.into_inner());
+        let Some(pool) = pool.as_ref() else {
+            // Not reachable while counted (free takes the pool only once the count is zero), but
+            // a count must never be left behind.
+            let mut state = rt.limit.lock();
+            state.executions -= 1;
+            rt.limit.changed.notify_all();
+            return fail(aslrt_status::ASLRT_SHUT_DOWN, "the runtime is shutting down");
+        };
         let limit = Arc::clone(&rt.limit);
         let userdata = UserData(userdata);
         pool.submit(&machine.machine, event, move |outcome| {
             let userdata = userdata;
-            // The slot is free before the callback runs, so that a callback may submit the next
-            // event even at the limit. The workers, which run the callbacks, are joined before
-            // aslrt_runtime_free returns.
+            // The slot is free before the callback runs, so that the callback's own submission
+            // finds room; aslrt_runtime_free waits for the callback as well.
             {
-                let mut count = limit.count.lock().unwrap_or_else(|p| p.into_inner());
-                *count -= 1;
+                let mut state = limit.lock();
+                state.executions -= 1;
+                state.callbacks += 1;
                 limit.changed.notify_all();
             }
+            let outer = IN_DONE.with(|c| c.replace(Arc::as_ptr(&limit)));
             // SAFETY: `done` is the caller's callback, called once with a result it now owns
             // and the userdata it gave for this execution, as the header describes.
             unsafe { done(userdata.0, result(outcome)) };
+            IN_DONE.with(|c| c.set(outer));
+            let mut state = limit.lock();
+            state.callbacks -= 1;
+            limit.changed.notify_all();
         });
         aslrt_status::ASLRT_OK
     })
@@ -278,11 +374,11 @@ unsafe fn submit(
 pub unsafe extern "C" fn aslrt_runtime_metrics(runtime: *mut aslrt_runtime, buf: *mut c_char, cap: usize) -> usize {
     guard(0, || {
         // SAFETY: the caller promises NULL or a live runtime; it is only read.
-        let Some(pool) = (unsafe { runtime.as_ref() }).and_then(|r| r.runtime.as_ref()) else {
-            return 0;
-        };
+        let Some(rt) = (unsafe { runtime.as_ref() }) else { return 0 };
+        let pool = rt.runtime.read().unwrap_or_else(|p| p.into_inner());
+        let text = pool.as_ref().map(|p| p.metrics().snapshot().prometheus()).unwrap_or_default();
         // SAFETY: passed on from this function's contract.
-        unsafe { copy_out(&pool.metrics().snapshot().prometheus(), buf, cap) }
+        unsafe { copy_out(&text, buf, cap) }
     })
 }
 
@@ -305,8 +401,24 @@ impl AsRef<[u8]> for Borrowed {
     }
 }
 
-/// A result made on a worker, on its way to the caller's array.
+/// A result made on a worker, on its way to the caller's array; freed if it never gets there
+/// (a batch that panics part-way).
 struct Made(*mut aslrt_result);
+
+impl Made {
+    fn into_raw(self) -> *mut aslrt_result {
+        let r = self.0;
+        std::mem::forget(self);
+        r
+    }
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        // SAFETY: the result was never handed out, so this is its only owner.
+        unsafe { aslrt_result_free(self.0) }
+    }
+}
 
 // SAFETY: the pointer is a fresh Box's, owned by no one else, moved once to the calling thread.
 unsafe impl Send for Made {}

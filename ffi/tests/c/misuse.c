@@ -3,32 +3,10 @@
  * library, and freeing NULL. Every call must return a named status (or a named failure in the
  * execution's result) and nothing may crash or leak: run under valgrind by ffi/tests/c/run.sh. */
 #define _POSIX_C_SOURCE 200809L
-#include "aslrt.h"
-#include <time.h>
+#include "check.h"
 
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static int checks = 0;
-
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    checks++;                                                                        \
-    if (!(cond)) {                                                                   \
-      char why[4096];                                                                \
-      aslrt_last_error(why, sizeof why);                                             \
-      fprintf(stderr, "misuse.c:%d: check failed: %s (last error: %s)\n", __LINE__, \
-              #cond, why);                                                           \
-      exit(1);                                                                       \
-    }                                                                                \
-  } while (0)
-
-static aslrt_str s(const char *text) {
-  aslrt_str v = {text, strlen(text)};
-  return v;
-}
+#include <time.h>
 
 static int view_is(aslrt_str v, const char *text) {
   return v.ptr != NULL && v.len == strlen(text) && memcmp(v.ptr, text, v.len) == 0;
@@ -136,12 +114,7 @@ static const char *TASK_TIMEOUT =
 
 /* `definition` compiled with `handler` in mode `m` for every local resource. */
 static aslrt_machine *compile_with(enum mode *m, const char *definition) {
-  aslrt_builder *b = aslrt_builder_new();
-  CHECK(b != NULL);
-  CHECK(aslrt_builder_add_handler(b, s("arn:aws:states:::local:*"), handler, m) == ASLRT_OK);
-  aslrt_machine *machine = NULL;
-  CHECK(aslrt_builder_compile(b, s(definition), &machine) == ASLRT_OK);
-  return machine;
+  return compile_handled(definition, handler, m);
 }
 
 static aslrt_result *run_def(enum mode *m, const char *definition, const char *input) {
@@ -163,8 +136,8 @@ static void on_done(void *userdata, aslrt_result *result) {
   aslrt_result_free(result);
 }
 
-/* A batch whose results share memory: outputs from a few bytes to past a quarter block, failures
- * among them, each checked and then freed out of order (odd ones first). */
+/* A batch of outputs from a few bytes to 20 KB, failures among them, each checked and then freed
+ * out of order (odd ones first). */
 static void batch_of_mixed_sizes(void) {
   enum { N = 300 };
   static char texts[N][24000];
@@ -201,17 +174,22 @@ static void batch_of_mixed_sizes(void) {
   aslrt_machine_free(machine);
 }
 
+/* What an output parameter holds before a failing call: it must still hold it after. */
+static char sentinel;
+#define UNTOUCHED(type) ((type *)(void *)&sentinel)
+
 int main(void) {
-  aslrt_machine *machine = NULL;
-  aslrt_result *result = NULL;
+  aslrt_machine *machine = UNTOUCHED(aslrt_machine);
+  aslrt_result *result = UNTOUCHED(aslrt_result);
   char buf[64];
 
   /* NULL for every pointer. */
   CHECK(aslrt_machine_compile(s(PASS), NULL) == ASLRT_NULL_ARGUMENT);
   aslrt_str null_with_length = {NULL, 5};
-  CHECK(aslrt_machine_compile(null_with_length, &machine) == ASLRT_NULL_ARGUMENT && machine == NULL);
+  CHECK(aslrt_machine_compile(null_with_length, &machine) == ASLRT_NULL_ARGUMENT &&
+        machine == UNTOUCHED(aslrt_machine));
   aslrt_str empty = {NULL, 0};
-  CHECK(aslrt_machine_compile(empty, &machine) == ASLRT_INVALID_DEFINITION && machine == NULL);
+  CHECK(aslrt_machine_compile(empty, &machine) == ASLRT_INVALID_DEFINITION && machine == UNTOUCHED(aslrt_machine));
   CHECK(aslrt_builder_add_handler(NULL, s("r"), handler, NULL) == ASLRT_NULL_ARGUMENT);
   aslrt_builder *b = aslrt_builder_new();
   CHECK(aslrt_builder_add_handler(b, s("r"), NULL, NULL) == ASLRT_NULL_ARGUMENT);
@@ -220,8 +198,8 @@ int main(void) {
   CHECK(aslrt_builder_set_clock(NULL, ASLRT_CLOCK_VIRTUAL, 0) == ASLRT_NULL_ARGUMENT);
   CHECK(aslrt_builder_add_handler(b, null_with_length, handler, NULL) == ASLRT_NULL_ARGUMENT);
   CHECK(aslrt_builder_compile(b, s(PASS), NULL) == ASLRT_NULL_ARGUMENT); /* consumed all the same */
-  CHECK(aslrt_builder_compile(NULL, s(PASS), &machine) == ASLRT_NULL_ARGUMENT);
-  CHECK(aslrt_machine_execute(NULL, s("{}"), &result) == ASLRT_NULL_ARGUMENT && result == NULL);
+  CHECK(aslrt_builder_compile(NULL, s(PASS), &machine) == ASLRT_NULL_ARGUMENT && machine == UNTOUCHED(aslrt_machine));
+  CHECK(aslrt_machine_execute(NULL, s("{}"), &result) == ASLRT_NULL_ARGUMENT && result == UNTOUCHED(aslrt_result));
   CHECK(aslrt_task_reply_ok(NULL, s("1")) == ASLRT_NULL_ARGUMENT);
   CHECK(aslrt_task_reply_fail(NULL, s("E"), s("c")) == ASLRT_NULL_ARGUMENT);
   CHECK(aslrt_result_status(NULL) == ASLRT_ABORTED);
@@ -248,7 +226,7 @@ int main(void) {
   for (int i = 0; i < 2; i++) {
     CHECK(aslrt_machine_compile(s("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"B\"}}}"),
                                 &machine) == ASLRT_INVALID_DEFINITION);
-    CHECK(machine == NULL);
+    CHECK(machine == UNTOUCHED(aslrt_machine));
     CHECK(last_error_has("MISSING_TRANSITION_TARGET") && last_error_has("/States/A/Next"));
   }
   CHECK(aslrt_machine_compile(s("{nope"), &machine) == ASLRT_INVALID_DEFINITION);
@@ -295,11 +273,11 @@ int main(void) {
   CHECK(rt != NULL);
   CHECK(aslrt_machine_compile(s(PASS), &machine) == ASLRT_OK);
   aslrt_str inputs[3] = {s("{\"i\":0}"), s("[1"), s("{\"i\":2}")};
-  aslrt_result *results[3] = {NULL, NULL, NULL};
+  aslrt_result *results[3] = {UNTOUCHED(aslrt_result), UNTOUCHED(aslrt_result), UNTOUCHED(aslrt_result)};
   CHECK(aslrt_runtime_execute_batch(rt, machine, inputs, 3, NULL) == ASLRT_NULL_ARGUMENT);
   aslrt_str bad_inputs[2] = {s("{}"), null_with_length};
   CHECK(aslrt_runtime_execute_batch(rt, machine, bad_inputs, 2, results) == ASLRT_NULL_ARGUMENT);
-  CHECK(results[0] == NULL);
+  CHECK(results[0] == UNTOUCHED(aslrt_result) && results[1] == UNTOUCHED(aslrt_result));
   CHECK(aslrt_runtime_execute_batch(rt, machine, inputs, 3, results) == ASLRT_OK);
   CHECK(view_is(aslrt_result_output(results[0]), "{\"i\":0}"));
   CHECK(aslrt_result_status(results[1]) == ASLRT_FAILED);

@@ -12,7 +12,7 @@ mkdir -p "$out"
 command -v valgrind >/dev/null || { echo "valgrind is required (Debian: apt-get install valgrind)" >&2; exit 1; }
 
 build() { # name source
-  cc -std=c11 -Wall -Wextra -Werror -g -I ffi/include "$2" "$lib" -lpthread -ldl -lm -o "$out/$1"
+  cc -std=c11 -Wall -Wextra -Werror -g -I ffi/include -I ffi/tests/c "$2" "$lib" -lpthread -ldl -lm -o "$out/$1"
 }
 grind() { # program args...
   valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -22,6 +22,10 @@ grind() { # program args...
 echo "== C API: misuse under valgrind"
 build misuse ffi/tests/c/misuse.c
 grind "$out/misuse"
+
+echo "== C API: a runtime's life under valgrind"
+build lifecycle ffi/tests/c/lifecycle.c
+grind "$out/lifecycle"
 
 echo "== C API: from C++ under valgrind"
 c++ -std=c++17 -Wall -Wextra -Werror -g -I ffi/include ffi/tests/c/smoke.cpp "$lib" -lpthread -ldl -lm -o "$out/smoke"

@@ -340,6 +340,9 @@ impl Runtime {
             let (machine, results, remaining, map) =
                 (machine.clone(), Arc::clone(&results), Arc::clone(&remaining), Arc::clone(&map));
             self.shared.submit(Box::new(move |scratch, metrics, run| {
+                // Counts the chunk as done even if it panics (a bug), so that the caller is
+                // woken and fails on the missing results instead of waiting for ever.
+                let _counted = ChunkDone(&remaining);
                 let done: Vec<(usize, T)> = part
                     .into_iter()
                     .map(|(i, e)| (i, map(run_or_abort(metrics, run, || machine.execute(scratch, e.as_ref())))))
@@ -347,15 +350,6 @@ impl Runtime {
                 let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
                 for (i, o) in done {
                     r[i] = Some(o);
-                }
-                drop(r);
-                let (count, cv) = &*remaining;
-                let mut c = count.lock().unwrap_or_else(|p| p.into_inner());
-                *c -= 1;
-                // Only the last chunk wakes the caller: a wake per chunk would take a core from
-                // the workers hundreds of times per batch.
-                if *c == 0 {
-                    cv.notify_all();
                 }
             }));
         }
@@ -366,7 +360,8 @@ impl Runtime {
         }
         drop(c);
         let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
-        r.drain(..).map(|o| o.expect("every chunk filled its results")).collect()
+        let all: Option<Vec<T>> = r.drain(..).collect();
+        all.expect("a batch's job panicked (a bug in aslrt): its results are missing")
     }
 
     /// Runs a stream of events, handing each result to `sink` in the order of the events.
@@ -500,6 +495,22 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         if !self.threads.is_empty() {
             self.stop(false);
+        }
+    }
+}
+
+/// Counts one chunk of a batch as done when dropped.
+struct ChunkDone<'a>(&'a (Mutex<usize>, Condvar));
+
+impl Drop for ChunkDone<'_> {
+    fn drop(&mut self) {
+        let (count, cv) = self.0;
+        let mut c = count.lock().unwrap_or_else(|p| p.into_inner());
+        *c -= 1;
+        // Only the last chunk wakes the caller: a wake per chunk would take a core from the
+        // workers hundreds of times per batch.
+        if *c == 0 {
+            cv.notify_all();
         }
     }
 }
