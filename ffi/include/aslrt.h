@@ -330,8 +330,9 @@ aslrt_status aslrt_runtime_set_shutdown_grace(aslrt_runtime *runtime, uint64_t m
 // message for `aslrt_last_error`. It must not be called from a handler.
 //
 // # Safety
-// `runtime` must be NULL or a runtime the caller owns, not yet freed; once this has begun, only
-// done callbacks may still pass it to a call.
+// `runtime` must be NULL or a runtime the caller owns, not yet freed. No other thread may be in
+// a call on it or make one, except its own done callbacks and submissions already blocked at
+// the limit (both are refused with `ASLRT_SHUT_DOWN` from here on).
 void aslrt_runtime_free(aslrt_runtime *runtime);
 
 // Runs the `n` inputs across the pool and fills `results[0..n]` with their results, in input

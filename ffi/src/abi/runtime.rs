@@ -37,6 +37,9 @@ struct InFlight {
 struct Flight {
     executions: usize,
     callbacks: usize,
+    /// Submissions blocked at the limit: `aslrt_runtime_free` wakes them (they return
+    /// `ASLRT_SHUT_DOWN`) and waits for them to leave.
+    waiting: usize,
     /// `aslrt_runtime_free` has begun: submissions are refused.
     closing: bool,
 }
@@ -50,6 +53,28 @@ impl InFlight {
 thread_local! {
     /// The runtime (its `InFlight`) whose done callback this thread is running, or NULL.
     static IN_DONE: Cell<*const InFlight> = const { Cell::new(std::ptr::null()) };
+}
+
+/// A done callback running on this thread: marks the thread as inside it, and counts the
+/// callback as ended when dropped, whatever happens.
+struct Calling<'a> {
+    limit: &'a Arc<InFlight>,
+    outer: *const InFlight,
+}
+
+impl<'a> Calling<'a> {
+    fn enter(limit: &'a Arc<InFlight>) -> Calling<'a> {
+        Calling { limit, outer: IN_DONE.with(|c| c.replace(Arc::as_ptr(limit))) }
+    }
+}
+
+impl Drop for Calling<'_> {
+    fn drop(&mut self) {
+        IN_DONE.with(|c| c.set(self.outer));
+        let mut state = self.limit.lock();
+        state.callbacks -= 1;
+        self.limit.changed.notify_all();
+    }
 }
 
 /// The most worker threads a runtime may have.
@@ -123,8 +148,9 @@ pub unsafe extern "C" fn aslrt_runtime_set_shutdown_grace(runtime: *mut aslrt_ru
 /// message for `aslrt_last_error`. It must not be called from a handler.
 ///
 /// # Safety
-/// `runtime` must be NULL or a runtime the caller owns, not yet freed; once this has begun, only
-/// done callbacks may still pass it to a call.
+/// `runtime` must be NULL or a runtime the caller owns, not yet freed. No other thread may be in
+/// a call on it or make one, except its own done callbacks and submissions already blocked at
+/// the limit (both are refused with `ASLRT_SHUT_DOWN` from here on).
 #[no_mangle]
 pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
     guard((), || {
@@ -137,16 +163,22 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
         }
         let mut state = rt.limit.lock();
         state.closing = true;
+        // Blocked submissions wake, see `closing` and leave.
+        rt.limit.changed.notify_all();
         // Stuck: every execution in flight waits only on a handler's answer, with nothing
         // queued, running, on a timer or in a callback; taken as final once it has stayed so,
         // with the same executions and no answer given, for the grace.
         let grace = std::time::Duration::from_millis(rt.grace_ms.load(Ordering::Relaxed));
         let mut abort = false;
         let mut stuck_since: Option<((usize, u64), std::time::Instant)> = None;
-        while state.executions > 0 || state.callbacks > 0 {
-            let stuck =
-                rt.runtime.read().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |p| p.stuck_on_handlers());
-            if state.callbacks == 0 && state.executions <= stuck {
+        while state.executions > 0 || state.callbacks > 0 || state.waiting > 0 {
+            let (in_flight, stuck) = rt
+                .runtime
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map_or((0, 0), |p| (p.in_flight(), p.stuck_on_handlers()));
+            if state.callbacks == 0 && state.waiting == 0 && state.executions.max(in_flight) <= stuck {
                 let now = (state.executions, super::handler::ANSWERS.load(Ordering::Acquire));
                 match stuck_since {
                     Some((seen, since)) if seen == now => {
@@ -176,7 +208,7 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
         }
         // The workers, which ran every callback, are joined; the counts are back to zero.
         let mut state = rt.limit.lock();
-        while state.executions > 0 || state.callbacks > 0 {
+        while state.executions > 0 || state.callbacks > 0 || state.waiting > 0 {
             state = rt.limit.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
         drop(state);
@@ -325,7 +357,13 @@ unsafe fn submit(
                 if !block {
                     return fail(aslrt_status::ASLRT_BUSY, "the most executions are already in flight");
                 }
+                state.waiting += 1;
                 state = rt.limit.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                state.waiting -= 1;
+                if state.closing {
+                    // aslrt_runtime_free may be waiting for this submission to leave.
+                    rt.limit.changed.notify_all();
+                }
             }
             // Counted before the pool sees it: aslrt_runtime_free waits for it from here on.
             state.executions += 1;
@@ -343,6 +381,7 @@ unsafe fn submit(
         let userdata = UserData(userdata);
         pool.submit(&machine.machine, event, move |outcome| {
             let userdata = userdata;
+            let made = result(outcome);
             // The slot is free before the callback runs, so that the callback's own submission
             // finds room; aslrt_runtime_free waits for the callback as well.
             {
@@ -351,14 +390,10 @@ unsafe fn submit(
                 state.callbacks += 1;
                 limit.changed.notify_all();
             }
-            let outer = IN_DONE.with(|c| c.replace(Arc::as_ptr(&limit)));
+            let _calling = Calling::enter(&limit);
             // SAFETY: `done` is the caller's callback, called once with a result it now owns
             // and the userdata it gave for this execution, as the header describes.
-            unsafe { done(userdata.0, result(outcome)) };
-            IN_DONE.with(|c| c.set(outer));
-            let mut state = limit.lock();
-            state.callbacks -= 1;
-            limit.changed.notify_all();
+            unsafe { done(userdata.0, made) };
         });
         aslrt_status::ASLRT_OK
     })

@@ -26,8 +26,13 @@ static const char *TASK =
     "\"End\":true}}}";
 static const char *PASS = "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}}";
 
+static void count(void *userdata, aslrt_result *result);
+
 /* Handlers. */
-enum mode { SLOW, RACE, EMPTY_ERROR };
+enum mode { SLOW, RACE, EMPTY_ERROR, NEVER, SUBMITTER };
+static aslrt_runtime *handler_runtime = NULL; /* SUBMITTER: where its handler submits */
+static aslrt_machine *handler_target = NULL;
+static aslrt_status handler_submitted = ASLRT_PANIC;
 static int race_ok = 0, race_refused = 0, race_threads_done = 0;
 
 struct later {
@@ -79,6 +84,11 @@ static int32_t handler(void *userdata, aslrt_str input, aslrt_task_reply *reply)
     start_answer(reply, 0, b);
     return ASLRT_TASK_PENDING;
   }
+  case NEVER:
+    return ASLRT_TASK_PENDING;
+  case SUBMITTER: /* at the limit of 1, held by this very execution: must not block */
+    handler_submitted = aslrt_runtime_submit(handler_runtime, handler_target, s("{}"), count, NULL);
+    return aslrt_task_reply_ok(reply, s("\"submitted\"")) == ASLRT_OK ? 0 : 3;
   case EMPTY_ERROR:
     if (aslrt_task_reply_fail(reply, s(""), s("no name")) != ASLRT_INVALID_ARGUMENT) return 1;
     return aslrt_task_reply_ok(reply, s("\"named\"")) == ASLRT_OK ? 0 : 2;
@@ -124,8 +134,8 @@ static void submit_child(void *userdata, aslrt_result *result) {
   count(NULL, result);
 }
 
-static aslrt_status batch_in_callback = ASLRT_OK, free_in_callback = ASLRT_OK, submit_while_freeing = ASLRT_OK;
-static int freeing = 0;
+static aslrt_status batch_in_callback = ASLRT_OK, free_in_callback = ASLRT_OK;
+static int freeing = 0, accepted_while_freeing = 0;
 
 /* Tries what a done callback must not do: a batch on its own runtime, and freeing it. */
 static void misbehave(void *userdata, aslrt_result *result) {
@@ -140,12 +150,15 @@ static void misbehave(void *userdata, aslrt_result *result) {
   count(NULL, result);
 }
 
-/* Submits once aslrt_runtime_free has begun on the main thread. */
+/* Submits until aslrt_runtime_free, begun on the main thread, refuses: it waits for this
+ * callback, so the refusal must come. Submissions accepted before it are counted. */
 static void submit_late(void *userdata, aslrt_result *result) {
   struct chain *c = userdata;
   reaches(&freeing, 1);
-  sleep_ms(200); /* the main thread is inside aslrt_runtime_free by now */
-  submit_while_freeing = aslrt_runtime_submit(c->rt, c->machine, s("{}"), count, NULL);
+  while (aslrt_runtime_submit(c->rt, c->machine, s("{}"), count, NULL) == ASLRT_OK) {
+    add(&accepted_while_freeing);
+    sleep_ms(1);
+  }
   count(NULL, result);
 }
 
@@ -180,6 +193,7 @@ int main(void) {
   rt = aslrt_runtime_new(2);
   machine = compile_with(&slow, TASK);
   CHECK(aslrt_runtime_set_max_in_flight(rt, 2) == ASLRT_OK);
+  CHECK(aslrt_runtime_set_shutdown_grace(rt, 20000) == ASLRT_OK); /* valgrind is slow */
   for (int i = 0; i < 2; i++) CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
   CHECK(aslrt_runtime_try_submit(rt, machine, s("{}"), count, NULL) == ASLRT_BUSY);
   CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK); /* after a slow answer */
@@ -204,12 +218,38 @@ int main(void) {
   CHECK(reaches(&done_calls, 41));
   CHECK(batch_in_callback == ASLRT_WOULD_DEADLOCK && free_in_callback == ASLRT_WOULD_DEADLOCK);
 
-  /* A callback submitting after aslrt_runtime_free has begun is told ASLRT_SHUT_DOWN. */
+  /* A callback submitting after aslrt_runtime_free has begun is told ASLRT_SHUT_DOWN, and
+   * whatever it submitted before still runs and calls back. */
   CHECK(aslrt_runtime_submit(rt, chain.machine, s("{}"), submit_late, &chain) == ASLRT_OK);
   __atomic_store_n(&freeing, 1, __ATOMIC_SEQ_CST);
   aslrt_runtime_free(rt);
-  CHECK(submit_while_freeing == ASLRT_SHUT_DOWN && load(&done_calls) == 42);
+  CHECK(load(&done_calls) == 42 + load(&accepted_while_freeing));
+
+  /* A handler submitting at the limit held by its own execution goes past it. */
+  reset();
+  enum mode submitter = SUBMITTER;
+  rt = aslrt_runtime_new(2);
+  CHECK(aslrt_runtime_set_max_in_flight(rt, 1) == ASLRT_OK);
+  handler_runtime = rt;
+  handler_target = chain.machine;
+  machine = compile_with(&submitter, TASK);
+  CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
+  CHECK(reaches(&done_calls, 2) && handler_submitted == ASLRT_OK && load(&succeeded) == 2);
+  aslrt_runtime_free(rt);
+  aslrt_machine_free(machine);
   aslrt_machine_free(chain.machine);
+
+  /* With no grace, replies never answered end ABORTED as soon as nothing else can run. */
+  reset();
+  enum mode never = NEVER;
+  rt = aslrt_runtime_new(2);
+  CHECK(aslrt_runtime_set_shutdown_grace(NULL, 0) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_runtime_set_shutdown_grace(rt, 0) == ASLRT_OK);
+  machine = compile_with(&never, TASK);
+  for (int i = 0; i < 3; i++) CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
+  aslrt_runtime_free(rt);
+  CHECK(load(&done_calls) == 3 && load(&aborted) == 3);
+  aslrt_machine_free(machine);
 
   printf("lifecycle: %d checks passed\n", checks);
   return 0;
