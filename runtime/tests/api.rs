@@ -120,3 +120,32 @@ fn a_prefix_pattern_serves_the_resources_it_starts() {
     let out = machine.execute_json(&serde_json::json!({}));
     assert_eq!(out.output.as_deref(), Some(r#"{"a":"wide","b":"narrow","c":"exact","d":"wide"}"#));
 }
+
+/// A Lambda function's ARN as a Task's Resource is served by a handler registered under the
+/// function's name (with or without a version or alias in the ARN), before prefix patterns and
+/// after a handler registered under the whole ARN.
+#[test]
+fn a_lambda_arn_is_served_by_the_functions_name() {
+    let answer = |s: &'static str| JsonFn(move |_| Ok(serde_json::json!(s)));
+    let task = |resource: &str| {
+        serde_json::json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": true}}})
+            .to_string()
+    };
+    let run = |handlers: Handlers, resource: &str| {
+        let machine = StateMachine::builder().handlers(handlers).compile(&task(resource)).unwrap();
+        machine.execute_json(&serde_json::json!({})).output
+    };
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:enrich";
+    let mut handlers = Handlers::new();
+    handlers.insert("enrich", answer("by name")).insert("arn:aws:lambda:*", answer("by prefix"));
+    assert_eq!(run(handlers, arn).as_deref(), Some(r#""by name""#));
+    let mut handlers = Handlers::new();
+    handlers.insert("enrich", answer("by name")).insert(arn, answer("by arn"));
+    assert_eq!(run(handlers, arn).as_deref(), Some(r#""by arn""#));
+    let mut handlers = Handlers::new();
+    handlers.insert("enrich", answer("by name"));
+    assert_eq!(run(handlers, &format!("{arn}:live")).as_deref(), Some(r#""by name""#));
+    let mut handlers = Handlers::new();
+    handlers.insert("enrich", answer("by name"));
+    assert_eq!(run(handlers, "arn:aws:states:::local:enrich"), None, "only Lambda ARNs name a function");
+}

@@ -77,7 +77,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A unit of work: runs on a worker with its scratch. `false` means it was dropped unrun.
 type Job = Box<dyn FnOnce(&mut Scratch, &Shard, bool) + Send>;
@@ -324,11 +324,54 @@ impl Runtime {
         T: Send + 'static,
         F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
     {
+        self.batch(machine, events, None, map)
+    }
+
+    /// [`Runtime::execute_batch_with`], stopped by `cancel`: once it is cancelled, executions
+    /// running stop before their next state, suspended ones at once, and those not started never
+    /// run; all of them end `ABORTED`, and the call returns as soon as they have.
+    pub fn execute_batch_cancellable<E, T, F>(
+        &self,
+        machine: &StateMachine,
+        events: Vec<E>,
+        cancel: &Cancel,
+        map: F,
+    ) -> Vec<T>
+    where
+        E: AsRef<[u8]> + Send + 'static,
+        T: Send + 'static,
+        F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
+    {
+        self.batch(machine, events, Some(cancel), map)
+    }
+
+    fn batch<E, T, F>(&self, machine: &StateMachine, events: Vec<E>, cancel: Option<&Cancel>, map: F) -> Vec<T>
+    where
+        E: AsRef<[u8]> + Send + 'static,
+        T: Send + 'static,
+        F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
+    {
         if machine.may_suspend() {
             let pending: Vec<Pending> =
                 events.into_iter().map(|e| self.execute_async(machine, e.as_ref().to_vec())).collect();
-            return pending.into_iter().map(|p| map(p.wait().as_execution())).collect();
+            let Some(cancel) = cancel else {
+                return pending.into_iter().map(|p| map(p.wait().as_execution())).collect();
+            };
+            let mut stopped = false;
+            return pending
+                .iter()
+                .map(|p| loop {
+                    if !stopped && cancel.is_cancelled() {
+                        stopped = true;
+                        pending.iter().for_each(Pending::cancel);
+                    }
+                    if let Some(o) = p.wait_for(Duration::from_millis(10)) {
+                        break map(o.as_execution());
+                    }
+                })
+                .collect();
         }
+        let cancel = cancel.cloned();
         let n = events.len();
         let chunk = chunk_size(n, self.threads());
         let results: Arc<Mutex<Vec<Option<T>>>> = Arc::new(Mutex::new((0..n).map(|_| None).collect()));
@@ -337,15 +380,23 @@ impl Runtime {
         let mut events = events.into_iter().enumerate().peekable();
         while events.peek().is_some() {
             let part: Vec<(usize, E)> = events.by_ref().take(chunk).collect();
-            let (machine, results, remaining, map) =
-                (machine.clone(), Arc::clone(&results), Arc::clone(&remaining), Arc::clone(&map));
+            let (machine, results, remaining, map, cancel) =
+                (machine.clone(), Arc::clone(&results), Arc::clone(&remaining), Arc::clone(&map), cancel.clone());
             self.shared.submit(Box::new(move |scratch, metrics, run| {
                 // Counts the chunk as done even if it panics (a bug), so that the caller is
                 // woken and fails on the missing results instead of waiting for ever.
                 let _counted = ChunkDone(&remaining);
                 let done: Vec<(usize, T)> = part
                     .into_iter()
-                    .map(|(i, e)| (i, map(run_or_abort(metrics, run, || machine.execute(scratch, e.as_ref())))))
+                    .map(|(i, e)| {
+                        let execution = match &cancel {
+                            None => run_or_abort(metrics, run, || machine.execute(scratch, e.as_ref())),
+                            Some(c) => run_or_abort(metrics, run && !c.is_cancelled(), || {
+                                machine.execute_cancellable(scratch, e.as_ref(), c)
+                            }),
+                        };
+                        (i, map(execution))
+                    })
                     .collect();
                 let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
                 for (i, o) in done {
@@ -654,6 +705,15 @@ impl Pending {
     /// The execution's id in its `Runtime` (for [`Runtime::cancel`]).
     pub fn id(&self) -> u64 {
         self.0.id
+    }
+
+    /// The outcome, if the execution ends within `timeout` (taking it: a second call waits
+    /// for ever).
+    fn wait_for(&self, timeout: Duration) -> Option<Outcome> {
+        let v = self.0.value.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut v, _) =
+            self.0.ready.wait_timeout_while(v, timeout, |v| v.0.is_none()).unwrap_or_else(|p| p.into_inner());
+        v.0.take()
     }
 
     /// Blocks the calling thread until the execution ends, and gives its outcome.

@@ -281,15 +281,20 @@ impl Handlers {
         self.async_map.get(resource)
     }
 
+    /// The handler registered under exactly `resource`.
+    fn exact(&self, resource: &str) -> Option<Handler> {
+        match self.map.get(resource) {
+            Some(h) => Some(Handler::Sync(Arc::clone(h))),
+            None => self.async_map.get(resource).map(|h| Handler::Async(Arc::clone(h))),
+        }
+    }
+
     /// The handler for `resource`: the one registered under exactly that name, or else the one
     /// whose key is the longest prefix pattern (`arn:aws:states:::lambda:*`, `enrich-*`) that
     /// matches it. A key ending in `*` stands for every name that starts with what precedes it.
     fn resolve(&self, resource: &str) -> Option<Handler> {
-        if let Some(h) = self.map.get(resource) {
-            return Some(Handler::Sync(Arc::clone(h)));
-        }
-        if let Some(h) = self.async_map.get(resource) {
-            return Some(Handler::Async(Arc::clone(h)));
+        if let Some(h) = self.exact(resource) {
+            return Some(h);
         }
         let matches = |key: &&String| key.strip_suffix('*').is_some_and(|prefix| resource.starts_with(prefix));
         let sync = self.map.iter().filter(|(k, _)| matches(k)).max_by_key(|(k, _)| k.len());
@@ -339,7 +344,15 @@ pub(crate) struct Bound {
 
 impl Bound {
     pub fn new(resources: &[Box<str>], registry: Handlers) -> Bound {
-        let slots = resources.iter().map(|r| registry.resolve(r)).collect();
+        // A Lambda function's ARN is also served by a handler registered under the function's
+        // name, before any prefix pattern.
+        let slots = resources
+            .iter()
+            .map(|r| {
+                let by_name = || lambda_function_name(r).and_then(|name| registry.exact(name));
+                registry.exact(r).or_else(by_name).or_else(|| registry.resolve(r))
+            })
+            .collect();
         let lambda = resources.iter().any(|r| &**r == LAMBDA_INVOKE);
         Bound { slots, registry, lambda }
     }
@@ -395,6 +408,17 @@ impl Bound {
                 TaskAnswer::Later(fut) => Called::Started { fut, lambda: true },
             },
         }
+    }
+}
+
+/// The function's name in a Lambda function's ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`,
+/// with or without a version or alias after it).
+fn lambda_function_name(resource: &str) -> Option<&str> {
+    let mut parts = resource.splitn(8, ':');
+    let head: Vec<&str> = parts.by_ref().take(6).collect();
+    match head.as_slice() {
+        ["arn", _, "lambda", _, _, "function"] => parts.next().filter(|name| !name.is_empty()),
+        _ => None,
     }
 }
 
