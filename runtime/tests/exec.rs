@@ -234,3 +234,33 @@ fn a_batch_whose_job_panics_fails_instead_of_hanging() {
     // The pool is still usable afterwards.
     assert_eq!(runtime.execute_batch(&pass, vec![b"{}".to_vec()])[0].status, Status::Succeeded);
 }
+
+#[test]
+fn a_cancelled_batch_ends_its_executions_aborted_and_returns() {
+    let runtime = Runtime::new(2);
+    let cancel = aslrt::Cancel::new();
+    let stopper = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            cancel.cancel();
+        })
+    };
+    // Pure work, run in chunks: those not yet run when the batch is cancelled never run.
+    let events: Vec<Vec<u8>> = (0..2_000_000).map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect();
+    let statuses = runtime.execute_batch_cancellable(&machine(), events, &cancel, |e| e.status);
+    stopper.join().unwrap();
+    assert_eq!(statuses.len(), 2_000_000);
+    assert!(statuses.iter().all(|s| matches!(s, Status::Succeeded | Status::Aborted)));
+    assert!(statuses.contains(&Status::Aborted), "cancelled after 30 ms, the batch did not run to its end");
+
+    // Executions that suspend (a Wait on the system clock) stop at once.
+    let wait =
+        StateMachine::compile(r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}"#).unwrap();
+    let cancel = aslrt::Cancel::new();
+    cancel.cancel();
+    let started = std::time::Instant::now();
+    let statuses = runtime.execute_batch_cancellable(&wait, vec![b"{}".to_vec(); 10], &cancel, |e| e.status);
+    assert_eq!(statuses, vec![Status::Aborted; 10]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
