@@ -15,12 +15,5 @@ target="${CARGO_TARGET_DIR:-target}"
 cargo build -q --release -p aslrt-ffi -p aslrt-cli
 cc -std=c11 -O2 -Wall -Wextra -Werror -I ffi/include ffi/examples/batch.c "$target/release/libaslrt_ffi.a" \
   -lpthread -ldl -lm -o "$target/release/ffi-batch"
-for round in $(seq 1 "$rounds"); do
-  c=$("$target/release/ffi-batch" "$workload/definition.asl.json" "$workload/input.json" 100000 2 |
-    sed -E 's/.*"exec_per_s":([0-9.]+).*/\1/')
-  b=$("$target/release/aslrt" bench "$workload" --threads 2 --seconds 1 --json |
-    grep '"threads":2' | sed -E 's/.*"exec_per_s":([0-9.]+),.*/\1/')
-  awk -v c="$c" -v b="$b" -v r="$round" 'BEGIN { printf "round %d: C API batch %.0f exec/s, aslrt bench %.0f exec/s, ratio %.3f\n", r, c, b, c / b }'
-done | tee "$target/ffi-bench.txt"
-sed -E 's/.*ratio //' "$target/ffi-bench.txt" | sort -n |
-  awk '{ r[NR] = $1 } END { printf "median ratio over %d rounds: %.2f (min %.2f, max %.2f)\n", NR, (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2), r[1], r[NR] }'
+bash scripts/in-turns.sh "$rounds" "$workload" "C API batch" \
+  "$target/release/ffi-batch" "$workload/definition.asl.json" "$workload/input.json" 100000 2

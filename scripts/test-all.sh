@@ -46,6 +46,9 @@ cargo test --workspace --doc
 # The C API's programs, built with -Wall -Wextra -Werror and run under valgrind.
 bash ffi/tests/c/run.sh
 
+# The Python module, installed with pip into a venv of its own and tested with pytest.
+bash python-bindings/test.sh
+
 if [ -d "$corpus" ]; then
   echo "== conformance (aslrt conformance, every recorded case, optimised and not)"
   # The same cases ran under `cargo test` (runtime/tests/conformance.rs) against the committed

@@ -1,0 +1,56 @@
+"""The event loop async handlers run on: one daemon thread per process, started on first use.
+
+A handler's coroutine runs there while its execution is suspended; the native module is told
+the outcome through the callback it passes to ``schedule``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import threading
+from typing import Any, Callable, Coroutine, Optional
+
+_loop: Optional[asyncio.AbstractEventLoop] = None
+_lock = threading.Lock()
+
+
+def is_async(handler: Any) -> bool:
+    """Whether calling ``handler`` gives a coroutine (``async def``, or an object whose
+    ``__call__`` is one)."""
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)
+    )
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    global _loop
+    with _lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="aslrt-asyncio", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
+def schedule(
+    coro: Coroutine[Any, Any, Any], settle: Callable[[concurrent.futures.Future[Any]], None]
+) -> concurrent.futures.Future[Any]:
+    """Runs ``coro`` on the event-loop thread; ``settle`` gets its future once it is done."""
+    future = asyncio.run_coroutine_threadsafe(coro, _event_loop())
+    future.add_done_callback(settle)
+    return future
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def settle_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], value: Any) -> None:
+    """Gives ``value`` to ``future`` on its own loop, from any thread, unless it is done."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, value)
+    except RuntimeError:
+        pass  # the loop is closed: nobody awaits the result any more

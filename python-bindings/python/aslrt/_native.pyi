@@ -1,0 +1,91 @@
+"""The native part of aslrt (Rust, through PyO3). Import from ``aslrt``, not from here."""
+
+import asyncio
+import datetime
+from typing import Any, Callable, Iterable, Mapping, Optional, Union, final
+
+
+__all__ = ["ExecutionResult", "StateMachine", "Stream", "__version__"]
+
+__version__: str
+
+@final
+class ExecutionResult:
+    """How one execution ended: its status, its output (SUCCEEDED) or its error and cause
+    (FAILED, TIMED_OUT), and when it was started and stopped. A failed execution is a result,
+    not an exception: ``raise_for_status()`` turns it into one."""
+
+    @property
+    def status(self) -> str:
+        """``"SUCCEEDED"``, ``"FAILED"``, ``"TIMED_OUT"`` or ``"ABORTED"``."""
+    @property
+    def output(self) -> Any:
+        """The output as a Python value (parsed from ``output_json`` on first use); ``None``
+        unless SUCCEEDED."""
+    @property
+    def output_json(self) -> Optional[str]:
+        """The output as the JSON text the execution wrote; ``None`` unless SUCCEEDED."""
+    @property
+    def error(self) -> Optional[str]:
+        """The error name of a FAILED or TIMED_OUT execution; ``None`` otherwise, or when the
+        failure named none."""
+    @property
+    def cause(self) -> Optional[str]:
+        """The cause, as AWS words it, of a FAILED or TIMED_OUT execution; ``None`` when there is
+        none."""
+    @property
+    def transitions(self) -> int:
+        """State transitions the execution made (CloudWatch's StateTransitions)."""
+    @property
+    def start_date(self) -> datetime.datetime:
+        """When the execution was accepted (a ``datetime`` in UTC)."""
+    @property
+    def stop_date(self) -> datetime.datetime:
+        """When the execution ended (a ``datetime`` in UTC)."""
+    def raise_for_status(self) -> "ExecutionResult":
+        """Raises ``aslrt.ExecutionError`` (with ``.error``, ``.cause`` and ``.status``) unless
+        SUCCEEDED; returns the result itself otherwise."""
+
+@final
+class Stream:
+    """The iterator ``StateMachine.stream`` returns: ``(item, result)`` pairs in input order."""
+
+    def __iter__(self) -> "Stream": ...
+    def __next__(self) -> tuple[Any, ExecutionResult]: ...
+
+@final
+class StateMachine:
+    """A state machine compiled from its Amazon States Language definition, with its Task
+    handlers. Immutable: share it between threads freely."""
+
+    def __new__(
+        cls,
+        definition: Union[str, bytes, Mapping[str, Any]],
+        handlers: Optional[Mapping[str, Callable[[Any], Any]]] = None,
+        *,
+        limits: Optional[Mapping[str, int]] = None,
+        clock: str = "system",
+        seed: Optional[int] = None,
+    ) -> "StateMachine":
+        """Compiles ``definition`` (a str, bytes or dict) with ``handlers``, a dict from a
+        Resource ARN, a Lambda function name or a prefix ending in ``*`` to a callable
+        ``fn(input) -> output`` (or ``async def``). ``limits`` overrides ``RuntimeLimits``
+        (``max_payload_bytes``, ``max_execution_seconds``, ``max_transitions``, ``max_depth``,
+        ``max_arena_bytes``). ``clock`` is ``"system"`` (a Wait waits), ``"virtual"`` (waits
+        advance a virtual clock at once) or ``"zero-delay"`` (retry back-off takes no time
+        either); ``seed`` fixes the random source. Raises ``aslrt.DefinitionError``, with every
+        diagnostic, when the definition is not valid."""
+    def execute(self, input: Any) -> ExecutionResult:
+        """Runs one execution on the calling thread, with the GIL released. ``input`` is a JSON
+        str or bytes, or any JSON-able value; malformed JSON is a FAILED result."""
+    def execute_many(self, inputs: Iterable[Any], *, threads: Optional[int] = None) -> list[ExecutionResult]:
+        """Runs every input on the work-stealing pool (``threads`` workers; default one per
+        core) with the GIL released, and returns their results in input order."""
+    def stream(
+        self, iterable: Iterable[Any], *, threads: Optional[int] = None, max_in_flight: int = 1024
+    ) -> Stream:
+        """Runs the items of ``iterable`` on the pool and yields ``(item, result)`` in input
+        order, while up to ``max_in_flight`` later items already run."""
+    def execute_async(self, input: Any) -> "asyncio.Future[ExecutionResult]":
+        """Runs one execution on the pool for asyncio: ``await sm.execute_async(input)``.
+        Cancelling the awaiting task stops the execution (it ends ABORTED)."""

@@ -1,0 +1,31 @@
+//! `aslrt._native`: the Python module's native part, behind the `aslrt` package
+//! (`python/aslrt/`). It wraps the `aslrt` crate and holds no runtime logic of its own:
+//! - `machine`: `StateMachine`, its executions one at a time, in batches, as a stream and
+//!   under asyncio;
+//! - `handlers`: Python callables (plain or `async def`) as Task handlers;
+//! - `result`: `ExecutionResult`;
+//! - `pool`: the work-stealing runtimes the batches and streams run on, one per thread count;
+//! - `raw`: the one module with `unsafe`: a batch's inputs read in place, and results the
+//!   garbage collector need not walk.
+//!
+//! The exceptions and `Diagnostic` are Python classes (`aslrt/_errors.py`), raised from here.
+
+#![deny(unsafe_code)]
+
+mod handlers;
+mod json;
+mod machine;
+mod pool;
+mod raw;
+mod result;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<machine::StateMachine>()?;
+    m.add_class::<machine::Stream>()?;
+    m.add_class::<result::ExecutionResult>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

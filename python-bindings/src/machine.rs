@@ -1,0 +1,417 @@
+//! `StateMachine`: a compiled definition and its executions, one at a time (`execute`), in a
+//! batch on the pool (`execute_many`), as an ordered stream (`stream`), and under asyncio
+//! (`execute_async`). Every wait releases the GIL and checks for signals, so that Ctrl-C stops a
+//! long call promptly: its executions in flight end ABORTED and KeyboardInterrupt is raised.
+
+use crate::handlers::{self, PyHandler};
+use crate::result::{now_us, ExecutionResult};
+use crate::{json, pool, raw};
+use aslrt::{Cancel, Clock, ErrorKind, Outcome, Runtime, RuntimeLimits, Scratch};
+use crossbeam_channel as mpsc;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How often a call waiting on the pool looks for signals (Ctrl-C).
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// A state machine compiled from its Amazon States Language definition, with its Task
+/// handlers. Immutable: share it between threads freely.
+#[pyclass(frozen, module = "aslrt", name = "StateMachine")]
+pub struct StateMachine {
+    machine: aslrt::StateMachine,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+}
+
+/// The definition as text: a `str`, UTF-8 `bytes`, or a `dict` (written by `json.dumps`).
+fn definition_text(definition: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = definition.cast::<PyString>() {
+        return Ok(s.to_cow()?.into_owned());
+    }
+    if let Ok(b) = definition.cast::<PyBytes>() {
+        return String::from_utf8(b.as_bytes().to_vec())
+            .map_err(|e| PyValueError::new_err(format!("the definition is not UTF-8: {e}")));
+    }
+    if definition.cast::<PyDict>().is_ok() {
+        return json::dumps(definition);
+    }
+    Err(PyTypeError::new_err(format!(
+        "the definition must be a str, bytes or dict, not {}",
+        definition.get_type().name()?
+    )))
+}
+
+/// `limits` (a mapping of `RuntimeLimits`' fields) over the defaults.
+fn runtime_limits(limits: &Bound<'_, PyAny>) -> PyResult<RuntimeLimits> {
+    let mut l = RuntimeLimits::default();
+    let items = limits.call_method0("items").map_err(|_| PyTypeError::new_err("limits must be a mapping"))?;
+    for item in items.try_iter()? {
+        let (key, value): (String, Bound<'_, PyAny>) = item?.extract()?;
+        let number = || -> PyResult<u64> {
+            value
+                .extract::<u64>()
+                .map_err(|_| PyValueError::new_err(format!("limits['{key}'] must be a whole number >= 0")))
+        };
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        match key.as_str() {
+            "max_payload_bytes" => l.max_payload_bytes = size(number()?),
+            "max_execution_seconds" => l.max_execution_seconds = number()?,
+            "max_transitions" => l.max_transitions = number()?,
+            "max_depth" => l.max_depth = u32::try_from(number()?).unwrap_or(u32::MAX),
+            "max_arena_bytes" => l.max_arena_bytes = size(number()?),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown limit '{other}': max_payload_bytes, max_execution_seconds, max_transitions, max_depth \
+                     or max_arena_bytes"
+                )))
+            }
+        }
+    }
+    Ok(l)
+}
+
+/// `aslrt.DefinitionError` for a definition that did not compile.
+fn definition_error(py: Python<'_>, e: aslrt::Error) -> PyErr {
+    let made = (|| -> PyResult<PyErr> {
+        let diagnostic = json::helper(py, "aslrt._errors", "Diagnostic")?;
+        let list = PyList::empty(py);
+        if let ErrorKind::InvalidDefinition(diagnostics) = e.kind() {
+            for d in diagnostics {
+                let message = match &d.note {
+                    Some(note) => format!("{} ({note})", d.message),
+                    None => d.message.clone(),
+                };
+                list.append(diagnostic.call1((d.code, d.location.as_str(), message))?)?;
+            }
+        }
+        let class = json::helper(py, "aslrt._errors", "DefinitionError")?;
+        Ok(PyErr::from_value(class.call1((e.to_string(), list))?))
+    })();
+    made.unwrap_or_else(|err| err)
+}
+
+fn pool_error(e: String) -> PyErr {
+    PyValueError::new_err(e)
+}
+
+/// Waits on `rx` with the GIL released, looking for signals every `SIGNAL_CHECK`; on a signal's
+/// exception, calls `stop` and keeps waiting until `rx` gives. Returns what it gave, and the
+/// signal's exception if one came.
+fn wait_signalled<T: Send>(py: Python<'_>, rx: &mpsc::Receiver<T>, stop: impl Fn()) -> PyResult<(T, Option<PyErr>)> {
+    let mut raised: Option<PyErr> = None;
+    loop {
+        match py.detach(|| rx.recv_timeout(SIGNAL_CHECK)) {
+            Ok(v) => return Ok((v, raised)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if raised.is_none() {
+                    if let Err(e) = py.check_signals() {
+                        stop();
+                        raised = Some(e);
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(raised.unwrap_or_else(|| {
+                    pyo3::exceptions::PyRuntimeError::new_err("aslrt: the pool dropped a result (a bug in aslrt)")
+                }))
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl StateMachine {
+    /// Compiles `definition` (a str, bytes or dict) with `handlers`, a dict from a Resource
+    /// ARN, a Lambda function name or a prefix ending in `*` to a callable `fn(input) ->
+    /// output` (or `async def`). `limits` overrides `RuntimeLimits` (a dict). `clock` is
+    /// `"system"` (a Wait waits), `"virtual"` (waits advance a virtual clock at once) or
+    /// `"zero-delay"` (retry back-off takes no time either); `seed` fixes the random source
+    /// (States.UUID, States.MathRandom, jitter). Raises `aslrt.DefinitionError`, with every
+    /// diagnostic, when the definition is not valid.
+    #[new]
+    #[pyo3(signature = (definition, handlers=None, *, limits=None, clock="system", seed=None))]
+    fn new(
+        py: Python<'_>,
+        definition: &Bound<'_, PyAny>,
+        handlers: Option<&Bound<'_, PyAny>>,
+        limits: Option<&Bound<'_, PyAny>>,
+        clock: &str,
+        seed: Option<u64>,
+    ) -> PyResult<StateMachine> {
+        let text = definition_text(definition)?;
+        let mut builder = aslrt::StateMachine::builder();
+        if let Some(handlers) = handlers.filter(|h| !h.is_none()) {
+            let handlers = handlers.cast::<PyDict>().map_err(|_| PyTypeError::new_err("handlers must be a dict"))?;
+            for (resource, f) in handlers.iter() {
+                let resource: String =
+                    resource.extract().map_err(|_| PyTypeError::new_err("a handler's key must be a str"))?;
+                if resource.is_empty() {
+                    return Err(PyValueError::new_err("a handler's key must not be empty"));
+                }
+                builder = builder.handler(resource, PyHandler::new(&f)?);
+            }
+        }
+        if let Some(limits) = limits.filter(|l| !l.is_none()) {
+            builder = builder.limits(runtime_limits(limits)?);
+        }
+        builder = builder.seed(seed).clock(match clock {
+            "system" => Clock::System,
+            "virtual" => Clock::Virtual { start_millis: None },
+            "zero-delay" => Clock::ZeroDelay,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "clock must be 'system', 'virtual' or 'zero-delay', not {other:?}"
+                )))
+            }
+        });
+        let machine = py.detach(|| builder.compile(&text)).map_err(|e| definition_error(py, e))?;
+        Ok(StateMachine { machine })
+    }
+
+    /// Runs one execution on the calling thread, with the GIL released, and returns its
+    /// `ExecutionResult`. `input` is a JSON str or bytes, or any JSON-able value; malformed JSON
+    /// is a FAILED result, not an exception.
+    fn execute(&self, py: Python<'_>, input: &Bound<'_, PyAny>) -> PyResult<ExecutionResult> {
+        let event = json::input_bytes(input)?;
+        let start = now_us();
+        let cancel = Cancel::new();
+        let machine = &self.machine;
+        let (result, raised) = py.detach(|| {
+            handlers::watching(&cancel, || {
+                SCRATCH.with(|s| match s.try_borrow_mut() {
+                    Ok(mut scratch) => {
+                        ExecutionResult::new(&machine.execute_cancellable(&mut scratch, &event, &cancel), start)
+                    }
+                    // A handler executing a machine on this thread: a scratch of its own.
+                    Err(_) => {
+                        ExecutionResult::new(&machine.execute_cancellable(&mut Scratch::new(), &event, &cancel), start)
+                    }
+                })
+            })
+        });
+        raised.map_or(Ok(result), Err)
+    }
+
+    /// Runs every input on the work-stealing pool (`threads` workers; default one per core)
+    /// with the GIL released, and returns their results in input order.
+    #[pyo3(signature = (inputs, *, threads=None))]
+    fn execute_many(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<Py<PyList>> {
+        let rt = pool::runtime(threads).map_err(pool_error)?;
+        // `keep` holds what the events point into until the batch has returned.
+        let (keep, events) = raw::inputs(inputs)?;
+        let start = now_us();
+        let cancel = Cancel::new();
+        let (tx, rx) = mpsc::unbounded();
+        let (machine, batch_cancel, pool) = (self.machine.clone(), cancel.clone(), Arc::clone(&rt));
+        std::thread::Builder::new()
+            .name("aslrt-batch".into())
+            .spawn(move || {
+                let results = pool.execute_batch_cancellable(&machine, events, &batch_cancel, move |e| {
+                    ExecutionResult::new(&e, start)
+                });
+                let _ = tx.send(results);
+            })
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("starting a batch: {e}")))?;
+        let (results, raised) = wait_signalled(py, &rx, || cancel.cancel())?;
+        // The batch has returned, every event dropped: what they pointed into may go.
+        drop(keep);
+        if let Some(e) = raised {
+            return Err(e);
+        }
+        let objects = results.into_iter().map(|r| raw::untracked(py, r)).collect::<PyResult<Vec<_>>>()?;
+        Ok(PyList::new(py, objects)?.unbind())
+    }
+
+    /// Runs the items of `iterable` on the pool and yields `(item, result)` in input order,
+    /// while up to `max_in_flight` later items already run: commit an item (a Kafka offset)
+    /// only once it has been yielded, for at-least-once processing.
+    #[pyo3(signature = (iterable, *, threads=None, max_in_flight=1024))]
+    fn stream(&self, iterable: &Bound<'_, PyAny>, threads: Option<usize>, max_in_flight: usize) -> PyResult<Stream> {
+        if max_in_flight == 0 {
+            return Err(PyValueError::new_err("max_in_flight must be at least 1"));
+        }
+        let rt = pool::runtime(threads).map_err(pool_error)?;
+        let (tx, rx) = mpsc::unbounded();
+        Ok(Stream {
+            state: Mutex::new(StreamState {
+                machine: self.machine.clone(),
+                rt,
+                source: Some(iterable.try_iter()?.unbind().into_any()),
+                max_in_flight,
+                in_flight: VecDeque::new(),
+                ended: BTreeMap::new(),
+                next_seq: 0,
+                tx,
+                rx,
+            }),
+        })
+    }
+
+    /// Runs one execution on the pool for asyncio: `await sm.execute_async(input)`. Cancelling
+    /// the awaiting task stops the execution (it ends ABORTED).
+    fn execute_async<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let event = json::input_bytes(input)?;
+        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        let fut = event_loop.call_method0("create_future")?;
+        let rt = pool::runtime(None).map_err(pool_error)?;
+        let start = now_us();
+        let settle = json::helper(py, "aslrt._loop", "settle_threadsafe")?.unbind();
+        let (loop_ref, fut_ref) = (event_loop.clone().unbind(), fut.clone().unbind());
+        let id = rt.submit(&self.machine, event, move |outcome: Outcome| {
+            let result = ExecutionResult::new(&outcome.as_execution(), start);
+            Python::attach(|py| {
+                let done = Py::new(py, result).and_then(|r| settle.bind(py).call1((loop_ref, fut_ref, r)));
+                if let Err(e) = done {
+                    e.write_unraisable(py, None);
+                }
+            });
+        });
+        fut.call_method1("add_done_callback", (StopOnCancel { rt, id },))?;
+        Ok(fut)
+    }
+
+    fn __repr__(&self) -> String {
+        "StateMachine(...)".into()
+    }
+}
+
+/// Stops a pool execution when its asyncio future is cancelled.
+#[pyclass]
+struct StopOnCancel {
+    rt: Arc<Runtime>,
+    id: u64,
+}
+
+#[pymethods]
+impl StopOnCancel {
+    fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+        if fut.call_method0("cancelled")?.is_truthy()? {
+            self.rt.cancel(self.id);
+        }
+        Ok(())
+    }
+}
+
+/// The iterator `StateMachine.stream` returns.
+#[pyclass(module = "aslrt", name = "Stream")]
+pub struct Stream {
+    state: Mutex<StreamState>,
+}
+
+struct StreamState {
+    machine: aslrt::StateMachine,
+    rt: Arc<Runtime>,
+    /// The items' iterator, until it is exhausted.
+    source: Option<Py<PyAny>>,
+    max_in_flight: usize,
+    /// Items submitted and not yet yielded, oldest first: the item, its sequence number and its
+    /// execution's id.
+    in_flight: VecDeque<(Py<PyAny>, u64, u64)>,
+    /// Results that came before their turn, by sequence number.
+    ended: BTreeMap<u64, ExecutionResult>,
+    next_seq: u64,
+    tx: mpsc::Sender<(u64, ExecutionResult)>,
+    rx: mpsc::Receiver<(u64, ExecutionResult)>,
+}
+
+impl StreamState {
+    /// Takes items from the source and submits them until `max_in_flight` are in flight or the
+    /// source is exhausted.
+    fn fill(&mut self, py: Python<'_>) -> PyResult<()> {
+        while self.in_flight.len() < self.max_in_flight {
+            let Some(source) = &self.source else { return Ok(()) };
+            let Some(item) = source.bind(py).cast::<pyo3::types::PyIterator>()?.clone().next() else {
+                self.source = None;
+                return Ok(());
+            };
+            let item = item?;
+            let event = json::input_bytes(&item)?;
+            let (seq, tx, start) = (self.next_seq, self.tx.clone(), now_us());
+            self.next_seq += 1;
+            let id = self.rt.submit(&self.machine, event, move |outcome: Outcome| {
+                let _ = tx.send((seq, ExecutionResult::new(&outcome.as_execution(), start)));
+            });
+            self.in_flight.push_back((item.unbind(), seq, id));
+        }
+        Ok(())
+    }
+
+    /// Stops every execution in flight and waits for their results, which are dropped.
+    fn stop_all(&mut self, py: Python<'_>) {
+        for (_, _, id) in &self.in_flight {
+            self.rt.cancel(*id);
+        }
+        let waiting: Vec<u64> =
+            self.in_flight.iter().map(|(_, seq, _)| *seq).filter(|s| !self.ended.contains_key(s)).collect();
+        let rx = &self.rx;
+        py.detach(|| {
+            for _ in waiting {
+                let _ = rx.recv();
+            }
+        });
+        self.in_flight.clear();
+        self.ended.clear();
+        self.source = None;
+    }
+}
+
+#[pymethods]
+impl Stream {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<(Py<PyAny>, Py<ExecutionResult>)>> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = state.fill(py) {
+            state.stop_all(py);
+            return Err(e);
+        }
+        let Some(&(_, seq, _)) = state.in_flight.front() else { return Ok(None) };
+        while !state.ended.contains_key(&seq) {
+            let got = {
+                let st = &*state;
+                let rt = Arc::clone(&st.rt);
+                let ids: Vec<u64> = st.in_flight.iter().map(|(_, _, id)| *id).collect();
+                wait_signalled(py, &st.rx, || {
+                    for id in &ids {
+                        rt.cancel(*id);
+                    }
+                })
+            };
+            let (ended, raised) = match got {
+                Ok(got) => got,
+                Err(e) => {
+                    state.stop_all(py);
+                    return Err(e);
+                }
+            };
+            state.ended.insert(ended.0, ended.1);
+            if let Some(e) = raised {
+                state.stop_all(py);
+                return Err(e);
+            }
+        }
+        let (item, _, _) = state.in_flight.pop_front().expect("the front was just read");
+        let result = state.ended.remove(&seq).expect("the front's result was just found");
+        Ok(Some((item, raw::untracked(py, result)?)))
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        // Executions still in flight when the consumer stops reading are stopped; their results
+        // were never yielded, so a consumer committing after each yield loses nothing.
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        for (_, _, id) in &state.in_flight {
+            state.rt.cancel(*id);
+        }
+    }
+}

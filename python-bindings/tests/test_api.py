@@ -1,0 +1,113 @@
+"""The StateMachine API as a user meets it: inputs of every kind, results, dates, definition
+errors with their diagnostics, limits, and bad arguments."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+import aslrt
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+FAIL = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Custom.Oops", "Cause": "it broke"}}}
+
+
+def test_a_definition_as_str_bytes_or_dict() -> None:
+    for definition in (json.dumps(PASS), json.dumps(PASS).encode(), PASS):
+        assert aslrt.StateMachine(definition).execute({"a": 1}).output == {"a": 1}
+
+
+def test_inputs_as_json_text_bytes_or_values() -> None:
+    sm = aslrt.StateMachine(PASS)
+    assert sm.execute('{"a": [1, 2]}').output_json == '{"a":[1,2]}'
+    assert sm.execute(b'{"a": 1}').output == {"a": 1}
+    assert sm.execute(bytearray(b"[true]")).output == [True]
+    assert sm.execute({"s": "é", "n": None, "f": 1.5}).output == {"s": "é", "n": None, "f": 1.5}
+    assert sm.execute([1, "two"]).output == [1, "two"]
+
+
+def test_malformed_input_is_a_failed_result_that_says_where() -> None:
+    r = aslrt.StateMachine(PASS).execute('{"a": ')
+    assert (r.status, r.error) == ("FAILED", "States.Runtime")
+    assert r.cause is not None and "line 1, column" in r.cause
+    assert r.output is None and r.output_json is None
+
+
+def test_an_input_that_is_no_json_raises_type_error() -> None:
+    with pytest.raises(TypeError):
+        aslrt.StateMachine(PASS).execute({1, 2})
+
+
+def test_a_failed_execution_is_a_result_and_raise_for_status_raises_it() -> None:
+    r = aslrt.StateMachine(FAIL).execute({})
+    assert (r.status, r.error, r.cause, r.output) == ("FAILED", "Custom.Oops", "it broke", None)
+    with pytest.raises(aslrt.ExecutionError) as e:
+        r.raise_for_status()
+    assert (e.value.status, e.value.error, e.value.cause) == ("FAILED", "Custom.Oops", "it broke")
+    assert isinstance(e.value, aslrt.AslrtError)
+    ok = aslrt.StateMachine(PASS).execute({})
+    assert ok.raise_for_status() is ok
+
+
+def test_dates_are_utc_and_ordered() -> None:
+    before = datetime.datetime.now(datetime.timezone.utc)
+    r = aslrt.StateMachine(PASS).execute({})
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert r.start_date.tzinfo is not None and r.start_date.utcoffset() == datetime.timedelta(0)
+    assert before - datetime.timedelta(seconds=1) <= r.start_date <= r.stop_date <= after + datetime.timedelta(seconds=1)
+    assert r.transitions == 1
+
+
+def test_definition_errors_carry_every_diagnostic() -> None:
+    bad = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}
+    with pytest.raises(aslrt.DefinitionError) as e:
+        aslrt.StateMachine(bad)
+    codes = {(d.code, d.pointer) for d in e.value.diagnostics}
+    assert ("MISSING_TRANSITION_TARGET", "/States/A/Next") in codes
+    assert all(isinstance(d, aslrt.Diagnostic) and d.message for d in e.value.diagnostics)
+    assert isinstance(e.value, aslrt.AslrtError) and isinstance(e.value, ValueError)
+    with pytest.raises(aslrt.DefinitionError):
+        aslrt.StateMachine("{not json")
+
+
+@pytest.mark.parametrize(
+    "definition, error",
+    [(42, TypeError), (b"\xff", ValueError), (None, TypeError)],
+)
+def test_bad_definition_arguments(definition: object, error: type) -> None:
+    with pytest.raises(error):
+        aslrt.StateMachine(definition)  # type: ignore[arg-type]
+
+
+def test_bad_handlers_and_options() -> None:
+    with pytest.raises(TypeError):
+        aslrt.StateMachine(PASS, handlers=[("r", print)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        aslrt.StateMachine(PASS, handlers={"r": 42})  # type: ignore[dict-item]
+    with pytest.raises(ValueError):
+        aslrt.StateMachine(PASS, handlers={"": print})
+    with pytest.raises(ValueError):
+        aslrt.StateMachine(PASS, clock="sundial")
+    with pytest.raises(ValueError):
+        aslrt.StateMachine(PASS, limits={"max_bananas": 3})
+    with pytest.raises(ValueError):
+        aslrt.StateMachine(PASS, limits={"max_payload_bytes": -1})
+    with pytest.raises(ValueError):
+        aslrt.StateMachine(PASS).execute_many([{}], threads=0)
+    with pytest.raises(ValueError):
+        aslrt.StateMachine(PASS).stream([{}], max_in_flight=0)
+
+
+def test_limits_apply() -> None:
+    sm = aslrt.StateMachine(PASS, limits={"max_payload_bytes": 64})
+    r = sm.execute({"big": "x" * 100})
+    assert (r.status, r.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+def test_a_virtual_clock_skips_waits() -> None:
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 120, "End": True}}}
+    r = aslrt.StateMachine(wait, clock="virtual").execute({"x": 1})
+    assert r.output == {"x": 1}
+    assert (r.stop_date - r.start_date).total_seconds() < 60

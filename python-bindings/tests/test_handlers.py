@@ -1,0 +1,113 @@
+"""Python callables as Task handlers: plain and async, raising (matched by Retry and Catch by
+class name, as with Lambda), returning what is no JSON, and raising BaseExceptions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import aslrt
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:enrich"
+
+
+def task(**extra: Any) -> dict[str, Any]:
+    state = {"Type": "Task", "Resource": ARN, "End": True, **extra}
+    return {"StartAt": "T", "States": {"T": state}}
+
+
+class QuotaExceeded(Exception):
+    pass
+
+
+def test_a_plain_handler_gets_the_input_and_gives_the_output() -> None:
+    sm = aslrt.StateMachine(task(), {ARN: lambda e: {"seen": e["id"], "ok": True}})
+    assert sm.execute({"id": 7}).output == {"seen": 7, "ok": True}
+
+
+def test_handlers_by_function_name_and_prefix() -> None:
+    by_name = aslrt.StateMachine(task(), {"enrich": lambda e: "by name"})
+    assert by_name.execute({}).output == "by name"
+    by_prefix = aslrt.StateMachine(task(), {"arn:aws:lambda:us-east-1:*": lambda e: "by prefix"})
+    assert by_prefix.execute({}).output == "by prefix"
+
+
+def test_an_async_handler() -> None:
+    async def enrich(event: Any) -> Any:
+        await asyncio.sleep(0.01)
+        return {"async": event}
+
+    sm = aslrt.StateMachine(task(), {ARN: enrich})
+    assert sm.execute(1).output == {"async": 1}
+    assert [r.output for r in sm.execute_many([1, 2, 3], threads=2)] == [{"async": i} for i in (1, 2, 3)]
+
+
+def test_a_raised_exception_fails_the_task_by_class_name_and_catch_matches_it() -> None:
+    def enrich(event: Any) -> Any:
+        raise QuotaExceeded("try later")
+
+    r = aslrt.StateMachine(task(), {ARN: enrich}).execute({})
+    assert (r.status, r.error, r.cause) == ("FAILED", "QuotaExceeded", "try later")
+    caught = task(Catch=[{"ErrorEquals": ["QuotaExceeded"], "ResultPath": "$.err", "Next": "Done"}])
+    caught["States"]["T"].pop("End")
+    caught["States"]["T"]["Next"] = "Done"
+    caught["States"]["Done"] = {"Type": "Pass", "End": True}
+    r = aslrt.StateMachine(caught, {ARN: enrich}).execute({"id": 1})
+    assert r.output == {"id": 1, "err": {"Error": "QuotaExceeded", "Cause": "try later"}}
+
+
+def test_retry_matches_a_raised_exception_by_class_name() -> None:
+    calls = []
+
+    def flaky(event: Any) -> Any:
+        calls.append(event)
+        if len(calls) < 3:
+            raise QuotaExceeded("not yet")
+        return "third time"
+
+    definition = task(Retry=[{"ErrorEquals": ["QuotaExceeded"], "IntervalSeconds": 1, "MaxAttempts": 5}])
+    r = aslrt.StateMachine(definition, {ARN: flaky}, clock="zero-delay").execute({})
+    assert (r.output, len(calls)) == ("third time", 3)
+
+
+def test_an_async_handler_that_raises() -> None:
+    async def enrich(event: Any) -> Any:
+        raise QuotaExceeded("async no")
+
+    r = aslrt.StateMachine(task(), {ARN: enrich}).execute({})
+    assert (r.error, r.cause) == ("QuotaExceeded", "async no")
+
+
+def test_a_result_that_is_no_json_fails_the_task_by_name() -> None:
+    r = aslrt.StateMachine(task(), {ARN: lambda e: {1, 2}}).execute({})
+    assert (r.status, r.error) == ("FAILED", "Runtime.MarshalError")
+    assert r.cause is not None and "Unable to marshal response" in r.cause and "set" in r.cause
+    r = aslrt.StateMachine(task(), {ARN: lambda e: float("nan")}).execute({})
+    assert r.error == "Runtime.MarshalError"
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, SystemExit])
+def test_a_base_exception_stops_the_execution_and_reaches_the_caller(raised: type) -> None:
+    calls = []
+
+    def enrich(event: Any) -> Any:
+        calls.append(event)
+        raise raised()
+
+    # A Catch for everything must not swallow it: the execution stops at once.
+    definition = task(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Again"}])
+    definition["States"]["T"].pop("End")
+    definition["States"]["T"]["Next"] = "Again"
+    definition["States"]["Again"] = {"Type": "Task", "Resource": ARN, "End": True}
+    sm = aslrt.StateMachine(definition, {ARN: enrich})
+    with pytest.raises(raised):
+        sm.execute({})
+    assert len(calls) == 1
+
+
+def test_a_handler_may_run_another_machine() -> None:
+    inner = aslrt.StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "inner", "End": True}}})
+    outer = aslrt.StateMachine(task(), {ARN: lambda e: inner.execute(e).output})
+    assert outer.execute({}).output == "inner"
