@@ -3,7 +3,7 @@
 //! - `machine`: `StateMachine`, its executions one at a time, in batches, as a stream and
 //!   under asyncio;
 //! - `handlers`: Python callables (plain or `async def`) as Task handlers;
-//! - `result`: `ExecutionResult`;
+//! - `result`: `ExecutionResult`; `arrow_out`: `execute_arrow`'s struct array;
 //! - `pool`: the work-stealing runtimes the batches and streams run on, one per thread count;
 //! - `raw`: the one module with `unsafe`: a batch's inputs read in place, and results the
 //!   garbage collector need not walk.
@@ -12,6 +12,7 @@
 
 #![deny(unsafe_code)]
 
+mod arrow_out;
 mod handlers;
 mod json;
 mod machine;

@@ -5,7 +5,7 @@
 
 use crate::handlers::{self, PyHandler};
 use crate::result::{now_us, ExecutionResult};
-use crate::{json, pool, raw};
+use crate::{arrow_out, json, pool, raw};
 use aslrt::{Cancel, Clock, ErrorKind, Outcome, Runtime, RuntimeLimits, Scratch};
 use crossbeam_channel as mpsc;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -99,6 +99,28 @@ fn definition_error(py: Python<'_>, e: aslrt::Error) -> PyErr {
 
 fn pool_error(e: String) -> PyErr {
     PyValueError::new_err(e)
+}
+
+/// Runs `events` on `rt` with the GIL released, making each result with `map` on its worker;
+/// Ctrl-C (a signal's exception) stops the batch, its executions ABORTED, and is raised.
+fn run_batch<T: Send + 'static>(
+    py: Python<'_>,
+    rt: &Arc<Runtime>,
+    machine: &aslrt::StateMachine,
+    events: Vec<raw::View>,
+    map: impl Fn(aslrt::Execution<'_>) -> T + Send + Sync + 'static,
+) -> PyResult<Vec<T>> {
+    let cancel = Cancel::new();
+    let (tx, rx) = mpsc::unbounded();
+    let (machine, batch_cancel, pool) = (machine.clone(), cancel.clone(), Arc::clone(rt));
+    std::thread::Builder::new()
+        .name("aslrt-batch".into())
+        .spawn(move || {
+            let _ = tx.send(pool.execute_batch_cancellable(&machine, events, &batch_cancel, map));
+        })
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("starting a batch: {e}")))?;
+    let (results, raised) = wait_signalled(py, &rx, || cancel.cancel())?;
+    raised.map_or(Ok(results), Err)
 }
 
 /// Waits on `rx` with the GIL released, looking for signals every `SIGNAL_CHECK`; on a signal's
@@ -204,29 +226,44 @@ impl StateMachine {
     #[pyo3(signature = (inputs, *, threads=None))]
     fn execute_many(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<Py<PyList>> {
         let rt = pool::runtime(threads).map_err(pool_error)?;
-        // `keep` holds what the events point into until the batch has returned.
-        let (keep, events) = raw::inputs(inputs)?;
+        let events = raw::inputs(inputs)?;
         let start = now_us();
-        let cancel = Cancel::new();
-        let (tx, rx) = mpsc::unbounded();
-        let (machine, batch_cancel, pool) = (self.machine.clone(), cancel.clone(), Arc::clone(&rt));
-        std::thread::Builder::new()
-            .name("aslrt-batch".into())
-            .spawn(move || {
-                let results = pool.execute_batch_cancellable(&machine, events, &batch_cancel, move |e| {
-                    ExecutionResult::new(&e, start)
-                });
-                let _ = tx.send(results);
-            })
-            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("starting a batch: {e}")))?;
-        let (results, raised) = wait_signalled(py, &rx, || cancel.cancel())?;
-        // The batch has returned, every event dropped: what they pointed into may go.
-        drop(keep);
-        if let Some(e) = raised {
-            return Err(e);
-        }
+        let results = run_batch(py, &rt, &self.machine, events, move |e| ExecutionResult::new(&e, start))?;
         let objects = results.into_iter().map(|r| raw::untracked(py, r)).collect::<PyResult<Vec<_>>>()?;
         Ok(PyList::new(py, objects)?.unbind())
+    }
+
+    /// Runs a pyarrow array (or chunked array) of JSON events, `string`, `large_string`,
+    /// `binary`, `large_binary` or their views, on the pool, and returns a pyarrow
+    /// `StructArray` of `status`, `output`, `error` and `cause` (strings), one row per event,
+    /// with no Python object made per event. A null event is a FAILED row.
+    #[pyo3(signature = (array, *, threads=None))]
+    fn execute_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        array: &Bound<'py, PyAny>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let pa = py.import("pyarrow").map_err(|e| {
+            pyo3::exceptions::PyImportError::new_err(format!("execute_arrow needs pyarrow (pip install pyarrow): {e}"))
+        })?;
+        let array = if array.is_instance(&pa.getattr("ChunkedArray")?)? {
+            array.call_method0("combine_chunks")?
+        } else {
+            array.clone()
+        };
+        if !array.hasattr("__arrow_c_array__")? {
+            return Err(PyTypeError::new_err(format!(
+                "execute_arrow takes a pyarrow array of JSON events, not {}",
+                array.get_type().name()?
+            )));
+        }
+        let views = raw::arrow_views(raw::import_array(&array)?).map_err(PyTypeError::new_err)?;
+        let rt = pool::runtime(threads).map_err(pool_error)?;
+        let present: Vec<bool> = views.iter().map(Option::is_some).collect();
+        let rows = run_batch(py, &rt, &self.machine, views.into_iter().flatten().collect(), arrow_out::Row::of)?;
+        let table = py.detach(|| arrow_out::table(&present, rows, rt.threads()));
+        pa.call_method1("array", (raw::ArrowCapsules::new(&table)?,))
     }
 
     /// Runs the items of `iterable` on the pool and yields `(item, result)` in input order,

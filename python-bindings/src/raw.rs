@@ -1,16 +1,22 @@
-//! The only module with `unsafe`, for the two things a batch of a million events needs:
-//! - its inputs read where Python keeps them (the bytes of a `bytes` object, or the UTF-8 form a
-//!   `str` caches), with a reference to each object held until the batch is over: copying a
-//!   million kilobyte events on the calling thread would cost more than running them;
-//! - its results left out of the garbage collector's lists: they hold no Python object, so they
-//!   can be in no cycle, and walking a million of them made every collection slower.
+//! The only module with `unsafe`, for what batches of a million events need:
+//! - inputs read where Python or Arrow keeps them (the bytes of a `bytes` object, the UTF-8 form
+//!   a `str` caches, the values of an Arrow string or binary array): copying a million kilobyte
+//!   events on the calling thread would cost more than running them. Each `View` holds its owner
+//!   alive, so no view can outlive the bytes it points into;
+//! - Arrow arrays taken from, and handed to, pyarrow through the C data interface's capsules;
+//! - results left out of the garbage collector's lists: they hold no Python object, so they can
+//!   be in no cycle, and walking a million of them made every collection slower.
 
 #![allow(unsafe_code)]
 
 use crate::json;
+use arrow_array::ffi::{from_ffi, to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
+use arrow_array::{Array, ArrayRef};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
-use std::ffi::c_char;
+use pyo3::types::{PyBytes, PyCapsule, PyString};
+use std::any::Any;
+use std::ffi::{c_char, CStr};
+use std::sync::Arc;
 
 unsafe extern "C" {
     // Part of every CPython 3 (and of the limited API from 3.10): the `str`'s UTF-8 form, made
@@ -18,63 +24,134 @@ unsafe extern "C" {
     fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const c_char;
 }
 
-/// One input's bytes, in an object `Inputs` keeps alive.
+/// One input's bytes, and what owns them, kept alive as long as the view.
 pub struct View {
     ptr: *const u8,
     len: usize,
+    _owner: Arc<dyn Any + Send + Sync>,
 }
 
-// SAFETY: a view is only read, by one worker at a time, while `Inputs` (which its batch's caller
-// keeps until the batch has returned) holds the object owning the bytes, unchanged: `bytes` and
-// a `str`'s cached UTF-8 never change while the object lives.
+impl View {
+    /// A view of `bytes`, which `owner` owns and keeps unchanged while it lives.
+    fn of(bytes: &[u8], owner: &Arc<dyn Any + Send + Sync>) -> View {
+        View { ptr: bytes.as_ptr(), len: bytes.len(), _owner: Arc::clone(owner) }
+    }
+}
+
+// SAFETY: a view is only read, and its owner (a `bytes` or `str` object, an owned buffer or an
+// Arrow array, all immutable while they live) is `Send + Sync` and lives at least as long.
 unsafe impl Send for View {}
 
 impl AsRef<[u8]> for View {
     fn as_ref(&self) -> &[u8] {
-        // SAFETY: `ptr` and `len` were read from a live object (or an owned buffer) that
-        // `Inputs` keeps until every view is dropped, as its docs require of the caller.
+        // SAFETY: `ptr` and `len` were read from bytes that `_owner` owns and never changes, and
+        // `_owner` lives as long as this view.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
 
-/// What the views point into. It must outlive every `View` it gave: keep it until the batch that
-/// took the views has returned (every event is dropped by then).
-pub struct Inputs {
-    _objects: Vec<Py<PyAny>>,
-    _owned: Vec<Vec<u8>>,
-}
-
-/// The views of `inputs` (an iterable of JSON str or bytes, or of JSON-able values, which are
-/// written once with `json.dumps`), and what keeps them valid.
-pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<(Inputs, Vec<View>)> {
-    let mut objects = Vec::new();
-    let mut owned: Vec<Vec<u8>> = Vec::new();
+/// The inputs of a batch: an iterable of JSON str or bytes, read in place, or of JSON-able
+/// values, written once with `json.dumps`.
+pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<View>> {
     let mut views = Vec::new();
     for item in inputs.try_iter()? {
         let item = item?;
         let view = if let Ok(b) = item.cast::<PyBytes>() {
-            let bytes = b.as_bytes();
-            View { ptr: bytes.as_ptr(), len: bytes.len() }
+            let owner: Arc<dyn Any + Send + Sync> = Arc::new(b.clone().unbind());
+            View::of(b.as_bytes(), &owner)
         } else if let Ok(s) = item.cast::<PyString>() {
             let mut len: pyo3::ffi::Py_ssize_t = 0;
-            // SAFETY: `s` is a live str and the GIL is held; the returned buffer belongs to the
-            // object, which `objects` keeps alive below.
+            // SAFETY: `s` is a live str and the GIL is held; the buffer returned belongs to the
+            // object, which the view's owner keeps alive.
             let ptr = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len) };
             if ptr.is_null() {
                 return Err(PyErr::fetch(item.py()));
             }
-            View { ptr: ptr.cast(), len: usize::try_from(len).unwrap_or(0) }
+            // SAFETY: CPython gives `len` bytes at `ptr`, owned by `s`.
+            let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), usize::try_from(len).unwrap_or(0)) };
+            let owner: Arc<dyn Any + Send + Sync> = Arc::new(s.clone().unbind());
+            View::of(bytes, &owner)
         } else {
-            let bytes = json::input_bytes(&item)?;
-            let view = View { ptr: bytes.as_ptr(), len: bytes.len() };
-            // The Vec's heap buffer stays where it is when the Vec moves into `owned`.
-            owned.push(bytes);
-            view
+            let owned: Arc<dyn Any + Send + Sync> = Arc::new(json::input_bytes(&item)?);
+            let bytes = owned.downcast_ref::<Vec<u8>>().expect("the owner is the Vec just made");
+            View::of(bytes, &owned)
         };
-        objects.push(item.unbind());
         views.push(view);
     }
-    Ok((Inputs { _objects: objects, _owned: owned }, views))
+    Ok(views)
+}
+
+/// The values of an Arrow string or binary array, `None` for its nulls.
+pub fn arrow_views(array: ArrayRef) -> Result<Vec<Option<View>>, String> {
+    use arrow_array::cast::AsArray;
+    use arrow_schema::DataType;
+    let owner: Arc<dyn Any + Send + Sync> = Arc::new(Arc::clone(&array));
+    let view = |b: &[u8]| View::of(b, &owner);
+    let views = match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
+        DataType::Utf8View => array.as_string_view().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
+        DataType::Binary => array.as_binary::<i32>().iter().map(|v| v.map(view)).collect(),
+        DataType::LargeBinary => array.as_binary::<i64>().iter().map(|v| v.map(view)).collect(),
+        DataType::BinaryView => array.as_binary_view().iter().map(|v| v.map(view)).collect(),
+        other => return Err(format!("execute_arrow takes a string or binary array of JSON events, not {other}")),
+    };
+    Ok(views)
+}
+
+const SCHEMA: &CStr = c"arrow_schema";
+const ARRAY: &CStr = c"arrow_array";
+
+/// The array behind an object of the Arrow PyCapsule interface (`__arrow_c_array__`), taken
+/// over from its capsules.
+pub fn import_array(object: &Bound<'_, PyAny>) -> PyResult<ArrayRef> {
+    let (schema, array): (Bound<'_, PyCapsule>, Bound<'_, PyCapsule>) =
+        object.call_method0("__arrow_c_array__")?.extract()?;
+    let schema_ptr = schema.pointer_checked(Some(SCHEMA))?.cast::<FFI_ArrowSchema>();
+    let array_ptr = array.pointer_checked(Some(ARRAY))?.cast::<FFI_ArrowArray>();
+    // SAFETY: the capsules named "arrow_array" and "arrow_schema" hold an ArrowArray and an
+    // ArrowSchema, as the PyCapsule interface requires. The array is moved out and an empty
+    // (released) one left behind, so that the capsule's destructor does not release it again;
+    // the schema is only borrowed while its capsule is alive.
+    let data = unsafe {
+        let taken = std::ptr::replace(array_ptr.as_ptr(), FFI_ArrowArray::empty());
+        from_ffi(taken, schema_ptr.as_ref())
+    }
+    .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("reading the Arrow array: {e}")))?;
+    Ok(arrow_array::make_array(data))
+}
+
+/// What `ExecutionResult`-free batches hand to pyarrow: an object of the PyCapsule interface,
+/// giving its array once.
+#[pyclass]
+pub struct ArrowCapsules {
+    array: std::sync::Mutex<Option<(FFI_ArrowSchema, FFI_ArrowArray)>>,
+}
+
+impl ArrowCapsules {
+    pub fn new(array: &dyn Array) -> PyResult<ArrowCapsules> {
+        let (ffi_array, ffi_schema) = to_ffi(&array.to_data())
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("exporting the Arrow array: {e}")))?;
+        Ok(ArrowCapsules { array: std::sync::Mutex::new(Some((ffi_schema, ffi_array))) })
+    }
+}
+
+#[pymethods]
+impl ArrowCapsules {
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_array__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)> {
+        let _ = requested_schema; // the array is given as it is
+        let Some((schema, array)) = self.array.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Err(pyo3::exceptions::PyValueError::new_err("the Arrow array was already taken"));
+        };
+        // The capsules own the structs (boxed, the capsule's pointer on them); a consumer moves
+        // them out and leaves them released, and dropping a released one does nothing.
+        Ok((PyCapsule::new_with_value(py, schema, SCHEMA)?, PyCapsule::new_with_value(py, array, ARRAY)?))
+    }
 }
 
 /// `result` as a new Python object that the cyclic garbage collector does not walk.

@@ -86,6 +86,11 @@ class StateMachine:
     ) -> Stream:
         """Runs the items of ``iterable`` on the pool and yields ``(item, result)`` in input
         order, while up to ``max_in_flight`` later items already run."""
+    def execute_arrow(self, array: Any, *, threads: Optional[int] = None) -> Any:
+        """Runs a pyarrow array (or chunked array) of JSON events, ``string``, ``large_string``,
+        ``binary``, ``large_binary`` or their views, on the pool, and returns a pyarrow
+        ``StructArray`` of ``status``, ``output``, ``error`` and ``cause`` (strings), one row per
+        event, with no Python object made per event. A null event is a FAILED row."""
     def execute_async(self, input: Any) -> "asyncio.Future[ExecutionResult]":
         """Runs one execution on the pool for asyncio: ``await sm.execute_async(input)``.
         Cancelling the awaiting task stops the execution (it ends ABORTED)."""

@@ -1,0 +1,57 @@
+"""execute_arrow: a pyarrow array of JSON events in, a StructArray of status, output, error and
+cause out, one row per event in order, for every string and binary layout."""
+
+from __future__ import annotations
+
+import pyarrow as pa  # type: ignore[import-untyped]
+import pytest
+
+import aslrt
+
+CHOICE = {
+    "StartAt": "C",
+    "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 0, "Next": "Bad"}], "Default": "Ok"},
+        "Ok": {"Type": "Pass", "Parameters": {"twice.$": "States.MathAdd($.n, $.n)"}, "End": True},
+        "Bad": {"Type": "Fail", "Error": "Negative", "Cause": "n < 0"},
+    },
+}
+
+
+@pytest.mark.parametrize("layout", ["string", "large_string", "binary", "large_binary", "string_view", "binary_view"])
+def test_every_layout_gives_one_row_per_event_in_order(layout: str) -> None:
+    events = [f'{{"n": {n}}}' for n in range(-3, 300)]
+    data = [e.encode() for e in events] if "binary" in layout else events
+    out = aslrt.StateMachine(CHOICE).execute_arrow(pa.array(data, type=getattr(pa, layout)()), threads=2)
+    assert out.type == pa.struct(
+        [
+            pa.field("status", pa.string(), nullable=False),
+            pa.field("output", pa.string()),
+            pa.field("error", pa.string()),
+            pa.field("cause", pa.string()),
+        ]
+    )
+    rows = out.to_pylist()
+    assert len(rows) == len(events)
+    for n, row in zip(range(-3, 300), rows):
+        if n < 0:
+            assert row == {"status": "FAILED", "output": None, "error": "Negative", "cause": "n < 0"}
+        else:
+            assert row == {"status": "SUCCEEDED", "output": f'{{"twice":{2 * n}}}', "error": None, "cause": None}
+
+
+def test_nulls_malformed_events_and_chunked_arrays() -> None:
+    sm = aslrt.StateMachine(CHOICE)
+    rows = sm.execute_arrow(pa.chunked_array([['{"n": 1}', None], ["{broken", '{"n": 2}']])).to_pylist()
+    assert [r["status"] for r in rows] == ["SUCCEEDED", "FAILED", "FAILED", "SUCCEEDED"]
+    assert rows[1]["error"] == "States.Runtime" and "null" in rows[1]["cause"]
+    assert rows[2]["error"] == "States.Runtime" and "not valid JSON" in rows[2]["cause"]
+    assert sm.execute_arrow(pa.array([], pa.string())).to_pylist() == []
+
+
+def test_what_is_no_array_of_events_is_refused() -> None:
+    sm = aslrt.StateMachine(CHOICE)
+    with pytest.raises(TypeError):
+        sm.execute_arrow(pa.array([1, 2]))
+    with pytest.raises(TypeError):
+        sm.execute_arrow(["{}"])
