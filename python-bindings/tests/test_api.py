@@ -9,8 +9,8 @@ import json
 import pytest
 
 import aslrt
+from machines import PASS
 
-PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 FAIL = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Custom.Oops", "Cause": "it broke"}}}
 
 

@@ -7,15 +7,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
 import aslrt
-
-CHOICE = {
-    "StartAt": "C",
-    "States": {
-        "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 0, "Next": "Bad"}], "Default": "Ok"},
-        "Ok": {"Type": "Pass", "Parameters": {"twice.$": "States.MathAdd($.n, $.n)"}, "End": True},
-        "Bad": {"Type": "Fail", "Error": "Negative", "Cause": "n < 0"},
-    },
-}
+from machines import CHOICE
 
 
 @pytest.mark.parametrize("layout", ["string", "large_string", "binary", "large_binary", "string_view", "binary_view"])

@@ -12,17 +12,7 @@ from typing import Any, Iterator
 import pytest
 
 import aslrt
-
-PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-CHOICE = {
-    "StartAt": "C",
-    "States": {
-        "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 0, "Next": "Bad"}], "Default": "Ok"},
-        "Ok": {"Type": "Pass", "Parameters": {"twice.$": "States.MathAdd($.n, $.n)"}, "End": True},
-        "Bad": {"Type": "Fail", "Error": "Negative", "Cause": "n < 0"},
-    },
-}
-LONG_WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+from machines import CHOICE, LONG_WAIT, PASS
 
 
 def test_execute_many_keeps_input_order() -> None:
