@@ -20,3 +20,17 @@ awk '/^```python$/{f=1;next} /^```$/{f=0} f' README.md > "$target/readme.py"
 got=$("$venv/bin/python" "$target/readme.py")
 want=$'SUCCEEDED priority\nSUCCEEDED standard\nFAILED TypeError: unsupported operand type(s) for +: \'int\' and \'str\''
 [ "$got" = "$want" ] || { printf 'the README'"'"'s Python example printed:\n%s\n' "$got" >&2; exit 1; }
+
+echo "== Python: the Spark recipe (pyspark, local mode, in a venv of its own)"
+if ! command -v java >/dev/null; then
+  echo "skipped: no Java runtime for Spark (Debian: apt-get install default-jre-headless; .ci/run installs it)"
+  exit 0
+fi
+spark_venv="$(cd "$target" && pwd)/spark-venv"
+[ -x "$spark_venv/bin/python" ] || python3 -m venv "$spark_venv"
+"$spark_venv/bin/python" -m pip install -q -U pip
+# pandas < 3 beside pyarrow, for mapInArrow.
+"$spark_venv/bin/python" -m pip install -q "pyspark>=4,<5" "pandas<3" "pyarrow>=14" "pytest>=8"
+"$spark_venv/bin/python" -m pip install -q --force-reinstall --no-deps ./python-bindings
+(cd python-bindings && PYSPARK_PYTHON="$spark_venv/bin/python" SPARK_LOCAL_IP=127.0.0.1 \
+  "$spark_venv/bin/python" -m pytest -q -p no:cacheprovider tests_spark)

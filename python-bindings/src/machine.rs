@@ -268,9 +268,17 @@ impl StateMachine {
 
     /// Runs the items of `iterable` on the pool and yields `(item, result)` in input order,
     /// while up to `max_in_flight` later items already run: commit an item (a Kafka offset)
-    /// only once it has been yielded, for at-least-once processing.
-    #[pyo3(signature = (iterable, *, threads=None, max_in_flight=1024))]
-    fn stream(&self, iterable: &Bound<'_, PyAny>, threads: Option<usize>, max_in_flight: usize) -> PyResult<Stream> {
+    /// only once it has been yielded, for at-least-once processing. `event(item)` gives an
+    /// item's input when the item is not the input itself (a Kafka message: `event=lambda m:
+    /// m.value()`).
+    #[pyo3(signature = (iterable, *, threads=None, max_in_flight=1024, event=None))]
+    fn stream(
+        &self,
+        iterable: &Bound<'_, PyAny>,
+        threads: Option<usize>,
+        max_in_flight: usize,
+        event: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Stream> {
         if max_in_flight == 0 {
             return Err(PyValueError::new_err("max_in_flight must be at least 1"));
         }
@@ -281,6 +289,7 @@ impl StateMachine {
                 machine: self.machine.clone(),
                 rt,
                 source: Some(iterable.try_iter()?.unbind().into_any()),
+                event: event.filter(|e| !e.is_none()).map(Bound::unbind),
                 max_in_flight,
                 in_flight: VecDeque::new(),
                 ended: BTreeMap::new(),
@@ -347,6 +356,8 @@ struct StreamState {
     rt: Arc<Runtime>,
     /// The items' iterator, until it is exhausted.
     source: Option<Py<PyAny>>,
+    /// What makes an item's input, when it is not the item itself.
+    event: Option<Py<PyAny>>,
     max_in_flight: usize,
     /// Items submitted and not yet yielded, oldest first: the item, its sequence number and its
     /// execution's id.
@@ -369,7 +380,10 @@ impl StreamState {
                 return Ok(());
             };
             let item = item?;
-            let event = json::input_bytes(&item)?;
+            let event = match &self.event {
+                Some(f) => json::input_bytes(&f.bind(py).call1((&item,))?)?,
+                None => json::input_bytes(&item)?,
+            };
             let (seq, tx, start) = (self.next_seq, self.tx.clone(), now_us());
             self.next_seq += 1;
             let id = self.rt.submit(&self.machine, event, move |outcome: Outcome| {

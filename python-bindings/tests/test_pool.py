@@ -69,6 +69,20 @@ def test_stream_yields_in_input_order_while_later_items_run() -> None:
     assert all(r.output == {"twice": 2 * item["n"]} for item, r in rest)
 
 
+def test_a_stream_of_messages_whose_events_are_inside() -> None:
+    class Message:
+        def __init__(self, offset: int) -> None:
+            self.offset = offset
+
+        def value(self) -> bytes:
+            return b'{"n": %d}' % self.offset
+
+    sm = aslrt.StateMachine(CHOICE)
+    pairs = list(sm.stream((Message(i) for i in range(10)), event=lambda m: m.value()))
+    assert [m.offset for m, _ in pairs] == list(range(10))
+    assert [r.output for _, r in pairs] == [{"twice": 2 * i} for i in range(10)]
+
+
 def test_a_stream_of_nothing_and_a_source_that_raises() -> None:
     sm = aslrt.StateMachine(PASS)
     assert list(sm.stream([])) == []

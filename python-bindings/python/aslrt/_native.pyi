@@ -82,10 +82,17 @@ class StateMachine:
         """Runs every input on the work-stealing pool (``threads`` workers; default one per
         core) with the GIL released, and returns their results in input order."""
     def stream(
-        self, iterable: Iterable[Any], *, threads: Optional[int] = None, max_in_flight: int = 1024
+        self,
+        iterable: Iterable[Any],
+        *,
+        threads: Optional[int] = None,
+        max_in_flight: int = 1024,
+        event: Optional[Callable[[Any], Any]] = None,
     ) -> Stream:
         """Runs the items of ``iterable`` on the pool and yields ``(item, result)`` in input
-        order, while up to ``max_in_flight`` later items already run."""
+        order, while up to ``max_in_flight`` later items already run. ``event(item)`` gives an
+        item's input when the item is not the input itself (a Kafka message:
+        ``event=lambda m: m.value()``)."""
     def execute_arrow(self, array: Any, *, threads: Optional[int] = None) -> Any:
         """Runs a pyarrow array (or chunked array) of JSON events, ``string``, ``large_string``,
         ``binary``, ``large_binary`` or their views, on the pool, and returns a pyarrow
