@@ -103,7 +103,7 @@ fn pool_error(e: String) -> PyErr {
 
 /// Runs `events` on `rt` with the GIL released, making each result with `map` on its worker;
 /// Ctrl-C (a signal's exception) stops the batch, its executions ABORTED, and is raised.
-fn run_batch<T: Send + 'static>(
+pub fn run_batch<T: Send + 'static>(
     py: Python<'_>,
     rt: &Arc<Runtime>,
     machine: &aslrt::StateMachine,
@@ -228,7 +228,7 @@ impl StateMachine {
         let rt = pool::runtime(threads).map_err(pool_error)?;
         let events = raw::inputs(inputs)?;
         let start = now_us();
-        let results = run_batch(py, &rt, &self.machine, events, move |e| ExecutionResult::new(&e, start))?;
+        let results = raw::run_batch(py, &rt, &self.machine, events, move |e| ExecutionResult::new(&e, start))?;
         let objects = results.into_iter().map(|r| raw::untracked(py, r)).collect::<PyResult<Vec<_>>>()?;
         Ok(PyList::new(py, objects)?.unbind())
     }
@@ -258,10 +258,9 @@ impl StateMachine {
                 array.get_type().name()?
             )));
         }
-        let views = raw::arrow_views(raw::import_array(&array)?).map_err(PyTypeError::new_err)?;
+        let (events, present) = raw::arrow_inputs(raw::import_array(&array)?).map_err(PyTypeError::new_err)?;
         let rt = pool::runtime(threads).map_err(pool_error)?;
-        let present: Vec<bool> = views.iter().map(Option::is_some).collect();
-        let rows = run_batch(py, &rt, &self.machine, views.into_iter().flatten().collect(), arrow_out::Row::of)?;
+        let rows = raw::run_batch(py, &rt, &self.machine, events, arrow_out::Row::of)?;
         let table = py.detach(|| arrow_out::table(&present, rows, rt.threads()));
         pa.call_method1("array", (raw::ArrowCapsules::new(&table)?,))
     }

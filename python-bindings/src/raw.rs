@@ -1,8 +1,9 @@
 //! The only module with `unsafe`, for what batches of a million events need:
 //! - inputs read where Python or Arrow keeps them (the bytes of a `bytes` object, the UTF-8 form
 //!   a `str` caches, the values of an Arrow string or binary array): copying a million kilobyte
-//!   events on the calling thread would cost more than running them. Each `View` holds its owner
-//!   alive, so no view can outlive the bytes it points into;
+//!   events on the calling thread would cost more than running them. Views are made only here,
+//!   inside an `Inputs` that owns what they point into, and only `run_batch` takes them apart:
+//!   it drops the owner once the batch, and with it every view, is gone;
 //! - Arrow arrays taken from, and handed to, pyarrow through the C data interface's capsules;
 //! - results left out of the garbage collector's lists: they hold no Python object, so they can
 //!   be in no cycle, and walking a million of them made every collection slower.
@@ -24,70 +25,93 @@ unsafe extern "C" {
     fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const c_char;
 }
 
-/// One input's bytes, and what owns them, kept alive as long as the view.
+/// One input's bytes, in something its `Inputs` owns. Private to this module's use.
 pub struct View {
     ptr: *const u8,
     len: usize,
-    _owner: Arc<dyn Any + Send + Sync>,
 }
 
 impl View {
-    /// A view of `bytes`, which `owner` owns and keeps unchanged while it lives.
-    fn of(bytes: &[u8], owner: &Arc<dyn Any + Send + Sync>) -> View {
-        View { ptr: bytes.as_ptr(), len: bytes.len(), _owner: Arc::clone(owner) }
+    fn of(bytes: &[u8]) -> View {
+        View { ptr: bytes.as_ptr(), len: bytes.len() }
     }
 }
 
-// SAFETY: a view is only read, and its owner (a `bytes` or `str` object, an owned buffer or an
-// Arrow array, all immutable while they live) is `Send + Sync` and lives at least as long.
+// SAFETY: a view is only read, by one worker at a time, and what it points into (a `bytes` or
+// `str` object, an owned buffer or an Arrow array, all immutable while they live) is owned by
+// its `Inputs`, which `run_batch` keeps until every view has been dropped.
 unsafe impl Send for View {}
 
 impl AsRef<[u8]> for View {
     fn as_ref(&self) -> &[u8] {
-        // SAFETY: `ptr` and `len` were read from bytes that `_owner` owns and never changes, and
-        // `_owner` lives as long as this view.
+        // SAFETY: `ptr` and `len` were read from bytes that the view's `Inputs` owns, unchanged,
+        // and `run_batch` drops that owner only after the batch has dropped every view.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
 
+/// A batch's inputs: views, and what owns the bytes they point into.
+pub struct Inputs {
+    owner: Box<dyn Any + Send>,
+    views: Vec<View>,
+}
+
+/// Runs `inputs` on `rt` (see `machine::run_batch`), and drops what they point into only once
+/// the batch has returned, every view dropped.
+pub fn run_batch<T: Send + 'static>(
+    py: Python<'_>,
+    rt: &Arc<aslrt::Runtime>,
+    machine: &aslrt::StateMachine,
+    inputs: Inputs,
+    map: impl Fn(aslrt::Execution<'_>) -> T + Send + Sync + 'static,
+) -> PyResult<Vec<T>> {
+    let Inputs { owner, views } = inputs;
+    let results = crate::machine::run_batch(py, rt, machine, views, map);
+    // Whether it gave results or failed, the batch has ended: the thread running it sends only
+    // once `execute_batch_cancellable` has returned, and a failure is that thread's end.
+    drop(owner);
+    results
+}
+
 /// The inputs of a batch: an iterable of JSON str or bytes, read in place, or of JSON-able
 /// values, written once with `json.dumps`.
-pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<View>> {
+pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Inputs> {
     let mut views = Vec::new();
+    let mut objects: Vec<Py<PyAny>> = Vec::new();
+    let mut owned: Vec<Vec<u8>> = Vec::new();
     for item in inputs.try_iter()? {
         let item = item?;
         let view = if let Ok(b) = item.cast::<PyBytes>() {
-            let owner: Arc<dyn Any + Send + Sync> = Arc::new(b.clone().unbind());
-            View::of(b.as_bytes(), &owner)
+            View::of(b.as_bytes())
         } else if let Ok(s) = item.cast::<PyString>() {
             let mut len: pyo3::ffi::Py_ssize_t = 0;
             // SAFETY: `s` is a live str and the GIL is held; the buffer returned belongs to the
-            // object, which the view's owner keeps alive.
+            // object, which `objects` keeps alive.
             let ptr = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len) };
             if ptr.is_null() {
                 return Err(PyErr::fetch(item.py()));
             }
             // SAFETY: CPython gives `len` bytes at `ptr`, owned by `s`.
-            let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), usize::try_from(len).unwrap_or(0)) };
-            let owner: Arc<dyn Any + Send + Sync> = Arc::new(s.clone().unbind());
-            View::of(bytes, &owner)
+            View::of(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), usize::try_from(len).unwrap_or(0)) })
         } else {
-            let owned: Arc<dyn Any + Send + Sync> = Arc::new(json::input_bytes(&item)?);
-            let bytes = owned.downcast_ref::<Vec<u8>>().expect("the owner is the Vec just made");
-            View::of(bytes, &owned)
+            let bytes = json::input_bytes(&item)?;
+            let view = View::of(&bytes);
+            // The Vec's heap buffer stays where it is when the Vec moves into `owned`.
+            owned.push(bytes);
+            view
         };
+        objects.push(item.unbind());
         views.push(view);
     }
-    Ok(views)
+    Ok(Inputs { owner: Box::new((objects, owned)), views })
 }
 
-/// The values of an Arrow string or binary array, `None` for its nulls.
-pub fn arrow_views(array: ArrayRef) -> Result<Vec<Option<View>>, String> {
+/// The values of an Arrow string or binary array, and which rows have one (not null).
+pub fn arrow_inputs(array: ArrayRef) -> Result<(Inputs, Vec<bool>), String> {
     use arrow_array::cast::AsArray;
     use arrow_schema::DataType;
-    let owner: Arc<dyn Any + Send + Sync> = Arc::new(Arc::clone(&array));
-    let view = |b: &[u8]| View::of(b, &owner);
-    let views = match array.data_type() {
+    let view = View::of;
+    let views: Vec<Option<View>> = match array.data_type() {
         DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
         DataType::LargeUtf8 => array.as_string::<i64>().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
         DataType::Utf8View => array.as_string_view().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
@@ -96,7 +120,8 @@ pub fn arrow_views(array: ArrayRef) -> Result<Vec<Option<View>>, String> {
         DataType::BinaryView => array.as_binary_view().iter().map(|v| v.map(view)).collect(),
         other => return Err(format!("execute_arrow takes a string or binary array of JSON events, not {other}")),
     };
-    Ok(views)
+    let present = views.iter().map(Option::is_some).collect();
+    Ok((Inputs { owner: Box::new(array), views: views.into_iter().flatten().collect() }, present))
 }
 
 const SCHEMA: &CStr = c"arrow_schema";
