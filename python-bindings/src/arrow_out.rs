@@ -1,11 +1,12 @@
 //! `execute_arrow`'s result: a struct array of `status`, `output`, `error` and `cause`, built
 //! from the rows the workers made, with no Python object per event. Each text column's bytes
 //! are gathered into one buffer by several threads at once: copying 100,000 outputs (and
-//! faulting in their fresh pages) on one thread took as long as running them.
+//! faulting in their fresh pages) on one thread took as long as running them. The buffers come
+//! back to a pool when pyarrow releases them (`raw::column_buffer`).
 
 use crate::result::ExecutionResult;
 use arrow_array::{ArrayRef, StringArray, StructArray};
-use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field};
 use std::sync::Arc;
 
@@ -47,8 +48,7 @@ fn column(texts: &[Option<&str>], threads: usize) -> StringArray {
         end += i32::try_from(t.map_or(0, str::len)).expect("a column of at most 2 GiB (256 KiB per event)");
         offsets.push(end);
     }
-    // Zeroed by the allocator's fresh pages, touched first by the copying threads.
-    let mut data = vec![0u8; end as usize];
+    let mut data = crate::raw::column_buffer(end as usize);
     let per = texts.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
         let mut rest = data.as_mut_slice();
@@ -66,7 +66,7 @@ fn column(texts: &[Option<&str>], threads: usize) -> StringArray {
         }
     });
     let nulls = texts.iter().any(Option::is_none).then(|| NullBuffer::from_iter(texts.iter().map(Option::is_some)));
-    StringArray::new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(data), nulls)
+    StringArray::new(OffsetBuffer::new(ScalarBuffer::from(offsets)), crate::raw::pooled_buffer(data), nulls)
 }
 
 /// The struct array of `present.len()` rows: `rows` in order where `present` is true, and a

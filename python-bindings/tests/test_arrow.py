@@ -47,3 +47,24 @@ def test_what_is_no_array_of_events_is_refused() -> None:
         sm.execute_arrow(pa.array([1, 2]))
     with pytest.raises(TypeError):
         sm.execute_arrow(["{}"])
+
+
+def test_results_stay_intact_while_later_calls_reuse_released_buffers() -> None:
+    # Outputs of a few MB: their column buffers go back to a pool when released, and a later
+    # call writes into them; one still held must never be written.
+    sm = aslrt.StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+
+    def events(tag: str) -> list[str]:
+        return ['{"tag": "%s", "i": %d, "pad": "%s"}' % (tag, i, tag * 900) for i in range(3000)]
+
+    def outputs(result: object) -> list[str]:
+        return [row["output"] for row in result.to_pylist()]  # type: ignore[attr-defined]
+
+    want = {tag: [e.replace(" ", "") for e in events(tag)] for tag in "abc"}
+    first = sm.execute_arrow(pa.array(events("a")))
+    second = sm.execute_arrow(pa.array(events("b")))
+    assert outputs(first) == want["a"] and outputs(second) == want["b"]
+    del first
+    third = sm.execute_arrow(pa.array(events("c")[:2000]))
+    assert outputs(second) == want["b"]
+    assert outputs(third) == want["c"][:2000]
