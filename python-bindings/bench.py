@@ -1,8 +1,8 @@
-"""execute_many on N copies of a workload's event on THREADS workers: the median of five timed
-batches after a warm-up, as exec/s on one JSON line (python-bindings/bench.sh compares it with
-`aslrt bench`).
+"""execute_many (a list of N copies of a workload's event, one str) or execute_arrow (a pyarrow
+string array of N copies) on THREADS workers: the median of five timed calls after a warm-up,
+as exec/s on one JSON line (python-bindings/bench.sh compares it with `aslrt bench`).
 
-    python bench.py WORKLOAD_DIR [N] [THREADS]
+    python bench.py WORKLOAD_DIR [N] [THREADS] [many|arrow]
 """
 
 from __future__ import annotations
@@ -20,15 +20,25 @@ def main() -> None:
     folder = pathlib.Path(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    arrow = len(sys.argv) > 4 and sys.argv[4] == "arrow"
     sm = aslrt.StateMachine((folder / "definition.asl.json").read_text())
     events = [(folder / "input.json").read_text().strip()] * n
-    sm.execute_many(events[: n // 10], threads=threads)
+    if arrow:
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        batch = pa.array(events)
+        run = lambda: sm.execute_arrow(batch, threads=threads)  # noqa: E731
+        statuses = lambda out: out.field("status").to_pylist()  # noqa: E731
+    else:
+        run = lambda: sm.execute_many(events, threads=threads)  # noqa: E731
+        statuses = lambda out: [r.status for r in out]  # noqa: E731
+    run()
     rates = []
     for _ in range(5):
         start = time.perf_counter()
-        results = sm.execute_many(events, threads=threads)
+        results = run()
         rates.append(n / (time.perf_counter() - start))
-    failed = sum(r.status != "SUCCEEDED" for r in results)
+    failed = sum(s != "SUCCEEDED" for s in statuses(results))
     print(json.dumps({"exec_per_s": round(statistics.median(rates)), "failed": failed}))
 
 

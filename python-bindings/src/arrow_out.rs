@@ -1,54 +1,87 @@
 //! `execute_arrow`'s result: a struct array of `status`, `output`, `error` and `cause`, built
-//! from the rows the workers made, with no Python object per event. Each text column's bytes
-//! are gathered into one buffer by several threads at once: copying 100,000 outputs (and
-//! faulting in their fresh pages) on one thread took as long as running them. The buffers come
-//! back to a pool when pyarrow releases them (`raw::column_buffer`).
+//! with no Python object per event and no allocation per row. Each run of events a worker takes
+//! writes its rows' texts into one buffer of its own (`Chunk`); then each column is gathered
+//! into one buffer by several threads at once, since copying (and faulting in) 70 MB of output
+//! on one thread took as long as running the events. Buffers of both kinds come back to pools
+//! for the next call (`raw`).
 
+use crate::raw;
 use crate::result::ExecutionResult;
 use arrow_array::{ArrayRef, StringArray, StructArray};
 use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// The texts of a run of rows, once the run is over.
+type Texts = Arc<OnceLock<raw::ChunkBuffer>>;
+
+/// A worker's run of rows (the per-run state of `Runtime::execute_batch_chunked`): their texts
+/// are appended to `buffer`, which goes to `texts` when the run ends.
+pub struct Chunk {
+    buffer: raw::ChunkBuffer,
+    texts: Texts,
+}
+
+impl Default for Chunk {
+    fn default() -> Chunk {
+        Chunk { buffer: raw::ChunkBuffer::take(), texts: Arc::default() }
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        let _ = self.texts.set(std::mem::take(&mut self.buffer));
+    }
+}
+
+/// Where a text is in its run's buffer.
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
 
 /// One execution's row, made on the worker that ran it.
 pub struct Row {
     status: &'static str,
-    output: Option<String>,
-    error: Option<String>,
-    cause: Option<String>,
+    texts: Texts,
+    output: Option<Span>,
+    error: Option<Span>,
+    cause: Option<Span>,
 }
 
 impl Row {
-    pub fn of(e: aslrt::Execution<'_>) -> Row {
-        Row {
-            status: ExecutionResult::status_name(e.status),
-            output: e.output.map(str::to_owned),
-            error: e.error.map(str::to_owned),
-            cause: e.cause.map(str::to_owned),
-        }
+    pub fn of(chunk: &mut Chunk, e: aslrt::Execution<'_>) -> Row {
+        let mut put = |t: Option<&str>| {
+            t.map(|t| {
+                let start = chunk.buffer.len();
+                chunk.buffer.extend(t.as_bytes());
+                Span {
+                    start: u32::try_from(start).unwrap_or(u32::MAX),
+                    len: u32::try_from(t.len()).unwrap_or(u32::MAX),
+                }
+            })
+        };
+        let (output, error, cause) = (put(e.output), put(e.error), put(e.cause));
+        Row { status: ExecutionResult::status_name(e.status), texts: Arc::clone(&chunk.texts), output, error, cause }
     }
 
-    /// The row of a null event.
-    fn null_event() -> Row {
-        Row {
-            status: "FAILED",
-            output: None,
-            error: Some("States.Runtime".into()),
-            cause: Some("The execution input is null: the array has no event in this row".into()),
-        }
+    fn text(&self, span: Option<Span>) -> Option<&[u8]> {
+        let buffer = self.texts.get().expect("a run's texts are set when the run ends, before the table is built");
+        span.map(|s| &buffer.bytes()[s.start as usize..(s.start + s.len) as usize])
     }
 }
 
-/// A string column of `texts`, its bytes copied by up to `threads` threads.
-fn column(texts: &[Option<&str>], threads: usize) -> StringArray {
+/// A string column of `texts` (each the bytes of a `str`), copied by up to `threads` threads.
+fn column(texts: &[Option<&[u8]>], threads: usize) -> StringArray {
     let mut offsets = Vec::with_capacity(texts.len() + 1);
     let mut end = 0i32;
     offsets.push(0);
     for t in texts {
-        end += i32::try_from(t.map_or(0, str::len)).expect("a column of at most 2 GiB (256 KiB per event)");
+        end += i32::try_from(t.map_or(0, <[u8]>::len)).expect("a column of at most 2 GiB (256 KiB per event)");
         offsets.push(end);
     }
-    let mut data = crate::raw::column_buffer(end as usize);
+    let mut data = raw::column_buffer(end as usize);
     let per = texts.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
         let mut rest = data.as_mut_slice();
@@ -59,44 +92,44 @@ fn column(texts: &[Option<&str>], threads: usize) -> StringArray {
             s.spawn(move || {
                 let mut at = 0;
                 for t in part.iter().flatten() {
-                    mine[at..at + t.len()].copy_from_slice(t.as_bytes());
+                    mine[at..at + t.len()].copy_from_slice(t);
                     at += t.len();
                 }
             });
         }
     });
     let nulls = texts.iter().any(Option::is_none).then(|| NullBuffer::from_iter(texts.iter().map(Option::is_some)));
-    StringArray::new(OffsetBuffer::new(ScalarBuffer::from(offsets)), crate::raw::pooled_buffer(data), nulls)
+    raw::string_array(OffsetBuffer::new(ScalarBuffer::from(offsets)), data, nulls)
 }
 
 /// The struct array of `present.len()` rows: `rows` in order where `present` is true, and a
 /// FAILED row for each null event.
 pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> StructArray {
-    let null_event = Row::null_event();
+    let null_event: [Option<&[u8]>; 4] = [
+        Some(b"FAILED"),
+        None,
+        Some(b"States.Runtime"),
+        Some(b"The execution input is null: the array has no event in this row"),
+    ];
     let mut given = rows.iter();
-    let all: Vec<&Row> =
-        present.iter().map(|&there| if there { given.next().unwrap_or(&null_event) } else { &null_event }).collect();
-    let texts = |pick: fn(&Row) -> Option<&str>| all.iter().map(|r| pick(r)).collect::<Vec<_>>();
+    let all: Vec<[Option<&[u8]>; 4]> = present
+        .iter()
+        .map(|&there| match if there { given.next() } else { None } {
+            Some(r) => [Some(r.status.as_bytes()), r.text(r.output), r.text(r.error), r.text(r.cause)],
+            None => null_event,
+        })
+        .collect();
+    let texts = |k: usize| all.iter().map(|row| row[k]).collect::<Vec<_>>();
     let field = |name: &str, nullable: bool, array: StringArray| {
         (Arc::new(Field::new(name, DataType::Utf8, nullable)), Arc::new(array) as ArrayRef)
     };
     let table = StructArray::from(vec![
-        field("status", false, column(&texts(|r| Some(r.status)), threads)),
-        field("output", true, column(&texts(|r| r.output.as_deref()), threads)),
-        field("error", true, column(&texts(|r| r.error.as_deref()), threads)),
-        field("cause", true, column(&texts(|r| r.cause.as_deref()), threads)),
+        field("status", false, column(&texts(0), threads)),
+        field("output", true, column(&texts(1), threads)),
+        field("error", true, column(&texts(2), threads)),
+        field("cause", true, column(&texts(3), threads)),
     ]);
     drop(all);
-    // The rows' strings were allocated on the workers; freeing 100,000 of them on one thread
-    // took a tenth of the call, so the threads share that too.
-    let per = rows.len().div_ceil(threads.max(1)).max(1);
-    let mut rows = rows;
-    std::thread::scope(|s| {
-        while rows.len() > per {
-            let part = rows.split_off(rows.len() - per);
-            s.spawn(move || drop(part));
-        }
-        drop(std::mem::take(&mut rows));
-    });
+    drop(rows); // the runs' buffers go back to their pool
     table
 }

@@ -103,12 +103,12 @@ fn pool_error(e: String) -> PyErr {
 
 /// Runs `events` on `rt` with the GIL released, making each result with `map` on its worker;
 /// Ctrl-C (a signal's exception) stops the batch, its executions ABORTED, and is raised.
-pub fn run_batch<T: Send + 'static>(
+pub fn run_batch<T: Send + 'static, C: Default>(
     py: Python<'_>,
     rt: &Arc<Runtime>,
     machine: &aslrt::StateMachine,
     events: Vec<raw::View>,
-    map: impl Fn(aslrt::Execution<'_>) -> T + Send + Sync + 'static,
+    map: impl Fn(&mut C, aslrt::Execution<'_>) -> T + Send + Sync + 'static,
 ) -> PyResult<Vec<T>> {
     let cancel = Cancel::new();
     let (tx, rx) = mpsc::unbounded();
@@ -116,7 +116,7 @@ pub fn run_batch<T: Send + 'static>(
     std::thread::Builder::new()
         .name("aslrt-batch".into())
         .spawn(move || {
-            let _ = tx.send(pool.execute_batch_cancellable(&machine, events, &batch_cancel, map));
+            let _ = tx.send(pool.execute_batch_chunked(&machine, events, Some(&batch_cancel), map));
         })
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("starting a batch: {e}")))?;
     let (results, raised) = wait_signalled(py, &rx, || cancel.cancel())?;
@@ -260,7 +260,7 @@ impl StateMachine {
         }
         let (events, present) = raw::arrow_inputs(raw::import_array(&array)?).map_err(PyTypeError::new_err)?;
         let rt = pool::runtime(threads).map_err(pool_error)?;
-        let rows = raw::run_batch(py, &rt, &self.machine, events, arrow_out::Row::of)?;
+        let rows = raw::run_batch_chunked(py, &rt, &self.machine, events, arrow_out::Row::of)?;
         let table = py.detach(|| arrow_out::table(&present, rows, rt.threads()));
         pa.call_method1("array", (raw::ArrowCapsules::new(&table)?,))
     }

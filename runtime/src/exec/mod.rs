@@ -324,7 +324,7 @@ impl Runtime {
         T: Send + 'static,
         F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
     {
-        self.batch(machine, events, None, map)
+        self.execute_batch_chunked(machine, events, None, move |_: &mut (), e| map(e))
     }
 
     /// [`Runtime::execute_batch_with`], stopped by `cancel`: once it is cancelled, executions
@@ -342,20 +342,43 @@ impl Runtime {
         T: Send + 'static,
         F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
     {
-        self.batch(machine, events, Some(cancel), map)
+        self.execute_batch_chunked(machine, events, Some(cancel), move |_: &mut (), e| map(e))
     }
 
-    fn batch<E, T, F>(&self, machine: &StateMachine, events: Vec<E>, cancel: Option<&Cancel>, map: F) -> Vec<T>
+    /// [`Runtime::execute_batch_cancellable`] (with or without a `cancel`), with state shared by
+    /// neighbouring results: a worker takes the events in runs of up to a few hundred, makes a
+    /// `C` (its `Default`) for each run, hands it to `map` with each execution of the run, and
+    /// drops it when the run ends. One buffer for a run's outputs, instead of an allocation per
+    /// result, is what it is for. An execution that may suspend ([`StateMachine::may_suspend`])
+    /// is a run of its own.
+    pub fn execute_batch_chunked<E, T, C, F>(
+        &self,
+        machine: &StateMachine,
+        events: Vec<E>,
+        cancel: Option<&Cancel>,
+        map: F,
+    ) -> Vec<T>
     where
         E: AsRef<[u8]> + Send + 'static,
         T: Send + 'static,
-        F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
+        C: Default,
+        F: Fn(&mut C, Execution<'_>) -> T + Send + Sync + 'static,
+    {
+        self.batch(machine, events, cancel, map)
+    }
+
+    fn batch<E, T, C, F>(&self, machine: &StateMachine, events: Vec<E>, cancel: Option<&Cancel>, map: F) -> Vec<T>
+    where
+        E: AsRef<[u8]> + Send + 'static,
+        T: Send + 'static,
+        C: Default,
+        F: Fn(&mut C, Execution<'_>) -> T + Send + Sync + 'static,
     {
         if machine.may_suspend() {
             let pending: Vec<Pending> =
                 events.into_iter().map(|e| self.execute_async(machine, e.as_ref().to_vec())).collect();
             let Some(cancel) = cancel else {
-                return pending.into_iter().map(|p| map(p.wait().as_execution())).collect();
+                return pending.into_iter().map(|p| map(&mut C::default(), p.wait().as_execution())).collect();
             };
             let mut stopped = false;
             return pending
@@ -366,7 +389,7 @@ impl Runtime {
                         pending.iter().for_each(Pending::cancel);
                     }
                     if let Some(o) = p.wait_for(Duration::from_millis(10)) {
-                        break map(o.as_execution());
+                        break map(&mut C::default(), o.as_execution());
                     }
                 })
                 .collect();
@@ -386,6 +409,7 @@ impl Runtime {
                 // Counts the chunk as done even if it panics (a bug), so that the caller is
                 // woken and fails on the missing results instead of waiting for ever.
                 let _counted = ChunkDone(&remaining);
+                let mut shared = C::default();
                 let done: Vec<(usize, T)> = part
                     .into_iter()
                     .map(|(i, e)| {
@@ -395,9 +419,10 @@ impl Runtime {
                                 machine.execute_cancellable(scratch, e.as_ref(), c)
                             }),
                         };
-                        (i, map(execution))
+                        (i, map(&mut shared, execution))
                     })
                     .collect();
+                drop(shared);
                 let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
                 for (i, o) in done {
                     r[i] = Some(o);
