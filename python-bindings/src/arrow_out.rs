@@ -73,12 +73,15 @@ impl Row {
 }
 
 /// A string column of `texts` (each the bytes of a `str`), copied by up to `threads` threads.
-fn column(texts: &[Option<&[u8]>], threads: usize) -> StringArray {
+fn column(texts: &[Option<&[u8]>], threads: usize) -> Result<StringArray, String> {
     let mut offsets = Vec::with_capacity(texts.len() + 1);
     let mut end = 0i32;
     offsets.push(0);
     for t in texts {
-        end += i32::try_from(t.map_or(0, <[u8]>::len)).expect("a column of at most 2 GiB (256 KiB per event)");
+        end = i32::try_from(t.map_or(0, <[u8]>::len))
+            .ok()
+            .and_then(|n| end.checked_add(n))
+            .ok_or("the results of one call hold more than 2 GiB of text in a column: give it fewer events")?;
         offsets.push(end);
     }
     let mut data = raw::column_buffer(end as usize);
@@ -99,12 +102,12 @@ fn column(texts: &[Option<&[u8]>], threads: usize) -> StringArray {
         }
     });
     let nulls = texts.iter().any(Option::is_none).then(|| NullBuffer::from_iter(texts.iter().map(Option::is_some)));
-    raw::string_array(OffsetBuffer::new(ScalarBuffer::from(offsets)), data, nulls)
+    Ok(raw::string_array(OffsetBuffer::new(ScalarBuffer::from(offsets)), data, nulls))
 }
 
 /// The struct array of `present.len()` rows: `rows` in order where `present` is true, and a
 /// FAILED row for each null event.
-pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> StructArray {
+pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> Result<StructArray, String> {
     let null_event: [Option<&[u8]>; 4] = [
         Some(b"FAILED"),
         None,
@@ -120,16 +123,16 @@ pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> StructArray {
         })
         .collect();
     let texts = |k: usize| all.iter().map(|row| row[k]).collect::<Vec<_>>();
-    let field = |name: &str, nullable: bool, array: StringArray| {
-        (Arc::new(Field::new(name, DataType::Utf8, nullable)), Arc::new(array) as ArrayRef)
+    let field = |k: usize, name: &str, nullable: bool| -> Result<(Arc<Field>, ArrayRef), String> {
+        Ok((Arc::new(Field::new(name, DataType::Utf8, nullable)), Arc::new(column(&texts(k), threads)?) as ArrayRef))
     };
     let table = StructArray::from(vec![
-        field("status", false, column(&texts(0), threads)),
-        field("output", true, column(&texts(1), threads)),
-        field("error", true, column(&texts(2), threads)),
-        field("cause", true, column(&texts(3), threads)),
+        field(0, "status", false)?,
+        field(1, "output", true)?,
+        field(2, "error", true)?,
+        field(3, "cause", true)?,
     ]);
     drop(all);
     drop(rows); // the runs' buffers go back to their pool
-    table
+    Ok(table)
 }

@@ -42,13 +42,11 @@ thread_local! {
 /// Runs `run` with `cancel` as this thread's execution, and gives what a handler raised that
 /// must reach the caller (see the module's doc).
 pub fn watching<T>(cancel: &Cancel, run: impl FnOnce() -> T) -> (T, Option<PyErr>) {
-    INTERRUPT.with(|i| i.borrow_mut().0 = Some(cancel.clone()));
+    // A handler may execute a machine on this thread: the outer execution's watch comes back
+    // when the inner one's ends.
+    let outer = INTERRUPT.with(|i| std::mem::replace(&mut *i.borrow_mut(), (Some(cancel.clone()), None)));
     let out = run();
-    let raised = INTERRUPT.with(|i| {
-        let mut i = i.borrow_mut();
-        i.0 = None;
-        i.1.take()
-    });
+    let (_, raised) = INTERRUPT.with(|i| std::mem::replace(&mut *i.borrow_mut(), outer));
     (out, raised)
 }
 

@@ -101,6 +101,18 @@ fn pool_error(e: String) -> PyErr {
     PyValueError::new_err(e)
 }
 
+/// Refuses a batch or a stream from a handler running on a pool worker: it would wait for
+/// workers, one of which it holds (with one thread, or all of them in such handlers, for ever).
+fn not_on_a_worker(what: &str) -> PyResult<()> {
+    if std::thread::current().name().is_some_and(|n| n.starts_with("aslrt-worker")) {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "{what} cannot run inside a handler on aslrt's pool: it would wait for the worker it runs on \
+             (use execute there)"
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `events` on `rt` with the GIL released, making each result with `map` on its worker;
 /// Ctrl-C (a signal's exception) stops the batch, its executions ABORTED, and is raised.
 pub fn run_batch<T: Send + 'static, C: Default>(
@@ -225,6 +237,7 @@ impl StateMachine {
     /// with the GIL released, and returns their results in input order.
     #[pyo3(signature = (inputs, *, threads=None))]
     fn execute_many(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<Py<PyList>> {
+        not_on_a_worker("execute_many")?;
         let rt = pool::runtime(threads).map_err(pool_error)?;
         let events = raw::inputs(inputs)?;
         let start = now_us();
@@ -244,6 +257,7 @@ impl StateMachine {
         array: &Bound<'py, PyAny>,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        not_on_a_worker("execute_arrow")?;
         let pa = py.import("pyarrow").map_err(|e| {
             pyo3::exceptions::PyImportError::new_err(format!("execute_arrow needs pyarrow (pip install pyarrow): {e}"))
         })?;
@@ -261,7 +275,7 @@ impl StateMachine {
         let (events, present) = raw::arrow_inputs(raw::import_array(&array)?).map_err(PyTypeError::new_err)?;
         let rt = pool::runtime(threads).map_err(pool_error)?;
         let rows = raw::run_batch_chunked(py, &rt, &self.machine, events, arrow_out::Row::of)?;
-        let table = py.detach(|| arrow_out::table(&present, rows, rt.threads()));
+        let table = py.detach(|| arrow_out::table(&present, rows, rt.threads())).map_err(PyValueError::new_err)?;
         pa.call_method1("array", (raw::ArrowCapsules::new(&table)?,))
     }
 
@@ -278,6 +292,7 @@ impl StateMachine {
         max_in_flight: usize,
         event: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Stream> {
+        not_on_a_worker("stream")?;
         if max_in_flight == 0 {
             return Err(PyValueError::new_err("max_in_flight must be at least 1"));
         }
@@ -289,6 +304,7 @@ impl StateMachine {
                 rt,
                 source: Some(iterable.try_iter()?.unbind().into_any()),
                 event: event.filter(|e| !e.is_none()).map(Bound::unbind),
+                failed: None,
                 max_in_flight,
                 in_flight: VecDeque::new(),
                 ended: BTreeMap::new(),
@@ -357,6 +373,8 @@ struct StreamState {
     source: Option<Py<PyAny>>,
     /// What makes an item's input, when it is not the item itself.
     event: Option<Py<PyAny>>,
+    /// Why taking items stopped early, raised after the items before it are yielded.
+    failed: Option<PyErr>,
     max_in_flight: usize,
     /// Items submitted and not yet yielded, oldest first: the item, its sequence number and its
     /// execution's id.
@@ -371,17 +389,41 @@ struct StreamState {
 impl StreamState {
     /// Takes items from the source and submits them until `max_in_flight` are in flight or the
     /// source is exhausted.
-    fn fill(&mut self, py: Python<'_>) -> PyResult<()> {
+    /// Stops taking items as soon as the oldest one's result is in, so that a slow source does
+    /// not hold back results that are ready. An item that fails (the source raises, `event`
+    /// raises, or the input is no JSON) ends the taking; its exception is raised once the items
+    /// before it have been yielded.
+    fn fill(&mut self, py: Python<'_>) {
         while self.in_flight.len() < self.max_in_flight {
-            let Some(source) = &self.source else { return Ok(()) };
-            let Some(item) = source.bind(py).cast::<pyo3::types::PyIterator>()?.clone().next() else {
-                self.source = None;
-                return Ok(());
-            };
-            let item = item?;
-            let event = match &self.event {
-                Some(f) => json::input_bytes(&f.bind(py).call1((&item,))?)?,
-                None => json::input_bytes(&item)?,
+            while let Ok((seq, result)) = self.rx.try_recv() {
+                self.ended.insert(seq, result);
+            }
+            if self.in_flight.front().is_some_and(|(_, seq, _)| self.ended.contains_key(seq)) {
+                return;
+            }
+            let Some(source) = &self.source else { return };
+            let event = (|| -> PyResult<Option<(Bound<'_, PyAny>, Vec<u8>)>> {
+                let Some(item) = source.bind(py).cast::<pyo3::types::PyIterator>()?.clone().next() else {
+                    return Ok(None);
+                };
+                let item = item?;
+                let event = match &self.event {
+                    Some(f) => json::input_bytes(&f.bind(py).call1((&item,))?)?,
+                    None => json::input_bytes(&item)?,
+                };
+                Ok(Some((item, event)))
+            })();
+            let (item, event) = match event {
+                Ok(Some(taken)) => taken,
+                Ok(None) => {
+                    self.source = None;
+                    return;
+                }
+                Err(e) => {
+                    self.source = None;
+                    self.failed = Some(e);
+                    return;
+                }
             };
             let (seq, tx, start) = (self.next_seq, self.tx.clone(), now_us());
             self.next_seq += 1;
@@ -390,7 +432,6 @@ impl StreamState {
             });
             self.in_flight.push_back((item.unbind(), seq, id));
         }
-        Ok(())
     }
 
     /// Stops every execution in flight and waits for their results, which are dropped.
@@ -419,12 +460,17 @@ impl Stream {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<(Py<PyAny>, Py<ExecutionResult>)>> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = state.fill(py) {
-            state.stop_all(py);
-            return Err(e);
-        }
-        let Some(&(_, seq, _)) = state.in_flight.front() else { return Ok(None) };
+        // As a generator: a stream is not iterated from two threads, nor from inside itself
+        // (its source or `event`), at once.
+        let mut state = match self.state.try_lock() {
+            Ok(state) => state,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(PyValueError::new_err("stream already executing")),
+        };
+        state.fill(py);
+        let Some(&(_, seq, _)) = state.in_flight.front() else {
+            return state.failed.take().map_or(Ok(None), Err);
+        };
         while !state.ended.contains_key(&seq) {
             let got = {
                 let st = &*state;
@@ -452,6 +498,17 @@ impl Stream {
         let (item, _, _) = state.in_flight.pop_front().expect("the front was just read");
         let result = state.ended.remove(&seq).expect("the front's result was just found");
         Ok(Some((item, raw::untracked(py, result)?)))
+    }
+
+    /// Ends the stream: executions in flight are stopped (ABORTED) and their items never
+    /// yielded; later `next()` calls end at once.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let Ok(mut state) = self.state.try_lock() else {
+            return Err(PyValueError::new_err("stream already executing"));
+        };
+        state.stop_all(py);
+        state.failed = None;
+        Ok(())
     }
 }
 

@@ -80,9 +80,14 @@ pub fn run_batch_chunked<T: Send + 'static, C: Default>(
 ) -> PyResult<Vec<T>> {
     let Inputs { owner, views } = inputs;
     let results = crate::machine::run_batch(py, rt, machine, views, map);
-    // Whether it gave results or failed, the batch has ended: the thread running it sends only
-    // once `execute_batch_cancellable` has returned, and a failure is that thread's end.
-    drop(owner);
+    match &results {
+        // The batch has returned: the thread running it sends only then, and every view has
+        // been dropped by then.
+        Ok(_) => drop(owner),
+        // The thread running the batch ended without sending: workers might still read views,
+        // so what they point into is leaked rather than freed.
+        Err(_) => std::mem::forget(owner),
+    }
     results
 }
 
@@ -119,10 +124,48 @@ pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Inputs> {
     Ok(Inputs { owner: Box::new((objects, owned)), views })
 }
 
+/// Checks what `from_ffi` takes on trust: that every value of an array from another library lies
+/// inside its data (offsets in order and within the values), before workers read them.
+fn check_offsets(array: &ArrayRef) -> Result<(), String> {
+    use arrow_array::cast::AsArray;
+    use arrow_schema::DataType;
+    fn in_order<O: Copy + PartialOrd + Default>(offsets: &[O], end: O) -> bool {
+        offsets.first().is_none_or(|f| *f >= O::default())
+            && offsets.windows(2).all(|w| w[0] <= w[1])
+            && offsets.last().is_none_or(|l| *l <= end)
+    }
+    let ok = match array.data_type() {
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            in_order(a.value_offsets(), i32::try_from(a.values().len()).unwrap_or(i32::MAX))
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            in_order(a.value_offsets(), i64::try_from(a.values().len()).unwrap_or(i64::MAX))
+        }
+        DataType::Binary => {
+            let a = array.as_binary::<i32>();
+            in_order(a.value_offsets(), i32::try_from(a.values().len()).unwrap_or(i32::MAX))
+        }
+        DataType::LargeBinary => {
+            let a = array.as_binary::<i64>();
+            in_order(a.value_offsets(), i64::try_from(a.values().len()).unwrap_or(i64::MAX))
+        }
+        // Views point into several buffers: arrow checks them all (and the text's UTF-8).
+        _ => array.to_data().validate_full().is_ok(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("the Arrow array's offsets or views point outside its data".into())
+    }
+}
+
 /// The values of an Arrow string or binary array, and which rows have one (not null).
 pub fn arrow_inputs(array: ArrayRef) -> Result<(Inputs, Vec<bool>), String> {
     use arrow_array::cast::AsArray;
     use arrow_schema::DataType;
+    check_offsets(&array)?;
     let view = View::of;
     let views: Vec<Option<View>> = match array.data_type() {
         DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
@@ -218,7 +261,8 @@ const POOL_MIN: usize = 1 << 20;
 pub fn column_buffer(len: usize) -> Vec<u8> {
     if len >= POOL_MIN {
         let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-        let best = pool.iter().enumerate().filter(|(_, v)| v.len() >= len).min_by_key(|(_, v)| v.len()).map(|(i, _)| i);
+        let best =
+            pool.iter().enumerate().filter(|(_, v)| v.len() >= len).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
         if let Some(i) = best {
             let mut v = pool.swap_remove(i);
             v.truncate(len);
@@ -236,7 +280,7 @@ impl Drop for Pooled {
         let v = std::mem::take(&mut self.0);
         if v.len() >= POOL_MIN {
             let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.iter().map(Vec::len).sum::<usize>() + v.len() <= POOL_BYTES {
+            if pool.iter().map(Vec::capacity).sum::<usize>() + v.capacity() <= POOL_BYTES {
                 pool.push(v);
             }
         }

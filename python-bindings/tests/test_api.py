@@ -111,3 +111,12 @@ def test_a_virtual_clock_skips_waits() -> None:
     r = aslrt.StateMachine(wait, clock="virtual").execute({"x": 1})
     assert r.output == {"x": 1}
     assert (r.stop_date - r.start_date).total_seconds() < 60
+
+
+def test_errors_survive_pickling() -> None:
+    import pickle
+
+    e = pickle.loads(pickle.dumps(aslrt.ExecutionError("FAILED", "Custom.Oops", "it broke")))
+    assert (e.status, e.error, e.cause) == ("FAILED", "Custom.Oops", "it broke")
+    d = pickle.loads(pickle.dumps(aslrt.DefinitionError("bad", [aslrt.Diagnostic("CODE", "/States", "why")])))
+    assert d.diagnostics == [aslrt.Diagnostic("CODE", "/States", "why")] and str(d) == "bad"

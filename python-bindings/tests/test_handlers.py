@@ -111,3 +111,40 @@ def test_a_handler_may_run_another_machine() -> None:
     inner = aslrt.StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "inner", "End": True}}})
     outer = aslrt.StateMachine(task(), {ARN: lambda e: inner.execute(e).output})
     assert outer.execute({}).output == "inner"
+
+
+def test_a_base_exception_in_an_async_handler_fails_only_its_task() -> None:
+    async def interrupted(event: Any) -> Any:
+        raise KeyboardInterrupt("from a coroutine")
+
+    async def fine(event: Any) -> Any:
+        return "still served"
+
+    r = aslrt.StateMachine(task(), {ARN: interrupted}).execute({})
+    assert (r.status, r.error, r.cause) == ("FAILED", "KeyboardInterrupt", "from a coroutine")
+    # The shared event loop survived it.
+    assert aslrt.StateMachine(task(), {ARN: fine}).execute({}).output == "still served"
+
+
+def test_an_outer_execution_keeps_its_watch_after_a_nested_one() -> None:
+    inner = aslrt.StateMachine({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    calls = []
+
+    def enrich(event: Any) -> Any:
+        calls.append(event)
+        if len(calls) == 1:
+            return inner.execute(event).output
+        raise KeyboardInterrupt()
+
+    twice = task()
+    twice["States"]["T"].pop("End")
+    twice["States"]["T"]["Next"] = "Again"
+    twice["States"]["Again"] = {
+        "Type": "Task",
+        "Resource": ARN,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Swallowed"}],
+        "End": True,
+    }
+    twice["States"]["Swallowed"] = {"Type": "Pass", "End": True}
+    with pytest.raises(KeyboardInterrupt):
+        aslrt.StateMachine(twice, {ARN: enrich}).execute({})

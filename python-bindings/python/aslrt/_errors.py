@@ -29,6 +29,9 @@ class DefinitionError(AslrtError, ValueError):
         super().__init__(message)
         self.diagnostics = list(diagnostics)
 
+    def __reduce__(self) -> tuple[type[DefinitionError], tuple[str, list[Diagnostic]]]:
+        return (type(self), (str(self), self.diagnostics))
+
 
 class ExecutionError(AslrtError):
     """An execution that did not succeed, raised by ``ExecutionResult.raise_for_status()``."""
@@ -42,3 +45,7 @@ class ExecutionError(AslrtError):
         self.status = status
         self.error = error
         self.cause = cause
+
+    def __reduce__(self) -> tuple[type[ExecutionError], tuple[str, Optional[str], Optional[str]]]:
+        # Pickled whole, for multiprocessing and Spark workers.
+        return (type(self), (self.status, self.error, self.cause))

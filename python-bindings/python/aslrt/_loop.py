@@ -1,7 +1,9 @@
 """The event loop async handlers run on: one daemon thread per process, started on first use.
 
-A handler's coroutine runs there while its execution is suspended; the native module is told
-the outcome through the callback it passes to ``schedule``.
+A handler's coroutine runs there while its execution is suspended, not on the loop of the code
+that called ``execute_async``: objects bound to another loop (an aiohttp session made there)
+cannot be used in it. The native module is told the outcome through the callback it passes to
+``schedule``.
 """
 
 from __future__ import annotations
@@ -34,11 +36,21 @@ def _event_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+async def _contained(coro: Coroutine[Any, Any, Any]) -> Any:
+    """``coro``'s result; a KeyboardInterrupt or SystemExit raised in it becomes an ordinary
+    exception of the same class name (the Task's error), since it would otherwise stop the
+    event loop that every async handler shares."""
+    try:
+        return await coro
+    except (KeyboardInterrupt, SystemExit) as e:
+        raise type(type(e).__name__, (Exception,), {})(str(e)) from e
+
+
 def schedule(
     coro: Coroutine[Any, Any, Any], settle: Callable[[concurrent.futures.Future[Any]], None]
 ) -> concurrent.futures.Future[Any]:
     """Runs ``coro`` on the event-loop thread; ``settle`` gets its future once it is done."""
-    future = asyncio.run_coroutine_threadsafe(coro, _event_loop())
+    future = asyncio.run_coroutine_threadsafe(_contained(coro), _event_loop())
     future.add_done_callback(settle)
     return future
 

@@ -20,8 +20,8 @@ class ExecutionResult:
         """``"SUCCEEDED"``, ``"FAILED"``, ``"TIMED_OUT"`` or ``"ABORTED"``."""
     @property
     def output(self) -> Any:
-        """The output as a Python value (parsed from ``output_json`` on first use); ``None``
-        unless SUCCEEDED."""
+        """The output as a Python value, parsed from ``output_json`` at each access (keep it);
+        ``None`` unless SUCCEEDED."""
     @property
     def output_json(self) -> Optional[str]:
         """The output as the JSON text the execution wrote; ``None`` unless SUCCEEDED."""
@@ -52,6 +52,9 @@ class Stream:
 
     def __iter__(self) -> "Stream": ...
     def __next__(self) -> tuple[Any, ExecutionResult]: ...
+    def close(self) -> None:
+        """Ends the stream: executions in flight are stopped (ABORTED) and their items never
+        yielded; later ``next()`` calls end at once."""
 
 @final
 class StateMachine:
