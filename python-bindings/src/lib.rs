@@ -28,5 +28,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<machine::Stream>()?;
     m.add_class::<result::ExecutionResult>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(_after_fork, m)?)?;
     Ok(())
+}
+
+/// Called in a child process after `os.fork()` (registered by the package): the parent's pools
+/// have no threads there.
+#[pyfunction]
+fn _after_fork() {
+    pool::forget_after_fork();
 }

@@ -238,6 +238,11 @@ impl StateMachine {
     #[pyo3(signature = (inputs, *, threads=None))]
     fn execute_many(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<Py<PyList>> {
         not_on_a_worker("execute_many")?;
+        if inputs.is_instance_of::<PyString>() || inputs.is_instance_of::<PyBytes>() {
+            return Err(PyTypeError::new_err(
+                "execute_many takes an iterable of events, not one event (a str or bytes): use execute",
+            ));
+        }
         let rt = pool::runtime(threads).map_err(pool_error)?;
         let events = raw::inputs(inputs)?;
         let start = now_us();

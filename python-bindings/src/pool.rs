@@ -23,3 +23,15 @@ pub fn runtime(threads: Option<usize>) -> Result<Arc<Runtime>, String> {
     let pools = pools.get_or_insert_with(HashMap::new);
     Ok(Arc::clone(pools.entry(threads).or_insert_with(|| Arc::new(Runtime::new(threads)))))
 }
+
+/// Forgets every runtime, in a child process just forked: their worker threads were not copied
+/// into it, so a batch there would wait for ever. Each is leaked, not dropped: dropping one would
+/// wait to join threads that do not exist. The child starts new ones on first use.
+pub fn forget_after_fork() {
+    let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(pools) = pools.take() {
+        for (_, runtime) in pools {
+            std::mem::forget(runtime);
+        }
+    }
+}

@@ -7,6 +7,7 @@ import _thread
 import asyncio
 import threading
 import time
+import warnings
 from typing import Any, Iterator
 
 import pytest
@@ -229,3 +230,26 @@ def test_a_batch_inside_a_handler_on_the_pool_is_refused_not_hung() -> None:
     assert r.cause is not None and "inside a handler" in r.cause
     # On the calling thread, a handler's batch runs on the pool as usual.
     assert sm.execute({"x": 1}).output == [{"x": 1}]
+
+
+def test_one_event_given_to_execute_many_is_refused() -> None:
+    with pytest.raises(TypeError, match="use execute"):
+        aslrt.StateMachine(PASS).execute_many('{"a": 1}')
+
+
+def test_a_forked_child_runs_batches_on_pools_of_its_own() -> None:
+    import os
+
+    sm = aslrt.StateMachine(CHOICE)
+    sm.execute_many([{"n": 1}], threads=2)  # the parent's pool exists before the fork
+    read, write = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12+ warns of forking a process with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: a batch and an async handler must not wait for the parent's threads
+        ok = [r.output for r in sm.execute_many([{"n": 2}, {"n": 3}], threads=2)] == [{"twice": 4}, {"twice": 6}]
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"

@@ -13,8 +13,21 @@ A failed execution is a result (``status == "FAILED"`` with ``error`` and ``caus
 exception; ``result.raise_for_status()`` turns it into ``aslrt.ExecutionError``.
 """
 
+import os
+
+from . import _loop
 from ._errors import AslrtError, DefinitionError, Diagnostic, ExecutionError
-from ._native import ExecutionResult, StateMachine, Stream, __version__
+from ._native import ExecutionResult, StateMachine, Stream, __version__, _after_fork
+
+
+def _in_forked_child() -> None:
+    # A forked child has none of the parent's threads: it starts its own pools and event loop.
+    _after_fork()
+    _loop.forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_in_forked_child)
 
 __all__ = [
     "AslrtError",

@@ -26,6 +26,13 @@ def is_async(handler: Any) -> bool:
     )
 
 
+def forget() -> None:
+    """In a forked child: the parent's loop thread is not there, so a new loop is made on use."""
+    global _loop, _lock
+    _loop = None
+    _lock = threading.Lock()
+
+
 def _event_loop() -> asyncio.AbstractEventLoop:
     global _loop
     with _lock:

@@ -5,9 +5,12 @@ import datetime
 from typing import Any, Callable, Iterable, Mapping, Optional, Union, final
 
 
-__all__ = ["ExecutionResult", "StateMachine", "Stream", "__version__"]
+__all__ = ["ExecutionResult", "StateMachine", "Stream", "__version__", "_after_fork"]
 
 __version__: str
+
+def _after_fork() -> None:
+    """Called in a child process after ``os.fork()``: the parent's pools have no threads there."""
 
 @final
 class ExecutionResult:

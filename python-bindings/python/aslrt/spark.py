@@ -25,11 +25,12 @@ def run_state_machine(
     column: str = "event",
     *,
     handlers: Optional[Callable[[], Mapping[str, Callable[[Any], Any]]]] = None,
-    threads: Optional[int] = None,
+    threads: Optional[int] = 1,
     clock: str = "system",
 ) -> Any:
     """``df`` with its ``column`` of JSON events (string) run through the state machine of
-    ``definition``: a DataFrame of the event and ``status``, ``output``, ``error``, ``cause``."""
+    ``definition``: a DataFrame of the event and ``status``, ``output``, ``error``, ``cause``.
+    Each partition runs on ``threads`` workers (default 1: Spark already runs a task per core)."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa  # type: ignore[import-untyped]
