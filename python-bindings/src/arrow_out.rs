@@ -66,6 +66,11 @@ impl Row {
         Row { status: ExecutionResult::status_name(e.status), texts: Arc::clone(&chunk.texts), output, error, cause }
     }
 
+    /// The row's status, output, error and cause.
+    fn all_texts(&self) -> [Option<&[u8]>; 4] {
+        [Some(self.status.as_bytes()), self.text(self.output), self.text(self.error), self.text(self.cause)]
+    }
+
     fn text(&self, span: Option<Span>) -> Option<&[u8]> {
         let buffer = self.texts.get().expect("a run's texts are set when the run ends, before the table is built");
         span.map(|s| &buffer.bytes()[s.start as usize..(s.start + s.len) as usize])
@@ -114,14 +119,27 @@ pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> Result<StructA
         Some(b"States.Runtime"),
         Some(b"The execution input is null: the array has no event in this row"),
     ];
-    let mut given = rows.iter();
-    let all: Vec<[Option<&[u8]>; 4]> = present
-        .iter()
-        .map(|&there| match if there { given.next() } else { None } {
-            Some(r) => [Some(r.status.as_bytes()), r.text(r.output), r.text(r.error), r.text(r.cause)],
-            None => null_event,
-        })
-        .collect();
+    // Each row's texts, looked up in its run's buffer: by several threads when every event was
+    // there (each row's buffer is a cache miss), in order otherwise.
+    let all: Vec<[Option<&[u8]>; 4]> = if rows.len() == present.len() {
+        let mut all = vec![[None; 4]; rows.len()];
+        let per = rows.len().div_ceil(threads.max(1)).max(1);
+        std::thread::scope(|s| {
+            for (out, part) in all.chunks_mut(per).zip(rows.chunks(per)) {
+                s.spawn(move || out.iter_mut().zip(part).for_each(|(o, r)| *o = r.all_texts()));
+            }
+        });
+        all
+    } else {
+        let mut given = rows.iter();
+        present
+            .iter()
+            .map(|&there| match if there { given.next() } else { None } {
+                Some(r) => r.all_texts(),
+                None => null_event,
+            })
+            .collect()
+    };
     let texts = |k: usize| all.iter().map(|row| row[k]).collect::<Vec<_>>();
     let field = |k: usize, name: &str, nullable: bool| -> Result<(Arc<Field>, ArrayRef), String> {
         Ok((Arc::new(Field::new(name, DataType::Utf8, nullable)), Arc::new(column(&texts(k), threads)?) as ArrayRef))
@@ -133,6 +151,16 @@ pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> Result<StructA
         field(3, "cause", true)?,
     ]);
     drop(all);
-    drop(rows); // the runs' buffers go back to their pool
+    // Each row holds its run's buffer (which goes back to its pool with the last of them):
+    // dropping 100,000 of them, cache misses again, is shared by the threads too.
+    let per = rows.len().div_ceil(threads.max(1)).max(1);
+    let mut rows = rows;
+    std::thread::scope(|s| {
+        while rows.len() > per {
+            let part = rows.split_off(rows.len() - per);
+            s.spawn(move || drop(part));
+        }
+        drop(std::mem::take(&mut rows));
+    });
     Ok(table)
 }
