@@ -209,12 +209,26 @@ impl StateMachine {
         Ok(StateMachine { machine })
     }
 
-    /// Runs one execution on the calling thread, with the GIL released, and returns its
-    /// `ExecutionResult`. `input` is a JSON str or bytes, or any JSON-able value; malformed JSON
-    /// is a FAILED result, not an exception.
+    /// Runs one execution with the GIL released and returns its `ExecutionResult`: on the
+    /// calling thread, or on the pool when it may wait (a Wait on the system clock, an async
+    /// handler), so that Ctrl-C can stop it. `input` is a JSON str or bytes, or any JSON-able
+    /// value; malformed JSON is a FAILED result, not an exception.
     fn execute(&self, py: Python<'_>, input: &Bound<'_, PyAny>) -> PyResult<ExecutionResult> {
         let event = json::input_bytes(input)?;
         let start = now_us();
+        if self.machine.may_suspend() && not_on_a_worker("").is_ok() {
+            // It may wait (a Wait on the system clock, an async handler): on the pool, so that
+            // this thread can look for Ctrl-C meanwhile and stop it.
+            let rt = pool::runtime(None).map_err(pool_error)?;
+            let (tx, rx) = mpsc::unbounded();
+            let id = rt.submit(&self.machine, event, move |outcome: Outcome| {
+                let _ = tx.send(ExecutionResult::new(&outcome.as_execution(), start));
+            });
+            let (result, raised) = wait_signalled(py, &rx, || {
+                rt.cancel(id);
+            })?;
+            return raised.map_or(Ok(result), Err);
+        }
         let cancel = Cancel::new();
         let machine = &self.machine;
         let (result, raised) = py.detach(|| {

@@ -253,3 +253,13 @@ def test_a_forked_child_runs_batches_on_pools_of_its_own() -> None:
     os.close(write)
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1"
+
+
+def test_ctrl_c_stops_an_execute_that_waits() -> None:
+    sm = aslrt.StateMachine(LONG_WAIT)
+    timer = interrupt_after(0.2)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        sm.execute({})
+    timer.join()
+    assert time.monotonic() - start < 10
