@@ -137,18 +137,22 @@ pub fn run_batch<T: Send + 'static, C: Default>(
 
 /// Waits on `rx` with the GIL released, looking for signals every `SIGNAL_CHECK`; on a signal's
 /// exception, calls `stop` and keeps waiting until `rx` gives. Returns what it gave, and the
-/// signal's exception if one came.
+/// signal's exception if one came; a second signal's exception at once, without it.
 fn wait_signalled<T: Send>(py: Python<'_>, rx: &mpsc::Receiver<T>, stop: impl Fn()) -> PyResult<(T, Option<PyErr>)> {
     let mut raised: Option<PyErr> = None;
     loop {
         match py.detach(|| rx.recv_timeout(SIGNAL_CHECK)) {
             Ok(v) => return Ok((v, raised)),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if raised.is_none() {
-                    if let Err(e) = py.check_signals() {
-                        stop();
-                        raised = Some(e);
+                if let Err(e) = py.check_signals() {
+                    if raised.is_some() {
+                        // A second Ctrl-C while the stopped work winds down (a handler that does
+                        // not return, say): give up waiting. What was running is left to end on
+                        // its own, and its results are dropped.
+                        return Err(e);
                     }
+                    stop();
+                    raised = Some(e);
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -453,6 +457,19 @@ impl StreamState {
         }
     }
 
+    /// Stops every execution in flight without waiting for them; their results, should they
+    /// still come, are never yielded.
+    fn abandon(&mut self) {
+        for (_, _, id) in &self.in_flight {
+            self.rt.cancel(*id);
+        }
+        self.in_flight.clear();
+        self.ended.clear();
+        self.source = None;
+        let (tx, rx) = mpsc::unbounded();
+        (self.tx, self.rx) = (tx, rx);
+    }
+
     /// Stops every execution in flight and waits for their results, which are dropped.
     fn stop_all(&mut self, py: Python<'_>) {
         for (_, _, id) in &self.in_flight {
@@ -504,7 +521,8 @@ impl Stream {
             let (ended, raised) = match got {
                 Ok(got) => got,
                 Err(e) => {
-                    state.stop_all(py);
+                    // Given up on (a second Ctrl-C): stopped, not waited for.
+                    state.abandon();
                     return Err(e);
                 }
             };

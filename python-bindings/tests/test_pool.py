@@ -263,3 +263,16 @@ def test_ctrl_c_stops_an_execute_that_waits() -> None:
         sm.execute({})
     timer.join()
     assert time.monotonic() - start < 10
+
+
+def test_a_second_ctrl_c_gives_up_on_a_handler_that_does_not_return() -> None:
+    arn = "arn:aws:states:::local:stuck"
+    task = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}
+    sm = aslrt.StateMachine(task, {arn: lambda e: time.sleep(4)})
+    first, second = interrupt_after(0.2), interrupt_after(0.6)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        sm.execute_many([{}], threads=3)  # a pool of its own: its worker sleeps on after this
+    first.join()
+    second.join()
+    assert time.monotonic() - start < 3
