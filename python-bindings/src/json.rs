@@ -31,7 +31,10 @@ pub fn dumps(value: &Bound<'_, PyAny>) -> PyResult<String> {
 /// it), anything else as `json.dumps` writes it.
 pub fn input_bytes(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(s.to_cow()?.into_owned().into_bytes());
+        return match s.to_cow() {
+            Ok(text) => Ok(text.into_owned().into_bytes()),
+            Err(_) => unencodable(s),
+        };
     }
     if let Ok(b) = value.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
@@ -48,4 +51,11 @@ pub fn input_bytes(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 /// An object of the package's pure-Python part (`aslrt._errors` and the like).
 pub fn helper<'py>(py: Python<'py>, module: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
     py.import(module)?.getattr(name)
+}
+
+/// A `str` that is no UTF-8 (it holds a lone surrogate) as the bytes Python's `surrogatepass`
+/// gives: not UTF-8 either, so that the execution fails on it (FAILED, saying where) as it does
+/// on any other malformed event, instead of the call raising.
+pub fn unencodable(s: &Bound<'_, PyString>) -> PyResult<Vec<u8>> {
+    s.call_method1("encode", ("utf-8", "surrogatepass"))?.extract()
 }

@@ -107,10 +107,16 @@ pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Inputs> {
             // object, which `objects` keeps alive.
             let ptr = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len) };
             if ptr.is_null() {
-                return Err(PyErr::fetch(item.py()));
+                // No UTF-8 form (a lone surrogate): the event fails as malformed.
+                drop(PyErr::fetch(item.py()));
+                let bytes = json::unencodable(s)?;
+                let view = View::of(&bytes);
+                owned.push(bytes);
+                view
+            } else {
+                // SAFETY: CPython gives `len` bytes at `ptr`, owned by `s`.
+                View::of(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), usize::try_from(len).unwrap_or(0)) })
             }
-            // SAFETY: CPython gives `len` bytes at `ptr`, owned by `s`.
-            View::of(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), usize::try_from(len).unwrap_or(0)) })
         } else {
             let bytes = json::input_bytes(&item)?;
             let view = View::of(&bytes);

@@ -120,3 +120,12 @@ def test_errors_survive_pickling() -> None:
     assert (e.status, e.error, e.cause) == ("FAILED", "Custom.Oops", "it broke")
     d = pickle.loads(pickle.dumps(aslrt.DefinitionError("bad", [aslrt.Diagnostic("CODE", "/States", "why")])))
     assert d.diagnostics == [aslrt.Diagnostic("CODE", "/States", "why")] and str(d) == "bad"
+
+
+def test_a_str_that_is_no_utf8_is_a_failed_result() -> None:
+    sm = aslrt.StateMachine(PASS)
+    event = '{"a": "\ud800"}'
+    for r in (sm.execute(event), sm.execute_many([event, '{"ok": 1}'])[0]):
+        assert (r.status, r.error) == ("FAILED", "States.Runtime")
+        assert r.cause is not None and "not a Unicode character (line 1, column 8)" in r.cause
+    assert sm.execute_many([event, '{"ok": 1}'])[1].output == {"ok": 1}
