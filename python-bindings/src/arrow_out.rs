@@ -113,6 +113,8 @@ fn column(texts: &[Option<&[u8]>], threads: usize) -> Result<StringArray, String
 /// The struct array of `present.len()` rows: `rows` in order where `present` is true, and a
 /// FAILED row for each null event.
 pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> Result<StructArray, String> {
+    // A thread per few thousand rows at most: starting threads costs more than small copies.
+    let threads = threads.min(present.len() / 4096 + 1);
     let null_event: [Option<&[u8]>; 4] = [
         Some(b"FAILED"),
         None,

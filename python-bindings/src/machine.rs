@@ -6,7 +6,7 @@
 use crate::handlers::{self, PyHandler};
 use crate::result::{now_us, ExecutionResult};
 use crate::{arrow_out, json, pool, raw};
-use aslrt::{Cancel, Clock, ErrorKind, Outcome, Runtime, RuntimeLimits, Scratch};
+use aslrt::{Cancel, Clock, ErrorKind, Outcome, RuntimeLimits, Scratch};
 use crossbeam_channel as mpsc;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -103,25 +103,38 @@ fn pool_error(e: String) -> PyErr {
 
 /// Refuses a batch or a stream from a handler running on a pool worker: it would wait for
 /// workers, one of which it holds (with one thread, or all of them in such handlers, for ever).
-fn not_on_a_worker(what: &str) -> PyResult<()> {
-    if std::thread::current().name().is_some_and(|n| n.starts_with("aslrt-worker")) {
+fn not_on_a_worker(py: Python<'_>, what: &str) -> PyResult<()> {
+    if std::thread::current().name().is_some_and(|n| n.starts_with("aslrt-worker")) || on_async_loop(py)? {
         return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
-            "{what} cannot run inside a handler on aslrt's pool: it would wait for the worker it runs on \
-             (use execute there)"
+            "{what} cannot run inside a handler on aslrt's pool or event loop: it would wait for the \
+             thread it runs on (use execute there)"
         )));
     }
     Ok(())
 }
 
+/// Whether this is the thread of the event loop async handlers run on (`aslrt/_loop.py`).
+fn on_async_loop(py: Python<'_>) -> PyResult<bool> {
+    let thread = py.import("threading")?.call_method0("current_thread")?;
+    Ok(thread.getattr("name")?.extract::<String>()? == "aslrt-asyncio")
+}
+
+/// Whether this is Python's main thread, the one signals reach.
+fn on_main_thread(py: Python<'_>) -> PyResult<bool> {
+    let threading = py.import("threading")?;
+    Ok(threading.call_method0("current_thread")?.is(&threading.call_method0("main_thread")?))
+}
+
 /// Runs `events` on `rt` with the GIL released, making each result with `map` on its worker;
-/// Ctrl-C (a signal's exception) stops the batch, its executions ABORTED, and is raised.
+/// Ctrl-C (a signal's exception) stops the batch, its executions ABORTED, and is given beside
+/// the results (`Err` only when the batch was given up on, before it ended).
 pub fn run_batch<T: Send + 'static, C: Default>(
     py: Python<'_>,
-    rt: &Arc<Runtime>,
+    rt: &Arc<pool::Pool>,
     machine: &aslrt::StateMachine,
     events: Vec<raw::View>,
     map: impl Fn(&mut C, aslrt::Execution<'_>) -> T + Send + Sync + 'static,
-) -> PyResult<Vec<T>> {
+) -> PyResult<(Vec<T>, Option<PyErr>)> {
     let cancel = Cancel::new();
     let (tx, rx) = mpsc::unbounded();
     let (machine, batch_cancel, pool) = (machine.clone(), cancel.clone(), Arc::clone(rt));
@@ -131,8 +144,7 @@ pub fn run_batch<T: Send + 'static, C: Default>(
             let _ = tx.send(pool.execute_batch_chunked(&machine, events, Some(&batch_cancel), map));
         })
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("starting a batch: {e}")))?;
-    let (results, raised) = wait_signalled(py, &rx, || cancel.cancel())?;
-    raised.map_or(Ok(results), Err)
+    wait_signalled(py, &rx, || cancel.cancel())
 }
 
 /// Waits on `rx` with the GIL released, looking for signals every `SIGNAL_CHECK`; on a signal's
@@ -220,9 +232,16 @@ impl StateMachine {
     fn execute(&self, py: Python<'_>, input: &Bound<'_, PyAny>) -> PyResult<ExecutionResult> {
         let event = json::input_bytes(input)?;
         let start = now_us();
-        if self.machine.may_suspend() && not_on_a_worker("").is_ok() {
+        if self.machine.may_suspend() && on_async_loop(py)? {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "execute of a machine that may wait cannot run inside an async handler: it would block the \
+                 event loop its own async handlers need (await sm.execute_async(...) there)",
+            ));
+        }
+        if self.machine.may_suspend() && on_main_thread(py)? {
             // It may wait (a Wait on the system clock, an async handler): on the pool, so that
-            // this thread can look for Ctrl-C meanwhile and stop it.
+            // this thread, the one Ctrl-C reaches, can look for it meanwhile and stop it. Other
+            // threads run it themselves, as before (their handlers stay on their thread).
             let rt = pool::runtime(None).map_err(pool_error)?;
             let (tx, rx) = mpsc::unbounded();
             let id = rt.submit(&self.machine, event, move |outcome: Outcome| {
@@ -255,7 +274,7 @@ impl StateMachine {
     /// with the GIL released, and returns their results in input order.
     #[pyo3(signature = (inputs, *, threads=None))]
     fn execute_many(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<Py<PyList>> {
-        not_on_a_worker("execute_many")?;
+        not_on_a_worker(py, "execute_many")?;
         if inputs.is_instance_of::<PyString>() || inputs.is_instance_of::<PyBytes>() {
             return Err(PyTypeError::new_err(
                 "execute_many takes an iterable of events, not one event (a str or bytes): use execute",
@@ -280,7 +299,7 @@ impl StateMachine {
         array: &Bound<'py, PyAny>,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        not_on_a_worker("execute_arrow")?;
+        not_on_a_worker(py, "execute_arrow")?;
         let pa = py.import("pyarrow").map_err(|e| {
             pyo3::exceptions::PyImportError::new_err(format!("execute_arrow needs pyarrow (pip install pyarrow): {e}"))
         })?;
@@ -310,12 +329,13 @@ impl StateMachine {
     #[pyo3(signature = (iterable, *, threads=None, max_in_flight=1024, event=None))]
     fn stream(
         &self,
+        py: Python<'_>,
         iterable: &Bound<'_, PyAny>,
         threads: Option<usize>,
         max_in_flight: usize,
         event: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Stream> {
-        not_on_a_worker("stream")?;
+        not_on_a_worker(py, "stream")?;
         if max_in_flight == 0 {
             return Err(PyValueError::new_err("max_in_flight must be at least 1"));
         }
@@ -369,7 +389,7 @@ impl StateMachine {
 /// Stops a pool execution when its asyncio future is cancelled.
 #[pyclass]
 struct StopOnCancel {
-    rt: Arc<Runtime>,
+    rt: Arc<pool::Pool>,
     id: u64,
 }
 
@@ -391,7 +411,7 @@ pub struct Stream {
 
 struct StreamState {
     machine: aslrt::StateMachine,
-    rt: Arc<Runtime>,
+    rt: Arc<pool::Pool>,
     /// The items' iterator, until it is exhausted.
     source: Option<Py<PyAny>>,
     /// What makes an item's input, when it is not the item itself.
@@ -466,26 +486,9 @@ impl StreamState {
         self.in_flight.clear();
         self.ended.clear();
         self.source = None;
+        self.failed = None;
         let (tx, rx) = mpsc::unbounded();
         (self.tx, self.rx) = (tx, rx);
-    }
-
-    /// Stops every execution in flight and waits for their results, which are dropped.
-    fn stop_all(&mut self, py: Python<'_>) {
-        for (_, _, id) in &self.in_flight {
-            self.rt.cancel(*id);
-        }
-        let waiting: Vec<u64> =
-            self.in_flight.iter().map(|(_, seq, _)| *seq).filter(|s| !self.ended.contains_key(s)).collect();
-        let rx = &self.rx;
-        py.detach(|| {
-            for _ in waiting {
-                let _ = rx.recv();
-            }
-        });
-        self.in_flight.clear();
-        self.ended.clear();
-        self.source = None;
     }
 }
 
@@ -528,7 +531,9 @@ impl Stream {
             };
             state.ended.insert(ended.0, ended.1);
             if let Some(e) = raised {
-                state.stop_all(py);
+                // Stopped; what is still winding down (a handler that does not return) is not
+                // waited for, so that nothing here can hang.
+                state.abandon();
                 return Err(e);
             }
         }
@@ -539,12 +544,11 @@ impl Stream {
 
     /// Ends the stream: executions in flight are stopped (ABORTED) and their items never
     /// yielded; later `next()` calls end at once.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
+    fn close(&self) -> PyResult<()> {
         let Ok(mut state) = self.state.try_lock() else {
             return Err(PyValueError::new_err("stream already executing"));
         };
-        state.stop_all(py);
-        state.failed = None;
+        state.abandon();
         Ok(())
     }
 }

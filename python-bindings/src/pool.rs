@@ -6,13 +6,37 @@ use aslrt::Runtime;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-static POOLS: Mutex<Option<HashMap<usize, Arc<Runtime>>>> = Mutex::new(None);
+/// A runtime, and the process that started it. A forked child has none of its threads: there
+/// the last handle leaks it rather than stop it (stopping would join threads that are not there).
+pub struct Pool {
+    /// Always `Some` until the pool is dropped.
+    runtime: Option<Runtime>,
+    pid: u32,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = Runtime;
+    fn deref(&self) -> &Runtime {
+        self.runtime.as_ref().expect("a pool's runtime lives until the pool is dropped")
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let runtime = self.runtime.take();
+        if self.pid != std::process::id() {
+            std::mem::forget(runtime);
+        }
+    }
+}
+
+static POOLS: Mutex<Option<HashMap<usize, Arc<Pool>>>> = Mutex::new(None);
 
 /// The most worker threads a call may ask for.
 pub const MAX_THREADS: usize = 1024;
 
 /// The runtime with `threads` workers (`None`: one per core).
-pub fn runtime(threads: Option<usize>) -> Result<Arc<Runtime>, String> {
+pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
     let threads = match threads {
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         Some(0) => return Err("threads must be at least 1".into()),
@@ -21,17 +45,15 @@ pub fn runtime(threads: Option<usize>) -> Result<Arc<Runtime>, String> {
     };
     let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
     let pools = pools.get_or_insert_with(HashMap::new);
-    Ok(Arc::clone(pools.entry(threads).or_insert_with(|| Arc::new(Runtime::new(threads)))))
+    let pool = pools
+        .entry(threads)
+        .or_insert_with(|| Arc::new(Pool { runtime: Some(Runtime::new(threads)), pid: std::process::id() }));
+    Ok(Arc::clone(pool))
 }
 
 /// Forgets every runtime, in a child process just forked: their worker threads were not copied
-/// into it, so a batch there would wait for ever. Each is leaked, not dropped: dropping one would
-/// wait to join threads that do not exist. The child starts new ones on first use.
+/// into it, so a batch there would wait for ever. The child starts new ones on first use; the
+/// parent's are leaked by their last handle (see `Pool`).
 pub fn forget_after_fork() {
-    let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(pools) = pools.take() {
-        for (_, runtime) in pools {
-            std::mem::forget(runtime);
-        }
-    }
+    POOLS.lock().unwrap_or_else(|p| p.into_inner()).take();
 }

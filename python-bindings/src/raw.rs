@@ -61,7 +61,7 @@ pub struct Inputs {
 /// the batch has returned, every view dropped.
 pub fn run_batch<T: Send + 'static>(
     py: Python<'_>,
-    rt: &Arc<aslrt::Runtime>,
+    rt: &Arc<crate::pool::Pool>,
     machine: &aslrt::StateMachine,
     inputs: Inputs,
     map: impl Fn(aslrt::Execution<'_>) -> T + Send + Sync + 'static,
@@ -73,22 +73,26 @@ pub fn run_batch<T: Send + 'static>(
 /// (`Runtime::execute_batch_chunked`).
 pub fn run_batch_chunked<T: Send + 'static, C: Default>(
     py: Python<'_>,
-    rt: &Arc<aslrt::Runtime>,
+    rt: &Arc<crate::pool::Pool>,
     machine: &aslrt::StateMachine,
     inputs: Inputs,
     map: impl Fn(&mut C, aslrt::Execution<'_>) -> T + Send + Sync + 'static,
 ) -> PyResult<Vec<T>> {
     let Inputs { owner, views } = inputs;
-    let results = crate::machine::run_batch(py, rt, machine, views, map);
-    match &results {
-        // The batch has returned: the thread running it sends only then, and every view has
-        // been dropped by then.
-        Ok(_) => drop(owner),
-        // The thread running the batch ended without sending: workers might still read views,
-        // so what they point into is leaked rather than freed.
-        Err(_) => std::mem::forget(owner),
+    match crate::machine::run_batch(py, rt, machine, views, map) {
+        // The batch has returned (the thread running it sends only then), every view dropped;
+        // a Ctrl-C that stopped it comes beside the results.
+        Ok((results, raised)) => {
+            drop(owner);
+            raised.map_or(Ok(results), Err)
+        }
+        // Given up on (a second Ctrl-C) or its thread ended without sending: workers might
+        // still read views, so what they point into is leaked rather than freed.
+        Err(e) => {
+            std::mem::forget(owner);
+            Err(e)
+        }
     }
-    results
 }
 
 /// The inputs of a batch: an iterable of JSON str or bytes, read in place, or of JSON-able
@@ -265,13 +269,18 @@ const POOL_MIN: usize = 1 << 20;
 /// already the process's when one is long enough, or else a fresh one (zero pages from the
 /// allocator, faulted in by the threads that write it).
 pub fn column_buffer(len: usize) -> Vec<u8> {
-    if len >= POOL_MIN {
-        let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
-        let best =
-            pool.iter().enumerate().filter(|(_, v)| v.len() >= len).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
+    // The pools are caches: one busy (or left locked by a thread that was not forked along)
+    // is passed over.
+    if let (true, Ok(mut pool)) = (len >= POOL_MIN, POOL.try_lock()) {
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= len)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
         if let Some(i) = best {
             let mut v = pool.swap_remove(i);
-            v.truncate(len);
+            v.resize(len, 0); // truncates, or zeroes the part past what it held
             return v;
         }
     }
@@ -284,8 +293,7 @@ struct Pooled(Vec<u8>);
 impl Drop for Pooled {
     fn drop(&mut self) {
         let v = std::mem::take(&mut self.0);
-        if v.len() >= POOL_MIN {
-            let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+        if let (true, Ok(mut pool)) = (v.capacity() >= POOL_MIN, POOL.try_lock()) {
             if pool.iter().map(Vec::capacity).sum::<usize>() + v.capacity() <= POOL_BYTES {
                 pool.push(v);
             }
@@ -324,7 +332,7 @@ const CHUNKS_BYTES: usize = 128 << 20;
 
 impl ChunkBuffer {
     pub fn take() -> ChunkBuffer {
-        let v = CHUNKS.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let v = CHUNKS.try_lock().ok().and_then(|mut pool| pool.pop());
         ChunkBuffer(v.unwrap_or_default())
     }
 
@@ -344,9 +352,8 @@ impl ChunkBuffer {
 impl Drop for ChunkBuffer {
     fn drop(&mut self) {
         let mut v = std::mem::take(&mut self.0);
-        if v.capacity() >= 4096 {
+        if let (true, Ok(mut pool)) = (v.capacity() >= 4096, CHUNKS.try_lock()) {
             v.clear();
-            let mut pool = CHUNKS.lock().unwrap_or_else(|p| p.into_inner());
             if pool.iter().map(Vec::capacity).sum::<usize>() + v.capacity() <= CHUNKS_BYTES {
                 pool.push(v);
             }

@@ -148,3 +148,21 @@ def test_an_outer_execution_keeps_its_watch_after_a_nested_one() -> None:
     twice["States"]["Swallowed"] = {"Type": "Pass", "End": True}
     with pytest.raises(KeyboardInterrupt):
         aslrt.StateMachine(twice, {ARN: enrich}).execute({})
+
+
+def test_an_async_handler_awaits_another_machine_and_may_not_block_on_it() -> None:
+    async def inner_handler(event: Any) -> Any:
+        return "inner"
+
+    inner = aslrt.StateMachine(task(), {ARN: inner_handler})
+
+    async def awaiting(event: Any) -> Any:
+        return (await inner.execute_async(event)).output
+
+    async def blocking(event: Any) -> Any:
+        return inner.execute(event).output  # would block the loop inner_handler needs
+
+    assert aslrt.StateMachine(task(), {ARN: awaiting}).execute({}).output == "inner"
+    r = aslrt.StateMachine(task(), {ARN: blocking}).execute({})
+    assert (r.status, r.error) == ("FAILED", "RuntimeError")
+    assert r.cause is not None and "execute_async" in r.cause
