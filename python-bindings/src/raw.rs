@@ -171,6 +171,20 @@ fn check_offsets(array: &ArrayRef) -> Result<(), String> {
     }
 }
 
+/// The views of the values between consecutive `offsets` of `values` (checked in bounds by
+/// `check_offsets`), `None` where `valid` says the row is null.
+fn by_offsets<O: arrow_array::OffsetSizeTrait>(
+    offsets: &[O],
+    values: &[u8],
+    valid: impl Fn(usize) -> bool,
+) -> Vec<Option<View>> {
+    offsets
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| valid(i).then(|| View::of(&values[w[0].as_usize()..w[1].as_usize()])))
+        .collect()
+}
+
 /// The values of an Arrow string or binary array, and which rows have one (not null).
 pub fn arrow_inputs(array: ArrayRef) -> Result<(Inputs, Vec<bool>), String> {
     use arrow_array::cast::AsArray;
@@ -178,8 +192,16 @@ pub fn arrow_inputs(array: ArrayRef) -> Result<(Inputs, Vec<bool>), String> {
     check_offsets(&array)?;
     let view = View::of;
     let views: Vec<Option<View>> = match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
+        // Read as bytes, by their offsets: the text of an array from another library has not
+        // been checked to be UTF-8 (the execution checks it, failing the event if it is not).
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            by_offsets(a.value_offsets(), a.values(), |i| a.is_valid(i))
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            by_offsets(a.value_offsets(), a.values(), |i| a.is_valid(i))
+        }
         DataType::Utf8View => array.as_string_view().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
         DataType::Binary => array.as_binary::<i32>().iter().map(|v| v.map(view)).collect(),
         DataType::LargeBinary => array.as_binary::<i64>().iter().map(|v| v.map(view)).collect(),

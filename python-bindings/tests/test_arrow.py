@@ -68,3 +68,15 @@ def test_results_stay_intact_while_later_calls_reuse_released_buffers() -> None:
     third = sm.execute_arrow(pa.array(events("c")[:2000]))
     assert outputs(second) == want["b"]
     assert outputs(third) == want["c"][:2000]
+
+
+def test_text_that_is_no_utf8_fails_its_own_row() -> None:
+    # pyarrow does not check the UTF-8 of a string array made from buffers; aslrt reads it as
+    # bytes, and the execution finds the bad text.
+    data = b'{"a":"\xff"}{"b":2}'
+    offsets = pa.array([0, 9, 16], pa.int32()).buffers()[1]
+    events = pa.Array.from_buffers(pa.string(), 2, [None, offsets, pa.py_buffer(data)])
+    rows = aslrt.StateMachine(CHOICE).execute_arrow(events).to_pylist()
+    assert rows[0]["status"] == "FAILED" and rows[0]["error"] == "States.Runtime"
+    assert "Unicode" in (rows[0]["cause"] or ""), rows[0]
+    assert rows[1]["status"] == "FAILED" and "n" in (rows[1]["cause"] or "")  # no $.n: a runtime error
