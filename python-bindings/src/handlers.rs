@@ -6,7 +6,9 @@
 //! As Lambda reports them: a handler raising `SomeError("msg")` fails the Task with error
 //! `SomeError` and cause `msg`; one returning what `json.dumps` refuses fails it with
 //! `Runtime.MarshalError`. An exception that is no `Exception` (KeyboardInterrupt, SystemExit)
-//! stops the execution and is raised again by the call that ran it, on that thread.
+//! raised in a handler running on the thread that called `execute` stops the execution and is
+//! raised again by that call; on a pool worker or the event loop it fails the Task by its class
+//! name, like any other.
 
 use crate::json;
 use aslrt::{ArenaExt, Cancel, TaskAnswer, TaskContext, TaskError, TaskHandler, Value};

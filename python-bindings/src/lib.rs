@@ -5,8 +5,8 @@
 //! - `handlers`: Python callables (plain or `async def`) as Task handlers;
 //! - `result`: `ExecutionResult`; `arrow_out`: `execute_arrow`'s struct array;
 //! - `pool`: the work-stealing runtimes the batches and streams run on, one per thread count;
-//! - `raw`: the one module with `unsafe`: a batch's inputs read in place, and results the
-//!   garbage collector need not walk.
+//! - `raw`: the one module with `unsafe`: a batch's inputs read in place, Arrow arrays through
+//!   the C data interface, pooled buffers, and results the garbage collector need not walk.
 //!
 //! The exceptions and `Diagnostic` are Python classes (`aslrt/_errors.py`), raised from here.
 

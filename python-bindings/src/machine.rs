@@ -1,7 +1,10 @@
 //! `StateMachine`: a compiled definition and its executions, one at a time (`execute`), in a
 //! batch on the pool (`execute_many`), as an ordered stream (`stream`), and under asyncio
-//! (`execute_async`). Every wait releases the GIL and checks for signals, so that Ctrl-C stops a
-//! long call promptly: its executions in flight end ABORTED and KeyboardInterrupt is raised.
+//! (`execute_async`). Every wait releases the GIL, and on the main thread looks for signals, so
+//! that Ctrl-C stops a long call promptly: its executions in flight end ABORTED and
+//! KeyboardInterrupt is raised (a second Ctrl-C stops waiting for them). Batches and streams are
+//! refused inside handlers on the pool or the async handlers' loop, where they would wait for
+//! the thread they run on.
 
 use crate::handlers::{self, PyHandler};
 use crate::result::{now_us, ExecutionResult};
