@@ -77,6 +77,11 @@ impl Row {
     }
 }
 
+/// How many of `n` items each of `threads` threads takes (at least one).
+fn per_thread(n: usize, threads: usize) -> usize {
+    n.div_ceil(threads.max(1)).max(1)
+}
+
 /// A string column of `texts` (each the bytes of a `str`), copied by up to `threads` threads.
 fn column(texts: &[Option<&[u8]>], threads: usize) -> Result<StringArray, String> {
     let mut offsets = Vec::with_capacity(texts.len() + 1);
@@ -90,11 +95,11 @@ fn column(texts: &[Option<&[u8]>], threads: usize) -> Result<StringArray, String
         offsets.push(end);
     }
     let mut data = raw::column_buffer(end as usize);
-    let per = texts.len().div_ceil(threads.max(1)).max(1);
+    let per = per_thread(texts.len(), threads);
     std::thread::scope(|s| {
         let mut rest = data.as_mut_slice();
         for (k, part) in texts.chunks(per).enumerate() {
-            let len = (offsets[(k * per + part.len()).min(texts.len())] - offsets[k * per]) as usize;
+            let len = (offsets[k * per + part.len()] - offsets[k * per]) as usize;
             let (mine, after) = rest.split_at_mut(len);
             rest = after;
             s.spawn(move || {
@@ -125,7 +130,7 @@ pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> Result<StructA
     // there (each row's buffer is a cache miss), in order otherwise.
     let all: Vec<[Option<&[u8]>; 4]> = if rows.len() == present.len() {
         let mut all = vec![[None; 4]; rows.len()];
-        let per = rows.len().div_ceil(threads.max(1)).max(1);
+        let per = per_thread(rows.len(), threads);
         std::thread::scope(|s| {
             for (out, part) in all.chunks_mut(per).zip(rows.chunks(per)) {
                 s.spawn(move || out.iter_mut().zip(part).for_each(|(o, r)| *o = r.all_texts()));
@@ -155,7 +160,7 @@ pub fn table(present: &[bool], rows: Vec<Row>, threads: usize) -> Result<StructA
     drop(all);
     // Each row holds its run's buffer (which goes back to its pool with the last of them):
     // dropping 100,000 of them, cache misses again, is shared by the threads too.
-    let per = rows.len().div_ceil(threads.max(1)).max(1);
+    let per = per_thread(rows.len(), threads);
     let mut rows = rows;
     std::thread::scope(|s| {
         while rows.len() > per {

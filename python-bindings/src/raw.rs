@@ -134,78 +134,60 @@ pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Inputs> {
     Ok(Inputs { owner: Box::new((objects, owned)), views })
 }
 
-/// Checks what `from_ffi` takes on trust: that every value of an array from another library lies
-/// inside its data (offsets in order and within the values), before workers read them.
-fn check_offsets(array: &ArrayRef) -> Result<(), String> {
-    use arrow_array::cast::AsArray;
-    use arrow_schema::DataType;
-    fn in_order<O: Copy + PartialOrd + Default>(offsets: &[O], end: O) -> bool {
-        offsets.first().is_none_or(|f| *f >= O::default())
-            && offsets.windows(2).all(|w| w[0] <= w[1])
-            && offsets.last().is_none_or(|l| *l <= end)
-    }
-    let ok = match array.data_type() {
-        DataType::Utf8 => {
-            let a = array.as_string::<i32>();
-            in_order(a.value_offsets(), i32::try_from(a.values().len()).unwrap_or(i32::MAX))
-        }
-        DataType::LargeUtf8 => {
-            let a = array.as_string::<i64>();
-            in_order(a.value_offsets(), i64::try_from(a.values().len()).unwrap_or(i64::MAX))
-        }
-        DataType::Binary => {
-            let a = array.as_binary::<i32>();
-            in_order(a.value_offsets(), i32::try_from(a.values().len()).unwrap_or(i32::MAX))
-        }
-        DataType::LargeBinary => {
-            let a = array.as_binary::<i64>();
-            in_order(a.value_offsets(), i64::try_from(a.values().len()).unwrap_or(i64::MAX))
-        }
-        // Views point into several buffers: arrow checks them all (and the text's UTF-8).
-        _ => array.to_data().validate_full().is_ok(),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err("the Arrow array's offsets or views point outside its data".into())
-    }
-}
-
-/// The views of the values between consecutive `offsets` of `values` (checked in bounds by
-/// `check_offsets`), `None` where `valid` says the row is null.
+/// The views of an offset-laid array's values (`values` between consecutive `offsets`), `None`
+/// where `valid` says the row is null. The offsets are checked first: `from_ffi` takes an array
+/// from another library on trust, and workers must not read outside its data.
 fn by_offsets<O: arrow_array::OffsetSizeTrait>(
     offsets: &[O],
     values: &[u8],
     valid: impl Fn(usize) -> bool,
-) -> Vec<Option<View>> {
-    offsets
+) -> Result<Vec<Option<View>>, String> {
+    // In order from a first offset >= 0, so the last, within the values, bounds them all.
+    let in_bounds = offsets.first().is_none_or(|f| *f >= O::zero())
+        && offsets.windows(2).all(|w| w[0] <= w[1])
+        && offsets.last().is_none_or(|l| l.as_usize() <= values.len());
+    if !in_bounds {
+        return Err(OUTSIDE.into());
+    }
+    Ok(offsets
         .windows(2)
         .enumerate()
         .map(|(i, w)| valid(i).then(|| View::of(&values[w[0].as_usize()..w[1].as_usize()])))
-        .collect()
+        .collect())
 }
+
+const OUTSIDE: &str = "the Arrow array's offsets or views point outside its data";
 
 /// The values of an Arrow string or binary array, and which rows have one (not null).
 pub fn arrow_inputs(array: ArrayRef) -> Result<(Inputs, Vec<bool>), String> {
     use arrow_array::cast::AsArray;
     use arrow_schema::DataType;
-    check_offsets(&array)?;
-    let view = View::of;
+    // Strings are read as bytes, by their offsets: the text of an array from another library
+    // has not been checked to be UTF-8 (the execution checks it, failing the event if not).
+    let valid = |i: usize| array.is_valid(i);
     let views: Vec<Option<View>> = match array.data_type() {
-        // Read as bytes, by their offsets: the text of an array from another library has not
-        // been checked to be UTF-8 (the execution checks it, failing the event if it is not).
         DataType::Utf8 => {
             let a = array.as_string::<i32>();
-            by_offsets(a.value_offsets(), a.values(), |i| a.is_valid(i))
+            by_offsets(a.value_offsets(), a.values(), valid)?
         }
         DataType::LargeUtf8 => {
             let a = array.as_string::<i64>();
-            by_offsets(a.value_offsets(), a.values(), |i| a.is_valid(i))
+            by_offsets(a.value_offsets(), a.values(), valid)?
         }
-        DataType::Utf8View => array.as_string_view().iter().map(|v| v.map(|s| view(s.as_bytes()))).collect(),
-        DataType::Binary => array.as_binary::<i32>().iter().map(|v| v.map(view)).collect(),
-        DataType::LargeBinary => array.as_binary::<i64>().iter().map(|v| v.map(view)).collect(),
-        DataType::BinaryView => array.as_binary_view().iter().map(|v| v.map(view)).collect(),
+        DataType::Binary => {
+            let a = array.as_binary::<i32>();
+            by_offsets(a.value_offsets(), a.values(), valid)?
+        }
+        DataType::LargeBinary => {
+            let a = array.as_binary::<i64>();
+            by_offsets(a.value_offsets(), a.values(), valid)?
+        }
+        // Views point into several buffers: arrow checks them all (and the text's UTF-8).
+        DataType::Utf8View | DataType::BinaryView if array.to_data().validate_full().is_err() => {
+            return Err(OUTSIDE.into())
+        }
+        DataType::Utf8View => array.as_string_view().iter().map(|v| v.map(|s| View::of(s.as_bytes()))).collect(),
+        DataType::BinaryView => array.as_binary_view().iter().map(|v| v.map(View::of)).collect(),
         other => return Err(format!("execute_arrow takes a string or binary array of JSON events, not {other}")),
     };
     let present = views.iter().map(Option::is_some).collect();
