@@ -131,11 +131,12 @@ fn on_main_thread(py: Python<'_>) -> PyResult<bool> {
 /// Runs `events` on `rt` with the GIL released, making each result with `map` on its worker;
 /// Ctrl-C (a signal's exception) stops the batch, its executions ABORTED, and is given beside
 /// the results (`Err` only when the batch was given up on, before it ended).
-pub fn run_batch<T: Send + 'static, C: Default>(
+pub fn run_batch<T: Send + 'static, C>(
     py: Python<'_>,
     rt: &Arc<pool::Pool>,
     machine: &aslrt::StateMachine,
     events: Vec<raw::View>,
+    start: impl Fn(usize) -> C + Send + Sync + 'static,
     map: impl Fn(&mut C, aslrt::Execution<'_>) -> T + Send + Sync + 'static,
 ) -> PyResult<(Vec<T>, Option<PyErr>)> {
     let cancel = Cancel::new();
@@ -144,7 +145,7 @@ pub fn run_batch<T: Send + 'static, C: Default>(
     std::thread::Builder::new()
         .name("aslrt-batch".into())
         .spawn(move || {
-            let _ = tx.send(pool.execute_batch_chunked(&machine, events, Some(&batch_cancel), map));
+            let _ = tx.send(pool.execute_batch_chunked(&machine, events, Some(&batch_cancel), start, map));
         })
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("starting a batch: {e}")))?;
     wait_signalled(py, &rx, || cancel.cancel())
@@ -319,8 +320,10 @@ impl StateMachine {
         }
         let (events, present) = raw::arrow_inputs(raw::import_array(&array)?).map_err(PyTypeError::new_err)?;
         let rt = pool::runtime(threads).map_err(pool_error)?;
-        let rows = raw::run_batch_chunked(py, &rt, &self.machine, events, arrow_out::Row::of)?;
-        let table = py.detach(|| arrow_out::table(&present, rows, rt.threads())).map_err(PyValueError::new_err)?;
+        let table = arrow_out::Table::new(&present);
+        let runs = Arc::clone(&table);
+        raw::run_batch_chunked(py, &rt, &self.machine, events, move |first| runs.run(first), arrow_out::Run::push)?;
+        let table = py.detach(|| table.finish()).map_err(PyValueError::new_err)?;
         pa.call_method1("array", (raw::ArrowCapsules::new(&table)?,))
     }
 

@@ -66,20 +66,21 @@ pub fn run_batch<T: Send + 'static>(
     inputs: Inputs,
     map: impl Fn(aslrt::Execution<'_>) -> T + Send + Sync + 'static,
 ) -> PyResult<Vec<T>> {
-    run_batch_chunked(py, rt, machine, inputs, move |_: &mut (), e| map(e))
+    run_batch_chunked(py, rt, machine, inputs, |_| (), move |_: &mut (), e| map(e))
 }
 
-/// `run_batch` with a state for each run of events a worker takes
-/// (`Runtime::execute_batch_chunked`).
-pub fn run_batch_chunked<T: Send + 'static, C: Default>(
+/// `run_batch` with a state for each run of events a worker takes, made by `start` from the
+/// index of its first event (`Runtime::execute_batch_chunked`).
+pub fn run_batch_chunked<T: Send + 'static, C>(
     py: Python<'_>,
     rt: &Arc<crate::pool::Pool>,
     machine: &aslrt::StateMachine,
     inputs: Inputs,
+    start: impl Fn(usize) -> C + Send + Sync + 'static,
     map: impl Fn(&mut C, aslrt::Execution<'_>) -> T + Send + Sync + 'static,
 ) -> PyResult<Vec<T>> {
     let Inputs { owner, views } = inputs;
-    match crate::machine::run_batch(py, rt, machine, views, map) {
+    match crate::machine::run_batch(py, rt, machine, views, start, map) {
         // The batch has returned (the thread running it sends only then), every view dropped;
         // a Ctrl-C that stopped it comes beside the results.
         Ok((results, raised)) => {
@@ -269,26 +270,16 @@ static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
 const POOL_BYTES: usize = 256 << 20;
 const POOL_MIN: usize = 1 << 20;
 
-/// A buffer of `len` initialised bytes to write a column into: a kept one whose pages are
-/// already the process's when one is long enough, or else a fresh one (zero pages from the
-/// allocator, faulted in by the threads that write it).
-pub fn column_buffer(len: usize) -> Vec<u8> {
+/// An empty buffer to append a column to: the largest kept one, whose pages are already the
+/// process's, or else a new one.
+pub fn reused_buffer() -> Vec<u8> {
     // The pools are caches: one busy (or left locked by a thread that was not forked along)
     // is passed over.
-    if let (true, Ok(mut pool)) = (len >= POOL_MIN, POOL.try_lock()) {
-        let best = pool
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.capacity() >= len)
-            .min_by_key(|(_, v)| v.capacity())
-            .map(|(i, _)| i);
-        if let Some(i) = best {
-            let mut v = pool.swap_remove(i);
-            v.resize(len, 0); // truncates, or zeroes the part past what it held
-            return v;
-        }
-    }
-    vec![0u8; len]
+    let Ok(mut pool) = POOL.try_lock() else { return Vec::new() };
+    let largest = pool.iter().enumerate().max_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
+    let mut v = largest.map(|i| pool.swap_remove(i)).unwrap_or_default();
+    v.clear();
+    v
 }
 
 /// Gives its buffer back to the pool when the array holding it is released.
@@ -320,47 +311,7 @@ pub fn pooled_buffer(data: Vec<u8>) -> arrow_buffer::Buffer {
 pub fn string_array(offsets: OffsetBuffer<i32>, data: Vec<u8>, nulls: Option<NullBuffer>) -> StringArray {
     debug_assert!(std::str::from_utf8(&data).is_ok());
     // SAFETY: every caller builds `data` by concatenating the bytes of Rust `str`s at `offsets`
-    // (arrow_out::column), so each value is UTF-8, and the offsets are the running sums of their
+    // (arrow_out::Table), so each value is UTF-8, and the offsets are the running sums of their
     // lengths, starting at 0 and ending at `data.len()`.
     unsafe { StringArray::new_unchecked(offsets, pooled_buffer(data), nulls) }
-}
-
-/// The buffer one worker's run of rows writes its texts into, taken from (and given back to) a
-/// pool: a run of 256 w2 rows writes 180 KB, and fresh ones cost page faults on every call.
-#[derive(Default)]
-pub struct ChunkBuffer(Vec<u8>);
-
-static CHUNKS: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
-/// The most bytes of run buffers the pool keeps.
-const CHUNKS_BYTES: usize = 128 << 20;
-
-impl ChunkBuffer {
-    pub fn take() -> ChunkBuffer {
-        let v = CHUNKS.try_lock().ok().and_then(|mut pool| pool.pop());
-        ChunkBuffer(v.unwrap_or_default())
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn extend(&mut self, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Drop for ChunkBuffer {
-    fn drop(&mut self) {
-        let mut v = std::mem::take(&mut self.0);
-        if let (true, Ok(mut pool)) = (v.capacity() >= 4096, CHUNKS.try_lock()) {
-            v.clear();
-            if pool.iter().map(Vec::capacity).sum::<usize>() + v.capacity() <= CHUNKS_BYTES {
-                pool.push(v);
-            }
-        }
-    }
 }

@@ -41,6 +41,41 @@ def test_nulls_malformed_events_and_chunked_arrays() -> None:
     assert sm.execute_arrow(pa.array([], pa.string())).to_pylist() == []
 
 
+def as_row(r: aslrt.ExecutionResult) -> dict[str, str | None]:
+    return {"status": r.status, "output": r.output_json, "error": r.error, "cause": r.cause}
+
+
+NULL_ROW = {
+    "status": "FAILED",
+    "output": None,
+    "error": "States.Runtime",
+    "cause": "The execution input is null: the array has no event in this row",
+}
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_rows_match_execute_whatever_the_nulls_and_runs(threads: int) -> None:
+    # Rows are appended run by run as workers end them, null events' rows among them: every
+    # row must be what execute gives for its event, whether nulls lead, trail, come in a row
+    # or fall on the edges of runs (of up to 256 events).
+    sm = aslrt.StateMachine(CHOICE)
+    nulls = {0, 1, 255, 256, 257, 511, 512, 1000, 1001, 1002, 2047, 4096, 5998, 5999}
+    events = [None if i in nulls else f'{{"n": {i % 7 - 1}, "i": {i}}}' for i in range(6000)]
+    rows = sm.execute_arrow(pa.array(events, pa.string()), threads=threads).to_pylist()
+    want = [NULL_ROW if e is None else as_row(sm.execute(e)) for e in events]
+    assert rows == want
+
+
+def test_rows_of_a_machine_with_handlers_come_in_order() -> None:
+    # A machine with a Python handler may suspend: each event is a run of its own.
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:::function:f", "End": True}}}
+    sm = aslrt.StateMachine(definition, {"f": lambda e: {"got": e["i"]}})
+    events = [None if i % 5 == 0 else f'{{"i": {i}}}' for i in range(200)]
+    rows = sm.execute_arrow(pa.array(events, pa.string()), threads=2).to_pylist()
+    assert rows == [NULL_ROW if e is None else as_row(sm.execute(e)) for e in events]
+    assert rows[1]["output"] == '{"got":1}'
+
+
 def test_what_is_no_array_of_events_is_refused() -> None:
     sm = aslrt.StateMachine(CHOICE)
     with pytest.raises(TypeError):

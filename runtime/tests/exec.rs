@@ -264,3 +264,62 @@ fn a_cancelled_batch_ends_its_executions_aborted_and_returns() {
     assert_eq!(statuses, vec![Status::Aborted; 10]);
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
+
+/// The runs of a chunked batch that have ended: each one's first event and the events it saw.
+type Ended = std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<usize>)>>>;
+
+/// A run of a chunked batch: the events it saw, reported when it is dropped.
+struct Run {
+    first: usize,
+    seen: Vec<usize>,
+    ended: Ended,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        self.ended.lock().unwrap().push((self.first, std::mem::take(&mut self.seen)));
+    }
+}
+
+#[test]
+fn a_chunked_batch_starts_each_run_at_its_first_event_and_ends_it_before_returning() {
+    let runtime = Runtime::new(2);
+    let sleepy = StateMachine::builder()
+        .async_handler(
+            "arn:aws:lambda:::function:f",
+            aslrt::AsyncFn(|v: serde_json::Value, _: aslrt::TaskInfo| async move { Ok(v) }),
+        )
+        .compile(
+            r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:::function:f","End":true}}}"#,
+        )
+        .unwrap();
+    assert!(sleepy.may_suspend());
+    for (m, n) in [(machine(), 3000), (sleepy, 50)] {
+        let ended: Ended = std::sync::Arc::default();
+        let events: Vec<Vec<u8>> = (0..n).map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect();
+        let start = {
+            let ended = std::sync::Arc::clone(&ended);
+            move |first| Run { first, seen: Vec::new(), ended: std::sync::Arc::clone(&ended) }
+        };
+        let out = runtime.execute_batch_chunked(&m, events, None, start, |run: &mut Run, e| {
+            let n: usize = e
+                .output
+                .and_then(|o| o.split(|c: char| !c.is_ascii_digit()).find(|s| !s.is_empty())?.parse().ok())
+                .unwrap();
+            run.seen.push(n);
+            n
+        });
+        assert_eq!(out, (0..n).collect::<Vec<_>>());
+        // Every run was dropped before the batch returned; each saw consecutive events from its
+        // first, and together they saw every event once.
+        let mut runs = std::mem::take(&mut *ended.lock().unwrap());
+        runs.sort();
+        let mut next = 0;
+        for (first, seen) in runs {
+            assert_eq!(first, next);
+            assert_eq!(seen, (first..first + seen.len()).collect::<Vec<_>>());
+            next += seen.len();
+        }
+        assert_eq!(next, n);
+    }
+}

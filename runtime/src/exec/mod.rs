@@ -324,7 +324,7 @@ impl Runtime {
         T: Send + 'static,
         F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
     {
-        self.execute_batch_chunked(machine, events, None, move |_: &mut (), e| map(e))
+        self.execute_batch_chunked(machine, events, None, |_| (), move |_: &mut (), e| map(e))
     }
 
     /// [`Runtime::execute_batch_with`], stopped by `cancel`: once it is cancelled, executions
@@ -342,54 +342,51 @@ impl Runtime {
         T: Send + 'static,
         F: Fn(Execution<'_>) -> T + Send + Sync + 'static,
     {
-        self.execute_batch_chunked(machine, events, Some(cancel), move |_: &mut (), e| map(e))
+        self.execute_batch_chunked(machine, events, Some(cancel), |_| (), move |_: &mut (), e| map(e))
     }
 
     /// [`Runtime::execute_batch_cancellable`] (with or without a `cancel`), with state shared by
     /// neighbouring results: a worker takes the events in runs of up to a few hundred, makes a
-    /// `C` (its `Default`) for each run, hands it to `map` with each execution of the run, and
-    /// drops it when the run ends. One buffer for a run's outputs, instead of an allocation per
-    /// result, is what it is for. An execution that may suspend ([`StateMachine::may_suspend`])
-    /// is a run of its own.
-    pub fn execute_batch_chunked<E, T, C, F>(
+    /// `C` for each run with `start` (given the index of the run's first event), hands it to
+    /// `map` with each execution of the run, in order, and drops it on the worker when the run
+    /// ends, before this returns. One buffer for a run's outputs, instead of an allocation per
+    /// result, or a table filled run by run as they end, is what it is for. An execution that
+    /// may suspend ([`StateMachine::may_suspend`]) is a run of its own.
+    pub fn execute_batch_chunked<E, T, C, S, F>(
         &self,
         machine: &StateMachine,
         events: Vec<E>,
         cancel: Option<&Cancel>,
+        start: S,
         map: F,
     ) -> Vec<T>
     where
         E: AsRef<[u8]> + Send + 'static,
         T: Send + 'static,
-        C: Default,
-        F: Fn(&mut C, Execution<'_>) -> T + Send + Sync + 'static,
-    {
-        self.batch(machine, events, cancel, map)
-    }
-
-    fn batch<E, T, C, F>(&self, machine: &StateMachine, events: Vec<E>, cancel: Option<&Cancel>, map: F) -> Vec<T>
-    where
-        E: AsRef<[u8]> + Send + 'static,
-        T: Send + 'static,
-        C: Default,
+        S: Fn(usize) -> C + Send + Sync + 'static,
         F: Fn(&mut C, Execution<'_>) -> T + Send + Sync + 'static,
     {
         if machine.may_suspend() {
             let pending: Vec<Pending> =
                 events.into_iter().map(|e| self.execute_async(machine, e.as_ref().to_vec())).collect();
             let Some(cancel) = cancel else {
-                return pending.into_iter().map(|p| map(&mut C::default(), p.wait().as_execution())).collect();
+                return pending
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| map(&mut start(i), p.wait().as_execution()))
+                    .collect();
             };
             let mut stopped = false;
             return pending
                 .iter()
-                .map(|p| loop {
+                .enumerate()
+                .map(|(i, p)| loop {
                     if !stopped && cancel.is_cancelled() {
                         stopped = true;
                         pending.iter().for_each(Pending::cancel);
                     }
                     if let Some(o) = p.wait_for(Duration::from_millis(10)) {
-                        break map(&mut C::default(), o.as_execution());
+                        break map(&mut start(i), o.as_execution());
                     }
                 })
                 .collect();
@@ -399,7 +396,7 @@ impl Runtime {
         let chunk = chunk_size(n, self.threads());
         let results: Arc<Mutex<Vec<Option<T>>>> = Arc::new(Mutex::new((0..n).map(|_| None).collect()));
         let remaining = Arc::new((Mutex::new(n.div_ceil(chunk.max(1))), Condvar::new()));
-        let map = Arc::new(map);
+        let map = Arc::new((start, map));
         let mut events = events.into_iter().enumerate().peekable();
         while events.peek().is_some() {
             let part: Vec<(usize, E)> = events.by_ref().take(chunk).collect();
@@ -409,7 +406,8 @@ impl Runtime {
                 // Counts the chunk as done even if it panics (a bug), so that the caller is
                 // woken and fails on the missing results instead of waiting for ever.
                 let _counted = ChunkDone(&remaining);
-                let mut shared = C::default();
+                let (start, map) = &*map;
+                let mut shared = start(part.first().map_or(0, |(i, _)| *i));
                 let done: Vec<(usize, T)> = part
                     .into_iter()
                     .map(|(i, e)| {
