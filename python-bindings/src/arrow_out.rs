@@ -203,7 +203,11 @@ impl Building {
 
     fn push_null_event(&mut self) {
         for (column, text) in self.columns.iter_mut().zip(NULL_EVENT) {
-            column.push(text);
+            if column.data.len() + text.map_or(0, <[u8]>::len) > COLUMN_LIMIT {
+                self.full = true;
+            }
+            // Once full, the call fails: only the row count still matters.
+            column.push(if self.full { None } else { text });
         }
         self.nulls_done += 1;
     }

@@ -33,7 +33,8 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
 }
 
-/// The definition as text: a `str`, UTF-8 `bytes`, or a `dict` (written by `json.dumps`).
+/// The definition as text: a `str`, UTF-8 `bytes`, or a `dict` or other mapping (written by
+/// `json.dumps`).
 fn definition_text(definition: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = definition.cast::<PyString>() {
         return Ok(s.to_cow()?.into_owned());
@@ -45,10 +46,18 @@ fn definition_text(definition: &Bound<'_, PyAny>) -> PyResult<String> {
     if definition.cast::<PyDict>().is_ok() {
         return json::dumps(definition);
     }
+    if is_mapping(definition)? {
+        return json::dumps(PyDict::from_sequence(&definition.call_method0("items")?)?.as_any());
+    }
     Err(PyTypeError::new_err(format!(
         "the definition must be a str, bytes or dict, not {}",
         definition.get_type().name()?
     )))
+}
+
+/// Whether `object` is a `collections.abc.Mapping`.
+fn is_mapping(object: &Bound<'_, PyAny>) -> PyResult<bool> {
+    object.is_instance(&json::helper(object.py(), "collections.abc", "Mapping")?)
 }
 
 /// `limits` (a mapping of `RuntimeLimits`' fields) over the defaults.
@@ -202,8 +211,11 @@ impl StateMachine {
         let text = definition_text(definition)?;
         let mut builder = aslrt::StateMachine::builder();
         if let Some(handlers) = handlers.filter(|h| !h.is_none()) {
-            let handlers = handlers.cast::<PyDict>().map_err(|_| PyTypeError::new_err("handlers must be a dict"))?;
-            for (resource, f) in handlers.iter() {
+            if !is_mapping(handlers)? {
+                return Err(PyTypeError::new_err("handlers must be a dict (or another mapping)"));
+            }
+            for item in handlers.call_method0("items")?.try_iter()? {
+                let (resource, f): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
                 let resource: String =
                     resource.extract().map_err(|_| PyTypeError::new_err("a handler's key must be a str"))?;
                 if resource.is_empty() {
@@ -230,9 +242,10 @@ impl StateMachine {
     }
 
     /// Runs one execution with the GIL released and returns its `ExecutionResult`: on the
-    /// calling thread, or on the pool when it may wait (a Wait on the system clock, an async
-    /// handler), so that Ctrl-C can stop it. `input` is a JSON str or bytes, or any JSON-able
-    /// value; malformed JSON is a FAILED result, not an exception.
+    /// calling thread, except on the main thread when the machine may wait (a Wait on the
+    /// system clock, an async handler): then on the pool, so that Ctrl-C can stop it. `input`
+    /// is a JSON str or bytes, or any JSON-able value; malformed JSON is a FAILED result, not an
+    /// exception.
     fn execute(&self, py: Python<'_>, input: &Bound<'_, PyAny>) -> PyResult<ExecutionResult> {
         let event = json::input_bytes(input)?;
         let start = now_us();
@@ -275,7 +288,8 @@ impl StateMachine {
     }
 
     /// Runs every input on the work-stealing pool (`threads` workers; default one per core)
-    /// with the GIL released, and returns their results in input order.
+    /// with the GIL released, and returns their results in input order. Executions that may
+    /// wait (async handlers, Waits) all start at once: bound them with `stream(max_in_flight=…)`.
     #[pyo3(signature = (inputs, *, threads=None))]
     fn execute_many(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<Py<PyList>> {
         not_on_a_worker(py, "execute_many")?;
@@ -441,16 +455,17 @@ impl StreamState {
     /// Stops taking items as soon as the oldest one's result is in, so that a slow source does
     /// not hold back results that are ready. An item that fails (the source raises, `event`
     /// raises, or the input is no JSON) ends the taking; its exception is raised once the items
-    /// before it have been yielded.
-    fn fill(&mut self, py: Python<'_>) {
+    /// before it have been yielded. A `BaseException` that is no `Exception` (Ctrl-C while the
+    /// source waits for a message, `SystemExit`) is returned instead, to be raised at once.
+    fn fill(&mut self, py: Python<'_>) -> Option<PyErr> {
         while self.in_flight.len() < self.max_in_flight {
             while let Ok((seq, result)) = self.rx.try_recv() {
                 self.ended.insert(seq, result);
             }
             if self.in_flight.front().is_some_and(|(_, seq, _)| self.ended.contains_key(seq)) {
-                return;
+                return None;
             }
-            let Some(source) = &self.source else { return };
+            let Some(source) = &self.source else { return None };
             let event = (|| -> PyResult<Option<(Bound<'_, PyAny>, Vec<u8>)>> {
                 let Some(item) = source.bind(py).cast::<pyo3::types::PyIterator>()?.clone().next() else {
                     return Ok(None);
@@ -466,12 +481,13 @@ impl StreamState {
                 Ok(Some(taken)) => taken,
                 Ok(None) => {
                     self.source = None;
-                    return;
+                    return None;
                 }
+                Err(e) if !e.is_instance_of::<pyo3::exceptions::PyException>(py) => return Some(e),
                 Err(e) => {
                     self.source = None;
                     self.failed = Some(e);
-                    return;
+                    return None;
                 }
             };
             let (seq, tx, start) = (self.next_seq, self.tx.clone(), now_us());
@@ -481,6 +497,7 @@ impl StreamState {
             });
             self.in_flight.push_back((item.unbind(), seq, id));
         }
+        None
     }
 
     /// Stops every execution in flight without waiting for them; their results, should they
@@ -512,7 +529,11 @@ impl Stream {
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return Err(PyValueError::new_err("stream already executing")),
         };
-        state.fill(py);
+        if let Some(interrupted) = state.fill(py) {
+            // As a Ctrl-C while waiting for a result: what is in flight is stopped, not waited for.
+            state.abandon();
+            return Err(interrupted);
+        }
         let Some(&(_, seq, _)) = state.in_flight.front() else {
             return state.failed.take().map_or(Ok(None), Err);
         };

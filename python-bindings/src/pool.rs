@@ -43,17 +43,37 @@ pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
         Some(n) if n > MAX_THREADS => return Err(format!("{n} threads: at most {MAX_THREADS}")),
         Some(n) => n,
     };
+    let pid = std::process::id();
+    // The lock is held only to look up and insert, never while threads start: a fork while it
+    // is held would leave it locked in the child for good.
+    let lookup = || -> Option<Arc<Pool>> {
+        let pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
+        pools.as_ref()?.get(&threads).filter(|p| p.pid == pid).cloned()
+    };
+    if let Some(pool) = lookup() {
+        return Ok(pool);
+    }
+    let started = Arc::new(Pool { runtime: Some(Runtime::new(threads)), pid });
     let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
     let pools = pools.get_or_insert_with(HashMap::new);
-    let pool = pools
-        .entry(threads)
-        .or_insert_with(|| Arc::new(Pool { runtime: Some(Runtime::new(threads)), pid: std::process::id() }));
-    Ok(Arc::clone(pool))
+    match pools.get(&threads) {
+        // Another thread started one meanwhile: that one is the pool, and this one stops.
+        Some(pool) if pool.pid == pid => Ok(Arc::clone(pool)),
+        // None, or one of the parent's, in a forked child.
+        _ => {
+            pools.insert(threads, Arc::clone(&started));
+            Ok(started)
+        }
+    }
 }
 
 /// Forgets every runtime, in a child process just forked: their worker threads were not copied
 /// into it, so a batch there would wait for ever. The child starts new ones on first use; the
 /// parent's are leaked by their last handle (see `Pool`).
 pub fn forget_after_fork() {
-    POOLS.lock().unwrap_or_else(|p| p.into_inner()).take();
+    // Held by a thread the fork did not copy, the lock is never released here; `runtime` also
+    // passes over pools of another process.
+    if let Ok(mut pools) = POOLS.try_lock() {
+        pools.take();
+    }
 }

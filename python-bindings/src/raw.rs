@@ -105,7 +105,9 @@ pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Inputs> {
     for item in inputs.try_iter()? {
         let item = item?;
         let view = if let Ok(b) = item.cast::<PyBytes>() {
-            View::of(b.as_bytes())
+            let view = View::of(b.as_bytes());
+            objects.push(item.unbind());
+            view
         } else if let Ok(s) = item.cast::<PyString>() {
             let mut len: pyo3::ffi::Py_ssize_t = 0;
             // SAFETY: `s` is a live str and the GIL is held; the buffer returned belongs to the
@@ -119,8 +121,12 @@ pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Inputs> {
                 owned.push(bytes);
                 view
             } else {
-                // SAFETY: CPython gives `len` bytes at `ptr`, owned by `s`.
-                View::of(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), usize::try_from(len).unwrap_or(0)) })
+                // SAFETY: CPython gives `len` bytes at `ptr`, owned by `s`, which `objects` keeps.
+                let view = View::of(unsafe {
+                    std::slice::from_raw_parts(ptr.cast::<u8>(), usize::try_from(len).unwrap_or(0))
+                });
+                objects.push(item.unbind());
+                view
             }
         } else {
             let bytes = json::input_bytes(&item)?;
@@ -129,7 +135,8 @@ pub fn inputs(inputs: &Bound<'_, PyAny>) -> PyResult<Inputs> {
             owned.push(bytes);
             view
         };
-        objects.push(item.unbind());
+        // Items written out (by json.dumps, or surrogatepass) are not kept: their views point
+        // into `owned`.
         views.push(view);
     }
     Ok(Inputs { owner: Box::new((objects, owned)), views })
@@ -183,12 +190,12 @@ pub fn arrow_inputs(array: ArrayRef) -> Result<(Inputs, Vec<bool>), String> {
             let a = array.as_binary::<i64>();
             by_offsets(a.value_offsets(), a.values(), valid)?
         }
-        // Views point into several buffers: arrow checks them all (and the text's UTF-8).
-        DataType::Utf8View | DataType::BinaryView if array.to_data().validate_full().is_err() => {
-            return Err(OUTSIDE.into())
+        // Views point into several buffers: arrow checks that they stay inside them. Text is
+        // checked as bytes, as above: bad UTF-8 fails its own event, not the call.
+        DataType::Utf8View | DataType::BinaryView => {
+            let data = array.to_data().into_builder().data_type(DataType::BinaryView).build().map_err(|_| OUTSIDE)?;
+            arrow_array::BinaryViewArray::from(data).iter().map(|v| v.map(View::of)).collect()
         }
-        DataType::Utf8View => array.as_string_view().iter().map(|v| v.map(|s| View::of(s.as_bytes()))).collect(),
-        DataType::BinaryView => array.as_binary_view().iter().map(|v| v.map(View::of)).collect(),
         other => return Err(format!("execute_arrow takes a string or binary array of JSON events, not {other}")),
     };
     let present = views.iter().map(Option::is_some).collect();

@@ -45,7 +45,7 @@ impl ExecutionResult {
             Status::Succeeded => "SUCCEEDED",
             Status::Failed => "FAILED",
             Status::TimedOut => "TIMED_OUT",
-            _ => "ABORTED",
+            Status::Aborted => "ABORTED",
         }
     }
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import types
 
 import pytest
 
@@ -17,6 +18,13 @@ FAIL = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Custom.Oops",
 def test_a_definition_as_str_bytes_or_dict() -> None:
     for definition in (json.dumps(PASS), json.dumps(PASS).encode(), PASS):
         assert aslrt.StateMachine(definition).execute({"a": 1}).output == {"a": 1}
+
+
+def test_a_definition_and_handlers_as_any_mapping() -> None:
+    # The stubs take a Mapping: a read-only view of a dict works as the dict does.
+    task = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:::function:f", "End": True}}}
+    sm = aslrt.StateMachine(types.MappingProxyType(task), types.MappingProxyType({"f": lambda e: e["a"] + 1}))
+    assert sm.execute({"a": 1}).output == 2
 
 
 def test_inputs_as_json_text_bytes_or_values() -> None:

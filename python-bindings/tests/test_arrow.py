@@ -115,3 +115,28 @@ def test_text_that_is_no_utf8_fails_its_own_row() -> None:
     assert rows[0]["status"] == "FAILED" and rows[0]["error"] == "States.Runtime"
     assert "Unicode" in (rows[0]["cause"] or ""), rows[0]
     assert rows[1]["status"] == "FAILED" and "n" in (rows[1]["cause"] or "")  # no $.n: a runtime error
+
+
+def test_a_view_array_with_text_that_is_no_utf8_fails_only_that_row() -> None:
+    import struct
+
+    bad, good = b'{"a":"\xff-----"}', b'{"n": 2, "pad": 1}'
+    data = bad + good
+
+    def view(text: bytes, offset: int) -> bytes:
+        return struct.pack("<i4sii", len(text), text[:4], 0, offset)
+
+    views = pa.py_buffer(view(bad, 0) + view(good, len(bad)))
+    events = pa.Array.from_buffers(pa.string_view(), 2, [None, views, pa.py_buffer(data)])
+    rows = aslrt.StateMachine(CHOICE).execute_arrow(events).to_pylist()
+    assert rows[0]["status"] == "FAILED" and "Unicode" in (rows[0]["cause"] or ""), rows[0]
+    assert rows[1] == {"status": "SUCCEEDED", "output": '{"twice":4}', "error": None, "cause": None}
+
+
+def test_a_view_array_pointing_outside_its_data_is_refused() -> None:
+    import struct
+
+    views = pa.py_buffer(struct.pack("<i4sii", 40, b"{}  ", 0, 0))
+    events = pa.Array.from_buffers(pa.string_view(), 1, [None, views, pa.py_buffer(b"{}")])
+    with pytest.raises(TypeError, match="outside"):
+        aslrt.StateMachine(CHOICE).execute_arrow(events)

@@ -7,13 +7,21 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 from typing import Any
 
 import pytest
-from pyspark.sql import SparkSession
 
-import aslrt
-from aslrt.spark import run_state_machine
+if shutil.which("java") is None:
+    pytest.skip(
+        "no Java runtime for Spark (Debian: apt-get install default-jre-headless; .ci/run installs it)",
+        allow_module_level=True,
+    )
+
+from pyspark.sql import SparkSession  # noqa: E402
+
+import aslrt  # noqa: E402
+from aslrt.spark import run_state_machine  # noqa: E402
 
 BENCH = pathlib.Path(os.environ.get("ASLRT_BENCH_DIR") or pathlib.Path(__file__).resolve().parents[3] / "shared" / "bench")
 

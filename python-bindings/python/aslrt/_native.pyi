@@ -82,13 +82,15 @@ class StateMachine:
         either); ``seed`` fixes the random source. Raises ``aslrt.DefinitionError``, with every
         diagnostic, when the definition is not valid."""
     def execute(self, input: Any) -> ExecutionResult:
-        """Runs one execution with the GIL released: on the calling thread, or on the pool when
-        it may wait (a Wait on the system clock, an async handler), so that Ctrl-C can stop it.
-        ``input`` is a JSON str or bytes, or any JSON-able value; malformed JSON is a FAILED
-        result."""
+        """Runs one execution with the GIL released: on the calling thread, except on the main
+        thread when the machine may wait (a Wait on the system clock, an async handler): then on
+        the pool, so that Ctrl-C can stop it. ``input`` is a JSON str or bytes, or any JSON-able
+        value; malformed JSON is a FAILED result."""
     def execute_many(self, inputs: Iterable[Any], *, threads: Optional[int] = None) -> list[ExecutionResult]:
         """Runs every input on the work-stealing pool (``threads`` workers; default one per
-        core) with the GIL released, and returns their results in input order."""
+        core) with the GIL released, and returns their results in input order. Executions that
+        may wait (async handlers, Waits) all start at once: bound them with
+        ``stream(max_in_flight=...)``."""
     def stream(
         self,
         iterable: Iterable[Any],
