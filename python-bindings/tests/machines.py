@@ -17,3 +17,13 @@ CHOICE: dict[str, Any] = {
 }
 
 LONG_WAIT: dict[str, Any] = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+
+# Counts $.i up to 100 in 201 transitions: a pure execution long enough to stop halfway.
+COUNT_TO_100: dict[str, Any] = {
+    "StartAt": "L",
+    "States": {
+        "L": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": 100, "Next": "L"}], "Default": "D"},
+        "D": {"Type": "Succeed"},
+    },
+}
