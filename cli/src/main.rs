@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 mod bench;
 mod handlers;
+mod lines;
 mod out;
 mod stream;
 
@@ -104,8 +105,8 @@ enum Command {
         /// handlers.json), or folders that hold them, such as ../shared/bench.
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<String>,
-        /// Worker threads for the multi-thread rows (default: the number of cores).
-        #[arg(long)]
+        /// Worker threads for the multi-thread rows (default: the number of cores; at most 1024).
+        #[arg(long, value_parser = thread_count)]
         threads: Option<usize>,
         /// Seconds of measurement for each timed thing: on one thread the floor, its second
         /// copy and the runtime (taken in turns, five runs each); on N threads the runtime.
@@ -130,8 +131,8 @@ enum Command {
         /// Results: a file, or - for standard output (default).
         #[arg(long)]
         output: Option<String>,
-        /// Worker threads (default: the number of cores).
-        #[arg(long)]
+        /// Worker threads (default: the number of cores; at most 1024).
+        #[arg(long, value_parser = thread_count)]
         threads: Option<usize>,
         /// Checkpoint file: how far results are durably written; a restart resumes after it.
         #[arg(long)]
@@ -162,6 +163,15 @@ enum Command {
         #[arg(long)]
         no_optimize: bool,
     },
+}
+
+/// A `--threads` value: 1 to `Runtime::MAX_THREADS`.
+fn thread_count(text: &str) -> Result<usize, String> {
+    let max = aslrt::Runtime::MAX_THREADS;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("the number of threads must be a whole number from 1 to {max}")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -220,6 +230,15 @@ fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))
 }
 
+/// A file, or standard input for `-`, keeping at most `keep` bytes (see `lines::read_all`).
+fn read_bounded(path: &str, keep: usize) -> Result<lines::Bounded, String> {
+    if path == "-" {
+        return lines::read_all(&mut std::io::stdin().lock(), keep).map_err(|e| format!("reading standard input: {e}"));
+    }
+    let mut f = std::fs::File::open(path).map_err(|e| format!("reading {path}: {e}"))?;
+    lines::read_all(&mut f, keep).map_err(|e| format!("reading {path}: {e}"))
+}
+
 fn validate(path: &str) -> Result<ExitCode, String> {
     let text = read(path)?;
     match aslrt::internal::asl::parse(&text) {
@@ -273,12 +292,18 @@ fn run(path: &str, input: Option<&str>, args: &MachineArgs, disasm: bool) -> Res
         outln!("{}", machine.disassemble().trim_end_matches('\n'));
         return Ok(ExitCode::SUCCESS);
     }
+    // Read with the payload limit's bound: a larger input fails as an execution of it would,
+    // without being held in memory.
+    let limit = machine.config().limits.max_payload_bytes;
     let event = match input {
-        Some(p) => read(p)?,
-        None => "{}".to_owned(),
+        Some(p) => read_bounded(p, limit.saturating_add(1))?,
+        None => lines::Bounded { bytes: b"{}".to_vec(), len: 2 },
     };
     let mut scratch = aslrt::Scratch::new();
-    let outcome = machine.execute(&mut scratch, event.as_bytes()).to_outcome();
+    let mut outcome = machine.execute(&mut scratch, &event.bytes).to_outcome();
+    if event.len > limit as u64 {
+        outcome.cause = Some(aslrt::oversized_input_cause(event.len, limit));
+    }
     outln!("{}", outcome.to_json_line());
     Ok(ExitCode::SUCCESS)
 }

@@ -7,8 +7,12 @@
 //! is ever lost; lines after the checkpoint may be produced twice across a crash, never missed.
 
 use aslrt::{Execution, Runtime, StateMachine};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Options<'a> {
@@ -107,24 +111,36 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
     let mut lines = BufReader::with_capacity(1 << 16, reader);
     let skip = checkpoint.line;
     let mut number = 0u64;
-    let source = std::iter::from_fn(move || loop {
-        let mut buf = Vec::new();
-        match lines.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(_) => {
-                number += 1;
-                if number <= skip {
-                    continue;
+    // A line past the payload limit is not read whole: enough of it to fail its execution, and
+    // its real length, for the result's cause.
+    let limit = machine.config().limits.max_payload_bytes;
+    let oversized: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
+    let read_error: Rc<RefCell<Option<(u64, std::io::Error)>>> = Rc::default();
+    let source = {
+        let (oversized, read_error) = (Arc::clone(&oversized), Rc::clone(&read_error));
+        std::iter::from_fn(move || loop {
+            match crate::lines::next_line(&mut lines, limit.saturating_add(1)) {
+                Ok(None) => return None,
+                Err(e) => {
+                    // Not the end of the input: the run fails after the results before it.
+                    *read_error.borrow_mut() = Some((number, e));
+                    return None;
                 }
-                while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                    buf.pop();
+                Ok(Some(line)) => {
+                    number += 1;
+                    if number <= skip {
+                        continue;
+                    }
+                    if line.len > limit as u64 {
+                        oversized.lock().unwrap_or_else(|p| p.into_inner()).insert(number, line.len);
+                    }
+                    return Some((number, line.bytes));
                 }
-                return Some((number, buf));
             }
-        }
-    });
+        })
+    };
 
-    let runtime = Runtime::new(opts.threads);
+    let runtime = Runtime::try_new(opts.threads).map_err(|e| e.to_string())?;
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -136,7 +152,20 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
     let mut done = checkpoint;
     let mut since = Instant::now();
     let durable = opts.checkpoint;
-    let result = runtime.stream(machine, source, opts.threads * 1024, result_line, |line, bytes| {
+    let format = move |line: u64, r: &Execution<'_>| {
+        let real = match r.error {
+            Some("States.DataLimitExceeded") => oversized.lock().unwrap_or_else(|p| p.into_inner()).remove(&line),
+            _ => None,
+        };
+        match real {
+            Some(len) => {
+                let cause = format!("The event on line {line}: {}", aslrt::oversized_input_cause(len, limit));
+                result_line(line, &Execution { cause: Some(&cause), ..*r })
+            }
+            None => result_line(line, r),
+        }
+    };
+    let result = runtime.stream(machine, source, opts.threads * 1024, format, |line, bytes| {
         sink.write_all(bytes)?;
         done = Checkpoint { line, offset: done.offset + bytes.len() as u64 };
         if let Some(bar) = &progress {
@@ -162,7 +191,12 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
         std::fs::write(path, runtime.metrics().snapshot().prometheus()).map_err(|e| format!("{path}: {e}"))?;
     }
     runtime.shutdown();
-    result.map(|_| ()).map_err(|e| format!("writing the output: {e}"))
+    result.map_err(|e| format!("writing the output: {e}"))?;
+    let failed = read_error.borrow_mut().take();
+    match failed {
+        Some((line, e)) => Err(format!("reading the input after line {line}: {e} (the results before it are written)")),
+        None => Ok(()),
+    }
 }
 
 /// A buffered file whose `flush` also syncs its data to disk.

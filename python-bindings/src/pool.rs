@@ -33,7 +33,7 @@ impl Drop for Pool {
 static POOLS: Mutex<Option<HashMap<usize, Arc<Pool>>>> = Mutex::new(None);
 
 /// The most worker threads a call may ask for.
-pub const MAX_THREADS: usize = 1024;
+pub const MAX_THREADS: usize = Runtime::MAX_THREADS;
 
 /// The runtime with `threads` workers (`None`: one per core).
 pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
@@ -53,7 +53,7 @@ pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
     if let Some(pool) = lookup() {
         return Ok(pool);
     }
-    let started = Arc::new(Pool { runtime: Some(Runtime::new(threads)), pid });
+    let started = Arc::new(Pool { runtime: Some(Runtime::try_new(threads).map_err(|e| e.to_string())?), pid });
     let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
     let pools = pools.get_or_insert_with(HashMap::new);
     match pools.get(&threads) {

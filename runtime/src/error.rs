@@ -1,9 +1,10 @@
-//! [`Error`]: why a definition could not be turned into a [`crate::StateMachine`].
+//! [`Error`]: why a definition could not be turned into a [`crate::StateMachine`], or a
+//! [`crate::Runtime`] could not start.
 
 use crate::asl::Diagnostic;
 
-/// Why a definition could not be compiled. Executions do not fail with an `Error`: their
-/// failures are [`crate::Outcome`]s, as AWS records them.
+/// Why a definition could not be compiled, or a [`crate::Runtime`] could not start. Executions
+/// do not fail with an `Error`: their failures are [`crate::Outcome`]s, as AWS records them.
 ///
 /// # Example
 ///
@@ -35,6 +36,9 @@ pub enum ErrorKind {
     /// A bug in aslrt: validation accepted what the compiler could not compile, or the compiled
     /// program failed its verification. Please report it with the definition.
     Internal(String),
+    /// A [`crate::Runtime`] could not start: more workers asked for than
+    /// [`crate::Runtime::MAX_THREADS`], or the system refused a thread. The message says which.
+    Start(String),
 }
 
 impl Error {
@@ -81,6 +85,7 @@ impl std::fmt::Display for Error {
             }
             ErrorKind::DefinitionTooLarge(m) => write!(f, "the definition is too large: {m}"),
             ErrorKind::Internal(m) => write!(f, "internal error (a bug in aslrt): {m}"),
+            ErrorKind::Start(m) => write!(f, "the runtime could not start: {m}"),
         }
     }
 }

@@ -92,7 +92,7 @@ pub use exec::{Metrics, MetricsSnapshot, Pending, Runtime, TIME_BUCKETS_US};
 pub use handler::{
     AsyncFn, AsyncTaskHandler, Handlers, JsonFn, TaskAnswer, TaskContext, TaskError, TaskFuture, TaskHandler, TaskInfo,
 };
-pub use machine::{Builder, Cancel, Execution, Outcome, StateMachine, INVALID_INPUT_CAUSE};
+pub use machine::{oversized_input_cause, Builder, Cancel, Execution, Outcome, StateMachine, INVALID_INPUT_CAUSE};
 pub use value::{ArenaExt, InvalidJson, Kind as ValueKind, Value};
 pub use vm::Scratch;
 

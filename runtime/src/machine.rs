@@ -16,6 +16,13 @@ use std::sync::Arc;
 /// parser's description follows. Hosts that know more (a line number) can replace it.
 pub const INVALID_INPUT_CAUSE: &str = "The execution input is not valid JSON: ";
 
+/// The cause of `States.DataLimitExceeded` for an input of `len` bytes, over the limit of
+/// `max`: what [`StateMachine::execute`] says, for front ends that do not read such an input
+/// whole (a stream line, standard input) and so cannot give it.
+pub fn oversized_input_cause(len: u64, max: usize) -> String {
+    format!("The input of {len} bytes exceeds the maximum of {max} bytes")
+}
+
 /// Builds a [`StateMachine`]: handlers and configuration, then [`Builder::compile`].
 pub struct Builder {
     handlers: Handlers,
@@ -360,6 +367,11 @@ impl StateMachine {
         });
     }
 
+    /// How this machine runs: its limits, clock, identity and seed.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
     /// Whether an execution may suspend when run by a `Runtime`: it waits on the system clock
     /// (a Wait state or a Retry back-off) or may call an asynchronous handler.
     pub fn may_suspend(&self) -> bool {
@@ -413,11 +425,7 @@ impl StateMachine {
             cause: Some(arena.alloc_str(&cause)),
         };
         if event.len() > cfg.limits.max_payload_bytes {
-            let cause = format!(
-                "The input of {} bytes exceeds the maximum of {} bytes",
-                event.len(),
-                cfg.limits.max_payload_bytes
-            );
+            let cause = oversized_input_cause(event.len() as u64, cfg.limits.max_payload_bytes);
             return fail("States.DataLimitExceeded", cause, arena);
         }
         // Whitespace around the document means nothing in JSON; without it, an event spelled as

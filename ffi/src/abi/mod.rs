@@ -74,6 +74,8 @@ pub enum aslrt_status {
     /// The call would wait for the worker making it: `aslrt_runtime_execute_batch` or
     /// `aslrt_runtime_free` from a done callback of the same runtime.
     ASLRT_WOULD_DEADLOCK = 12,
+    /// The system refused what the call needed: `aslrt_runtime_new` could not start a thread.
+    ASLRT_NO_RESOURCES = 13,
 }
 
 /// How an execution ended, as `aslrt_result_status` reports it.

@@ -77,9 +77,6 @@ impl Drop for Calling<'_> {
     }
 }
 
-/// The most worker threads a runtime may have.
-const MAX_THREADS: usize = 1024;
-
 /// Starts a work-stealing pool of `threads` workers (0: one per core, at most 1024), owned by
 /// the caller until `aslrt_runtime_free`. At most 65,536 executions submitted with
 /// `aslrt_runtime_submit` are in flight at once (`aslrt_runtime_set_max_in_flight`). NULL, with
@@ -89,13 +86,21 @@ const MAX_THREADS: usize = 1024;
 pub extern "C" fn aslrt_runtime_new(threads: usize) -> *mut aslrt_runtime {
     guard(std::ptr::null_mut(), || {
         let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-        if threads > MAX_THREADS {
-            fail(aslrt_status::ASLRT_INVALID_ARGUMENT, format!("{threads} threads: at most {MAX_THREADS}"));
+        if threads > Runtime::MAX_THREADS {
+            let max = Runtime::MAX_THREADS;
+            fail(aslrt_status::ASLRT_INVALID_ARGUMENT, format!("{threads} threads: at most {max}"));
             return std::ptr::null_mut();
         }
+        let started = match Runtime::try_new(threads) {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                fail(aslrt_status::ASLRT_NO_RESOURCES, e.to_string());
+                return std::ptr::null_mut();
+            }
+        };
         let limit =
             Arc::new(InFlight { state: Mutex::default(), max: AtomicUsize::new(65_536), changed: Condvar::new() });
-        let runtime = RwLock::new(Some(Runtime::new(threads)));
+        let runtime = RwLock::new(Some(started));
         Box::into_raw(Box::new(aslrt_runtime { runtime, limit, grace_ms: AtomicU64::new(1000) }))
     })
 }

@@ -232,15 +232,19 @@ impl Compiler {
     }
 
     fn planned_call(&self, call: &Call) -> Call {
-        let mut call = call.clone();
-        if self.optimize {
+        // One clone, planned in place: cloning again at each level cost the cube of the depth.
+        fn plan(call: &mut Call) {
             for a in call.args.iter_mut() {
                 match a {
                     Arg::Path(p) => p.plan(),
-                    Arg::Call(inner) => **inner = self.planned_call(inner),
+                    Arg::Call(inner) => plan(inner),
                     Arg::Const(_) => {}
                 }
             }
+        }
+        let mut call = call.clone();
+        if self.optimize {
+            plan(&mut call);
         }
         call
     }

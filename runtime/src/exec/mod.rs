@@ -68,6 +68,7 @@ use metrics::Shard;
 pub use metrics::{Metrics, MetricsSnapshot, TIME_BUCKETS_US};
 use suspend::Resumable;
 
+use crate::error::{Error, ErrorKind};
 use crate::machine::{Cancel, Execution, Outcome, StateMachine};
 use crate::vm::Scratch;
 use crate::vm::{HelperJob, Helpers};
@@ -141,9 +142,30 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
+    /// The most worker threads a runtime may have. More is a mistake, not a configuration:
+    /// each worker holds a stack and a scratch arena (3,000 of them took 1.8 GB).
+    pub const MAX_THREADS: usize = 1024;
+
     /// Starts `threads` workers (at least one).
+    ///
+    /// # Panics
+    /// When [`Runtime::try_new`] fails: more than [`Runtime::MAX_THREADS`] workers, or the
+    /// system refuses a thread.
     pub fn new(threads: usize) -> Runtime {
+        Runtime::try_new(threads).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts `threads` workers (at least one), or says why it cannot: more than
+    /// [`Runtime::MAX_THREADS`], or a thread the system refused (then the workers already
+    /// started are stopped again).
+    pub fn try_new(threads: usize) -> Result<Runtime, Error> {
         let threads = threads.max(1);
+        if threads > Runtime::MAX_THREADS {
+            return Err(Error::new(ErrorKind::Start(format!(
+                "{threads} worker threads asked for; at most {}",
+                Runtime::MAX_THREADS
+            ))));
+        }
         let workers: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
@@ -159,24 +181,30 @@ impl Runtime {
             stuck_on_handlers: AtomicUsize::new(0),
             next_id: std::sync::atomic::AtomicU64::new(1),
         });
-        let handles = workers
-            .into_iter()
-            .enumerate()
-            .map(|(i, local)| {
-                let shared = Arc::clone(&shared);
-                std::thread::Builder::new()
-                    .name(format!("aslrt-worker-{i}"))
-                    .spawn(move || worker(i, local, shared))
-                    .expect("spawning a worker thread")
-            })
-            .collect();
+        // Dropped on a failure below, it stops the workers started so far.
+        let mut runtime = Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timers: None };
+        for (i, local) in workers.into_iter().enumerate() {
+            let shared = Arc::clone(&runtime.shared);
+            let started =
+                std::thread::Builder::new().name(format!("aslrt-worker-{i}")).spawn(move || worker(i, local, shared));
+            match started {
+                Ok(handle) => runtime.threads.push(handle),
+                Err(e) => {
+                    return Err(Error::new(ErrorKind::Start(format!(
+                        "starting worker thread {} of {threads}: {e}",
+                        i + 1
+                    ))))
+                }
+            }
+        }
         let timers = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("aslrt-timers")
             .enable_time()
             .build()
-            .expect("starting the timer thread");
-        Runtime { shared, threads: handles, machines: DashMap::new(), timers: Some(timers) }
+            .map_err(|e| Error::new(ErrorKind::Start(format!("starting the timer thread: {e}"))))?;
+        runtime.timers = Some(timers);
+        Ok(runtime)
     }
 
     /// The number of workers.

@@ -20,7 +20,7 @@ pub use string::Piece;
 #[cfg(test)]
 mod tests;
 
-pub use parse::{parse_call, ParseError};
+pub use parse::{parse_call, ParseError, MAX_NESTING};
 
 use crate::path::Path;
 use crate::value::{Const, Value};

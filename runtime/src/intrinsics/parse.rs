@@ -16,9 +16,14 @@ impl std::fmt::Display for ParseError {
     }
 }
 
+/// The deepest intrinsic calls may nest in one another. Deeper ones are a definition error: each
+/// call keeps its own text for error messages, so the text kept grows with the square of the
+/// depth, and parsing recurses once per level.
+pub const MAX_NESTING: usize = 64;
+
 /// Parses `text`, which must be one complete intrinsic call.
 pub fn parse_call(text: &str) -> Result<Call, ParseError> {
-    let mut p = P { t: text, i: 0 };
+    let mut p = P { t: text, i: 0, depth: 1 };
     p.ws();
     let call = p.call()?;
     p.ws();
@@ -31,11 +36,18 @@ pub fn parse_call(text: &str) -> Result<Call, ParseError> {
 struct P<'t> {
     t: &'t str,
     i: usize,
+    /// How deep the call being parsed is (the outermost is 1).
+    depth: usize,
 }
 
 impl P<'_> {
     fn err(&self, what: &str) -> ParseError {
-        ParseError { message: format!("{what} at offset {} in '{}'", self.i, self.t) }
+        // A long expression is shown by its start: the offset says where.
+        let shown = match self.t.char_indices().nth(200) {
+            Some((cut, _)) => format!("{}…", &self.t[..cut]),
+            None => self.t.to_owned(),
+        };
+        ParseError { message: format!("{what} at offset {} in '{shown}'", self.i) }
     }
 
     fn rest(&self) -> &str {
@@ -117,7 +129,13 @@ impl P<'_> {
             return self.string().map(|s| Arg::Const(Const::Str(s.into())));
         }
         if r.starts_with("States.") {
-            return self.call().map(|c| Arg::Call(Box::new(c)));
+            if self.depth == MAX_NESTING {
+                return Err(self.err(&format!("intrinsic functions nest deeper than {MAX_NESTING} levels")));
+            }
+            self.depth += 1;
+            let call = self.call();
+            self.depth -= 1;
+            return call.map(|c| Arg::Call(Box::new(c)));
         }
         if r.starts_with('$') {
             let end = self.path_end();

@@ -1,0 +1,97 @@
+//! Hostile command lines and inputs (issue 17's findings), each test named after what it guards.
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+fn aslrt() -> Command {
+    let mut c = Command::cargo_bin("aslrt").unwrap();
+    c.current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."));
+    c
+}
+
+#[test]
+fn a_thread_count_past_the_cap_is_refused_before_anything_starts() {
+    // `stream --threads 100000` once panicked after 10.8 s of starting threads, with no result
+    // written; 3,000 threads took 1.8 GB.
+    for command in [&["stream", "examples/order-routing/definition.asl.json"][..], &["bench", "../shared/bench"][..]] {
+        for threads in ["100000", "1025", "0", "many"] {
+            let out = aslrt().args(command).args(["--threads", threads]).write_stdin("{}\n").output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command:?} --threads {threads}: {stderr}");
+            assert!(stderr.contains("from 1 to 1024"), "{stderr}");
+            assert!(out.stdout.is_empty());
+        }
+    }
+}
+
+/// A Pass machine's definition, written to a file of its own for the test `name`.
+fn pass_definition(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("aslrt-hostile-{name}-{}.asl.json", std::process::id()));
+    std::fs::write(&path, r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).unwrap();
+    path
+}
+
+/// Runs `aslrt ARGS` under a 400 MB address-space limit, feeding it `head`, then `fill` bytes of
+/// `a`, then `tail` on standard input from another thread. Returns its stdout and exit code.
+fn capped(args: &[&str], head: &str, fill: usize, tail: &str) -> (String, Option<i32>) {
+    use std::io::Write;
+    let bin = assert_cmd::cargo::cargo_bin("aslrt");
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 400000; exec \"$0\" \"$@\"")
+        .arg(bin)
+        .args(args)
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (head, tail) = (head.to_owned(), tail.to_owned());
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 1 << 20];
+        let _ = stdin.write_all(head.as_bytes());
+        for _ in 0..fill / chunk.len() {
+            if stdin.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = stdin.write_all(tail.as_bytes());
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (String::from_utf8(out.stdout).unwrap(), out.status.code())
+}
+
+#[test]
+fn a_stream_line_over_the_payload_limit_fails_its_own_event_without_being_read_whole() {
+    // A 1.5 GB line once aborted the process ("memory allocation of 2013462528 bytes failed"),
+    // losing the results of the lines before it too. Here 512 MiB under a 400 MB cap.
+    let pass = pass_definition("stream");
+    let (out, code) = capped(
+        &["stream", pass.to_str().unwrap(), "--threads", "2"],
+        "{\"n\":1}\n{\"x\":\"",
+        512 << 20,
+        "\"}\r\n{\"n\":3}\n",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!((lines[0]["status"].as_str(), lines[2]["output"]["n"].as_i64()), (Some("SUCCEEDED"), Some(3)));
+    assert_eq!(lines[1]["error"], "States.DataLimitExceeded");
+    let want =
+        format!("The event on line 2: The input of {} bytes exceeds the maximum of 262144 bytes", (512 << 20) + 8);
+    assert_eq!(lines[1]["cause"], want.as_str());
+}
+
+#[test]
+fn run_reads_standard_input_with_the_payload_bound() {
+    // A 1.5 GB input on stdin once ran out of memory instead of failing the execution.
+    let pass = pass_definition("run");
+    let (out, code) = capped(&["run", pass.to_str().unwrap(), "--input", "-"], "{\"x\":\"", 512 << 20, "\"}");
+    assert_eq!(code, Some(0), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error"], "States.DataLimitExceeded");
+    let want = format!("The input of {} bytes exceeds the maximum of 262144 bytes", (512 << 20) + 8);
+    assert_eq!(v["cause"], want.as_str());
+}

@@ -1,0 +1,55 @@
+//! Hostile inputs (issue 17's findings): each test is named after what it guards, and fails on
+//! the code before the fix. Inputs that once crashed the host, took unbounded time or memory, or
+//! were reported wrongly.
+
+use aslrt::{StateMachine, Status};
+
+/// A Pass state whose Parameters member `x.$` is `expr`.
+fn pass_with(expr: &str) -> String {
+    serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": expr}, "End": true}}})
+        .to_string()
+}
+
+/// `f` applied `depth` times to `$.a`.
+fn nested(f: &str, depth: usize) -> String {
+    (0..depth).fold("$.a".to_owned(), |inner, _| format!("{f}({inner})"))
+}
+
+#[test]
+fn an_intrinsic_nested_past_the_limit_is_a_definition_error_not_a_stack_overflow() {
+    // 20,000 levels (280 KB) overflowed the parser's stack; 1,500 took every byte of memory.
+    for depth in [65, 1_500, 20_000] {
+        let error = StateMachine::compile(&pass_with(&nested("States.Array", depth))).unwrap_err();
+        let diagnostics = error.diagnostics();
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert_eq!(diagnostics[0].location, "/States/P/Parameters/x.$");
+    }
+}
+
+#[test]
+fn an_intrinsic_nested_to_the_limit_compiles_and_runs_at_once() {
+    // 400 levels once took 4 s to compile (each level cloned the calls below it again).
+    let depth = aslrt::internal::intrinsics::MAX_NESTING;
+    let machine = StateMachine::compile(&pass_with(&nested("States.Array", depth))).unwrap();
+    let run = machine.execute_json(&serde_json::json!({"a": 1}));
+    let want = format!("{{\"x\":{}1{}}}", "[".repeat(depth), "]".repeat(depth));
+    assert_eq!((run.status, run.output.as_deref()), (Status::Succeeded, Some(want.as_str())));
+}
+
+#[test]
+fn json_to_string_nested_30_deep_fails_with_data_limit_exceeded() {
+    // Each level escapes the one below it again: the text doubles per level. It once asked the
+    // allocator for 1 GiB and aborted; every intermediate string is held to the payload limit.
+    let machine = StateMachine::compile(&pass_with(&nested("States.JsonToString", 30))).unwrap();
+    let run = machine.execute_json(&serde_json::json!({"a": "\"quoted\""}));
+    assert_eq!((run.status, run.error.as_deref()), (Status::Failed, Some("States.DataLimitExceeded")));
+}
+
+#[test]
+fn a_runtime_of_more_threads_than_the_cap_is_refused_with_a_clear_error() {
+    let error = aslrt::Runtime::try_new(100_000).unwrap_err();
+    assert!(matches!(error.kind(), aslrt::ErrorKind::Start(_)), "{error:?}");
+    assert_eq!(error.to_string(), "the runtime could not start: 100000 worker threads asked for; at most 1024");
+    let runtime = aslrt::Runtime::try_new(4).unwrap();
+    assert_eq!(runtime.threads(), 4);
+}
