@@ -242,10 +242,18 @@ fn read_bounded(path: &str, keep: usize) -> Result<lines::Bounded, String> {
 fn validate(path: &str) -> Result<ExitCode, String> {
     let text = read(path)?;
     match aslrt::internal::asl::parse(&text) {
-        Ok(_) => {
-            outln!("{path}: OK");
-            Ok(ExitCode::SUCCESS)
-        }
+        // Compiled too, so that what validates runs: the compiled form has limits of its own
+        // (65,536 states in one machine).
+        Ok(_) => match StateMachine::compile(&text) {
+            Ok(_) => {
+                outln!("{path}: OK");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                outln!("{path}: {e}");
+                Ok(ExitCode::from(1))
+            }
+        },
         Err(diags) => {
             for d in &diags {
                 let location = if d.location.is_empty() { "/" } else { &d.location };

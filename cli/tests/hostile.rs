@@ -95,3 +95,49 @@ fn run_reads_standard_input_with_the_payload_bound() {
     let want = format!("The input of {} bytes exceeds the maximum of 262144 bytes", (512 << 20) + 8);
     assert_eq!(v["cause"], want.as_str());
 }
+
+#[test]
+fn validate_and_run_agree_on_a_definition_too_large_to_compile() {
+    // 100,000 states once validated as OK, and then `run` refused them.
+    let n = 65_537;
+    let states: serde_json::Map<String, serde_json::Value> = (0..n)
+        .map(|i| {
+            let state = if i + 1 == n {
+                serde_json::json!({"Type": "Succeed"})
+            } else {
+                serde_json::json!({"Type": "Pass", "Next": format!("S{}", i + 1)})
+            };
+            (format!("S{i}"), state)
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("aslrt-hostile-large-{}.asl.json", std::process::id()));
+    std::fs::write(&path, serde_json::json!({"StartAt": "S0", "States": states}).to_string()).unwrap();
+    let path = path.to_str().unwrap();
+    let validate = aslrt().args(["validate", path]).output().unwrap();
+    let run = aslrt().args(["run", path]).output().unwrap();
+    let too_large = "the definition is too large: more than 65,536 states in one machine";
+    assert_eq!(validate.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&validate.stdout).contains(too_large), "{validate:?}");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains(too_large), "{run:?}");
+}
+
+#[test]
+fn a_raise_handler_needs_an_error_name() {
+    // `--handler ARN=raise:` once made Tasks fail with the error "".
+    let pass = pass_definition("raise");
+    for spec in ["x=raise:", "x=raise::cause"] {
+        let out = aslrt().args(["run", pass.to_str().unwrap(), "--handler", spec]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{spec}");
+    }
+    for (i, file) in
+        [r#"{"x": {"kind": "raise", "error": ""}}"#, r#"{"x": {"kind": "raise", "error": 7}}"#].into_iter().enumerate()
+    {
+        let handlers = std::env::temp_dir().join(format!("aslrt-hostile-handlers-{i}-{}.json", std::process::id()));
+        std::fs::write(&handlers, file).unwrap();
+        let out =
+            aslrt().args(["run", pass.to_str().unwrap(), "--handlers", handlers.to_str().unwrap()]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("\"error\" must be a non-empty string"), "{out:?}");
+    }
+}

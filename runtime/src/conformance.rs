@@ -65,8 +65,22 @@ pub fn add_spec(h: &mut Handlers, resource: &str, spec: &Json) -> Result<(), Str
             h.insert(resource, Return(Const::from_serde(spec.get("value").unwrap_or(&Json::Null))));
         }
         Some("raise") => {
-            let error = spec.get("error").and_then(Json::as_str).unwrap_or("Exception").to_owned();
-            let cause = spec.get("cause").and_then(Json::as_str).map(str::to_owned);
+            // An error name the Task fails with: a Catch or Retry could never name an empty one.
+            let error = match spec.get("error") {
+                None => "Exception",
+                Some(Json::String(e)) if !e.is_empty() => e,
+                Some(_) => {
+                    return Err(format!(
+                        "handler spec for '{resource}': \"error\" must be a non-empty string (the error name the Task fails with)"
+                    ))
+                }
+            }
+            .to_owned();
+            let cause = match spec.get("cause") {
+                None | Some(Json::Null) => None,
+                Some(Json::String(c)) => Some(c.clone()),
+                Some(_) => return Err(format!("handler spec for '{resource}': \"cause\" must be a string")),
+            };
             h.insert(resource, Raise(TaskError { error: error.into(), cause: cause.map(Into::into) }));
         }
         other => return Err(format!("unknown handler kind {other:?} for '{resource}' (echo, return, raise)")),

@@ -29,9 +29,9 @@ pub enum ErrorKind {
     /// ValidateStateMachineDefinition reports it (`{"StartAt": "Nope", …}` gives
     /// `MISSING_TRANSITION_TARGET` at `/StartAt`).
     InvalidDefinition(Vec<Diagnostic>),
-    /// The definition is valid but too large for the compiled form: more than 65,535 states in
-    /// one machine, constants, paths or other entries of one kind, or members of one template.
-    /// The message says which.
+    /// The definition is valid but too large for the compiled form: more than 65,536 states in
+    /// one machine, or constants, paths or other entries of one kind, or more than 65,535
+    /// members of one template. The message says which.
     DefinitionTooLarge(String),
     /// A bug in aslrt: validation accepted what the compiler could not compile, or the compiled
     /// program failed its verification. Please report it with the definition.

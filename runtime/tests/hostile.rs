@@ -53,3 +53,32 @@ fn a_runtime_of_more_threads_than_the_cap_is_refused_with_a_clear_error() {
     let runtime = aslrt::Runtime::try_new(4).unwrap();
     assert_eq!(runtime.threads(), 4);
 }
+
+#[test]
+fn a_duplicate_state_name_is_a_definition_error() {
+    // The last state of a name once silently replaced the others.
+    let diagnostics = |definition: &str| {
+        StateMachine::compile(definition)
+            .err()
+            .map(|e| {
+                e.diagnostics().iter().map(|d| (d.code, d.location.clone(), d.message.clone())).collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let top = r#"{"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": 1, "Next": "B"},
+        "B": {"Type": "Succeed"},
+        "A": {"Type": "Pass", "Result": 2, "Next": "B"}}}"#;
+    assert_eq!(
+        diagnostics(top),
+        vec![("DUPLICATE_STATE_NAME", "/States/A".to_owned(), "Duplicate State name: A".to_owned())]
+    );
+    let branch = r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "X", "States": {"X": {"Type": "Succeed"}, "X": {"Type": "Succeed"}}}]}}}"#;
+    assert_eq!(diagnostics(branch).len(), 1);
+    assert_eq!(diagnostics(branch)[0].1, "/States/P/Branches/0/States/X");
+    // A repeated member elsewhere keeps JSON's usual reading: the last one.
+    let twice = r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "Result": 2, "End": true}}}"#;
+    let run = StateMachine::compile(twice).unwrap().execute_json(&serde_json::json!({}));
+    assert_eq!(run.output.as_deref(), Some("2"));
+}

@@ -90,7 +90,7 @@ pub(crate) struct Compiler {
 /// Pushes `item` onto a pool and returns its 16-bit index.
 fn push<T>(pool: &mut Vec<T>, item: T) -> Result<u16> {
     let i = u16::try_from(pool.len())
-        .map_err(|_| CompileError::TooLarge("more than 65,535 paths, constants or other entries of one kind".into()))?;
+        .map_err(|_| CompileError::TooLarge("more than 65,536 paths, constants or other entries of one kind".into()))?;
     pool.push(item);
     Ok(i)
 }
@@ -279,7 +279,7 @@ impl Compiler {
         for (i, s) in m.states.iter().enumerate() {
             let sid = StateId(
                 u16::try_from(i)
-                    .map_err(|_| CompileError::TooLarge("more than 65,535 states in one machine".into()))?,
+                    .map_err(|_| CompileError::TooLarge("more than 65,536 states in one machine".into()))?,
             );
             e.states.insert(s.name.clone(), sid);
             let l = e.label();

@@ -37,8 +37,14 @@ pub fn explain(e: &serde_json::Error) -> String {
         "invalid number" => "a malformed number",
         "number out of range" => "a number too large to represent",
         "invalid unicode code point" => "a \\u escape or bytes that are not a Unicode character",
-        "lone leading surrogate in hex escape" => "a \\u escape of a high surrogate without the low one after it",
-        "unexpected end of hex escape" => "a \\u escape without four hex digits",
+        // serde_json's names: a low surrogate with no high one before it (or a high one followed
+        // by an escape that is no low one); a high surrogate with no escape after it.
+        "lone leading surrogate in hex escape" => {
+            "a \\u escape of a surrogate that is not half of a pair: a low surrogate (\\uDC00 to \\uDFFF) must follow a high one (\\uD800 to \\uDBFF)"
+        }
+        "unexpected end of hex escape" => {
+            "a \\u escape of a high surrogate (\\uD800 to \\uDBFF) without the \\u escape of its low surrogate after it"
+        }
         "recursion limit exceeded" => "arrays and objects nested too deeply",
         other => other,
     };
@@ -67,6 +73,15 @@ mod tests {
             ("", "the text ends where a value was expected (line 1, column 0)"),
             ("[01]", "a malformed number (line 1, column 3)"),
             ("[1 2]", "expected a comma or a closing ] after the element (line 1, column 4)"),
+            // A low surrogate alone was once called a "lone leading surrogate".
+            (
+                "\"\\udc00\"",
+                "a \\u escape of a surrogate that is not half of a pair: a low surrogate (\\uDC00 to \\uDFFF) must follow a high one (\\uD800 to \\uDBFF) (line 1, column 7)",
+            ),
+            (
+                "\"\\ud800\"",
+                "a \\u escape of a high surrogate (\\uD800 to \\uDBFF) without the \\u escape of its low surrogate after it (line 1, column 8)",
+            ),
         ] {
             assert_eq!(explain_invalid_json(text.as_bytes(), "?"), expect, "{text:?}");
         }

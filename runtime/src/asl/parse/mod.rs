@@ -10,6 +10,7 @@ use crate::path::{parse_path, parse_reference_path, Path, ReferencePath};
 use serde_json::{Map as JsonMap, Value as Json};
 
 mod choice;
+mod json;
 mod jsonata;
 mod resolve;
 mod state;
@@ -21,8 +22,8 @@ const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 /// as a placeholder, so that one run reports everything). `Err` when there is nothing to read:
 /// the text is not a JSON object.
 pub fn read(text: &str) -> Result<(Definition, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let json: Json = match serde_json::from_str(text) {
-        Ok(j) => j,
+    let (json, repeated) = match json::read(text) {
+        Ok(read) => read,
         Err(e) => {
             return Err(vec![Diagnostic {
                 code: "INVALID_JSON_DESCRIPTION",
@@ -38,6 +39,7 @@ pub fn read(text: &str) -> Result<(Definition, Vec<Diagnostic>), Vec<Diagnostic>
         vars: vec!["states".to_owned()],
         cur_jsonata: false,
         incomplete: false,
+        repeated,
     };
     let Some(obj) = json.as_object() else {
         p.schema("", "the definition must be a JSON object");
@@ -61,6 +63,8 @@ struct Parser {
     cur_jsonata: bool,
     /// The machine being read has a state or a transition target that could not be read.
     incomplete: bool,
+    /// The pointers of members whose name its object already had (the last one is read).
+    repeated: Vec<String>,
 }
 
 /// The fields only JSONPath states have.
@@ -157,6 +161,10 @@ impl Parser {
                 }
                 for (name, s) in map {
                     let sp = ptr(&ptr(at, "States"), name);
+                    if self.repeated.contains(&sp) {
+                        // AWS's wording; the state read is the last of that name.
+                        self.diag("DUPLICATE_STATE_NAME", &sp, format!("Duplicate State name: {name}"));
+                    }
                     if name.is_empty() || name.chars().count() > 80 {
                         self.schema(&sp, "a state name must be 1 to 80 characters long");
                     }
