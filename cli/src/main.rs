@@ -8,6 +8,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 mod bench;
+mod checkpoint;
 mod handlers;
 mod lines;
 mod out;
@@ -134,9 +135,13 @@ enum Command {
         /// Worker threads (default: the number of cores; at most 1024).
         #[arg(long, value_parser = thread_count)]
         threads: Option<usize>,
-        /// Checkpoint file: how far results are durably written; a restart resumes after it.
+        /// Checkpoint file: how far results are durably written, and the output and input it
+        /// belongs to; a restart checks them and resumes after it, or refuses if they changed.
         #[arg(long)]
         checkpoint: Option<String>,
+        /// Ignore the checkpoint and start over: the output is written from its beginning.
+        #[arg(long, requires = "checkpoint")]
+        restart: bool,
         /// Write the execution metrics here at the end, in Prometheus text format.
         #[arg(long)]
         metrics: Option<String>,
@@ -179,7 +184,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { definition } => validate(&definition),
         Command::Run { definition, input, machine, disasm } => run(&definition, input.as_deref(), &machine, disasm),
-        Command::Stream { definition, input, output, threads, checkpoint, metrics, machine } => {
+        Command::Stream { definition, input, output, threads, checkpoint, restart, metrics, machine } => {
             compile_cli(&definition, &machine).and_then(|machine| {
                 let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
                 let opts = stream::Options {
@@ -187,6 +192,7 @@ fn main() -> ExitCode {
                     output: output.as_deref(),
                     threads,
                     checkpoint: checkpoint.as_deref(),
+                    restart,
                     metrics: metrics.as_deref(),
                 };
                 stream::run(&machine, &opts).map(|()| ExitCode::SUCCESS)

@@ -1,11 +1,13 @@
 //! `aslrt stream`: one result line per input line, at-least-once with a checkpoint.
 //!
-//! The checkpoint file holds `{"line": L, "offset": O}`: the first L input lines have their
-//! results in the first O bytes of the output, and those bytes are on disk (synced before the
-//! checkpoint is replaced, atomically, by rename). A restart with the same arguments cuts the
-//! output back to O (dropping any torn or uncommitted line) and resumes at line L + 1, so no line
-//! is ever lost; lines after the checkpoint may be produced twice across a crash, never missed.
+//! The checkpoint (`checkpoint.rs`) says the first L input lines have their results in the first
+//! O bytes of the output, and those bytes are on disk (synced before the checkpoint is replaced,
+//! atomically, by rename). A restart with the same arguments checks that the output and the
+//! input are still the ones it describes, cuts the output back to O (dropping any torn or
+//! uncommitted line) and resumes at line L + 1, so no line is ever lost; lines after the
+//! checkpoint may be produced twice across a crash, never missed.
 
+use crate::checkpoint::{self, Checkpoint};
 use aslrt::{Execution, Runtime, StateMachine};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,42 +22,13 @@ pub struct Options<'a> {
     pub output: Option<&'a str>,
     pub threads: usize,
     pub checkpoint: Option<&'a str>,
+    /// Ignore the checkpoint and start over.
+    pub restart: bool,
     pub metrics: Option<&'a str>,
 }
 
 /// Lines between checkpoints (also written at least every 200 ms).
 const CHECKPOINT_EVERY: u64 = 8192;
-
-#[derive(Default, Clone, Copy)]
-struct Checkpoint {
-    line: u64,
-    offset: u64,
-}
-
-fn read_checkpoint(path: &str) -> Result<Checkpoint, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("{path}: not a checkpoint: {e}"))?;
-            match (v["line"].as_u64(), v["offset"].as_u64()) {
-                (Some(line), Some(offset)) => Ok(Checkpoint { line, offset }),
-                _ => Err(format!("{path}: a checkpoint needs \"line\" and \"offset\"")),
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Checkpoint::default()),
-        Err(e) => Err(format!("{path}: {e}")),
-    }
-}
-
-fn write_checkpoint(path: &str, c: Checkpoint) -> std::io::Result<()> {
-    let tmp = format!("{path}.tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(format!("{{\"line\":{},\"offset\":{}}}\n", c.line, c.offset).as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
 
 /// The result line for one event.
 fn result_line(line: u64, r: &Execution<'_>) -> Vec<u8> {
@@ -77,37 +50,48 @@ fn result_line(line: u64, r: &Execution<'_>) -> Vec<u8> {
 }
 
 pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
-    let checkpoint = match opts.checkpoint {
-        Some(path) => {
-            if opts.output.is_none_or(|o| o == "-") {
-                return Err(
-                    "--checkpoint needs --output FILE (the output is cut back to the checkpoint on restart)".into()
-                );
-            }
-            read_checkpoint(path)?
-        }
-        None => Checkpoint::default(),
+    if opts.checkpoint.is_some() && opts.output.is_none_or(|o| o == "-") {
+        return Err("--checkpoint needs --output FILE (the output is cut back to the checkpoint on restart)".into());
+    }
+    let mut reader: Box<dyn Read> = match opts.input {
+        None | Some("-") => Box::new(std::io::stdin().lock()),
+        Some(path) => Box::new(File::open(path).map_err(|e| format!("{path}: {e}"))?),
     };
-    // The output, cut back to the checkpointed offset.
+    // The input's first bytes identify it to the checkpoint; they are read again from here.
+    let mut head = Vec::new();
+    reader
+        .by_ref()
+        .take(checkpoint::INPUT_HEAD as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("reading the input: {e}"))?;
+    let input_head = checkpoint::sha256_hex(&head);
+    let input_head_len = head.len() as u64;
+    let resumed = match opts.checkpoint {
+        Some(path) if !opts.restart => checkpoint::read(path)?,
+        _ => None,
+    };
+    // The output, checked against the checkpoint and cut back to it, before anything is written.
     let mut sink: Box<dyn Write> = match opts.output {
         None | Some("-") => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
         Some(path) => {
             let mut f = OpenOptions::new()
                 .create(true)
+                .read(true)
                 .write(true)
                 .truncate(false)
                 .open(path)
                 .map_err(|e| format!("{path}: {e}"))?;
-            let keep = if opts.checkpoint.is_some() { checkpoint.offset } else { 0 };
+            if let (Some(c), Some(cp)) = (&resumed, opts.checkpoint) {
+                checkpoint::verify(c, cp, &mut f, path, &head)?;
+            }
+            let keep = resumed.as_ref().map_or(0, |c| c.offset);
             f.set_len(keep).map_err(|e| format!("{path}: {e}"))?;
             f.seek(SeekFrom::Start(keep)).map_err(|e| format!("{path}: {e}"))?;
             Box::new(DurableFile::new(f))
         }
     };
-    let reader: Box<dyn Read> = match opts.input {
-        None | Some("-") => Box::new(std::io::stdin().lock()),
-        Some(path) => Box::new(File::open(path).map_err(|e| format!("{path}: {e}"))?),
-    };
+    let reader = std::io::Cursor::new(head).chain(reader);
+    let checkpoint = resumed.unwrap_or_default();
     let mut lines = BufReader::with_capacity(1 << 16, reader);
     let skip = checkpoint.line;
     let mut number = 0u64;
@@ -120,6 +104,13 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
         let (oversized, read_error) = (Arc::clone(&oversized), Rc::clone(&read_error));
         std::iter::from_fn(move || loop {
             match crate::lines::next_line(&mut lines, limit.saturating_add(1)) {
+                Ok(None) if number < skip => {
+                    let e = std::io::Error::other(format!(
+                        "it has {number} lines, fewer than the {skip} the checkpoint says are done (another input?)"
+                    ));
+                    *read_error.borrow_mut() = Some((number, e));
+                    return None;
+                }
                 Ok(None) => return None,
                 Err(e) => {
                     // Not the end of the input: the run fails after the results before it.
@@ -149,7 +140,9 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
         );
         bar
     });
-    let mut done = checkpoint;
+    let mut done = Checkpoint { input_head, input_head_len, ..checkpoint };
+    // The last result line written since the start, hashed only when a checkpoint is written.
+    let mut last: Option<Vec<u8>> = None;
     let mut since = Instant::now();
     let durable = opts.checkpoint;
     let format = move |line: u64, r: &Execution<'_>| {
@@ -167,14 +160,19 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
     };
     let result = runtime.stream(machine, source, opts.threads * 1024, format, |line, bytes| {
         sink.write_all(bytes)?;
-        done = Checkpoint { line, offset: done.offset + bytes.len() as u64 };
+        done.line = line;
+        done.offset += bytes.len() as u64;
         if let Some(bar) = &progress {
             bar.inc(1);
         }
         if let Some(path) = durable {
+            let kept = last.get_or_insert_with(Vec::new);
+            kept.clear();
+            kept.extend_from_slice(bytes);
             if line % CHECKPOINT_EVERY == 0 || since.elapsed() > Duration::from_millis(200) {
                 sink.flush()?; // DurableFile syncs on flush
-                write_checkpoint(path, done)?;
+                done.last_line = checkpoint::sha256_hex(kept);
+                checkpoint::write(path, &done)?;
                 since = Instant::now();
             }
         }
@@ -182,7 +180,10 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
     });
     sink.flush().map_err(|e| format!("writing the output: {e}"))?;
     if let Some(path) = opts.checkpoint {
-        write_checkpoint(path, done).map_err(|e| format!("{path}: {e}"))?;
+        if let Some(kept) = &last {
+            done.last_line = checkpoint::sha256_hex(kept);
+        }
+        checkpoint::write(path, &done).map_err(|e| format!("{path}: {e}"))?;
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();

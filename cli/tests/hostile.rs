@@ -141,3 +141,78 @@ fn a_raise_handler_needs_an_error_name() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("\"error\" must be a non-empty string"), "{out:?}");
     }
 }
+
+/// A folder of its own for the test `name`: a Pass definition and 2,000 events.
+fn stream_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("aslrt-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("def.json"), r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).unwrap();
+    let events: String = (0..2000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+    std::fs::write(d.join("events.ndjson"), events).unwrap();
+    d
+}
+
+/// `aslrt stream` in `d` with a checkpoint, on `input`: exit code, stderr.
+fn stream_in(d: &std::path::Path, input: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let out = aslrt()
+        .current_dir(d)
+        .args(["stream", "def.json", "--input", input, "--output", "out.ndjson", "--checkpoint", "cp.json"])
+        .args(["--threads", "2"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_checkpoint_whose_output_was_deleted_is_refused_not_filled_with_nul_bytes() {
+    // The rerun once exited 0 with an output of 128,055 NUL bytes.
+    let d = stream_dir("cp-deleted");
+    assert_eq!(stream_in(&d, "events.ndjson", &[]).0, Some(0));
+    std::fs::remove_file(d.join("out.ndjson")).unwrap();
+    let (code, stderr) = stream_in(&d, "events.ndjson", &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("deleted or cut") && stderr.contains("--restart"), "{stderr}");
+    assert!(std::fs::read(d.join("out.ndjson")).unwrap().is_empty(), "nothing written");
+    // Starting over writes every result again.
+    assert_eq!(stream_in(&d, "events.ndjson", &["--restart"]).0, Some(0));
+    assert_eq!(std::fs::read_to_string(d.join("out.ndjson")).unwrap().lines().count(), 2000);
+}
+
+#[test]
+fn an_edited_checkpoint_is_refused_and_the_output_kept() {
+    // `{"line":999999,"offset":1}` once cut 2,000 results down to `{`.
+    let d = stream_dir("cp-edited");
+    assert_eq!(stream_in(&d, "events.ndjson", &[]).0, Some(0));
+    let results = std::fs::read(d.join("out.ndjson")).unwrap();
+    let mut cp: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("cp.json")).unwrap()).unwrap();
+    cp["line"] = 999_999.into();
+    cp["offset"] = 1.into();
+    std::fs::write(d.join("cp.json"), cp.to_string()).unwrap();
+    let (code, stderr) = stream_in(&d, "events.ndjson", &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("not the one it recorded"), "{stderr}");
+    assert_eq!(std::fs::read(d.join("out.ndjson")).unwrap(), results);
+    // The old form, without what it depends on, is refused too.
+    std::fs::write(d.join("cp.json"), r#"{"line":999999,"offset":1}"#).unwrap();
+    let (code, stderr) = stream_in(&d, "events.ndjson", &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(std::fs::read(d.join("out.ndjson")).unwrap(), results);
+}
+
+#[test]
+fn a_checkpoint_left_by_another_input_is_refused() {
+    // It was once silently reused: exit 0, nothing processed.
+    let d = stream_dir("cp-other");
+    assert_eq!(stream_in(&d, "events.ndjson", &[]).0, Some(0));
+    let other: String = (0..2000).map(|i| format!("{{\"other\":{i}}}\n")).collect();
+    std::fs::write(d.join("other.ndjson"), other).unwrap();
+    let (code, stderr) = stream_in(&d, "other.ndjson", &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("another input"), "{stderr}");
+    // The same input again resumes after its end: nothing to do, nothing changed.
+    let before = std::fs::read(d.join("out.ndjson")).unwrap();
+    assert_eq!(stream_in(&d, "events.ndjson", &[]).0, Some(0));
+    assert_eq!(std::fs::read(d.join("out.ndjson")).unwrap(), before);
+}
