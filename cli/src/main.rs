@@ -247,13 +247,27 @@ fn read_bounded(path: &str, keep: usize) -> Result<lines::Bounded, String> {
 
 fn validate(path: &str) -> Result<ExitCode, String> {
     let text = read(path)?;
+    let print = |diags: &[aslrt::Diagnostic]| {
+        for d in diags {
+            let location = if d.location.is_empty() { "/" } else { &d.location };
+            outln!("{path}: {} at {location}: {}", d.code, d.message);
+            if let Some(note) = &d.note {
+                outln!("  note: {note}");
+            }
+        }
+        outln!("{} diagnostic(s)", diags.len());
+    };
     match aslrt::internal::asl::parse(&text) {
-        // Compiled too, so that what validates runs: the compiled form has limits of its own
-        // (65,536 states in one machine).
+        // Compiled too, so that what validates runs: compiling checks what the parser cannot
+        // (the nesting RuntimeLimits allow, the compiled form's 65,536 states in one machine).
         Ok(_) => match StateMachine::compile(&text) {
             Ok(_) => {
                 outln!("{path}: OK");
                 Ok(ExitCode::SUCCESS)
+            }
+            Err(e) if !e.diagnostics().is_empty() => {
+                print(e.diagnostics());
+                Ok(ExitCode::from(1))
             }
             Err(e) => {
                 outln!("{path}: {e}");
@@ -261,14 +275,7 @@ fn validate(path: &str) -> Result<ExitCode, String> {
             }
         },
         Err(diags) => {
-            for d in &diags {
-                let location = if d.location.is_empty() { "/" } else { &d.location };
-                outln!("{path}: {} at {location}: {}", d.code, d.message);
-                if let Some(note) = &d.note {
-                    outln!("  note: {note}");
-                }
-            }
-            outln!("{} diagnostic(s)", diags.len());
+            print(&diags);
             Ok(ExitCode::from(1))
         }
     }

@@ -139,12 +139,47 @@ impl Builder {
     /// Validates and compiles `definition` (ASL JSON text).
     pub fn compile(self, definition: &str) -> Result<StateMachine, Error> {
         let def = crate::asl::parse(definition).map_err(|d| Error::new(ErrorKind::InvalidDefinition(d)))?;
+        if let Some(d) = nested_too_deep(&def.machine, 0, self.config.limits.max_depth) {
+            return Err(Error::new(ErrorKind::InvalidDefinition(vec![d])));
+        }
         let options = crate::compile::Options { optimize: self.optimize };
         let program = crate::compile::compile(&def, options)?;
         let bound = Bound::new(&program.resources, self.handlers);
         let branch_nanos = program.machines.iter().map(|_| AtomicU64::new(0)).collect();
         Ok(StateMachine { inner: Arc::new(Inner { program, bound, config: self.config, branch_nanos }) })
     }
+}
+
+/// The first Parallel or Map state whose branches or iterations would run past `max` levels of
+/// nesting (the top level is level 0; `RuntimeLimits::max_depth`), as a definition diagnostic:
+/// a definition that compiles does not fail on its nesting at run time.
+fn nested_too_deep(m: &crate::asl::ast::Machine, level: u32, max: u32) -> Option<crate::asl::Diagnostic> {
+    use crate::asl::ast::StateKind;
+    for s in &m.states {
+        let inner: Vec<&crate::asl::ast::Machine> = match &s.kind {
+            StateKind::Parallel { branches, .. } => branches.iter().collect(),
+            StateKind::Map(map) => vec![&map.processor],
+            _ => Vec::new(),
+        };
+        for machine in inner {
+            if level + 1 >= max {
+                return Some(crate::asl::Diagnostic {
+                    code: "SCHEMA_VALIDATION_FAILED",
+                    location: s.pointer.clone(),
+                    message: format!(
+                        "Parallel and Map states nest {} deep here; at most {} may nest (RuntimeLimits::max_depth is {max}, the top level included)",
+                        level + 1,
+                        max.saturating_sub(1)
+                    ),
+                    note: None,
+                });
+            }
+            if let Some(d) = nested_too_deep(machine, level + 1, max) {
+                return Some(d);
+            }
+        }
+    }
+    None
 }
 
 struct Inner {

@@ -82,3 +82,64 @@ fn a_duplicate_state_name_is_a_definition_error() {
     let run = StateMachine::compile(twice).unwrap().execute_json(&serde_json::json!({}));
     assert_eq!(run.output.as_deref(), Some("2"));
 }
+
+/// `depth` Parallel states, each the only state of the branch of the one around it.
+fn parallels(depth: usize) -> String {
+    let mut m = serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    for _ in 0..depth {
+        m = serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [m], "End": true}}});
+    }
+    m.to_string()
+}
+
+#[test]
+fn parallel_states_nested_32_deep_are_valid_json_and_run() {
+    // 32 levels were once "not valid JSON: recursion limit exceeded" (serde_json's 128).
+    for depth in [32, 63] {
+        let machine = StateMachine::compile(&parallels(depth)).unwrap();
+        let want = format!("{}{{}}{}", "[".repeat(depth), "]".repeat(depth));
+        let direct = machine.execute_json(&serde_json::json!({}));
+        assert_eq!(direct.output.as_deref(), Some(want.as_str()), "{depth} on the calling thread");
+        // On a worker's smaller stack too.
+        let runtime = aslrt::Runtime::new(2);
+        let pooled = runtime.execute_batch(&machine, vec![b"{}".to_vec()]);
+        assert_eq!(pooled[0].output.as_deref(), Some(want.as_str()), "{depth} on a worker");
+    }
+}
+
+#[test]
+fn nesting_past_max_depth_is_a_definition_error_where_it_happens() {
+    // What validates runs: 64 nested Parallel states validated, then failed at run time.
+    let error = StateMachine::compile(&parallels(64)).unwrap_err();
+    let d = &error.diagnostics()[0];
+    assert_eq!(d.location, format!("{}/States/P", "/States/P/Branches/0".repeat(63)));
+    assert!(d.message.contains("at most 63 may nest"), "{}", d.message);
+    // The limit is the machine's own.
+    let shallow = StateMachine::builder().limits(aslrt::RuntimeLimits::default().max_depth(3));
+    assert!(shallow.compile(&parallels(3)).is_err());
+    let shallow = StateMachine::builder().limits(aslrt::RuntimeLimits::default().max_depth(3));
+    assert!(shallow.compile(&parallels(2)).is_ok());
+}
+
+#[test]
+fn json_nested_past_the_limit_is_a_diagnostic_with_its_place() {
+    let deep = format!("{}1{}", "[".repeat(600), "]".repeat(600));
+    let definition = format!(r#"{{"StartAt":"P","States":{{"P":{{"Type":"Pass","Result":{deep},"End":true}}}}}}"#);
+    let error = StateMachine::compile(&definition).unwrap_err();
+    let d = &error.diagnostics()[0];
+    assert!(d.message.contains("more than 512 deep"), "{}", d.message);
+    assert!(d.location.starts_with("/States/P/Result/0/0/0"), "{}", d.location);
+}
+
+#[test]
+fn a_state_written_as_an_empty_object_has_one_diagnostic() {
+    // `{}` once also gave "Missing 'Next' target: A", though A exists.
+    for definition in [
+        r#"{"StartAt": "A", "States": {"A": {}}}"#,
+        r#"{"StartAt": "B", "States": {"B": {"Type": "Pass", "Next": "A"}, "A": {}}}"#,
+    ] {
+        let error = StateMachine::compile(definition).unwrap_err();
+        let found: Vec<_> = error.diagnostics().iter().map(|d| (d.code, d.location.as_str())).collect();
+        assert_eq!(found, [("SCHEMA_VALIDATION_FAILED", "/States/A")], "{definition}");
+    }
+}

@@ -24,7 +24,15 @@ const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 pub fn read(text: &str) -> Result<(Definition, Vec<Diagnostic>), Vec<Diagnostic>> {
     let (json, repeated) = match json::read(text) {
         Ok(read) => read,
-        Err(e) => {
+        Err(json::ReadError::TooDeep(at)) => {
+            return Err(vec![Diagnostic {
+                code: SCHEMA,
+                location: at,
+                message: format!("arrays and objects nest here more than {} deep", json::MAX_DEPTH),
+                note: None,
+            }])
+        }
+        Err(json::ReadError::Json(e)) => {
             return Err(vec![Diagnostic {
                 code: "INVALID_JSON_DESCRIPTION",
                 location: String::new(),
