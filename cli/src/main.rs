@@ -64,6 +64,12 @@ struct MachineArgs {
     /// A JSON file mapping resource to handler spec, short or long form (see below).
     #[arg(long = "handlers", value_name = "FILE")]
     handlers_file: Option<String>,
+    /// Allow Tasks to invoke only these resources: an ARN or a pattern (* any run of
+    /// characters, ? one), or a Lambda function's name (repeatable). A Task naming another
+    /// resource is a definition error; a lambda:invoke FunctionName outside them fails its Task
+    /// with Lambda.AWSLambdaException.
+    #[arg(long = "allow-resource", value_name = "PATTERN")]
+    allow_resources: Vec<String>,
     /// Run Wait states and retry back-off on a virtual clock instead of sleeping.
     #[arg(long)]
     virtual_clock: bool,
@@ -295,7 +301,11 @@ fn compile_cli(path: &str, args: &MachineArgs) -> Result<StateMachine, String> {
         handlers::add_short(&mut handlers, resource, spec)?;
     }
     let clock = if virtual_clock { Clock::Virtual { start_millis: None } } else { Clock::System };
-    StateMachine::builder().optimize(!args.no_optimize).handlers(handlers).clock(clock).compile(&text).map_err(|e| {
+    let mut builder = StateMachine::builder().optimize(!args.no_optimize).handlers(handlers).clock(clock);
+    if !args.allow_resources.is_empty() {
+        builder = builder.allow_resources(args.allow_resources.iter().cloned());
+    }
+    builder.compile(&text).map_err(|e| {
         let mut msg = format!("{path}: invalid definition");
         for d in e.diagnostics() {
             msg.push_str(&format!("\n  {d}"));

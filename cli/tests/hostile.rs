@@ -216,3 +216,17 @@ fn a_checkpoint_left_by_another_input_is_refused() {
     assert_eq!(stream_in(&d, "events.ndjson", &[]).0, Some(0));
     assert_eq!(std::fs::read(d.join("out.ndjson")).unwrap(), before);
 }
+
+#[test]
+fn allow_resource_limits_what_a_run_may_invoke() {
+    let definition = "examples/order-routing/definition.asl.json";
+    let args = ["run", definition, "--input", "examples/order-routing/input.json"];
+    let handlers = ["--handlers", "examples/order-routing/handlers.json"];
+    let out =
+        aslrt().args(args).args(handlers).args(["--allow-resource", "arn:aws:states:::nothing"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not among the resources"), "{out:?}");
+    let out = aslrt().args(args).args(handlers).args(["--allow-resource", "*"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCEEDED"));
+}

@@ -233,6 +233,17 @@ aslrt_status aslrt_builder_add_handler(aslrt_builder *builder,
                                        aslrt_task_fn fn,
                                        void *userdata);
 
+// Allows the Tasks of the machines the builder compiles to invoke `pattern`: a Resource ARN, a
+// pattern (`*` any run of characters, `?` one) or a Lambda function's name. Once one is
+// allowed, only allowed resources are: compiling fails (`ASLRT_INVALID_DEFINITION`) on a Task
+// naming another, and a `lambda:invoke` FunctionName outside them at run time fails its Task
+// with `Lambda.AWSLambdaException`, which Retry and Catch see. Without any, every resource is.
+//
+// # Safety
+// `builder` must come from `aslrt_builder_new` and not be consumed or freed; `pattern` must be
+// a valid view.
+aslrt_status aslrt_builder_allow_resource(aslrt_builder *builder, aslrt_str pattern);
+
 // Frees a builder that was never compiled. NULL is ignored.
 //
 // # Safety

@@ -196,10 +196,13 @@ impl StateMachine {
     /// output` (or `async def`). `limits` overrides `RuntimeLimits` (a dict). `clock` is
     /// `"system"` (a Wait waits), `"virtual"` (waits advance a virtual clock at once) or
     /// `"zero-delay"` (retry back-off takes no time either); `seed` fixes the random source
-    /// (States.UUID, States.MathRandom, jitter). Raises `aslrt.DefinitionError`, with every
+    /// (States.UUID, States.MathRandom, jitter). `allowed_resources`, an iterable of Resource
+    /// ARNs, patterns (`*`, `?`) or Lambda function names, is what Tasks may invoke: a Task
+    /// naming another does not compile, and a `lambda:invoke` FunctionName outside them fails
+    /// its Task with `Lambda.AWSLambdaException`. Raises `aslrt.DefinitionError`, with every
     /// diagnostic, when the definition is not valid.
     #[new]
-    #[pyo3(signature = (definition, handlers=None, *, limits=None, clock="system", seed=None))]
+    #[pyo3(signature = (definition, handlers=None, *, limits=None, clock="system", seed=None, allowed_resources=None))]
     fn new(
         py: Python<'_>,
         definition: &Bound<'_, PyAny>,
@@ -207,6 +210,7 @@ impl StateMachine {
         limits: Option<&Bound<'_, PyAny>>,
         clock: &str,
         seed: Option<u64>,
+        allowed_resources: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<StateMachine> {
         let text = definition_text(definition)?;
         let mut builder = aslrt::StateMachine::builder();
@@ -237,6 +241,16 @@ impl StateMachine {
                 )))
             }
         });
+        if let Some(allowed) = allowed_resources.filter(|a| !a.is_none()) {
+            if allowed.is_instance_of::<PyString>() {
+                return Err(PyTypeError::new_err("allowed_resources takes an iterable of str, not one str"));
+            }
+            let patterns = allowed
+                .try_iter()?
+                .map(|p| p?.extract::<String>().map_err(|_| PyTypeError::new_err("allowed_resources holds str only")))
+                .collect::<PyResult<Vec<String>>>()?;
+            builder = builder.allow_resources(patterns);
+        }
         let machine = py.detach(|| builder.compile(&text)).map_err(|e| definition_error(py, e))?;
         Ok(StateMachine { machine })
     }

@@ -137,3 +137,29 @@ def test_a_str_that_is_no_utf8_is_a_failed_result() -> None:
         assert (r.status, r.error) == ("FAILED", "States.Runtime")
         assert r.cause is not None and "not a Unicode character (line 1, column 8)" in r.cause
     assert sm.execute_many([event, '{"ok": 1}'])[1].output == {"ok": 1}
+
+
+def test_allowed_resources_limit_what_tasks_may_invoke() -> None:
+    task = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName.$": "$.fn", "Payload": {}},
+                "End": True,
+            }
+        },
+    }
+    handlers = {"ok-fn": lambda e: {"ran": True}, "secret": lambda e: {"ran": True}}
+    sm = aslrt.StateMachine(task, handlers, allowed_resources=["arn:aws:lambda:*:*:function:ok-*"])
+    assert sm.execute({"fn": "ok-fn"}).output["Payload"] == {"ran": True}
+    denied = sm.execute({"fn": "secret"})
+    assert denied.status == "FAILED" and denied.error == "Lambda.AWSLambdaException"
+    assert "not authorized to perform: lambda:InvokeFunction" in (denied.cause or "")
+    direct = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}}}
+    with pytest.raises(aslrt.DefinitionError) as refused:
+        aslrt.StateMachine(direct, allowed_resources=["ok-*"])
+    assert refused.value.diagnostics[0].pointer == "/States/T/Resource"
+    with pytest.raises(TypeError):
+        aslrt.StateMachine(direct, allowed_resources="arn:aws:states:::sqs:sendMessage")

@@ -28,6 +28,12 @@ pub struct Config {
     /// Seed of the random source behind States.UUID, States.MathRandom, `$random()` and retry
     /// jitter. `None`: a fresh seed per execution.
     pub seed: Option<u64>,
+    /// The resources Tasks may invoke, the analogue of the execution role: ARNs or patterns
+    /// (`*` any run of characters, `?` one). `None`: any. A Task naming another resource does
+    /// not compile; a Lambda function named at run time (`lambda:invoke`'s `FunctionName`, a
+    /// bare name resolved in the machine's account and region) outside them fails its Task with
+    /// `Lambda.AWSLambdaException`, AWS's error for a function the role may not invoke.
+    pub allowed_resources: Option<Vec<String>>,
 }
 
 impl Config {
@@ -52,6 +58,13 @@ impl Config {
     /// This configuration with the random source's `seed` (`None`: a fresh one per execution).
     pub fn seed(mut self, seed: Option<u64>) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// This configuration with Tasks allowed to invoke only `resources`
+    /// ([`Config::allowed_resources`]).
+    pub fn allow_resources<S: Into<String>>(mut self, resources: impl IntoIterator<Item = S>) -> Self {
+        self.allowed_resources = Some(resources.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -5,7 +5,7 @@ use crate::bytecode::Program;
 use crate::common::{Rng, Status};
 use crate::config::{Clock, Config, Identity, RuntimeLimits};
 use crate::error::{Error, ErrorKind};
-use crate::handler::{Bound, Handlers};
+use crate::handler::{Allow, Bound, Handlers};
 use crate::value::{parse_in_place, validate_canonical, write_json, write_json_with_input, ParseBuffers, Value, INPUT};
 use crate::vm::{BatchRunner, FaultKind, HelperJob, Helpers, ItemBatch, Journal, Scratch, Spread, Vm};
 use bumpalo::Bump;
@@ -118,6 +118,12 @@ impl Builder {
         self
     }
 
+    /// Allows Tasks to invoke only `resources` ([`Config::allowed_resources`]).
+    pub fn allow_resources<S: Into<String>>(mut self, resources: impl IntoIterator<Item = S>) -> Self {
+        self.config = self.config.allow_resources(resources);
+        self
+    }
+
     /// Sets the clock ([`Config::clock`]).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.config.clock = clock;
@@ -142,9 +148,20 @@ impl Builder {
         if let Some(d) = nested_too_deep(&def.machine, 0, self.config.limits.max_depth) {
             return Err(Error::new(ErrorKind::InvalidDefinition(vec![d])));
         }
+        let allow = self.config.allowed_resources.as_ref().map(|patterns| {
+            let identity = &self.config.identity;
+            Allow::new(patterns, &identity.state_machine_arn, &identity.role_arn)
+        });
+        if let Some(allow) = &allow {
+            let mut refused = Vec::new();
+            not_allowed(&def.machine, allow, &mut refused);
+            if !refused.is_empty() {
+                return Err(Error::new(ErrorKind::InvalidDefinition(refused)));
+            }
+        }
         let options = crate::compile::Options { optimize: self.optimize };
         let program = crate::compile::compile(&def, options)?;
-        let bound = Bound::new(&program.resources, self.handlers);
+        let bound = Bound::new(&program.resources, self.handlers, allow);
         let branch_nanos = program.machines.iter().map(|_| AtomicU64::new(0)).collect();
         Ok(StateMachine { inner: Arc::new(Inner { program, bound, config: self.config, branch_nanos }) })
     }
@@ -180,6 +197,42 @@ fn nested_too_deep(m: &crate::asl::ast::Machine, level: u32, max: u32) -> Option
         }
     }
     None
+}
+
+/// A diagnostic for each Task whose Resource the allow-list does not allow (`lambda:invoke` is
+/// checked by its FunctionName when it runs).
+fn not_allowed(m: &crate::asl::ast::Machine, allow: &Allow, out: &mut Vec<crate::asl::Diagnostic>) {
+    use crate::asl::ast::StateKind;
+    for s in &m.states {
+        match &s.kind {
+            StateKind::Task(t) if t.resource != crate::handler::LAMBDA_INVOKE => {
+                // A Lambda function's ARN may also be allowed by the function's name.
+                let allowed = match t.resource.starts_with("arn:aws:lambda:") {
+                    true => allow.allows_function(&t.resource) || allow.allows_function(lambda_name(&t.resource)),
+                    false => allow.allows(&t.resource),
+                };
+                if !allowed {
+                    out.push(crate::asl::Diagnostic {
+                        code: "SCHEMA_VALIDATION_FAILED",
+                        location: format!("{}/Resource", s.pointer),
+                        message: format!(
+                            "the resource '{}' is not among the resources this state machine may invoke",
+                            t.resource
+                        ),
+                        note: None,
+                    });
+                }
+            }
+            StateKind::Parallel { branches, .. } => branches.iter().for_each(|b| not_allowed(b, allow, out)),
+            StateKind::Map(map) => not_allowed(&map.processor, allow, out),
+            _ => {}
+        }
+    }
+}
+
+/// The function's name in a Lambda function's ARN (`…:function:NAME[:QUALIFIER]`).
+fn lambda_name(resource: &str) -> &str {
+    resource.split(':').nth(6).unwrap_or(resource)
 }
 
 struct Inner {

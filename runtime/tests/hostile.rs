@@ -143,3 +143,41 @@ fn a_state_written_as_an_empty_object_has_one_diagnostic() {
         assert_eq!(found, [("SCHEMA_VALIDATION_FAILED", "/States/A")], "{definition}");
     }
 }
+
+#[test]
+fn a_task_naming_a_resource_outside_the_allow_list_does_not_compile() {
+    let definition = r#"{"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:enrich", "Next": "B"},
+        "B": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}}"#;
+    let only_lambda = StateMachine::builder().allow_resources(["arn:aws:lambda:*:123456789012:function:*"]);
+    let error = only_lambda.compile(definition).unwrap_err();
+    let found: Vec<&str> = error.diagnostics().iter().map(|d| d.location.as_str()).collect();
+    assert_eq!(found, ["/States/B/Resource"]);
+    assert!(error.diagnostics()[0].message.contains("'arn:aws:states:::sqs:sendMessage' is not among"));
+    // By the function's name, or with both resources allowed, it compiles.
+    assert!(StateMachine::builder().allow_resources(["enrich", "arn:aws:states:::sqs:*"]).compile(definition).is_ok());
+    assert!(StateMachine::compile(definition).is_ok(), "no allow-list: any resource");
+}
+
+#[test]
+fn a_function_named_at_run_time_outside_the_allow_list_fails_its_task_catchably() {
+    let definition = r#"{"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName.$": "$.fn", "Payload": {"n": 1}},
+            "Catch": [{"ErrorEquals": ["Lambda.AWSLambdaException"], "ResultPath": "$.denied", "Next": "Denied"}],
+            "OutputPath": "$.Payload", "End": true},
+        "Denied": {"Type": "Pass", "End": true}}}"#;
+    let machine = StateMachine::builder()
+        .allow_resources(["arn:aws:lambda:us-east-1:123456789012:function:allowed-*"])
+        .handler("allowed-echo", aslrt::internal::handler::Echo)
+        .handler("secret", aslrt::internal::handler::Echo)
+        .compile(definition)
+        .unwrap();
+    let allowed = machine.execute_json(&serde_json::json!({"fn": "allowed-echo"}));
+    assert_eq!(allowed.output.as_deref(), Some(r#"{"n":1}"#), "{allowed:?}");
+    let denied = machine.execute_json(&serde_json::json!({"fn": "secret"}));
+    let out: serde_json::Value = serde_json::from_str(denied.output.as_deref().unwrap()).unwrap();
+    assert_eq!(out["denied"]["Error"], "Lambda.AWSLambdaException");
+    let cause = out["denied"]["Cause"].as_str().unwrap();
+    assert!(cause.contains("is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:secret"), "{cause}");
+}

@@ -139,6 +139,37 @@ pub unsafe extern "C" fn aslrt_builder_add_handler(
     })
 }
 
+/// Allows the Tasks of the machines the builder compiles to invoke `pattern`: a Resource ARN, a
+/// pattern (`*` any run of characters, `?` one) or a Lambda function's name. Once one is
+/// allowed, only allowed resources are: compiling fails (`ASLRT_INVALID_DEFINITION`) on a Task
+/// naming another, and a `lambda:invoke` FunctionName outside them at run time fails its Task
+/// with `Lambda.AWSLambdaException`, which Retry and Catch see. Without any, every resource is.
+///
+/// # Safety
+/// `builder` must come from `aslrt_builder_new` and not be consumed or freed; `pattern` must be
+/// a valid view.
+#[no_mangle]
+pub unsafe extern "C" fn aslrt_builder_allow_resource(builder: *mut aslrt_builder, pattern: aslrt_str) -> aslrt_status {
+    guard(aslrt_status::ASLRT_PANIC, || {
+        // SAFETY: the caller promises a live builder from aslrt_builder_new, used by one thread.
+        let Some(builder) = (unsafe { builder.as_mut() }) else {
+            return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "builder is NULL");
+        };
+        // SAFETY: the caller promises a valid view.
+        let pattern = match unsafe { text(pattern, "the pattern") } {
+            Ok(p) => p,
+            Err(status) => return status,
+        };
+        if pattern.is_empty() {
+            return fail(aslrt_status::ASLRT_INVALID_ARGUMENT, "the pattern is empty");
+        }
+        let mut allowed = builder.config.allowed_resources.take().unwrap_or_default();
+        allowed.push(pattern.to_owned());
+        builder.config = std::mem::take(&mut builder.config).allow_resources(allowed);
+        aslrt_status::ASLRT_OK
+    })
+}
+
 /// Frees a builder that was never compiled. NULL is ignored.
 ///
 /// # Safety

@@ -232,6 +232,20 @@ int main(void) {
   CHECK(aslrt_machine_compile(s("{nope"), &machine) == ASLRT_INVALID_DEFINITION);
   CHECK(last_error_has("INVALID_JSON_DESCRIPTION"));
 
+  /* An allow-list: a Task naming another resource does not compile. */
+  CHECK(aslrt_builder_allow_resource(NULL, s("r")) == ASLRT_NULL_ARGUMENT);
+  b = aslrt_builder_new();
+  CHECK(aslrt_builder_allow_resource(b, s("")) == ASLRT_INVALID_ARGUMENT);
+  CHECK(aslrt_builder_allow_resource(b, null_with_length) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_builder_allow_resource(b, s("arn:aws:states:::other:*")) == ASLRT_OK);
+  CHECK(aslrt_builder_compile(b, s(TASK), &machine) == ASLRT_INVALID_DEFINITION && machine == UNTOUCHED(aslrt_machine));
+  CHECK(last_error_has("is not among the resources this state machine may invoke"));
+  b = aslrt_builder_new();
+  CHECK(aslrt_builder_allow_resource(b, s("arn:aws:states:::local:*")) == ASLRT_OK);
+  CHECK(aslrt_builder_compile(b, s(TASK), &machine) == ASLRT_OK);
+  aslrt_machine_free(machine);
+  machine = UNTOUCHED(aslrt_machine);
+
   /* Handlers that answer wrongly fail the Task with a cause that says how. */
   enum mode m = GARBAGE;
   result = run_with(&m, "{}");

@@ -72,6 +72,7 @@ class StateMachine:
         limits: Optional[Mapping[str, int]] = None,
         clock: str = "system",
         seed: Optional[int] = None,
+        allowed_resources: Optional[Iterable[str]] = None,
     ) -> "StateMachine":
         """Compiles ``definition`` (a str, bytes or dict) with ``handlers``, a dict from a
         Resource ARN, a Lambda function name or a prefix ending in ``*`` to a callable
@@ -79,8 +80,11 @@ class StateMachine:
         (``max_payload_bytes``, ``max_execution_seconds``, ``max_transitions``, ``max_depth``,
         ``max_arena_bytes``). ``clock`` is ``"system"`` (a Wait waits), ``"virtual"`` (waits
         advance a virtual clock at once) or ``"zero-delay"`` (retry back-off takes no time
-        either); ``seed`` fixes the random source. Raises ``aslrt.DefinitionError``, with every
-        diagnostic, when the definition is not valid."""
+        either); ``seed`` fixes the random source. ``allowed_resources`` (Resource ARNs,
+        patterns with ``*`` and ``?``, or Lambda function names) is what Tasks may invoke: a
+        Task naming another does not compile, and a ``lambda:invoke`` FunctionName outside them
+        fails its Task with ``Lambda.AWSLambdaException``. Raises ``aslrt.DefinitionError``,
+        with every diagnostic, when the definition is not valid."""
     def execute(self, input: Any) -> ExecutionResult:
         """Runs one execution with the GIL released: on the calling thread, except on the main
         thread when the machine may wait (a Wait on the system clock, an async handler): then on

@@ -5,7 +5,10 @@
 //! …}`); a Task on a plain Lambda ARN, or on any other resource, gets the handler's value as its
 //! result.
 
+mod allow;
 mod run;
+
+pub(crate) use allow::Allow;
 
 pub(crate) use run::{await_task, block_on_task, start_async};
 
@@ -340,10 +343,12 @@ pub(crate) struct Bound {
     registry: Handlers,
     /// Some Task uses `lambda:invoke`.
     lambda: bool,
+    /// The functions `lambda:invoke` may call, when the machine has an allow-list.
+    allow: Option<Allow>,
 }
 
 impl Bound {
-    pub fn new(resources: &[Box<str>], registry: Handlers) -> Bound {
+    pub fn new(resources: &[Box<str>], registry: Handlers, allow: Option<Allow>) -> Bound {
         // A Lambda function's ARN is also served by a handler registered under the function's
         // name, before any prefix pattern.
         let slots = resources
@@ -354,7 +359,7 @@ impl Bound {
             })
             .collect();
         let lambda = resources.iter().any(|r| &**r == LAMBDA_INVOKE);
-        Bound { slots, registry, lambda }
+        Bound { slots, registry, lambda, allow }
     }
 
     /// Some Task may call an asynchronous handler.
@@ -394,6 +399,9 @@ impl Bound {
                 "the lambda:invoke integration needs a string 'FunctionName' parameter",
             )));
         };
+        if let Some(refused) = self.allow.as_ref().filter(|a| !a.allows_function(name)) {
+            return Called::Done(Err(refused.refused_function(name)));
+        }
         let found = self
             .registry
             .resolve(name)

@@ -5,9 +5,21 @@
 //! ("expected ident", "EOF while parsing a list") is put in words a user of the runtime knows.
 
 /// Why `text` is not JSON: "what (line L, column C)", or `fallback` if serde_json reads it.
+/// What serde_json reads and simd-json does not is an integer past 64 bits (simd-json says
+/// "InvalidNumber at character N"): that is said in words too.
 pub fn explain_invalid_json(text: &[u8], fallback: &str) -> String {
     match serde_json::from_slice::<serde_json::Value>(text) {
-        Ok(_) => fallback.to_owned(),
+        Ok(_) => match fallback.strip_prefix("InvalidNumber at character ") {
+            Some(rest) => {
+                let at = rest.split_whitespace().next().unwrap_or(rest);
+                format!(
+                    "an integer outside the range aslrt reads exactly, -9223372036854775808 to \
+                     18446744073709551615 (write it with a fraction or an exponent to read it as a \
+                     float) (character {at})"
+                )
+            }
+            None => fallback.to_owned(),
+        },
         Err(e) => explain(&e),
     }
 }
@@ -86,5 +98,10 @@ mod tests {
             assert_eq!(explain_invalid_json(text.as_bytes(), "?"), expect, "{text:?}");
         }
         assert_eq!(explain_invalid_json(b"[1]", "what simd-json said"), "what simd-json said");
+        // An integer past 64 bits: simd-json's "InvalidNumber at character 25" was all it said.
+        let big =
+            explain_invalid_json(b"{\"n\":123456789012345678901234567890}", "InvalidNumber at character 25 ('1')");
+        assert!(big.starts_with("an integer outside the range aslrt reads exactly"), "{big}");
+        assert!(big.ends_with("(character 25)"), "{big}");
     }
 }

@@ -530,7 +530,7 @@ mod tests {
     fn elapsed_time_is_never_negative_when_the_start_is_read_late() {
         let program = Program::default();
         assert!(!program.needs_clock);
-        let bound = crate::handler::Bound::new(&program.resources, crate::handler::Handlers::new());
+        let bound = crate::handler::Bound::new(&program.resources, crate::handler::Handlers::new(), None);
         let config = Config::default();
         let arena = Bump::new();
         let mut parse = crate::value::ParseBuffers::default();
