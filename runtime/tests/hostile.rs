@@ -181,3 +181,15 @@ fn a_function_named_at_run_time_outside_the_allow_list_fails_its_task_catchably(
     let cause = out["denied"]["Cause"].as_str().unwrap();
     assert!(cause.contains("is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:secret"), "{cause}");
 }
+
+#[test]
+fn a_jsonata_string_doubled_forty_times_fails_its_state_instead_of_the_process() {
+    // `$x & $x` forty times asked the arena for 512 MiB and more, and the allocation failure
+    // panicked (the hostile-input catalogue found it). Every intermediate text is held to the
+    // payload limit.
+    let definition = serde_json::json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass",
+        "Output": "{% ($s := function($x, $n){ $n = 0 ? $x : $s($x & $x, $n - 1) }; $s('ab', 40)) %}", "End": true}}});
+    let run = StateMachine::compile(&definition.to_string()).unwrap().execute_json(&serde_json::json!({}));
+    assert_eq!((run.status, run.error.as_deref()), (Status::Failed, Some("States.QueryEvaluationError")));
+    assert!(run.cause.as_deref().unwrap_or_default().contains("Invalid string length"), "{run:?}");
+}

@@ -105,6 +105,7 @@ impl Expr {
             outer: None,
             steps: 0,
             general,
+            max_text: 256 * 1024, // AWS's payload limit, RuntimeLimits' default
         };
         self.eval(&mut ev, input)
     }

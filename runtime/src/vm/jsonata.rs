@@ -93,6 +93,7 @@ impl<'a> Vm<'a> {
             outer: None,
             steps: 0,
             general: !self.program.optimized,
+            max_text: self.limits.payload_bytes(),
         };
         match expr.eval(&mut ev, JV::Undef) {
             Ok(JV::Undef) => Err(self.query_error(

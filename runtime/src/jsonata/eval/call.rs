@@ -117,11 +117,32 @@ impl<'a, 'h> Ev<'a, 'h> {
                 Ok(JV::V(Value::Bool(b)))
             }
             BinOp::Concat => {
+                // Held to the payload limit before it is made: `$s & $s` forty times over would
+                // ask the arena for a terabyte.
+                let len = |v: &JV<'_>| match v {
+                    JV::V(Value::Str(s)) => s.len(),
+                    _ => 0,
+                };
+                let too_long = |n: usize| {
+                    err(
+                        "RangeError",
+                        format!(
+                            "Invalid string length: the text would be {n} bytes, over the limit of {} bytes",
+                            self.max_text
+                        ),
+                    )
+                };
+                if len(&lhs) + len(&rhs) > self.max_text {
+                    return too_long(len(&lhs) + len(&rhs));
+                }
                 let mut s = bumpalo::collections::String::new_in(self.arena);
                 for v in [lhs, rhs] {
                     if !matches!(v, JV::Undef) {
                         functions::stringify_into(&mut s, v)?;
                     }
+                }
+                if s.len() > self.max_text {
+                    return too_long(s.len());
                 }
                 Ok(JV::V(Value::Str(s.into_bump_str())))
             }

@@ -132,6 +132,9 @@ pub struct Ev<'a, 'h> {
     pub steps: u64,
     /// Every path goes the general way, names-only paths too (the unoptimised reference).
     pub general: bool,
+    /// The longest text an expression may make, in bytes (the payload limit, which AWS holds
+    /// every intermediate value to).
+    pub max_text: usize,
 }
 
 const MAX_DEPTH: u32 = 400;

@@ -1,0 +1,121 @@
+//! The hostile-input catalogue (`runtime/tests/hostile/catalogue.jsonl`), each case through the
+//! `aslrt` command under a 2 GiB address-space cap (`prlimit --as`) and a 60 s time cap: every
+//! case must end with its named outcome, and none with a signal, a panic or an exit code other
+//! than 0 (an execution, whatever its status) or 1 (a definition refused).
+//!
+//! A case is `{"name", "definition", "input", "expect", "handlers"?}`. A text (definition or
+//! input) is a string, `{"repeat": TEXT, "times": N}`, `{"concat": [TEXT, ...]}` or `{"hex":
+//! "..."}` (raw bytes); a definition may also be `{"parallels": N}` (N nested Parallel states)
+//! or `{"chain": N}` (N Pass states in a row). `expect` is `{"invalid": CODE}` (a definition
+//! diagnostic), `{"too_large": true}`, `{"bad_utf8": true}`, `{"status", "error"?}`, or
+//! `{"bounded": true}` (any result, within the caps).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The bytes a text stands for.
+fn text(t: &Value) -> Vec<u8> {
+    match t {
+        Value::String(s) => s.clone().into_bytes(),
+        Value::Array(parts) => parts.iter().flat_map(text).collect(),
+        Value::Object(o) if o.contains_key("repeat") => {
+            text(&o["repeat"]).repeat(o["times"].as_u64().expect("times") as usize)
+        }
+        Value::Object(o) if o.contains_key("concat") => text(&o["concat"]),
+        Value::Object(o) if o.contains_key("hex") => {
+            let hex = o["hex"].as_str().expect("hex");
+            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits")).collect()
+        }
+        other => panic!("not a text: {other}"),
+    }
+}
+
+fn definition(d: &Value) -> Vec<u8> {
+    if let Some(n) = d.get("parallels").and_then(Value::as_u64) {
+        let mut m = serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+        for _ in 0..n {
+            m = serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [m], "End": true}}});
+        }
+        return m.to_string().into_bytes();
+    }
+    if let Some(n) = d.get("chain").and_then(Value::as_u64) {
+        let states: serde_json::Map<String, Value> = (0..n)
+            .map(|i| {
+                let s = if i + 1 == n {
+                    serde_json::json!({"Type": "Succeed"})
+                } else {
+                    serde_json::json!({"Type": "Pass", "Next": format!("S{}", i + 1)})
+                };
+                (format!("S{i}"), s)
+            })
+            .collect();
+        return serde_json::json!({"StartAt": "S0", "States": states}).to_string().into_bytes();
+    }
+    text(d)
+}
+
+/// Runs one case; `Err` says how it went wrong.
+fn run_case(case: &Value, dir: &Path) -> Result<(), String> {
+    let name = case["name"].as_str().expect("name");
+    let def = dir.join(format!("{name}.asl.json"));
+    let input = dir.join(format!("{name}.input.json"));
+    std::fs::write(&def, definition(&case["definition"])).unwrap();
+    std::fs::write(&input, text(&case["input"])).unwrap();
+    let mut c = Command::new("prlimit");
+    c.arg("--as=2147483648").args(["timeout", "60"]).arg(env!("CARGO_BIN_EXE_aslrt"));
+    c.args(["run", def.to_str().unwrap(), "--input", input.to_str().unwrap(), "--virtual-clock"]);
+    if let Some(h) = case.get("handlers") {
+        let file = dir.join(format!("{name}.handlers.json"));
+        std::fs::write(&file, h.to_string()).unwrap();
+        c.args(["--handlers", file.to_str().unwrap()]);
+    }
+    let started = std::time::Instant::now();
+    let out = c.current_dir(root()).output().map_err(|e| format!("could not start: {e}"))?;
+    let took = started.elapsed();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let code = out.status.code();
+    let said = || format!("exit {code:?} after {took:?}; stdout {:.300}; stderr {:.300}", stdout, stderr);
+    if code == Some(124) {
+        return Err(format!("timed out: {}", said()));
+    }
+    if !matches!(code, Some(0 | 1)) || stderr.contains("panicked") {
+        return Err(format!("crashed: {}", said()));
+    }
+    let expect = &case["expect"];
+    let result = || serde_json::from_str::<Value>(stdout.trim()).map_err(|e| format!("no result ({e}): {}", said()));
+    let fine = if let Some(code_wanted) = expect.get("invalid").and_then(Value::as_str) {
+        code == Some(1) && stderr.contains(code_wanted)
+    } else if expect.get("too_large").is_some() {
+        code == Some(1) && stderr.contains("too large")
+    } else if expect.get("bad_utf8").is_some() {
+        code == Some(1) && stderr.contains("UTF-8")
+    } else if expect.get("bounded").is_some() {
+        code == Some(0) && result().is_ok()
+    } else {
+        let r = result()?;
+        code == Some(0) && r["status"] == expect["status"] && expect.get("error").is_none_or(|e| r["error"] == *e)
+    };
+    if fine {
+        Ok(())
+    } else {
+        Err(format!("expected {expect}: {}", said()))
+    }
+}
+
+#[test]
+fn every_hostile_input_ends_with_its_named_outcome_within_the_caps() {
+    let catalogue = std::fs::read_to_string(root().join("runtime/tests/hostile/catalogue.jsonl")).unwrap();
+    let cases: Vec<Value> = catalogue.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(cases.len() >= 80, "the catalogue holds {} cases", cases.len());
+    let dir = std::env::temp_dir().join(format!("aslrt-catalogue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let failures: Vec<String> =
+        cases.iter().filter_map(|case| run_case(case, &dir).err().map(|e| format!("{}: {e}", case["name"]))).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{} of {} cases:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
