@@ -27,6 +27,11 @@ echo "== C API: a runtime's life under valgrind"
 build lifecycle ffi/tests/c/lifecycle.c
 grind "$out/lifecycle"
 
+echo "== C API: the hostile-input catalogue under valgrind"
+python3 ffi/tests/c/catalogue.py "$out/catalogue.bin"
+build catalogue ffi/tests/c/catalogue.c
+grind "$out/catalogue" "$out/catalogue.bin"
+
 echo "== C API: from C++ under valgrind"
 c++ -std=c++17 -Wall -Wextra -Werror -g -I ffi/include ffi/tests/c/smoke.cpp "$lib" -lpthread -ldl -lm -o "$out/smoke"
 grind "$out/smoke"

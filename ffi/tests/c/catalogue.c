@@ -1,0 +1,133 @@
+/* The hostile-input catalogue through the C API (the file catalogue.py expands from
+ * runtime/tests/hostile/catalogue.jsonl): each definition compiled with aslrt_builder_compile
+ * and, where it compiles, run once with aslrt_machine_execute on its input. Every case must end
+ * with its named outcome; run.sh runs this under valgrind (no memory error, nothing lost). */
+#include "aslrt.h"
+#include "check.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bytes {
+  char *ptr;
+  uint32_t len;
+};
+
+static FILE *in;
+
+static uint32_t u32(void) {
+  unsigned char b[4];
+  if (fread(b, 1, 4, in) != 4) {
+    fprintf(stderr, "catalogue: the file ends early\n");
+    exit(2);
+  }
+  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static struct bytes field(void) {
+  struct bytes f = {NULL, u32()};
+  f.ptr = malloc(f.len + 1);
+  if (f.ptr == NULL || fread(f.ptr, 1, f.len, in) != f.len) {
+    fprintf(stderr, "catalogue: the file ends early\n");
+    exit(2);
+  }
+  f.ptr[f.len] = '\0';
+  return f;
+}
+
+static aslrt_str view(struct bytes b) {
+  aslrt_str s = {b.ptr, b.len};
+  return s;
+}
+
+/* A raise handler: userdata holds its error and cause. */
+struct raise {
+  struct bytes error, cause;
+};
+
+static int32_t raising(void *userdata, aslrt_str input, aslrt_task_reply *reply) {
+  (void)input;
+  struct raise *r = userdata;
+  return aslrt_task_reply_fail(reply, view(r->error), view(r->cause)) == ASLRT_OK ? 0 : 1;
+}
+
+static int last_error_has(const char *part) {
+  static char buf[1 << 16];
+  aslrt_last_error(buf, sizeof buf);
+  return strstr(buf, part) != NULL;
+}
+
+static int view_is(aslrt_str v, const char *want) {
+  return v.len == strlen(want) && memcmp(v.ptr, want, v.len) == 0;
+}
+
+static const char *status_name(aslrt_execution_status s) {
+  switch (s) {
+  case ASLRT_SUCCEEDED: return "SUCCEEDED";
+  case ASLRT_FAILED: return "FAILED";
+  case ASLRT_TIMED_OUT: return "TIMED_OUT";
+  default: return "ABORTED";
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2 || (in = fopen(argv[1], "rb")) == NULL) {
+    fprintf(stderr, "usage: catalogue FILE (from catalogue.py)\n");
+    return 2;
+  }
+  uint32_t cases = u32();
+  for (uint32_t c = 0; c < cases; c++) {
+    struct bytes name = field(), def = field(), input = field();
+    uint32_t kind = u32();
+    struct bytes wanted = field(), error = field();
+    uint32_t nhandlers = u32();
+    struct raise *raises = calloc(nhandlers ? nhandlers : 1, sizeof *raises);
+    aslrt_builder *b = aslrt_builder_new();
+    aslrt_builder_set_clock(b, ASLRT_CLOCK_VIRTUAL, 0);
+    for (uint32_t h = 0; h < nhandlers; h++) {
+      struct bytes resource = field();
+      raises[h].error = field();
+      raises[h].cause = field();
+      aslrt_builder_add_handler(b, view(resource), raising, &raises[h]);
+      free(resource.ptr);
+    }
+    aslrt_machine *machine = NULL;
+    aslrt_status compiled = aslrt_builder_compile(b, view(def), &machine);
+    int ok;
+    if (kind == 0) {
+      ok = compiled == ASLRT_INVALID_DEFINITION && last_error_has(wanted.ptr);
+    } else if (kind == 1) {
+      ok = compiled == ASLRT_DEFINITION_TOO_LARGE;
+    } else if (kind == 2) {
+      ok = compiled == ASLRT_INVALID_UTF8;
+    } else if (compiled != ASLRT_OK) {
+      ok = 0;
+    } else {
+      aslrt_result *result = NULL;
+      ok = aslrt_machine_execute(machine, view(input), &result) == ASLRT_OK;
+      if (ok && kind == 3) {
+        ok = strcmp(status_name(aslrt_result_status(result)), wanted.ptr) == 0 &&
+             (error.len == 0 || view_is(aslrt_result_error(result), error.ptr));
+      }
+      aslrt_result_free(result);
+    }
+    aslrt_machine_free(machine);
+    if (!ok) fprintf(stderr, "catalogue: case %s did not end as named (compile status %d)\n", name.ptr, compiled);
+    CHECK(ok);
+    for (uint32_t h = 0; h < nhandlers; h++) {
+      free(raises[h].error.ptr);
+      free(raises[h].cause.ptr);
+    }
+    free(raises);
+    free(name.ptr);
+    free(def.ptr);
+    free(input.ptr);
+    free(wanted.ptr);
+    free(error.ptr);
+  }
+  fclose(in);
+  printf("catalogue: %d cases passed\n", checks);
+  return 0;
+}

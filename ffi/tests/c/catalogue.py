@@ -1,0 +1,42 @@
+"""Expands the hostile-input catalogue (runtime/tests/hostile/catalogue.jsonl) into the flat
+file ffi/tests/c/catalogue.c reads, since C has no JSON reader: per case, length-prefixed
+(u32, little-endian) fields: name, definition, input, expectation kind, expected code or status,
+expected error, then the raise handlers as (resource, error, cause) triples.
+
+    python3 ffi/tests/c/catalogue.py OUT
+"""
+
+import json
+import pathlib
+import struct
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "runtime" / "tests" / "hostile"))
+from expand import CASES, definition, text  # noqa: E402
+
+KINDS = {"invalid": 0, "too_large": 1, "bad_utf8": 2, "status": 3, "bounded": 4}
+
+
+def field(b: bytes) -> bytes:
+    return struct.pack("<I", len(b)) + b
+
+
+with open(sys.argv[1], "wb") as out:
+    out.write(struct.pack("<I", len(CASES)))
+    for case in CASES:
+        expect = case["expect"]
+        kind = next(k for k in KINDS if k in expect)
+        wanted = expect.get("invalid") or expect.get("status") or ""
+        out.write(field(case["name"].encode()))
+        out.write(field(definition(case["definition"])))
+        out.write(field(text(case["input"])))
+        out.write(struct.pack("<I", KINDS[kind]))
+        out.write(field(wanted.encode()))
+        out.write(field((expect.get("error") or "").encode()))
+        handlers = case.get("handlers", {})
+        out.write(struct.pack("<I", len(handlers)))
+        for resource, spec in handlers.items():
+            assert spec["kind"] == "raise", spec
+            for part in (resource, spec["error"], spec.get("cause") or ""):
+                out.write(field(part.encode()))
