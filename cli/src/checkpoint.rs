@@ -91,6 +91,9 @@ pub fn verify(c: &Checkpoint, path: &str, output: &mut File, output_path: &str, 
     if c.line == 0 && c.offset == 0 {
         return Ok(());
     }
+    if c.line == 0 || c.offset == 0 {
+        return refuse(format!("it says {} lines have {} bytes of results, which cannot be", c.line, c.offset));
+    }
     let len = output.metadata().map_err(|e| format!("{output_path}: {e}"))?.len();
     if len < c.offset {
         return refuse(format!(
@@ -99,7 +102,9 @@ pub fn verify(c: &Checkpoint, path: &str, output: &mut File, output_path: &str, 
         ));
     }
     let last = last_line(output, c.offset).map_err(|e| format!("{output_path}: {e}"))?;
-    if sha256_hex(&last) != c.last_line {
+    // The result line names its input line: it must be the checkpoint's last.
+    let names = format!("{{\"line\":{},", c.line);
+    if sha256_hex(&last) != c.last_line || !last.starts_with(names.as_bytes()) {
         return refuse(format!(
             "the result line that ends at byte {} of {output_path} is not the one it recorded (the output \
              or the checkpoint was changed)",

@@ -192,7 +192,9 @@ fn main() -> ExitCode {
         Command::Run { definition, input, machine, disasm } => run(&definition, input.as_deref(), &machine, disasm),
         Command::Stream { definition, input, output, threads, checkpoint, restart, metrics, machine } => {
             compile_cli(&definition, &machine).and_then(|machine| {
-                let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                let threads = threads.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |n| n.get()).min(aslrt::Runtime::MAX_THREADS)
+                });
                 let opts = stream::Options {
                     input: input.as_deref(),
                     output: output.as_deref(),
@@ -205,7 +207,9 @@ fn main() -> ExitCode {
             })
         }
         Command::Bench { dirs, threads, seconds, json, no_optimize } => {
-            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let threads = threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get()).min(aslrt::Runtime::MAX_THREADS)
+            });
             bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize }).map(|ok| {
                 if ok {
                     ExitCode::SUCCESS

@@ -57,13 +57,16 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
         None | Some("-") => Box::new(std::io::stdin().lock()),
         Some(path) => Box::new(File::open(path).map_err(|e| format!("{path}: {e}"))?),
     };
-    // The input's first bytes identify it to the checkpoint; they are read again from here.
+    // With a checkpoint, the input's first bytes identify it; they are read again from here.
+    // (Without one nothing waits for them: a slow pipe's first event runs at once.)
     let mut head = Vec::new();
-    reader
-        .by_ref()
-        .take(checkpoint::INPUT_HEAD as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| format!("reading the input: {e}"))?;
+    if opts.checkpoint.is_some() {
+        reader
+            .by_ref()
+            .take(checkpoint::INPUT_HEAD as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| format!("reading the input: {e}"))?;
+    }
     let input_head = checkpoint::sha256_hex(&head);
     let input_head_len = head.len() as u64;
     let resumed = match opts.checkpoint {

@@ -38,7 +38,7 @@ pub const MAX_THREADS: usize = Runtime::MAX_THREADS;
 /// The runtime with `threads` workers (`None`: one per core).
 pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
     let threads = match threads {
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS),
         Some(0) => return Err("threads must be at least 1".into()),
         Some(n) if n > MAX_THREADS => return Err(format!("{n} threads: at most {MAX_THREADS}")),
         Some(n) => n,

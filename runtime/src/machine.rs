@@ -205,34 +205,22 @@ fn not_allowed(m: &crate::asl::ast::Machine, allow: &Allow, out: &mut Vec<crate:
     use crate::asl::ast::StateKind;
     for s in &m.states {
         match &s.kind {
-            StateKind::Task(t) if t.resource != crate::handler::LAMBDA_INVOKE => {
-                // A Lambda function's ARN may also be allowed by the function's name.
-                let allowed = match t.resource.starts_with("arn:aws:lambda:") {
-                    true => allow.allows_function(&t.resource) || allow.allows_function(lambda_name(&t.resource)),
-                    false => allow.allows(&t.resource),
-                };
-                if !allowed {
-                    out.push(crate::asl::Diagnostic {
-                        code: "SCHEMA_VALIDATION_FAILED",
-                        location: format!("{}/Resource", s.pointer),
-                        message: format!(
-                            "the resource '{}' is not among the resources this state machine may invoke",
-                            t.resource
-                        ),
-                        note: None,
-                    });
-                }
+            StateKind::Task(t) if t.resource != crate::handler::LAMBDA_INVOKE && !allow.allows(&t.resource) => {
+                out.push(crate::asl::Diagnostic {
+                    code: "SCHEMA_VALIDATION_FAILED",
+                    location: format!("{}/Resource", s.pointer),
+                    message: format!(
+                        "the resource '{}' is not among the resources this state machine may invoke",
+                        t.resource
+                    ),
+                    note: None,
+                });
             }
             StateKind::Parallel { branches, .. } => branches.iter().for_each(|b| not_allowed(b, allow, out)),
             StateKind::Map(map) => not_allowed(&map.processor, allow, out),
             _ => {}
         }
     }
-}
-
-/// The function's name in a Lambda function's ARN (`…:function:NAME[:QUALIFIER]`).
-fn lambda_name(resource: &str) -> &str {
-    resource.split(':').nth(6).unwrap_or(resource)
 }
 
 struct Inner {

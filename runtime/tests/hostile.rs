@@ -39,7 +39,7 @@ fn an_intrinsic_nested_to_the_limit_compiles_and_runs_at_once() {
 #[test]
 fn json_to_string_nested_30_deep_fails_with_data_limit_exceeded() {
     // Each level escapes the one below it again: the text doubles per level. It once asked the
-    // allocator for 1 GiB and aborted; every intermediate string is held to the payload limit.
+    // allocator for 1 GiB and aborted; now the text is held to the writer's bound and fails.
     let machine = StateMachine::compile(&pass_with(&nested("States.JsonToString", 30))).unwrap();
     let run = machine.execute_json(&serde_json::json!({"a": "\"quoted\""}));
     assert_eq!((run.status, run.error.as_deref()), (Status::Failed, Some("States.DataLimitExceeded")));

@@ -85,7 +85,10 @@ impl Drop for Calling<'_> {
 #[no_mangle]
 pub extern "C" fn aslrt_runtime_new(threads: usize) -> *mut aslrt_runtime {
     guard(std::ptr::null_mut(), || {
-        let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS),
+            n => n,
+        };
         if threads > Runtime::MAX_THREADS {
             let max = Runtime::MAX_THREADS;
             fail(aslrt_status::ASLRT_INVALID_ARGUMENT, format!("{threads} threads: at most {max}"));

@@ -1,5 +1,6 @@
 //! The resource allow-list, the analogue of an execution role: the Resource ARNs (or patterns,
-//! `*` for any run of characters and `?` for one, as in IAM) a state machine may invoke. A Task
+//! `*` for any run of characters and `?` for one, as in IAM; or Lambda function names, in the
+//! machine's account and region) a state machine may invoke. A Task
 //! naming another resource does not compile; a Lambda function named at run time
 //! (`lambda:invoke`'s `FunctionName`) outside the list fails its Task as AWS fails one its role
 //! may not invoke: `Lambda.AWSLambdaException`, which Retry and Catch see like any other error.
@@ -17,7 +18,9 @@ pub(crate) struct Allow {
 }
 
 impl Allow {
-    /// `patterns`, for a state machine of ARN `state_machine_arn` run by the role `role_arn`.
+    /// `patterns`, for a state machine of ARN `state_machine_arn` run by the role `role_arn`. A
+    /// pattern that is no ARN (it does not start with `arn:`, and is not `*`) names Lambda
+    /// functions in the machine's account and region, as a bare FunctionName does.
     pub fn new(patterns: &[String], state_machine_arn: &str, role_arn: &str) -> Allow {
         // arn:aws:states:REGION:ACCOUNT:stateMachine:NAME
         let parts: Vec<&str> = state_machine_arn.split(':').collect();
@@ -25,22 +28,25 @@ impl Allow {
             [_, _, _, region, account, ..] => (*region, *account),
             _ => ("us-east-1", "123456789012"),
         };
-        Allow {
-            patterns: patterns.to_vec(),
-            function_prefix: format!("arn:aws:lambda:{region}:{account}:function:"),
-            role: role_arn.to_owned(),
-        }
+        let function_prefix = format!("arn:aws:lambda:{region}:{account}:function:");
+        let patterns = patterns
+            .iter()
+            .map(|p| if p.starts_with("arn:") || p == "*" { p.clone() } else { format!("{function_prefix}{p}") })
+            .collect();
+        Allow { patterns, function_prefix, role: role_arn.to_owned() }
     }
 
-    /// Whether `resource` (an ARN, or a Lambda function's name or ARN) may be invoked.
-    pub fn allows(&self, resource: &str) -> bool {
-        self.patterns.iter().any(|p| matches(p, resource))
+    /// Whether the resource `arn` may be invoked: it must match a pattern as written, so that
+    /// another account, region or qualifier is another resource.
+    pub fn allows(&self, arn: &str) -> bool {
+        self.patterns.iter().any(|p| matches(p, arn))
     }
 
-    /// A Lambda function named `name` (a bare name, a partial or a full ARN) may be invoked: by
-    /// its name as given, or by its full ARN in the machine's account and region.
+    /// Whether a Lambda function given as `lambda:invoke`'s FunctionName may be invoked: a full
+    /// ARN as it is, a bare name (with or without `:QUALIFIER`) in the machine's account and
+    /// region.
     pub fn allows_function(&self, name: &str) -> bool {
-        self.allows(name) || self.allows(&self.function_arn(name))
+        self.allows(&self.function_arn(name))
     }
 
     fn function_arn(&self, name: &str) -> String {

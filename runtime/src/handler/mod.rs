@@ -402,10 +402,15 @@ impl Bound {
         if let Some(refused) = self.allow.as_ref().filter(|a| !a.allows_function(name)) {
             return Called::Done(Err(refused.refused_function(name)));
         }
+        // The function's own name: an ARN's sixth field, or a bare name before its `:QUALIFIER`
+        // (the last field would be the qualifier, another function's name in the registry).
+        let short = lambda_function_name(name)
+            .map(|n| n.split(':').next().unwrap_or(n))
+            .or_else(|| (!name.starts_with("arn:")).then(|| name.split(':').next().unwrap_or(name)));
         let found = self
             .registry
             .resolve(name)
-            .or_else(|| name.rsplit(':').next().and_then(|short| self.registry.resolve(short)))
+            .or_else(|| short.and_then(|short| self.registry.resolve(short)))
             .or_else(|| self.registry.resolve(LAMBDA_INVOKE));
         let payload = input.get("Payload").unwrap_or(Value::EMPTY_OBJECT);
         match found {
