@@ -87,9 +87,29 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
             if let (Some(c), Some(cp)) = (&resumed, opts.checkpoint) {
                 checkpoint::verify(c, cp, &mut f, path, &head)?;
             }
+            let had = f.metadata().map_err(|e| format!("{path}: {e}"))?.len();
+            if let (None, Some(cp), false, true) = (&resumed, opts.checkpoint, opts.restart, had > 0) {
+                // Results with no checkpoint to say how far they go (it was deleted, or its path
+                // mistyped): not silently overwritten.
+                return Err(format!(
+                    "{path} already holds {had} bytes of results, but there is no checkpoint {cp} to resume \
+                     from; start over with --restart (the output is then written from its beginning)"
+                ));
+            }
             let keep = resumed.as_ref().map_or(0, |c| c.offset);
             f.set_len(keep).map_err(|e| format!("{path}: {e}"))?;
             f.seek(SeekFrom::Start(keep)).map_err(|e| format!("{path}: {e}"))?;
+            if let Some(cp) = opts.checkpoint {
+                // At once, so that a kill before the first checkpoint of this run (or after
+                // --restart cut the output) restarts from what is on disk now.
+                f.sync_data().map_err(|e| format!("{path}: {e}"))?;
+                let now = Checkpoint {
+                    input_head: checkpoint::sha256_hex(&head),
+                    input_head_len: head.len() as u64,
+                    ..resumed.clone().unwrap_or_default()
+                };
+                checkpoint::write(cp, &now).map_err(|e| format!("{cp}: {e}"))?;
+            }
             Box::new(DurableFile::new(f))
         }
     };

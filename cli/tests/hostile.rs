@@ -244,3 +244,19 @@ fn a_checkpoint_whose_line_was_edited_is_refused() {
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(std::fs::read(d.join("out.ndjson")).unwrap(), results);
 }
+
+#[test]
+fn results_with_no_checkpoint_are_not_silently_overwritten() {
+    // A deleted or mistyped checkpoint path once cut an existing output to nothing and began
+    // again; now that takes --restart.
+    let d = stream_dir("cp-missing");
+    assert_eq!(stream_in(&d, "events.ndjson", &[]).0, Some(0));
+    let results = std::fs::read(d.join("out.ndjson")).unwrap();
+    std::fs::remove_file(d.join("cp.json")).unwrap();
+    let (code, stderr) = stream_in(&d, "events.ndjson", &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no checkpoint") && stderr.contains("--restart"), "{stderr}");
+    assert_eq!(std::fs::read(d.join("out.ndjson")).unwrap(), results);
+    assert_eq!(stream_in(&d, "events.ndjson", &["--restart"]).0, Some(0));
+    assert_eq!(std::fs::read(d.join("out.ndjson")).unwrap(), results, "the same results again");
+}
