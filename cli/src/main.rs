@@ -267,25 +267,19 @@ fn validate(path: &str) -> Result<ExitCode, String> {
         }
         outln!("{} diagnostic(s)", diags.len());
     };
-    match aslrt::internal::asl::parse(&text) {
-        // Compiled too, so that what validates runs: compiling checks what the parser cannot
-        // (the nesting RuntimeLimits allow, the compiled form's 65,536 states in one machine).
-        Ok(_) => match StateMachine::compile(&text) {
-            Ok(_) => {
-                outln!("{path}: OK");
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) if !e.diagnostics().is_empty() => {
-                print(e.diagnostics());
-                Ok(ExitCode::from(1))
-            }
-            Err(e) => {
-                outln!("{path}: {e}");
-                Ok(ExitCode::from(1))
-            }
-        },
-        Err(diags) => {
-            print(&diags);
+    // Compiled, not only parsed, so that what validates runs: compiling also checks the nesting
+    // RuntimeLimits allow and the compiled form's 65,536 states in one machine.
+    match StateMachine::compile(&text) {
+        Ok(_) => {
+            outln!("{path}: OK");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if !e.diagnostics().is_empty() => {
+            print(e.diagnostics());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            outln!("{path}: {e}");
             Ok(ExitCode::from(1))
         }
     }

@@ -104,8 +104,8 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
                 // --restart cut the output) restarts from what is on disk now.
                 f.sync_data().map_err(|e| format!("{path}: {e}"))?;
                 let now = Checkpoint {
-                    input_head: checkpoint::sha256_hex(&head),
-                    input_head_len: head.len() as u64,
+                    input_head: input_head.clone(),
+                    input_head_len,
                     ..resumed.clone().unwrap_or_default()
                 };
                 checkpoint::write(cp, &now).map_err(|e| format!("{cp}: {e}"))?;

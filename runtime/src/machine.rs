@@ -171,14 +171,8 @@ impl Builder {
 /// nesting (the top level is level 0; `RuntimeLimits::max_depth`), as a definition diagnostic:
 /// a definition that compiles does not fail on its nesting at run time.
 fn nested_too_deep(m: &crate::asl::ast::Machine, level: u32, max: u32) -> Option<crate::asl::Diagnostic> {
-    use crate::asl::ast::StateKind;
     for s in &m.states {
-        let inner: Vec<&crate::asl::ast::Machine> = match &s.kind {
-            StateKind::Parallel { branches, .. } => branches.iter().collect(),
-            StateKind::Map(map) => vec![&map.processor],
-            _ => Vec::new(),
-        };
-        for machine in inner {
+        for machine in s.nested() {
             if level + 1 >= max {
                 return Some(crate::asl::Diagnostic {
                     code: "SCHEMA_VALIDATION_FAILED",
@@ -216,10 +210,9 @@ fn not_allowed(m: &crate::asl::ast::Machine, allow: &Allow, out: &mut Vec<crate:
                     note: None,
                 });
             }
-            StateKind::Parallel { branches, .. } => branches.iter().for_each(|b| not_allowed(b, allow, out)),
-            StateKind::Map(map) => not_allowed(&map.processor, allow, out),
             _ => {}
         }
+        s.nested().iter().for_each(|inner| not_allowed(inner, allow, out));
     }
 }
 

@@ -62,6 +62,17 @@ pub struct State {
     pub assign: Option<Assign>,
 }
 
+impl State {
+    /// The machines nested in this state: a Parallel's branches, a Map's processor.
+    pub fn nested(&self) -> &[Machine] {
+        match &self.kind {
+            StateKind::Parallel { branches, .. } => branches,
+            StateKind::Map(map) => std::slice::from_ref(&map.processor),
+            _ => &[],
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Transition {
     Next(String),

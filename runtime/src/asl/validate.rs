@@ -41,12 +41,7 @@ fn check_scopes(m: &Machine, outer: &[String], diags: &mut Vec<Diagnostic>) {
     let mut visible: Vec<String> = outer.to_vec();
     visible.extend(assigned_in(m).into_iter().map(|(n, _)| n));
     for s in &m.states {
-        let nested: Vec<&Machine> = match &s.kind {
-            StateKind::Parallel { branches, .. } => branches.iter().collect(),
-            StateKind::Map(map) => vec![&map.processor],
-            _ => Vec::new(),
-        };
-        for inner in nested {
+        for inner in s.nested() {
             for (name, at) in assigned_in(inner) {
                 if visible.contains(&name) {
                     diags.push(Diagnostic {
