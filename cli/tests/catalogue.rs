@@ -10,6 +10,8 @@
 //! diagnostic), `{"too_large": true}`, `{"bad_utf8": true}`, `{"status", "error"?}`, or
 //! `{"bounded": true}` (any result, within the caps).
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,24 +39,10 @@ fn text(t: &Value) -> Vec<u8> {
 
 fn definition(d: &Value) -> Vec<u8> {
     if let Some(n) = d.get("parallels").and_then(Value::as_u64) {
-        let mut m = serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
-        for _ in 0..n {
-            m = serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [m], "End": true}}});
-        }
-        return m.to_string().into_bytes();
+        return support::parallels(n).into_bytes();
     }
     if let Some(n) = d.get("chain").and_then(Value::as_u64) {
-        let states: serde_json::Map<String, Value> = (0..n)
-            .map(|i| {
-                let s = if i + 1 == n {
-                    serde_json::json!({"Type": "Succeed"})
-                } else {
-                    serde_json::json!({"Type": "Pass", "Next": format!("S{}", i + 1)})
-                };
-                (format!("S{i}"), s)
-            })
-            .collect();
-        return serde_json::json!({"StartAt": "S0", "States": states}).to_string().into_bytes();
+        return support::chain(n).into_bytes();
     }
     text(d)
 }

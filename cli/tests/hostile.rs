@@ -1,5 +1,7 @@
 //! Hostile command lines and inputs (issue 17's findings), each test named after what it guards.
 
+mod support;
+
 use assert_cmd::Command;
 use std::path::PathBuf;
 
@@ -99,19 +101,8 @@ fn run_reads_standard_input_with_the_payload_bound() {
 #[test]
 fn validate_and_run_agree_on_a_definition_too_large_to_compile() {
     // 100,000 states once validated as OK, and then `run` refused them.
-    let n = 65_537;
-    let states: serde_json::Map<String, serde_json::Value> = (0..n)
-        .map(|i| {
-            let state = if i + 1 == n {
-                serde_json::json!({"Type": "Succeed"})
-            } else {
-                serde_json::json!({"Type": "Pass", "Next": format!("S{}", i + 1)})
-            };
-            (format!("S{i}"), state)
-        })
-        .collect();
     let path = std::env::temp_dir().join(format!("aslrt-hostile-large-{}.asl.json", std::process::id()));
-    std::fs::write(&path, serde_json::json!({"StartAt": "S0", "States": states}).to_string()).unwrap();
+    std::fs::write(&path, support::chain(65_537)).unwrap();
     let path = path.to_str().unwrap();
     let validate = aslrt().args(["validate", path]).output().unwrap();
     let run = aslrt().args(["run", path]).output().unwrap();

@@ -32,15 +32,12 @@ impl Drop for Pool {
 
 static POOLS: Mutex<Option<HashMap<usize, Arc<Pool>>>> = Mutex::new(None);
 
-/// The most worker threads a call may ask for.
-pub const MAX_THREADS: usize = Runtime::MAX_THREADS;
-
-/// The runtime with `threads` workers (`None`: one per core).
+/// The runtime with `threads` workers (`None`: one per core); more than
+/// `Runtime::MAX_THREADS` is refused by `Runtime::try_new`.
 pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
     let threads = match threads {
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS),
         Some(0) => return Err("threads must be at least 1".into()),
-        Some(n) if n > MAX_THREADS => return Err(format!("{n} threads: at most {MAX_THREADS}")),
         Some(n) => n,
     };
     let pid = std::process::id();
