@@ -114,7 +114,16 @@ impl Default for Identity {
     }
 }
 
-/// Limits on one execution. The default is AWS's Express quotas; change one with its setter.
+/// Limits on definitions and executions. The default is AWS's quotas (Express workflows);
+/// change one with its setter. Each is checked where it can be: on the definition when it is
+/// compiled (a definition diagnostic), otherwise as the execution runs (a named error).
+///
+/// Some bounds are not settings but rules of the language as AWS runs it, or of the parser,
+/// and are constants here: [`INTRINSIC_NESTING`](Self::INTRINSIC_NESTING),
+/// [`DEFINITION_JSON_DEPTH`](Self::DEFINITION_JSON_DEPTH), [`EVENT_JSON_DEPTH`](Self::EVENT_JSON_DEPTH),
+/// [`ARRAY_RANGE_ITEMS`](Self::ARRAY_RANGE_ITEMS) and [`HASH_INPUT_CHARS`](Self::HASH_INPUT_CHARS) /
+/// [`BASE64_INPUT_CHARS`](Self::BASE64_INPUT_CHARS). `StringMatches` needs no bound: it takes time
+/// linear in its text and pattern, whatever they hold.
 ///
 /// # Example
 ///
@@ -145,6 +154,23 @@ pub struct RuntimeLimits {
     /// would otherwise take all the host's memory. It is a safety net, not an exact quota: the
     /// unoptimised program, which allocates more, reaches it a little sooner.
     pub max_arena_bytes: usize,
+    /// Largest definition, in bytes (AWS: 1 MiB, a hard quota).
+    pub max_definition_bytes: usize,
+    /// Most states in one definition, those inside Parallel branches and Map processors
+    /// included. The compiled form holds at most 65,536, the default.
+    pub max_states: usize,
+    /// Deepest JSONata evaluation: expressions within expressions and function calls within
+    /// calls. Deeper fails with `States.QueryEvaluationError` (JSONata's `U1001`, "Stack
+    /// overflow error").
+    pub max_jsonata_depth: u32,
+    /// Most expression nodes one JSONata expression may evaluate, a bound on its time (a doubly
+    /// recursive `$fib` would otherwise take 2^n calls). Past it the evaluation fails with
+    /// `States.QueryEvaluationError` (`U1002`).
+    pub max_jsonata_steps: u64,
+    /// Most items one Map state may iterate over. Past it the Map state fails with
+    /// `States.Runtime`. The default, 131,072, is more than a 256 KiB payload can hold, so only
+    /// item lists made during the run (a JSONata range, say) reach it.
+    pub max_map_items: usize,
 }
 
 impl RuntimeLimits {
@@ -178,6 +204,52 @@ impl RuntimeLimits {
         self
     }
 
+    /// These limits with [`max_definition_bytes`](Self::max_definition_bytes) set.
+    pub fn max_definition_bytes(mut self, bytes: usize) -> Self {
+        self.max_definition_bytes = bytes;
+        self
+    }
+
+    /// These limits with [`max_states`](Self::max_states) set (at most 65,536 take effect).
+    pub fn max_states(mut self, states: usize) -> Self {
+        self.max_states = states;
+        self
+    }
+
+    /// These limits with [`max_jsonata_depth`](Self::max_jsonata_depth) set.
+    pub fn max_jsonata_depth(mut self, depth: u32) -> Self {
+        self.max_jsonata_depth = depth;
+        self
+    }
+
+    /// These limits with [`max_jsonata_steps`](Self::max_jsonata_steps) set.
+    pub fn max_jsonata_steps(mut self, steps: u64) -> Self {
+        self.max_jsonata_steps = steps;
+        self
+    }
+
+    /// These limits with [`max_map_items`](Self::max_map_items) set.
+    pub fn max_map_items(mut self, items: usize) -> Self {
+        self.max_map_items = items;
+        self
+    }
+
+    /// Deepest nesting of intrinsic function calls within one another; deeper is a definition
+    /// diagnostic.
+    pub const INTRINSIC_NESTING: usize = crate::common::INTRINSIC_NESTING;
+    /// Deepest nesting of arrays and objects in a definition; deeper is a definition diagnostic.
+    pub const DEFINITION_JSON_DEPTH: usize = crate::common::DEFINITION_JSON_DEPTH;
+    /// Deepest nesting of arrays and objects in an event; deeper fails the execution with
+    /// `States.Runtime` (the event parser's own bound).
+    pub const EVENT_JSON_DEPTH: usize = crate::common::EVENT_JSON_DEPTH;
+    /// Most items `States.ArrayRange` makes (AWS's rule).
+    pub const ARRAY_RANGE_ITEMS: usize = crate::common::ARRAY_RANGE_ITEMS;
+    /// Longest input `States.Hash` takes, in characters (AWS's rule).
+    pub const HASH_INPUT_CHARS: usize = crate::common::HASH_INPUT_CHARS;
+    /// Longest input `States.Base64Encode` and `States.Base64Decode` take, in characters (AWS's
+    /// rule).
+    pub const BASE64_INPUT_CHARS: usize = crate::common::BASE64_INPUT_CHARS;
+
     /// The payload limit in effect: [`RuntimeLimits::max_payload_bytes`], at most the writer's
     /// limit.
     pub(crate) fn payload_bytes(&self) -> usize {
@@ -193,6 +265,11 @@ impl Default for RuntimeLimits {
             max_transitions: 1_000_000,
             max_depth: 64,
             max_arena_bytes: 256 * 1024 * 1024,
+            max_definition_bytes: 1024 * 1024,
+            max_states: 65_536,
+            max_jsonata_depth: crate::common::JSONATA_DEPTH,
+            max_jsonata_steps: crate::common::JSONATA_STEPS,
+            max_map_items: 131_072,
         }
     }
 }

@@ -144,9 +144,41 @@ impl Builder {
 
     /// Validates and compiles `definition` (ASL JSON text).
     pub fn compile(self, definition: &str) -> Result<StateMachine, Error> {
+        let limits = &self.config.limits;
+        let refuse = |location: &str, message: String| {
+            let d = crate::asl::Diagnostic {
+                code: "SCHEMA_VALIDATION_FAILED",
+                location: location.into(),
+                message,
+                note: None,
+            };
+            Err(Error::new(ErrorKind::InvalidDefinition(vec![d])))
+        };
+        if definition.len() > limits.max_definition_bytes {
+            return refuse(
+                "",
+                format!(
+                    "the definition is {} bytes, more than the {} a definition may have (RuntimeLimits::max_definition_bytes)",
+                    crate::common::thousands(definition.len() as u64),
+                    crate::common::thousands(limits.max_definition_bytes as u64)
+                ),
+            );
+        }
         let def = crate::asl::parse(definition).map_err(|d| Error::new(ErrorKind::InvalidDefinition(d)))?;
-        if let Some(d) = nested_too_deep(&def.machine, 0, self.config.limits.max_depth) {
+        if let Some(d) = nested_too_deep(&def.machine, 0, limits.max_depth) {
             return Err(Error::new(ErrorKind::InvalidDefinition(vec![d])));
+        }
+        let states = count_states(&def.machine);
+        if states > limits.max_states {
+            return refuse(
+                "/States",
+                format!(
+                    "the definition has {} states, counting those in Parallel branches and Map processors, more \
+                     than the {} a definition may have (RuntimeLimits::max_states)",
+                    crate::common::thousands(states as u64),
+                    crate::common::thousands(limits.max_states as u64)
+                ),
+            );
         }
         let allow = self.config.allowed_resources.as_ref().map(|patterns| {
             let identity = &self.config.identity;
@@ -191,6 +223,11 @@ fn nested_too_deep(m: &crate::asl::ast::Machine, level: u32, max: u32) -> Option
         }
     }
     None
+}
+
+/// The states of `m`, those of the machines nested in them included.
+fn count_states(m: &crate::asl::ast::Machine) -> usize {
+    m.states.iter().map(|s| 1 + s.nested().iter().map(count_states).sum::<usize>()).sum()
 }
 
 /// A diagnostic for each Task whose Resource the allow-list does not allow (`lambda:invoke` is

@@ -193,3 +193,95 @@ fn a_jsonata_string_doubled_forty_times_fails_its_state_instead_of_the_process()
     assert_eq!((run.status, run.error.as_deref()), (Status::Failed, Some("States.QueryEvaluationError")));
     assert!(run.cause.as_deref().unwrap_or_default().contains("Invalid string length"), "{run:?}");
 }
+
+/// A machine compiled with `limits`.
+fn with_limits(definition: &str, limits: aslrt::RuntimeLimits) -> Result<StateMachine, aslrt::Error> {
+    StateMachine::builder().config(aslrt::Config::default().limits(limits)).compile(definition)
+}
+
+#[test]
+fn a_definition_past_max_definition_bytes_or_max_states_is_a_definition_error() {
+    // 40,000 states in a row: 1.4 MB, past AWS's 1 MiB; once "internal error: too many states"
+    // at run time for 100,000.
+    let states: serde_json::Map<String, serde_json::Value> = (0..40_000)
+        .map(|i| (format!("S{i}"), serde_json::json!({"Type": "Pass", "Next": format!("S{}", i + 1)})))
+        .chain([("S40000".to_owned(), serde_json::json!({"Type": "Succeed"}))])
+        .collect();
+    let big = serde_json::json!({"StartAt": "S0", "States": states}).to_string();
+    let error = StateMachine::compile(&big).unwrap_err();
+    let d = error.diagnostics();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].message.contains("more than the 1,048,576 a definition may have"), "{}", d[0].message);
+    // Within a raised size limit, it compiles; within a lowered state limit, it does not.
+    let raised = aslrt::RuntimeLimits::default().max_definition_bytes(2 << 20);
+    assert!(with_limits(&big, raised).is_ok());
+    let parallel = r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+        {"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},
+        {"StartAt":"B","States":{"B":{"Type":"Pass","Next":"C"},"C":{"Type":"Succeed"}}}]}}}"#;
+    let error = with_limits(parallel, aslrt::RuntimeLimits::default().max_states(3)).unwrap_err();
+    let d = error.diagnostics();
+    assert_eq!((d.len(), d[0].location.as_str()), (1, "/States"), "{d:?}");
+    assert!(d[0].message.starts_with("the definition has 4 states"), "{}", d[0].message);
+    assert!(with_limits(parallel, aslrt::RuntimeLimits::default().max_states(4)).is_ok());
+}
+
+#[test]
+fn jsonata_steps_and_depth_follow_the_runtime_limits() {
+    let def = r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass",
+        "Output":"{% $sum([1..5000].($ * 2)) %}","End":true}}}"#;
+    let ok = with_limits(def, aslrt::RuntimeLimits::default()).unwrap().execute_json(&serde_json::json!({}));
+    assert_eq!(ok.status, Status::Succeeded);
+    let few = with_limits(def, aslrt::RuntimeLimits::default().max_jsonata_steps(1_000)).unwrap();
+    let run = few.execute_json(&serde_json::json!({}));
+    assert_eq!(run.error.as_deref(), Some("States.QueryEvaluationError"));
+    assert!(run.cause.as_deref().is_some_and(|c| c.contains("more than 1,000 evaluation steps")), "{:?}", run.cause);
+    let deep = r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass",
+        "Output":"{% ($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(50)) %}","End":true}}}"#;
+    let run = with_limits(deep, aslrt::RuntimeLimits::default()).unwrap().execute_json(&serde_json::json!({}));
+    assert_eq!(run.output.as_deref(), Some("50"));
+    let shallow = with_limits(deep, aslrt::RuntimeLimits::default().max_jsonata_depth(20)).unwrap();
+    let run = shallow.execute_json(&serde_json::json!({}));
+    assert_eq!(run.error.as_deref(), Some("States.QueryEvaluationError"));
+    assert!(run.cause.as_deref().is_some_and(|c| c.contains("U1001")), "{:?}", run.cause);
+}
+
+#[test]
+fn a_map_over_more_items_than_max_map_items_fails_its_state() {
+    // A JSONata range makes 200,000 items, more than any 256 KiB payload holds. States.Runtime
+    // is terminal, as on AWS: the Catch naming it does not take it.
+    let def = r#"{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map",
+        "Items":"{% [1..200000] %}","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},
+        "Catch":[{"ErrorEquals":["States.Runtime"],"Next":"Caught"}],"End":true},
+        "Caught":{"Type":"Pass","End":true}}}"#;
+    let machine = StateMachine::compile(def).unwrap();
+    let run = machine.execute_json(&serde_json::json!({}));
+    assert_eq!(run.status, Status::Failed, "{:?}", run.output);
+    assert_eq!(run.error.as_deref(), Some("States.Runtime"));
+    assert!(
+        run.cause
+            .as_deref()
+            .is_some_and(|c| c.contains("200,000 items, more than RuntimeLimits::max_map_items (131,072)")),
+        "{:?}",
+        run.cause
+    );
+    // The limit is the host's to set: four items pass the default and fail a limit of three.
+    let four = def.replace("[1..200000]", "[1..4]");
+    assert_eq!(StateMachine::compile(&four).unwrap().execute_json(&serde_json::json!({})).status, Status::Succeeded);
+    let three = with_limits(&four, aslrt::RuntimeLimits::default().max_map_items(3)).unwrap();
+    let run = three.execute_json(&serde_json::json!({}));
+    assert!(run.cause.as_deref().is_some_and(|c| c.contains("4 items, more than RuntimeLimits::max_map_items (3)")));
+}
+
+#[test]
+fn an_event_nested_past_the_parser_bound_names_the_bound_and_its_place() {
+    // It said "nested too deeply (line 1, column 128)": serde_json's bound, not the parser's.
+    let machine = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).unwrap();
+    let n = aslrt::RuntimeLimits::EVENT_JSON_DEPTH;
+    let ok = format!("{}{}", "[".repeat(n), "]".repeat(n));
+    assert_eq!(machine.execute(&mut aslrt::Scratch::new(), ok.as_bytes()).status, Status::Succeeded);
+    let deep = format!("{}{}", "[".repeat(n + 1), "]".repeat(n + 1));
+    let mut scratch = aslrt::Scratch::new();
+    let run = machine.execute(&mut scratch, deep.as_bytes());
+    assert_eq!(run.error, Some("States.Runtime"));
+    assert!(run.cause.is_some_and(|c| c.contains("nest more than 1024 deep (character")), "{:?}", run.cause);
+}

@@ -52,3 +52,48 @@ impl Status {
         }
     }
 }
+
+// Fixed bounds, the same for every machine, for the modules below `config`; `RuntimeLimits`
+// has each as a constant of the same name, with what it bounds.
+
+/// Deepest nesting of intrinsic function calls.
+pub const INTRINSIC_NESTING: usize = 64;
+/// Deepest nesting of arrays and objects in a definition.
+pub const DEFINITION_JSON_DEPTH: usize = 512;
+/// Deepest nesting of arrays and objects in an event (the event parser's bound).
+pub const EVENT_JSON_DEPTH: usize = simd_json::DEFAULT_MAX_DEPTH;
+/// Most items `States.ArrayRange` makes.
+pub const ARRAY_RANGE_ITEMS: usize = 1000;
+/// Longest input of `States.Hash`, in characters.
+pub const HASH_INPUT_CHARS: usize = 10_000;
+/// Longest input of `States.Base64Encode` and `States.Base64Decode`, in characters.
+pub const BASE64_INPUT_CHARS: usize = 10_000;
+/// `RuntimeLimits::max_jsonata_depth`'s default.
+pub const JSONATA_DEPTH: u32 = 400;
+/// `RuntimeLimits::max_jsonata_steps`' default.
+pub const JSONATA_STEPS: u64 = 1_000_000;
+
+/// `n` with its thousands grouped by commas, as the error texts write numbers: `1,000,000`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[cfg(test)]
+mod thousands_tests {
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(65_536), "65,536");
+        assert_eq!(super::thousands(1_000_000), "1,000,000");
+    }
+}

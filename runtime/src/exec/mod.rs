@@ -586,9 +586,16 @@ impl Runtime {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        // Every suspended execution has been resubmitted and finished by now.
+        // Every suspended execution has been resubmitted and finished by now. The timer thread
+        // is joined too, so that none outlives the runtime (a host that drops one at exit, or
+        // makes many, finds no thread of it left); from inside an async context, where tokio
+        // may not block, it is left to end by itself.
         if let Some(timers) = self.timers.take() {
-            timers.shutdown_background();
+            if tokio::runtime::Handle::try_current().is_ok() {
+                timers.shutdown_background();
+            } else {
+                timers.shutdown_timeout(Duration::from_secs(5));
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use super::{want_array, want_int, Env, Failure, Result};
 use crate::value::{ArenaExt, Value};
 
 /// AWS caps States.ArrayRange at 1,000 elements.
-const MAX_RANGE: usize = 1000;
+const MAX_RANGE: usize = crate::common::ARRAY_RANGE_ITEMS;
 
 pub fn array<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     Ok(env.arena.array(args.iter().copied()))

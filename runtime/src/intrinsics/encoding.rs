@@ -7,8 +7,8 @@ use base64::Engine as _;
 use bumpalo::Bump;
 
 /// AWS's input limits for the encoding functions (characters).
-const MAX_BASE64_INPUT: usize = 10_000;
-const MAX_HASH_INPUT: usize = 10_000;
+const MAX_BASE64_INPUT: usize = crate::common::BASE64_INPUT_CHARS;
+const MAX_HASH_INPUT: usize = crate::common::HASH_INPUT_CHARS;
 
 pub fn base64_encode<'a>(env: &mut Env<'a, '_>, args: &[Value<'a>]) -> Result<Value<'a>> {
     let s = want_str("States.Base64Encode", 0, args[0])?;

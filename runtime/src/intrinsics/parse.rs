@@ -19,7 +19,7 @@ impl std::fmt::Display for ParseError {
 /// The deepest intrinsic calls may nest in one another. Deeper ones are a definition error: each
 /// call keeps its own text for error messages, so the text kept grows with the square of the
 /// depth, and parsing recurses once per level.
-pub const MAX_NESTING: usize = 64;
+pub const MAX_NESTING: usize = crate::common::INTRINSIC_NESTING;
 
 /// Parses `text`, which must be one complete intrinsic call.
 pub fn parse_call(text: &str) -> Result<Call, ParseError> {

@@ -106,6 +106,8 @@ impl Expr {
             steps: 0,
             general,
             max_text: 256 * 1024, // AWS's payload limit, RuntimeLimits' default
+            max_depth: crate::common::JSONATA_DEPTH,
+            max_steps: crate::common::JSONATA_STEPS,
         };
         self.eval(&mut ev, input)
     }

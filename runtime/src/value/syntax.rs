@@ -8,6 +8,11 @@
 /// What serde_json reads and simd-json does not is an integer past 64 bits (simd-json says
 /// "InvalidNumber at character N"): that is said in words too.
 pub fn explain_invalid_json(text: &[u8], fallback: &str) -> String {
+    // serde_json stops at 128 levels, simd-json at 1024: its place is the one to give.
+    if let Some(rest) = fallback.strip_prefix("DepthLimitExceeded at character ") {
+        let at = rest.split_whitespace().next().unwrap_or(rest);
+        return format!("arrays and objects nest more than {} deep (character {at})", crate::common::EVENT_JSON_DEPTH);
+    }
     match serde_json::from_slice::<serde_json::Value>(text) {
         Ok(_) => match fallback.strip_prefix("InvalidNumber at character ") {
             Some(rest) => {

@@ -177,56 +177,130 @@ pub(crate) fn compare(op: Compare, value: Value<'_>, rhs: Value<'_>) -> bool {
 
 /// `StringMatches`: `*` is any run of characters; `\*` a literal star and `\\` a backslash.
 ///
-/// Works on bytes without allocating: UTF-8 is self-synchronizing, so a literal character can
-/// only match where a character starts, and a star that stops inside a character leaves bytes
-/// no literal can match.
+/// In time linear in the text and the pattern, whatever they hold (a pattern written to make a
+/// backtracking matcher take quadratic time over a 256 KiB input costs no more than any other):
+/// the literal runs between stars are found left to right, each at its first place after the
+/// one before (the leftmost place never loses a match), the first run fixed at the start and the
+/// last at the end. The runs are UTF-8 (a backslash dropped from UTF-8 leaves UTF-8), so a run
+/// is only ever found where a character starts.
 pub(crate) fn string_matches(s: &str, pattern: &str) -> bool {
-    let (t, p) = (s.as_bytes(), pattern.as_bytes());
-    // The token at `pi`: Some(byte) for a literal (and its width in the pattern), None for a star.
-    let token = |pi: usize| -> (Option<u8>, usize) {
-        match p[pi] {
-            b'\\' if pi + 1 < p.len() => (Some(p[pi + 1]), 2),
-            b'*' => (None, 1),
-            b => (Some(b), 1),
+    let mut runs = Runs { p: pattern.as_bytes(), at: 0, unescaped: Vec::new() };
+    let t = s.as_bytes();
+    let (first, starred) = runs.next_run().unwrap_or_default();
+    if !starred {
+        return first == t; // no star: the whole text
+    }
+    if !t.starts_with(first) {
+        return false;
+    }
+    let mut at = first.len();
+    while let Some((run, starred)) = runs.next_run() {
+        if !starred {
+            // The last run: at the end, after what the others took.
+            return t.len() - at >= run.len() && t.ends_with(run);
         }
-    };
-    let (mut ti, mut pi) = (0usize, 0usize);
-    // After the last star seen: where the pattern resumes and where the text retry starts.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() {
-            match token(pi) {
-                (Some(b), w) if b == t[ti] => {
-                    ti += 1;
-                    pi += w;
-                    continue;
-                }
-                (None, w) => {
-                    pi += w;
-                    star = Some((pi, ti));
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        match star {
-            Some((resume, from)) => {
-                pi = resume;
-                ti = from + 1;
-                star = Some((resume, from + 1));
-            }
+        match memchr::memmem::find(&t[at..], run) {
+            Some(i) => at += i + run.len(),
             None => return false,
         }
     }
-    while pi < p.len() && token(pi).0.is_none() {
-        pi += 1;
+    true
+}
+
+/// The literal runs of a `StringMatches` pattern, between its unescaped stars.
+struct Runs<'p> {
+    p: &'p [u8],
+    at: usize,
+    /// A run with escapes, without them.
+    unescaped: Vec<u8>,
+}
+
+impl Runs<'_> {
+    /// The run from here to the next unescaped star or the end, and whether a star ends it;
+    /// `None` past the end.
+    fn next_run(&mut self) -> Option<(&[u8], bool)> {
+        let p = self.p;
+        if self.at > p.len() {
+            return None;
+        }
+        let from = self.at;
+        let mut escaped = false;
+        let mut i = from;
+        while i < p.len() && p[i] != b'*' {
+            if p[i] == b'\\' && i + 1 < p.len() {
+                escaped = true;
+                i += 1; // the escaped byte is part of the run, even a star
+            }
+            i += 1;
+        }
+        // Past the star, or one past the end when there is none.
+        self.at = i + 1;
+        let starred = i < p.len();
+        if !escaped {
+            return Some((&p[from..i], starred));
+        }
+        self.unescaped.clear();
+        let mut j = from;
+        while j < i {
+            if p[j] == b'\\' && j + 1 < p.len() {
+                j += 1;
+            }
+            self.unescaped.push(p[j]);
+            j += 1;
+        }
+        Some((&self.unescaped, starred))
     }
-    pi == p.len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The matcher `string_matches` replaced (quadratic in the worst case), as the reference the
+    /// linear one must agree with.
+    fn backtracking_matches(s: &str, pattern: &str) -> bool {
+        let (t, p) = (s.as_bytes(), pattern.as_bytes());
+        // The token at `pi`: Some(byte) for a literal (and its width in the pattern), None for a star.
+        let token = |pi: usize| -> (Option<u8>, usize) {
+            match p[pi] {
+                b'\\' if pi + 1 < p.len() => (Some(p[pi + 1]), 2),
+                b'*' => (None, 1),
+                b => (Some(b), 1),
+            }
+        };
+        let (mut ti, mut pi) = (0usize, 0usize);
+        // After the last star seen: where the pattern resumes and where the text retry starts.
+        let mut star: Option<(usize, usize)> = None;
+        while ti < t.len() {
+            if pi < p.len() {
+                match token(pi) {
+                    (Some(b), w) if b == t[ti] => {
+                        ti += 1;
+                        pi += w;
+                        continue;
+                    }
+                    (None, w) => {
+                        pi += w;
+                        star = Some((pi, ti));
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            match star {
+                Some((resume, from)) => {
+                    pi = resume;
+                    ti = from + 1;
+                    star = Some((resume, from + 1));
+                }
+                None => return false,
+            }
+        }
+        while pi < p.len() && token(pi).0.is_none() {
+            pi += 1;
+        }
+        pi == p.len()
+    }
 
     #[test]
     fn string_matches_wildcards_and_escapes() {
@@ -268,6 +342,26 @@ mod tests {
             let other = format!("{literal}x");
             proptest::prop_assert!(!string_matches(&text, &other), "{text:?} !~ {other:?}");
         }
+    }
+
+    proptest::proptest! {
+        // The linear matcher answers as the backtracking one did, on texts and patterns drawn
+        // from few characters (so that they often nearly match), escapes included.
+        #[test]
+        fn linear_matching_agrees_with_backtracking(text in "[ab*\\\\é]{0,10}", pattern in "[ab*\\\\é]{0,8}") {
+            proptest::prop_assert_eq!(string_matches(&text, &pattern), backtracking_matches(&text, &pattern), "{:?} ~ {:?}", text, pattern);
+        }
+    }
+
+    #[test]
+    fn string_matches_takes_linear_time_on_a_backtracking_bomb() {
+        // 256 KiB of 'a' against '*' and 128 Ki 'a' then 'b': about 3.4e10 byte comparisons
+        // for the backtracking matcher, one pass here.
+        let text = "a".repeat(256 * 1024);
+        let pattern = format!("*{}b", "a".repeat(128 * 1024));
+        assert!(!string_matches(&text, &pattern));
+        assert!(string_matches(&text, &format!("*{}", "a".repeat(128 * 1024))));
+        assert!(!string_matches(&text, &"*a".repeat(256 * 1024 + 1)));
     }
 
     #[test]

@@ -94,6 +94,8 @@ impl<'a> Vm<'a> {
             steps: 0,
             general: !self.program.optimized,
             max_text: self.limits.payload_bytes(),
+            max_depth: self.limits.max_jsonata_depth,
+            max_steps: self.limits.max_jsonata_steps,
         };
         match expr.eval(&mut ev, JV::Undef) {
             Ok(JV::Undef) => Err(self.query_error(

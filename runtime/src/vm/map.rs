@@ -128,6 +128,16 @@ impl<'a> Vm<'a> {
             }
         };
         let len = keys.map_or(values.len(), <[_]>::len);
+        if len > self.limits.max_map_items {
+            return Err(self.runtime(
+                sc,
+                format!(
+                    "The Map state has {} items, more than RuntimeLimits::max_map_items ({}).",
+                    crate::common::thousands(len as u64),
+                    crate::common::thousands(self.limits.max_map_items as u64)
+                ),
+            ));
+        }
         let instance = self.site().map_or(0, |s| s.1);
         let tolerated_count =
             self.setting(Setting::ToleratedFailureCount, m.tolerated_failure_count.as_ref(), eff, sc)?;

@@ -11,7 +11,7 @@ use std::fmt;
 /// The deepest arrays and objects may nest in a definition: enough for Parallel and Map states
 /// nested past `RuntimeLimits::max_depth` (each takes 3 or 4 levels), shallow enough for the
 /// parser and compiler, which recurse on it.
-pub const MAX_DEPTH: usize = 512;
+pub const MAX_DEPTH: usize = crate::common::DEFINITION_JSON_DEPTH;
 
 /// Why a definition's text could not be read.
 pub enum ReadError {

@@ -128,20 +128,20 @@ pub struct Ev<'a, 'h> {
     /// A top-level array input is one context item (JSONata's "outer wrapper"): this is the
     /// one-item sequence standing for it, which `$` unwraps.
     pub outer: Option<&'a [Value<'a>]>,
-    /// Nodes evaluated so far (see [`MAX_STEPS`]).
+    /// Nodes evaluated so far (at most `max_steps`).
     pub steps: u64,
     /// Every path goes the general way, names-only paths too (the unoptimised reference).
     pub general: bool,
     /// The longest text an expression may make, in bytes (the payload limit, which AWS holds
     /// every intermediate value to).
     pub max_text: usize,
+    /// The deepest evaluation (`RuntimeLimits::max_jsonata_depth`).
+    pub max_depth: u32,
+    /// The most nodes one evaluation of an expression evaluates: a bound on its time, and so on
+    /// the memory it can take (a doubly recursive `$fib` on `[0..32]` would take 2^32 calls;
+    /// `RuntimeLimits::max_jsonata_steps`).
+    pub max_steps: u64,
 }
-
-const MAX_DEPTH: u32 = 400;
-
-/// The most nodes one evaluation of an expression evaluates: a bound on its time, and so on the
-/// memory it can take (a doubly recursive `$fib` on `[0..32]` would take 2^32 calls).
-pub const MAX_STEPS: u64 = 1_000_000;
 
 impl<'a> JV<'a> {
     /// The items this value stands for: a sequence or array's elements, a single value, nothing.
@@ -235,14 +235,20 @@ impl<'a, 'h> Ev<'a, 'h> {
         }
     }
 
+    #[cold]
+    fn too_many_steps(&self) -> R<'a> {
+        let steps = crate::common::thousands(self.max_steps);
+        err("U1002", format!("The expression took more than {steps} evaluation steps."))
+    }
+
     #[inline]
     pub fn eval(&mut self, n: &'a Node, input: JV<'a>, scope: &'a Scope<'a>) -> R<'a> {
         self.steps += 1;
-        if self.steps > MAX_STEPS {
-            return err("U1002", "The expression took more than 1,000,000 evaluation steps.");
+        if self.steps > self.max_steps {
+            return self.too_many_steps();
         }
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > self.max_depth {
             self.depth -= 1;
             return err("U1001", "Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.");
         }

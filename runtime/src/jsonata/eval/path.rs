@@ -1,7 +1,7 @@
 //! Path expressions: steps over names, wildcards and descendants, predicates and index
 //! filters, sorting and grouping, with JSONata's sequence flattening.
 
-use super::{err, single, truthy, Ev, JError, Scope, JV, MAX_DEPTH, R};
+use super::{err, single, truthy, Ev, JError, Scope, JV, R};
 use crate::jsonata::compile::{Node, PathNode, Step};
 use crate::value::Value;
 
@@ -198,7 +198,7 @@ impl<'a, 'h> Ev<'a, 'h> {
     /// the depth limit, so that both give the same U1001 there (reading a variable again is
     /// harmless).
     pub(super) fn names_path(&self, p: &'a PathNode, input: JV<'a>, scope: &'a Scope<'a>) -> Option<JV<'a>> {
-        if self.depth >= MAX_DEPTH {
+        if self.depth >= self.max_depth {
             return None;
         }
         let (first, names) = p.steps.split_first()?;
