@@ -12,10 +12,12 @@ pub struct Bounded {
 }
 
 /// The next line of `r` without its line ending (`\n`, or `\r\n`), keeping at most `keep` of its
-/// bytes; `None` at the end of the input.
-pub fn next_line(r: &mut impl BufRead, keep: usize) -> std::io::Result<Option<Bounded>> {
+/// bytes, and whether a newline ended it (the input's last line may have none); `None` at the
+/// end of the input.
+pub fn next_line(r: &mut impl BufRead, keep: usize) -> std::io::Result<Option<(Bounded, bool)>> {
     let mut line = Bounded { bytes: Vec::new(), len: 0 };
     let mut read_any = false;
+    let mut ended = false;
     let mut last = None;
     loop {
         let chunk = match r.fill_buf() {
@@ -36,6 +38,7 @@ pub fn next_line(r: &mut impl BufRead, keep: usize) -> std::io::Result<Option<Bo
         let used = end.map_or(chunk.len(), |i| i + 1);
         r.consume(used);
         if end.is_some() {
+            ended = true;
             break;
         }
     }
@@ -46,7 +49,7 @@ pub fn next_line(r: &mut impl BufRead, keep: usize) -> std::io::Result<Option<Bo
         line.len -= 1;
         line.bytes.truncate(line.len.min(line.bytes.len() as u64) as usize);
     }
-    Ok(Some(line))
+    Ok(Some((line, ended)))
 }
 
 /// All of `r`, keeping at most `keep` bytes.
@@ -64,7 +67,14 @@ mod tests {
     fn lines(text: &[u8], keep: usize) -> Vec<(Vec<u8>, u64)> {
         // A tiny buffer, so that lines cross reads.
         let mut r = std::io::BufReader::with_capacity(3, text);
-        std::iter::from_fn(|| next_line(&mut r, keep).unwrap()).map(|l| (l.bytes, l.len)).collect()
+        std::iter::from_fn(|| next_line(&mut r, keep).unwrap()).map(|(l, _)| (l.bytes, l.len)).collect()
+    }
+
+    #[test]
+    fn only_a_last_line_without_a_newline_is_unended() {
+        let mut r = std::io::BufReader::with_capacity(3, &b"ab\r\nlast\r"[..]);
+        let ended: Vec<bool> = std::iter::from_fn(|| next_line(&mut r, 8).unwrap()).map(|(_, ended)| ended).collect();
+        assert_eq!(ended, [true, false]);
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! atomically, by rename). A restart with the same arguments checks that the output and the
 //! input are still the ones it describes, cuts the output back to O (dropping any torn or
 //! uncommitted line) and resumes at line L + 1, so no line is ever lost; lines after the
-//! checkpoint may be produced twice across a crash, never missed.
+//! checkpoint may be produced twice across a crash, never missed. A last line with no newline
+//! is never covered by the checkpoint (the input may still be growing): its result is written,
+//! and a restart runs it again, as it then reads.
 
 use crate::checkpoint::{self, Checkpoint};
 use aslrt::{Execution, Runtime, StateMachine};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
@@ -123,8 +125,10 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
     let limit = machine.config().limits.max_payload_bytes;
     let oversized: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
     let read_error: Rc<RefCell<Option<(u64, std::io::Error)>>> = Rc::default();
+    // The number of a last line that no newline ended, once read.
+    let unended: Rc<Cell<Option<u64>>> = Rc::default();
     let source = {
-        let (oversized, read_error) = (Arc::clone(&oversized), Rc::clone(&read_error));
+        let (oversized, read_error, unended) = (Arc::clone(&oversized), Rc::clone(&read_error), Rc::clone(&unended));
         std::iter::from_fn(move || loop {
             match crate::lines::next_line(&mut lines, limit.saturating_add(1)) {
                 Ok(None) if number < skip => {
@@ -140,8 +144,11 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
                     *read_error.borrow_mut() = Some((number, e));
                     return None;
                 }
-                Ok(Some(line)) => {
+                Ok(Some((line, ended))) => {
                     number += 1;
+                    if !ended {
+                        unended.set(Some(number));
+                    }
                     if number <= skip {
                         continue;
                     }
@@ -183,6 +190,9 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
     };
     let result = runtime.stream(machine, source, opts.threads * 1024, format, |line, bytes| {
         sink.write_all(bytes)?;
+        if unended.get() == Some(line) {
+            return Ok(()); // written, but left to the next run to cover
+        }
         done.line = line;
         done.offset += bytes.len() as u64;
         if let Some(bar) = &progress {
