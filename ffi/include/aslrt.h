@@ -244,6 +244,18 @@ aslrt_status aslrt_builder_add_handler(aslrt_builder *builder,
 // a valid view.
 aslrt_status aslrt_builder_allow_resource(aslrt_builder *builder, aslrt_str pattern);
 
+// Sets the limit `name` of the machines the builder compiles to `value`: `name` is a field of
+// the crate's `RuntimeLimits` (`max_payload_bytes`, `max_execution_seconds`,
+// `max_transitions`, `max_depth`, `max_arena_bytes`, `max_definition_bytes`, `max_states`,
+// `max_jsonata_depth`, `max_jsonata_steps`, `max_map_items`); a value past the field's type
+// is its largest. An unknown name is `ASLRT_INVALID_ARGUMENT`, and `aslrt_last_error` lists
+// the known ones. Unset, each is AWS's quota (Express workflows).
+//
+// # Safety
+// `builder` must come from `aslrt_builder_new` and not be consumed or freed; `name` must be a
+// valid view.
+aslrt_status aslrt_builder_set_limit(aslrt_builder *builder, aslrt_str name, uint64_t value);
+
 // Frees a builder that was never compiled. NULL is ignored.
 //
 // # Safety

@@ -71,20 +71,11 @@ fn runtime_limits(limits: &Bound<'_, PyAny>) -> PyResult<RuntimeLimits> {
                 .extract::<u64>()
                 .map_err(|_| PyValueError::new_err(format!("limits['{key}'] must be a whole number >= 0")))
         };
-        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        match key.as_str() {
-            "max_payload_bytes" => l.max_payload_bytes = size(number()?),
-            "max_execution_seconds" => l.max_execution_seconds = number()?,
-            "max_transitions" => l.max_transitions = number()?,
-            "max_depth" => l.max_depth = u32::try_from(number()?).unwrap_or(u32::MAX),
-            "max_arena_bytes" => l.max_arena_bytes = size(number()?),
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown limit '{other}': max_payload_bytes, max_execution_seconds, max_transitions, max_depth \
-                     or max_arena_bytes"
-                )))
-            }
+        if !RuntimeLimits::SETTINGS.contains(&key.as_str()) {
+            // Named before the value is read: a misspelt key is the likelier mistake.
+            return Err(PyValueError::new_err(l.set(&key, 0).expect_err("an unknown limit")));
         }
+        l.set(&key, number()?).map_err(PyValueError::new_err)?;
     }
     Ok(l)
 }

@@ -112,6 +112,17 @@ def test_limits_apply() -> None:
     sm = aslrt.StateMachine(PASS, limits={"max_payload_bytes": 64})
     r = sm.execute({"big": "x" * 100})
     assert (r.status, r.error) == ("FAILED", "States.DataLimitExceeded")
+    items = {"StartAt": "M", "States": {"M": {"Type": "Map", "End": True,
+             "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}
+    sm = aslrt.StateMachine(items, limits={"max_map_items": 2})
+    assert sm.execute([1, 2]).status == "SUCCEEDED"
+    r = sm.execute([1, 2, 3])
+    assert (r.status, r.error) == ("FAILED", "States.Runtime")
+    assert "more than RuntimeLimits::max_map_items (2)" in (r.cause or "")
+    with pytest.raises(aslrt.DefinitionError):
+        aslrt.StateMachine(items, limits={"max_states": 1})
+    with pytest.raises(ValueError, match="max_jsonata_steps"):
+        aslrt.StateMachine(PASS, limits={"max_bananas": 3})
 
 
 def test_a_virtual_clock_skips_waits() -> None:

@@ -234,6 +234,49 @@ impl RuntimeLimits {
         self
     }
 
+    /// The names of the settings, as [`RuntimeLimits::set`] takes them: the fields' names.
+    pub const SETTINGS: [&'static str; 10] = [
+        "max_payload_bytes",
+        "max_execution_seconds",
+        "max_transitions",
+        "max_depth",
+        "max_arena_bytes",
+        "max_definition_bytes",
+        "max_states",
+        "max_jsonata_depth",
+        "max_jsonata_steps",
+        "max_map_items",
+    ];
+
+    /// Sets the limit named `name` (one of [`SETTINGS`](Self::SETTINGS)) to `value`, or to the
+    /// field's largest value if `value` is larger; for the front ends, which name limits by
+    /// text. An unknown name is an error that lists the known ones.
+    ///
+    /// ```
+    /// let mut limits = aslrt::RuntimeLimits::default();
+    /// limits.set("max_map_items", 1000).unwrap();
+    /// assert_eq!(limits.max_map_items, 1000);
+    /// assert!(limits.set("max_items", 1).is_err());
+    /// ```
+    pub fn set(&mut self, name: &str, value: u64) -> Result<(), String> {
+        let size = usize::try_from(value).unwrap_or(usize::MAX);
+        let small = u32::try_from(value).unwrap_or(u32::MAX);
+        match name {
+            "max_payload_bytes" => self.max_payload_bytes = size,
+            "max_execution_seconds" => self.max_execution_seconds = value,
+            "max_transitions" => self.max_transitions = value,
+            "max_depth" => self.max_depth = small,
+            "max_arena_bytes" => self.max_arena_bytes = size,
+            "max_definition_bytes" => self.max_definition_bytes = size,
+            "max_states" => self.max_states = size,
+            "max_jsonata_depth" => self.max_jsonata_depth = small,
+            "max_jsonata_steps" => self.max_jsonata_steps = value,
+            "max_map_items" => self.max_map_items = size,
+            other => return Err(format!("unknown limit '{other}': the limits are {}", Self::SETTINGS.join(", "))),
+        }
+        Ok(())
+    }
+
     /// Deepest nesting of intrinsic function calls within one another; deeper is a definition
     /// diagnostic.
     pub const INTRINSIC_NESTING: usize = crate::common::INTRINSIC_NESTING;

@@ -285,3 +285,32 @@ fn an_event_nested_past_the_parser_bound_names_the_bound_and_its_place() {
     assert_eq!(run.error, Some("States.Runtime"));
     assert!(run.cause.is_some_and(|c| c.contains("nest more than 1024 deep (character")), "{:?}", run.cause);
 }
+
+#[test]
+fn jsonata_functions_cannot_make_a_text_past_the_payload_limit() {
+    // `$pad("x", 1e9)` took 12 s and 3.9 GB; `$replace` of 200,000 matches by 200,000 bytes
+    // would ask for 40 GB; `$join` and `$string` made texts of megabytes.
+    for expr in [
+        r#"$pad("x", 1000000000)"#,
+        r#"$replace($pad("", 200000, "a"), "a", $pad("", 200000, "b"))"#,
+        r#"$replace($pad("", 200000, "a"), /a/, $pad("", 200000, "b"))"#,
+        r#"$length($join([1..9].($pad("", 200000, "ab"))))"#,
+        r#"$length($string([1..2000000]))"#,
+        r#"$length($uppercase($pad("", 200000, "ß")))"#,
+    ] {
+        let def = serde_json::json!({"QueryLanguage": "JSONata", "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Output": format!("{{% {expr} %}}"), "End": true}}});
+        let run = StateMachine::compile(&def.to_string()).unwrap().execute_json(&serde_json::json!({}));
+        assert_eq!(run.error.as_deref(), Some("States.QueryEvaluationError"), "{expr}: {:?}", run.output);
+        assert!(
+            run.cause.as_deref().is_some_and(|c| c.contains("RangeError: Invalid string length")),
+            "{expr}: {:?}",
+            run.cause
+        );
+    }
+    // Up to the limit, they work.
+    let def = serde_json::json!({"QueryLanguage": "JSONata", "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": "{% $length($join([1..2].($pad(\"\", 100000, \"ab\")))) %}", "End": true}}});
+    let run = StateMachine::compile(&def.to_string()).unwrap().execute_json(&serde_json::json!({}));
+    assert_eq!(run.output.as_deref(), Some("200000"));
+}

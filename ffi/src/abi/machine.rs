@@ -170,6 +170,41 @@ pub unsafe extern "C" fn aslrt_builder_allow_resource(builder: *mut aslrt_builde
     })
 }
 
+/// Sets the limit `name` of the machines the builder compiles to `value`: `name` is a field of
+/// the crate's `RuntimeLimits` (`max_payload_bytes`, `max_execution_seconds`,
+/// `max_transitions`, `max_depth`, `max_arena_bytes`, `max_definition_bytes`, `max_states`,
+/// `max_jsonata_depth`, `max_jsonata_steps`, `max_map_items`); a value past the field's type
+/// is its largest. An unknown name is `ASLRT_INVALID_ARGUMENT`, and `aslrt_last_error` lists
+/// the known ones. Unset, each is AWS's quota (Express workflows).
+///
+/// # Safety
+/// `builder` must come from `aslrt_builder_new` and not be consumed or freed; `name` must be a
+/// valid view.
+#[no_mangle]
+pub unsafe extern "C" fn aslrt_builder_set_limit(
+    builder: *mut aslrt_builder,
+    name: aslrt_str,
+    value: u64,
+) -> aslrt_status {
+    guard(aslrt_status::ASLRT_PANIC, || {
+        // SAFETY: the caller promises a live builder from aslrt_builder_new, used by one thread.
+        let Some(builder) = (unsafe { builder.as_mut() }) else {
+            return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "builder is NULL");
+        };
+        // SAFETY: the caller promises a valid view.
+        let name = match unsafe { text(name, "the limit's name") } {
+            Ok(n) => n,
+            Err(status) => return status,
+        };
+        let mut limits = builder.config.limits;
+        if let Err(why) = limits.set(name, value) {
+            return fail(aslrt_status::ASLRT_INVALID_ARGUMENT, why);
+        }
+        builder.config = std::mem::take(&mut builder.config).limits(limits);
+        aslrt_status::ASLRT_OK
+    })
+}
+
 /// Frees a builder that was never compiled. NULL is ignored.
 ///
 /// # Safety

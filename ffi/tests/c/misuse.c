@@ -246,6 +246,26 @@ int main(void) {
   aslrt_machine_free(machine);
   machine = UNTOUCHED(aslrt_machine);
 
+  /* Limits by name: an unknown one is refused naming the known ones; a set one holds. */
+  CHECK(aslrt_builder_set_limit(NULL, s("max_map_items"), 1) == ASLRT_NULL_ARGUMENT);
+  b = aslrt_builder_new();
+  CHECK(aslrt_builder_set_limit(b, s("max_bananas"), 1) == ASLRT_INVALID_ARGUMENT);
+  CHECK(last_error_has("max_jsonata_steps"));
+  CHECK(aslrt_builder_set_limit(b, s("max_map_items"), 2) == ASLRT_OK);
+  CHECK(aslrt_builder_set_limit(b, s("max_states"), UINT64_MAX) == ASLRT_OK);
+  const char *MAP = "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"ItemProcessor\":{\"StartAt\":\"P\","
+                    "\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}";
+  CHECK(aslrt_builder_compile(b, s(MAP), &machine) == ASLRT_OK);
+  CHECK(aslrt_machine_execute(machine, s("[1,2]"), &result) == ASLRT_OK);
+  CHECK(aslrt_result_status(result) == ASLRT_SUCCEEDED);
+  aslrt_result_free(result);
+  CHECK(aslrt_machine_execute(machine, s("[1,2,3]"), &result) == ASLRT_OK);
+  CHECK(aslrt_result_status(result) == ASLRT_FAILED);
+  CHECK(view_has(aslrt_result_cause(result), "more than RuntimeLimits::max_map_items (2)"));
+  aslrt_result_free(result);
+  aslrt_machine_free(machine);
+  machine = UNTOUCHED(aslrt_machine);
+
   /* Handlers that answer wrongly fail the Task with a cause that says how. */
   enum mode m = GARBAGE;
   result = run_with(&m, "{}");

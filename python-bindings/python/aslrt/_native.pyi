@@ -78,7 +78,8 @@ class StateMachine:
         Resource ARN, a Lambda function name or a prefix ending in ``*`` to a callable
         ``fn(input) -> output`` (or ``async def``). ``limits`` overrides ``RuntimeLimits``
         (``max_payload_bytes``, ``max_execution_seconds``, ``max_transitions``, ``max_depth``,
-        ``max_arena_bytes``). ``clock`` is ``"system"`` (a Wait waits), ``"virtual"`` (waits
+        ``max_arena_bytes``, ``max_definition_bytes``, ``max_states``, ``max_jsonata_depth``,
+        ``max_jsonata_steps``, ``max_map_items``). ``clock`` is ``"system"`` (a Wait waits), ``"virtual"`` (waits
         advance a virtual clock at once) or ``"zero-delay"`` (retry back-off takes no time
         either); ``seed`` fixes the random source. ``allowed_resources`` (Resource ARNs,
         patterns with ``*`` and ``?``, or Lambda function names) is what Tasks may invoke: a

@@ -1,7 +1,7 @@
 //! Operators and calls: binary operators, function application (lambdas, partial
 //! application, regexes) and the built-ins' calls.
 
-use super::{deep_equal, err, num, show, truthy, Ev, Func, Scope, JV, R};
+use super::{deep_equal, err, num, show, truthy, Ev, Func, JError, Scope, JV, R};
 use crate::jsonata::compile::{BinOp, Node};
 use crate::jsonata::functions;
 use crate::jsonata::functions::BUILTINS;
@@ -123,27 +123,14 @@ impl<'a, 'h> Ev<'a, 'h> {
                     JV::V(Value::Str(s)) => s.len(),
                     _ => 0,
                 };
-                let too_long = |n: usize| {
-                    err(
-                        "RangeError",
-                        format!(
-                            "Invalid string length: the text would be {n} bytes, over the limit of {} bytes",
-                            self.max_text
-                        ),
-                    )
-                };
-                if len(&lhs) + len(&rhs) > self.max_text {
-                    return too_long(len(&lhs) + len(&rhs));
-                }
+                self.text_fits(len(&lhs) + len(&rhs))?;
                 let mut s = bumpalo::collections::String::new_in(self.arena);
                 for v in [lhs, rhs] {
                     if !matches!(v, JV::Undef) {
                         functions::stringify_into(&mut s, v)?;
                     }
                 }
-                if s.len() > self.max_text {
-                    return too_long(s.len());
-                }
+                self.text_fits(s.len())?;
                 Ok(JV::V(Value::Str(s.into_bump_str())))
             }
             BinOp::In => {
@@ -248,7 +235,28 @@ impl<'a, 'h> Ev<'a, 'h> {
                 format!("Argument {pos} of function \"{}\" does not match function signature", spec.name),
             );
         }
-        (spec.func)(self, args, input)
+        let made = (spec.func)(self, args, input)?;
+        // Every text a function makes is held to the payload limit, as on AWS (those that could
+        // make a far longer one, `$pad`, `$join` and `$replace`, check as they go).
+        if let JV::V(Value::Str(s)) = made {
+            self.text_fits(s.len())?;
+        }
+        Ok(made)
+    }
+
+    /// Whether a text of `bytes` may be made: AWS holds every intermediate value to the payload
+    /// limit, and a JavaScript engine's "Invalid string length" is what it says past it.
+    pub(crate) fn text_fits(&self, bytes: usize) -> Result<(), JError> {
+        if bytes <= self.max_text {
+            return Ok(());
+        }
+        err(
+            "RangeError",
+            format!(
+                "Invalid string length: the text would be {bytes} bytes, over the limit of {} bytes",
+                self.max_text
+            ),
+        )
     }
 }
 

@@ -106,6 +106,8 @@ pub(super) fn pad<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     if target <= len {
         return Ok(JV::V(Value::Str(text)));
     }
+    // Each character takes a byte at least: a width past the limit is too long before it is made.
+    ev.text_fits(usize::try_from(target).unwrap_or(usize::MAX))?;
     let fill: String = filler.chars().cycle().take((target - len) as usize).collect();
     Ok(s(ev, &if width < 0.0 { format!("{fill}{text}") } else { format!("{text}{fill}") }))
 }
@@ -164,6 +166,7 @@ pub(super) fn join<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
         if i > 0 {
             out.push_str(sep);
         }
+        ev.text_fits(out.len() + part.len())?;
         out.push_str(part);
     }
     Ok(s(ev, &out))
@@ -251,6 +254,7 @@ pub(super) fn replace<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], input: JV<'a>) -> R
                     expand_replacement(repl, &caps, &mut out);
                 }
             }
+            ev.text_fits(out.len())?;
             last = m.end();
         }
         out.push_str(&text[last..]);
@@ -261,6 +265,9 @@ pub(super) fn replace<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], input: JV<'a>) -> R
         return err("D3010", "Second argument of replace function cannot be an empty string");
     }
     let repl = str_arg("$replace", a, 2)?.unwrap_or("");
+    // Each match may lengthen the text: counted before it is made.
+    let matches = text.matches(pattern).take(limit).count();
+    ev.text_fits((text.len() - matches * pattern.len()).saturating_add(matches.saturating_mul(repl.len())))?;
     Ok(s(ev, &text.replacen(pattern, repl, limit)))
 }
 
