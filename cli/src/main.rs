@@ -267,8 +267,9 @@ fn validate(path: &str) -> Result<ExitCode, String> {
         }
         outln!("{} diagnostic(s)", diags.len());
     };
-    // Compiled, not only parsed, so that what validates runs: compiling also checks the nesting
-    // RuntimeLimits allow and the compiled form's 65,536 states in one machine.
+    // Compiled, not only parsed, so that what validates runs: compiling also checks the
+    // definition against RuntimeLimits (its size, states and nesting) and the compiled form's
+    // bounds.
     match StateMachine::compile(&text) {
         Ok(_) => {
             outln!("{path}: OK");

@@ -7,7 +7,8 @@
 //! uncommitted line) and resumes at line L + 1, so no line is ever lost; lines after the
 //! checkpoint may be produced twice across a crash, never missed. A last line with no newline
 //! is never covered by the checkpoint (the input may still be growing): its result is written,
-//! and a restart runs it again, as it then reads.
+//! and a restart runs it again, as it then reads (if it grew; one rewritten in place changes the
+//! input's head, and the restart refuses).
 
 use crate::checkpoint::{self, Checkpoint};
 use aslrt::{Execution, Runtime, StateMachine};
@@ -190,14 +191,14 @@ pub fn run(machine: &StateMachine, opts: &Options<'_>) -> Result<(), String> {
     };
     let result = runtime.stream(machine, source, opts.threads * 1024, format, |line, bytes| {
         sink.write_all(bytes)?;
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
         if unended.get() == Some(line) {
             return Ok(()); // written, but left to the next run to cover
         }
         done.line = line;
         done.offset += bytes.len() as u64;
-        if let Some(bar) = &progress {
-            bar.inc(1);
-        }
         if let Some(path) = durable {
             let kept = last.get_or_insert_with(Vec::new);
             kept.clear();

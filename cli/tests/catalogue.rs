@@ -1,9 +1,10 @@
 //! The hostile-input catalogue (`runtime/tests/hostile/catalogue.jsonl`), each case through the
-//! `aslrt` command under a 2 GiB address-space cap (`prlimit --as`) and a 60 s time cap: every
+//! `aslrt` command under a 2 GiB address-space cap (`prlimit --as`) and a time cap (60 s, or the
+//! case's `seconds`, for cases whose point is that they end quickly): every
 //! case must end with its named outcome, and none with a signal, a panic or an exit code other
 //! than 0 (an execution, whatever its status) or 1 (a definition refused).
 //!
-//! A case is `{"name", "definition", "input", "expect", "handlers"?}`. A text (definition or
+//! A case is `{"name", "definition", "input", "expect", "handlers"?, "seconds"?}`. A text (definition or
 //! input) is a string, `{"repeat": TEXT, "times": N}`, `{"concat": [TEXT, ...]}` or `{"hex":
 //! "..."}` (raw bytes); a definition may also be `{"parallels": N}` (N nested Parallel states)
 //! or `{"chain": N}` (N Pass states in a row). `expect` is `{"invalid": CODE}` (a definition
@@ -55,7 +56,8 @@ fn run_case(case: &Value, dir: &Path) -> Result<(), String> {
     std::fs::write(&def, definition(&case["definition"])).unwrap();
     std::fs::write(&input, text(&case["input"])).unwrap();
     let mut c = Command::new("prlimit");
-    c.arg("--as=2147483648").args(["timeout", "60"]).arg(env!("CARGO_BIN_EXE_aslrt"));
+    let seconds = case.get("seconds").and_then(Value::as_u64).unwrap_or(60).to_string();
+    c.arg("--as=2147483648").args(["timeout", &seconds]).arg(env!("CARGO_BIN_EXE_aslrt"));
     c.args(["run", def.to_str().unwrap(), "--input", input.to_str().unwrap(), "--virtual-clock"]);
     if let Some(h) = case.get("handlers") {
         let file = dir.join(format!("{name}.handlers.json"));

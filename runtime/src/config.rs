@@ -121,8 +121,11 @@ impl Default for Identity {
 /// Some bounds are not settings but rules of the language as AWS runs it, or of the parser,
 /// and are constants here: [`INTRINSIC_NESTING`](Self::INTRINSIC_NESTING),
 /// [`DEFINITION_JSON_DEPTH`](Self::DEFINITION_JSON_DEPTH), [`EVENT_JSON_DEPTH`](Self::EVENT_JSON_DEPTH),
-/// [`ARRAY_RANGE_ITEMS`](Self::ARRAY_RANGE_ITEMS) and [`HASH_INPUT_CHARS`](Self::HASH_INPUT_CHARS) /
-/// [`BASE64_INPUT_CHARS`](Self::BASE64_INPUT_CHARS). `StringMatches` needs no bound: it takes time
+/// [`JSONATA_PARSE_DEPTH`](Self::JSONATA_PARSE_DEPTH), [`JSONATA_RANGE_ITEMS`](Self::JSONATA_RANGE_ITEMS),
+/// [`VARIABLE_BYTES`](Self::VARIABLE_BYTES), [`VARIABLES_BYTES`](Self::VARIABLES_BYTES),
+/// [`WRITTEN_VALUE_BYTES`](Self::WRITTEN_VALUE_BYTES), [`ARRAY_RANGE_ITEMS`](Self::ARRAY_RANGE_ITEMS)
+/// and [`HASH_INPUT_CHARS`](Self::HASH_INPUT_CHARS) / [`BASE64_INPUT_CHARS`](Self::BASE64_INPUT_CHARS).
+/// Every text a JSONata function or `&` makes is held to the payload limit. `StringMatches` needs no bound: it takes time
 /// linear in its text and pattern, whatever they hold.
 ///
 /// # Example
@@ -157,7 +160,8 @@ pub struct RuntimeLimits {
     /// Largest definition, in bytes (AWS: 1 MiB, a hard quota).
     pub max_definition_bytes: usize,
     /// Most states in one definition, those inside Parallel branches and Map processors
-    /// included. The compiled form holds at most 65,536, the default.
+    /// included (65,536 by default; the compiled form holds at most 65,536 in each machine,
+    /// the top level and each branch or processor).
     pub max_states: usize,
     /// Deepest JSONata evaluation: expressions within expressions and function calls within
     /// calls. Deeper fails with `States.QueryEvaluationError` (JSONata's `U1001`, "Stack
@@ -168,8 +172,9 @@ pub struct RuntimeLimits {
     /// `States.QueryEvaluationError` (`U1002`).
     pub max_jsonata_steps: u64,
     /// Most items one Map state may iterate over. Past it the Map state fails with
-    /// `States.Runtime`. The default, 131,072, is more than a 256 KiB payload can hold, so only
-    /// item lists made during the run (a JSONata range, say) reach it.
+    /// `States.Runtime`. The default, 131,072, is more than a 256 KiB payload can hold, so with
+    /// the default payload limit only item lists made during the run (a JSONata range, say)
+    /// reach it.
     pub max_map_items: usize,
 }
 
@@ -210,7 +215,7 @@ impl RuntimeLimits {
         self
     }
 
-    /// These limits with [`max_states`](Self::max_states) set (at most 65,536 take effect).
+    /// These limits with [`max_states`](Self::max_states) set.
     pub fn max_states(mut self, states: usize) -> Self {
         self.max_states = states;
         self
@@ -285,6 +290,18 @@ impl RuntimeLimits {
     /// Deepest nesting of arrays and objects in an event; deeper fails the execution with
     /// `States.Runtime` (the event parser's own bound).
     pub const EVENT_JSON_DEPTH: usize = crate::common::EVENT_JSON_DEPTH;
+    /// Deepest nesting of a JSONata expression's syntax; deeper is a definition diagnostic.
+    pub const JSONATA_PARSE_DEPTH: u32 = crate::common::JSONATA_PARSE_DEPTH;
+    /// Most items a JSONata range (`[a..b]`) makes (JSONata's rule, `D2014`).
+    pub const JSONATA_RANGE_ITEMS: u64 = crate::common::JSONATA_RANGE_ITEMS;
+    /// Largest workflow variable, in bytes of JSON (AWS's quota: past it,
+    /// `States.DataLimitExceeded`).
+    pub const VARIABLE_BYTES: usize = crate::common::VARIABLE_BYTES;
+    /// Largest sum of the variables one state assigns, in bytes of JSON (AWS's quota).
+    pub const VARIABLES_BYTES: usize = crate::common::VARIABLES_BYTES;
+    /// Most bytes of JSON the writer writes of one value: `max_payload_bytes` takes effect up
+    /// to it.
+    pub const WRITTEN_VALUE_BYTES: usize = crate::common::WRITE_LIMIT;
     /// Most items `States.ArrayRange` makes (AWS's rule).
     pub const ARRAY_RANGE_ITEMS: usize = crate::common::ARRAY_RANGE_ITEMS;
     /// Longest input `States.Hash` takes, in characters (AWS's rule).

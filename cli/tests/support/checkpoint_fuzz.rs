@@ -7,9 +7,9 @@
 //! the output, the checkpoint and the input, with runs between them, and a last run. What must
 //! hold of every run:
 //! - it resumes exactly: the output then has the length of a clean run's over the same input,
-//!   and each of its bytes is either the clean run's or one an edit left in the output before
-//!   the run (edits to results the checkpoint does not check are kept, but nothing is skipped,
-//!   repeated or made up);
+//!   and each of its bytes is the clean run's, or one that an edit of the output put there and
+//!   that no run has rewritten since (edits to results the checkpoint does not check are kept,
+//!   but nothing is skipped, repeated or made up);
 //! - or it refuses, naming `--restart`, and has written nothing: the output is a prefix of what
 //!   it was;
 //! - `--restart` then gives exactly the clean run's output, and a run right after a resumed run
@@ -17,7 +17,9 @@
 
 use crate::stream::{self, Options};
 use aslrt::{Config, RuntimeLimits, StateMachine};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Routes on `$.fail`: a Pass for most events, a Fail for some; invalid JSON fails with
@@ -78,28 +80,39 @@ fn line(d: &mut Bytes<'_>, out: &mut Vec<u8>) {
     }
 }
 
-/// The files of one session, in a folder of this process's own.
+/// The files of one session, in a folder of its own (removed when it ends), and the places of
+/// the output that hold what an edit put there: a run may keep those, and nothing else that
+/// differs from a clean run's output.
 struct Files {
+    dir: PathBuf,
     input: PathBuf,
     output: PathBuf,
     checkpoint: PathBuf,
     clean: PathBuf,
+    edited: BTreeSet<usize>,
 }
 
 impl Files {
     fn new() -> Files {
-        let dir = std::env::temp_dir().join(format!("aslrt-checkpoint-fuzz-{}", std::process::id()));
+        static SESSION: AtomicU64 = AtomicU64::new(0);
+        let n = SESSION.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("aslrt-checkpoint-fuzz-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("the session folder is made");
-        let files = Files {
+        Files {
             input: dir.join("input"),
             output: dir.join("output"),
             checkpoint: dir.join("checkpoint"),
             clean: dir.join("clean"),
-        };
-        for f in [&files.input, &files.output, &files.checkpoint, &files.clean] {
-            let _ = std::fs::remove_file(f);
+            dir,
+            edited: BTreeSet::new(),
         }
-        files
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -126,7 +139,7 @@ fn stream(input: &Path, output: &Path, checkpoint: Option<&Path>, restart: bool)
 
 /// A run with the checkpoint, checked against a clean run over the same input: whether it
 /// resumed (or restarted) rather than refused.
-fn checked_run(f: &Files, restart: bool) -> bool {
+fn checked_run(f: &mut Files, restart: bool) -> bool {
     let before = read(&f.output);
     let result = stream(&f.input, &f.output, Some(&f.checkpoint), restart);
     let _ = std::fs::remove_file(&f.clean);
@@ -134,7 +147,9 @@ fn checked_run(f: &Files, restart: bool) -> bool {
     let (after, clean) = (read(&f.output), read(&f.clean));
     match result {
         Ok(()) => {
-            let kept = |i: usize| after[i] == clean[i] || before.get(i) == Some(&after[i]);
+            // An edited byte may stay as the edit left it; after --restart, none.
+            let edited = |i: usize| !restart && f.edited.contains(&i) && before.get(i) == Some(&after[i]);
+            let kept = |i: usize| after[i] == clean[i] || edited(i);
             let wrong = (after.len() != clean.len()).then_some(after.len().min(clean.len()));
             if let Some(i) = wrong.or_else(|| (0..after.len()).find(|&i| !kept(i))) {
                 panic!(
@@ -144,12 +159,14 @@ fn checked_run(f: &Files, restart: bool) -> bool {
                     String::from_utf8_lossy(&clean)
                 );
             }
+            f.edited.retain(|&i| i < after.len() && after[i] != clean[i]);
             true
         }
         Err(why) => {
             assert!(!restart, "--restart failed: {why}");
             assert!(why.contains("--restart"), "a refusal does not say how to start over: {why}");
             assert!(before.starts_with(&after), "a refused run changed the output: {why}");
+            f.edited.retain(|&i| i < after.len());
             false
         }
     }
@@ -164,26 +181,29 @@ fn set_field(checkpoint: &Path, key: &str, value: usize) {
     }
 }
 
-/// Cuts `file` to `at` (modulo its length plus one).
-fn truncate(file: &Path, at: usize) {
+/// Cuts `file` to `at` (modulo its length plus one); its new length.
+fn truncate(file: &Path, at: usize) -> usize {
     let mut bytes = read(file);
     bytes.truncate(at % (bytes.len() + 1));
-    std::fs::write(file, bytes).expect("the file is written");
+    std::fs::write(file, &bytes).expect("the file is written");
+    bytes.len()
 }
 
-/// XORs the byte at `at` (modulo the length) with `with`.
-fn flip(file: &Path, at: usize, with: u8) {
+/// XORs the byte at `at` (modulo the length) with `with`; where, if anywhere.
+fn flip(file: &Path, at: usize, with: u8) -> Option<usize> {
     let mut bytes = read(file);
-    if !bytes.is_empty() {
-        let i = at % bytes.len();
-        bytes[i] ^= with.max(1);
-        std::fs::write(file, bytes).expect("the file is written");
+    if bytes.is_empty() {
+        return None;
     }
+    let i = at % bytes.len();
+    bytes[i] ^= with.max(1);
+    std::fs::write(file, bytes).expect("the file is written");
+    Some(i)
 }
 
 pub fn check(data: &[u8]) {
     let mut d = Bytes(data);
-    let f = Files::new();
+    let mut f = Files::new();
     let mut input = Vec::new();
     for _ in 0..d.byte() % 12 {
         line(&mut d, &mut input);
@@ -202,24 +222,36 @@ pub fn check(data: &[u8]) {
     while !d.is_empty() && edits < 8 {
         edits += 1;
         match d.byte() % 13 {
-            0 => truncate(&f.output, d.number()),
-            1 => flip(&f.output, d.number(), d.byte()),
+            0 => {
+                let len = truncate(&f.output, d.number());
+                f.edited.retain(|&i| i < len);
+            }
+            1 => f.edited.extend(flip(&f.output, d.number(), d.byte())),
             2 => {
                 let _ = std::fs::remove_file(&f.output);
+                f.edited.clear();
             }
             3 => {
                 let _ = std::fs::remove_file(&f.checkpoint);
             }
             4 => set_field(&f.checkpoint, "line", d.number() % 16),
             5 => set_field(&f.checkpoint, "offset", d.number()),
-            6 => truncate(&f.checkpoint, d.number()),
+            6 => {
+                truncate(&f.checkpoint, d.number());
+            }
             7 => {
                 let mut out = read(&f.output);
+                let from = out.len();
                 line(&mut d, &mut out);
+                f.edited.extend(from..out.len());
                 std::fs::write(&f.output, out).expect("the output is written");
             }
-            8 => flip(&f.input, d.number(), d.byte()),
-            9 => truncate(&f.input, d.number()),
+            8 => {
+                flip(&f.input, d.number(), d.byte());
+            }
+            9 => {
+                truncate(&f.input, d.number());
+            }
             10 => {
                 let mut more = read(&f.input);
                 line(&mut d, &mut more);
@@ -228,11 +260,12 @@ pub fn check(data: &[u8]) {
             }
             11 => std::fs::write(&f.checkpoint, &first).expect("the checkpoint is written"),
             _ => {
-                checked_run(&f, d.byte() % 4 == 0);
+                let restart = d.byte() % 4 == 0;
+                checked_run(&mut f, restart);
             }
         }
     }
-    let resumed = checked_run(&f, false);
+    let resumed = checked_run(&mut f, false);
     // Nothing changed since: the same again, and the output as it was.
     let settled = read(&f.output);
     let again = stream(&f.input, &f.output, Some(&f.checkpoint), false);

@@ -68,6 +68,14 @@ pub const ARRAY_RANGE_ITEMS: usize = 1000;
 pub const HASH_INPUT_CHARS: usize = 10_000;
 /// Longest input of `States.Base64Encode` and `States.Base64Decode`, in characters.
 pub const BASE64_INPUT_CHARS: usize = 10_000;
+/// Deepest nesting of a JSONata expression's syntax.
+pub const JSONATA_PARSE_DEPTH: u32 = 200;
+/// Most items a JSONata range (`[a..b]`) makes, as JSONata allows.
+pub const JSONATA_RANGE_ITEMS: u64 = 10_000_000;
+/// Largest workflow variable, in bytes of JSON (AWS's quota).
+pub const VARIABLE_BYTES: usize = 256 * 1024;
+/// Largest sum of the variables one state assigns, in bytes of JSON (AWS's quota).
+pub const VARIABLES_BYTES: usize = 10 * 1024 * 1024;
 /// `RuntimeLimits::max_jsonata_depth`'s default.
 pub const JSONATA_DEPTH: u32 = 400;
 /// `RuntimeLimits::max_jsonata_steps`' default.

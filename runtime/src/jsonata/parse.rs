@@ -68,7 +68,7 @@ struct Parser<'t> {
 }
 
 /// Nesting beyond this is a syntax error rather than a stack overflow.
-const MAX_DEPTH: u32 = 200;
+const MAX_DEPTH: u32 = crate::common::JSONATA_PARSE_DEPTH;
 
 fn lbp(t: &Tok) -> u32 {
     match t {

@@ -6,7 +6,8 @@
 
 /// Why `text` is not JSON: "what (line L, column C)", or `fallback` if serde_json reads it.
 /// What serde_json reads and simd-json does not is an integer past 64 bits (simd-json says
-/// "InvalidNumber at character N"): that is said in words too.
+/// "InvalidNumber at character N"): that is said in words too. Nesting past simd-json's 1,024
+/// levels is said with simd-json's place (serde_json would stop at 128).
 pub fn explain_invalid_json(text: &[u8], fallback: &str) -> String {
     // serde_json stops at 128 levels, simd-json at 1024: its place is the one to give.
     if let Some(rest) = fallback.strip_prefix("DepthLimitExceeded at character ") {

@@ -361,6 +361,9 @@ mod tests {
         let pattern = format!("*{}b", "a".repeat(128 * 1024));
         assert!(!string_matches(&text, &pattern));
         assert!(string_matches(&text, &format!("*{}", "a".repeat(128 * 1024))));
+        // A long run in the middle (found by searching, not fixed at an end).
+        assert!(!string_matches(&text, &format!("*{}b*", "a".repeat(128 * 1024))));
+        assert!(string_matches(&text, &format!("*{}*", "a".repeat(128 * 1024))));
         assert!(!string_matches(&text, &"*a".repeat(256 * 1024 + 1)));
     }
 

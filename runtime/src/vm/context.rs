@@ -20,8 +20,8 @@ impl<'a> Vm<'a> {
         vars: &'a [Cell<JV<'a>>],
         sc: &StateCtx<'a>,
     ) -> Result<(), Fault<'a>> {
-        const VARIABLE_LIMIT: usize = 256 * 1024;
-        const EXECUTION_LIMIT: usize = 10 * 1024 * 1024;
+        const VARIABLE_LIMIT: usize = crate::common::VARIABLE_BYTES;
+        const EXECUTION_LIMIT: usize = crate::common::VARIABLES_BYTES;
         let mut total = 0usize;
         for (slot, v) in spec.slots.iter().zip(values) {
             let size = json_len(v);

@@ -362,7 +362,7 @@ impl<'a, 'h> Ev<'a, 'h> {
                     let (lo, hi) = (as_int(lo, "T2003")?, as_int(hi, "T2004")?);
                     if let (Some(lo), Some(hi)) = (lo, hi) {
                         if hi >= lo {
-                            if hi - lo >= 10_000_000 {
+                            if hi - lo >= crate::common::JSONATA_RANGE_ITEMS as i64 {
                                 return err("D2014", "The size of the sequence allocated by the range operator (..) must not exceed 1e7.");
                             }
                             out.extend((lo..=hi).map(Value::Int));
