@@ -57,13 +57,25 @@ def test_execute_many_releases_the_gil() -> None:
 
 def test_stream_yields_in_input_order_while_later_items_run() -> None:
     started: list[int] = []
+    second_read = threading.Event()
 
     def items() -> Iterator[dict[str, int]]:
         for n in range(100):
             started.append(n)
+            if n == 1:
+                second_read.set()
             yield {"n": n}
 
-    sm = aslrt.StateMachine(CHOICE)
+    def twice(event: dict[str, int]) -> dict[str, int]:
+        # The first item waits until the stream has read the second, as a slow first item
+        # would: however loaded the host, later items are read while it runs.
+        if event["n"] == 0:
+            second_read.wait(10)
+        return {"twice": 2 * event["n"]}
+
+    arn = "arn:aws:states:::local:twice"
+    task = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}
+    sm = aslrt.StateMachine(task, {arn: twice})
     stream = sm.stream(items(), threads=2, max_in_flight=8)
     first_item, first = next(stream)
     assert first_item == {"n": 0} and first.output == {"twice": 0}

@@ -1,7 +1,10 @@
 /* The hostile-input catalogue through the C API (the file catalogue.py expands from
  * runtime/tests/hostile/catalogue.jsonl): each definition compiled with aslrt_builder_compile
  * and, where it compiles, run once with aslrt_machine_execute on its input. Every case must end
- * with its named outcome; run.sh runs this under valgrind (no memory error, nothing lost). */
+ * with its named outcome; run.sh runs this under valgrind (no memory error, nothing lost).
+ * Handlers: raise (replies with a failure), panic (returns non-zero without a reply, a C
+ * handler's way to crash), sleep (sleeps, then echoes) and non_json (replies "{not json"). */
+#define _POSIX_C_SOURCE 200809L
 #include "aslrt.h"
 #include "check.h"
 
@@ -9,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct bytes {
   char *ptr;
@@ -42,15 +46,30 @@ static aslrt_str view(struct bytes b) {
   return s;
 }
 
-/* A raise handler: userdata holds its error and cause. */
+/* A handler: userdata holds its kind, and the error and cause or time it needs. */
+enum kind { RAISE, PANIC, SLEEP, NON_JSON };
 struct raise {
+  uint32_t kind, millis;
   struct bytes error, cause;
 };
 
 static int32_t raising(void *userdata, aslrt_str input, aslrt_task_reply *reply) {
-  (void)input;
   struct raise *r = userdata;
-  return aslrt_task_reply_fail(reply, view(r->error), view(r->cause)) == ASLRT_OK ? 0 : 1;
+  switch (r->kind) {
+  case RAISE:
+    return aslrt_task_reply_fail(reply, view(r->error), view(r->cause)) == ASLRT_OK ? 0 : 1;
+  case PANIC:
+    return 7;
+  case SLEEP: {
+    struct timespec pause = {r->millis / 1000, (long)(r->millis % 1000) * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    return aslrt_task_reply_ok(reply, input) == ASLRT_OK ? 0 : 1;
+  }
+  default: {
+    aslrt_str garbage = {"{not json", 9};
+    return aslrt_task_reply_ok(reply, garbage) == ASLRT_INVALID_JSON ? 0 : 1;
+  }
+  }
 }
 
 static int last_error_has(const char *part) {
@@ -82,14 +101,17 @@ int main(int argc, char **argv) {
     struct bytes name = field(), def = field(), input = field();
     uint32_t kind = u32();
     struct bytes wanted = field(), error = field();
+    uint32_t system_clock = u32();
     uint32_t nhandlers = u32();
     struct raise *raises = calloc(nhandlers ? nhandlers : 1, sizeof *raises);
     aslrt_builder *b = aslrt_builder_new();
-    aslrt_builder_set_clock(b, ASLRT_CLOCK_VIRTUAL, 0);
+    aslrt_builder_set_clock(b, system_clock ? ASLRT_CLOCK_SYSTEM : ASLRT_CLOCK_VIRTUAL, 0);
     for (uint32_t h = 0; h < nhandlers; h++) {
       struct bytes resource = field();
+      raises[h].kind = u32();
       raises[h].error = field();
       raises[h].cause = field();
+      raises[h].millis = u32();
       aslrt_builder_add_handler(b, view(resource), raising, &raises[h]);
       free(resource.ptr);
     }

@@ -1,7 +1,9 @@
 """Expands the hostile-input catalogue (runtime/tests/hostile/catalogue.jsonl) into the flat
 file ffi/tests/c/catalogue.c reads, since C has no JSON reader: per case, length-prefixed
 (u32, little-endian) fields: name, definition, input, expectation kind, expected code or status,
-expected error, then the raise handlers as (resource, error, cause) triples.
+expected error, the clock (0 virtual, 1 system), then the handlers as (resource, kind, error,
+cause, millis), kind 0 raise, 1 panic, 2 sleep, 3 non_json. Cases for other front ends only are
+left out.
 
     python3 ffi/tests/c/catalogue.py OUT
 """
@@ -22,9 +24,12 @@ def field(b: bytes) -> bytes:
     return struct.pack("<I", len(b)) + b
 
 
+HANDLERS = {"raise": 0, "panic": 1, "sleep": 2, "non_json": 3}
+C_CASES = [c for c in CASES if "c" in c.get("front_ends", ["c"])]
+
 with open(sys.argv[1], "wb") as out:
-    out.write(struct.pack("<I", len(CASES)))
-    for case in CASES:
+    out.write(struct.pack("<I", len(C_CASES)))
+    for case in C_CASES:
         expect = case["expect"]
         kind = next(k for k in KINDS if k in expect)
         wanted = expect.get("invalid") or expect.get("status") or ""
@@ -34,9 +39,12 @@ with open(sys.argv[1], "wb") as out:
         out.write(struct.pack("<I", KINDS[kind]))
         out.write(field(wanted.encode()))
         out.write(field((expect.get("error") or "").encode()))
+        out.write(struct.pack("<I", 1 if case.get("clock") == "system" else 0))
         handlers = case.get("handlers", {})
         out.write(struct.pack("<I", len(handlers)))
         for resource, spec in handlers.items():
-            assert spec["kind"] == "raise", spec
-            for part in (resource, spec["error"], spec.get("cause") or ""):
+            out.write(field(resource.encode()))
+            out.write(struct.pack("<I", HANDLERS[spec["kind"]]))
+            for part in (spec.get("error") or "", spec.get("cause") or ""):
                 out.write(field(part.encode()))
+            out.write(struct.pack("<I", spec.get("millis", 0)))

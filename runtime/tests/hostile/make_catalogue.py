@@ -17,10 +17,12 @@ def rep(t, n): return {"repeat": t, "times": n}
 def cat(*ts): return {"concat": list(ts)}
 def PX(expr_parts):
     return cat('{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"x.$":"', *expr_parts, '"},"End":true}}}')
-def add(name, definition, input="{}", expect=None, handlers=None, note=None, seconds=None):
+def add(name, definition, input="{}", expect=None, handlers=None, note=None, seconds=None, clock=None, front_ends=None):
     c = {"name": name, "definition": definition, "input": input, "expect": expect}
     if handlers: c["handlers"] = handlers
     if seconds: c["seconds"] = seconds
+    if clock: c["clock"] = clock
+    if front_ends: c["front_ends"] = front_ends
     cases.append(c)
 inv = lambda code: {"invalid": code}
 fails = lambda err: {"status": "FAILED", "error": err}
@@ -124,6 +126,17 @@ add("task_raises_uncaught", M({"A": {"Type": "Task", "Resource": "arn:aws:states
 add("task_raises_and_is_caught", M({"A": {"Type": "Task", "Resource": "arn:aws:states:::local:r", "Catch": [{"ErrorEquals": ["Custom.Oops"], "Next": "B"}], "End": True}, "B": {"Type": "Succeed"}}), handlers={"arn:aws:states:::local:r": {"kind": "raise", "error": "Custom.Oops", "cause": "broke"}}, expect=ok)
 add("task_retries_exhausted", M({"A": {"Type": "Task", "Resource": "arn:aws:states:::local:r", "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 3, "IntervalSeconds": 1}], "End": True}}), handlers={"arn:aws:states:::local:r": {"kind": "raise", "error": "Custom.Oops", "cause": "broke"}}, expect=fails("Custom.Oops"))
 add("lambda_invoke_without_function_name", M({"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"Payload": {}}, "End": True}}), expect=fails("States.Runtime"))
+# Handlers that crash, hang or answer with no JSON, each in its front end's own way: a panic in
+# Rust, a non-zero return without a reply in C, a raised ZeroDivisionError in Python (whose error
+# is the class name, as with Lambda); a sync sleep past TimeoutSeconds on the system clock; a
+# reply of "{not json" in C, a set in Python (a Rust handler cannot return anything but JSON).
+T = lambda **extra: M({"A": dict({"Type": "Task", "Resource": "arn:aws:states:::local:h", "End": True}, **extra)})
+PANIC = {"arn:aws:states:::local:h": {"kind": "panic", "message": "boom"}}
+add("task_handler_panics", T(), handlers=PANIC, expect={"status": "FAILED", "error": "States.TaskFailed", "python_error": "ZeroDivisionError"})
+add("task_handler_panics_and_is_caught", M({"A": {"Type": "Task", "Resource": "arn:aws:states:::local:h", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "B"}], "End": True}, "B": {"Type": "Succeed"}}), handlers=PANIC, expect=ok)
+add("task_handler_panics_in_each_of_200_map_items", M({"A": {"Type": "Map", "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:h", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "D"}], "End": True}, "D": {"Type": "Pass", "End": True}}}, "End": True}}), input=json.dumps(list(range(200))), handlers=PANIC, expect=ok)
+add("task_handler_sleeps_past_its_timeout", T(TimeoutSeconds=1), handlers={"arn:aws:states:::local:h": {"kind": "sleep", "millis": 2500}}, expect={"status": "FAILED", "error": "States.Timeout"}, clock="system")
+add("task_handler_returns_non_json", T(), handlers={"arn:aws:states:::local:h": {"kind": "non_json"}}, expect={"status": "FAILED", "error": "States.TaskFailed", "python_error": "Runtime.MarshalError"}, front_ends=["c", "python"])
 # --- limits
 add("choice_loop_forever", M({"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "C"}], "Default": "A"}, "C": {"Type": "Succeed"}}), expect=fails("States.Runtime"))
 # AWS fails this one with States.DataLimitExceeded once an output passes 256 KiB; outputs are not
