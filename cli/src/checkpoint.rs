@@ -108,7 +108,8 @@ pub fn verify(c: &Checkpoint, path: &str, output: &mut File, output_path: &str, 
     let last = last_line(output, c.offset).map_err(|e| format!("{output_path}: {e}"))?;
     // The result line names its input line: it must be the checkpoint's last.
     let names = format!("{{\"line\":{},", c.line);
-    if sha256_hex(&last) != c.last_line || !last.starts_with(names.as_bytes()) {
+    let recorded = last.as_ref().is_some_and(|l| sha256_hex(l) == c.last_line && l.starts_with(names.as_bytes()));
+    if !recorded {
         return refuse(format!(
             "the result line that ends at byte {} of {output_path} is not the one it recorded (the output \
              or the checkpoint was changed)",
@@ -122,31 +123,38 @@ pub fn verify(c: &Checkpoint, path: &str, output: &mut File, output_path: &str, 
     Ok(())
 }
 
-/// The line of `f` that ends at byte `end` (its newline included): read back from `end` in
-/// blocks, up to the newline before it.
-fn last_line(f: &mut File, end: u64) -> std::io::Result<Vec<u8>> {
+/// The longest result line: four times the most the writer writes of one value, enough for an
+/// output and a cause that quotes one. A longer "line" is no result of ours, and is not read.
+const MAX_LINE: usize = 4 * aslrt::RuntimeLimits::WRITTEN_VALUE_BYTES;
+
+/// The line of `f` that ends at byte `end` (its newline included): the newline before it is
+/// looked for back from `end`, a block at a time, then the line is read once; `None` if it is
+/// longer than [`MAX_LINE`].
+fn last_line(f: &mut File, end: u64) -> std::io::Result<Option<Vec<u8>>> {
     const BLOCK: u64 = 64 * 1024;
-    let mut line: Vec<u8> = Vec::new();
+    let mut block = vec![0; BLOCK as usize];
     // The line's own newline is its last byte: search before it.
-    let mut at = end;
-    loop {
-        let from = at.saturating_sub(BLOCK);
-        let mut block = vec![0; (at - from) as usize];
-        f.seek(SeekFrom::Start(from))?;
-        f.read_exact(&mut block)?;
-        let searched = if at == end { block.len().saturating_sub(1) } else { block.len() };
-        if let Some(i) = memchr::memrchr(b'\n', &block[..searched]) {
-            block.drain(..=i);
-            block.extend_from_slice(&line);
-            return Ok(block);
+    let mut at = end.saturating_sub(1);
+    let start = loop {
+        if end - at > MAX_LINE as u64 {
+            return Ok(None);
         }
-        block.extend_from_slice(&line);
-        line = block;
+        let from = at.saturating_sub(BLOCK);
+        let part = &mut block[..(at - from) as usize];
+        f.seek(SeekFrom::Start(from))?;
+        f.read_exact(part)?;
+        if let Some(i) = memchr::memrchr(b'\n', part) {
+            break from + i as u64 + 1;
+        }
         if from == 0 {
-            return Ok(line);
+            break 0;
         }
         at = from;
-    }
+    };
+    let mut line = vec![0; (end - start) as usize];
+    f.seek(SeekFrom::Start(start))?;
+    f.read_exact(&mut line)?;
+    Ok(Some(line))
 }
 
 #[cfg(test)]
@@ -160,9 +168,21 @@ mod tests {
         std::fs::write(&path, format!("a\n{long}\nb\n")).unwrap();
         let mut f = File::open(&path).unwrap();
         let end = 2 + long.len() as u64 + 1;
-        assert_eq!(last_line(&mut f, end).unwrap(), format!("{long}\n").into_bytes());
-        assert_eq!(last_line(&mut f, 2).unwrap(), b"a\n");
-        assert_eq!(last_line(&mut f, end + 2).unwrap(), b"b\n");
+        assert_eq!(last_line(&mut f, end).unwrap(), Some(format!("{long}\n").into_bytes()));
+        assert_eq!(last_line(&mut f, 2).unwrap().as_deref(), Some(&b"a\n"[..]));
+        assert_eq!(last_line(&mut f, end + 2).unwrap().as_deref(), Some(&b"b\n"[..]));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_last_line_longer_than_any_result_is_not_read_whole() {
+        // A file of zeros (sparse), with no newline: its "last line" is no result line.
+        let path = std::env::temp_dir().join(format!("aslrt-long-line-{}", std::process::id()));
+        let f = File::create(&path).unwrap();
+        let len = MAX_LINE as u64 + (1 << 20);
+        f.set_len(len).unwrap();
+        let mut f = File::open(&path).unwrap();
+        assert_eq!(last_line(&mut f, len).unwrap(), None);
         let _ = std::fs::remove_file(&path);
     }
 }
