@@ -156,8 +156,18 @@ fn run_case(case: &Value, dir: &Path) -> Result<(), String> {
     }
     let expect = &case["expect"];
     let result = || serde_json::from_str::<Value>(stdout.trim()).map_err(|e| format!("no result ({e}): {}", said()));
-    let fine = if let Some(code_wanted) = expect.get("invalid").and_then(Value::as_str) {
-        code == Some(1) && stderr.contains(code_wanted)
+    let fine = if let Some(wanted) = expect.get("invalid") {
+        // Exactly the diagnostics named, in order: the CLI writes each as "  CODE: message at …".
+        let wanted: Vec<&str> = match wanted {
+            Value::Array(codes) => codes.iter().filter_map(Value::as_str).collect(),
+            one => one.as_str().into_iter().collect(),
+        };
+        let got: Vec<&str> = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("  ")?.split_once(": ").map(|(code, _)| code))
+            .filter(|code| !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+            .collect();
+        code == Some(1) && got == wanted
     } else if expect.get("too_large").is_some() {
         code == Some(1) && stderr.contains("too large")
     } else if expect.get("bad_utf8").is_some() {

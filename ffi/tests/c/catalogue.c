@@ -3,7 +3,10 @@
  * and, where it compiles, run once with aslrt_machine_execute on its input. Every case must end
  * with its named outcome; run.sh runs this under valgrind (no memory error, nothing lost).
  * Handlers: raise (replies with a failure), panic (returns non-zero without a reply, a C
- * handler's way to crash), sleep (sleeps, then echoes) and non_json (replies "{not json"). */
+ * handler's way to crash), sleep (sleeps, then echoes) and non_json (replies "{not json").
+ * Each case has its time cap (SLOWDOWN times the case's, for valgrind): past it the program
+ * names the case and exits 1. Memory is capped in process by RuntimeLimits' arena cap (valgrind
+ * cannot run under an address-space cap). */
 #define _POSIX_C_SOURCE 200809L
 #include "aslrt.h"
 #include "check.h"
@@ -12,7 +15,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
+#include <unistd.h>
+
+/* How much slower a case may run here than its cap allows natively: valgrind's slowdown. */
+#define SLOWDOWN 30
+
+static char current[256]; /* the name of the case running, for the alarm */
+
+static void too_slow(int sig) {
+  (void)sig;
+  static const char what[] = "catalogue: a case ran past its time cap: ";
+  ssize_t w = write(2, what, sizeof what - 1);
+  w += write(2, current, strlen(current));
+  w += write(2, "\n", 1);
+  (void)w;
+  _exit(1);
+}
 
 struct bytes {
   char *ptr;
@@ -72,10 +92,21 @@ static int32_t raising(void *userdata, aslrt_str input, aslrt_task_reply *reply)
   }
 }
 
-static int last_error_has(const char *part) {
-  static char buf[1 << 16];
+/* Whether the last error lists exactly the diagnostics whose codes `codes` holds, one per line,
+ * in order: it reads "invalid definition:", then a line "CODE: message at POINTER" each. */
+static int diagnostics_are(const char *codes) {
+  static char buf[1 << 20];
   aslrt_last_error(buf, sizeof buf);
-  return strstr(buf, part) != NULL;
+  const char *line = strchr(buf, '\n');
+  const char *code = codes;
+  while (line != NULL && *code != '\0') {
+    line++;
+    size_t n = strcspn(code, "\n");
+    if (strncmp(line, code, n) != 0 || line[n] != ':') return 0;
+    code += n + (code[n] == '\n');
+    line = strchr(line, '\n');
+  }
+  return line == NULL && *code == '\0';
 }
 
 static int view_is(aslrt_str v, const char *want) {
@@ -97,12 +128,16 @@ int main(int argc, char **argv) {
     return 2;
   }
   uint32_t cases = u32();
+  signal(SIGALRM, too_slow);
   for (uint32_t c = 0; c < cases; c++) {
     struct bytes name = field(), def = field(), input = field();
     uint32_t kind = u32();
     struct bytes wanted = field(), error = field();
     uint32_t system_clock = u32();
+    uint32_t seconds = u32();
     uint32_t nhandlers = u32();
+    snprintf(current, sizeof current, "%s", name.ptr);
+    alarm(seconds * SLOWDOWN);
     struct raise *raises = calloc(nhandlers ? nhandlers : 1, sizeof *raises);
     aslrt_builder *b = aslrt_builder_new();
     aslrt_builder_set_clock(b, system_clock ? ASLRT_CLOCK_SYSTEM : ASLRT_CLOCK_VIRTUAL, 0);
@@ -119,7 +154,7 @@ int main(int argc, char **argv) {
     aslrt_status compiled = aslrt_builder_compile(b, view(def), &machine);
     int ok;
     if (kind == 0) {
-      ok = compiled == ASLRT_INVALID_DEFINITION && last_error_has(wanted.ptr);
+      ok = compiled == ASLRT_INVALID_DEFINITION && diagnostics_are(wanted.ptr);
     } else if (kind == 1) {
       ok = compiled == ASLRT_DEFINITION_TOO_LARGE;
     } else if (kind == 2) {
@@ -135,6 +170,7 @@ int main(int argc, char **argv) {
       }
       aslrt_result_free(result);
     }
+    alarm(0);
     aslrt_machine_free(machine);
     if (!ok) fprintf(stderr, "catalogue: case %s did not end as named (compile status %d)\n", name.ptr, compiled);
     CHECK(ok);

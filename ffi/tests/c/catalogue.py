@@ -1,7 +1,7 @@
 """Expands the hostile-input catalogue (runtime/tests/hostile/catalogue.jsonl) into the flat
 file ffi/tests/c/catalogue.c reads, since C has no JSON reader: per case, length-prefixed
 (u32, little-endian) fields: name, definition, input, expectation kind, expected code or status,
-expected error, the clock (0 virtual, 1 system), then the handlers as (resource, kind, error,
+expected error, the clock (0 virtual, 1 system), the time cap in seconds, then the handlers as (resource, kind, error,
 cause, millis), kind 0 raise, 1 panic, 2 sleep, 3 non_json. Cases for other front ends only are
 left out.
 
@@ -32,7 +32,9 @@ with open(sys.argv[1], "wb") as out:
     for case in C_CASES:
         expect = case["expect"]
         kind = next(k for k in KINDS if k in expect)
-        wanted = expect.get("invalid") or expect.get("status") or ""
+        invalid = expect.get("invalid")
+        # The codes, one per line, in order (catalogue.c checks the diagnostics are exactly these).
+        wanted = ("\n".join(invalid) if isinstance(invalid, list) else invalid) or expect.get("status") or ""
         out.write(field(case["name"].encode()))
         out.write(field(definition(case["definition"])))
         out.write(field(text(case["input"])))
@@ -40,6 +42,7 @@ with open(sys.argv[1], "wb") as out:
         out.write(field(wanted.encode()))
         out.write(field((expect.get("error") or "").encode()))
         out.write(struct.pack("<I", 1 if case.get("clock") == "system" else 0))
+        out.write(struct.pack("<I", case.get("seconds", 60)))
         handlers = case.get("handlers", {})
         out.write(struct.pack("<I", len(handlers)))
         for resource, spec in handlers.items():

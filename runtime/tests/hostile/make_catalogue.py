@@ -24,7 +24,8 @@ def add(name, definition, input="{}", expect=None, handlers=None, note=None, sec
     if clock: c["clock"] = clock
     if front_ends: c["front_ends"] = front_ends
     cases.append(c)
-inv = lambda code: {"invalid": code}
+# The diagnostics' codes, in order: exactly these, no more.
+inv = lambda *codes: {"invalid": codes[0] if len(codes) == 1 else list(codes)}
 fails = lambda err: {"status": "FAILED", "error": err}
 ok = {"status": "SUCCEEDED"}
 # --- malformed and invalid definitions
@@ -36,8 +37,8 @@ add("definition_invalid_utf8", cat('{"StartAt":"', {"hex": "ff"}, '","States":{}
 add("definition_trailing_text", P() + " extra", expect=inv("INVALID_JSON_DESCRIPTION"))
 add("missing_start_at", json.dumps({"States": {"A": {"Type": "Succeed"}}}), expect=inv("SCHEMA_VALIDATION_FAILED"))
 add("start_at_names_no_state", M({"A": {"Type": "Succeed"}}, start="Nope"), expect=inv("MISSING_TRANSITION_TARGET"))
-add("next_names_no_state", M({"A": {"Type": "Pass", "Next": "Nowhere"}}), expect=inv("MISSING_TRANSITION_TARGET"))
-add("empty_states", M({}), expect=inv("SCHEMA_VALIDATION_FAILED"))
+add("next_names_no_state", M({"A": {"Type": "Pass", "Next": "Nowhere"}}), expect=inv("MISSING_TRANSITION_TARGET", "MISSING_END_STATE"))
+add("empty_states", M({}), expect=inv("SCHEMA_VALIDATION_FAILED", "MISSING_TRANSITION_TARGET"))
 add("state_written_as_empty_object", M({"A": {}}), expect=inv("SCHEMA_VALIDATION_FAILED"))
 add("unknown_state_type", M({"A": {"Type": "Teleport", "End": True}}), expect=inv("SCHEMA_VALIDATION_FAILED"))
 add("duplicate_state_name", '{"StartAt":"A","States":{"A":{"Type":"Succeed"},"A":{"Type":"Succeed"}}}', expect=inv("DUPLICATE_STATE_NAME"))
