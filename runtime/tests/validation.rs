@@ -137,6 +137,26 @@ fn an_unreadable_part_hides_only_what_depends_on_it() {
 fn validation_codes() {
     let first = |def: &str| diagnostics(def).into_iter().next();
     assert_eq!(first("{").unwrap().0, "INVALID_JSON_DESCRIPTION");
+    // AWS's codes and wording: an empty definition, a state name past 80 characters.
+    for empty in ["", " \n\t"] {
+        assert_eq!(
+            first(empty).unwrap(),
+            ("MISSING_DESCRIPTION".into(), "".into(), "Received a null or empty workflow input.".into())
+        );
+    }
+    let long = "S".repeat(81);
+    let def = format!(r#"{{"StartAt": "{long}", "States": {{"{long}": {{"Type": "Succeed"}}}}}}"#);
+    assert_eq!(
+        diagnostics(&def),
+        vec![(
+            "INVALID_STATE_NAME".into(),
+            format!("/States/{long}"),
+            format!("Invalid State name: State '{long}' exceeds the 80-character limit allowed by the service")
+        )]
+    );
+    let eighty = "S".repeat(80);
+    assert!(diagnostics(&format!(r#"{{"StartAt": "{eighty}", "States": {{"{eighty}": {{"Type": "Succeed"}}}}}}"#))
+        .is_empty());
     assert_eq!(
         first(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}"#).unwrap(),
         ("MISSING_END_STATE".into(), "".into(), "Workflow has no terminal state".into())

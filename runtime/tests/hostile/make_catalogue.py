@@ -29,7 +29,10 @@ inv = lambda *codes: {"invalid": codes[0] if len(codes) == 1 else list(codes)}
 fails = lambda err: {"status": "FAILED", "error": err}
 ok = {"status": "SUCCEEDED"}
 # --- malformed and invalid definitions
-add("empty_definition", "", expect=inv("INVALID_JSON_DESCRIPTION"))
+# AWS's codes (the ValidateStateMachineDefinition diagnostics' list; CreateStateMachine's
+# "INVALID_STATE_NAME: Invalid State name: State '…' exceeds the 80-character limit").
+add("empty_definition", "", expect=inv("MISSING_DESCRIPTION"))
+add("whitespace_definition", " \n\t", expect=inv("MISSING_DESCRIPTION"))
 add("definition_not_json", "{nope", expect=inv("INVALID_JSON_DESCRIPTION"))
 add("definition_truncated", '{"StartAt":"A","States":{"A":{"Type":"Pass"', expect=inv("INVALID_JSON_DESCRIPTION"))
 add("definition_is_an_array", "[]", expect=inv("SCHEMA_VALIDATION_FAILED"))
@@ -42,7 +45,7 @@ add("empty_states", M({}), expect=inv("SCHEMA_VALIDATION_FAILED", "MISSING_TRANS
 add("state_written_as_empty_object", M({"A": {}}), expect=inv("SCHEMA_VALIDATION_FAILED"))
 add("unknown_state_type", M({"A": {"Type": "Teleport", "End": True}}), expect=inv("SCHEMA_VALIDATION_FAILED"))
 add("duplicate_state_name", '{"StartAt":"A","States":{"A":{"Type":"Succeed"},"A":{"Type":"Succeed"}}}', expect=inv("DUPLICATE_STATE_NAME"))
-add("state_name_of_81_characters", M({"A" * 81: {"Type": "Succeed"}}, start="A" * 81), expect=inv("SCHEMA_VALIDATION_FAILED"))
+add("state_name_of_81_characters", M({"A" * 81: {"Type": "Succeed"}}, start="A" * 81), expect=inv("INVALID_STATE_NAME"))
 add("unreachable_state", M({"A": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}), expect=inv("MISSING_TRANSITION_TARGET"))
 add("cycle_with_no_end", M({"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}), expect=inv("MISSING_END_STATE"))
 add("unknown_field", P(Bogus=1), expect=inv("SCHEMA_VALIDATION_FAILED"))

@@ -22,6 +22,15 @@ const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 /// as a placeholder, so that one run reports everything). `Err` when there is nothing to read:
 /// the text is not a JSON object.
 pub fn read(text: &str) -> Result<(Definition, Vec<Diagnostic>), Vec<Diagnostic>> {
+    if text.trim().is_empty() {
+        // AWS's code and wording for an empty definition.
+        return Err(vec![Diagnostic {
+            code: "MISSING_DESCRIPTION",
+            location: String::new(),
+            message: "Received a null or empty workflow input.".into(),
+            note: None,
+        }]);
+    }
     let (json, repeated) = match json::read(text) {
         Ok(read) => read,
         Err(json::ReadError::TooDeep(at)) => {
@@ -173,8 +182,14 @@ impl Parser {
                         // AWS's wording; the state read is the last of that name.
                         self.diag("DUPLICATE_STATE_NAME", &sp, format!("Duplicate State name: {name}"));
                     }
-                    if name.is_empty() || name.chars().count() > 80 {
-                        self.schema(&sp, "a state name must be 1 to 80 characters long");
+                    if name.chars().count() > 80 {
+                        // AWS's code and wording (CreateStateMachine's InvalidDefinition).
+                        let why = format!(
+                            "Invalid State name: State '{name}' exceeds the 80-character limit allowed by the service"
+                        );
+                        self.diag("INVALID_STATE_NAME", &sp, why);
+                    } else if name.is_empty() {
+                        self.diag("INVALID_STATE_NAME", &sp, "Invalid State name: a state name must not be empty");
                     }
                     match s.as_object() {
                         Some(o) => states.push(self.state(name, o, &sp)),
