@@ -207,7 +207,8 @@ fn nested_too_deep(m: &crate::asl::ast::Machine, level: u32, max: u32) -> Option
         for machine in s.nested() {
             if level + 1 >= max {
                 return Some(crate::asl::Diagnostic {
-                    code: "SCHEMA_VALIDATION_FAILED",
+                    // AWS's code for it: "The states are too deeply nested".
+                    code: "TOO_DEEPLY_NESTED",
                     location: s.pointer.clone(),
                     message: format!(
                         "Parallel and Map states nest {} deep here; at most {} may nest (RuntimeLimits::max_depth is {max}, the top level included)",

@@ -112,6 +112,7 @@ fn nesting_past_max_depth_is_a_definition_error_where_it_happens() {
     // What validates runs: 64 nested Parallel states validated, then failed at run time.
     let error = StateMachine::compile(&parallels(64)).unwrap_err();
     let d = &error.diagnostics()[0];
+    assert_eq!(d.code, "TOO_DEEPLY_NESTED");
     assert_eq!(d.location, format!("{}/States/P", "/States/P/Branches/0".repeat(63)));
     assert!(d.message.contains("at most 63 may nest"), "{}", d.message);
     // The limit is the machine's own.

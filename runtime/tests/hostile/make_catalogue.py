@@ -55,7 +55,7 @@ add("intrinsic_wrong_arity", P({"x.$": "States.ArrayLength()"}), expect=inv("SCH
 add("intrinsic_nested_65_deep", PX([rep("States.Array(", 65), "$.a", rep(")", 65)]), expect=inv("SCHEMA_VALIDATION_FAILED"))
 add("intrinsic_nested_20000_deep", PX([rep("States.Array(", 20000), "$.a", rep(")", 20000)]), expect=inv("SCHEMA_VALIDATION_FAILED"))
 add("json_nested_600_deep", cat('{"StartAt":"P","States":{"P":{"Type":"Pass","Result":', rep("[", 600), "1", rep("]", 600), ',"End":true}}}'), expect=inv("SCHEMA_VALIDATION_FAILED"))
-add("parallel_nested_64_deep", {"parallels": 64}, expect=inv("SCHEMA_VALIDATION_FAILED"))
+add("parallel_nested_64_deep", {"parallels": 64}, expect=inv("TOO_DEEPLY_NESTED"))
 add("states_65537", {"chain": 65537}, expect=inv("SCHEMA_VALIDATION_FAILED"))  # 2.6 MB, past 1 MiB
 add("result_path_to_context", P(ResultPath="$$.x"), expect=inv("SCHEMA_VALIDATION_FAILED"))
 add("wait_seconds_negative", M({"A": {"Type": "Wait", "Seconds": -1, "End": True}}), expect=inv("SCHEMA_VALIDATION_FAILED"))
