@@ -72,6 +72,11 @@ pub const BASE64_INPUT_CHARS: usize = 10_000;
 pub const JSONATA_PARSE_DEPTH: u32 = 200;
 /// Most items a JSONata range (`[a..b]`) makes, as JSONata allows.
 pub const JSONATA_RANGE_ITEMS: u64 = 10_000_000;
+/// Most items a range (`[a..b]`) makes on AWS: one more fails with AWS's evaluation memory
+/// limit (measured on AWS: `[1..873782] ~> $count()` succeeds, `[1..873783]` fails).
+pub const JSONATA_RANGE_HELD: u64 = 873_782;
+/// Most items AWS's `$range` makes before its evaluation memory limit.
+pub const JSONATA_RANGE_FUNCTION_ITEMS: u64 = 360_145;
 /// Largest workflow variable, in bytes of JSON (AWS's quota).
 pub const VARIABLE_BYTES: usize = 256 * 1024;
 /// Largest sum of the variables one state assigns, in bytes of JSON (AWS's quota).

@@ -81,6 +81,9 @@ pub struct JError {
 
 pub type R<'a> = Result<JV<'a>, JError>;
 
+/// AWS's message when an evaluation holds more memory than it allows (`D3137` here).
+pub const MEMORY_LIMIT: &str = "Expression evaluation memory limit exceeded: Check for excessive memory usage";
+
 #[cold]
 pub fn err<T>(code: &'static str, message: impl Into<String>) -> Result<T, JError> {
     Err(JError { code, message: message.into() })
@@ -364,6 +367,9 @@ impl<'a, 'h> Ev<'a, 'h> {
                         if hi >= lo {
                             if hi - lo >= crate::common::JSONATA_RANGE_ITEMS as i64 {
                                 return err("D2014", "The size of the sequence allocated by the range operator (..) must not exceed 1e7.");
+                            }
+                            if hi - lo >= crate::common::JSONATA_RANGE_HELD as i64 {
+                                return err("D3137", MEMORY_LIMIT);
                             }
                             out.extend((lo..=hi).map(Value::Int));
                         }

@@ -36,8 +36,8 @@ pub(super) fn range<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
         return Ok(JV::Undef);
     }
     let count = (end - start) / step + 1;
-    if count > 360_145 {
-        return err("D3137", "Expression evaluation memory limit exceeded: Check for excessive memory usage");
+    if count > crate::common::JSONATA_RANGE_FUNCTION_ITEMS as i64 {
+        return err("D3137", crate::jsonata::eval::MEMORY_LIMIT);
     }
     let out: bumpalo::collections::Vec<'a, Value<'a>> =
         bumpalo::collections::Vec::from_iter_in((0..count).map(|k| Value::Int(start + k * step)), ev.arena);
