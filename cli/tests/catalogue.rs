@@ -14,9 +14,11 @@
 //! about real time (a handler's TimeoutSeconds); otherwise the clock is virtual. A text (definition or
 //! input) is a string, `{"repeat": TEXT, "times": N}`, `{"concat": [TEXT, ...]}` or `{"hex":
 //! "..."}` (raw bytes); a definition may also be `{"parallels": N}` (N nested Parallel states)
-//! or `{"chain": N}` (N Pass states in a row). `expect` is `{"invalid": CODE}` (a definition
-//! diagnostic), `{"too_large": true}`, `{"bad_utf8": true}`, `{"status", "error"?}`, or
-//! `{"bounded": true}` (any result, within the caps).
+//! or `{"chain": N}` (N Pass states in a row). `expect` is `{"invalid": CODE}` or `{"invalid":
+//! [CODE, ...]}` (exactly these definition diagnostics, in order), `{"too_large": true}`,
+//! `{"bad_utf8": true}`, `{"status", "error"?, "python_error"?}` (the error a Python handler's
+//! exception gives instead, by its class name), or `{"bounded": true}` (any result, within the
+//! caps).
 
 mod support;
 
@@ -110,9 +112,10 @@ fn run_in_process(case: &Value) -> Result<(), String> {
         let _ = tx.send((run.status.to_string(), run.error.map(str::to_owned), run.cause.map(str::to_owned)));
     });
     let seconds = case.get("seconds").and_then(Value::as_u64).unwrap_or(60);
-    let (status, error, cause) = rx
-        .recv_timeout(std::time::Duration::from_secs(seconds))
-        .map_err(|_| format!("no result within {seconds} s"))?;
+    let (status, error, cause) = rx.recv_timeout(std::time::Duration::from_secs(seconds)).map_err(|e| match e {
+        std::sync::mpsc::RecvTimeoutError::Timeout => format!("no result within {seconds} s"),
+        std::sync::mpsc::RecvTimeoutError::Disconnected => "the execution's thread panicked".to_owned(),
+    })?;
     if as_expected(&case["expect"], &status, error.as_deref()) {
         Ok(())
     } else {

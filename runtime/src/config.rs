@@ -122,11 +122,14 @@ impl Default for Identity {
 /// and are constants here: [`INTRINSIC_NESTING`](Self::INTRINSIC_NESTING),
 /// [`DEFINITION_JSON_DEPTH`](Self::DEFINITION_JSON_DEPTH), [`EVENT_JSON_DEPTH`](Self::EVENT_JSON_DEPTH),
 /// [`JSONATA_PARSE_DEPTH`](Self::JSONATA_PARSE_DEPTH), [`JSONATA_RANGE_ITEMS`](Self::JSONATA_RANGE_ITEMS),
+/// [`JSONATA_RANGE_HELD`](Self::JSONATA_RANGE_HELD),
 /// [`VARIABLE_BYTES`](Self::VARIABLE_BYTES), [`VARIABLES_BYTES`](Self::VARIABLES_BYTES),
 /// [`WRITTEN_VALUE_BYTES`](Self::WRITTEN_VALUE_BYTES), [`ARRAY_RANGE_ITEMS`](Self::ARRAY_RANGE_ITEMS)
 /// and [`HASH_INPUT_CHARS`](Self::HASH_INPUT_CHARS) / [`BASE64_INPUT_CHARS`](Self::BASE64_INPUT_CHARS).
-/// Every text a JSONata function or `&` makes is held to the payload limit. `StringMatches` needs no bound: it takes time
-/// linear in its text and pattern, whatever they hold.
+/// Every text a JSONata function or `&` makes is held to the payload limit, and a JSONata
+/// evaluation to the execution's arena cap ([`max_arena_bytes`](Self::max_arena_bytes)).
+/// `StringMatches` needs no bound: it takes time linear in its text and pattern, whatever they
+/// hold.
 ///
 /// # Example
 ///
@@ -151,7 +154,9 @@ pub struct RuntimeLimits {
     pub max_depth: u32,
     /// Most memory the values one execution makes may take in its arena (in whole arena
     /// chunks, beyond what the arena held when the execution started), checked as each state is
-    /// entered: past it the execution fails with `States.DataLimitExceeded`. AWS has no such
+    /// entered: past it the execution fails with `States.DataLimitExceeded`. A JSONata
+    /// evaluation checks it at each step too, and past it fails with AWS's evaluation memory
+    /// limit (`States.QueryEvaluationError`). AWS has no such
     /// limit, since every state's output is held to 256 KiB; a definition that grows its data in
     /// a loop (an error cause holding the input, which the next error's cause holds again)
     /// would otherwise take all the host's memory. It is a safety net, not an exact quota: the
@@ -292,8 +297,11 @@ impl RuntimeLimits {
     pub const EVENT_JSON_DEPTH: usize = crate::common::EVENT_JSON_DEPTH;
     /// Deepest nesting of a JSONata expression's syntax; deeper is a definition diagnostic.
     pub const JSONATA_PARSE_DEPTH: u32 = crate::common::JSONATA_PARSE_DEPTH;
-    /// Most items a JSONata range (`[a..b]`) makes (JSONata's rule, `D2014`).
+    /// Most items a JSONata range (`[a..b]`) may ask for (JSONata's rule, `D2014`).
     pub const JSONATA_RANGE_ITEMS: u64 = crate::common::JSONATA_RANGE_ITEMS;
+    /// Most items a JSONata range makes, as AWS measures it: past it, AWS's evaluation memory
+    /// limit (`States.QueryEvaluationError`, "Expression evaluation memory limit exceeded").
+    pub const JSONATA_RANGE_HELD: u64 = crate::common::JSONATA_RANGE_HELD;
     /// Largest workflow variable, in bytes of JSON (AWS's quota: past it,
     /// `States.DataLimitExceeded`).
     pub const VARIABLE_BYTES: usize = crate::common::VARIABLE_BYTES;

@@ -297,7 +297,14 @@ fn jsonata_functions_cannot_make_a_text_past_the_payload_limit() {
         r#"$replace($pad("", 200000, "a"), /a/, $pad("", 200000, "b"))"#,
         r#"$length($join([1..9].($pad("", 200000, "ab"))))"#,
         r#"$length($string([1..800000]))"#,
-        r#"$length($uppercase($pad("", 200000, "ß")))"#,
+        // 200 KB, 600 KB once upper-cased (ΐ becomes three letters of two bytes).
+        r#"$length($uppercase($pad("", 100000, "ΐ")))"#,
+        // Each "$0" is the whole 256 Ki match: 32 GiB asked of one replacement.
+        r#"$replace($pad("", 262144, "a"), /a+/, $pad("", 262144, "$0"))"#,
+        // Values share their parts: 2^30 copies of a 64 KiB text, written out.
+        r#"($x := $pad("", 65536, "x"); $d := function($v, $n) { $n = 0 ? $v : $d({"a": $v, "b": $v}, $n - 1) }; $length($string($d($x, 30))))"#,
+        r#"($x := $pad("", 65536, "x"); $d := function($v, $n) { $n = 0 ? $v : $d({"a": $v, "b": $v}, $n - 1) }; $length("" & $d($x, 30)))"#,
+        r#"($x := $pad("", 65536, "x"); $d := function($v, $n) { $n = 0 ? $v : $d({"a": $v, "b": $v}, $n - 1) }; $length($string($d($x, 30), true)))"#,
     ] {
         let def = serde_json::json!({"QueryLanguage": "JSONata", "StartAt": "P",
             "States": {"P": {"Type": "Pass", "Output": format!("{{% {expr} %}}"), "End": true}}});
@@ -332,6 +339,52 @@ fn a_range_past_what_aws_holds_fails_with_its_memory_limit() {
         assert!(
             run.cause.as_deref().is_some_and(|c| c.contains("Expression evaluation memory limit exceeded")),
             "{n}: {:?}",
+            run.cause
+        );
+    }
+}
+
+#[test]
+fn ranges_of_huge_bounds_fail_without_overflowing() {
+    // `[-5e18..5e18]` overflowed an i64 difference (a panic in debug builds, a capacity-overflow
+    // panic in release); `$range(0, -1e19, -1)` divided i64::MIN by -1.
+    for (expr, code) in
+        [("$count([-5000000000000000000..5000000000000000000])", "D2014"), ("$count($range(0, -1e19, -1))", "D3137")]
+    {
+        let def = serde_json::json!({"QueryLanguage": "JSONata", "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Output": format!("{{% {expr} %}}"), "End": true}}});
+        let run = StateMachine::compile(&def.to_string()).unwrap().execute_json(&serde_json::json!({}));
+        assert_eq!(run.error.as_deref(), Some("States.QueryEvaluationError"), "{expr}");
+        assert!(run.cause.as_deref().is_some_and(|c| c.contains(code)), "{expr}: {:?}", run.cause);
+    }
+}
+
+#[test]
+fn a_text_a_function_hands_back_unchanged_is_not_held_to_the_limit() {
+    // `$string` of a string returns it as it is: not a text it made, even past a lowered limit.
+    let def = r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass",
+        "Output":"{% $length($string($states.input.s)) %}","End":true}}}"#;
+    let machine = with_limits(def, aslrt::RuntimeLimits::default().max_payload_bytes(100)).unwrap();
+    let run = machine.execute_json(&serde_json::json!({"s": "x".repeat(90)}));
+    assert_eq!(run.output.as_deref(), Some("90"), "{:?}", run.cause);
+}
+
+#[test]
+fn a_jsonata_array_doubled_forty_times_fails_with_the_memory_limit() {
+    // `[$v, $v]` flattens: forty doublings ask for 2^40 items. One asked bumpalo for 400 MB at
+    // a time until the process was killed; evaluation now stops at the execution's arena cap.
+    for expr in [
+        r#"($d := function($v, $n) { $n = 0 ? $v : $d([$v, $v], $n - 1) }; $count($d([1], 40)))"#,
+        r#"($d := function($v, $n) { $n = 0 ? $v : $d($append($v, $v), $n - 1) }; $count($d([1], 40)))"#,
+        r#"($x := $pad("", 65536, "x"); $d := function($v, $n) { $n = 0 ? $v : $d([$v, $v], $n - 1) }; $length("" & $d($x, 30)))"#,
+    ] {
+        let def = serde_json::json!({"QueryLanguage": "JSONata", "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Output": format!("{{% {expr} %}}"), "End": true}}});
+        let run = StateMachine::compile(&def.to_string()).unwrap().execute_json(&serde_json::json!({}));
+        assert_eq!(run.error.as_deref(), Some("States.QueryEvaluationError"), "{expr}");
+        assert!(
+            run.cause.as_deref().is_some_and(|c| c.contains("Expression evaluation memory limit exceeded")),
+            "{expr}: {:?}",
             run.cause
         );
     }

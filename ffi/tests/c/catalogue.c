@@ -5,8 +5,10 @@
  * Handlers: raise (replies with a failure), panic (returns non-zero without a reply, a C
  * handler's way to crash), sleep (sleeps, then echoes) and non_json (replies "{not json").
  * Each case has its time cap (SLOWDOWN times the case's, for valgrind): past it the program
- * names the case and exits 1. Memory is capped in process by RuntimeLimits' arena cap (valgrind
- * cannot run under an address-space cap). */
+ * names the case and exits 1 (the 5 s case gets 150 s here; the matcher it guards against takes
+ * 15 s natively, far longer under valgrind). Memory is capped in process by RuntimeLimits' arena
+ * cap, checked as each state is entered and at each JSONata step (valgrind cannot run under an
+ * address-space cap). */
 #define _POSIX_C_SOURCE 200809L
 #include "aslrt.h"
 #include "check.h"

@@ -108,6 +108,7 @@ impl Expr {
             max_text: 256 * 1024, // AWS's payload limit, RuntimeLimits' default
             max_depth: crate::common::JSONATA_DEPTH,
             max_steps: crate::common::JSONATA_STEPS,
+            arena_cap: arena.allocated_bytes().saturating_add(256 * 1024 * 1024), // RuntimeLimits' default
         };
         self.eval(&mut ev, input)
     }

@@ -96,6 +96,7 @@ impl<'a> Vm<'a> {
             max_text: self.limits.payload_bytes(),
             max_depth: self.limits.max_jsonata_depth,
             max_steps: self.limits.max_jsonata_steps,
+            arena_cap: self.arena_base.saturating_add(self.limits.max_arena_bytes),
         };
         match expr.eval(&mut ev, JV::Undef) {
             Ok(JV::Undef) => Err(self.query_error(

@@ -22,7 +22,7 @@ const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 /// as a placeholder, so that one run reports everything). `Err` when there is nothing to read:
 /// the text is not a JSON object.
 pub fn read(text: &str) -> Result<(Definition, Vec<Diagnostic>), Vec<Diagnostic>> {
-    if text.trim().is_empty() {
+    if text.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
         // AWS's code and wording for an empty definition.
         return Err(vec![Diagnostic {
             code: "MISSING_DESCRIPTION",
@@ -189,7 +189,7 @@ impl Parser {
                         );
                         self.diag("INVALID_STATE_NAME", &sp, why);
                     } else if name.is_empty() {
-                        self.diag("INVALID_STATE_NAME", &sp, "Invalid State name: a state name must not be empty");
+                        self.schema(&sp, "a state name must be 1 to 80 characters long");
                     }
                     match s.as_object() {
                         Some(o) => states.push(self.state(name, o, &sp)),

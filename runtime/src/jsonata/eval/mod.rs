@@ -144,6 +144,10 @@ pub struct Ev<'a, 'h> {
     /// the memory it can take (a doubly recursive `$fib` on `[0..32]` would take 2^32 calls;
     /// `RuntimeLimits::max_jsonata_steps`).
     pub max_steps: u64,
+    /// The arena's `allocated_bytes` past which an evaluation fails with AWS's memory-limit
+    /// error (the execution's share, `RuntimeLimits::max_arena_bytes`): checked at each step,
+    /// since values share their parts and a few steps can ask for gigabytes.
+    pub arena_cap: usize,
 }
 
 impl<'a> JV<'a> {
@@ -249,6 +253,9 @@ impl<'a, 'h> Ev<'a, 'h> {
         self.steps += 1;
         if self.steps > self.max_steps {
             return self.too_many_steps();
+        }
+        if self.arena.allocated_bytes() > self.arena_cap {
+            return err("D3137", MEMORY_LIMIT);
         }
         self.depth += 1;
         if self.depth > self.max_depth {
@@ -365,10 +372,12 @@ impl<'a, 'h> Ev<'a, 'h> {
                     let (lo, hi) = (as_int(lo, "T2003")?, as_int(hi, "T2004")?);
                     if let (Some(lo), Some(hi)) = (lo, hi) {
                         if hi >= lo {
-                            if hi - lo >= crate::common::JSONATA_RANGE_ITEMS as i64 {
+                            // In i128: `[-5e18..5e18]` overflows an i64 difference.
+                            let span = i128::from(hi) - i128::from(lo);
+                            if span >= i128::from(crate::common::JSONATA_RANGE_ITEMS) {
                                 return err("D2014", "The size of the sequence allocated by the range operator (..) must not exceed 1e7.");
                             }
-                            if hi - lo >= crate::common::JSONATA_RANGE_HELD as i64 {
+                            if span >= i128::from(crate::common::JSONATA_RANGE_HELD) {
                                 return err("D3137", MEMORY_LIMIT);
                             }
                             out.extend((lo..=hi).map(Value::Int));

@@ -35,10 +35,12 @@ pub(super) fn range<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> {
     if step == 0 || (step > 0 && start > end) || (step < 0 && start < end) {
         return Ok(JV::Undef);
     }
-    let count = (end - start) / step + 1;
-    if count > crate::common::JSONATA_RANGE_FUNCTION_ITEMS as i64 {
+    // In i128: `$range(0, -1e19, -1)` overflows an i64 (i64::MIN / -1).
+    let count = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
+    if count > i128::from(crate::common::JSONATA_RANGE_FUNCTION_ITEMS) {
         return err("D3137", crate::jsonata::eval::MEMORY_LIMIT);
     }
+    let count = count as i64; // at most the bound above
     let out: bumpalo::collections::Vec<'a, Value<'a>> =
         bumpalo::collections::Vec::from_iter_in((0..count).map(|k| Value::Int(start + k * step)), ev.arena);
     Ok(match out.len() {

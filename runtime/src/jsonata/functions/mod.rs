@@ -175,21 +175,33 @@ fn bool_or_undef<'a>(v: JV<'a>, f: impl Fn(JV<'a>) -> bool) -> JV<'a> {
 }
 
 /// Appends `v` as `$string` renders it (strings raw, the rest as JSON, numbers as JavaScript).
-pub fn stringify_into(out: &mut bumpalo::collections::String<'_>, v: JV<'_>) -> Result<(), JError> {
+pub fn stringify_into(out: &mut bumpalo::collections::String<'_>, v: JV<'_>, max: usize) -> Result<(), JError> {
     match single(v) {
         JV::Undef => {}
         JV::F(_) => {}
         JV::V(Value::Str(s)) => out.push_str(s),
         other => {
             if let Some(x) = other.to_value() {
-                json_into(out, &x)?;
+                json_into(out, &x, max)?;
             }
         }
     }
     Ok(())
 }
 
-fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>) -> Result<(), JError> {
+/// Past `max` bytes, a text being written fails at once: values share their parts, so a small
+/// structure can stand for one far too long to write out.
+fn written_past(out: &str, max: usize) -> Result<(), JError> {
+    if out.len() <= max {
+        return Ok(());
+    }
+    err(
+        "RangeError",
+        format!("Invalid string length: the text would be over {} bytes, over the limit of {max} bytes", out.len()),
+    )
+}
+
+fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, max: usize) -> Result<(), JError> {
     match v {
         Value::Int(i) => {
             let _ = write_js(out, precision15(*i as f64));
@@ -206,7 +218,8 @@ fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>) -> Resul
                 if i > 0 {
                     out.push(',');
                 }
-                json_into(out, x)?;
+                json_into(out, x, max)?;
+                written_past(out, max)?;
             }
             out.push(']');
         }
@@ -218,7 +231,8 @@ fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>) -> Resul
                 }
                 crate::value::write_str(out, k);
                 out.push(':');
-                json_into(out, x)?;
+                json_into(out, x, max)?;
+                written_past(out, max)?;
             }
             out.push('}');
         }
@@ -229,7 +243,12 @@ fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>) -> Resul
 }
 
 /// `JSON.stringify(v, null, 2)`.
-fn pretty_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, depth: usize) -> Result<(), JError> {
+fn pretty_into(
+    out: &mut bumpalo::collections::String<'_>,
+    v: &Value<'_>,
+    depth: usize,
+    max: usize,
+) -> Result<(), JError> {
     let pad = |out: &mut bumpalo::collections::String<'_>, d: usize| {
         out.push('\n');
         for _ in 0..d {
@@ -244,7 +263,8 @@ fn pretty_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, depth:
                     out.push(',');
                 }
                 pad(out, depth + 1);
-                pretty_into(out, x, depth + 1)?;
+                pretty_into(out, x, depth + 1, max)?;
+                written_past(out, max)?;
             }
             pad(out, depth);
             out.push(']');
@@ -258,12 +278,13 @@ fn pretty_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, depth:
                 pad(out, depth + 1);
                 crate::value::write_str(out, k);
                 out.push_str(": ");
-                pretty_into(out, x, depth + 1)?;
+                pretty_into(out, x, depth + 1, max)?;
+                written_past(out, max)?;
             }
             pad(out, depth);
             out.push('}');
         }
-        other => json_into(out, other)?,
+        other => json_into(out, other, max)?,
     }
     Ok(())
 }

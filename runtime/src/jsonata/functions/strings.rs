@@ -14,7 +14,7 @@ pub(super) fn string<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> 
     if pretty {
         if let Some(v) = single(a[0]).to_value().filter(|v| matches!(v, Value::Array(_) | Value::Object(_))) {
             let mut out = bumpalo::collections::String::new_in(ev.arena);
-            pretty_into(&mut out, &v, 0)?;
+            pretty_into(&mut out, &v, 0, ev.max_text)?;
             return Ok(JV::V(Value::Str(out.into_bump_str())));
         }
     }
@@ -24,7 +24,7 @@ pub(super) fn string<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], _: JV<'a>) -> R<'a> 
         JV::F(_) => Ok(s(ev, "")),
         v => {
             let mut out = bumpalo::collections::String::new_in(ev.arena);
-            stringify_into(&mut out, v)?;
+            stringify_into(&mut out, v, ev.max_text)?;
             Ok(JV::V(Value::Str(out.into_bump_str())))
         }
     }
@@ -251,7 +251,7 @@ pub(super) fn replace<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], input: JV<'a>) -> R
                 }
                 _ => {
                     let repl = str_arg("$replace", a, 2)?.unwrap_or("");
-                    expand_replacement(repl, &caps, &mut out);
+                    expand_replacement(repl, &caps, &mut out, ev.max_text);
                 }
             }
             ev.text_fits(out.len())?;
@@ -271,8 +271,10 @@ pub(super) fn replace<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], input: JV<'a>) -> R
     Ok(s(ev, &text.replacen(pattern, repl, limit)))
 }
 
-/// `$0`, `$1`… in a replacement string; `$$` is a dollar.
-pub(super) fn expand_replacement(repl: &str, caps: &regex::Captures<'_>, out: &mut String) {
+/// `$0`, `$1`… in a replacement string; `$$` is a dollar. It stops once `out` passes `max`
+/// bytes (each group may be the whole text, and a replacement may name one a hundred thousand
+/// times): the caller then fails on the length.
+pub(super) fn expand_replacement(repl: &str, caps: &regex::Captures<'_>, out: &mut String, max: usize) {
     let b = repl.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -293,6 +295,9 @@ pub(super) fn expand_replacement(repl: &str, caps: &regex::Captures<'_>, out: &m
                     let n: usize = repl[i + 1..end].parse().unwrap_or(usize::MAX);
                     if n < caps.len() {
                         out.push_str(caps.get(n).map_or("", |m| m.as_str()));
+                        if out.len() > max {
+                            return;
+                        }
                         break;
                     }
                     end -= 1;
