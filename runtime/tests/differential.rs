@@ -177,3 +177,25 @@ fn a_cause_naming_a_catcher_by_place_may_reach_the_output() {
         r#"{"items":[1]}"#,
     );
 }
+
+/// Found by `differential` (a false alarm once the JSONata evaluation checked the arena cap at
+/// each step): a Catch whose Output holds the input and the error's cause goes back to its own
+/// state, so the data doubles each round until it meets the cap, which the unoptimised program,
+/// allocating more, meets a few states sooner. The memory-limit error names the cap
+/// (`RuntimeLimits::max_arena_bytes`), which the oracle leaves out of the comparison, as it does
+/// when a state meets it.
+#[test]
+fn a_catch_that_doubles_its_data_meets_the_arena_cap() {
+    agrees(
+        json!({"QueryLanguage": "JSONata", "StartAt": "S0", "States": {"S0": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:111111111111:function:constant",
+            "Assign": {"v2": "{% (($states.input.id & $states.input) + $states.input.longer_key_name_x) %}", "v1": 4},
+            "Retry": [{"ErrorEquals": ["Custom.Error"], "MaxAttempts": 0, "IntervalSeconds": 2, "BackoffRate": 1.5,
+                       "MaxDelaySeconds": 4, "JitterStrategy": "FULL"}],
+            "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "S0",
+                       "Output": "{% {'in': $states.input, 'err': $states.errorOutput.Cause} %}"},
+                      {"ErrorEquals": ["Custom.Flaky", "Custom.Error"], "Next": "S0"}],
+            "End": true}}}),
+        r#"{"a": 1e20, "id": "x", "name": -0, "items": [], "detail": {"a": -0, "n": -0, "items": [1.0e0, 2.0e0]}, "count": -0, "flag": -0, "amount": -0, "longer_key_name_x": -0}"#,
+    );
+}

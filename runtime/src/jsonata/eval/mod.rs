@@ -242,6 +242,13 @@ impl<'a, 'h> Ev<'a, 'h> {
         }
     }
 
+    /// AWS's memory-limit error, naming the limit here that it met (the arena cap, which the
+    /// unoptimised program, allocating more, meets a little sooner).
+    #[cold]
+    fn arena_full(&self) -> R<'a> {
+        err("D3137", format!("{MEMORY_LIMIT} (RuntimeLimits::max_arena_bytes)"))
+    }
+
     #[cold]
     fn too_many_steps(&self) -> R<'a> {
         let steps = crate::common::thousands(self.max_steps);
@@ -255,7 +262,7 @@ impl<'a, 'h> Ev<'a, 'h> {
             return self.too_many_steps();
         }
         if self.arena.allocated_bytes() > self.arena_cap {
-            return err("D3137", MEMORY_LIMIT);
+            return self.arena_full();
         }
         self.depth += 1;
         if self.depth > self.max_depth {
