@@ -541,3 +541,94 @@ fn stuck_on_handlers_counts_executions_waiting_only_on_answers() {
     assert_eq!(within(10, sleeping).status, Status::Succeeded);
     rt.shutdown();
 }
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 (a thread per connection): it answers every request
+/// with a JSON body naming the path it was asked for.
+fn http_server() -> std::net::SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    return;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let body = json!({"path": path}).to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = reader.get_mut().write_all(answer.as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// An async handler does real network I/O with `tokio::net` (the runtime that polls handlers
+/// has the IO driver): an HTTP GET to a local server, 1,000 executions in flight at once.
+#[test]
+fn async_handlers_do_http_over_tokio_net_with_a_thousand_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = http_server();
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:http",
+            AsyncFn(move |input: Value, _: TaskInfo| async move {
+                let fail = |e: std::io::Error| TaskError::new("Http.Error", e.to_string());
+                let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(fail)?;
+                let request =
+                    format!("GET /orders/{} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", input["id"]);
+                stream.write_all(request.as_bytes()).await.map_err(fail)?;
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer).await.map_err(fail)?;
+                let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+                serde_json::from_str(body).map_err(|e| TaskError::new("Http.BadBody", e.to_string()))
+            }),
+        )
+        .compile(&task("arn:aws:states:::local:http"))
+        .unwrap();
+    let rt = Runtime::new(2);
+    let pending: Vec<aslrt::Pending> =
+        (0..1000).map(|i| rt.execute_async(&machine, format!("{{\"id\":{i}}}").into_bytes())).collect();
+    for (i, p) in pending.into_iter().enumerate() {
+        let out = within(60, p);
+        assert_eq!(out.status, Status::Succeeded, "{i}: {out:?}");
+        assert_eq!(out.output.as_deref(), Some(format!(r#"{{"path":"/orders/{i}"}}"#).as_str()));
+    }
+}
+
+/// A panic in an async handler's future fails its Task with the panic's message in the cause.
+#[test]
+fn an_async_handlers_panic_message_is_in_the_cause() {
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:boom",
+            AsyncFn(|_: Value, _: TaskInfo| async move {
+                tokio::task::yield_now().await;
+                panic!("the upstream answered 503");
+                #[allow(unreachable_code)]
+                Ok(Value::Null)
+            }),
+        )
+        .compile(&task("arn:aws:states:::local:boom"))
+        .unwrap();
+    let rt = Runtime::new(1);
+    let out = within(20, rt.execute_async(&machine, b"{}".to_vec()));
+    assert_eq!(out.error.as_deref(), Some("States.TaskFailed"));
+    assert_eq!(
+        out.cause.as_deref(),
+        Some("the task handler for 'arn:aws:states:::local:boom' panicked: the upstream answered 503")
+    );
+    // The synchronous API drives the future on the calling thread: the same cause.
+    let run = machine.execute_json(&json!({}));
+    assert_eq!(run.cause.as_deref(), out.cause.as_deref());
+}

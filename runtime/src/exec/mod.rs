@@ -200,7 +200,7 @@ impl Runtime {
         let timers = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("aslrt-timers")
-            .enable_time()
+            .enable_all()
             .build()
             .map_err(|e| Error::new(ErrorKind::Start(format!("starting the timer thread: {e}"))))?;
         runtime.timers = Some(timers);

@@ -117,8 +117,9 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, Task
 /// - in the synchronous APIs, on a process-wide thread, `aslrt-async`, while the caller blocks
 ///   (from a helper thread if the caller is itself inside a tokio runtime).
 ///
-/// While it is polled a tokio context with the time driver is current, so `tokio::time` and
-/// `tokio::spawn` work. A panic in the future fails the Task with `States.TaskFailed`.
+/// While it is polled a tokio context with the time and IO drivers is current, so
+/// `tokio::time`, `tokio::net` and `tokio::spawn` work. A panic in the future fails the Task
+/// with `States.TaskFailed`, its message in the cause.
 pub trait AsyncTaskHandler: Send + Sync {
     /// Starts the task on `input`: the future gives its result or failure.
     fn invoke(&self, input: serde_json::Value, task: TaskInfo) -> TaskFuture;
@@ -458,20 +459,20 @@ fn no_handler(resource: &str) -> TaskError {
     TaskError::new("States.TaskFailed", format!("no task handler is registered for the resource '{resource}'"))
 }
 
+/// A handler's panic as its Task's failure: `States.TaskFailed`, with the panic's message.
+pub(crate) fn panicked(resource: &str, panic: &(dyn std::any::Any + Send)) -> TaskError {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".into());
+    TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' panicked: {what}"))
+}
+
 /// Calls a handler, turning a panic into a `States.TaskFailed` failure: a panic never escapes.
 fn guarded<'a>(h: &dyn TaskHandler, input: Value<'a>, ctx: &TaskContext<'a>) -> TaskAnswer<'a> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.start(input, ctx))) {
         Ok(answer) => answer,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string panic payload".into());
-            TaskAnswer::Now(Err(TaskError::new(
-                "States.TaskFailed",
-                format!("the task handler for '{}' panicked: {what}", ctx.resource),
-            )))
-        }
+        Err(panic) => TaskAnswer::Now(Err(panicked(ctx.resource, panic.as_ref()))),
     }
 }

@@ -16,7 +16,7 @@ pub(crate) fn start_async(
 ) -> Result<TaskFuture, TaskError> {
     let resource = info.resource.clone();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.invoke(input, info)))
-        .map_err(|_| TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' panicked")))
+        .map_err(|panic| super::panicked(&resource, panic.as_ref()))
 }
 
 /// Runs a handler's future as its own tokio task, so that a panic in it is caught (as
@@ -43,9 +43,9 @@ pub(crate) async fn await_task(
         },
         None => (&mut task.0).await,
     };
-    joined.unwrap_or_else(|e| {
-        let what = if e.is_panic() { "panicked" } else { "was cancelled" };
-        Err(TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' {what}")))
+    joined.unwrap_or_else(|e| match e.try_into_panic() {
+        Ok(panic) => Err(super::panicked(resource, panic.as_ref())),
+        Err(_) => Err(TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' was cancelled"))),
     })
 }
 
@@ -71,7 +71,7 @@ pub(crate) fn block_on_task(
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("aslrt-async")
-            .enable_time()
+            .enable_all()
             .build()
             .ok()
     });
@@ -80,9 +80,8 @@ pub(crate) fn block_on_task(
     };
     let run = || rt.block_on(await_task(fut, timeout_millis, resource));
     if tokio::runtime::Handle::try_current().is_ok() {
-        std::thread::scope(|s| s.spawn(run).join()).unwrap_or_else(|_| {
-            Err(TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' panicked")))
-        })
+        std::thread::scope(|s| s.spawn(run).join())
+            .unwrap_or_else(|panic| Err(super::panicked(resource, panic.as_ref())))
     } else {
         run()
     }
