@@ -328,11 +328,11 @@ impl RuntimeLimits {
 impl Default for RuntimeLimits {
     fn default() -> Self {
         RuntimeLimits {
-            max_payload_bytes: 256 * 1024,
+            max_payload_bytes: crate::common::PAYLOAD_BYTES,
             max_execution_seconds: 300,
             max_transitions: 1_000_000,
             max_depth: 64,
-            max_arena_bytes: 256 * 1024 * 1024,
+            max_arena_bytes: crate::common::ARENA_BYTES,
             max_definition_bytes: 1024 * 1024,
             max_states: 65_536,
             max_jsonata_depth: crate::common::JSONATA_DEPTH,

@@ -81,6 +81,10 @@ pub const JSONATA_RANGE_FUNCTION_ITEMS: u64 = 360_145;
 pub const VARIABLE_BYTES: usize = 256 * 1024;
 /// Largest sum of the variables one state assigns, in bytes of JSON (AWS's quota).
 pub const VARIABLES_BYTES: usize = 10 * 1024 * 1024;
+/// `RuntimeLimits::max_payload_bytes`' default: AWS's payload limit.
+pub const PAYLOAD_BYTES: usize = 256 * 1024;
+/// `RuntimeLimits::max_arena_bytes`' default.
+pub const ARENA_BYTES: usize = 256 * 1024 * 1024;
 /// `RuntimeLimits::max_jsonata_depth`'s default.
 pub const JSONATA_DEPTH: u32 = 400;
 /// `RuntimeLimits::max_jsonata_steps`' default.

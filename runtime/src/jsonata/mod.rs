@@ -105,10 +105,10 @@ impl Expr {
             outer: None,
             steps: 0,
             general,
-            max_text: 256 * 1024, // AWS's payload limit, RuntimeLimits' default
+            max_text: crate::common::PAYLOAD_BYTES,
             max_depth: crate::common::JSONATA_DEPTH,
             max_steps: crate::common::JSONATA_STEPS,
-            arena_cap: arena.allocated_bytes().saturating_add(256 * 1024 * 1024), // RuntimeLimits' default
+            arena_cap: arena.allocated_bytes().saturating_add(crate::common::ARENA_BYTES),
         };
         self.eval(&mut ev, input)
     }

@@ -251,16 +251,7 @@ impl<'a, 'h> Ev<'a, 'h> {
     /// Whether a text of `bytes` may be made: AWS holds every intermediate value to the payload
     /// limit, and a JavaScript engine's "Invalid string length" is what it says past it.
     pub(crate) fn text_fits(&self, bytes: usize) -> Result<(), JError> {
-        if bytes <= self.max_text {
-            return Ok(());
-        }
-        err(
-            "RangeError",
-            format!(
-                "Invalid string length: the text would be {bytes} bytes, over the limit of {} bytes",
-                self.max_text
-            ),
-        )
+        super::text_fits(bytes, self.max_text)
     }
 }
 

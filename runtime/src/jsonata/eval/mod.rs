@@ -84,6 +84,18 @@ pub type R<'a> = Result<JV<'a>, JError>;
 /// AWS's message when an evaluation holds more memory than it allows (`D3137` here).
 pub const MEMORY_LIMIT: &str = "Expression evaluation memory limit exceeded: Check for excessive memory usage";
 
+/// Whether a text of `bytes` (or at least `bytes`, for one still being written) may be made
+/// under a limit of `max`; past it, a JavaScript engine's "Invalid string length".
+pub fn text_fits(bytes: usize, max: usize) -> Result<(), JError> {
+    if bytes <= max {
+        return Ok(());
+    }
+    err(
+        "RangeError",
+        format!("Invalid string length: the text would be {bytes} bytes or more, over the limit of {max} bytes"),
+    )
+}
+
 #[cold]
 pub fn err<T>(code: &'static str, message: impl Into<String>) -> Result<T, JError> {
     Err(JError { code, message: message.into() })

@@ -1,7 +1,7 @@
 //! The function library: JSONata 2.0's built-ins and the ones AWS adds (`$partition`, `$range`,
 //! `$hash`, `$random`, `$uuid`, `$parse`). `$eval` is not available, as on AWS.
 
-use super::eval::{err, num, single, truthy, Ev, Func, JError, JV, R};
+use super::eval::{err, num, single, text_fits, truthy, Ev, Func, JError, JV, R};
 use super::numfmt::{precision15, write_js};
 use crate::value::Value;
 
@@ -189,18 +189,8 @@ pub fn stringify_into(out: &mut bumpalo::collections::String<'_>, v: JV<'_>, max
     Ok(())
 }
 
-/// Past `max` bytes, a text being written fails at once: values share their parts, so a small
+/// Writes `v` as JSON. Past `max` bytes it fails at once: values share their parts, so a small
 /// structure can stand for one far too long to write out.
-fn written_past(out: &str, max: usize) -> Result<(), JError> {
-    if out.len() <= max {
-        return Ok(());
-    }
-    err(
-        "RangeError",
-        format!("Invalid string length: the text would be over {} bytes, over the limit of {max} bytes", out.len()),
-    )
-}
-
 fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, max: usize) -> Result<(), JError> {
     match v {
         Value::Int(i) => {
@@ -219,7 +209,7 @@ fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, max: usi
                     out.push(',');
                 }
                 json_into(out, x, max)?;
-                written_past(out, max)?;
+                text_fits(out.len(), max)?;
             }
             out.push(']');
         }
@@ -232,7 +222,7 @@ fn json_into(out: &mut bumpalo::collections::String<'_>, v: &Value<'_>, max: usi
                 crate::value::write_str(out, k);
                 out.push(':');
                 json_into(out, x, max)?;
-                written_past(out, max)?;
+                text_fits(out.len(), max)?;
             }
             out.push('}');
         }
@@ -264,7 +254,7 @@ fn pretty_into(
                 }
                 pad(out, depth + 1);
                 pretty_into(out, x, depth + 1, max)?;
-                written_past(out, max)?;
+                text_fits(out.len(), max)?;
             }
             pad(out, depth);
             out.push(']');
@@ -279,7 +269,7 @@ fn pretty_into(
                 crate::value::write_str(out, k);
                 out.push_str(": ");
                 pretty_into(out, x, depth + 1, max)?;
-                written_past(out, max)?;
+                text_fits(out.len(), max)?;
             }
             pad(out, depth);
             out.push('}');

@@ -265,10 +265,17 @@ pub(super) fn replace<'a>(ev: &mut Ev<'a, '_>, a: &[JV<'a>], input: JV<'a>) -> R
         return err("D3010", "Second argument of replace function cannot be an empty string");
     }
     let repl = str_arg("$replace", a, 2)?.unwrap_or("");
-    // Each match may lengthen the text: counted before it is made.
-    let matches = text.matches(pattern).take(limit).count();
-    ev.text_fits((text.len() - matches * pattern.len()).saturating_add(matches.saturating_mul(repl.len())))?;
-    Ok(s(ev, &text.replacen(pattern, repl, limit)))
+    // Each match may lengthen the text: held to the limit as it is made.
+    let mut out = String::new();
+    let mut last = 0;
+    for (at, m) in text.match_indices(pattern).take(limit) {
+        out.push_str(&text[last..at]);
+        out.push_str(repl);
+        ev.text_fits(out.len())?;
+        last = at + m.len();
+    }
+    out.push_str(&text[last..]);
+    Ok(s(ev, &out))
 }
 
 /// `$0`, `$1`… in a replacement string; `$$` is a dollar. It stops once `out` passes `max`
