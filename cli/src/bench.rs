@@ -93,6 +93,14 @@ fn workloads(dirs: &[String], optimize: bool) -> Result<Vec<Workload>, String> {
     found.iter().map(|p| load(p, optimize)).collect()
 }
 
+/// The event of the suspension suite (`aslrt bench --async`): the input of the first workload
+/// named like `w2…`, else of the first; with the workload's name.
+pub fn async_event(dirs: &[String]) -> Result<(String, Vec<u8>), String> {
+    let found = workloads(dirs, true)?;
+    let w = found.iter().find(|w| w.data.name.starts_with("w2")).unwrap_or(&found[0]);
+    Ok((w.data.name.clone(), w.data.input.clone()))
+}
+
 /// A workload folder: the `shared/bench` layout, whose Tasks get that README's host handlers
 /// (echo, flaky, always-fail), plus an optional `handlers.json` in the form `--handlers` takes.
 fn load(dir: &Path, optimize: bool) -> Result<Workload, String> {

@@ -8,6 +8,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 mod bench;
+mod bench_async;
 mod checkpoint;
 mod handlers;
 mod lines;
@@ -125,6 +126,14 @@ enum Command {
         /// Time the unoptimised reference program (the ratios then show what optimising buys).
         #[arg(long)]
         no_optimize: bool,
+        /// Also run the suspension suite on the first workload's input (a folder named like
+        /// w2-etl-event is preferred): K = 1, 5, 20, 50 sequential Tasks with asynchronous
+        /// handlers against synchronous ones, then --in-flight executions suspended at once.
+        #[arg(long = "async")]
+        asynchronous: bool,
+        /// Executions in flight at once in the suspension suite's concurrency runs.
+        #[arg(long, default_value_t = 100_000)]
+        in_flight: usize,
     },
     /// Run one execution per input line (NDJSON) and write one result line per input line:
     /// {"line":N,"status":…,"output":…} or {"line":N,"status":"FAILED","error":…,"cause":…}.
@@ -206,17 +215,18 @@ fn main() -> ExitCode {
                 stream::run(&machine, &opts).map(|()| ExitCode::SUCCESS)
             })
         }
-        Command::Bench { dirs, threads, seconds, json, no_optimize } => {
+        Command::Bench { dirs, threads, seconds, json, no_optimize, asynchronous, in_flight } => {
             let threads = threads.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, |n| n.get()).min(aslrt::Runtime::MAX_THREADS)
             });
-            bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize }).map(|ok| {
-                if ok {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
-                }
-            })
+            let ok = bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize });
+            let ok = match (ok, asynchronous) {
+                (Ok(true), true) => bench::async_event(&dirs).and_then(|(name, event)| {
+                    bench_async::run(&event, &name, &bench_async::Options { threads, seconds, in_flight, json })
+                }),
+                (ok, _) => ok,
+            };
+            ok.map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Info => {
             outln!("aslrt {}", env!("CARGO_PKG_VERSION"));

@@ -6,9 +6,10 @@
 
 use crate::common::Status;
 use crate::config::{Clock, Config};
-use crate::handler::{Echo, Handlers, Raise, Return, TaskError};
+use crate::exec::Runtime;
+use crate::handler::{Echo, Handlers, Raise, Return, TaskAnswer, TaskContext, TaskError, TaskHandler};
 use crate::machine::{Outcome, StateMachine};
-use crate::value::Const;
+use crate::value::{Const, Value};
 use serde_json::Value as Json;
 
 /// One case of the corpus.
@@ -121,14 +122,76 @@ pub fn run_definition(case: &Case, definition: &Json, optimize: bool) -> Result<
         Some(specs) => handlers_from_specs(specs)?,
         None => Handlers::new(),
     };
+    Ok(compile_case(definition, handlers, optimize)?.execute_json(&case.input))
+}
+
+/// A case's definition compiled as the runner runs it: on a virtual clock, with a fixed seed.
+fn compile_case(definition: &Json, handlers: Handlers, optimize: bool) -> Result<StateMachine, String> {
     let config = Config { clock: Clock::Virtual { start_millis: None }, seed: Some(0), ..Config::default() };
-    let machine = StateMachine::builder()
+    StateMachine::builder()
         .optimize(optimize)
         .handlers(handlers)
         .config(config)
         .compile(&definition.to_string())
-        .map_err(|e| e.to_string())?;
-    Ok(machine.execute_json(&case.input))
+        .map_err(|e| e.to_string())
+}
+
+/// [`run_definition`] under a [`Runtime`] (`execute_async`), with every handler answering
+/// later ([`TaskAnswer::Later`]): each Task suspends the execution, which goes on from where it
+/// stopped when the answer comes. The outcome must be the same as in one synchronous run.
+pub fn run_definition_suspending(case: &Case, definition: &Json, optimize: bool) -> Result<Outcome, String> {
+    static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    let mut handlers = Handlers::new();
+    if let Some(specs) = &case.handlers {
+        let specs = specs.as_object().ok_or("handler specs must be a JSON object")?;
+        for (resource, spec) in specs {
+            let mut one = Handlers::new();
+            add_spec(&mut one, resource, spec)?;
+            let inner = one.get(resource).cloned().ok_or("a handler spec added nothing")?;
+            handlers.insert(resource.as_str(), Later(inner));
+        }
+    }
+    let machine = compile_case(definition, handlers, optimize)?;
+    let runtime = RUNTIME.get_or_init(|| Runtime::new(2));
+    let event = serde_json::to_vec(&case.input).map_err(|e| e.to_string())?;
+    Ok(runtime.execute_async(&machine, event).wait())
+}
+
+/// A handler that answers later: the answer is made at the call and handed over as a future
+/// that is not ready when first polled, so that the execution suspends.
+struct Later(std::sync::Arc<dyn TaskHandler>);
+
+/// Pending when first polled (waking its task at once), then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+impl TaskHandler for Later {
+    fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        self.0.invoke(input, ctx)
+    }
+
+    fn start<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> TaskAnswer<'a> {
+        let answer = self.0.invoke(input, ctx).map(|v| v.to_serde());
+        TaskAnswer::Later(Box::pin(async move {
+            YieldOnce(false).await;
+            answer
+        }))
+    }
+
+    fn may_defer(&self) -> bool {
+        true
+    }
 }
 
 /// Compares an outcome with the recorded expectation: status and error exactly, output as a

@@ -620,17 +620,29 @@ fn run_vm<'s>(
         let mut vm = Vm::new(arena, &inner.program, &inner.bound, cfg, rng, input, parse);
         vm.cancel = cancel;
         vm.spread = spread;
+        let mut journal = journal;
         if let Some(start) = journal.as_ref().and_then(|j| j.start_millis) {
             vm.start_millis.set(Some(start));
         }
+        // A run after a suspension starts where the last one stopped (see `vm::Resume`).
+        let resume = journal.as_deref_mut().and_then(|j| j.resume.take());
         vm.journal = journal;
-        let result = vm.run(input);
+        let result = match &resume {
+            Some(r) => vm.resume(r),
+            None => vm.run(input),
+        };
         let start = vm.start_millis.get();
+        // Stopped at the top, not merely somewhere: a branch that waited while another failed
+        // does not hold back the outcome.
+        let suspended = matches!(&result, Err(f) if f.kind == FaultKind::Suspended);
+        let point = if suspended { vm.resume_point(raw_input) } else { None };
         if let Some(j) = vm.journal.as_deref_mut() {
             j.start_millis = j.start_millis.or(start);
-            // Stopped at the top, not merely somewhere: a branch that waited while another
-            // failed does not hold back the outcome.
-            j.suspended = matches!(&result, Err(f) if f.kind == FaultKind::Suspended);
+            j.suspended = suspended;
+            match point {
+                Some(p) => j.resume_at(p),
+                None => j.resume = resume,
+            }
         }
         transitions = vm.transitions;
         match result {
@@ -735,4 +747,73 @@ fn trim_json_whitespace(mut text: &[u8]) -> &[u8] {
         text = rest;
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::{AsyncFn, Handlers, TaskError};
+    use crate::vm::{Entry, Suspension};
+
+    /// Runs a suspendable execution to its end by hand: each stopped run's waits are answered
+    /// (a Task's future driven on `rt`, a sleep taken as done) and the execution runs again.
+    /// Returns the outcome, the runs, and how many outcomes the runs read back in all.
+    fn run_by_hand(machine: &StateMachine, event: &[u8]) -> (Outcome, usize, u64, Vec<usize>) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (mut scratch, cancel) = (Scratch::new(), Cancel::new());
+        let mut journal = machine.journal(7);
+        let (mut runs, mut kept) = (0, Vec::new());
+        loop {
+            runs += 1;
+            if let Some(done) = machine.execute_resumable(&mut scratch, event, &cancel, &mut journal) {
+                return (done.to_outcome(), runs, journal.replayed.get(), kept);
+            }
+            kept.push(journal.entries_len());
+            for (site, s) in journal.take_pending() {
+                let entry = match s {
+                    Suspension::Sleep { .. } => Entry::Waited,
+                    Suspension::Task { fut, lambda, .. } => {
+                        let result = rt.block_on(fut).map(|v| v.to_string()).map_err(|e| (e.error.into(), None));
+                        Entry::Task { result, lambda }
+                    }
+                };
+                journal.resolve(site, Some(entry));
+            }
+        }
+    }
+
+    /// Issue #18: a run after a suspension starts at the top-level state it stopped in, so an
+    /// execution of K sequential asynchronous Tasks reads back K outcomes in all (one per
+    /// Task), not K(K+1)/2, and its journal never holds more than the current state's.
+    #[test]
+    fn a_resumed_run_starts_at_the_state_it_stopped_in() {
+        const K: usize = 40;
+        let states: Vec<String> = (1..=K)
+            .map(|i| {
+                let next = if i == K { r#""End":true"#.to_owned() } else { format!(r#""Next":"T{}""#, i + 1) };
+                format!(
+                    r#""T{i}":{{"Type":"Task","Resource":"arn:aws:states:::aslrt:r","ResultSelector":{{"n.$":"States.MathAdd($.n, 1)"}},"ResultPath":"$.acc",{next}}}"#
+                )
+            })
+            .collect();
+        let definition = format!(r#"{{"StartAt":"T1","States":{{{}}}}}"#, states.join(","));
+        let mut handlers = Handlers::new();
+        // Answers later (not ready when first polled) with the count so far.
+        handlers.insert_async(
+            "arn:aws:states:::aslrt:r",
+            AsyncFn(|input: serde_json::Value, _| async move {
+                tokio::task::yield_now().await;
+                let n = input.pointer("/acc/n").and_then(serde_json::Value::as_i64).unwrap_or(0);
+                Ok::<_, TaskError>(serde_json::json!({ "n": n }))
+            }),
+        );
+        let machine = StateMachine::builder().handlers(handlers).compile(&definition).unwrap();
+        let (outcome, runs, replayed, kept) = run_by_hand(&machine, br#"{"id":"e-1"}"#);
+        assert_eq!(outcome.status, Status::Succeeded, "{outcome:?}");
+        assert_eq!(outcome.output.as_deref(), Some(r#"{"id":"e-1","acc":{"n":40}}"#));
+        assert_eq!(outcome.transitions, K as u64);
+        assert_eq!(runs, K + 1);
+        assert_eq!(replayed, K as u64, "outcomes read back over {runs} runs");
+        assert!(kept.iter().all(|&n| n == 0), "entries kept after each stop: {kept:?}");
+    }
 }

@@ -4,9 +4,11 @@
 //! directory named by `ASLRT_CONFORMANCE_DIR`; a missing corpus fails, unless
 //! `ASLRT_ALLOW_MISSING_CORPUS=1` says to skip. Ids listed in `tests/conformance/known-failures.txt`
 //! must fail (and are reported as passing tests when they do); any other failure fails, and so does
-//! a listed case that passes, so the list only ever shrinks.
+//! a listed case that passes, so the list only ever shrinks. Each case runs twice: in one
+//! synchronous run, and under a `Runtime` with handlers that answer later, so that every Task
+//! suspends the execution (`suspending/` before its name).
 
-use aslrt::internal::conformance::{run_case, Case};
+use aslrt::internal::conformance::{run_case, run_definition_suspending, verdict, Case};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeSet;
 
@@ -24,15 +26,21 @@ fn main() {
     if let Some(dir) = support::corpus_dir() {
         for case in support::corpus_cases(&dir) {
             let expected_to_fail = known.contains(&case.id);
-            let name = case.id.clone();
-            trials.push(Trial::test(name, move || check(&case, expected_to_fail)));
+            let case = std::sync::Arc::new(case);
+            let (name, one) = (case.id.clone(), case.clone());
+            trials.push(Trial::test(name, move || check(&one, expected_to_fail, false)));
+            let name = format!("suspending/{}", case.id);
+            trials.push(Trial::test(name, move || check(&case, expected_to_fail, true)));
         }
     }
     libtest_mimic::run(&args, trials).exit();
 }
 
-fn check(case: &Case, expected_to_fail: bool) -> Result<(), Failed> {
-    let verdict = run_case(case);
+fn check(case: &Case, expected_to_fail: bool, suspending: bool) -> Result<(), Failed> {
+    let verdict = match suspending {
+        false => run_case(case),
+        true => verdict(case, run_definition_suspending(case, &case.definition, true)),
+    };
     match (verdict.passed, expected_to_fail) {
         (true, false) | (false, true) => Ok(()),
         (false, false) => Err(format!("expected {}\n got {}", case.expect, verdict.got).into()),

@@ -181,12 +181,21 @@ impl Runtime {
             stuck_on_handlers: AtomicUsize::new(0),
             next_id: std::sync::atomic::AtomicU64::new(1),
         });
+        let timers = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("aslrt-timers")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Start(format!("starting the timer thread: {e}"))))?;
+        let handle = timers.handle().clone();
         // Dropped on a failure below, it stops the workers started so far.
-        let mut runtime = Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timers: None };
+        let mut runtime = Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timers: Some(timers) };
         for (i, local) in workers.into_iter().enumerate() {
             let shared = Arc::clone(&runtime.shared);
-            let started =
-                std::thread::Builder::new().name(format!("aslrt-worker-{i}")).spawn(move || worker(i, local, shared));
+            let handle = handle.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("aslrt-worker-{i}"))
+                .spawn(move || worker(i, local, shared, handle));
             match started {
                 Ok(handle) => runtime.threads.push(handle),
                 Err(e) => {
@@ -197,13 +206,6 @@ impl Runtime {
                 }
             }
         }
-        let timers = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("aslrt-timers")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Start(format!("starting the timer thread: {e}"))))?;
-        runtime.timers = Some(timers);
         Ok(runtime)
     }
 
@@ -659,7 +661,10 @@ fn find_task(local: &Worker<Job>, shared: &Shared) -> Option<Job> {
     })
 }
 
-fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>) {
+fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio::runtime::Handle) {
+    // Asynchronous handlers are started, and their futures polled once, on the worker, in the
+    // tokio runtime that awaits them if they are not ready at once.
+    crate::handler::set_context(Some(handlers));
     let helpers: Arc<dyn Helpers> = Arc::clone(&shared) as Arc<dyn Helpers>;
     let fresh = || {
         let mut scratch = Scratch::new();

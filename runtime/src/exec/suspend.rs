@@ -12,7 +12,7 @@ use super::{Job, Shared, Slot};
 use crate::common::Status;
 use crate::handler::{await_task, TaskError};
 use crate::machine::StateMachine;
-use crate::vm::{Entry, Journal, Site, Suspension, TaskStart};
+use crate::vm::{Entry, Journal, Site, Suspension};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -233,7 +233,7 @@ async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: 
             () = tokio::time::sleep(Duration::from_millis(millis)) => Some(Entry::Waited),
             () = stopped(slot, shared) => None,
         },
-        Suspension::Task { start, info, timeout, lambda } => {
+        Suspension::Task { fut, info, timeout, lambda } => {
             let left = deadline_millis.map(|d| {
                 Duration::from_millis(u64::try_from(d.saturating_sub(crate::common::system_millis())).unwrap_or(0))
             });
@@ -241,15 +241,6 @@ async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: 
                 let result =
                     r.map(|v| v.to_string()).map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
                 Entry::Task { result, lambda }
-            };
-            let fut = match start {
-                TaskStart::Started(fut) => fut,
-                TaskStart::Handler { handler, input } => {
-                    match crate::handler::start_async(handler.as_ref(), input, info.clone()) {
-                        Ok(fut) => fut,
-                        Err(e) => return Some(journaled(Err(e))),
-                    }
-                }
             };
             let task = await_task(fut, timeout, &info.resource);
             let out_of_time = async {

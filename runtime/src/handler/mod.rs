@@ -10,7 +10,7 @@ mod run;
 
 pub(crate) use allow::Allow;
 
-pub(crate) use run::{await_task, block_on_task, start_async};
+pub(crate) use run::{await_task, block_on_task, poll_once, set_context, start_async, start_in_context, Polled};
 
 use crate::bytecode::ResourceId;
 use crate::value::{ArenaExt, Const, Value};
@@ -111,11 +111,14 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, Task
 /// (`States.Timeout`). Elsewhere (the synchronous APIs) the calling thread waits for it.
 ///
 /// # Where the future runs
-/// `invoke` is called on the thread running the execution; the future it returns is spawned as
-/// a task on a tokio runtime and polled there, never on an aslrt worker:
-/// - under a [`crate::Runtime`], on that runtime's own thread, `aslrt-timers`;
-/// - in the synchronous APIs, on a process-wide thread, `aslrt-async`, while the caller blocks
-///   (from a helper thread if the caller is itself inside a tokio runtime).
+/// `invoke` is called on the thread running the execution.
+/// - Under a [`crate::Runtime`], the future is polled once right there, inside the runtime's
+///   tokio context: a future that is ready at once (an answer from a cache) costs no
+///   suspension, and the execution goes on. Otherwise it is spawned as a task on that
+///   runtime's own thread, `aslrt-timers`, and the execution suspends until it completes. So
+///   the first poll must not block, as for any future.
+/// - In the synchronous APIs, it is polled on a process-wide thread, `aslrt-async`, while the
+///   caller blocks (from a helper thread if the caller is itself inside a tokio runtime).
 ///
 /// While it is polled a tokio context with the time and IO drivers is current, so
 /// `tokio::time`, `tokio::net` and `tokio::spawn` work. A panic in the future fails the Task

@@ -3,8 +3,57 @@
 //! completion on the calling thread.
 
 use super::{AsyncTaskHandler, TaskError, TaskFuture, TaskInfo};
+use std::cell::RefCell;
 use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+thread_local! {
+    /// On a `Runtime`'s worker: the tokio runtime its handlers' futures run on.
+    static CONTEXT: RefCell<Option<tokio::runtime::Handle>> = const { RefCell::new(None) };
+}
+
+/// Makes `handle` the tokio runtime that [`poll_once`] polls in, on this thread.
+pub(crate) fn set_context(handle: Option<tokio::runtime::Handle>) {
+    CONTEXT.with_borrow_mut(|c| *c = handle);
+}
+
+/// What a first poll of a handler's future gave.
+pub(crate) enum Polled {
+    /// The answer, at once: the execution goes on without suspending.
+    Ready(Result<serde_json::Value, TaskError>),
+    /// Not yet: the future is awaited off the worker.
+    Pending(TaskFuture),
+}
+
+/// Polls a handler's future once on this thread, inside the tokio runtime set by
+/// [`set_context`] (so that `tokio::time` and `tokio::net` work), with a waker that does
+/// nothing: a future that answers at once costs no suspension; one that does not is polled
+/// again, with a real waker, once it is awaited. A panic in the poll fails the Task, with its
+/// message. Without a runtime on this thread the future is not polled here.
+pub(crate) fn poll_once(fut: TaskFuture, resource: &str) -> Polled {
+    let Some(handle) = CONTEXT.with_borrow(Clone::clone) else { return Polled::Pending(fut) };
+    let _entered = handle.enter();
+    let mut fut = fut;
+    let mut cx = Context::from_waker(Waker::noop());
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+        Ok(Poll::Ready(r)) => Polled::Ready(r),
+        Ok(Poll::Pending) => Polled::Pending(fut),
+        Err(panic) => Polled::Ready(Err(super::panicked(resource, panic.as_ref()))),
+    }
+}
+
+/// [`start_async`] within the runtime set by [`set_context`], if any, so that a handler that
+/// uses tokio when called (not only in its future) works on a worker too.
+pub(crate) fn start_in_context(
+    handler: &dyn AsyncTaskHandler,
+    input: serde_json::Value,
+    info: TaskInfo,
+) -> Result<TaskFuture, TaskError> {
+    let handle = CONTEXT.with_borrow(Clone::clone);
+    let _entered = handle.as_ref().map(tokio::runtime::Handle::enter);
+    start_async(handler, input, info)
+}
 
 /// Calls an asynchronous handler for its future; a panic in the call (before any future
 /// exists) is a `States.TaskFailed` failure, as a panic in the future or in a synchronous

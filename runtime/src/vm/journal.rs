@@ -1,22 +1,29 @@
-//! The journal of a suspendable execution, for running it again after a suspension.
+//! The journal of a suspendable execution, for going on after a suspension.
 //!
 //! An execution run by a [`crate::Runtime`] does not hold its worker while it waits: at a Wait
 //! or a retry back-off on the system clock, or at a Task whose handler is asynchronous, the VM
 //! records a [`Suspension`] and the run stops. When the timer fires or the future completes,
-//! the outcome is added here and the execution runs again from its start on any worker.
-//! Everything it did before is replayed from the journal (Task results, waits that have
-//! elapsed), and the seed, start time and input are the same, so the run retraces the same
-//! states and goes on from where it stopped. A synchronous handler is not called again on
-//! replay: its result is journaled too.
+//! the outcome is added here and the execution runs again on any worker.
+//!
+//! The next run does not start from the beginning. At each top-level state the VM notes what
+//! the state starts from (a [`Mark`]); when the run stops, that becomes a [`Resume`]: the
+//! state's input and the variables as JSON, the counters and the random source. The next run
+//! enters that state afresh and replays only the outcomes journaled since it was entered
+//! (Task results, waits that have elapsed, clock readings), so it retraces the state's own
+//! steps and goes on from where it stopped; the journal keeps nothing older. An execution of
+//! K sequential Tasks thus runs each state about twice, not K²/2 states. When the variables
+//! hold what JSON cannot (a JSONata function or sequence), no resume point is made and the
+//! run replays from the last one (or from the start, with the same seed, start time and input).
+//! A synchronous handler is not called again on replay: its result is journaled too.
 //!
 //! Outcomes are keyed by [`Site`]: the machine run they happened in (its scope: the top level,
 //! or a Parallel branch or Map iteration, named by its parent's scope and position) and their
 //! order within that run. Branches and iterations can therefore suspend concurrently: while one
 //! waits, the others go on, each replaying only its own outcomes, whatever order the waits end in.
 
-use crate::handler::{AsyncTaskHandler, TaskFuture, TaskInfo};
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use crate::common::Rng;
+use crate::handler::{TaskFuture, TaskInfo};
+use std::collections::HashMap;
 
 /// Where a journaled outcome happened: (scope, sequence number within the scope).
 pub(crate) type Site = (u64, u32);
@@ -37,14 +44,21 @@ pub(crate) struct Journal {
     pub(crate) seed: u64,
     /// The execution's start time, fixed by the first run.
     pub(crate) start_millis: Option<i64>,
-    entries: HashMap<Site, Entry>,
-    /// Sites whose wait has been handed out and not resolved yet.
-    in_flight: HashSet<Site>,
+    /// Outcomes by site, each with the sequence number of the top-level state it happened in.
+    entries: HashMap<Site, (u32, Entry)>,
+    /// Sites whose wait has been handed out and not resolved yet, with their state's number.
+    in_flight: HashMap<Site, u32>,
+    /// The sequence number of the top-level state the run is in: what `record` stamps.
+    pub(crate) stamp: u32,
+    /// Where the next run starts, if not from the beginning.
+    pub(crate) resume: Option<Resume>,
     /// What the last run stopped for, not yet handed out.
     pub(crate) pending: Vec<(Site, Suspension)>,
     /// The last run ended stopped (for something new or already in flight), rather than with
     /// an outcome.
     pub(crate) suspended: bool,
+    /// How many outcomes runs have read back (what a resume point saves).
+    pub(crate) replayed: std::cell::Cell<u64>,
 }
 
 /// One journaled outcome.
@@ -61,20 +75,43 @@ pub(crate) enum Entry {
     Clock(i64),
 }
 
-/// What a stopped run waits for.
-/// How a suspended Task's future comes about.
-pub(crate) enum TaskStart {
-    /// An asynchronous handler, to start on `input` on the runtime's tokio thread.
-    Handler { handler: Arc<dyn AsyncTaskHandler>, input: serde_json::Value },
-    /// A synchronous handler's later answer, already started ([`crate::handler::TaskAnswer`]).
-    Started(TaskFuture),
+/// Where a top-level state starts: its `Enter` op, the next site's sequence number, and the
+/// counters and random source as the state is entered.
+#[derive(Clone)]
+pub(crate) struct Entered {
+    pub pc: u32,
+    pub seq: u32,
+    pub transitions: u64,
+    pub events: u64,
+    pub virtual_elapsed_millis: i64,
+    pub var_bytes: usize,
+    pub rng: Rng,
 }
 
+/// What the current top-level state started from, noted as the VM enters it (see [`Resume`]).
+pub(crate) struct Mark<'a> {
+    pub at: Entered,
+    /// The state's input.
+    pub input: crate::value::Value<'a>,
+}
+
+/// Where the next run of a stopped execution starts: the top-level state it stopped in, as it
+/// was entered. Values are kept as JSON text, about the size of the values themselves.
+pub(crate) struct Resume {
+    pub at: Entered,
+    /// The state's input, as JSON.
+    pub input: Box<str>,
+    /// The workflow variables, as JSON (`None`: not set).
+    pub vars: Box<[Option<Box<str>>]>,
+}
+
+/// What a stopped run waits for.
 pub(crate) enum Suspension {
     /// A Wait or retry back-off on the system clock.
     Sleep { millis: u64 },
-    /// An asynchronous handler's future; `timeout` is the Task's TimeoutSeconds in milliseconds.
-    Task { start: TaskStart, info: TaskInfo, timeout: Option<u64>, lambda: bool },
+    /// A handler's future, polled once already; `timeout` is the Task's TimeoutSeconds in
+    /// milliseconds.
+    Task { fut: TaskFuture, info: TaskInfo, timeout: Option<u64>, lambda: bool },
 }
 
 /// What the VM finds at a site that may suspend.
@@ -93,9 +130,12 @@ impl Journal {
             seed,
             start_millis: None,
             entries: HashMap::new(),
-            in_flight: HashSet::new(),
+            in_flight: HashMap::new(),
+            stamp: 0,
+            resume: None,
             pending: Vec::new(),
             suspended: false,
+            replayed: std::cell::Cell::new(0),
         }
     }
 
@@ -103,19 +143,34 @@ impl Journal {
     pub(crate) fn rewind(&mut self) {
         self.pending.clear();
         self.suspended = false;
+        self.stamp = self.resume.as_ref().map_or(0, |r| r.at.seq);
     }
 
     pub(crate) fn at(&self, site: Site) -> AtSite {
         match self.entries.get(&site) {
-            Some(e) => AtSite::Done(e.clone()),
-            None if self.in_flight.contains(&site) => AtSite::Waiting,
+            Some((_, e)) => {
+                self.replayed.set(self.replayed.get() + 1);
+                AtSite::Done(e.clone())
+            }
+            None if self.in_flight.contains_key(&site) => AtSite::Waiting,
             None => AtSite::New,
         }
     }
 
     /// Records an outcome the run produced itself.
     pub(crate) fn record(&mut self, site: Site, e: Entry) {
-        self.entries.insert(site, e);
+        self.entries.insert(site, (self.stamp, e));
+    }
+
+    /// The next run starts at `r`: what happened before its state is not needed any more.
+    pub(crate) fn resume_at(&mut self, r: Resume) {
+        let seq = r.at.seq;
+        self.entries.retain(|_, (stamp, _)| *stamp >= seq);
+        self.in_flight.retain(|_, stamp| *stamp >= seq);
+        if self.entries.is_empty() && self.entries.capacity() > 8 {
+            self.entries = HashMap::new();
+        }
+        self.resume = Some(r);
     }
 
     /// The run stops at `site` to wait for `s`.
@@ -137,17 +192,23 @@ impl Journal {
     /// Hands out the new waits of the last run: they are in flight until resolved.
     pub(crate) fn take_pending(&mut self) -> Vec<(Site, Suspension)> {
         for (site, _) in &self.pending {
-            self.in_flight.insert(*site);
+            self.in_flight.insert(*site, self.stamp);
         }
         std::mem::take(&mut self.pending)
     }
 
     /// The outcome of a wait that was in flight (`None`: it was cut short by a cancellation).
     pub(crate) fn resolve(&mut self, site: Site, e: Option<Entry>) {
-        self.in_flight.remove(&site);
-        if let Some(e) = e {
-            self.entries.insert(site, e);
+        // A wait of a state the execution has left (a branch whose sibling failed) is dropped.
+        if let (Some(stamp), Some(e)) = (self.in_flight.remove(&site), e) {
+            self.entries.insert(site, (stamp, e));
         }
+    }
+
+    /// How many outcomes are kept.
+    #[cfg(test)]
+    pub(crate) fn entries_len(&self) -> usize {
+        self.entries.len()
     }
 
     /// Waits are still going on.

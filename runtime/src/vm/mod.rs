@@ -35,7 +35,7 @@ mod time;
 mod wait;
 
 pub(crate) use faults::{Fault, FaultKind};
-pub(crate) use journal::{AtSite, Entry, Journal, Site, Suspension, TaskStart};
+pub(crate) use journal::{AtSite, Entered, Entry, Journal, Mark, Resume, Site, Suspension};
 use map::MapLoop;
 pub use scratch::Scratch;
 pub(crate) use spread::{BatchRunner, HelperJob, Helpers, ItemBatch, Spread};
@@ -242,6 +242,10 @@ pub(crate) struct Vm<'a> {
     /// With a journal: the current machine run's scope and next sequence number (its sites).
     scope: u64,
     seq: u32,
+    /// With a journal: what the current top-level state started from, and the top-level
+    /// variables (see [`Resume`]).
+    pub mark: Option<Mark<'a>>,
+    pub root_vars: &'a [Cell<JV<'a>>],
 }
 
 impl<'a> Vm<'a> {
@@ -284,13 +288,101 @@ impl<'a> Vm<'a> {
             arena_base: arena.allocated_bytes(),
             scope: 0,
             seq: 0,
+            mark: None,
+            root_vars: &[],
         }
     }
 
     /// Runs the top-level machine.
     pub fn run(&mut self, input: Value<'a>) -> Result<Value<'a>, Fault<'a>> {
         let vars = self.arena.alloc_slice_fill_with(self.program.variables.len().max(1), |_| Cell::new(JV::Undef));
+        self.root_vars = vars;
         self.run_machine(Program::ROOT, input, None, vars)
+    }
+
+    /// Runs the top-level machine from where a stopped run left it: the state `r` names,
+    /// entered afresh with the input, variables, counters and random source it was entered
+    /// with (see [`Journal`]).
+    pub fn resume(&mut self, r: &Resume) -> Result<Value<'a>, Fault<'a>> {
+        let arena = self.arena;
+        let unreadable = |vm: &mut Self, e: crate::value::ParseError| {
+            let cause = format!("internal error: a resume point did not read back: {}", e.message);
+            Fault {
+                error: Some("States.Runtime"),
+                cause: Some(vm.arena.alloc_str(&cause)),
+                kind: FaultKind::Terminal,
+                from_task: false,
+            }
+        };
+        let input = match crate::value::parse_copy(arena, &r.input, self.parse) {
+            Ok(v) => v,
+            Err(e) => return Err(unreadable(self, e)),
+        };
+        let len = self.program.variables.len().max(1);
+        let vars = arena.alloc_slice_fill_with(len, |_| Cell::new(JV::Undef));
+        for (cell, text) in vars.iter().zip(r.vars.iter()) {
+            if let Some(text) = text {
+                match crate::value::parse_copy(arena, text, self.parse) {
+                    Ok(v) => cell.set(JV::V(v)),
+                    Err(e) => return Err(unreadable(self, e)),
+                }
+            }
+        }
+        self.root_vars = vars;
+        let at = &r.at;
+        self.seq = at.seq;
+        self.transitions = at.transitions;
+        self.events = at.events;
+        self.virtual_elapsed_millis = at.virtual_elapsed_millis;
+        self.var_bytes = at.var_bytes;
+        self.rng = at.rng.clone();
+        self.depth += 1;
+        let result = self.dispatch(Program::ROOT, input, None, vars, at.pc as usize);
+        self.depth -= 1;
+        result
+    }
+
+    /// The resume point of a run that stopped: the top-level state it stopped in, with its
+    /// values as JSON. `None` when a variable holds what JSON cannot (a function or a
+    /// sequence), or the run made no mark.
+    pub fn resume_point(&self, raw_input: Option<&str>) -> Option<Resume> {
+        let m = self.mark.as_ref()?;
+        let json = |v: &Value<'a>| -> Box<str> {
+            let mut out = String::new();
+            match raw_input {
+                Some(raw) => crate::value::write_json_with_input(&mut out, v, raw),
+                None => crate::value::write_json(&mut out, v),
+            }
+            out.into_boxed_str()
+        };
+        let vars = self
+            .root_vars
+            .iter()
+            .map(|c| match c.get() {
+                JV::Undef => Some(None),
+                JV::V(v) => Some(Some(json(&v))),
+                JV::Seq(..) | JV::F(_) => None,
+            })
+            .collect::<Option<Box<[_]>>>()?;
+        Some(Resume { at: m.at.clone(), input: json(&m.input), vars })
+    }
+
+    /// Notes what the top-level state entered at `pc` starts from (see [`Resume`]).
+    #[cold]
+    fn mark_state(&mut self, pc: usize, input: Value<'a>) {
+        let at = Entered {
+            pc: pc as u32,
+            seq: self.seq,
+            transitions: self.transitions,
+            events: self.events,
+            virtual_elapsed_millis: self.virtual_elapsed_millis,
+            var_bytes: self.var_bytes,
+            rng: self.rng.clone(),
+        };
+        self.mark = Some(Mark { at, input });
+        if let Some(j) = self.journal.as_deref_mut() {
+            j.stamp = self.seq;
+        }
     }
 
     /// Runs a machine. `outer` are the variables of the calling scope: a Parallel branch or Map
@@ -313,7 +405,7 @@ impl<'a> Vm<'a> {
         };
         // A branch's or iteration's own variables end with it.
         let var_bytes = self.var_bytes;
-        let result = self.dispatch(id, input, item, vars);
+        let result = self.dispatch(id, input, item, vars, 0);
         if id != Program::ROOT {
             self.var_bytes = var_bytes;
         }
@@ -321,14 +413,15 @@ impl<'a> Vm<'a> {
         result
     }
 
-    /// The dispatch loop of one machine run: each op is a call to the method that does its
-    /// job, in the file of that job.
+    /// The dispatch loop of one machine run, from op `from`: each op is a call to the method
+    /// that does its job, in the file of that job.
     fn dispatch(
         &mut self,
         id: MachineId,
         input: Value<'a>,
         item: Option<MapItem<'a>>,
         vars: &'a [Cell<JV<'a>>],
+        from: usize,
     ) -> Result<Value<'a>, Fault<'a>> {
         let program: &'a Program = self.program;
         let machine = program.machine(id);
@@ -355,7 +448,9 @@ impl<'a> Vm<'a> {
             stack: arena.alloc_slice_fill_copy(machine.max_stack as usize, Value::Null),
             sp: 0,
         };
-        let mut pc = 0usize;
+        let mut pc = from;
+        // A run that may suspend notes where each top-level state starts (see `Resume`).
+        let marking = id == Program::ROOT && self.journal.is_some();
         // `tri!` routes a failure through the current state's Retry/Catch tables and goes on at
         // the op they name; an unhandled failure ends this machine run.
         macro_rules! tri {
@@ -374,7 +469,12 @@ impl<'a> Vm<'a> {
             pc += 1;
             match op {
                 // States (this file).
-                Op::Enter(s) => self.enter(&mut f, machine, s, vars)?,
+                Op::Enter(s) => {
+                    if marking {
+                        self.mark_state(pc - 1, f.acc);
+                    }
+                    self.enter(&mut f, machine, s, vars)?
+                }
                 Op::Exit => self.events += 1,
                 Op::Events(n) => self.events += n as u64,
                 Op::Jump(t) => pc = t.index(),

@@ -2,10 +2,10 @@
 //! outcome) within TimeoutSeconds and HeartbeatSeconds, and routing a failure to a retry, a
 //! catcher or the caller.
 
-use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, TaskStart, Vm};
+use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, Vm};
 use crate::bytecode::{MachineCode, Pc, ResourceId, Retrier, Seconds, Source};
 use crate::common::Rng;
-use crate::handler::{Called, TaskContext, TaskError, TaskInfo};
+use crate::handler::{Called, Polled, TaskContext, TaskError, TaskInfo};
 use crate::value::{json_len, to_json_string, ArenaExt, Value};
 
 /// The back-off before retry number `used + 1`: IntervalSeconds × BackoffRate^used, capped by
@@ -112,24 +112,42 @@ impl<'a> Vm<'a> {
                     TaskInfo { resource: name.to_owned(), state: sc.name.to_owned(), retry_count: sc.retry_count };
                 let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
                 if site.is_some() {
-                    let start = TaskStart::Handler { handler, input: payload.to_serde() };
-                    return Err(self.suspend(site, Suspension::Task { start, info, timeout, lambda }));
+                    // Started here and polled once: a future that answers at once needs no
+                    // suspension.
+                    match crate::handler::start_in_context(handler.as_ref(), payload.to_serde(), info.clone()) {
+                        Err(e) => Err(e),
+                        Ok(fut) => match crate::handler::poll_once(fut, name) {
+                            Polled::Ready(r) => self.answered(r, lambda),
+                            Polled::Pending(fut) => {
+                                return Err(self.suspend(site, Suspension::Task { fut, info, timeout, lambda }))
+                            }
+                        },
+                    }
+                } else {
+                    // Not run by a Runtime: the calling thread waits for the future.
+                    let r = crate::handler::start_async(handler.as_ref(), payload.to_serde(), info)
+                        .and_then(|fut| crate::handler::block_on_task(fut, timeout, name));
+                    self.answered(r, lambda)
                 }
-                // Not run by a Runtime: the calling thread waits for the future.
-                let r = crate::handler::start_async(handler.as_ref(), payload.to_serde(), info)
-                    .and_then(|fut| crate::handler::block_on_task(fut, timeout, name));
-                self.answered(r, lambda)
             }
             Called::Started { fut, lambda } => {
                 let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
                 if site.is_some() {
-                    let info =
-                        TaskInfo { resource: name.to_owned(), state: sc.name.to_owned(), retry_count: sc.retry_count };
-                    let start = TaskStart::Started(fut);
-                    return Err(self.suspend(site, Suspension::Task { start, info, timeout, lambda }));
+                    match crate::handler::poll_once(fut, name) {
+                        Polled::Ready(r) => self.answered(r, lambda),
+                        Polled::Pending(fut) => {
+                            let info = TaskInfo {
+                                resource: name.to_owned(),
+                                state: sc.name.to_owned(),
+                                retry_count: sc.retry_count,
+                            };
+                            return Err(self.suspend(site, Suspension::Task { fut, info, timeout, lambda }));
+                        }
+                    }
+                } else {
+                    // Not run by a Runtime: the calling thread waits for the later answer.
+                    self.answered(crate::handler::block_on_task(fut, timeout, name), lambda)
                 }
-                // Not run by a Runtime: the calling thread waits for the later answer.
-                self.answered(crate::handler::block_on_task(fut, timeout, name), lambda)
             }
         };
         let result = match called {
