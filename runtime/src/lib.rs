@@ -58,8 +58,9 @@
 //! - [`Runtime`]: a work-stealing pool for batches, streams and asynchronous executions
 //!   ([`Pending`]), with [`Metrics`].
 //! - Task handlers: [`TaskHandler`] (synchronous, on the crate's [`Value`], whose JSON type is a
-//!   [`ValueKind`]), [`JsonFn`] (a closure on `serde_json` values), [`AsyncTaskHandler`] and
-//!   [`AsyncFn`] (futures), collected in [`Handlers`].
+//!   [`ValueKind`]), [`TextFn`] (a closure on JSON text), [`JsonFn`] (a closure on `serde_json`
+//!   values: convenient, and the slow path), [`AsyncTaskHandler`], [`AsyncTextFn`] and
+//!   [`AsyncFn`] (futures, on JSON text or `serde_json` values), collected in [`Handlers`].
 //! - [`Error`]: why a definition could not be compiled ([`ErrorKind`], [`Diagnostic`]).
 //!
 //! Everything else is internal. The project's own CLI, tests, benchmarks and fuzz targets reach
@@ -90,7 +91,8 @@ pub use config::{Clock, Config, Identity, RuntimeLimits};
 pub use error::{Error, ErrorKind};
 pub use exec::{Metrics, MetricsSnapshot, Pending, Runtime, TIME_BUCKETS_US};
 pub use handler::{
-    AsyncFn, AsyncTaskHandler, Handlers, JsonFn, TaskAnswer, TaskContext, TaskError, TaskFuture, TaskHandler, TaskInfo,
+    AsyncFn, AsyncTaskHandler, AsyncTextFn, Handlers, JsonFn, TaskAnswer, TaskContext, TaskError, TaskFuture,
+    TaskHandler, TaskInfo, TextFn, TextFuture,
 };
 pub use machine::{oversized_input_cause, Builder, Cancel, Execution, Outcome, StateMachine, INVALID_INPUT_CAUSE};
 pub use value::{ArenaExt, InvalidJson, Kind as ValueKind, Value};

@@ -753,7 +753,7 @@ fn trim_json_whitespace(mut text: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use crate::handler::{AsyncFn, Handlers, TaskError};
-    use crate::vm::{Entry, Suspension};
+    use crate::vm::{Entry, Suspension, Waiting};
 
     /// Runs a suspendable execution to its end by hand: each stopped run's waits are answered
     /// (a Task's future driven on `rt`, a sleep taken as done) and the execution runs again.
@@ -773,7 +773,11 @@ mod tests {
                 let entry = match s {
                     Suspension::Sleep { .. } => Entry::Waited,
                     Suspension::Task { fut, lambda, .. } => {
-                        let result = rt.block_on(fut).map(|v| v.to_string()).map_err(|e| (e.error.into(), None));
+                        let result = match fut {
+                            Waiting::Json(fut) => rt.block_on(fut).map(|v| v.to_string()),
+                            Waiting::Text(fut) => rt.block_on(fut),
+                        };
+                        let result = result.map_err(|e| (e.error.into(), None));
                         Entry::Task { result, lambda }
                     }
                 };

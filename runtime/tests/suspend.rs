@@ -632,3 +632,66 @@ fn an_async_handlers_panic_message_is_in_the_cause() {
     let run = machine.execute_json(&json!({}));
     assert_eq!(run.cause.as_deref(), out.cause.as_deref());
 }
+
+/// Issue #18: handlers on JSON text, synchronous and asynchronous, ready at once or later,
+/// under a `Runtime` and in the synchronous API, give the same outcomes as handlers on values;
+/// an answer that is not JSON fails the Task with `States.TaskFailed`, which Catch takes.
+#[test]
+fn handlers_on_json_text_answer_as_handlers_on_values_do() {
+    use aslrt::{AsyncTextFn, TextFn};
+    let definition = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::aslrt:t", "ResultPath": "$.r", "Next": "Bad"},
+        "Bad": {"Type": "Task", "Resource": "arn:aws:states:::aslrt:bad", "End": true,
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.caught", "Next": "Done"}]},
+        "Done": {"Type": "Pass", "End": true}
+    }})
+    .to_string();
+    let answer = |input: &str| format!(r#"{{"len":{},"echo":{input}}}"#, input.len());
+    let sync = StateMachine::builder()
+        .handler("arn:aws:states:::aslrt:t", TextFn(move |input: &str| Ok::<_, TaskError>(answer(input))))
+        .handler("arn:aws:states:::aslrt:bad", TextFn(|_: &str| Ok::<_, TaskError>("{oops")))
+        .compile(&definition)
+        .unwrap();
+    let build = |yields: bool| {
+        StateMachine::builder()
+            .async_handler(
+                "arn:aws:states:::aslrt:t",
+                AsyncTextFn(move |input: String, _| async move {
+                    if yields {
+                        tokio::task::yield_now().await;
+                    }
+                    Ok::<_, TaskError>(answer(&input))
+                }),
+            )
+            .async_handler(
+                "arn:aws:states:::aslrt:bad",
+                AsyncTextFn(move |_, _| async move {
+                    if yields {
+                        tokio::task::yield_now().await;
+                    }
+                    Ok::<_, TaskError>("{oops".to_owned())
+                }),
+            )
+            .compile(&definition)
+            .unwrap()
+    };
+    let event = br#"{"id":"e-1","n":[1,2.5,"x"]}"#;
+    let expected = json!({
+        "id": "e-1", "n": [1, 2.5, "x"], "r": {"len": 28, "echo": {"id": "e-1", "n": [1, 2.5, "x"]}},
+        "caught": {"Error": "States.TaskFailed",
+                   "Cause": "the task handler for 'arn:aws:states:::aslrt:bad' replied with invalid JSON: expected a member name in double quotes (line 1, column 2)"}
+    });
+    let rt = Runtime::new(2);
+    let outcomes = [
+        ("sync TextFn, synchronous API", sync.execute_json(&serde_json::from_slice(event).unwrap())),
+        ("sync TextFn, Runtime", within(10, rt.execute_async(&sync, event.to_vec()))),
+        ("AsyncTextFn ready at once, Runtime", within(10, rt.execute_async(&build(false), event.to_vec()))),
+        ("AsyncTextFn that suspends, Runtime", within(10, rt.execute_async(&build(true), event.to_vec()))),
+        ("AsyncTextFn, synchronous API", build(true).execute_json(&serde_json::from_slice(event).unwrap())),
+    ];
+    for (what, o) in outcomes {
+        assert_eq!(o.status, Status::Succeeded, "{what}: {o:?}");
+        let got: Value = serde_json::from_str(o.output.as_deref().unwrap()).unwrap();
+        assert_eq!(got, expected, "{what}");
+    }
+}

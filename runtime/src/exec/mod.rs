@@ -3,9 +3,11 @@
 //!
 //! Start-up: [`Runtime::new`] creates one crossbeam-deque `Worker` queue per thread, hands every
 //! thread the `Stealer`s of the others and a shared `Injector`, and starts the threads. A thread
-//! looks for work in its own queue, then takes a batch from the injector, then steals from the
-//! others (crossbeam-deque's `find_task`), and parks when it finds none; submitting work unparks
-//! one sleeper.
+//! takes an execution resumed after a suspension first (a second injector, so that completions
+//! begin as soon as handlers answer, not after every queued first run), then looks for work in
+//! its own queue, then takes a batch from the injector, then steals from the others
+//! (crossbeam-deque's `find_task`), and parks when it finds none; submitting work unparks one
+//! sleeper.
 //!
 //! Work comes in chunks: a batch or a stream is cut into jobs of several events, so that there
 //! is one queue operation and one allocation per chunk, not per execution.
@@ -85,6 +87,8 @@ type Job = Box<dyn FnOnce(&mut Scratch, &Shard, bool) + Send>;
 
 struct Shared {
     injector: Injector<Job>,
+    /// Executions whose wait has ended: taken before anything else.
+    resumed: Injector<Job>,
     stealers: Vec<Stealer<Job>>,
     /// Jobs submitted and not yet finished.
     pending: AtomicUsize,
@@ -109,6 +113,14 @@ impl Shared {
     fn submit(&self, job: Job) {
         self.pending.fetch_add(1, Ordering::AcqRel);
         self.injector.push(job);
+        let _guard = self.sleep.lock();
+        self.wake.notify_one();
+    }
+
+    /// Queues the next run of an execution whose wait has ended, ahead of first runs.
+    fn resume(&self, job: Job) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        self.resumed.push(job);
         let _guard = self.sleep.lock();
         self.wake.notify_one();
     }
@@ -169,6 +181,7 @@ impl Runtime {
         let workers: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
+            resumed: Injector::new(),
             stealers: workers.iter().map(Worker::stealer).collect(),
             pending: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
@@ -650,8 +663,14 @@ fn run_or_abort<'s>(metrics: &Shard, run: bool, execute: impl FnOnce() -> Execut
     }
 }
 
-/// Finds a job: the local queue, a batch from the injector, or one stolen from another worker.
+/// Finds a job: a resumed execution, the local queue, a batch from the injector, or one stolen
+/// from another worker.
 fn find_task(local: &Worker<Job>, shared: &Shared) -> Option<Job> {
+    if let Some(job) =
+        std::iter::repeat_with(|| shared.resumed.steal()).find(|s| !s.is_retry()).and_then(|s| s.success())
+    {
+        return Some(job);
+    }
     local.pop().or_else(|| {
         std::iter::repeat_with(|| {
             shared.injector.steal_batch_and_pop(local).or_else(|| shared.stealers.iter().map(|s| s.steal()).collect())
@@ -693,7 +712,7 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
                 // Also while shutting down with executions still suspended: their next runs
                 // arrive through the injector, and a submission wakes a sleeper.
                 let guard = shared.sleep.lock().unwrap_or_else(|p| p.into_inner());
-                if shared.injector.is_empty() {
+                if shared.injector.is_empty() && shared.resumed.is_empty() {
                     shared.idle.fetch_add(1, Ordering::Relaxed);
                     let _ = shared.wake.wait_timeout(guard, std::time::Duration::from_millis(50));
                     shared.idle.fetch_sub(1, Ordering::Relaxed);

@@ -4,15 +4,15 @@
 //! A run that stops leaves a [`Suspension`] in its journal. The worker hands it to the
 //! `Runtime`'s tokio runtime and moves on to other work. The tokio task sleeps, or runs the
 //! handler's future (raced against TimeoutSeconds and the execution's own time limit), appends
-//! the outcome to the journal and puts the execution back on the pool's injector, where any
-//! worker picks it up and runs it again. A cancellation or `shutdown_now` wakes a wait at
+//! the outcome to the journal and puts the execution back on the pool's `resumed` injector,
+//! where any worker picks it up, before any first run, and runs it again. A cancellation or `shutdown_now` wakes a wait at
 //! once (a `Notify` per execution), and a handler's future that is no longer awaited is aborted.
 
 use super::{Job, Shared, Slot};
 use crate::common::Status;
 use crate::handler::{await_task, TaskError};
 use crate::machine::StateMachine;
-use crate::vm::{Entry, Journal, Site, Suspension};
+use crate::vm::{Entry, Journal, Site, Suspension, Waiting};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -195,7 +195,7 @@ impl Resumable {
         inbox.resolved.push((site, entry));
         if !inbox.queued {
             inbox.queued = true;
-            self.shared.submit(self.job());
+            self.shared.resume(self.job());
         }
         inbox.restate(&self.shared);
     }
@@ -237,12 +237,16 @@ async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: 
             let left = deadline_millis.map(|d| {
                 Duration::from_millis(u64::try_from(d.saturating_sub(crate::common::system_millis())).unwrap_or(0))
             });
-            let journaled = |r: Result<serde_json::Value, TaskError>| {
-                let result =
-                    r.map(|v| v.to_string()).map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
+            let journaled = |r: Result<String, TaskError>| {
+                let result = r.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
                 Entry::Task { result, lambda }
             };
-            let task = await_task(fut, timeout, &info.resource);
+            let task = async {
+                match fut {
+                    Waiting::Json(fut) => await_task(fut, timeout, &info.resource).await.map(|v| v.to_string()),
+                    Waiting::Text(fut) => await_task(fut, timeout, &info.resource).await,
+                }
+            };
             let out_of_time = async {
                 match left {
                     Some(d) => tokio::time::sleep(d).await,

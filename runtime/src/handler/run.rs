@@ -2,7 +2,7 @@
 //! own tokio task within the Task's TimeoutSeconds, or, for the synchronous APIs, driven to
 //! completion on the calling thread.
 
-use super::{AsyncTaskHandler, TaskError, TaskFuture, TaskInfo};
+use super::{AsyncTaskHandler, TaskError, TaskFuture, TaskInfo, TextFuture};
 use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
@@ -18,12 +18,15 @@ pub(crate) fn set_context(handle: Option<tokio::runtime::Handle>) {
     CONTEXT.with_borrow_mut(|c| *c = handle);
 }
 
+/// A handler's future, boxed, giving `T` (a serde_json value or JSON text).
+pub(crate) type Answering<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, TaskError>> + Send>>;
+
 /// What a first poll of a handler's future gave.
-pub(crate) enum Polled {
+pub(crate) enum Polled<T> {
     /// The answer, at once: the execution goes on without suspending.
-    Ready(Result<serde_json::Value, TaskError>),
+    Ready(Result<T, TaskError>),
     /// Not yet: the future is awaited off the worker.
-    Pending(TaskFuture),
+    Pending(Answering<T>),
 }
 
 /// Polls a handler's future once on this thread, inside the tokio runtime set by
@@ -31,7 +34,7 @@ pub(crate) enum Polled {
 /// nothing: a future that answers at once costs no suspension; one that does not is polled
 /// again, with a real waker, once it is awaited. A panic in the poll fails the Task, with its
 /// message. Without a runtime on this thread the future is not polled here.
-pub(crate) fn poll_once(fut: TaskFuture, resource: &str) -> Polled {
+pub(crate) fn poll_once<T>(fut: Answering<T>, resource: &str) -> Polled<T> {
     let Some(handle) = CONTEXT.with_borrow(Clone::clone) else { return Polled::Pending(fut) };
     let _entered = handle.enter();
     let mut fut = fut;
@@ -45,14 +48,10 @@ pub(crate) fn poll_once(fut: TaskFuture, resource: &str) -> Polled {
 
 /// [`start_async`] within the runtime set by [`set_context`], if any, so that a handler that
 /// uses tokio when called (not only in its future) works on a worker too.
-pub(crate) fn start_in_context(
-    handler: &dyn AsyncTaskHandler,
-    input: serde_json::Value,
-    info: TaskInfo,
-) -> Result<TaskFuture, TaskError> {
+pub(crate) fn start_in_context<T>(start: impl FnOnce() -> Result<T, TaskError>) -> Result<T, TaskError> {
     let handle = CONTEXT.with_borrow(Clone::clone);
     let _entered = handle.as_ref().map(tokio::runtime::Handle::enter);
-    start_async(handler, input, info)
+    start()
 }
 
 /// Calls an asynchronous handler for its future; a panic in the call (before any future
@@ -68,14 +67,25 @@ pub(crate) fn start_async(
         .map_err(|panic| super::panicked(&resource, panic.as_ref()))
 }
 
+/// [`start_async`] on JSON text ([`AsyncTaskHandler::invoke_text`]).
+pub(crate) fn start_async_text(
+    handler: &dyn AsyncTaskHandler,
+    input: String,
+    info: TaskInfo,
+) -> Result<TextFuture, TaskError> {
+    let resource = info.resource.clone();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.invoke_text(input, info)))
+        .map_err(|panic| super::panicked(&resource, panic.as_ref()))
+}
+
 /// Runs a handler's future as its own tokio task, so that a panic in it is caught (as
 /// `States.TaskFailed`, like a synchronous handler's), within the Task's TimeoutSeconds
 /// (`timeout_millis`; past it, the future is dropped and the Task fails with `States.Timeout`).
-pub(crate) async fn await_task(
-    fut: TaskFuture,
+pub(crate) async fn await_task<T: Send + 'static>(
+    fut: Answering<T>,
     timeout_millis: Option<u64>,
     resource: &str,
-) -> Result<serde_json::Value, TaskError> {
+) -> Result<T, TaskError> {
     // Dropping this future (a timeout, a cancellation, the execution's time running out)
     // drops the handler's task too.
     let mut task = AbortOnDrop(tokio::spawn(fut));
@@ -110,11 +120,11 @@ impl<T> Drop for AbortOnDrop<T> {
 /// For the synchronous APIs: runs an asynchronous handler's future to completion on the
 /// calling thread (on a shared tokio runtime, or from a helper thread if the caller is itself
 /// inside a tokio runtime, where blocking on another one is not allowed).
-pub(crate) fn block_on_task(
-    fut: TaskFuture,
+pub(crate) fn block_on_task<T: Send + 'static>(
+    fut: Answering<T>,
     timeout_millis: Option<u64>,
     resource: &str,
-) -> Result<serde_json::Value, TaskError> {
+) -> Result<T, TaskError> {
     static SHARED: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
     let rt = SHARED.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()

@@ -22,7 +22,7 @@
 //! waits, the others go on, each replaying only its own outcomes, whatever order the waits end in.
 
 use crate::common::Rng;
-use crate::handler::{TaskFuture, TaskInfo};
+use crate::handler::{TaskFuture, TaskInfo, TextFuture};
 use std::collections::HashMap;
 
 /// Where a journaled outcome happened: (scope, sequence number within the scope).
@@ -111,7 +111,13 @@ pub(crate) enum Suspension {
     Sleep { millis: u64 },
     /// A handler's future, polled once already; `timeout` is the Task's TimeoutSeconds in
     /// milliseconds.
-    Task { fut: TaskFuture, info: TaskInfo, timeout: Option<u64>, lambda: bool },
+    Task { fut: Waiting, info: TaskInfo, timeout: Option<u64>, lambda: bool },
+}
+
+/// A handler's future: of a serde_json value, or of JSON text.
+pub(crate) enum Waiting {
+    Json(TaskFuture),
+    Text(TextFuture),
 }
 
 /// What the VM finds at a site that may suspend.

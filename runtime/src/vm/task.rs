@@ -2,7 +2,7 @@
 //! outcome) within TimeoutSeconds and HeartbeatSeconds, and routing a failure to a retry, a
 //! catcher or the caller.
 
-use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, Vm};
+use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, Vm, Waiting};
 use crate::bytecode::{MachineCode, Pc, ResourceId, Retrier, Seconds, Source};
 use crate::common::Rng;
 use crate::handler::{Called, Polled, TaskContext, TaskError, TaskInfo};
@@ -81,6 +81,24 @@ impl<'a> Vm<'a> {
         }
     }
 
+    /// A future's answer in JSON text as the Task's result, parsed into the arena (see
+    /// [`Vm::answered`]); text that is not JSON fails the Task.
+    fn answered_text(
+        &self,
+        r: Result<String, TaskError>,
+        lambda: bool,
+        resource: &str,
+    ) -> Result<Value<'a>, TaskError> {
+        let r = r.and_then(|text| {
+            self.arena.parse_json(&text).map_err(|e| crate::handler::invalid_json(resource, &e.to_string()))
+        });
+        if lambda {
+            r.map(|v| crate::handler::lambda_result(self.arena, v))
+        } else {
+            r
+        }
+    }
+
     pub(super) fn task(
         &mut self,
         resource: ResourceId,
@@ -97,7 +115,7 @@ impl<'a> Vm<'a> {
         if let Some(site) = site {
             match self.at(site) {
                 // A Task this execution ran before a suspension: its journaled outcome.
-                AtSite::Done(entry) => return self.replayed_task(entry, sc),
+                AtSite::Done(entry) => return self.replayed_task(entry, sc, &self.program.resources[resource.index()]),
                 AtSite::Waiting => return Err(self.suspended()),
                 AtSite::New => {}
             }
@@ -111,23 +129,42 @@ impl<'a> Vm<'a> {
                 let info =
                     TaskInfo { resource: name.to_owned(), state: sc.name.to_owned(), retry_count: sc.retry_count };
                 let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
+                let h = handler.as_ref();
+                let start = || match h.takes_text() {
+                    true => crate::handler::start_async_text(h, payload.to_json(), info.clone()).map(Waiting::Text),
+                    false => crate::handler::start_async(h, payload.to_serde(), info.clone()).map(Waiting::Json),
+                };
                 if site.is_some() {
                     // Started here and polled once: a future that answers at once needs no
                     // suspension.
-                    match crate::handler::start_in_context(handler.as_ref(), payload.to_serde(), info.clone()) {
+                    match crate::handler::start_in_context(start) {
                         Err(e) => Err(e),
-                        Ok(fut) => match crate::handler::poll_once(fut, name) {
+                        Ok(Waiting::Json(fut)) => match crate::handler::poll_once(fut, name) {
                             Polled::Ready(r) => self.answered(r, lambda),
                             Polled::Pending(fut) => {
-                                return Err(self.suspend(site, Suspension::Task { fut, info, timeout, lambda }))
+                                let fut = Waiting::Json(fut);
+                                return Err(self.suspend(site, Suspension::Task { fut, info, timeout, lambda }));
+                            }
+                        },
+                        Ok(Waiting::Text(fut)) => match crate::handler::poll_once(fut, name) {
+                            Polled::Ready(r) => self.answered_text(r, lambda, name),
+                            Polled::Pending(fut) => {
+                                let fut = Waiting::Text(fut);
+                                return Err(self.suspend(site, Suspension::Task { fut, info, timeout, lambda }));
                             }
                         },
                     }
                 } else {
                     // Not run by a Runtime: the calling thread waits for the future.
-                    let r = crate::handler::start_async(handler.as_ref(), payload.to_serde(), info)
-                        .and_then(|fut| crate::handler::block_on_task(fut, timeout, name));
-                    self.answered(r, lambda)
+                    match start() {
+                        Err(e) => Err(e),
+                        Ok(Waiting::Json(fut)) => {
+                            self.answered(crate::handler::block_on_task(fut, timeout, name), lambda)
+                        }
+                        Ok(Waiting::Text(fut)) => {
+                            self.answered_text(crate::handler::block_on_task(fut, timeout, name), lambda, name)
+                        }
+                    }
                 }
             }
             Called::Started { fut, lambda } => {
@@ -136,6 +173,7 @@ impl<'a> Vm<'a> {
                     match crate::handler::poll_once(fut, name) {
                         Polled::Ready(r) => self.answered(r, lambda),
                         Polled::Pending(fut) => {
+                            let fut = Waiting::Json(fut);
                             let info = TaskInfo {
                                 resource: name.to_owned(),
                                 state: sc.name.to_owned(),
@@ -221,7 +259,12 @@ impl<'a> Vm<'a> {
     }
 
     /// A Task outcome from the journal: parsed into this run's arena.
-    pub(super) fn replayed_task(&mut self, entry: Entry, sc: &StateCtx<'a>) -> Result<Value<'a>, Fault<'a>> {
+    pub(super) fn replayed_task(
+        &mut self,
+        entry: Entry,
+        sc: &StateCtx<'a>,
+        resource: &str,
+    ) -> Result<Value<'a>, Fault<'a>> {
         let (result, lambda) = match entry {
             Entry::Task { result, lambda } => (result, lambda),
             Entry::TimedOut => return Err(self.timed_out()),
@@ -235,8 +278,15 @@ impl<'a> Vm<'a> {
                 if json.len() > self.limits.max_payload_bytes {
                     return Err(self.data_limit(sc));
                 }
-                let v = crate::value::parse_copy(self.arena, &json, self.parse)
-                    .map_err(|e| self.runtime(sc, format!("internal error: a journaled result is not JSON: {e}")))?;
+                // A handler on JSON text may answer what is not JSON: the Task fails.
+                let v = match crate::value::parse_copy(self.arena, &json, self.parse) {
+                    Ok(v) => v,
+                    Err(_) => {
+                        let why = self.arena.parse_json(&json).err().map(|e| e.to_string()).unwrap_or_default();
+                        let e = crate::handler::invalid_json(resource, &why);
+                        return Err(self.task_fault(&e.error, e.cause.as_deref()));
+                    }
+                };
                 Ok(if lambda { crate::handler::lambda_result(self.arena, v) } else { v })
             }
         }
