@@ -10,9 +10,11 @@
 //!   (`TextFn`) and on serde_json values (`JsonFn`), each answering the same small object: the
 //!   difference per step is what the text or serde_json handling costs.
 //! - **Concurrency**: N executions (default 100,000) submitted at once, each suspended in a
-//!   Task whose handler sleeps 1 s, then the same in a 1 s Wait state: the time until every
-//!   handler has started, until the first execution completes, and the resident memory per
-//!   suspended execution (RSS sampled while all wait, less RSS before).
+//!   Task whose handler holds its input and sleeps 1 s; then held until all N have started;
+//!   then in a 1 s Wait state: the time until every handler has started, until the first
+//!   execution completes, and the resident memory per suspended execution (the highest RSS
+//!   sampled before the first completion, less RSS before). Only the held run has all N
+//!   suspended at once whatever the start-up takes: its figure is the memory per execution.
 
 use crate::out::outln;
 use aslrt::{AsyncTextFn, Handlers, JsonFn, Runtime, Scratch, StateMachine, Status, TaskError, TaskHandler, TextFn};
@@ -127,6 +129,7 @@ fn concurrency(
     event: &[u8],
     n: usize,
     started: Option<&AtomicUsize>,
+    release: Option<&dyn Fn()>,
 ) -> Result<Concurrency, String> {
     let before = rss_bytes();
     let done = Arc::new(Done::default());
@@ -148,6 +151,12 @@ fn concurrency(
         if let (None, Some(c)) = (started_s, started) {
             if c.load(Ordering::Relaxed) >= n {
                 started_s = Some(t0.elapsed().as_secs_f64());
+                if let Some(release) = release {
+                    // Every execution is suspended now: one last sample, then let them go.
+                    std::thread::sleep(Duration::from_millis(100));
+                    peak = peak.max(rss_bytes());
+                    release();
+                }
             }
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -289,10 +298,30 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
             }
         }),
     );
-    let task = concurrency(&rt, &compile(&chain(1), sleeping)?, event, n, Some(&started))?;
+    let task = concurrency(&rt, &compile(&chain(1), sleeping)?, event, n, Some(&started), None)?;
+    // The same handler, held until all `n` have started, so that all are suspended at once
+    // whatever the time it takes to start them: the memory figure.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (held, g) = (Arc::new(AtomicUsize::new(0)), Arc::clone(&gate));
+    let held_counter = Arc::clone(&held);
+    let mut holding = Handlers::new();
+    holding.insert_async(
+        RESOURCE,
+        AsyncTextFn(move |input: String, _| {
+            held_counter.fetch_add(1, Ordering::Relaxed);
+            let gate = Arc::clone(&g);
+            async move {
+                let _ = gate.acquire().await.map(tokio::sync::SemaphorePermit::forget);
+                Ok::<_, TaskError>(input)
+            }
+        }),
+    );
+    let release = || gate.add_permits(n);
+    let machine = compile(&chain(1), holding)?;
+    let all_held = concurrency(&rt, &machine, event, n, Some(&held), Some(&release))?;
     let wait = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}"#;
-    let wait = concurrency(&rt, &compile(wait, Handlers::new())?, event, n, None)?;
-    for (what, c) in [("task sleeping 1 s", task), ("Wait 1 s", wait)] {
+    let wait = concurrency(&rt, &compile(wait, Handlers::new())?, event, n, None, None)?;
+    for (what, c) in [("task sleeping 1 s", task), ("task held until all started", all_held), ("Wait 1 s", wait)] {
         if opts.json {
             outln!(
                 "{}",
