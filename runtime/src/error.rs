@@ -39,6 +39,9 @@ pub enum ErrorKind {
     /// A [`crate::Runtime`] could not start: more workers asked for than
     /// [`crate::Runtime::MAX_THREADS`], or the system refused a thread. The message says which.
     Start(String),
+    /// [`crate::Runtime::try_execute_async`] or [`crate::Runtime::try_submit`] found as many
+    /// executions in flight as the runtime's bound allows; the event was not run.
+    Busy(String),
 }
 
 impl Error {
@@ -86,6 +89,7 @@ impl std::fmt::Display for Error {
             ErrorKind::DefinitionTooLarge(m) => write!(f, "the definition is too large: {m}"),
             ErrorKind::Internal(m) => write!(f, "internal error (a bug in aslrt): {m}"),
             ErrorKind::Start(m) => write!(f, "the runtime could not start: {m}"),
+            ErrorKind::Busy(m) => write!(f, "the runtime is busy: {m}"),
         }
     }
 }

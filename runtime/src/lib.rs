@@ -89,7 +89,7 @@ pub use asl::Diagnostic;
 pub use common::Status;
 pub use config::{Clock, Config, Identity, RuntimeLimits};
 pub use error::{Error, ErrorKind};
-pub use exec::{Metrics, MetricsSnapshot, Pending, Runtime, TIME_BUCKETS_US};
+pub use exec::{Metrics, MetricsSnapshot, Pending, Runtime, RuntimeBuilder, TIME_BUCKETS_US};
 pub use handler::{
     AsyncFn, AsyncTaskHandler, AsyncTextFn, Handlers, JsonFn, TaskAnswer, TaskContext, TaskError, TaskFuture,
     TaskHandler, TaskInfo, TextFn, TextFuture,

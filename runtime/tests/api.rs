@@ -25,6 +25,10 @@ fn the_facade_types_have_the_usual_traits() {
     debug::<TaskError>();
     debug::<JsonFn<fn(serde_json::Value) -> Result<serde_json::Value, TaskError>>>();
     debug::<AsyncFn<fn()>>();
+    debug::<TextFn<fn(&str) -> Result<String, TaskError>>>();
+    debug::<AsyncTextFn<fn()>>();
+    debug::<RuntimeBuilder>();
+    shared::<RuntimeBuilder>();
     debug::<Error>();
     debug::<ErrorKind>();
     shared::<StateMachine>();

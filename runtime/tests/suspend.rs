@@ -695,3 +695,78 @@ fn handlers_on_json_text_answer_as_handlers_on_values_do() {
         assert_eq!(got, expected, "{what}");
     }
 }
+
+/// Issue #18: a bound on executions in flight. `execute_async` and `submit` block at it until
+/// one finishes; `try_execute_async` and `try_submit` refuse at once with `ErrorKind::Busy`.
+#[test]
+fn max_in_flight_blocks_submitters_or_refuses_them() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let g = Arc::clone(&gate);
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::aslrt:gate",
+            AsyncFn(move |input: Value, _: TaskInfo| {
+                let gate = Arc::clone(&g);
+                async move {
+                    gate.acquire().await.map_err(|_| TaskError::new("Closed", "gate closed"))?.forget();
+                    Ok(input)
+                }
+            }),
+        )
+        .compile(&task("arn:aws:states:::aslrt:gate"))
+        .unwrap();
+    let rt = Arc::new(Runtime::builder().threads(2).max_in_flight(3).build().unwrap());
+    let held: Vec<_> = (0..3).map(|i| rt.execute_async(&machine, format!(r#"{{"i":{i}}}"#).into_bytes())).collect();
+    let busy = rt.try_execute_async(&machine, b"{}".to_vec()).unwrap_err();
+    assert!(matches!(busy.kind(), aslrt::ErrorKind::Busy(_)), "{busy}");
+    assert_eq!(
+        busy.to_string(),
+        "the runtime is busy: 3 executions are in flight, the most this runtime allows (max_in_flight 3)"
+    );
+    assert!(rt.try_submit(&machine, b"{}".to_vec(), |_| panic!("not run")).is_err());
+    // A blocking submitter waits for room.
+    let (tx, rx) = mpsc::channel();
+    let (rt2, m2) = (Arc::clone(&rt), machine.clone());
+    std::thread::spawn(move || {
+        let pending = rt2.execute_async(&m2, br#"{"i":3}"#.to_vec());
+        tx.send(pending).unwrap();
+    });
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "execute_async returned past the bound");
+    gate.add_permits(1);
+    let fourth = rx.recv_timeout(Duration::from_secs(10)).expect("room was made");
+    gate.add_permits(3);
+    for (i, p) in held.into_iter().chain([fourth]).enumerate() {
+        let o = within(10, p);
+        assert_eq!(o.status, Status::Succeeded, "{o:?}");
+        assert_eq!(o.output.as_deref(), Some(format!(r#"{{"i":{i}}}"#).as_str()));
+    }
+    rt.set_max_in_flight(None);
+    assert!(rt.try_execute_async(&machine, b"{}".to_vec()).is_ok());
+    gate.add_permits(1);
+}
+
+/// Issue #18: handlers' futures run on the host's tokio runtime when it passes its handle.
+#[test]
+fn handlers_run_on_the_hosts_tokio_runtime() {
+    let host = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("host-runtime")
+        .enable_all()
+        .build()
+        .unwrap();
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::aslrt:where",
+            AsyncFn(|_: Value, _: TaskInfo| async {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Ok(json!(std::thread::current().name().unwrap_or("?")))
+            }),
+        )
+        .compile(&task("arn:aws:states:::aslrt:where"))
+        .unwrap();
+    let rt = Runtime::builder().threads(2).handler_runtime(host.handle().clone()).build().unwrap();
+    let o = within(10, rt.execute_async(&machine, b"{}".to_vec()));
+    assert_eq!(o.output.as_deref(), Some(r#""host-runtime""#), "{o:?}");
+    rt.shutdown();
+}

@@ -106,6 +106,12 @@ struct Shared {
     /// Executions that nothing but a handler's answer can move on (see `Runtime::stuck_on_handlers`).
     stuck_on_handlers: AtomicUsize,
     next_id: std::sync::atomic::AtomicU64,
+    /// Executions admitted by `execute_async` and `submit` and not finished, and the most
+    /// allowed (`usize::MAX`: no bound); submitters blocked at the bound wait on `room`.
+    admitted: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    room_lock: Mutex<()>,
+    room: Condvar,
 }
 
 impl Shared {
@@ -115,6 +121,21 @@ impl Shared {
         self.injector.push(job);
         let _guard = self.sleep.lock();
         self.wake.notify_one();
+    }
+
+    /// An admitted execution has finished: one more may start.
+    fn leave(&self) {
+        self.admitted.fetch_sub(1, Ordering::AcqRel);
+        if self.max_in_flight.load(Ordering::Relaxed) != usize::MAX {
+            let _guard = self.room_lock.lock();
+            self.room.notify_one();
+        }
+    }
+
+    /// Admits one more execution if fewer than the bound are in flight.
+    fn try_admit(&self) -> bool {
+        let max = self.max_in_flight.load(Ordering::Relaxed);
+        self.admitted.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_ok()
     }
 
     /// Queues the next run of an execution whose wait has ended, ahead of first runs.
@@ -141,8 +162,68 @@ pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     machines: DashMap<String, StateMachine>,
-    /// Where suspended executions wait: timers and asynchronous handlers' futures.
-    timers: Option<tokio::runtime::Runtime>,
+    /// Where suspended executions wait (timers and asynchronous handlers' futures): the
+    /// host's tokio runtime, or the runtime's own (`own`); `None` once shut down.
+    timers: Option<tokio::runtime::Handle>,
+    own: Option<tokio::runtime::Runtime>,
+}
+
+thread_local! {
+    /// Set on a `Runtime`'s workers: a submission from a handler there never blocks.
+    static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How to start a [`Runtime`]: workers, where handlers' futures and timers run, and the bound
+/// on executions in flight. From [`Runtime::builder`].
+///
+/// ```
+/// use aslrt::Runtime;
+/// let runtime = Runtime::builder().threads(2).handler_threads(2).max_in_flight(10_000).build()?;
+/// assert_eq!(runtime.threads(), 2);
+/// # Ok::<(), aslrt::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RuntimeBuilder {
+    threads: usize,
+    handler_threads: usize,
+    handle: Option<tokio::runtime::Handle>,
+    max_in_flight: Option<usize>,
+}
+
+impl RuntimeBuilder {
+    /// Worker threads that run executions (default: the number of cores; at least one, at
+    /// most [`Runtime::MAX_THREADS`]).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Threads of the runtime's own tokio runtime, where asynchronous handlers' futures are
+    /// polled and timers fire (default 1). Not used with [`RuntimeBuilder::handler_runtime`].
+    pub fn handler_threads(mut self, threads: usize) -> Self {
+        self.handler_threads = threads.max(1);
+        self
+    }
+
+    /// Runs handlers' futures and timers on the host's tokio runtime instead of one of the
+    /// runtime's own. It must have the time driver enabled, and the IO driver for handlers
+    /// that use `tokio::net` (`enable_all`), and must outlive the executions.
+    pub fn handler_runtime(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.handle = Some(handle);
+        self
+    }
+
+    /// At most `max` executions started by [`Runtime::execute_async`] and [`Runtime::submit`]
+    /// in flight at once (default: no bound; see [`Runtime::set_max_in_flight`]).
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = Some(max);
+        self
+    }
+
+    /// Starts the runtime, or says why it cannot (see [`Runtime::try_new`]).
+    pub fn build(self) -> Result<Runtime, Error> {
+        Runtime::start_with(self)
+    }
 }
 
 impl std::fmt::Debug for Runtime {
@@ -171,7 +252,18 @@ impl Runtime {
     /// [`Runtime::MAX_THREADS`], or a thread the system refused (then the workers already
     /// started are stopped again).
     pub fn try_new(threads: usize) -> Result<Runtime, Error> {
-        let threads = threads.max(1);
+        Runtime::builder().threads(threads).build()
+    }
+
+    /// A [`RuntimeBuilder`]: workers, where handlers' futures run, the bound on executions
+    /// in flight.
+    pub fn builder() -> RuntimeBuilder {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        RuntimeBuilder { threads: cores, handler_threads: 1, handle: None, max_in_flight: None }
+    }
+
+    fn start_with(b: RuntimeBuilder) -> Result<Runtime, Error> {
+        let threads = b.threads.max(1);
         if threads > Runtime::MAX_THREADS {
             return Err(Error::new(ErrorKind::Start(format!(
                 "{threads} worker threads asked for; at most {}",
@@ -193,16 +285,26 @@ impl Runtime {
             executions: DashMap::new(),
             stuck_on_handlers: AtomicUsize::new(0),
             next_id: std::sync::atomic::AtomicU64::new(1),
+            admitted: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(b.max_in_flight.unwrap_or(usize::MAX)),
+            room_lock: Mutex::new(()),
+            room: Condvar::new(),
         });
-        let timers = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("aslrt-timers")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Start(format!("starting the timer thread: {e}"))))?;
-        let handle = timers.handle().clone();
+        let (handle, own) = match b.handle {
+            Some(handle) => (handle, None),
+            None => {
+                let own = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(b.handler_threads)
+                    .thread_name("aslrt-timers")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::new(ErrorKind::Start(format!("starting the handlers' runtime: {e}"))))?;
+                (own.handle().clone(), Some(own))
+            }
+        };
         // Dropped on a failure below, it stops the workers started so far.
-        let mut runtime = Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timers: Some(timers) };
+        let mut runtime =
+            Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timers: Some(handle.clone()), own };
         for (i, local) in workers.into_iter().enumerate() {
             let shared = Arc::clone(&runtime.shared);
             let handle = handle.clone();
@@ -269,8 +371,74 @@ impl Runtime {
     /// The execution suspends, without holding a worker, at a Wait or a retry back-off on the
     /// system clock and at a Task whose handler is asynchronous ([`crate::handler::AsyncTaskHandler`]);
     /// it resumes on any worker when the timer fires or the future completes.
+    ///
+    /// With a bound on executions in flight ([`RuntimeBuilder::max_in_flight`]), it blocks
+    /// until one finishes; called from a handler on a worker, it never blocks (the execution
+    /// counts all the same). [`Runtime::try_execute_async`] refuses instead.
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
+        self.wait_for_room();
         Pending(self.start(machine, event, None))
+    }
+
+    /// [`Runtime::execute_async`], or, with as many executions in flight as the bound allows,
+    /// an error of kind [`ErrorKind::Busy`] at once (the event is not run).
+    pub fn try_execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Result<Pending, Error> {
+        self.admit_now()?;
+        Ok(Pending(self.start(machine, event, None)))
+    }
+
+    /// [`Runtime::submit`], or, with as many executions in flight as the bound allows, an error
+    /// of kind [`ErrorKind::Busy`] at once (the event is not run, `done` is not called).
+    pub fn try_submit(
+        &self,
+        machine: &StateMachine,
+        event: Vec<u8>,
+        done: impl FnOnce(Outcome) + Send + 'static,
+    ) -> Result<u64, Error> {
+        self.admit_now()?;
+        Ok(self.start(machine, event, Some(Box::new(done))).id)
+    }
+
+    /// Bounds the executions in flight from `execute_async` and `submit` (`None`: no bound).
+    /// Lowering it below the executions in flight stops new ones until enough finish.
+    pub fn set_max_in_flight(&self, max: Option<usize>) {
+        let _guard = self.shared.room_lock.lock();
+        self.shared.max_in_flight.store(max.unwrap_or(usize::MAX), Ordering::Relaxed);
+        self.shared.room.notify_all();
+    }
+
+    fn admit_now(&self) -> Result<(), Error> {
+        if self.shared.try_admit() {
+            return Ok(());
+        }
+        let max = self.shared.max_in_flight.load(Ordering::Relaxed);
+        Err(Error::new(ErrorKind::Busy(format!(
+            "{} executions are in flight, the most this runtime allows (max_in_flight {max})",
+            crate::common::thousands(self.shared.admitted.load(Ordering::Relaxed) as u64)
+        ))))
+    }
+
+    /// Admits one more execution, waiting for room at the bound (never on a worker, where a
+    /// handler waiting for room could hold up the executions that would make it).
+    fn wait_for_room(&self) {
+        let shared = &*self.shared;
+        if shared.try_admit() {
+            return;
+        }
+        if ON_WORKER.get() {
+            shared.admitted.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        let mut guard = shared.room_lock.lock().unwrap_or_else(|p| p.into_inner());
+        while !shared.try_admit() {
+            if shared.shutdown.load(Ordering::Acquire) {
+                // Refused by `start` as the runtime is shutting down; counted so that its
+                // refusal's `leave` balances.
+                shared.admitted.fetch_add(1, Ordering::AcqRel);
+                return;
+            }
+            guard = shared.room.wait_timeout(guard, Duration::from_millis(50)).unwrap_or_else(|p| p.into_inner()).0;
+        }
     }
 
     /// Runs one execution on the pool, as [`Runtime::execute_async`] does, and calls `done` with
@@ -290,24 +458,24 @@ impl Runtime {
     /// assert_eq!((outcome.status, outcome.output.as_deref()), (Status::Succeeded, Some(r#"{"id":1}"#)));
     /// # Ok::<(), aslrt::Error>(())
     /// ```
+    ///
+    /// With a bound on executions in flight it blocks as [`Runtime::execute_async`] does;
+    /// [`Runtime::try_submit`] refuses instead.
     pub fn submit(&self, machine: &StateMachine, event: Vec<u8>, done: impl FnOnce(Outcome) + Send + 'static) -> u64 {
+        self.wait_for_room();
         self.start(machine, event, Some(Box::new(done))).id
     }
 
+    /// Starts an admitted execution.
     fn start(&self, machine: &StateMachine, event: Vec<u8>, done: Option<Done>) -> Arc<Slot> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let slot = Arc::new(Slot { id, on_done: Mutex::new(done), ..Slot::default() });
         let Some(timers) = self.timers.as_ref() else {
+            self.shared.leave();
             slot.fill(Execution::ABORTED.to_outcome());
             return slot;
         };
-        let run = Resumable::new(
-            machine.clone(),
-            event,
-            Arc::clone(&slot),
-            Arc::clone(&self.shared),
-            timers.handle().clone(),
-        );
+        let run = Resumable::new(machine.clone(), event, Arc::clone(&slot), Arc::clone(&self.shared), timers.clone());
         self.shared.executions.insert(id, Arc::clone(&slot));
         self.shared.submit(run.job());
         slot
@@ -605,7 +773,8 @@ impl Runtime {
         // is joined too, so that none outlives the runtime (a host that drops one at exit, or
         // makes many, finds no thread of it left); from inside an async context, where tokio
         // may not block, it is left to end by itself.
-        if let Some(timers) = self.timers.take() {
+        self.timers = None;
+        if let Some(timers) = self.own.take() {
             if tokio::runtime::Handle::try_current().is_ok() {
                 timers.shutdown_background();
             } else {
@@ -684,6 +853,7 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
     // Asynchronous handlers are started, and their futures polled once, on the worker, in the
     // tokio runtime that awaits them if they are not ready at once.
     crate::handler::set_context(Some(handlers));
+    ON_WORKER.set(true);
     let helpers: Arc<dyn Helpers> = Arc::clone(&shared) as Arc<dyn Helpers>;
     let fresh = || {
         let mut scratch = Scratch::new();

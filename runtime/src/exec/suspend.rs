@@ -207,6 +207,7 @@ impl Resumable {
             inbox.restate(&self.shared);
         }
         self.shared.executions.remove(&self.slot.id);
+        self.shared.leave();
         self.slot.fill(outcome);
         if std::mem::take(&mut st.holds_pending) {
             self.shared.pending.fetch_sub(1, Ordering::AcqRel);
