@@ -27,6 +27,18 @@ pub struct Options {
     pub seconds: f64,
     pub in_flight: usize,
     pub json: bool,
+    /// The parts to run (see [`PARTS`]). One alone per process gives the cleanest memory
+    /// figure: the allocator keeps what earlier parts freed.
+    pub parts: Vec<String>,
+}
+
+/// Every part of the suite, in the order they run.
+pub const PARTS: [&str; 5] = ["glue", "steps", "sleeping", "held", "wait"];
+
+impl Options {
+    fn wants(&self, part: &str) -> bool {
+        self.parts.iter().any(|p| p == part)
+    }
 }
 
 const RESOURCE: &str = "arn:aws:states:::aslrt:step";
@@ -227,8 +239,30 @@ fn glue(event: &[u8], opts: &Options) -> Result<(), String> {
 }
 
 pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, String> {
-    glue(event, opts)?;
-    let rt = Runtime::new(opts.threads);
+    if let Some(unknown) = opts.parts.iter().find(|p| !PARTS.contains(&p.as_str())) {
+        return Err(format!("unknown part {unknown:?} of the async suite (parts: {})", PARTS.join(", ")));
+    }
+    if opts.wants("glue") {
+        glue(event, opts)?;
+    }
+    let rt = Runtime::builder().threads(opts.threads).build().map_err(|e| e.to_string())?;
+    if opts.wants("steps") {
+        steps(&rt, event, event_name, opts)?;
+    }
+    concurrency_parts(&rt, event, opts)?;
+    let peak = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+    });
+    if let Some(kb) = peak {
+        match opts.json {
+            true => outln!("{}", serde_json::json!({"suite": "async", "peak_rss_bytes": kb * 1024})),
+            false => outln!("peak RSS of this process: {:.0} MB", kb as f64 / 1024.0),
+        }
+    }
+    Ok(true)
+}
+
+fn steps(rt: &Runtime, event: &[u8], event_name: &str, opts: &Options) -> Result<(), String> {
     let text_handlers = |yields: bool| {
         let mut h = Handlers::new();
         h.insert_async(
@@ -260,9 +294,9 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
     let mut base = None;
     for k in [1, 5, 20, 50] {
         let definition = chain(k);
-        let sync = throughput(&rt, &compile(&definition, sync_handlers.clone())?, event, opts.seconds)?;
-        let now = throughput(&rt, &compile(&definition, text_handlers(false))?, event, opts.seconds)?;
-        let later = throughput(&rt, &compile(&definition, text_handlers(true))?, event, opts.seconds)?;
+        let sync = throughput(rt, &compile(&definition, sync_handlers.clone())?, event, opts.seconds)?;
+        let now = throughput(rt, &compile(&definition, text_handlers(false))?, event, opts.seconds)?;
+        let later = throughput(rt, &compile(&definition, text_handlers(true))?, event, opts.seconds)?;
         let scaled = later * k as f64;
         let base = *base.get_or_insert(scaled);
         if opts.json {
@@ -282,46 +316,12 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
             );
         }
     }
+    Ok(())
+}
+
+fn concurrency_parts(rt: &Runtime, event: &[u8], opts: &Options) -> Result<(), String> {
     let n = opts.in_flight;
-    let started = Arc::new(AtomicUsize::new(0));
-    let mut sleeping = Handlers::new();
-    let counter = Arc::clone(&started);
-    // Holds its input while it sleeps, and answers with it, as a handler that sends the
-    // input on and gets as much back would.
-    sleeping.insert_async(
-        RESOURCE,
-        AsyncTextFn(move |input: String, _| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            async move {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                Ok::<_, TaskError>(input)
-            }
-        }),
-    );
-    let task = concurrency(&rt, &compile(&chain(1), sleeping)?, event, n, Some(&started), None)?;
-    // The same handler, held until all `n` have started, so that all are suspended at once
-    // whatever the time it takes to start them: the memory figure.
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let (held, g) = (Arc::new(AtomicUsize::new(0)), Arc::clone(&gate));
-    let held_counter = Arc::clone(&held);
-    let mut holding = Handlers::new();
-    holding.insert_async(
-        RESOURCE,
-        AsyncTextFn(move |input: String, _| {
-            held_counter.fetch_add(1, Ordering::Relaxed);
-            let gate = Arc::clone(&g);
-            async move {
-                let _ = gate.acquire().await.map(tokio::sync::SemaphorePermit::forget);
-                Ok::<_, TaskError>(input)
-            }
-        }),
-    );
-    let release = || gate.add_permits(n);
-    let machine = compile(&chain(1), holding)?;
-    let all_held = concurrency(&rt, &machine, event, n, Some(&held), Some(&release))?;
-    let wait = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}"#;
-    let wait = concurrency(&rt, &compile(wait, Handlers::new())?, event, n, None, None)?;
-    for (what, c) in [("task sleeping 1 s", task), ("task held until all started", all_held), ("Wait 1 s", wait)] {
+    let report = |what: &str, c: Concurrency| {
         if opts.json {
             outln!(
                 "{}",
@@ -338,6 +338,51 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
                 c.bytes_per
             );
         }
+    };
+    if opts.wants("sleeping") {
+        let started = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&started);
+        let mut sleeping = Handlers::new();
+        // Holds its input while it sleeps, and answers with it, as a handler that sends the
+        // input on and gets as much back would.
+        sleeping.insert_async(
+            RESOURCE,
+            AsyncTextFn(move |input: String, _| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Ok::<_, TaskError>(input)
+                }
+            }),
+        );
+        let machine = compile(&chain(1), sleeping)?;
+        report("task sleeping 1 s", concurrency(rt, &machine, event, n, Some(&started), None)?);
     }
-    Ok(true)
+    if opts.wants("held") {
+        // The same handler, held until all `n` have started, so that all are suspended at once
+        // whatever the time it takes to start them: the memory figure.
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let (held, g) = (Arc::new(AtomicUsize::new(0)), Arc::clone(&gate));
+        let counter = Arc::clone(&held);
+        let mut holding = Handlers::new();
+        holding.insert_async(
+            RESOURCE,
+            AsyncTextFn(move |input: String, _| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                let gate = Arc::clone(&g);
+                async move {
+                    let _ = gate.acquire().await.map(tokio::sync::SemaphorePermit::forget);
+                    Ok::<_, TaskError>(input)
+                }
+            }),
+        );
+        let release = || gate.add_permits(n);
+        let machine = compile(&chain(1), holding)?;
+        report("task held until all started", concurrency(rt, &machine, event, n, Some(&held), Some(&release))?);
+    }
+    if opts.wants("wait") {
+        let wait = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}"#;
+        report("Wait 1 s", concurrency(rt, &compile(wait, Handlers::new())?, event, n, None, None)?);
+    }
+    Ok(())
 }

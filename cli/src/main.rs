@@ -134,6 +134,11 @@ enum Command {
         /// Executions in flight at once in the suspension suite's concurrency runs.
         #[arg(long, default_value_t = 100_000)]
         in_flight: usize,
+        /// The parts of the suspension suite to run, comma-separated: glue, steps, sleeping,
+        /// held, wait (default: all). One part alone per process gives the cleanest memory
+        /// figure.
+        #[arg(long, value_delimiter = ',', default_value = "glue,steps,sleeping,held,wait")]
+        async_parts: Vec<String>,
     },
     /// Run one execution per input line (NDJSON) and write one result line per input line:
     /// {"line":N,"status":…,"output":…} or {"line":N,"status":"FAILED","error":…,"cause":…}.
@@ -215,14 +220,18 @@ fn main() -> ExitCode {
                 stream::run(&machine, &opts).map(|()| ExitCode::SUCCESS)
             })
         }
-        Command::Bench { dirs, threads, seconds, json, no_optimize, asynchronous, in_flight } => {
+        Command::Bench { dirs, threads, seconds, json, no_optimize, asynchronous, in_flight, async_parts } => {
             let threads = threads.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, |n| n.get()).min(aslrt::Runtime::MAX_THREADS)
             });
             let ok = bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize });
             let ok = match (ok, asynchronous) {
                 (Ok(true), true) => bench::async_event(&dirs).and_then(|(name, event)| {
-                    bench_async::run(&event, &name, &bench_async::Options { threads, seconds, in_flight, json })
+                    bench_async::run(
+                        &event,
+                        &name,
+                        &bench_async::Options { threads, seconds, in_flight, json, parts: async_parts },
+                    )
                 }),
                 (ok, _) => ok,
             };

@@ -485,6 +485,11 @@ impl StateMachine {
         (self.inner.config.clock == Clock::System && self.inner.program.may_wait) || self.inner.bound.has_async()
     }
 
+    /// The name of Task resource `id`, as written in the definition.
+    pub(crate) fn resource_name(&self, id: crate::bytecode::ResourceId) -> &str {
+        &self.inner.program.resources[id.index()]
+    }
+
     /// The execution's time limit and when it started, for a suspended execution's waits.
     pub(crate) fn deadline_millis(&self, journal: &Journal) -> Option<i64> {
         let limit = crate::vm::execution_timeout_millis(&self.inner.program, &self.inner.config.limits);

@@ -10,7 +10,7 @@
 
 use super::{Job, Shared, Slot};
 use crate::common::Status;
-use crate::handler::{await_task, TaskError};
+use crate::handler::TaskError;
 use crate::machine::StateMachine;
 use crate::vm::{Entry, Journal, Site, Suspension, Waiting};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -152,11 +152,18 @@ impl Resumable {
                     drop(inbox);
                     for (site, suspension) in waits {
                         let me = Arc::clone(self);
-                        let on_handler = matches!(suspension, Suspension::Task { .. });
-                        self.timers.spawn(async move {
-                            let entry = wait(suspension, deadline, &me.slot, &me.shared).await;
-                            me.resolved(site, entry, on_handler);
-                        });
+                        match suspension {
+                            Suspension::Sleep { millis } => self.timers.spawn(async move {
+                                let entry = sleep(millis, &me.slot, &me.shared).await;
+                                me.resolved(site, entry, false);
+                            }),
+                            Suspension::Task { fut, resource, timeout, lambda } => self.timers.spawn(async move {
+                                let (slot, shared) = (&me.slot, &me.shared);
+                                let resource = me.machine.resource_name(resource);
+                                let entry = task(fut, timeout, lambda, resource, deadline, slot, shared).await;
+                                me.resolved(site, entry, true);
+                            }),
+                        };
                     }
                     None
                 }
@@ -227,38 +234,84 @@ fn internal_error(what: &str) -> crate::machine::Outcome {
 }
 
 /// Waits for what a run stopped for; the outcome to journal, or `None` when the wait was cut
-/// short by a cancellation or `shutdown_now` (the next run then ends ABORTED).
-async fn wait(s: Suspension, deadline_millis: Option<i64>, slot: &Slot, shared: &Shared) -> Option<Entry> {
-    match s {
-        Suspension::Sleep { millis } => tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(millis)) => Some(Entry::Waited),
+/// short by a cancellation or `shutdown_now` (the next run then ends ABORTED). A sleep and a
+/// Task wait are futures of their own, so that a sleep holds no more than its timer.
+async fn sleep(millis: u64, slot: &Slot, shared: &Shared) -> Option<Entry> {
+    tokio::select! {
+        () = tokio::time::sleep(Duration::from_millis(millis)) => Some(Entry::Waited),
+        () = stopped(slot, shared) => None,
+    }
+}
+
+/// A Task's wait: its handler's future (its panics caught), raced against one timer, set for
+/// whichever comes first of the Task's TimeoutSeconds (`States.Timeout`) and the execution's
+/// time limit (the execution times out). The future is polled in this same tokio task.
+async fn task(
+    fut: Waiting,
+    timeout: Option<u64>,
+    lambda: bool,
+    resource: &str,
+    deadline_millis: Option<i64>,
+    slot: &Slot,
+    shared: &Shared,
+) -> Option<Entry> {
+    let journaled = |r: Result<String, TaskError>| {
+        let result = r.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
+        Entry::Task { result, lambda }
+    };
+    let now = crate::common::system_millis();
+    let left = deadline_millis.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
+    let (limit, times_out_the_task) = match (timeout, left) {
+        (Some(t), Some(l)) => (Some(t.min(l)), t < l),
+        (Some(t), None) => (Some(t), true),
+        (None, l) => (l, false),
+    };
+    let answer = std::pin::pin!(Some(async move {
+        let caught = match fut {
+            Waiting::Json(fut) => Caught(fut).await.map(|r| r.map(|v| v.to_string())),
+            Waiting::Text(fut) => Caught(fut).await,
+        };
+        caught.unwrap_or_else(|panic| Err(crate::handler::panicked(resource, panic.as_ref())))
+    }));
+    let mut answer = answer;
+    let timer = async {
+        match limit {
+            Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+            None => std::future::pending().await,
+        }
+    };
+    let ended = match answer.as_mut().as_pin_mut() {
+        None => None,
+        Some(pending) => tokio::select! {
+            r = pending => Some(Ok(r)),
             () = stopped(slot, shared) => None,
+            () = timer => Some(Err(())),
         },
-        Suspension::Task { fut, info, timeout, lambda } => {
-            let left = deadline_millis.map(|d| {
-                Duration::from_millis(u64::try_from(d.saturating_sub(crate::common::system_millis())).unwrap_or(0))
-            });
-            let journaled = |r: Result<String, TaskError>| {
-                let result = r.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
-                Entry::Task { result, lambda }
-            };
-            let task = async {
-                match fut {
-                    Waiting::Json(fut) => await_task(fut, timeout, &info.resource).await.map(|v| v.to_string()),
-                    Waiting::Text(fut) => await_task(fut, timeout, &info.resource).await,
-                }
-            };
-            let out_of_time = async {
-                match left {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                r = task => Some(journaled(r)),
-                () = stopped(slot, shared) => None,
-                () = out_of_time => Some(Entry::TimedOut),
-            }
+    };
+    // The future is gone before the Task fails: nothing of it outlives the timeout (a deferred
+    // reply answered afterwards is refused, not taken).
+    answer.set(None);
+    match ended? {
+        Ok(r) => Some(journaled(r)),
+        Err(()) if times_out_the_task => {
+            Some(journaled(Err(TaskError { error: "States.Timeout".into(), cause: None })))
+        }
+        Err(()) => Some(Entry::TimedOut),
+    }
+}
+
+/// A future whose panics are caught, as the panic's payload.
+struct Caught<F>(F);
+
+impl<F: std::future::Future + Unpin> std::future::Future for Caught<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| std::pin::Pin::new(inner).poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
         }
     }
 }

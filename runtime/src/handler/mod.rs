@@ -10,9 +10,7 @@ mod run;
 
 pub(crate) use allow::Allow;
 
-pub(crate) use run::{
-    await_task, block_on_task, poll_once, set_context, start_async, start_async_text, start_in_context, Polled,
-};
+pub(crate) use run::{block_on_task, poll_once, set_context, start_async, start_async_text, start_in_context, Polled};
 
 use crate::bytecode::ResourceId;
 use crate::value::{ArenaExt, Const, Value};

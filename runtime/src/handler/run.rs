@@ -102,10 +102,15 @@ pub(crate) async fn await_task<T: Send + 'static>(
         },
         None => (&mut task.0).await,
     };
-    joined.unwrap_or_else(|e| match e.try_into_panic() {
-        Ok(panic) => Err(super::panicked(resource, panic.as_ref())),
-        Err(_) => Err(TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' was cancelled"))),
-    })
+    joined.unwrap_or_else(|e| Err(joined_error(e, resource)))
+}
+
+/// Why a handler's task gave no answer: its panic (with the message), or a cancellation.
+fn joined_error(e: tokio::task::JoinError, resource: &str) -> TaskError {
+    match e.try_into_panic() {
+        Ok(panic) => super::panicked(resource, panic.as_ref()),
+        Err(_) => TaskError::new("States.TaskFailed", format!("the task handler for '{resource}' was cancelled")),
+    }
 }
 
 /// A spawned handler future that is aborted when its waiter goes away.

@@ -21,8 +21,9 @@
 //! order within that run. Branches and iterations can therefore suspend concurrently: while one
 //! waits, the others go on, each replaying only its own outcomes, whatever order the waits end in.
 
+use crate::bytecode::ResourceId;
 use crate::common::Rng;
-use crate::handler::{TaskFuture, TaskInfo, TextFuture};
+use crate::handler::{TaskFuture, TextFuture};
 use std::collections::HashMap;
 
 /// Where a journaled outcome happened: (scope, sequence number within the scope).
@@ -46,8 +47,9 @@ pub(crate) struct Journal {
     pub(crate) start_millis: Option<i64>,
     /// Outcomes by site, each with the sequence number of the top-level state it happened in.
     entries: HashMap<Site, (u32, Entry)>,
-    /// Sites whose wait has been handed out and not resolved yet, with their state's number.
-    in_flight: HashMap<Site, u32>,
+    /// Sites whose wait has been handed out and not resolved yet, with their state's number
+    /// (few: a list costs less memory than a map while the execution waits).
+    in_flight: Vec<(Site, u32)>,
     /// The sequence number of the top-level state the run is in: what `record` stamps.
     pub(crate) stamp: u32,
     /// Where the next run starts, if not from the beginning.
@@ -99,8 +101,9 @@ pub(crate) struct Mark<'a> {
 /// was entered. Values are kept as JSON text, about the size of the values themselves.
 pub(crate) struct Resume {
     pub at: Entered,
-    /// The state's input, as JSON.
-    pub input: Box<str>,
+    /// The state's input, as JSON; `None` when it is the execution's input itself (the first
+    /// state's, often), which every run has anyway.
+    pub input: Option<Box<str>>,
     /// The workflow variables, as JSON (`None`: not set).
     pub vars: Box<[Option<Box<str>>]>,
 }
@@ -109,9 +112,9 @@ pub(crate) struct Resume {
 pub(crate) enum Suspension {
     /// A Wait or retry back-off on the system clock.
     Sleep { millis: u64 },
-    /// A handler's future, polled once already; `timeout` is the Task's TimeoutSeconds in
-    /// milliseconds.
-    Task { fut: Waiting, info: TaskInfo, timeout: Option<u64>, lambda: bool },
+    /// A handler's future, polled once already, for the Task's `resource`; `timeout` is the
+    /// Task's TimeoutSeconds in milliseconds.
+    Task { fut: Waiting, resource: ResourceId, timeout: Option<u64>, lambda: bool },
 }
 
 /// A handler's future: of a serde_json value, or of JSON text.
@@ -136,7 +139,7 @@ impl Journal {
             seed,
             start_millis: None,
             entries: HashMap::new(),
-            in_flight: HashMap::new(),
+            in_flight: Vec::new(),
             stamp: 0,
             resume: None,
             pending: Vec::new(),
@@ -158,7 +161,7 @@ impl Journal {
                 self.replayed.set(self.replayed.get() + 1);
                 AtSite::Done(e.clone())
             }
-            None if self.in_flight.contains_key(&site) => AtSite::Waiting,
+            None if self.in_flight.iter().any(|(s, _)| *s == site) => AtSite::Waiting,
             None => AtSite::New,
         }
     }
@@ -172,7 +175,7 @@ impl Journal {
     pub(crate) fn resume_at(&mut self, r: Resume) {
         let seq = r.at.seq;
         self.entries.retain(|_, (stamp, _)| *stamp >= seq);
-        self.in_flight.retain(|_, stamp| *stamp >= seq);
+        self.in_flight.retain(|(_, stamp)| *stamp >= seq);
         if self.entries.is_empty() && self.entries.capacity() > 8 {
             self.entries = HashMap::new();
         }
@@ -198,7 +201,7 @@ impl Journal {
     /// Hands out the new waits of the last run: they are in flight until resolved.
     pub(crate) fn take_pending(&mut self) -> Vec<(Site, Suspension)> {
         for (site, _) in &self.pending {
-            self.in_flight.insert(*site, self.stamp);
+            self.in_flight.push((*site, self.stamp));
         }
         std::mem::take(&mut self.pending)
     }
@@ -206,7 +209,8 @@ impl Journal {
     /// The outcome of a wait that was in flight (`None`: it was cut short by a cancellation).
     pub(crate) fn resolve(&mut self, site: Site, e: Option<Entry>) {
         // A wait of a state the execution has left (a branch whose sibling failed) is dropped.
-        if let (Some(stamp), Some(e)) = (self.in_flight.remove(&site), e) {
+        let stamp = self.in_flight.iter().position(|(s, _)| *s == site).map(|i| self.in_flight.swap_remove(i).1);
+        if let (Some(stamp), Some(e)) = (stamp, e) {
             self.entries.insert(site, (stamp, e));
         }
     }

@@ -314,9 +314,10 @@ impl<'a> Vm<'a> {
                 from_task: false,
             }
         };
-        let input = match crate::value::parse_copy(arena, &r.input, self.parse) {
-            Ok(v) => v,
-            Err(e) => return Err(unreadable(self, e)),
+        let input = match r.input.as_deref().map(|text| crate::value::parse_copy(arena, text, self.parse)) {
+            None => self.execution_input,
+            Some(Ok(v)) => v,
+            Some(Err(e)) => return Err(unreadable(self, e)),
         };
         let len = self.program.variables.len().max(1);
         let vars = arena.alloc_slice_fill_with(len, |_| Cell::new(JV::Undef));
@@ -364,7 +365,8 @@ impl<'a> Vm<'a> {
                 JV::Seq(..) | JV::F(_) => None,
             })
             .collect::<Option<Box<[_]>>>()?;
-        Some(Resume { at: m.at.clone(), input: json(&m.input), vars })
+        let input = (!m.input.is_same(&self.execution_input)).then(|| json(&m.input));
+        Some(Resume { at: m.at.clone(), input, vars })
     }
 
     /// Notes what the top-level state entered at `pc` starts from (see [`Resume`]).

@@ -143,14 +143,14 @@ impl<'a> Vm<'a> {
                             Polled::Ready(r) => self.answered(r, lambda),
                             Polled::Pending(fut) => {
                                 let fut = Waiting::Json(fut);
-                                return Err(self.suspend(site, Suspension::Task { fut, info, timeout, lambda }));
+                                return Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }));
                             }
                         },
                         Ok(Waiting::Text(fut)) => match crate::handler::poll_once(fut, name) {
                             Polled::Ready(r) => self.answered_text(r, lambda, name),
                             Polled::Pending(fut) => {
                                 let fut = Waiting::Text(fut);
-                                return Err(self.suspend(site, Suspension::Task { fut, info, timeout, lambda }));
+                                return Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }));
                             }
                         },
                     }
@@ -174,12 +174,7 @@ impl<'a> Vm<'a> {
                         Polled::Ready(r) => self.answered(r, lambda),
                         Polled::Pending(fut) => {
                             let fut = Waiting::Json(fut);
-                            let info = TaskInfo {
-                                resource: name.to_owned(),
-                                state: sc.name.to_owned(),
-                                retry_count: sc.retry_count,
-                            };
-                            return Err(self.suspend(site, Suspension::Task { fut, info, timeout, lambda }));
+                            return Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }));
                         }
                     }
                 } else {
