@@ -85,7 +85,7 @@ impl TaskHandler for PyHandler {
     fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
         match self.start(input, ctx) {
             TaskAnswer::Now(r) => r,
-            TaskAnswer::Later(_) => {
+            TaskAnswer::Later(_) | TaskAnswer::LaterText(_) => {
                 Err(TaskError::new("States.TaskFailed", "an async handler where only an answer now was possible"))
             }
         }
@@ -101,7 +101,7 @@ impl TaskHandler for PyHandler {
             };
             if self.is_async {
                 return match later(&returned) {
-                    Ok(f) => TaskAnswer::Later(f),
+                    Ok(f) => TaskAnswer::LaterText(f),
                     Err(e) => TaskAnswer::Now(Err(task_error(py, e))),
                 };
             }
@@ -154,8 +154,9 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// The coroutine `coro` scheduled on the event-loop thread, as the Task's future.
-fn later(coro: &Bound<'_, PyAny>) -> PyResult<aslrt::TaskFuture> {
+/// The coroutine `coro` scheduled on the event-loop thread, as the Task's future: its answer
+/// as the JSON text `json.dumps` wrote (never NaN), parsed once by the runtime.
+fn later(coro: &Bound<'_, PyAny>) -> PyResult<aslrt::TextFuture> {
     let py = coro.py();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let settle = Py::new(py, Settle { tx: std::sync::Mutex::new(Some(tx)) })?;
@@ -166,10 +167,7 @@ fn later(coro: &Bound<'_, PyAny>) -> PyResult<aslrt::TaskFuture> {
         let mut guard = guard;
         guard.0 = None; // done: nothing to cancel
         match answer {
-            Ok(Ok(json)) => {
-                serde_json::from_str(&json).map_err(|e| TaskError::new("Runtime.MarshalError", e.to_string()))
-            }
-            Ok(Err(e)) => Err(e),
+            Ok(answer) => answer,
             Err(_) => Err(TaskError::new("States.TaskFailed", "the handler's coroutine ended without an answer")),
         }
     }))

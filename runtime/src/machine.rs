@@ -757,8 +757,9 @@ fn trim_json_whitespace(mut text: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handler::Waiting;
     use crate::handler::{AsyncFn, Handlers, TaskError};
-    use crate::vm::{Entry, Suspension, Waiting};
+    use crate::vm::{Entry, Suspension};
 
     /// Runs a suspendable execution to its end by hand: each stopped run's waits are answered
     /// (a Task's future driven on `rt`, a sleep taken as done) and the execution runs again.

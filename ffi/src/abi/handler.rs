@@ -143,10 +143,11 @@ impl CHandler {
         }
     }
 
-    /// An answer as the Task's result, later (as the future of an answer gives it).
-    fn later(answer: Answer, resource: &str) -> Result<serde_json::Value, TaskError> {
+    /// An answer as the Task's result, later: its JSON text as it is, parsed once by the
+    /// runtime (which fails the Task if it is not JSON).
+    fn later(answer: Answer, resource: &str) -> Result<String, TaskError> {
         match answer {
-            Answer::Ok(json) => serde_json::from_str(&json).map_err(|e| invalid(resource, &e.to_string())),
+            Answer::Ok(json) => Ok(json),
             answer => Err(failure(answer, resource)),
         }
     }
@@ -173,7 +174,7 @@ impl TaskHandler for CHandler {
             TaskAnswer::Now(r) => r,
             // The runtime calls `start`, which may answer later (`may_defer`); only a caller of
             // `invoke` itself, which cannot wait, sees this.
-            TaskAnswer::Later(_) => Err(failed(format!(
+            TaskAnswer::Later(_) | TaskAnswer::LaterText(_) => Err(failed(format!(
                 "the task handler for '{}' answered later, where only an answer now was possible",
                 ctx.resource
             ))),
@@ -219,7 +220,7 @@ impl TaskHandler for CHandler {
             let resource = resource.to_owned();
             // Moved into the future, so that the entry ends with it, polled or not.
             let forget = Forget(id);
-            return TaskAnswer::Later(Box::pin(async move {
+            return TaskAnswer::LaterText(Box::pin(async move {
                 let _forget = forget;
                 match rx.await {
                     Ok(answer) => Self::later(answer, &resource),

@@ -10,9 +10,9 @@
 
 use super::{Job, Shared, Slot};
 use crate::common::Status;
-use crate::handler::TaskError;
+use crate::handler::{TaskError, Waiting};
 use crate::machine::StateMachine;
-use crate::vm::{Entry, Journal, Site, Suspension, Waiting};
+use crate::vm::{Entry, Journal, Site, Suspension};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

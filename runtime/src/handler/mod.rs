@@ -88,6 +88,10 @@ pub enum TaskAnswer<'a> {
     Now(Result<Value<'a>, TaskError>),
     /// The result later: the future is polled on the runtime's tokio thread.
     Later(TaskFuture),
+    /// The result later, as JSON text (parsed once into the execution's values; text that is
+    /// not JSON fails the Task with `States.TaskFailed`): the fast path, with no serde_json
+    /// value made.
+    LaterText(TextFuture),
 }
 
 /// What an asynchronous handler learns about its Task: owned, since its future outlives the
@@ -459,11 +463,28 @@ pub(crate) enum Called<'a> {
         payload: Value<'a>,
         lambda: bool,
     },
-    /// A synchronous handler answered later ([`TaskAnswer::Later`]).
+    /// A synchronous handler answered later ([`TaskAnswer::Later`], [`TaskAnswer::LaterText`]).
     Started {
-        fut: TaskFuture,
+        fut: Waiting,
         lambda: bool,
     },
+}
+
+/// A handler's future: of a serde_json value, or of JSON text.
+pub(crate) enum Waiting {
+    Json(TaskFuture),
+    Text(TextFuture),
+}
+
+impl<'a> TaskAnswer<'a> {
+    /// A later answer's future.
+    fn later(self) -> Result<Waiting, Result<Value<'a>, TaskError>> {
+        match self {
+            TaskAnswer::Now(r) => Err(r),
+            TaskAnswer::Later(fut) => Ok(Waiting::Json(fut)),
+            TaskAnswer::LaterText(fut) => Ok(Waiting::Text(fut)),
+        }
+    }
 }
 
 pub(crate) const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
@@ -515,9 +536,9 @@ impl Bound {
             return self.lambda_invoke(input, ctx);
         }
         match &self.slots[id.0 as usize] {
-            Some(Handler::Sync(h)) => match guarded(h.as_ref(), input, ctx) {
-                TaskAnswer::Now(r) => Called::Done(r),
-                TaskAnswer::Later(fut) => Called::Started { fut, lambda: false },
+            Some(Handler::Sync(h)) => match guarded(h.as_ref(), input, ctx).later() {
+                Err(now) => Called::Done(now),
+                Ok(fut) => Called::Started { fut, lambda: false },
             },
             Some(Handler::Async(h)) => Called::Async { handler: Arc::clone(h), payload: input, lambda: false },
             None => Called::Done(Err(no_handler(ctx.resource))),
@@ -548,9 +569,9 @@ impl Bound {
         match found {
             None => Called::Done(Err(no_handler(name))),
             Some(Handler::Async(handler)) => Called::Async { handler, payload, lambda: true },
-            Some(Handler::Sync(h)) => match guarded(h.as_ref(), payload, ctx) {
-                TaskAnswer::Now(r) => Called::Done(r.map(|out| lambda_result(ctx.arena, out))),
-                TaskAnswer::Later(fut) => Called::Started { fut, lambda: true },
+            Some(Handler::Sync(h)) => match guarded(h.as_ref(), payload, ctx).later() {
+                Err(now) => Called::Done(now.map(|out| lambda_result(ctx.arena, out))),
+                Ok(fut) => Called::Started { fut, lambda: true },
             },
         }
     }

@@ -23,7 +23,7 @@
 
 use crate::bytecode::ResourceId;
 use crate::common::Rng;
-use crate::handler::{TaskFuture, TextFuture};
+use crate::handler::Waiting;
 use std::collections::HashMap;
 
 /// Where a journaled outcome happened: (scope, sequence number within the scope).
@@ -115,12 +115,6 @@ pub(crate) enum Suspension {
     /// A handler's future, polled once already, for the Task's `resource`; `timeout` is the
     /// Task's TimeoutSeconds in milliseconds.
     Task { fut: Waiting, resource: ResourceId, timeout: Option<u64>, lambda: bool },
-}
-
-/// A handler's future: of a serde_json value, or of JSON text.
-pub(crate) enum Waiting {
-    Json(TaskFuture),
-    Text(TextFuture),
 }
 
 /// What the VM finds at a site that may suspend.

@@ -35,7 +35,7 @@ mod time;
 mod wait;
 
 pub(crate) use faults::{Fault, FaultKind};
-pub(crate) use journal::{AtSite, Entered, Entry, Journal, Mark, Resume, Site, Suspension, Waiting};
+pub(crate) use journal::{AtSite, Entered, Entry, Journal, Mark, Resume, Site, Suspension};
 use map::MapLoop;
 pub use scratch::Scratch;
 pub(crate) use spread::{BatchRunner, HelperJob, Helpers, ItemBatch, Spread};

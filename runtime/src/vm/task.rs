@@ -2,10 +2,10 @@
 //! outcome) within TimeoutSeconds and HeartbeatSeconds, and routing a failure to a retry, a
 //! catcher or the caller.
 
-use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, Vm, Waiting};
+use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, Vm};
 use crate::bytecode::{MachineCode, Pc, ResourceId, Retrier, Seconds, Source};
 use crate::common::Rng;
-use crate::handler::{Called, Polled, TaskContext, TaskError, TaskInfo};
+use crate::handler::{Called, Polled, TaskContext, TaskError, TaskInfo, Waiting};
 use crate::value::{json_len, to_json_string, ArenaExt, Value};
 
 /// The back-off before retry number `used + 1`: IntervalSeconds × BackoffRate^used, capped by
@@ -81,6 +81,38 @@ impl<'a> Vm<'a> {
         }
     }
 
+    /// A handler's future. Under a Runtime (`site`), it is polled once: an answer ready at
+    /// once is the Task's result now; otherwise the execution suspends (the `Err`). Elsewhere
+    /// the calling thread waits for it.
+    fn await_answer(
+        &mut self,
+        fut: Waiting,
+        site: Option<Site>,
+        resource: ResourceId,
+        timeout_secs: Option<u64>,
+        lambda: bool,
+    ) -> Result<Result<Value<'a>, TaskError>, Fault<'a>> {
+        let name: &'a str = &self.program.resources[resource.index()];
+        let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
+        let fut = match (site, fut) {
+            (None, Waiting::Json(fut)) => {
+                return Ok(self.answered(crate::handler::block_on_task(fut, timeout, name), lambda))
+            }
+            (None, Waiting::Text(fut)) => {
+                return Ok(self.answered_text(crate::handler::block_on_task(fut, timeout, name), lambda, name))
+            }
+            (Some(_), Waiting::Json(fut)) => match crate::handler::poll_once(fut, name) {
+                Polled::Ready(r) => return Ok(self.answered(r, lambda)),
+                Polled::Pending(fut) => Waiting::Json(fut),
+            },
+            (Some(_), Waiting::Text(fut)) => match crate::handler::poll_once(fut, name) {
+                Polled::Ready(r) => return Ok(self.answered_text(r, lambda, name)),
+                Polled::Pending(fut) => Waiting::Text(fut),
+            },
+        };
+        Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }))
+    }
+
     /// A future's answer in JSON text as the Task's result, parsed into the arena (see
     /// [`Vm::answered`]); text that is not JSON fails the Task.
     fn answered_text(
@@ -128,60 +160,22 @@ impl<'a> Vm<'a> {
             Called::Async { handler, payload, lambda } => {
                 let info =
                     TaskInfo { resource: name.to_owned(), state: sc.name.to_owned(), retry_count: sc.retry_count };
-                let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
                 let h = handler.as_ref();
                 let start = || match h.takes_text() {
-                    true => crate::handler::start_async_text(h, payload.to_json(), info.clone()).map(Waiting::Text),
-                    false => crate::handler::start_async(h, payload.to_serde(), info.clone()).map(Waiting::Json),
+                    true => crate::handler::start_async_text(h, payload.to_json(), info).map(Waiting::Text),
+                    false => crate::handler::start_async(h, payload.to_serde(), info).map(Waiting::Json),
                 };
-                if site.is_some() {
-                    // Started here and polled once: a future that answers at once needs no
-                    // suspension.
-                    match crate::handler::start_in_context(start) {
-                        Err(e) => Err(e),
-                        Ok(Waiting::Json(fut)) => match crate::handler::poll_once(fut, name) {
-                            Polled::Ready(r) => self.answered(r, lambda),
-                            Polled::Pending(fut) => {
-                                let fut = Waiting::Json(fut);
-                                return Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }));
-                            }
-                        },
-                        Ok(Waiting::Text(fut)) => match crate::handler::poll_once(fut, name) {
-                            Polled::Ready(r) => self.answered_text(r, lambda, name),
-                            Polled::Pending(fut) => {
-                                let fut = Waiting::Text(fut);
-                                return Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }));
-                            }
-                        },
-                    }
-                } else {
-                    // Not run by a Runtime: the calling thread waits for the future.
-                    match start() {
-                        Err(e) => Err(e),
-                        Ok(Waiting::Json(fut)) => {
-                            self.answered(crate::handler::block_on_task(fut, timeout, name), lambda)
-                        }
-                        Ok(Waiting::Text(fut)) => {
-                            self.answered_text(crate::handler::block_on_task(fut, timeout, name), lambda, name)
-                        }
-                    }
+                // Under a Runtime, started in its tokio context.
+                let started = match site {
+                    Some(_) => crate::handler::start_in_context(start),
+                    None => start(),
+                };
+                match started {
+                    Err(e) => Err(e),
+                    Ok(fut) => self.await_answer(fut, site, resource, timeout_secs, lambda)?,
                 }
             }
-            Called::Started { fut, lambda } => {
-                let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
-                if site.is_some() {
-                    match crate::handler::poll_once(fut, name) {
-                        Polled::Ready(r) => self.answered(r, lambda),
-                        Polled::Pending(fut) => {
-                            let fut = Waiting::Json(fut);
-                            return Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }));
-                        }
-                    }
-                } else {
-                    // Not run by a Runtime: the calling thread waits for the later answer.
-                    self.answered(crate::handler::block_on_task(fut, timeout, name), lambda)
-                }
-            }
+            Called::Started { fut, lambda } => self.await_answer(fut, site, resource, timeout_secs, lambda)?,
         };
         let result = match called {
             Ok(v) => v,
