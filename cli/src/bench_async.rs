@@ -281,17 +281,21 @@ fn steps(rt: &Runtime, event: &[u8], event_name: &str, opts: &Options) -> Result
     if !opts.json {
         outln!("async steps: {event_name} ({} B) as the event, {} worker threads", event.len(), opts.threads);
         outln!(
-            "{:>3} {:>12} {:>12} {:>10} {:>12} {:>12} {:>10}",
+            "{:>3} {:>12} {:>12} {:>10} {:>12} {:>12} {:>10} {:>14}",
             "K",
             "sync exec/s",
             "at once",
             "÷ sync",
             "suspending",
             "× K",
-            "vs K=1"
+            "vs K=1",
+            "µs/extra step"
         );
     }
     let mut base = None;
+    // The wall time per execution one more suspending step adds, from the row before: flat
+    // when the cost is linear in K, growing with K when it is not.
+    let mut before: Option<(usize, f64)> = None;
     for k in [1, 5, 20, 50] {
         let definition = chain(k);
         let sync = throughput(rt, &compile(&definition, sync_handlers.clone())?, event, opts.seconds)?;
@@ -299,6 +303,9 @@ fn steps(rt: &Runtime, event: &[u8], event_name: &str, opts: &Options) -> Result
         let later = throughput(rt, &compile(&definition, text_handlers(true))?, event, opts.seconds)?;
         let scaled = later * k as f64;
         let base = *base.get_or_insert(scaled);
+        let us = 1e6 / later;
+        let per_step = before.map(|(k0, us0)| (us - us0) / (k - k0) as f64);
+        before = Some((k, us));
         if opts.json {
             outln!(
                 "{}",
@@ -306,13 +313,15 @@ fn steps(rt: &Runtime, event: &[u8], event_name: &str, opts: &Options) -> Result
                     "sync_exec_per_s": sync.round(), "at_once_exec_per_s": now.round(),
                     "at_once_over_sync": (now / sync * 1000.0).round() / 1000.0,
                     "suspending_exec_per_s": later.round(), "suspending_steps_per_s": scaled.round(),
-                    "steps_per_s_vs_k1": (scaled / base * 1000.0).round() / 1000.0})
+                    "steps_per_s_vs_k1": (scaled / base * 1000.0).round() / 1000.0,
+                    "us_per_extra_step": per_step.map(|v| (v * 100.0).round() / 100.0)})
             );
         } else {
             outln!(
-                "{k:>3} {sync:>12.0} {now:>12.0} {:>10.2} {later:>12.0} {scaled:>12.0} {:>10.2}",
+                "{k:>3} {sync:>12.0} {now:>12.0} {:>10.2} {later:>12.0} {scaled:>12.0} {:>10.2} {:>14}",
                 now / sync,
-                scaled / base
+                scaled / base,
+                per_step.map_or("-".to_owned(), |v| format!("{v:.2}"))
             );
         }
     }

@@ -85,9 +85,7 @@ impl TaskHandler for PyHandler {
     fn invoke<'a>(&self, input: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
         match self.start(input, ctx) {
             TaskAnswer::Now(r) => r,
-            TaskAnswer::Later(_) | TaskAnswer::LaterText(_) => {
-                Err(TaskError::new("States.TaskFailed", "an async handler where only an answer now was possible"))
-            }
+            _ => Err(TaskError::new("States.TaskFailed", "an async handler where only an answer now was possible")),
         }
     }
 

@@ -497,7 +497,8 @@ impl StateMachine {
     }
 
     /// One run of a suspendable execution: `None` when it stopped to wait, with what it waits
-    /// for in `journal`; the next run, once that is resolved, replays the journal and goes on.
+    /// for in `journal`; the next run, once that is resolved, starts at the state it stopped in
+    /// (the journal's resume point) and goes on.
     pub(crate) fn execute_resumable<'s>(
         &self,
         scratch: &'s mut Scratch,

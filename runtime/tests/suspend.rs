@@ -770,3 +770,131 @@ fn handlers_run_on_the_hosts_tokio_runtime() {
     assert_eq!(o.output.as_deref(), Some(r#""host-runtime""#), "{o:?}");
     rt.shutdown();
 }
+
+/// Issue #18: on the system clock, an execution that suspends at async Tasks (on values and on
+/// text), a Wait, a Parallel whose branches suspend, and a retried Task gives exactly what one
+/// synchronous run gives with the same seed: variables assigned across suspensions, random
+/// draws (`States.UUID`), counters.
+#[test]
+fn resuming_at_each_state_gives_what_one_run_gives() {
+    use aslrt::AsyncTextFn;
+    let tries = Arc::new(AtomicUsize::new(0));
+    let t = Arc::clone(&tries);
+    let definition = json!({"StartAt": "Start", "States": {
+        "Start": {"Type": "Pass", "Assign": {"count": 0}, "Next": "Fetch"},
+        "Fetch": {"Type": "Task", "Resource": "arn:aws:states:::aslrt:fetch", "ResultPath": "$.fetched",
+                  "ResultSelector": {"id.$": "States.UUID()", "got.$": "$.n"}, "Assign": {"count.$": "States.MathAdd($count, 1)"},
+                  "Next": "Nap"},
+        "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Both"},
+        "Both": {"Type": "Parallel", "ResultPath": "$.both", "Next": "Flaky", "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::aslrt:text", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "arn:aws:states:::aslrt:fetch", "End": true}}}
+        ]},
+        "Flaky": {"Type": "Task", "Resource": "arn:aws:states:::aslrt:flaky", "ResultPath": "$.flaky",
+                  "Retry": [{"ErrorEquals": ["Flake"], "IntervalSeconds": 1, "MaxAttempts": 2}], "Next": "End"},
+        "End": {"Type": "Pass", "Parameters": {"count.$": "$count", "uuid.$": "States.UUID()", "all.$": "$"}, "End": true}
+    }})
+    .to_string();
+    let machine = |suspends: bool| {
+        let t = Arc::clone(&t);
+        StateMachine::builder()
+            .seed(Some(42))
+            .async_handler(
+                "arn:aws:states:::aslrt:fetch",
+                AsyncFn(move |input: Value, _: TaskInfo| async move {
+                    if suspends {
+                        tokio::task::yield_now().await;
+                    }
+                    Ok(json!({"n": input.to_string().len()}))
+                }),
+            )
+            .async_handler(
+                "arn:aws:states:::aslrt:text",
+                AsyncTextFn(move |input: String, _| async move {
+                    if suspends {
+                        tokio::task::yield_now().await;
+                    }
+                    Ok::<_, TaskError>(format!(r#"{{"len":{}}}"#, input.len()))
+                }),
+            )
+            .async_handler(
+                "arn:aws:states:::aslrt:flaky",
+                AsyncFn(move |_: Value, info: TaskInfo| {
+                    t.fetch_add(1, Ordering::Relaxed);
+                    async move {
+                        tokio::task::yield_now().await;
+                        match info.retry_count {
+                            0 => Err(TaskError::new("Flake", "first try")),
+                            n => Ok(json!({"retries": n})),
+                        }
+                    }
+                }),
+            )
+            .compile(&definition)
+            .unwrap()
+    };
+    let event = json!({"order": "o-1", "items": [1, 2, 3]});
+    let one_run = machine(false).execute_json(&event);
+    let rt = Runtime::new(2);
+    let resumed = within(20, rt.execute_async(&machine(true), event.to_string().into_bytes()));
+    assert_eq!(one_run.status, Status::Succeeded, "{one_run:?}");
+    assert_eq!(resumed, one_run);
+    let out: Value = serde_json::from_str(resumed.output.as_deref().unwrap()).unwrap();
+    assert_eq!(out["count"], json!(1));
+    assert_eq!(out["all"]["flaky"], json!({"retries": 1}));
+    // Each run called the flaky handler twice (a failure, then the retry), never again.
+    assert_eq!(tries.load(Ordering::Relaxed), 4);
+}
+
+/// Review of issue #18: a handler's future that starts an execution on the same runtime at
+/// its bound is not blocked (it would hold up the very thread that makes room).
+#[test]
+fn submitting_from_a_handlers_future_at_the_bound_does_not_deadlock() {
+    static RT: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    static INNER: std::sync::OnceLock<StateMachine> = std::sync::OnceLock::new();
+    let rt = RT.get_or_init(|| Runtime::builder().threads(2).max_in_flight(1).build().unwrap());
+    INNER
+        .get_or_init(|| StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#).unwrap());
+    let outer = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::aslrt:nested",
+            AsyncFn(|input: Value, _: TaskInfo| async move {
+                tokio::task::yield_now().await;
+                let inner = RT.get().unwrap().execute_async(INNER.get().unwrap(), input.to_string().into_bytes());
+                let o = inner.await;
+                Ok(json!({"inner": o.status.as_str()}))
+            }),
+        )
+        .compile(&task("arn:aws:states:::aslrt:nested"))
+        .unwrap();
+    let o = within(10, rt.execute_async(&outer, b"{}".to_vec()));
+    assert_eq!(o.output.as_deref(), Some(r#"{"inner":"SUCCEEDED"}"#), "{o:?}");
+}
+
+/// Review of issue #18: when the host's tokio runtime shuts down under a waiting execution,
+/// the execution ends (ABORTED) instead of waiting for ever, and the runtime shuts down.
+#[test]
+fn a_wait_dropped_with_the_hosts_runtime_ends_the_execution() {
+    let host = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::aslrt:slow",
+            AsyncFn(|_: Value, _: TaskInfo| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(json!(null))
+            }),
+        )
+        .compile(&task("arn:aws:states:::aslrt:slow"))
+        .unwrap();
+    let rt = Runtime::builder().threads(1).handler_runtime(host.handle().clone()).build().unwrap();
+    let pending = rt.execute_async(&machine, b"{}".to_vec());
+    let waited = std::time::Instant::now();
+    while rt.stuck_on_handlers() == 0 {
+        assert!(waited.elapsed() < Duration::from_secs(10), "the execution never suspended");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    host.shutdown_background();
+    let o = within(10, pending);
+    assert_eq!(o.status, Status::Aborted, "{o:?}");
+    rt.shutdown();
+}

@@ -174,7 +174,7 @@ impl TaskHandler for CHandler {
             TaskAnswer::Now(r) => r,
             // The runtime calls `start`, which may answer later (`may_defer`); only a caller of
             // `invoke` itself, which cannot wait, sees this.
-            TaskAnswer::Later(_) | TaskAnswer::LaterText(_) => Err(failed(format!(
+            _ => Err(failed(format!(
                 "the task handler for '{}' answered later, where only an answer now was possible",
                 ctx.resource
             ))),

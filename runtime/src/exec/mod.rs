@@ -214,9 +214,10 @@ impl RuntimeBuilder {
     }
 
     /// At most `max` executions started by [`Runtime::execute_async`] and [`Runtime::submit`]
-    /// in flight at once (default: no bound; see [`Runtime::set_max_in_flight`]).
+    /// in flight at once (default: no bound; see [`Runtime::set_max_in_flight`]). Batches and
+    /// streams are not counted: they bound themselves by their chunks. At least 1.
     pub fn max_in_flight(mut self, max: usize) -> Self {
-        self.max_in_flight = Some(max);
+        self.max_in_flight = Some(max.max(1));
         self
     }
 
@@ -258,7 +259,7 @@ impl Runtime {
     /// A [`RuntimeBuilder`]: workers, where handlers' futures run, the bound on executions
     /// in flight.
     pub fn builder() -> RuntimeBuilder {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS);
         RuntimeBuilder { threads: cores, handler_threads: 1, handle: None, max_in_flight: None }
     }
 
@@ -373,8 +374,9 @@ impl Runtime {
     /// it resumes on any worker when the timer fires or the future completes.
     ///
     /// With a bound on executions in flight ([`RuntimeBuilder::max_in_flight`]), it blocks
-    /// until one finishes; called from a handler on a worker, it never blocks (the execution
-    /// counts all the same). [`Runtime::try_execute_async`] refuses instead.
+    /// until one finishes. Called on a worker (from a handler) or on a thread of a tokio
+    /// runtime (from a handler's future, or async host code), it never blocks: the execution
+    /// counts all the same. [`Runtime::try_execute_async`] refuses instead.
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
         self.wait_for_room();
         Pending(self.start(machine, event, None))
@@ -399,11 +401,12 @@ impl Runtime {
         Ok(self.start(machine, event, Some(Box::new(done))).id)
     }
 
-    /// Bounds the executions in flight from `execute_async` and `submit` (`None`: no bound).
+    /// Bounds the executions in flight from `execute_async` and `submit` (`None`: no bound; at
+    /// least 1).
     /// Lowering it below the executions in flight stops new ones until enough finish.
     pub fn set_max_in_flight(&self, max: Option<usize>) {
         let _guard = self.shared.room_lock.lock();
-        self.shared.max_in_flight.store(max.unwrap_or(usize::MAX), Ordering::Relaxed);
+        self.shared.max_in_flight.store(max.map_or(usize::MAX, |m| m.max(1)), Ordering::Relaxed);
         self.shared.room.notify_all();
     }
 
@@ -418,25 +421,21 @@ impl Runtime {
         ))))
     }
 
-    /// Admits one more execution, waiting for room at the bound (never on a worker, where a
-    /// handler waiting for room could hold up the executions that would make it).
+    /// Admits one more execution, waiting for room at the bound. Never on a worker, nor on a
+    /// thread of a tokio runtime (the handlers' own, the host's): there, waiting could hold
+    /// up the executions that would make room (their handlers' futures and timers run on such
+    /// threads), so the execution is admitted past the bound instead.
     fn wait_for_room(&self) {
         let shared = &*self.shared;
         if shared.try_admit() {
             return;
         }
-        if ON_WORKER.get() {
+        if ON_WORKER.get() || tokio::runtime::Handle::try_current().is_ok() {
             shared.admitted.fetch_add(1, Ordering::AcqRel);
             return;
         }
         let mut guard = shared.room_lock.lock().unwrap_or_else(|p| p.into_inner());
         while !shared.try_admit() {
-            if shared.shutdown.load(Ordering::Acquire) {
-                // Refused by `start` as the runtime is shutting down; counted so that its
-                // refusal's `leave` balances.
-                shared.admitted.fetch_add(1, Ordering::AcqRel);
-                return;
-            }
             guard = shared.room.wait_timeout(guard, Duration::from_millis(50)).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
@@ -880,7 +879,7 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
                     return;
                 }
                 // Also while shutting down with executions still suspended: their next runs
-                // arrive through the injector, and a submission wakes a sleeper.
+                // arrive through the `resumed` injector, and a submission wakes a sleeper.
                 let guard = shared.sleep.lock().unwrap_or_else(|p| p.into_inner());
                 if shared.injector.is_empty() && shared.resumed.is_empty() {
                     shared.idle.fetch_add(1, Ordering::Relaxed);

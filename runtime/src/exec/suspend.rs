@@ -151,18 +151,26 @@ impl Resumable {
                     }
                     drop(inbox);
                     for (site, suspension) in waits {
-                        let me = Arc::clone(self);
                         match suspension {
-                            Suspension::Sleep { millis } => self.timers.spawn(async move {
-                                let entry = sleep(millis, &me.slot, &me.shared).await;
-                                me.resolved(site, entry, false);
-                            }),
-                            Suspension::Task { fut, resource, timeout, lambda } => self.timers.spawn(async move {
-                                let (slot, shared) = (&me.slot, &me.shared);
-                                let resource = me.machine.resource_name(resource);
-                                let entry = task(fut, timeout, lambda, resource, deadline, slot, shared).await;
-                                me.resolved(site, entry, true);
-                            }),
+                            Suspension::Sleep { millis } => {
+                                let wait = Resolves { me: Some(Arc::clone(self)), site, on_handler: false };
+                                self.timers.spawn(async move {
+                                    let entry = sleep(millis, &wait.me().slot, &wait.me().shared).await;
+                                    wait.resolve(entry);
+                                })
+                            }
+                            Suspension::Task { fut, resource, timeout, lambda, started } => {
+                                let wait = Resolves { me: Some(Arc::clone(self)), site, on_handler: true };
+                                self.timers.spawn(async move {
+                                    let me = wait.me();
+                                    let resource = me.machine.resource_name(resource);
+                                    let timeout =
+                                        timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
+                                    let entry =
+                                        task(fut, timeout, lambda, resource, deadline, &me.slot, &me.shared).await;
+                                    wait.resolve(entry);
+                                })
+                            }
                         };
                     }
                     None
@@ -218,6 +226,37 @@ impl Resumable {
         self.slot.fill(outcome);
         if std::mem::take(&mut st.holds_pending) {
             self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// A wait in flight: it leaves its outcome with [`Resolves::resolve`]. Dropped unresolved
+/// (its tokio runtime shut down under it, or its future was dropped by a panic), it cancels the
+/// execution and resolves the wait as cut short, so that the execution still ends (ABORTED)
+/// and releases what it holds, rather than waiting for ever.
+struct Resolves {
+    me: Option<Arc<Resumable>>,
+    site: Site,
+    on_handler: bool,
+}
+
+impl Resolves {
+    fn me(&self) -> &Arc<Resumable> {
+        self.me.as_ref().expect("a wait is resolved once")
+    }
+
+    fn resolve(mut self, entry: Option<Entry>) {
+        if let Some(me) = self.me.take() {
+            me.resolved(self.site, entry, self.on_handler);
+        }
+    }
+}
+
+impl Drop for Resolves {
+    fn drop(&mut self) {
+        if let Some(me) = self.me.take() {
+            me.slot.cancel();
+            me.resolved(self.site, None, self.on_handler);
         }
     }
 }
@@ -289,8 +328,11 @@ async fn task(
         },
     };
     // The future is gone before the Task fails: nothing of it outlives the timeout (a deferred
-    // reply answered afterwards is refused, not taken).
-    answer.set(None);
+    // reply answered afterwards is refused, not taken). Its drop is the handler's code too.
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer.set(None)));
+    if let Err(panic) = dropped {
+        return Some(journaled(Err(crate::handler::panicked(resource, panic.as_ref()))));
+    }
     match ended? {
         Ok(r) => Some(journaled(r)),
         Err(()) if times_out_the_task => {

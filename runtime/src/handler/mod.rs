@@ -83,10 +83,12 @@ pub trait TaskHandler: Send + Sync {
 /// [`crate::Runtime`] (`execute_async`, batches and streams of a machine that may suspend) the
 /// execution suspends until the future resolves, holding no worker; the synchronous APIs wait
 /// for it on the calling thread. TimeoutSeconds applies as to an asynchronous handler.
+#[non_exhaustive]
 pub enum TaskAnswer<'a> {
     /// The result, or the failure, now.
     Now(Result<Value<'a>, TaskError>),
-    /// The result later: the future is polled on the runtime's tokio thread.
+    /// The result later: under a Runtime the future is polled once on the worker, then, if not
+    /// ready, awaited on the handlers' tokio runtime (see [`AsyncTaskHandler`]).
     Later(TaskFuture),
     /// The result later, as JSON text (parsed once into the execution's values; text that is
     /// not JSON fails the Task with `States.TaskFailed`): the fast path, with no serde_json
@@ -116,11 +118,13 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, Task
 ///
 /// # Where the future runs
 /// `invoke` is called on the thread running the execution.
-/// - Under a [`crate::Runtime`], the future is polled once right there, inside the runtime's
-///   tokio context: a future that is ready at once (an answer from a cache) costs no
-///   suspension, and the execution goes on. Otherwise it is spawned as a task on that
-///   runtime's own thread, `aslrt-timers`, and the execution suspends until it completes. So
-///   the first poll must not block, as for any future.
+/// - Under a [`crate::Runtime`], the future is polled once right there, inside the context of
+///   the handlers' tokio runtime (the runtime's own, `aslrt-timers`, or the host's: see
+///   [`crate::RuntimeBuilder::handler_runtime`]): a future that is ready at once (an answer from
+///   a cache) costs no suspension, and the execution goes on. Otherwise the execution
+///   suspends, and the future is awaited in a task on that tokio runtime. So the first poll
+///   must not block, as for any future; it runs in the runtime's context but not inside one of
+///   its tasks (`tokio::task::block_in_place` is not available there).
 /// - In the synchronous APIs, it is polled on a process-wide thread, `aslrt-async`, while the
 ///   caller blocks (from a helper thread if the caller is itself inside a tokio runtime).
 ///
@@ -476,17 +480,6 @@ pub(crate) enum Waiting {
     Text(TextFuture),
 }
 
-impl<'a> TaskAnswer<'a> {
-    /// A later answer's future.
-    fn later(self) -> Result<Waiting, Result<Value<'a>, TaskError>> {
-        match self {
-            TaskAnswer::Now(r) => Err(r),
-            TaskAnswer::Later(fut) => Ok(Waiting::Json(fut)),
-            TaskAnswer::LaterText(fut) => Ok(Waiting::Text(fut)),
-        }
-    }
-}
-
 pub(crate) const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
 /// Handlers bound to a program's resources at compile time: the VM calls by [`ResourceId`].
@@ -536,9 +529,10 @@ impl Bound {
             return self.lambda_invoke(input, ctx);
         }
         match &self.slots[id.0 as usize] {
-            Some(Handler::Sync(h)) => match guarded(h.as_ref(), input, ctx).later() {
-                Err(now) => Called::Done(now),
-                Ok(fut) => Called::Started { fut, lambda: false },
+            Some(Handler::Sync(h)) => match guarded(h.as_ref(), input, ctx) {
+                TaskAnswer::Now(r) => Called::Done(r),
+                TaskAnswer::Later(fut) => Called::Started { fut: Waiting::Json(fut), lambda: false },
+                TaskAnswer::LaterText(fut) => Called::Started { fut: Waiting::Text(fut), lambda: false },
             },
             Some(Handler::Async(h)) => Called::Async { handler: Arc::clone(h), payload: input, lambda: false },
             None => Called::Done(Err(no_handler(ctx.resource))),
@@ -569,9 +563,10 @@ impl Bound {
         match found {
             None => Called::Done(Err(no_handler(name))),
             Some(Handler::Async(handler)) => Called::Async { handler, payload, lambda: true },
-            Some(Handler::Sync(h)) => match guarded(h.as_ref(), payload, ctx).later() {
-                Err(now) => Called::Done(now.map(|out| lambda_result(ctx.arena, out))),
-                Ok(fut) => Called::Started { fut, lambda: true },
+            Some(Handler::Sync(h)) => match guarded(h.as_ref(), payload, ctx) {
+                TaskAnswer::Now(r) => Called::Done(r.map(|out| lambda_result(ctx.arena, out))),
+                TaskAnswer::Later(fut) => Called::Started { fut: Waiting::Json(fut), lambda: true },
+                TaskAnswer::LaterText(fut) => Called::Started { fut: Waiting::Text(fut), lambda: true },
             },
         }
     }

@@ -1,6 +1,7 @@
-//! Running an asynchronous handler's future: started with its panics caught, awaited as its
-//! own tokio task within the Task's TimeoutSeconds, or, for the synchronous APIs, driven to
-//! completion on the calling thread.
+//! Running an asynchronous handler's future: started with its panics caught; under a Runtime,
+//! polled once on the worker in the handlers' tokio context (`exec/suspend.rs` awaits it if it
+//! is not ready); for the synchronous APIs, driven to completion on the calling thread as its
+//! own tokio task within the Task's TimeoutSeconds.
 
 use super::{AsyncTaskHandler, TaskError, TaskFuture, TaskInfo, TextFuture};
 use std::cell::RefCell;

@@ -344,28 +344,33 @@ impl<'a> Vm<'a> {
     }
 
     /// The resume point of a run that stopped: the top-level state it stopped in, with its
-    /// values as JSON. `None` when a variable holds what JSON cannot (a function or a
-    /// sequence), or the run made no mark.
+    /// values as JSON. `None` when the run made no mark, or a value is past the writer's limit
+    /// or (defensively: assignments store JSON values) is not JSON; the next run then starts
+    /// from the last point.
     pub fn resume_point(&self, raw_input: Option<&str>) -> Option<Resume> {
         let m = self.mark.as_ref()?;
-        let json = |v: &Value<'a>| -> Box<str> {
+        // `None` past the writer's limit, where the text would be cut short.
+        let json = |v: &Value<'a>| -> Option<Box<str>> {
             let mut out = String::new();
             match raw_input {
                 Some(raw) => crate::value::write_json_with_input(&mut out, v, raw),
                 None => crate::value::write_json(&mut out, v),
             }
-            out.into_boxed_str()
+            (out.len() < crate::common::WRITE_LIMIT).then(|| out.into_boxed_str())
         };
         let vars = self
             .root_vars
             .iter()
             .map(|c| match c.get() {
                 JV::Undef => Some(None),
-                JV::V(v) => Some(Some(json(&v))),
+                JV::V(v) => json(&v).map(Some),
                 JV::Seq(..) | JV::F(_) => None,
             })
             .collect::<Option<Box<[_]>>>()?;
-        let input = (!m.input.is_same(&self.execution_input)).then(|| json(&m.input));
+        let input = match m.input.is_same(&self.execution_input) {
+            true => None,
+            false => Some(json(&m.input)?),
+        };
         Some(Resume { at: m.at.clone(), input, vars })
     }
 

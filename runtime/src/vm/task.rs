@@ -94,6 +94,8 @@ impl<'a> Vm<'a> {
     ) -> Result<Result<Value<'a>, TaskError>, Fault<'a>> {
         let name: &'a str = &self.program.resources[resource.index()];
         let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
+        // TimeoutSeconds runs from here, not from when the run ends and the wait begins.
+        let started = std::time::Instant::now();
         let fut = match (site, fut) {
             (None, Waiting::Json(fut)) => {
                 return Ok(self.answered(crate::handler::block_on_task(fut, timeout, name), lambda))
@@ -110,7 +112,7 @@ impl<'a> Vm<'a> {
                 Polled::Pending(fut) => Waiting::Text(fut),
             },
         };
-        Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }))
+        Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda, started }))
     }
 
     /// A future's answer in JSON text as the Task's result, parsed into the arena (see
@@ -264,7 +266,9 @@ impl<'a> Vm<'a> {
         match result {
             Err((error, cause)) => Err(self.task_fault(&error, cause.as_deref())),
             Ok(json) => {
-                if json.len() > self.limits.max_payload_bytes {
+                // Bounded before it is read; held to the payload limit as a value, as an answer
+                // ready at once is (text may be spelled longer than the value it holds).
+                if json.len() > crate::common::WRITE_LIMIT {
                     return Err(self.data_limit(sc));
                 }
                 // A handler on JSON text may answer what is not JSON: the Task fails.
@@ -276,7 +280,11 @@ impl<'a> Vm<'a> {
                         return Err(self.task_fault(&e.error, e.cause.as_deref()));
                     }
                 };
-                Ok(if lambda { crate::handler::lambda_result(self.arena, v) } else { v })
+                let v = if lambda { crate::handler::lambda_result(self.arena, v) } else { v };
+                if json_len(&v) > self.limits.payload_bytes() {
+                    return Err(self.data_limit(sc));
+                }
+                Ok(v)
             }
         }
     }
