@@ -11,9 +11,9 @@
 //! enters that state afresh and replays only the outcomes journaled since it was entered
 //! (Task results, waits that have elapsed, clock readings), so it retraces the state's own
 //! steps and goes on from where it stopped; the journal keeps nothing older. An execution of
-//! K sequential Tasks thus runs each state about twice, not K²/2 states. When the variables
-//! hold what JSON cannot (a JSONata function or sequence), no resume point is made and the
-//! run replays from the last one (or from the start, with the same seed, start time and input).
+//! K sequential Tasks thus runs each state about twice, not K²/2 states. When a value is past
+//! the writer's bound, no resume point is made and the run replays from the last one (or from
+//! the start, with the same seed, start time and input).
 //! A synchronous handler is not called again on replay: its result is journaled too.
 //!
 //! Outcomes are keyed by [`Site`]: the machine run they happened in (its scope: the top level,
