@@ -119,8 +119,20 @@ impl Shared {
     fn submit(&self, job: Job) {
         self.pending.fetch_add(1, Ordering::AcqRel);
         self.injector.push(job);
-        let _guard = self.sleep.lock();
-        self.wake.notify_one();
+        self.wake_one();
+    }
+
+    /// Wakes a worker asleep for want of work, if any. A worker counts itself idle before it
+    /// looks at the queues one last time, and a submitter pushes before it reads the count
+    /// (a fence between on each side): either the worker sees the job, or the submitter sees
+    /// the worker and wakes it under the lock the worker sleeps with. So while every worker is
+    /// busy, a submission takes no lock.
+    fn wake_one(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) > 0 {
+            let _guard = self.sleep.lock();
+            self.wake.notify_one();
+        }
     }
 
     /// An admitted execution has finished: one more may start.
@@ -142,8 +154,7 @@ impl Shared {
     fn resume(&self, job: Job) {
         self.pending.fetch_add(1, Ordering::AcqRel);
         self.resumed.push(job);
-        let _guard = self.sleep.lock();
-        self.wake.notify_one();
+        self.wake_one();
     }
 }
 
@@ -880,12 +891,14 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
                 }
                 // Also while shutting down with executions still suspended: their next runs
                 // arrive through the `resumed` injector, and a submission wakes a sleeper.
+                // Idle first, then the last look (see `Shared::wake_one`).
                 let guard = shared.sleep.lock().unwrap_or_else(|p| p.into_inner());
+                shared.idle.fetch_add(1, Ordering::SeqCst);
+                std::sync::atomic::fence(Ordering::SeqCst);
                 if shared.injector.is_empty() && shared.resumed.is_empty() {
-                    shared.idle.fetch_add(1, Ordering::Relaxed);
                     let _ = shared.wake.wait_timeout(guard, std::time::Duration::from_millis(50));
-                    shared.idle.fetch_sub(1, Ordering::Relaxed);
                 }
+                shared.idle.fetch_sub(1, Ordering::SeqCst);
             }
         }
     }
