@@ -170,3 +170,28 @@ impl Floor {
         self.run()
     }
 }
+
+/// The resource of [`task_chain`]'s Tasks.
+pub const STEP_RESOURCE: &str = "arn:aws:states:::aslrt:step";
+
+/// K Task states in a row on [`STEP_RESOURCE`], each putting its result at `$.step`: the
+/// async-steps workload of `aslrt bench --async` and the handler benches.
+pub fn task_chain(k: usize) -> String {
+    let states: Vec<String> = (1..=k)
+        .map(|i| {
+            let next = if i == k { r#""End":true"#.to_owned() } else { format!(r#""Next":"T{}""#, i + 1) };
+            format!(r#""T{i}":{{"Type":"Task","Resource":"{STEP_RESOURCE}","ResultPath":"$.step",{next}}}"#)
+        })
+        .collect();
+    format!(r#"{{"StartAt":"T1","States":{{{}}}}}"#, states.join(","))
+}
+
+/// Answers `{"ok":true}` at once, on the crate's values: the baseline handler.
+pub struct AnswerOk;
+
+impl TaskHandler for AnswerOk {
+    fn invoke<'a>(&self, _: Value<'a>, ctx: &TaskContext<'a>) -> Result<Value<'a>, TaskError> {
+        use aslrt::ArenaExt;
+        Ok(ctx.arena.object([("ok", Value::Bool(true))]))
+    }
+}

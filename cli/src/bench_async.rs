@@ -17,7 +17,7 @@
 //!   suspended at once whatever the start-up takes: its figure is the memory per execution.
 
 use crate::out::outln;
-use aslrt::{AsyncTextFn, Handlers, JsonFn, Runtime, Scratch, StateMachine, Status, TaskError, TaskHandler, TextFn};
+use aslrt::{AsyncTextFn, Handlers, JsonFn, Runtime, Scratch, StateMachine, Status, TaskError, TextFn};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -41,28 +41,7 @@ impl Options {
     }
 }
 
-const RESOURCE: &str = "arn:aws:states:::aslrt:step";
-
-/// K Task states in a row, each putting its result at `$.step`.
-fn chain(k: usize) -> String {
-    let states: Vec<String> = (1..=k)
-        .map(|i| {
-            let next = if i == k { r#""End":true"#.to_owned() } else { format!(r#""Next":"T{}""#, i + 1) };
-            format!(r#""T{i}":{{"Type":"Task","Resource":"{RESOURCE}","ResultPath":"$.step",{next}}}"#)
-        })
-        .collect();
-    format!(r#"{{"StartAt":"T1","States":{{{}}}}}"#, states.join(","))
-}
-
-/// Answers `{"ok":true}` at once, on the crate's values.
-struct Now;
-
-impl TaskHandler for Now {
-    fn invoke<'a>(&self, _: aslrt::Value<'a>, ctx: &aslrt::TaskContext<'a>) -> Result<aslrt::Value<'a>, TaskError> {
-        use aslrt::ArenaExt;
-        Ok(ctx.arena.object([("ok", aslrt::Value::Bool(true))]))
-    }
-}
+use aslrt_benches::{task_chain as chain, AnswerOk as Now, STEP_RESOURCE as RESOURCE};
 
 fn compile(definition: &str, handlers: Handlers) -> Result<StateMachine, String> {
     StateMachine::builder().handlers(handlers).compile(definition).map_err(|e| e.to_string())
