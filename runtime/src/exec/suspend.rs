@@ -2,11 +2,12 @@
 //! workers (see [`crate::vm::Journal`] for how the execution then goes on).
 //!
 //! A run that stops leaves a [`Suspension`] in its journal. The worker hands it to the
-//! `Runtime`'s tokio runtime and moves on to other work. The tokio task sleeps, or runs the
+//! handlers' tokio runtime and moves on to other work. The tokio task sleeps, or polls the
 //! handler's future (raced against TimeoutSeconds and the execution's own time limit), appends
 //! the outcome to the journal and puts the execution back on the pool's `resumed` injector,
-//! where any worker picks it up, before any first run, and runs it again. A cancellation or `shutdown_now` wakes a wait at
-//! once (a `Notify` per execution), and a handler's future that is no longer awaited is aborted.
+//! where any worker picks it up, before any first run, and runs it again. A cancellation or
+//! `shutdown_now` wakes a wait at once (a `Notify` per execution), and a handler's future that
+//! is no longer awaited is dropped.
 
 use super::{Job, Shared, Slot};
 use crate::common::Status;
@@ -305,14 +306,13 @@ async fn task(
         (Some(t), None) => (Some(t), true),
         (None, l) => (l, false),
     };
-    let answer = std::pin::pin!(Some(async move {
+    let mut answer = std::pin::pin!(Some(async move {
         let caught = match fut {
             Waiting::Json(fut) => Caught(fut).await.map(|r| r.map(|v| v.to_string())),
             Waiting::Text(fut) => Caught(fut).await,
         };
         caught.unwrap_or_else(|panic| Err(crate::handler::panicked(resource, panic.as_ref())))
     }));
-    let mut answer = answer;
     let timer = async {
         match limit {
             Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
