@@ -4,8 +4,8 @@
 //! once, the answer parsed once) and on serde_json values (`JsonFn`: the slow path). The
 //! difference from the baseline, divided by 20, is the glue each step costs.
 
-use aslrt::{Handlers, JsonFn, Scratch, StateMachine, TaskError, TextFn};
-use aslrt_benches::{task_chain, workload, AnswerOk, STEP_RESOURCE as RESOURCE};
+use aslrt::{Scratch, StateMachine};
+use aslrt_benches::{glue_handlers, task_chain, workload};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
@@ -17,20 +17,13 @@ const STEPS: usize = 20;
 fn bench(c: &mut Criterion) {
     let w = workload("w2-etl-event");
     let definition = task_chain(STEPS);
-    let machine = |h: Handlers| StateMachine::builder().handlers(h).compile(&definition).expect("compiles");
-    let mut value = Handlers::new();
-    value.insert(RESOURCE, AnswerOk);
-    let mut text = Handlers::new();
-    text.insert(RESOURCE, TextFn(|_: &str| Ok::<_, TaskError>(r#"{"ok":true}"#)));
-    let mut serde = Handlers::new();
-    serde.insert(RESOURCE, JsonFn(|_| Ok(serde_json::json!({"ok": true}))));
     let mut g = c.benchmark_group("handlers/20-tasks-w2");
     g.throughput(Throughput::Elements(STEPS as u64));
-    for (name, m) in
-        [("native: Value handler", machine(value)), ("aslrt: TextFn", machine(text)), ("aslrt: JsonFn", machine(serde))]
-    {
+    for (what, handlers) in glue_handlers() {
+        let m = StateMachine::builder().handlers(handlers).compile(&definition).expect("compiles");
         let mut scratch = Scratch::new();
         assert_eq!(m.execute(&mut scratch, &w.input).status, aslrt::Status::Succeeded);
+        let name = if what == "Value" { format!("native: {what} handler") } else { format!("aslrt: {what}") };
         g.bench_function(name, |b| b.iter(|| black_box(m.execute(&mut scratch, &w.input).status)));
     }
     g.finish();

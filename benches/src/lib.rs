@@ -195,3 +195,16 @@ impl TaskHandler for AnswerOk {
         Ok(ctx.arena.object([("ok", Value::Bool(true))]))
     }
 }
+
+/// The same answer, `{"ok":true}`, from a handler on [`STEP_RESOURCE`] of each kind: on the
+/// crate's values (the baseline), on JSON text (`TextFn`) and on serde_json values (`JsonFn`).
+/// What one costs more than the first, per Task, is its glue.
+pub fn glue_handlers() -> [(&'static str, Handlers); 3] {
+    let mut value = Handlers::new();
+    value.insert(STEP_RESOURCE, AnswerOk);
+    let mut text = Handlers::new();
+    text.insert(STEP_RESOURCE, aslrt::TextFn(|_: &str| Ok::<_, TaskError>(r#"{"ok":true}"#)));
+    let mut serde = Handlers::new();
+    serde.insert(STEP_RESOURCE, aslrt::JsonFn(|_| Ok(serde_json::json!({"ok": true}))));
+    [("Value", value), ("TextFn", text), ("JsonFn", serde)]
+}

@@ -17,7 +17,7 @@
 //!   suspended at once whatever the start-up takes: its figure is the memory per execution.
 
 use crate::out::outln;
-use aslrt::{AsyncTextFn, Handlers, JsonFn, Runtime, Scratch, StateMachine, Status, TaskError, TextFn};
+use aslrt::{AsyncTextFn, Handlers, Runtime, Scratch, StateMachine, Status, TaskError};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -111,13 +111,15 @@ fn throughput(rt: &Runtime, machine: &StateMachine, event: &[u8], seconds: f64) 
     }
 }
 
+/// A field of `/proc/self/status` given in kB (`VmRSS`, `VmHWM`), in bytes.
+fn status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+}
+
 fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
+    status_bytes("VmRSS").unwrap_or(0)
 }
 
 struct Concurrency {
@@ -198,14 +200,10 @@ fn ns_per_exec(machine: &StateMachine, event: &[u8], seconds: f64) -> Result<f64
 fn glue(event: &[u8], opts: &Options) -> Result<(), String> {
     const K: usize = 20;
     let definition = chain(K);
-    let one = |h: Handlers| compile(&definition, h);
-    let mut value = Handlers::new();
-    value.insert(RESOURCE, Now);
-    let mut text = Handlers::new();
-    text.insert(RESOURCE, TextFn(|_: &str| Ok::<_, TaskError>(r#"{"ok":true}"#)));
-    let mut serde = Handlers::new();
-    serde.insert(RESOURCE, JsonFn(|_| Ok(serde_json::json!({"ok": true}))));
-    let machines = [("Value", one(value)?), ("TextFn", one(text)?), ("JsonFn", one(serde)?)];
+    let mut machines = Vec::new();
+    for (what, handlers) in aslrt_benches::glue_handlers() {
+        machines.push((what, compile(&definition, handlers)?));
+    }
     // In turns, three rounds, the best of each: the same drift for all.
     let mut best = [f64::MAX; 3];
     for _ in 0..3 {
@@ -243,13 +241,10 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
         steps(&rt, event, event_name, opts)?;
     }
     concurrency_parts(&rt, event, opts)?;
-    let peak = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-    });
-    if let Some(kb) = peak {
+    if let Some(peak) = status_bytes("VmHWM") {
         match opts.json {
-            true => outln!("{}", serde_json::json!({"suite": "async", "peak_rss_bytes": kb * 1024})),
-            false => outln!("peak RSS of this process: {:.0} MB", kb as f64 / 1024.0),
+            true => outln!("{}", serde_json::json!({"suite": "async", "peak_rss_bytes": peak})),
+            false => outln!("peak RSS of this process: {:.0} MB", peak as f64 / (1024.0 * 1024.0)),
         }
     }
     Ok(true)

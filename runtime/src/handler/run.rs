@@ -63,9 +63,7 @@ pub(crate) fn start_async(
     input: serde_json::Value,
     info: TaskInfo,
 ) -> Result<TaskFuture, TaskError> {
-    let resource = info.resource.clone();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.invoke(input, info)))
-        .map_err(|panic| super::panicked(&resource, panic.as_ref()))
+    start_caught(info, |info| handler.invoke(input, info))
 }
 
 /// [`start_async`] on JSON text ([`AsyncTaskHandler::invoke_text`]).
@@ -74,8 +72,13 @@ pub(crate) fn start_async_text(
     input: String,
     info: TaskInfo,
 ) -> Result<TextFuture, TaskError> {
+    start_caught(info, |info| handler.invoke_text(input, info))
+}
+
+/// A handler's call for its future, a panic in it a failure of the Task named by `info`.
+fn start_caught<F>(info: TaskInfo, call: impl FnOnce(TaskInfo) -> F) -> Result<F, TaskError> {
     let resource = info.resource.clone();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.invoke_text(input, info)))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(info)))
         .map_err(|panic| super::panicked(&resource, panic.as_ref()))
 }
 

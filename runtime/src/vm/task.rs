@@ -271,16 +271,12 @@ impl<'a> Vm<'a> {
                 if json.len() > crate::common::WRITE_LIMIT {
                     return Err(self.data_limit(sc));
                 }
-                // A handler on JSON text may answer what is not JSON: the Task fails.
-                let v = match crate::value::parse_copy(self.arena, &json, self.parse) {
+                // Read as an answer in text is read when it comes at once: a handler on JSON
+                // text may answer what is not JSON, and the Task fails.
+                let v = match self.answered_text(Ok(json), lambda, resource) {
                     Ok(v) => v,
-                    Err(_) => {
-                        let why = self.arena.parse_json(&json).err().map(|e| e.to_string()).unwrap_or_default();
-                        let e = crate::handler::invalid_json(resource, &why);
-                        return Err(self.task_fault(&e.error, e.cause.as_deref()));
-                    }
+                    Err(e) => return Err(self.task_fault(&e.error, e.cause.as_deref())),
                 };
-                let v = if lambda { crate::handler::lambda_result(self.arena, v) } else { v };
                 if json_len(&v) > self.limits.payload_bytes() {
                     return Err(self.data_limit(sc));
                 }
