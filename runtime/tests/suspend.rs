@@ -18,6 +18,14 @@ fn within(secs: u64, pending: aslrt::Pending) -> aslrt::Outcome {
     rx.recv_timeout(Duration::from_secs(secs)).expect("the execution finished in time")
 }
 
+/// One Wait state of `secs` seconds.
+fn wait(secs: u64) -> StateMachine {
+    StateMachine::compile(
+        &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": secs, "End": true}}}).to_string(),
+    )
+    .unwrap()
+}
+
 fn task(resource: &str) -> String {
     json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": true}}}).to_string()
 }
@@ -197,12 +205,6 @@ fn a_panicking_async_handler_fails_the_task() {
 /// shutdown_now aborts the ones still waiting; a plain shutdown lets them finish.
 #[test]
 fn suspended_executions_can_be_cancelled_drained_or_aborted() {
-    let wait = |secs: u64| {
-        StateMachine::compile(
-            &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": secs, "End": true}}}).to_string(),
-        )
-        .unwrap()
-    };
     let rt = Runtime::new(1);
     let long = rt.execute_async(&wait(60), b"{}".to_vec());
     std::thread::sleep(Duration::from_millis(100));
@@ -228,6 +230,31 @@ fn suspended_executions_can_be_cancelled_drained_or_aborted() {
     std::thread::sleep(Duration::from_millis(100));
     rt.shutdown_now();
     assert_eq!(within(5, aborted).status, Status::Aborted);
+}
+
+/// Waits end in the order of their deadlines, not of their starts, each after its time, from
+/// the runtime's one timer heap; a cancelled one does not hold up the others.
+#[test]
+fn waits_end_in_deadline_order_each_after_its_time() {
+    let rt = Runtime::new(2);
+    let (tx, rx) = mpsc::channel();
+    let t0 = std::time::Instant::now();
+    let cancelled = rt.execute_async(&wait(1), b"{}".to_vec());
+    for secs in [3u64, 1, 2] {
+        let tx = tx.clone();
+        rt.submit(&wait(secs), format!("{{\"s\":{secs}}}").into_bytes(), move |o| {
+            let _ = tx.send((secs, o.status, t0.elapsed()));
+        });
+    }
+    cancelled.cancel();
+    assert_eq!(within(5, cancelled).status, Status::Aborted);
+    let ended: Vec<_> = (0..3).map(|_| rx.recv_timeout(Duration::from_secs(10)).expect("a Wait ended")).collect();
+    assert_eq!(ended.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2, 3], "{ended:?}");
+    for (secs, status, after) in ended {
+        assert_eq!(status, Status::Succeeded);
+        assert!(after >= Duration::from_secs(secs), "a {secs} s Wait ended after {after:?}");
+    }
+    assert_eq!(rt.in_flight(), 0);
 }
 
 /// An async handler that returns once `n` calls have started: it finishes only if that many

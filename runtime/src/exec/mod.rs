@@ -65,6 +65,7 @@
 
 mod metrics;
 mod suspend;
+mod timers;
 
 use metrics::Shard;
 pub use metrics::{Metrics, MetricsSnapshot, TIME_BUCKETS_US};
@@ -102,7 +103,11 @@ struct Shared {
     metrics: Metrics,
     /// Executions started with `execute_async` and not finished, by id: any thread can stop
     /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`.
-    executions: DashMap<u64, Arc<Slot>>,
+    executions: DashMap<u64, Arc<Resumable>>,
+    /// Where handlers' futures are polled: the host's tokio runtime or the runtime's own.
+    handlers: tokio::runtime::Handle,
+    /// The Waits and back-offs of suspended executions, served by the `aslrt-timers` thread.
+    timers: timers::Timers,
     /// Executions that nothing but a handler's answer can move on (see `Runtime::stuck_on_handlers`).
     stuck_on_handlers: AtomicUsize,
     next_id: std::sync::atomic::AtomicU64,
@@ -173,9 +178,9 @@ pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     machines: DashMap<String, StateMachine>,
-    /// Where suspended executions wait (timers and asynchronous handlers' futures): the
-    /// host's tokio runtime, or the runtime's own (`own`); `None` once shut down.
-    timers: Option<tokio::runtime::Handle>,
+    /// The thread that serves `Shared::timers`.
+    timer_thread: Option<JoinHandle<()>>,
+    /// The runtime's own tokio runtime for handlers' futures, unless the host gave one.
     own: Option<tokio::runtime::Runtime>,
 }
 
@@ -282,6 +287,18 @@ impl Runtime {
                 Runtime::MAX_THREADS
             ))));
         }
+        let (handle, own) = match b.handle {
+            Some(handle) => (handle, None),
+            None => {
+                let own = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(b.handler_threads)
+                    .thread_name("aslrt-handlers")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::new(ErrorKind::Start(format!("starting the handlers' runtime: {e}"))))?;
+                (own.handle().clone(), Some(own))
+            }
+        };
         let workers: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
@@ -301,22 +318,15 @@ impl Runtime {
             max_in_flight: AtomicUsize::new(b.max_in_flight.unwrap_or(usize::MAX)),
             room_lock: Mutex::new(()),
             room: Condvar::new(),
+            handlers: handle.clone(),
+            timers: timers::Timers::new(),
         });
-        let (handle, own) = match b.handle {
-            Some(handle) => (handle, None),
-            None => {
-                let own = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(b.handler_threads)
-                    .thread_name("aslrt-timers")
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Error::new(ErrorKind::Start(format!("starting the handlers' runtime: {e}"))))?;
-                (own.handle().clone(), Some(own))
-            }
-        };
         // Dropped on a failure below, it stops the workers started so far.
-        let mut runtime =
-            Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timers: Some(handle.clone()), own };
+        let mut runtime = Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timer_thread: None, own };
+        let shared = Arc::clone(&runtime.shared);
+        let timer_thread = std::thread::Builder::new().name("aslrt-timers".into()).spawn(move || shared.timers.run());
+        runtime.timer_thread =
+            Some(timer_thread.map_err(|e| Error::new(ErrorKind::Start(format!("starting the timer thread: {e}"))))?);
         for (i, local) in workers.into_iter().enumerate() {
             let shared = Arc::clone(&runtime.shared);
             let handle = handle.clone();
@@ -477,24 +487,25 @@ impl Runtime {
     }
 
     /// Starts an admitted execution.
-    fn start(&self, machine: &StateMachine, event: Vec<u8>, done: Option<Done>) -> Arc<Slot> {
+    fn start(&self, machine: &StateMachine, event: Vec<u8>, done: Option<Done>) -> Arc<Resumable> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let slot = Arc::new(Slot { id, on_done: Mutex::new(done), ..Slot::default() });
-        let Some(timers) = self.timers.as_ref() else {
+        let run = Resumable::new(id, machine.clone(), event, Arc::clone(&self.shared), done);
+        if self.threads.is_empty() {
+            // Shut down already.
             self.shared.leave();
-            slot.fill(Execution::ABORTED.to_outcome());
-            return slot;
-        };
-        let run = Resumable::new(machine.clone(), event, Arc::clone(&slot), Arc::clone(&self.shared), timers.clone());
-        self.shared.executions.insert(id, Arc::clone(&slot));
+            run.deliver(Execution::ABORTED.to_outcome());
+            return run;
+        }
+        self.shared.executions.insert(id, Arc::clone(&run));
         self.shared.submit(run.job());
-        slot
+        run
     }
 
     /// Stops the in-flight execution `id` (see [`Pending::id`]) as [`Pending::cancel`] does;
     /// `false` if no execution with that id is in flight.
     pub fn cancel(&self, id: u64) -> bool {
-        self.shared.executions.get(&id).map(|slot| slot.cancel()).is_some()
+        let found = self.shared.executions.get(&id).map(|e| Arc::clone(e.value()));
+        found.map(|e| e.cancel()).is_some()
     }
 
     /// How many executions nothing but a handler's answer can move on: suspended, with no run
@@ -768,8 +779,9 @@ impl Runtime {
         self.shared.abort.store(abort, Ordering::Release);
         self.shared.shutdown.store(true, Ordering::Release);
         if abort {
-            for slot in self.shared.executions.iter() {
-                slot.stop.notify_waiters();
+            let waiting: Vec<Arc<Resumable>> = self.shared.executions.iter().map(|e| Arc::clone(e.value())).collect();
+            for e in waiting {
+                e.abort();
             }
         }
         {
@@ -779,11 +791,16 @@ impl Runtime {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        // Every suspended execution has been resubmitted and finished by now. The timer thread
-        // is joined too, so that none outlives the runtime (a host that drops one at exit, or
-        // makes many, finds no thread of it left); from inside an async context, where tokio
-        // may not block, it is left to end by itself.
-        self.timers = None;
+        // Every suspended execution has been resubmitted and finished by now. The timer
+        // thread and the handlers' runtime are stopped too, so that none outlives the runtime
+        // (a host that drops one at exit, or makes many, finds no thread of it left); from
+        // inside an async context, where tokio may not block, the handlers' runtime is left to
+        // end by itself.
+        self.shared.timers.stop();
+        if let Some(t) = self.timer_thread.take() {
+            let _ = t.join();
+        }
+        self.shared.executions.clear();
         if let Some(timers) = self.own.take() {
             if tokio::runtime::Handle::try_current().is_ok() {
                 timers.shutdown_background();
@@ -904,55 +921,15 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
     }
 }
 
-/// One execution's outcome, filled by a worker.
-#[derive(Default)]
-struct Slot {
-    id: u64,
-    value: Mutex<(Option<Outcome>, Option<std::task::Waker>)>,
-    ready: Condvar,
-    cancel: Cancel,
-    /// Wakes the execution's waits when it is cancelled or the runtime aborts.
-    stop: tokio::sync::Notify,
-    /// For [`Runtime::submit`]: takes the outcome instead of the slot.
-    on_done: Mutex<Option<Done>>,
-}
-
 /// What [`Runtime::submit`] calls with an outcome.
 type Done = Box<dyn FnOnce(Outcome) + Send>;
 
-impl Slot {
-    fn cancel(&self) {
-        self.cancel.cancel();
-        self.stop.notify_waiters();
-    }
-}
-
-impl Slot {
-    fn fill(&self, o: Outcome) {
-        let done = self.on_done.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(done) = done {
-            // The caller's code, on a worker: a panic in it must not take the worker down.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(o)));
-            return;
-        }
-        let mut v = self.value.lock().unwrap_or_else(|p| p.into_inner());
-        v.0 = Some(o);
-        let waker = v.1.take();
-        drop(v);
-        self.ready.notify_all();
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
 /// The outcome of [`Runtime::execute_async`]: `wait()` for it, or `.await` it.
-pub struct Pending(Arc<Slot>);
+pub struct Pending(Arc<Resumable>);
 
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let done = self.0.value.lock().is_ok_and(|v| v.0.is_some());
-        f.debug_struct("Pending").field("id", &self.0.id).field("done", &done).finish()
+        f.debug_struct("Pending").field("id", &self.0.id).field("done", &self.0.has_outcome()).finish()
     }
 }
 
@@ -974,34 +951,21 @@ impl Pending {
     /// The outcome, if the execution ends within `timeout` (taking it: a second call waits
     /// for ever).
     fn wait_for(&self, timeout: Duration) -> Option<Outcome> {
-        let v = self.0.value.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut v, _) =
-            self.0.ready.wait_timeout_while(v, timeout, |v| v.0.is_none()).unwrap_or_else(|p| p.into_inner());
-        v.0.take()
+        self.0.wait_outcome(Some(timeout))
     }
 
     /// Blocks the calling thread until the execution ends, and gives its outcome.
     pub fn wait(self) -> Outcome {
-        let mut v = self.0.value.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(o) = v.0.take() {
-                return o;
-            }
-            v = self.0.ready.wait(v).unwrap_or_else(|p| p.into_inner());
-        }
+        self.0.wait_outcome(None).expect("without a time limit, the wait ends with the outcome")
     }
 }
 
 impl std::future::Future for Pending {
     type Output = Outcome;
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Outcome> {
-        let mut v = self.0.value.lock().unwrap_or_else(|p| p.into_inner());
-        match v.0.take() {
+        match self.0.poll_outcome(Some(cx.waker())) {
             Some(o) => std::task::Poll::Ready(o),
-            None => {
-                v.1 = Some(cx.waker().clone());
-                std::task::Poll::Pending
-            }
+            None => std::task::Poll::Pending,
         }
     }
 }

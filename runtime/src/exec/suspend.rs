@@ -1,40 +1,48 @@
-//! Suspended executions: waiting for a timer or an asynchronous handler on tokio, off the
-//! workers (see [`crate::vm::Journal`] for how the execution then goes on).
+//! Suspended executions: waiting for a timer or an asynchronous handler, off the workers (see
+//! [`crate::vm::Journal`] for how the execution then goes on).
 //!
-//! A run that stops leaves a [`Suspension`] in its journal. The worker hands it to the
-//! handlers' tokio runtime and moves on to other work. The tokio task sleeps, or polls the
-//! handler's future (raced against TimeoutSeconds and the execution's own time limit), appends
-//! the outcome to the journal and puts the execution back on the pool's `resumed` injector,
-//! where any worker picks it up, before any first run, and runs it again. A cancellation or
-//! `shutdown_now` wakes a wait at once (a `Notify` per execution), and a handler's future that
-//! is no longer awaited is dropped.
+//! A run that stops leaves a [`Suspension`] in its journal, and the worker moves on to other
+//! work. A Wait or back-off goes to the runtime's timer heap (`timers`); a handler's future to a
+//! tokio task on the handlers' runtime, which polls it (raced against TimeoutSeconds and the
+//! execution's own time limit). The outcome is left in the execution's inbox, and the
+//! execution is put back on the pool's `resumed` injector, where any worker picks it up, before
+//! any first run, and runs it again. A cancellation or `shutdown_now` queues a run at once,
+//! which ends the execution ABORTED, and wakes its handler waits (a `Notify` per execution):
+//! a handler's future that is no longer awaited is dropped.
 
-use super::{Job, Shared, Slot};
+use super::{Done, Job, Shared};
 use crate::common::Status;
 use crate::handler::{TaskError, Waiting};
-use crate::machine::StateMachine;
+use crate::machine::{Cancel, Outcome, StateMachine};
 use crate::vm::{Entry, Journal, Site, Suspension};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// An execution run by `Runtime::execute_async`: shared by the worker that runs it and the
-/// waits it has in flight.
+/// An execution run by `Runtime::execute_async` or `Runtime::submit`: shared by the worker
+/// that runs it, the waits it has in flight, the runtime's map of executions (for
+/// `Runtime::cancel`) and its `Pending`. One allocation of a few hundred bytes beside the
+/// event: it is most of what a waiting execution costs.
 pub(super) struct Resumable {
+    pub(super) id: u64,
     machine: StateMachine,
-    event: Vec<u8>,
-    slot: Arc<super::Slot>,
     shared: Arc<Shared>,
-    timers: tokio::runtime::Handle,
+    cancel: Cancel,
+    /// Wakes the execution's handler waits when it is cancelled or the runtime aborts.
+    stop: tokio::sync::Notify,
     /// Touched only by the run (on a worker), held while it runs.
     state: Mutex<State>,
-    /// Where waits that end leave their outcome; held only for a moment, so the tokio thread
-    /// never waits for a run.
+    /// Where waits that end leave their outcome; held only for a moment, so that the threads
+    /// that end waits never wait for a run.
     inbox: Mutex<Inbox>,
+    /// Where the outcome goes: `done`, or `Pending`.
+    delivery: Mutex<Delivery>,
+    ready: Condvar,
 }
 
-#[derive(Default)]
 struct State {
+    /// The event, kept for later runs; dropped when the execution ends.
+    event: Vec<u8>,
     journal: Option<Journal>,
     started: Option<Instant>,
     /// While it waits, the execution holds one count of the pool's `pending`, so that
@@ -42,7 +50,13 @@ struct State {
     holds_pending: bool,
 }
 
-#[derive(Default)]
+enum Delivery {
+    /// [`super::Runtime::submit`]'s callback, until it is called.
+    Call(Option<Done>),
+    /// For [`super::Pending`]: the outcome once there is one, and who to wake then.
+    Await { outcome: Option<Box<Outcome>>, waker: Option<std::task::Waker> },
+}
+
 struct Inbox {
     resolved: Vec<(Site, Option<Entry>)>,
     /// A run is queued: a wait that ends meanwhile needs no other.
@@ -52,8 +66,8 @@ struct Inbox {
     /// A run is under way.
     running: bool,
     /// Waits in flight: on handlers' futures, and on timers.
-    handler_waits: usize,
-    timer_waits: usize,
+    handler_waits: u32,
+    timer_waits: u32,
     /// Counted in the pool's `stuck_on_handlers`: nothing queued or running, no timer, and a
     /// handler's future pending, so only an answer (or a cancellation) can move it on.
     stuck: bool,
@@ -74,16 +88,37 @@ impl Inbox {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Resumable {
-    pub fn new(
-        machine: StateMachine,
-        event: Vec<u8>,
-        slot: Arc<super::Slot>,
-        shared: Arc<Shared>,
-        timers: tokio::runtime::Handle,
-    ) -> Arc<Self> {
-        let (state, inbox) = (Mutex::new(State::default()), Mutex::new(Inbox::default()));
-        Arc::new(Resumable { machine, event, slot, shared, timers, state, inbox })
+    /// A new execution, its first run to be queued by the caller (`job`); `done` takes the
+    /// outcome, or else a `Pending`.
+    pub fn new(id: u64, machine: StateMachine, event: Vec<u8>, shared: Arc<Shared>, done: Option<Done>) -> Arc<Self> {
+        let delivery = match done {
+            Some(done) => Delivery::Call(Some(done)),
+            None => Delivery::Await { outcome: None, waker: None },
+        };
+        Arc::new(Resumable {
+            id,
+            machine,
+            shared,
+            cancel: Cancel::default(),
+            stop: tokio::sync::Notify::new(),
+            state: Mutex::new(State { event, journal: None, started: None, holds_pending: false }),
+            inbox: Mutex::new(Inbox {
+                resolved: Vec::new(),
+                queued: true,
+                finished: false,
+                running: false,
+                handler_waits: 0,
+                timer_waits: 0,
+                stuck: false,
+            }),
+            delivery: Mutex::new(delivery),
+            ready: Condvar::new(),
+        })
     }
 
     /// A job that runs the execution once more.
@@ -92,13 +127,39 @@ impl Resumable {
         Box::new(move |scratch, metrics, run| me.step(scratch, metrics, run))
     }
 
-    /// One run: to the end (the outcome goes to the slot), or until it waits.
+    /// Stops the execution, like StopExecution: its handler waits are woken, and a run is
+    /// queued if none is queued or running (a running one stops at its next state, or is
+    /// queued again when it stops to wait), which ends it ABORTED.
+    pub fn cancel(self: &Arc<Self>) {
+        self.cancel.cancel();
+        self.stop.notify_waiters();
+        self.kick();
+    }
+
+    /// For `shutdown_now`: wakes the execution's handler waits and queues a run, which ends it
+    /// ABORTED (the runtime's `abort` is set).
+    pub fn abort(self: &Arc<Self>) {
+        self.stop.notify_waiters();
+        self.kick();
+    }
+
+    /// Queues a run of a waiting execution now, for a cancellation or `shutdown_now`.
+    fn kick(self: &Arc<Self>) {
+        let mut inbox = lock(&self.inbox);
+        if !inbox.finished && !inbox.queued && !inbox.running {
+            inbox.queued = true;
+            self.shared.resume(self.job());
+            inbox.restate(&self.shared);
+        }
+    }
+
+    /// One run: to the end (the outcome is delivered), or until it waits.
     fn step(self: &Arc<Self>, scratch: &mut crate::vm::Scratch, metrics: &super::Shard, run: bool) {
         // The state first: a job queued while another run holds it takes, once that run is
         // over, every outcome that arrived meanwhile (or finds the execution finished).
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = lock(&self.state);
         let resolved = {
-            let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+            let mut inbox = lock(&self.inbox);
             inbox.queued = false;
             if inbox.finished {
                 return;
@@ -107,7 +168,7 @@ impl Resumable {
             inbox.restate(&self.shared);
             std::mem::take(&mut inbox.resolved)
         };
-        if !run || (st.started.is_none() && self.slot.cancel.is_cancelled()) {
+        if !run || (st.started.is_none() && self.cancel.is_cancelled()) {
             // Dropped by shutdown_now (before it started or while it waited), or cancelled
             // before it started.
             match st.started {
@@ -123,13 +184,14 @@ impl Resumable {
         });
         static SALT: AtomicU64 = AtomicU64::new(0);
         let machine = &self.machine;
-        let journal = st.journal.get_or_insert_with(|| machine.journal(SALT.fetch_add(1, Ordering::Relaxed)));
+        let State { event, journal, .. } = &mut *st;
+        let journal = journal.get_or_insert_with(|| machine.journal(SALT.fetch_add(1, Ordering::Relaxed)));
         for (site, entry) in resolved {
             journal.resolve(site, entry);
         }
         // A panic here would be a bug; it must not leave the execution without an outcome.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            machine.execute_resumable(scratch, &self.event, &self.slot.cancel, journal).map(|e| e.to_outcome())
+            machine.execute_resumable(scratch, event, &self.cancel, journal).map(|e| e.to_outcome())
         }));
         let outcome = match ran {
             Ok(Some(done)) => {
@@ -143,37 +205,7 @@ impl Resumable {
                     metrics.finished(Status::Failed, started.elapsed(), 0);
                     Some(internal_error("the execution stopped with nothing to wait for"))
                 } else {
-                    let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
-                    for (_, suspension) in &waits {
-                        match suspension {
-                            Suspension::Task { .. } => inbox.handler_waits += 1,
-                            Suspension::Sleep { .. } => inbox.timer_waits += 1,
-                        }
-                    }
-                    drop(inbox);
-                    for (site, suspension) in waits {
-                        match suspension {
-                            Suspension::Sleep { millis } => {
-                                let wait = Resolves { me: Some(Arc::clone(self)), site, on_handler: false };
-                                self.timers.spawn(async move {
-                                    let entry = sleep(millis, &wait.me().slot, &wait.me().shared).await;
-                                    wait.resolve(entry);
-                                })
-                            }
-                            Suspension::Task { fut, resource, timeout, lambda, started } => {
-                                let wait = Resolves { me: Some(Arc::clone(self)), site, on_handler: true };
-                                self.timers.spawn(async move {
-                                    let me = wait.me();
-                                    let resource = me.machine.resource_name(resource);
-                                    let timeout =
-                                        timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
-                                    let entry =
-                                        task(fut, timeout, lambda, resource, deadline, &me.slot, &me.shared).await;
-                                    wait.resolve(entry);
-                                })
-                            }
-                        };
-                    }
+                    self.wait_for(waits, deadline);
                     None
                 }
             }
@@ -191,14 +223,51 @@ impl Resumable {
             }
             None => {}
         }
-        let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        drop(st);
+        let mut inbox = lock(&self.inbox);
         inbox.running = false;
+        // Cancelled, or the runtime aborting, after the run last looked: it must not wait for
+        // its timers.
+        let stopping = self.cancel.is_cancelled() || self.shared.abort.load(Ordering::Acquire);
+        if stopping && !inbox.finished && !inbox.queued {
+            inbox.queued = true;
+            self.shared.resume(self.job());
+        }
         inbox.restate(&self.shared);
     }
 
+    /// Hands out what the run stopped for: timers to the runtime's heap, handlers' futures to
+    /// tokio tasks.
+    fn wait_for(self: &Arc<Self>, waits: Vec<(Site, Suspension)>, deadline: Option<i64>) {
+        {
+            let mut inbox = lock(&self.inbox);
+            for (_, suspension) in &waits {
+                match suspension {
+                    Suspension::Task { .. } => inbox.handler_waits += 1,
+                    Suspension::Sleep { .. } => inbox.timer_waits += 1,
+                }
+            }
+        }
+        for (site, suspension) in waits {
+            match suspension {
+                Suspension::Sleep { millis } => self.shared.timers.add(millis, Arc::clone(self), site),
+                Suspension::Task { fut, resource, timeout, lambda, started } => {
+                    let wait = Resolves { me: Some(Arc::clone(self)), site };
+                    self.shared.handlers.spawn(async move {
+                        let me = wait.me();
+                        let resource = me.machine.resource_name(resource);
+                        let timeout = timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
+                        let entry = task(fut, timeout, lambda, resource, deadline, me).await;
+                        wait.resolve(entry);
+                    });
+                }
+            }
+        }
+    }
+
     /// A wait ended: leave its outcome and queue a run, unless one is queued already.
-    fn resolved(self: &Arc<Self>, site: Site, entry: Option<Entry>, on_handler: bool) {
-        let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+    pub(super) fn resolved(self: &Arc<Self>, site: Site, entry: Option<Entry>, on_handler: bool) {
+        let mut inbox = lock(&self.inbox);
         if on_handler {
             inbox.handler_waits -= 1;
         } else {
@@ -216,29 +285,99 @@ impl Resumable {
         inbox.restate(&self.shared);
     }
 
-    fn finish(&self, st: &mut State, outcome: crate::machine::Outcome) {
+    fn finish(&self, st: &mut State, outcome: Outcome) {
         {
-            let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+            let mut inbox = lock(&self.inbox);
             inbox.finished = true;
+            inbox.resolved = Vec::new();
             inbox.restate(&self.shared);
         }
-        self.shared.executions.remove(&self.slot.id);
+        // A timer of a cancelled execution may hold it until it falls due: only the husk.
+        st.event = Vec::new();
+        st.journal = None;
+        self.shared.executions.remove(&self.id);
         self.shared.leave();
-        self.slot.fill(outcome);
+        self.deliver(outcome);
         if std::mem::take(&mut st.holds_pending) {
             self.shared.pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
+
+    /// Gives the outcome to `done`, or to the `Pending`.
+    pub(super) fn deliver(&self, o: Outcome) {
+        let mut delivery = lock(&self.delivery);
+        match &mut *delivery {
+            Delivery::Call(done) => {
+                let done = done.take();
+                drop(delivery);
+                if let Some(done) = done {
+                    // The caller's code, on a worker: a panic in it must not take the worker down.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(o)));
+                }
+            }
+            Delivery::Await { outcome, waker } => {
+                *outcome = Some(Box::new(o));
+                let waker = waker.take();
+                drop(delivery);
+                self.ready.notify_all();
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    /// The outcome, if there is one yet (taking it); else `waker` is woken when there is.
+    pub(super) fn poll_outcome(&self, waker: Option<&std::task::Waker>) -> Option<Outcome> {
+        let mut delivery = lock(&self.delivery);
+        match &mut *delivery {
+            Delivery::Await { outcome: Some(_), .. } | Delivery::Call(_) => {}
+            Delivery::Await { outcome: None, waker: w } => {
+                if let Some(waker) = waker {
+                    *w = Some(waker.clone());
+                }
+                return None;
+            }
+        }
+        match &mut *delivery {
+            Delivery::Await { outcome, .. } => outcome.take().map(|o| *o),
+            Delivery::Call(_) => None,
+        }
+    }
+
+    /// Blocks until there is an outcome or `timeout` passes (`None`: for ever), and takes it.
+    pub(super) fn wait_outcome(&self, timeout: Option<Duration>) -> Option<Outcome> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut delivery = lock(&self.delivery);
+        loop {
+            if let Delivery::Await { outcome, .. } = &mut *delivery {
+                if let Some(o) = outcome.take() {
+                    return Some(*o);
+                }
+            }
+            delivery = match deadline {
+                None => self.ready.wait(delivery).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.checked_duration_since(Instant::now())?;
+                    self.ready.wait_timeout(delivery, left).unwrap_or_else(|p| p.into_inner()).0
+                }
+            };
+        }
+    }
+
+    /// The outcome is there, not yet taken.
+    pub(super) fn has_outcome(&self) -> bool {
+        matches!(&*lock(&self.delivery), Delivery::Await { outcome: Some(_), .. })
+    }
 }
 
-/// A wait in flight: it leaves its outcome with [`Resolves::resolve`]. Dropped unresolved
-/// (its tokio runtime shut down under it, or its future was dropped by a panic), it cancels the
-/// execution and resolves the wait as cut short, so that the execution still ends (ABORTED)
-/// and releases what it holds, rather than waiting for ever.
+/// A handler's wait in flight: it leaves its outcome with [`Resolves::resolve`]. Dropped
+/// unresolved (its tokio runtime shut down under it, or its future was dropped by a panic), it
+/// cancels the execution and resolves the wait as cut short, so that the execution still ends
+/// (ABORTED) and releases what it holds, rather than waiting for ever.
 struct Resolves {
     me: Option<Arc<Resumable>>,
     site: Site,
-    on_handler: bool,
 }
 
 impl Resolves {
@@ -248,7 +387,7 @@ impl Resolves {
 
     fn resolve(mut self, entry: Option<Entry>) {
         if let Some(me) = self.me.take() {
-            me.resolved(self.site, entry, self.on_handler);
+            me.resolved(self.site, entry, true);
         }
     }
 }
@@ -256,8 +395,8 @@ impl Resolves {
 impl Drop for Resolves {
     fn drop(&mut self) {
         if let Some(me) = self.me.take() {
-            me.slot.cancel();
-            me.resolved(self.site, None, self.on_handler);
+            me.cancel.cancel();
+            me.resolved(self.site, None, true);
         }
     }
 }
@@ -273,16 +412,6 @@ fn internal_error(what: &str) -> crate::machine::Outcome {
     }
 }
 
-/// Waits for what a run stopped for; the outcome to journal, or `None` when the wait was cut
-/// short by a cancellation or `shutdown_now` (the next run then ends ABORTED). A sleep and a
-/// Task wait are futures of their own, so that a sleep holds no more than its timer.
-async fn sleep(millis: u64, slot: &Slot, shared: &Shared) -> Option<Entry> {
-    tokio::select! {
-        () = tokio::time::sleep(Duration::from_millis(millis)) => Some(Entry::Waited),
-        () = stopped(slot, shared) => None,
-    }
-}
-
 /// A Task's wait: its handler's future (its panics caught), raced against one timer, set for
 /// whichever comes first of the Task's TimeoutSeconds (`States.Timeout`) and the execution's
 /// time limit (the execution times out). The future is polled in this same tokio task.
@@ -292,8 +421,7 @@ async fn task(
     lambda: bool,
     resource: &str,
     deadline_millis: Option<i64>,
-    slot: &Slot,
-    shared: &Shared,
+    me: &Resumable,
 ) -> Option<Entry> {
     let journaled = |r: Result<String, TaskError>| {
         let result = r.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
@@ -323,7 +451,7 @@ async fn task(
         None => None,
         Some(pending) => tokio::select! {
             r = pending => Some(Ok(r)),
-            () = stopped(slot, shared) => None,
+            () = stopped(me) => None,
             () = timer => Some(Err(())),
         },
     };
@@ -359,14 +487,14 @@ impl<F: std::future::Future + Unpin> std::future::Future for Caught<F> {
 }
 
 /// Completes when the execution is cancelled or the runtime is shut down with
-/// `shutdown_now`; woken by them (`Slot::stop`), never by polling.
-async fn stopped(slot: &Slot, shared: &Shared) {
+/// `shutdown_now`; woken by them (`Resumable::stop`), never by polling.
+async fn stopped(me: &Resumable) {
     loop {
         // Registered before the flags are read, so that a notification in between is not lost.
-        let notified = slot.stop.notified();
+        let notified = me.stop.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if slot.cancel.is_cancelled() || shared.abort.load(Ordering::Acquire) {
+        if me.cancel.is_cancelled() || me.shared.abort.load(Ordering::Acquire) {
             return;
         }
         notified.await;

@@ -119,7 +119,7 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, Task
 /// # Where the future runs
 /// `invoke` is called on the thread running the execution.
 /// - Under a [`crate::Runtime`], the future is polled once right there, inside the context of
-///   the handlers' tokio runtime (the runtime's own, `aslrt-timers`, or the host's: see
+///   the handlers' tokio runtime (the runtime's own, `aslrt-handlers`, or the host's: see
 ///   [`crate::RuntimeBuilder::handler_runtime`]): a future that is ready at once (an answer from
 ///   a cache) costs no suspension, and the execution goes on. Otherwise the execution
 ///   suspends, and the future is awaited in a task on that tokio runtime. So the first poll

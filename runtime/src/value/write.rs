@@ -312,11 +312,29 @@ fn write_escaped(out: &mut impl Out, s: &str) {
     out.push_str(plain(start, bytes.len()));
 }
 
-/// `v` as a compact JSON `String`, for messages.
+/// `v` as a compact JSON `String` of exactly its length: written into a buffer kept per
+/// thread, then copied once, so that a text held while a handler waits costs no more than its
+/// bytes (growing a `String` by doubling left 1,169 bytes in a 2,048-byte block).
 pub fn to_json_string(v: &Value<'_>) -> String {
-    let mut out = String::new();
-    write_json(&mut out, v);
-    out
+    thread_local! {
+        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUF.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            write_json(&mut *buf, v);
+            let out = String::from(buf.as_str());
+            if buf.capacity() > 1 << 20 {
+                *buf = String::new();
+            }
+            out
+        }
+        Err(_) => {
+            let mut out = String::new();
+            write_json(&mut out, v);
+            out
+        }
+    })
 }
 
 /// The length in bytes of `v` as compact JSON, without writing it: the writer itself, keeping

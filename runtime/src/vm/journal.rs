@@ -46,7 +46,7 @@ pub(crate) struct Journal {
     /// The execution's start time, fixed by the first run.
     pub(crate) start_millis: Option<i64>,
     /// Outcomes by site, each with the sequence number of the top-level state it happened in.
-    entries: HashMap<Site, (u32, Entry)>,
+    entries: Entries,
     /// Sites whose wait has been handed out and not resolved yet, with their state's number
     /// (few: a list costs less memory than a map while the execution waits).
     in_flight: Vec<(Site, u32)>,
@@ -133,7 +133,7 @@ impl Journal {
         Journal {
             seed,
             start_millis: None,
-            entries: HashMap::new(),
+            entries: Entries::Few(Vec::new()),
             in_flight: Vec::new(),
             stamp: 0,
             resume: None,
@@ -151,8 +151,8 @@ impl Journal {
     }
 
     pub(crate) fn at(&self, site: Site) -> AtSite {
-        match self.entries.get(&site) {
-            Some((_, e)) => {
+        match self.entries.get(site) {
+            Some(e) => {
                 self.replayed.set(self.replayed.get() + 1);
                 AtSite::Done(e.clone())
             }
@@ -163,17 +163,14 @@ impl Journal {
 
     /// Records an outcome the run produced itself.
     pub(crate) fn record(&mut self, site: Site, e: Entry) {
-        self.entries.insert(site, (self.stamp, e));
+        self.entries.insert(site, self.stamp, e);
     }
 
     /// The next run starts at `r`: what happened before its state is not needed any more.
     pub(crate) fn resume_at(&mut self, r: Resume) {
         let seq = r.at.seq;
-        self.entries.retain(|_, (stamp, _)| *stamp >= seq);
+        self.entries.keep_from(seq);
         self.in_flight.retain(|(_, stamp)| *stamp >= seq);
-        if self.entries.is_empty() && self.entries.capacity() > 8 {
-            self.entries = HashMap::new();
-        }
         self.resume = Some(r);
     }
 
@@ -195,6 +192,8 @@ impl Journal {
 
     /// Hands out the new waits of the last run: they are in flight until resolved.
     pub(crate) fn take_pending(&mut self) -> Vec<(Site, Suspension)> {
+        // Exactly as many as are waited for: the list is held while the execution waits.
+        self.in_flight.reserve_exact(self.pending.len());
         for (site, _) in &self.pending {
             self.in_flight.push((*site, self.stamp));
         }
@@ -206,7 +205,7 @@ impl Journal {
         // A wait of a state the execution has left (a branch whose sibling failed) is dropped.
         let stamp = self.in_flight.iter().position(|(s, _)| *s == site).map(|i| self.in_flight.swap_remove(i).1);
         if let (Some(stamp), Some(e)) = (stamp, e) {
-            self.entries.insert(site, (stamp, e));
+            self.entries.insert(site, stamp, e);
         }
     }
 
@@ -219,5 +218,68 @@ impl Journal {
     /// Waits are still going on.
     pub(crate) fn waiting(&self) -> bool {
         !self.in_flight.is_empty()
+    }
+}
+
+/// The journal's outcomes. Most executions keep a few (the current state's), held while they
+/// wait: a list costs a tenth of a map's memory then, and is searched as fast. Past
+/// [`Entries::FEW`] (a Map of many suspending iterations), a map.
+enum Entries {
+    Few(Vec<(Site, u32, Entry)>),
+    Many(HashMap<Site, (u32, Entry)>),
+}
+
+impl Entries {
+    const FEW: usize = 16;
+
+    fn get(&self, site: Site) -> Option<&Entry> {
+        match self {
+            Entries::Few(v) => v.iter().find(|(s, ..)| *s == site).map(|(_, _, e)| e),
+            Entries::Many(m) => m.get(&site).map(|(_, e)| e),
+        }
+    }
+
+    fn insert(&mut self, site: Site, stamp: u32, e: Entry) {
+        match self {
+            Entries::Few(v) => match v.iter().position(|(s, ..)| *s == site) {
+                Some(i) => v[i] = (site, stamp, e),
+                None if v.len() < Entries::FEW => {
+                    v.reserve_exact(1);
+                    v.push((site, stamp, e));
+                }
+                None => {
+                    let mut m: HashMap<Site, (u32, Entry)> = v.drain(..).map(|(s, t, e)| (s, (t, e))).collect();
+                    m.insert(site, (stamp, e));
+                    *self = Entries::Many(m);
+                }
+            },
+            Entries::Many(m) => {
+                m.insert(site, (stamp, e));
+            }
+        }
+    }
+
+    /// Keeps the outcomes of the top-level states numbered `seq` and later.
+    fn keep_from(&mut self, seq: u32) {
+        match self {
+            Entries::Few(v) => {
+                v.retain(|(_, stamp, _)| *stamp >= seq);
+                v.shrink_to_fit();
+            }
+            Entries::Many(m) => {
+                m.retain(|_, (stamp, _)| *stamp >= seq);
+                if m.len() <= Entries::FEW / 2 {
+                    *self = Entries::Few(m.drain().map(|(s, (t, e))| (s, t, e)).collect());
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Entries::Few(v) => v.len(),
+            Entries::Many(m) => m.len(),
+        }
     }
 }
