@@ -14,9 +14,11 @@
 //!
 //! Suspension: an execution started with [`Runtime::execute_async`] never waits inside a
 //! worker. At a Wait or a retry back-off on the system clock, or at a Task whose handler is
-//! asynchronous, its run stops and the worker moves on; the wait happens on the runtime's
-//! tokio thread (`suspend`), and the execution then runs again on any worker, replaying its
-//! journal up to where it stopped (see `vm::Journal`). Batches and streams of a
+//! asynchronous, its run stops and the worker moves on. A Wait or back-off waits in the
+//! runtime's timer heap (`timers`, one thread); a handler's future is polled again on a worker
+//! each time it is woken, or in a task on the host's tokio runtime if it gave one (`suspend`).
+//! The execution then runs again on any worker, from the state it stopped in (see
+//! `vm::Journal`). Batches and streams of a
 //! machine that may suspend ([`StateMachine::may_suspend`]) run each event that way too.
 //! [`Runtime::execute`] runs on the calling thread and waits in place.
 //!
@@ -104,10 +106,12 @@ struct Shared {
     /// Executions started with `execute_async` and not finished, by id: any thread can stop
     /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`.
     executions: DashMap<u64, Arc<Resumable>>,
-    /// Where handlers' futures are polled: the host's tokio runtime or the runtime's own.
-    handlers: tokio::runtime::Handle,
-    /// The Waits and back-offs of suspended executions, served by the `aslrt-timers` thread.
+    /// The Waits and back-offs of suspended executions, and handlers' time limits, served by
+    /// the `aslrt-timers` thread.
     timers: timers::Timers,
+    /// The host's tokio runtime, if it gave one: handlers' futures are polled in tasks there.
+    /// Else they are polled on the workers, and the runtime's own drives their IO and timers.
+    host: Option<tokio::runtime::Handle>,
     /// Executions that nothing but a handler's answer can move on (see `Runtime::stuck_on_handlers`).
     stuck_on_handlers: AtomicUsize,
     next_id: std::sync::atomic::AtomicU64,
@@ -214,16 +218,19 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Threads of the runtime's own tokio runtime, where asynchronous handlers' futures are
-    /// polled and timers fire (default 1). Not used with [`RuntimeBuilder::handler_runtime`].
+    /// Threads of the runtime's own tokio runtime (default 1), which drives the IO and timers
+    /// of asynchronous handlers' futures and runs the tasks they spawn. The futures themselves
+    /// are polled on the workers, each time they are woken: no tokio task per waiting handler.
+    /// Not used with [`RuntimeBuilder::handler_runtime`].
     pub fn handler_threads(mut self, threads: usize) -> Self {
         self.handler_threads = threads.max(1);
         self
     }
 
-    /// Runs handlers' futures and timers on the host's tokio runtime instead of one of the
-    /// runtime's own. It must have the time driver enabled, and the IO driver for handlers
-    /// that use `tokio::net` (`enable_all`), and must outlive the executions.
+    /// Runs handlers' futures on the host's tokio runtime instead of one of the runtime's own:
+    /// each waiting future is polled in a task there (after its first poll on the worker). It
+    /// must have the time driver enabled, and the IO driver for handlers that use `tokio::net`
+    /// (`enable_all`). If it shuts down under a waiting handler, the execution ends ABORTED.
     pub fn handler_runtime(mut self, handle: tokio::runtime::Handle) -> Self {
         self.handle = Some(handle);
         self
@@ -318,13 +325,18 @@ impl Runtime {
             max_in_flight: AtomicUsize::new(b.max_in_flight.unwrap_or(usize::MAX)),
             room_lock: Mutex::new(()),
             room: Condvar::new(),
-            handlers: handle.clone(),
             timers: timers::Timers::new(),
+            host: own.is_none().then(|| handle.clone()),
         });
         // Dropped on a failure below, it stops the workers started so far.
         let mut runtime = Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timer_thread: None, own };
         let shared = Arc::clone(&runtime.shared);
-        let timer_thread = std::thread::Builder::new().name("aslrt-timers".into()).spawn(move || shared.timers.run());
+        let context = handle.clone();
+        let timer_thread = std::thread::Builder::new().name("aslrt-timers".into()).spawn(move || {
+            // A handler's future that times out is dropped here, in the handlers' runtime.
+            crate::handler::set_context(Some(context));
+            shared.timers.run();
+        });
         runtime.timer_thread =
             Some(timer_thread.map_err(|e| Error::new(ErrorKind::Start(format!("starting the timer thread: {e}"))))?);
         for (i, local) in workers.into_iter().enumerate() {
@@ -781,7 +793,7 @@ impl Runtime {
         if abort {
             let waiting: Vec<Arc<Resumable>> = self.shared.executions.iter().map(|e| Arc::clone(e.value())).collect();
             for e in waiting {
-                e.abort();
+                e.kick();
             }
         }
         {

@@ -10,12 +10,13 @@
 //! which ends the execution ABORTED, and wakes its handler waits (a `Notify` per execution):
 //! a handler's future that is no longer awaited is dropped.
 
+use super::timers::Fire;
 use super::{Done, Job, Shared};
 use crate::common::Status;
-use crate::handler::{TaskError, Waiting};
+use crate::handler::Waiting;
 use crate::machine::{Cancel, Outcome, StateMachine};
-use crate::vm::{Entry, Journal, Site, Suspension};
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::vm::{Entry, Journal, ResourceId, Site, Suspension};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,8 +29,6 @@ pub(super) struct Resumable {
     machine: StateMachine,
     shared: Arc<Shared>,
     cancel: Cancel,
-    /// Wakes the execution's handler waits when it is cancelled or the runtime aborts.
-    stop: tokio::sync::Notify,
     /// Touched only by the run (on a worker), held while it runs.
     state: Mutex<State>,
     /// Where waits that end leave their outcome; held only for a moment, so that the threads
@@ -59,6 +58,8 @@ enum Delivery {
 
 struct Inbox {
     resolved: Vec<(Site, Option<Entry>)>,
+    /// The handlers' futures in flight: dropped when the execution ends first.
+    handlers: Vec<Arc<HandlerWait>>,
     /// A run is queued: a wait that ends meanwhile needs no other.
     queued: bool,
     /// The outcome is delivered: a wait that ends later changes nothing.
@@ -105,10 +106,10 @@ impl Resumable {
             machine,
             shared,
             cancel: Cancel::default(),
-            stop: tokio::sync::Notify::new(),
             state: Mutex::new(State { event, journal: None, started: None, holds_pending: false }),
             inbox: Mutex::new(Inbox {
                 resolved: Vec::new(),
+                handlers: Vec::new(),
                 queued: true,
                 finished: false,
                 running: false,
@@ -127,24 +128,17 @@ impl Resumable {
         Box::new(move |scratch, metrics, run| me.step(scratch, metrics, run))
     }
 
-    /// Stops the execution, like StopExecution: its handler waits are woken, and a run is
-    /// queued if none is queued or running (a running one stops at its next state, or is
-    /// queued again when it stops to wait), which ends it ABORTED.
+    /// Stops the execution, like StopExecution: a run is queued if none is queued or running
+    /// (a running one stops at its next state, or is queued again when it stops to wait),
+    /// which ends it ABORTED and drops its handlers' futures.
     pub fn cancel(self: &Arc<Self>) {
         self.cancel.cancel();
-        self.stop.notify_waiters();
         self.kick();
     }
 
-    /// For `shutdown_now`: wakes the execution's handler waits and queues a run, which ends it
-    /// ABORTED (the runtime's `abort` is set).
-    pub fn abort(self: &Arc<Self>) {
-        self.stop.notify_waiters();
-        self.kick();
-    }
-
-    /// Queues a run of a waiting execution now, for a cancellation or `shutdown_now`.
-    fn kick(self: &Arc<Self>) {
+    /// Queues a run of a waiting execution now: for a cancellation, or for `shutdown_now`
+    /// (the runtime's `abort` is set, and the run ends it ABORTED).
+    pub fn kick(self: &Arc<Self>) {
         let mut inbox = lock(&self.inbox);
         if !inbox.finished && !inbox.queued && !inbox.running {
             inbox.queued = true;
@@ -236,31 +230,53 @@ impl Resumable {
         inbox.restate(&self.shared);
     }
 
-    /// Hands out what the run stopped for: timers to the runtime's heap, handlers' futures to
-    /// tokio tasks.
+    /// Hands out what the run stopped for: timers to the runtime's heap; a handler's future is
+    /// polled again here, now with a waker that queues its next poll on the workers (or handed
+    /// to a task on the host's runtime), and its time limit goes to the heap.
     fn wait_for(self: &Arc<Self>, waits: Vec<(Site, Suspension)>, deadline: Option<i64>) {
+        let mut handlers = Vec::new();
         {
             let mut inbox = lock(&self.inbox);
-            for (_, suspension) in &waits {
+            for (site, suspension) in waits {
                 match suspension {
-                    Suspension::Task { .. } => inbox.handler_waits += 1,
-                    Suspension::Sleep { .. } => inbox.timer_waits += 1,
+                    Suspension::Sleep { millis } => {
+                        inbox.timer_waits += 1;
+                        self.shared.timers.add(millis, Fire::Sleep(Arc::clone(self), site));
+                    }
+                    Suspension::Task { fut, resource, timeout, lambda, started } => {
+                        inbox.handler_waits += 1;
+                        // TimeoutSeconds counts from the handler's call, not from here.
+                        let timeout = timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
+                        let now = crate::common::system_millis();
+                        let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
+                        let (limit, times_out_the_task) = match (timeout, left) {
+                            (Some(t), Some(l)) => (Some(t.min(l)), t < l),
+                            (Some(t), None) => (Some(t), true),
+                            (None, l) => (l, false),
+                        };
+                        let wait = Arc::new(HandlerWait {
+                            exec: Arc::clone(self),
+                            site,
+                            resource,
+                            lambda,
+                            times_out_the_task,
+                            queued: AtomicBool::new(false),
+                            answering: Mutex::new(Answering { fut: Some(fut), host: None }),
+                        });
+                        inbox.handlers.reserve_exact(1);
+                        inbox.handlers.push(Arc::clone(&wait));
+                        handlers.push((wait, limit));
+                    }
                 }
             }
         }
-        for (site, suspension) in waits {
-            match suspension {
-                Suspension::Sleep { millis } => self.shared.timers.add(millis, Arc::clone(self), site),
-                Suspension::Task { fut, resource, timeout, lambda, started } => {
-                    let wait = Resolves { me: Some(Arc::clone(self)), site };
-                    self.shared.handlers.spawn(async move {
-                        let me = wait.me();
-                        let resource = me.machine.resource_name(resource);
-                        let timeout = timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
-                        let entry = task(fut, timeout, lambda, resource, deadline, me).await;
-                        wait.resolve(entry);
-                    });
-                }
+        for (wait, limit) in handlers {
+            if let Some(ms) = limit {
+                self.shared.timers.add(ms, Fire::Timeout(Arc::clone(&wait)));
+            }
+            match &self.shared.host {
+                Some(host) => drop(host.spawn(OnHost(wait))),
+                None => wait.poll(),
             }
         }
     }
@@ -270,6 +286,7 @@ impl Resumable {
         let mut inbox = lock(&self.inbox);
         if on_handler {
             inbox.handler_waits -= 1;
+            inbox.handlers.retain(|w| w.site != site);
         } else {
             inbox.timer_waits -= 1;
         }
@@ -286,11 +303,17 @@ impl Resumable {
     }
 
     fn finish(&self, st: &mut State, outcome: Outcome) {
-        {
+        let handlers = {
             let mut inbox = lock(&self.inbox);
             inbox.finished = true;
             inbox.resolved = Vec::new();
             inbox.restate(&self.shared);
+            std::mem::take(&mut inbox.handlers)
+        };
+        // Handlers' futures the execution no longer waits for (a cancellation, a branch's
+        // failure, the time limit) are dropped now.
+        for wait in handlers {
+            wait.abandon();
         }
         // A timer of a cancelled execution may hold it until it falls due: only the husk.
         st.event = Vec::new();
@@ -371,36 +394,6 @@ impl Resumable {
     }
 }
 
-/// A handler's wait in flight: it leaves its outcome with [`Resolves::resolve`]. Dropped
-/// unresolved (its tokio runtime shut down under it, or its future was dropped by a panic), it
-/// cancels the execution and resolves the wait as cut short, so that the execution still ends
-/// (ABORTED) and releases what it holds, rather than waiting for ever.
-struct Resolves {
-    me: Option<Arc<Resumable>>,
-    site: Site,
-}
-
-impl Resolves {
-    fn me(&self) -> &Arc<Resumable> {
-        self.me.as_ref().expect("a wait is resolved once")
-    }
-
-    fn resolve(mut self, entry: Option<Entry>) {
-        if let Some(me) = self.me.take() {
-            me.resolved(self.site, entry, true);
-        }
-    }
-}
-
-impl Drop for Resolves {
-    fn drop(&mut self) {
-        if let Some(me) = self.me.take() {
-            me.cancel.cancel();
-            me.resolved(self.site, None, true);
-        }
-    }
-}
-
 /// A failed outcome for what should not happen, rather than an execution that never ends.
 fn internal_error(what: &str) -> crate::machine::Outcome {
     crate::machine::Outcome {
@@ -412,91 +405,141 @@ fn internal_error(what: &str) -> crate::machine::Outcome {
     }
 }
 
-/// A Task's wait: its handler's future (its panics caught), raced against one timer, set for
-/// whichever comes first of the Task's TimeoutSeconds (`States.Timeout`) and the execution's
-/// time limit (the execution times out). The future is polled in this same tokio task.
-async fn task(
-    fut: Waiting,
-    timeout: Option<u64>,
+/// A handler's future that an execution waits for.
+///
+/// With the runtime's own tokio runtime, it is polled on the workers, in the handlers' tokio
+/// context, each time it is woken: its waker queues the poll as a job on the pool's `resumed`
+/// injector. No tokio task is spawned for it, so a waiting handler costs its own future and
+/// this; the tokio threads drive IO and timers, and run what handlers spawn. With the host's
+/// runtime ([`super::RuntimeBuilder::handler_runtime`]), a task there polls it ([`OnHost`]).
+/// Either way, whoever takes the future out (its answer, its time limit, the execution's end)
+/// resolves the wait, once.
+pub(super) struct HandlerWait {
+    exec: Arc<Resumable>,
+    site: Site,
+    resource: ResourceId,
     lambda: bool,
-    resource: &str,
-    deadline_millis: Option<i64>,
-    me: &Resumable,
-) -> Option<Entry> {
-    let journaled = |r: Result<String, TaskError>| {
-        let result = r.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
-        Entry::Task { result, lambda }
-    };
-    let now = crate::common::system_millis();
-    let left = deadline_millis.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
-    let (limit, times_out_the_task) = match (timeout, left) {
-        (Some(t), Some(l)) => (Some(t.min(l)), t < l),
-        (Some(t), None) => (Some(t), true),
-        (None, l) => (l, false),
-    };
-    let mut answer = std::pin::pin!(Some(async move {
-        let caught = match fut {
-            Waiting::Json(fut) => Caught(fut).await.map(|r| r.map(|v| v.to_string())),
-            Waiting::Text(fut) => Caught(fut).await,
+    /// The time limit, if it comes first, is the Task's TimeoutSeconds (`States.Timeout`),
+    /// not the execution's.
+    times_out_the_task: bool,
+    /// A poll is queued on the workers.
+    queued: AtomicBool,
+    answering: Mutex<Answering>,
+}
+
+struct Answering {
+    fut: Option<Waiting>,
+    /// The host's task that polls the future, to wake when the future is taken from it.
+    host: Option<std::task::Waker>,
+}
+
+impl HandlerWait {
+    fn resource(&self) -> &str {
+        self.exec.machine.resource_name(self.resource)
+    }
+
+    /// Polls the future on a worker, with a waker that queues the next poll there.
+    fn poll(self: &Arc<Self>) {
+        self.queued.store(false, Ordering::Release);
+        let waker = std::task::Waker::from(Arc::clone(self));
+        self.poll_with(&mut std::task::Context::from_waker(&waker), false);
+    }
+
+    /// Polls the future; with its answer, the wait is resolved. `true` once the future is gone.
+    fn poll_with(&self, cx: &mut std::task::Context<'_>, on_host: bool) -> bool {
+        let mut answering = lock(&self.answering);
+        let Some(pending) = answering.fut.as_mut() else { return true };
+        let std::task::Poll::Ready(answer) = crate::handler::poll_waiting(pending, cx, self.resource()) else {
+            if on_host {
+                answering.host = Some(cx.waker().clone());
+            }
+            return false;
         };
-        caught.unwrap_or_else(|panic| Err(crate::handler::panicked(resource, panic.as_ref())))
-    }));
-    let timer = async {
-        match limit {
-            Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
-            None => std::future::pending().await,
-        }
-    };
-    let ended = match answer.as_mut().as_pin_mut() {
-        None => None,
-        Some(pending) => tokio::select! {
-            r = pending => Some(Ok(r)),
-            () = stopped(me) => None,
-            () = timer => Some(Err(())),
-        },
-    };
-    // The future is gone before the Task fails: nothing of it outlives the timeout (a deferred
-    // reply answered afterwards is refused, not taken). Its drop is the handler's code too.
-    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| answer.set(None)));
-    if let Err(panic) = dropped {
-        return Some(journaled(Err(crate::handler::panicked(resource, panic.as_ref()))));
+        let done = answering.fut.take();
+        drop(answering);
+        let dropped = done.map_or(Ok(()), |f| crate::handler::drop_waiting(f, self.resource()));
+        let result = answer.and_then(|text| dropped.map(|()| text));
+        let result = result.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
+        self.exec.resolved(self.site, Some(Entry::Task { result, lambda: self.lambda }), true);
+        true
     }
-    match ended? {
-        Ok(r) => Some(journaled(r)),
-        Err(()) if times_out_the_task => {
-            Some(journaled(Err(TaskError { error: "States.Timeout".into(), cause: None })))
+
+    /// Takes the future out, waking the host's task that polls it (it then ends).
+    fn take(&self) -> Option<Waiting> {
+        let mut answering = lock(&self.answering);
+        let (fut, host) = (answering.fut.take(), answering.host.take());
+        drop(answering);
+        if let Some(host) = host {
+            host.wake();
         }
-        Err(()) => Some(Entry::TimedOut),
+        fut
+    }
+
+    /// The time limit came first: the future is dropped (nothing of it outlives the timeout:
+    /// a deferred reply answered afterwards is refused, not taken), and the Task fails with
+    /// `States.Timeout`, or the execution times out.
+    pub(super) fn time_out(&self) {
+        let Some(fut) = self.take() else { return };
+        let entry = match crate::handler::drop_waiting(fut, self.resource()) {
+            Err(e) => Entry::Task {
+                result: Err((e.error.into_owned(), e.cause.map(|c| c.into_owned()))),
+                lambda: self.lambda,
+            },
+            Ok(()) if self.times_out_the_task => {
+                Entry::Task { result: Err(("States.Timeout".to_owned(), None)), lambda: self.lambda }
+            }
+            Ok(()) => Entry::TimedOut,
+        };
+        self.exec.resolved(self.site, Some(entry), true);
+    }
+
+    /// The execution no longer waits for it: the future is dropped, and the wait resolved as
+    /// cut short.
+    pub(super) fn abandon(&self) {
+        let Some(fut) = self.take() else { return };
+        let _ = crate::handler::drop_waiting(fut, self.resource());
+        self.exec.resolved(self.site, None, true);
     }
 }
 
-/// A future whose panics are caught, as the panic's payload.
-struct Caught<F>(F);
-
-impl<F: std::future::Future + Unpin> std::future::Future for Caught<F> {
-    type Output = std::thread::Result<F::Output>;
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        let inner = &mut self.0;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| std::pin::Pin::new(inner).poll(cx))) {
-            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
-            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Err(panic) => std::task::Poll::Ready(Err(panic)),
-        }
+impl std::task::Wake for HandlerWait {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
     }
-}
 
-/// Completes when the execution is cancelled or the runtime is shut down with
-/// `shutdown_now`; woken by them (`Resumable::stop`), never by polling.
-async fn stopped(me: &Resumable) {
-    loop {
-        // Registered before the flags are read, so that a notification in between is not lost.
-        let notified = me.stop.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if me.cancel.is_cancelled() || me.shared.abort.load(Ordering::Acquire) {
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        notified.await;
+        let me = Arc::clone(self);
+        self.exec.shared.resume(Box::new(move |_, _, run| match run {
+            true => me.poll(),
+            false => me.abandon(),
+        }));
+    }
+}
+
+/// The host's tokio task that polls a handler's future. Dropped before the future is done
+/// (the host's runtime shut down under it), it cancels the execution and resolves the wait as
+/// cut short, so that the execution still ends (ABORTED) rather than waiting for ever.
+struct OnHost(Arc<HandlerWait>);
+
+impl std::future::Future for OnHost {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        match self.0.poll_with(cx, true) {
+            true => std::task::Poll::Ready(()),
+            false => std::task::Poll::Pending,
+        }
+    }
+}
+
+impl Drop for OnHost {
+    fn drop(&mut self) {
+        if lock(&self.0.answering).fut.is_some() {
+            self.0.exec.cancel.cancel();
+            self.0.abandon();
+        }
     }
 }

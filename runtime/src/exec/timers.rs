@@ -1,12 +1,13 @@
-//! The runtime's timers: every Wait and retry back-off of suspended executions, in one heap
-//! served by one thread (`aslrt-timers`).
+//! The runtime's timers: every Wait and retry back-off of suspended executions, and the time
+//! limit of every handler they wait for, in one heap served by one thread (`aslrt-timers`).
 //!
-//! A waiting execution costs an entry of 32 bytes here, not a task and timer of the handlers'
-//! tokio runtime (512 bytes each). When an entry falls due, the thread resolves the wait and
-//! queues the execution's next run. A cancelled execution is not looked for here: it is run
-//! at once and ends ABORTED, and its entry, when it falls due, finds it finished.
+//! A waiting execution costs an entry of 40 bytes here, not a task and timer of the handlers'
+//! tokio runtime (512 bytes each). When an entry falls due, the thread resolves the wait (or
+//! fails the handler's Task with `States.Timeout`) and queues the execution's next run. A
+//! cancelled execution is not looked for here: it is run at once and ends ABORTED, and its
+//! entry, when it falls due, finds it finished.
 
-use super::suspend::Resumable;
+use super::suspend::{HandlerWait, Resumable};
 use crate::vm::{Entry, Site};
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -28,8 +29,32 @@ struct Heap {
 /// A wait and when it ends; ordered so that the heap's top is the earliest.
 struct Due {
     at: u64,
-    exec: Arc<Resumable>,
-    site: Site,
+    fire: Fire,
+}
+
+/// What a timer ends.
+pub(super) enum Fire {
+    /// A Wait or back-off of the execution, at the site.
+    Sleep(Arc<Resumable>, Site),
+    /// A handler's time: its Task's TimeoutSeconds, or the execution's time limit.
+    Timeout(Arc<HandlerWait>),
+}
+
+impl Fire {
+    fn fire(self) {
+        match self {
+            Fire::Sleep(exec, site) => exec.resolved(site, Some(Entry::Waited), false),
+            Fire::Timeout(wait) => wait.time_out(),
+        }
+    }
+
+    /// Ends the wait as cut short.
+    fn cut_short(self) {
+        match self {
+            Fire::Sleep(exec, site) => exec.resolved(site, None, false),
+            Fire::Timeout(wait) => wait.abandon(),
+        }
+    }
 }
 
 impl PartialEq for Due {
@@ -69,18 +94,18 @@ impl Timers {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Resolves the wait at `site` of `exec` as elapsed after `millis`. Once the timers are
-    /// stopped, at once as cut short (the execution ends ABORTED).
-    pub fn add(&self, millis: u64, exec: Arc<Resumable>, site: Site) {
+    /// Fires `fire` after `millis`. Once the timers are stopped, cuts it short at once (the
+    /// execution ends ABORTED).
+    pub fn add(&self, millis: u64, fire: Fire) {
         let at = self.now().saturating_add(millis.saturating_mul(1_000_000));
         let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
         if heap.stopped {
             drop(heap);
-            exec.resolved(site, None, false);
+            fire.cut_short();
             return;
         }
         let first = heap.due.peek().is_none_or(|d| at < d.at);
-        heap.due.push(Due { at, exec, site });
+        heap.due.push(Due { at, fire });
         drop(heap);
         if first {
             self.changed.notify_one();
@@ -112,7 +137,7 @@ impl Timers {
                 }
                 drop(heap);
                 for d in ready.drain(..) {
-                    d.exec.resolved(d.site, Some(Entry::Waited), false);
+                    d.fire.fire();
                 }
                 heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
                 continue;

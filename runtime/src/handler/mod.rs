@@ -10,7 +10,10 @@ mod run;
 
 pub(crate) use allow::Allow;
 
-pub(crate) use run::{block_on_task, poll_once, set_context, start_async, start_async_text, start_in_context, Polled};
+pub(crate) use run::{
+    block_on_task, drop_waiting, poll_once, poll_waiting, set_context, start_async, start_async_text, start_in_context,
+    Polled,
+};
 
 use crate::bytecode::ResourceId;
 use crate::value::{ArenaExt, Const, Value};
@@ -122,9 +125,12 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, Task
 ///   the handlers' tokio runtime (the runtime's own, `aslrt-handlers`, or the host's: see
 ///   [`crate::RuntimeBuilder::handler_runtime`]): a future that is ready at once (an answer from
 ///   a cache) costs no suspension, and the execution goes on. Otherwise the execution
-///   suspends, and the future is awaited in a task on that tokio runtime. So the first poll
-///   must not block, as for any future; it runs in the runtime's context but not inside one of
-///   its tasks (`tokio::task::block_in_place` is not available there).
+///   suspends. With the runtime's own tokio runtime, the future is polled again on a worker,
+///   in the same context, each time it is woken (no tokio task is spawned for it; the tokio
+///   threads drive its IO and timers and run the tasks it spawns). With the host's runtime, it
+///   is awaited in a task there. So a poll must not block, as for any future; on a worker it
+///   runs in the runtime's context but not inside one of its tasks
+///   (`tokio::task::block_in_place` is not available there).
 /// - In the synchronous APIs, it is polled on a process-wide thread, `aslrt-async`, while the
 ///   caller blocks (from a helper thread if the caller is itself inside a tokio runtime).
 ///

@@ -1,6 +1,6 @@
 //! Running an asynchronous handler's future: started with its panics caught; under a Runtime,
-//! polled once on the worker in the handlers' tokio context (`exec/suspend.rs` awaits it if it
-//! is not ready); for the synchronous APIs, driven to completion on the calling thread as its
+//! polled on the workers in the handlers' tokio context (once as it starts, then each time it
+//! is woken: `exec/suspend.rs`); for the synchronous APIs, driven to completion on the calling thread as its
 //! own tokio task within the Task's TimeoutSeconds.
 
 use super::{AsyncTaskHandler, TaskError, TaskFuture, TaskInfo, TextFuture};
@@ -45,6 +45,32 @@ pub(crate) fn poll_once<T>(fut: Answering<T>, resource: &str) -> Polled<T> {
         Ok(Poll::Pending) => Polled::Pending(fut),
         Err(panic) => Polled::Ready(Err(super::panicked(resource, panic.as_ref()))),
     }
+}
+
+/// Polls a waiting handler's future on this thread, inside the tokio runtime set by
+/// [`set_context`], with the waker of `cx`: its answer as JSON text once ready, a panic in the
+/// poll a failure of the Task with its message.
+pub(crate) fn poll_waiting(
+    fut: &mut super::Waiting,
+    cx: &mut Context<'_>,
+    resource: &str,
+) -> Poll<Result<String, TaskError>> {
+    let handle = CONTEXT.with_borrow(Clone::clone);
+    let _entered = handle.as_ref().map(tokio::runtime::Handle::enter);
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match fut {
+        super::Waiting::Json(f) => f.as_mut().poll(cx).map(|r| r.map(|v| v.to_string())),
+        super::Waiting::Text(f) => f.as_mut().poll(cx),
+    }));
+    polled.unwrap_or_else(|panic| Poll::Ready(Err(super::panicked(resource, panic.as_ref()))))
+}
+
+/// Drops a handler's future (its drop is the handler's code too), in the tokio runtime set by
+/// [`set_context`]: a panic in the drop as the Task's failure.
+pub(crate) fn drop_waiting(fut: super::Waiting, resource: &str) -> Result<(), TaskError> {
+    let handle = CONTEXT.with_borrow(Clone::clone);
+    let _entered = handle.as_ref().map(tokio::runtime::Handle::enter);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(fut)))
+        .map_err(|panic| super::panicked(resource, panic.as_ref()))
 }
 
 /// [`start_async`] within the runtime set by [`set_context`], if any, so that a handler that

@@ -34,6 +34,8 @@ mod templates;
 mod time;
 mod wait;
 
+/// Which resource a suspended Task waits on (a [`Suspension`]'s `resource`).
+pub(crate) use crate::bytecode::ResourceId;
 pub(crate) use faults::{Fault, FaultKind};
 pub(crate) use journal::{AtSite, Entered, Entry, Journal, Mark, Resume, Site, Suspension};
 use map::MapLoop;
