@@ -138,7 +138,9 @@ fn compile_case(definition: &Json, handlers: Handlers, optimize: bool) -> Result
 
 /// [`run_definition`] under a [`Runtime`] (`execute_async`), with every handler answering
 /// later ([`TaskAnswer::Later`]): each Task suspends the execution, which goes on from where it
-/// stopped when the answer comes. The outcome must be the same as in one synchronous run.
+/// stopped when the answer comes. Every suspended execution is packed while it waits, as one
+/// that waits long is, and read back when it runs again. The outcome must be the same as in
+/// one synchronous run.
 pub fn run_definition_suspending(case: &Case, definition: &Json, optimize: bool) -> Result<Outcome, String> {
     static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
     let mut handlers = Handlers::new();
@@ -152,7 +154,11 @@ pub fn run_definition_suspending(case: &Case, definition: &Json, optimize: bool)
         }
     }
     let machine = compile_case(definition, handlers, optimize)?;
-    let runtime = RUNTIME.get_or_init(|| Runtime::new(2));
+    let runtime = RUNTIME.get_or_init(|| {
+        let mut builder = Runtime::builder().threads(2);
+        builder.pack_every_wait = true;
+        builder.build().expect("a runtime of two workers starts")
+    });
     let event = serde_json::to_vec(&case.input).map_err(|e| e.to_string())?;
     Ok(runtime.execute_async(&machine, event).wait())
 }

@@ -23,6 +23,15 @@ impl Rng {
         Rng { state: 0, pending: Some(salt) }
     }
 
+    /// The state, to save and restore ([`Rng::from_parts`]).
+    pub fn parts(&self) -> (u64, Option<u64>) {
+        (self.state, self.pending)
+    }
+
+    pub fn from_parts(state: u64, pending: Option<u64>) -> Rng {
+        Rng { state, pending }
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         if let Some(salt) = self.pending.take() {
             let t =

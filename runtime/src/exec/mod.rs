@@ -109,6 +109,11 @@ struct Shared {
     /// The Waits and back-offs of suspended executions, and handlers' time limits, served by
     /// the `aslrt-timers` thread.
     timers: timers::Timers,
+    /// An execution whose only waits are timers at least this many milliseconds away packs
+    /// its journal and event into one compressed block while it waits (`None`: never).
+    pack_after: Option<u64>,
+    /// Every suspended execution packs itself (`RuntimeBuilder::pack_every_wait`).
+    pack_every_wait: bool,
     /// The host's tokio runtime, if it gave one: handlers' futures are polled in tasks there.
     /// Else they are polled on the workers, and the runtime's own drives their IO and timers.
     host: Option<tokio::runtime::Handle>,
@@ -208,6 +213,10 @@ pub struct RuntimeBuilder {
     handler_threads: usize,
     handle: Option<tokio::runtime::Handle>,
     max_in_flight: Option<usize>,
+    pack_after: Option<Duration>,
+    /// For the suspending conformance runs: every suspended execution packs itself, whatever
+    /// it waits for, so that packing is checked against every case.
+    pub(crate) pack_every_wait: bool,
 }
 
 impl RuntimeBuilder {
@@ -241,6 +250,20 @@ impl RuntimeBuilder {
     /// streams are not counted: they bound themselves by their chunks. At least 1.
     pub fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = Some(max.max(1));
+        self
+    }
+
+    /// How long the timers must be before a waiting execution packs itself (see
+    /// [`RuntimeBuilder::pack_waits_after`]).
+    pub const PACK_AFTER: Duration = Duration::from_millis(100);
+
+    /// An execution whose only waits are timers (Waits, retry back-offs) at least `after` away
+    /// packs its journal and its event into one block compressed with zstd while it waits,
+    /// and reads them back when it runs again: a few microseconds each way, for a third to a
+    /// half of the memory (100,000 executions of a 1.2 KiB event in a 1 s Wait: about 1.2 KB
+    /// each instead of 2.1 KB). Default [`RuntimeBuilder::PACK_AFTER`]; `None`: never.
+    pub fn pack_waits_after(mut self, after: Option<Duration>) -> Self {
+        self.pack_after = after;
         self
     }
 
@@ -283,7 +306,14 @@ impl Runtime {
     /// in flight.
     pub fn builder() -> RuntimeBuilder {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS);
-        RuntimeBuilder { threads: cores, handler_threads: 1, handle: None, max_in_flight: None }
+        RuntimeBuilder {
+            threads: cores,
+            handler_threads: 1,
+            handle: None,
+            max_in_flight: None,
+            pack_after: Some(RuntimeBuilder::PACK_AFTER),
+            pack_every_wait: false,
+        }
     }
 
     fn start_with(b: RuntimeBuilder) -> Result<Runtime, Error> {
@@ -327,6 +357,8 @@ impl Runtime {
             room: Condvar::new(),
             timers: timers::Timers::new(),
             host: own.is_none().then(|| handle.clone()),
+            pack_after: b.pack_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            pack_every_wait: b.pack_every_wait,
         });
         // Dropped on a failure below, it stops the workers started so far.
         let mut runtime = Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timer_thread: None, own };

@@ -221,6 +221,209 @@ impl Journal {
     }
 }
 
+/// A journal packed into bytes ([`Journal::pack`]) while its execution waits long.
+impl Journal {
+    /// Appends the journal to `out`, in a form [`Journal::unpack`] reads back. Only between
+    /// runs: the waits asked for by the last run have been handed out.
+    pub(crate) fn pack(&self, out: &mut Vec<u8>) {
+        debug_assert!(self.pending.is_empty(), "a journal is packed between runs");
+        let mut w = Packer(out);
+        w.u64(self.seed);
+        w.opt_i64(self.start_millis);
+        w.u32(self.stamp);
+        w.u8(u8::from(self.suspended));
+        w.u64(self.replayed.get());
+        let entries: Vec<(Site, u32, &Entry)> = match &self.entries {
+            Entries::Few(v) => v.iter().map(|(s, t, e)| (*s, *t, e)).collect(),
+            Entries::Many(m) => m.iter().map(|(s, (t, e))| (*s, *t, e)).collect(),
+        };
+        w.u32(entries.len() as u32);
+        for (site, stamp, e) in entries {
+            w.site(site);
+            w.u32(stamp);
+            match e {
+                Entry::Task { result, lambda } => {
+                    w.u8(if *lambda { 1 } else { 0 });
+                    match result {
+                        Ok(text) => {
+                            w.u8(0);
+                            w.str(text);
+                        }
+                        Err((error, cause)) => {
+                            w.u8(1);
+                            w.str(error);
+                            w.opt_str(cause.as_deref());
+                        }
+                    }
+                }
+                Entry::Waited => w.u8(2),
+                Entry::TimedOut => w.u8(3),
+                Entry::Clock(t) => {
+                    w.u8(4);
+                    w.u64(*t as u64);
+                }
+            }
+        }
+        w.u32(self.in_flight.len() as u32);
+        for (site, stamp) in &self.in_flight {
+            w.site(*site);
+            w.u32(*stamp);
+        }
+        match &self.resume {
+            None => w.u8(0),
+            Some(r) => {
+                w.u8(1);
+                let at = &r.at;
+                w.u32(at.pc);
+                w.u32(at.seq);
+                w.u64(at.transitions);
+                w.u64(at.events);
+                w.u64(at.virtual_elapsed_millis as u64);
+                w.u64(at.var_bytes as u64);
+                let (state, pending) = at.rng.parts();
+                w.u64(state);
+                w.opt_i64(pending.map(|p| p as i64));
+                w.opt_str(r.input.as_deref());
+                w.u32(r.vars.len() as u32);
+                for v in &r.vars {
+                    w.opt_str(v.as_deref());
+                }
+            }
+        }
+    }
+
+    /// The journal [`Journal::pack`] wrote at the start of `bytes`, and the bytes after it;
+    /// `None` if they are not such a journal.
+    pub(crate) fn unpack(bytes: &[u8]) -> Option<(Journal, &[u8])> {
+        let mut r = Unpacker(bytes);
+        let mut j = Journal::new(r.u64()?);
+        j.start_millis = r.opt_i64()?;
+        j.stamp = r.u32()?;
+        j.suspended = r.u8()? != 0;
+        j.replayed.set(r.u64()?);
+        for _ in 0..r.count(17)? {
+            let (site, stamp) = (r.site()?, r.u32()?);
+            let e = match r.u8()? {
+                lambda @ (0 | 1) => {
+                    let result = match r.u8()? {
+                        0 => Ok(r.str()?),
+                        _ => Err((r.str()?, r.opt_str()?)),
+                    };
+                    Entry::Task { result, lambda: lambda == 1 }
+                }
+                2 => Entry::Waited,
+                3 => Entry::TimedOut,
+                4 => Entry::Clock(r.u64()? as i64),
+                _ => return None,
+            };
+            j.entries.insert(site, stamp, e);
+        }
+        let n = r.count(16)?;
+        j.in_flight.reserve_exact(n);
+        for _ in 0..n {
+            j.in_flight.push((r.site()?, r.u32()?));
+        }
+        if r.u8()? == 1 {
+            let (pc, seq, transitions, events) = (r.u32()?, r.u32()?, r.u64()?, r.u64()?);
+            let (virtual_elapsed_millis, var_bytes) = (r.u64()? as i64, r.u64()? as usize);
+            let rng = Rng::from_parts(r.u64()?, r.opt_i64()?.map(|p| p as u64));
+            let at = Entered { pc, seq, transitions, events, virtual_elapsed_millis, var_bytes, rng };
+            let input = r.opt_str()?.map(String::into_boxed_str);
+            let vars = (0..r.count(1)?)
+                .map(|_| r.opt_str().map(|v| v.map(String::into_boxed_str)))
+                .collect::<Option<Box<[_]>>>()?;
+            j.resume = Some(Resume { at, input, vars });
+        }
+        Some((j, r.0))
+    }
+}
+
+struct Packer<'a>(&'a mut Vec<u8>);
+
+impl Packer<'_> {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn opt_i64(&mut self, v: Option<i64>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.u64(v as u64);
+            }
+        }
+    }
+    fn site(&mut self, (scope, seq): Site) {
+        self.u64(scope);
+        self.u32(seq);
+    }
+    fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            None => self.u8(0),
+            Some(s) => {
+                self.u8(1);
+                self.str(s);
+            }
+        }
+    }
+}
+
+struct Unpacker<'a>(&'a [u8]);
+
+impl Unpacker<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take::<1>().map(|[b]| b)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_le_bytes)
+    }
+    /// A count of items at least `size` bytes each: more than the bytes left could hold is
+    /// damage, not a reason to reserve memory for them.
+    fn count(&mut self, size: usize) -> Option<usize> {
+        let n = self.u32()? as usize;
+        (n <= self.0.len() / size).then_some(n)
+    }
+    fn opt_i64(&mut self) -> Option<Option<i64>> {
+        match self.u8()? {
+            0 => Some(None),
+            _ => Some(Some(self.u64()? as i64)),
+        }
+    }
+    fn site(&mut self) -> Option<Site> {
+        Some((self.u64()?, self.u32()?))
+    }
+    fn str(&mut self) -> Option<String> {
+        let n = self.u32()? as usize;
+        let bytes = self.0.get(..n)?;
+        self.0 = &self.0[n..];
+        String::from_utf8(bytes.to_vec()).ok()
+    }
+    fn opt_str(&mut self) -> Option<Option<String>> {
+        match self.u8()? {
+            0 => Some(None),
+            _ => self.str().map(Some),
+        }
+    }
+}
+
 /// The journal's outcomes. Most executions keep a few (the current state's), held while they
 /// wait: a list costs a tenth of a map's memory then, and is searched as fast. Past
 /// [`Entries::FEW`] (a Map of many suspending iterations), a map.
@@ -281,5 +484,99 @@ impl Entries {
             Entries::Few(v) => v.len(),
             Entries::Many(m) => m.len(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(entries: usize) -> Journal {
+        let mut j = Journal::new(42);
+        j.start_millis = Some(1_700_000_000_000);
+        j.stamp = 3;
+        j.suspended = true;
+        j.replayed.set(9);
+        for i in 0..entries {
+            let e = match i % 4 {
+                0 => Entry::Task { result: Ok(format!(r#"{{"n":{i}}}"#)), lambda: i % 8 == 0 },
+                1 => Entry::Task {
+                    result: Err(("States.Timeout".into(), (i % 3 == 0).then(|| "slow".into()))),
+                    lambda: false,
+                },
+                2 => Entry::Waited,
+                _ => Entry::Clock(-(i as i64)),
+            };
+            j.entries.insert((i as u64 * 7, i as u32), (i % 5) as u32, e);
+        }
+        j.in_flight = vec![((1, 2), 3), ((u64::MAX, 0), 1)];
+        let at = Entered {
+            pc: 17,
+            seq: 3,
+            transitions: 12,
+            events: 30,
+            virtual_elapsed_millis: -5,
+            var_bytes: 99,
+            rng: Rng::from_parts(7, Some(11)),
+        };
+        j.resume =
+            Some(Resume { at, input: Some(r#"{"é":"\u0000"}"#.into()), vars: vec![None, Some("[1]".into())].into() });
+        j
+    }
+
+    fn packed(j: &Journal) -> Vec<u8> {
+        let mut out = Vec::new();
+        j.pack(&mut out);
+        out
+    }
+
+    /// A journal packed and read back packs the same again, and leaves the bytes after it: for a
+    /// few outcomes (a list) and for many (a map).
+    #[test]
+    fn a_packed_journal_reads_back_as_it_was() {
+        for n in [0, 3, 40] {
+            let j = sample(n);
+            let mut bytes = packed(&j);
+            bytes.extend_from_slice(b"event");
+            let (back, rest) = Journal::unpack(&bytes).expect("reads back");
+            assert_eq!(rest, b"event");
+            assert_eq!(back.entries.len(), n);
+            let mut again = packed(&back);
+            again.extend_from_slice(b"event");
+            if n <= Entries::FEW {
+                assert_eq!(again, bytes, "{n} outcomes");
+            } else {
+                // A map packs its outcomes in its own order: compare what each site holds.
+                for i in 0..n {
+                    let site = (i as u64 * 7, i as u32);
+                    assert_eq!(format!("{:?}", back.entries.get(site)), format!("{:?}", j.entries.get(site)));
+                }
+            }
+            let r = back.resume.as_ref().unwrap();
+            assert_eq!(
+                (r.at.pc, r.at.seq, r.at.rng.parts(), r.input.as_deref()),
+                (17, 3, (7, Some(11)), Some(r#"{"é":"\u0000"}"#))
+            );
+            assert_eq!(
+                (back.seed, back.start_millis, back.stamp, back.in_flight.len()),
+                (42, Some(1_700_000_000_000), 3, 2)
+            );
+        }
+    }
+
+    /// Cut short anywhere, or with a byte changed, the bytes are refused or read as some other
+    /// journal, never a panic.
+    #[test]
+    fn damaged_bytes_are_refused_without_a_panic() {
+        let bytes = packed(&sample(6));
+        for cut in 0..bytes.len() {
+            let _ = Journal::unpack(&bytes[..cut]);
+        }
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0xA5;
+            let _ = Journal::unpack(&b);
+        }
+        assert!(Journal::unpack(&[]).is_none());
     }
 }
