@@ -139,6 +139,10 @@ enum Command {
         /// figure.
         #[arg(long, value_delimiter = ',', default_value = "glue,steps,sleeping,held,wait")]
         async_parts: Vec<String>,
+        /// Run only the suspension suite (implies --async), without the workload rows first:
+        /// a process that has run nothing else gives the cleanest start-up and memory figures.
+        #[arg(long)]
+        async_only: bool,
     },
     /// Run one execution per input line (NDJSON) and write one result line per input line:
     /// {"line":N,"status":…,"output":…} or {"line":N,"status":"FAILED","error":…,"cause":…}.
@@ -220,12 +224,25 @@ fn main() -> ExitCode {
                 stream::run(&machine, &opts).map(|()| ExitCode::SUCCESS)
             })
         }
-        Command::Bench { dirs, threads, seconds, json, no_optimize, asynchronous, in_flight, async_parts } => {
+        Command::Bench {
+            dirs,
+            threads,
+            seconds,
+            json,
+            no_optimize,
+            asynchronous,
+            in_flight,
+            async_parts,
+            async_only,
+        } => {
             let threads = threads.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, |n| n.get()).min(aslrt::Runtime::MAX_THREADS)
             });
-            let ok = bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize });
-            let ok = match (ok, asynchronous) {
+            let ok = match async_only {
+                true => Ok(true),
+                false => bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize }),
+            };
+            let ok = match (ok, asynchronous || async_only) {
                 (Ok(true), true) => bench::async_event(&dirs).and_then(|(name, event)| {
                     bench_async::run(
                         &event,

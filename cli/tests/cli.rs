@@ -198,6 +198,26 @@ fn bench_reports_one_json_line_per_workload_and_thread_count() {
     assert_eq!(rows[0]["allocs_per_exec"], 0.0, "a Pass state allocates nothing per execution");
 }
 
+/// `--async-only` runs the suspension suite alone: no workload rows, and each part's JSON row
+/// with its figures (here the concurrency parts, 2,000 in flight).
+#[test]
+fn bench_async_only_runs_the_suspension_suite_alone() {
+    let dir = workload(PASS, r#"{"id":"a-1","x":[1,2]}"#, r#"{"id":"a-1"}"#);
+    let args = ["bench", dir.to_str().unwrap(), "--async-only", "--threads", "2", "--json", "--in-flight", "2000"];
+    let (out, code) = stdout(aslrt().args(args).args(["--async-parts", "sleeping,wait"]));
+    assert_eq!(code, 0, "{out}");
+    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(rows.iter().all(|r| r.get("workload").is_none()), "no workload rows: {out}");
+    let parts: Vec<&serde_json::Value> = rows.iter().filter(|r| r["suite"] == "async-concurrency").collect();
+    assert_eq!(parts.len(), 2, "{out}");
+    for row in parts {
+        assert_eq!(row["in_flight"], 2000, "{row}");
+        let first = row["first_completion_s"].as_f64().unwrap();
+        assert!((1.0..10.0).contains(&first), "a 1 s wait ends after 1 s: {row}");
+        assert!(row["bytes_per_suspended"].as_f64().is_some(), "{row}");
+    }
+}
+
 /// Every command's help says what its arguments are, which are required, the handler forms
 /// where handlers are taken, and the exit codes.
 #[test]
