@@ -857,7 +857,8 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        if !self.threads.is_empty() {
+        // Also when no worker started: the timer thread may have.
+        if !self.threads.is_empty() || self.timer_thread.is_some() {
             self.stop(false);
         }
     }
@@ -992,8 +993,7 @@ impl Pending {
         self.0.id
     }
 
-    /// The outcome, if the execution ends within `timeout` (taking it: a second call waits
-    /// for ever).
+    /// The outcome, if the execution ends within `timeout` (taking it: a later call finds none).
     fn wait_for(&self, timeout: Duration) -> Option<Outcome> {
         self.0.wait_outcome(Some(timeout))
     }

@@ -2,13 +2,14 @@
 //! [`crate::vm::Journal`] for how the execution then goes on).
 //!
 //! A run that stops leaves a [`Suspension`] in its journal, and the worker moves on to other
-//! work. A Wait or back-off goes to the runtime's timer heap (`timers`); a handler's future to a
-//! tokio task on the handlers' runtime, which polls it (raced against TimeoutSeconds and the
-//! execution's own time limit). The outcome is left in the execution's inbox, and the
+//! work. A Wait or back-off goes to the runtime's timers (`timers`). A handler's future becomes
+//! a [`HandlerWait`], polled again on a worker each time it is woken (or in a task on the
+//! host's tokio runtime, if it gave one), with its time limit (TimeoutSeconds, or what is left
+//! of the execution's) among the timers. The outcome is left in the execution's inbox, and the
 //! execution is put back on the pool's `resumed` injector, where any worker picks it up, before
-//! any first run, and runs it again. A cancellation or `shutdown_now` queues a run at once,
-//! which ends the execution ABORTED, and wakes its handler waits (a `Notify` per execution):
-//! a handler's future that is no longer awaited is dropped.
+//! any first run, and runs it again, unpacking it first if it packed itself (`pack`) while
+//! waiting on long timers. A cancellation or `shutdown_now` queues a run at once, which ends
+//! the execution ABORTED and drops the handlers' futures it no longer waits for.
 
 use super::timers::Fire;
 use super::{Done, Job, Shared};
@@ -168,6 +169,7 @@ impl Resumable {
             match unpack(&packed) {
                 Some((journal, event)) => (st.journal, st.event) = (Some(Box::new(journal)), event),
                 None => {
+                    metrics.finished(Status::Failed, st.started.map_or(Duration::ZERO, |t| t.elapsed()), 0);
                     self.finish(&mut st, internal_error("a packed execution could not be read back"));
                     return;
                 }
@@ -258,15 +260,17 @@ impl Resumable {
         let mut handlers = Vec::new();
         let long =
             |s: &Suspension| matches!(s, Suspension::Sleep { millis } if Some(*millis) >= self.shared.pack_after);
-        let mut pack = self.shared.pack_after.is_some() && waits.iter().all(|(_, s)| long(s));
+        let mut pack = self.shared.pack_after.is_some() && !waits.is_empty() && waits.iter().all(|(_, s)| long(s));
+        let mut sleeps = Vec::new();
         {
             let mut inbox = lock(&self.inbox);
-            pack = (pack && inbox.handler_waits == 0) || self.shared.pack_every_wait;
+            // Nothing else in flight that may end soon: a handler, or a shorter timer.
+            pack = (pack && inbox.handler_waits == 0 && inbox.timer_waits == 0) || self.shared.pack_every_wait;
             for (site, suspension) in waits {
                 match suspension {
                     Suspension::Sleep { millis } => {
                         inbox.timer_waits += 1;
-                        self.shared.timers.add(millis, Fire::Sleep(Arc::clone(self), site));
+                        sleeps.push((millis, site));
                     }
                     Suspension::Task { fut, resource, timeout, lambda, started } => {
                         inbox.handler_waits += 1;
@@ -286,7 +290,8 @@ impl Resumable {
                             lambda,
                             times_out_the_task,
                             queued: AtomicBool::new(false),
-                            answering: Mutex::new(Answering { fut: Some(fut), host: None }),
+                            done: AtomicBool::new(false),
+                            answering: Mutex::new(Answering { fut: Some(fut), host: None, timer: None }),
                         });
                         inbox.handlers.reserve_exact(1);
                         inbox.handlers.push(Arc::clone(&wait));
@@ -295,9 +300,19 @@ impl Resumable {
                 }
             }
         }
+        // With the inbox's lock released: a timer added once the timers have stopped is cut
+        // short at once, which takes it.
+        for (millis, site) in sleeps {
+            self.shared.timers.add(millis, Fire::Sleep(Arc::clone(self), site));
+        }
         for (wait, limit) in handlers {
-            if let Some(ms) = limit {
-                self.shared.timers.add(ms, Fire::Timeout(Arc::clone(&wait)));
+            if let Some(key) = limit.and_then(|ms| self.shared.timers.add(ms, Fire::Timeout(Arc::clone(&wait)))) {
+                // Removed when the handler answers first; if it has already, at once.
+                let mut answering = lock(&wait.answering);
+                match answering.fut.is_some() {
+                    true => answering.timer = Some(key),
+                    false => self.shared.timers.cancel(key),
+                }
             }
             match &self.shared.host {
                 Some(host) => drop(host.spawn(OnHost(wait))),
@@ -516,6 +531,8 @@ pub(super) struct HandlerWait {
     times_out_the_task: bool,
     /// A poll is queued on the workers.
     queued: AtomicBool,
+    /// The future is gone: a waker that fires later (one a handler's task kept) queues nothing.
+    done: AtomicBool,
     answering: Mutex<Answering>,
 }
 
@@ -523,6 +540,8 @@ struct Answering {
     fut: Option<Waiting>,
     /// The host's task that polls the future, to wake when the future is taken from it.
     host: Option<std::task::Waker>,
+    /// The time limit's timer, removed when the future is done first.
+    timer: Option<super::timers::Key>,
 }
 
 impl HandlerWait {
@@ -548,7 +567,12 @@ impl HandlerWait {
             return false;
         };
         let done = answering.fut.take();
+        let timer = answering.timer.take();
+        self.done.store(true, Ordering::Release);
         drop(answering);
+        if let Some(key) = timer {
+            self.exec.shared.timers.cancel(key);
+        }
         let dropped = done.map_or(Ok(()), |f| crate::handler::drop_waiting(f, self.resource()));
         let result = answer.and_then(|text| dropped.map(|()| text));
         let result = result.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
@@ -556,11 +580,16 @@ impl HandlerWait {
         true
     }
 
-    /// Takes the future out, waking the host's task that polls it (it then ends).
+    /// Takes the future out, removing its timer and waking the host's task that polls it (it
+    /// then ends).
     fn take(&self) -> Option<Waiting> {
         let mut answering = lock(&self.answering);
-        let (fut, host) = (answering.fut.take(), answering.host.take());
+        let (fut, host, timer) = (answering.fut.take(), answering.host.take(), answering.timer.take());
+        self.done.store(true, Ordering::Release);
         drop(answering);
+        if let Some(key) = timer {
+            self.exec.shared.timers.cancel(key);
+        }
         if let Some(host) = host {
             host.wake();
         }
@@ -600,7 +629,7 @@ impl std::task::Wake for HandlerWait {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
+        if self.done.load(Ordering::Acquire) || self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
         let me = Arc::clone(self);
@@ -629,9 +658,11 @@ impl std::future::Future for OnHost {
 
 impl Drop for OnHost {
     fn drop(&mut self) {
-        if lock(&self.0.answering).fut.is_some() {
+        // Taken first: a time limit that fires meanwhile keeps its own outcome.
+        if let Some(fut) = self.0.take() {
             self.0.exec.cancel.cancel();
-            self.0.abandon();
+            let _ = crate::handler::drop_waiting(fut, self.0.resource());
+            self.0.exec.resolved(self.0.site, None, true);
         }
     }
 }

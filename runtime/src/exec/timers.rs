@@ -1,15 +1,17 @@
 //! The runtime's timers: every Wait and retry back-off of suspended executions, and the time
 //! limit of every handler they wait for, in one heap served by one thread (`aslrt-timers`).
 //!
-//! A waiting execution costs an entry of 40 bytes here, not a task and timer of the handlers'
-//! tokio runtime (512 bytes each). When an entry falls due, the thread resolves the wait (or
-//! fails the handler's Task with `States.Timeout`) and queues the execution's next run. A
-//! cancelled execution is not looked for here: it is run at once and ends ABORTED, and its
-//! entry, when it falls due, finds it finished.
+//! A waiting execution costs an entry of a B-tree (about 50 bytes) here, not a task and timer of
+//! the handlers' tokio runtime (512 bytes each). When an entry falls due, the thread resolves
+//! the wait (or fails the handler's Task with `States.Timeout`) and queues the execution's
+//! next run. A handler that answers first removes its entry. A cancelled execution's Wait is
+//! not looked for here: the execution is run at once and ends ABORTED, and the entry, when it
+//! falls due, finds it finished (holding until then what is left of it, without its event and
+//! journal).
 
 use super::suspend::{HandlerWait, Resumable};
 use crate::vm::{Entry, Site};
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,15 +24,14 @@ pub(super) struct Timers {
 }
 
 struct Heap {
-    due: BinaryHeap<Due>,
+    /// By deadline, then by the order added (the second part makes every key unique).
+    due: BTreeMap<Key, Fire>,
+    next: u64,
     stopped: bool,
 }
 
-/// A wait and when it ends; ordered so that the heap's top is the earliest.
-struct Due {
-    at: u64,
-    fire: Fire,
-}
+/// Names a timer, to [`Timers::cancel`] it.
+pub(super) type Key = (u64, u64);
 
 /// What a timer ends.
 pub(super) enum Fire {
@@ -57,26 +58,6 @@ impl Fire {
     }
 }
 
-impl PartialEq for Due {
-    fn eq(&self, other: &Self) -> bool {
-        self.at == other.at
-    }
-}
-
-impl Eq for Due {}
-
-impl PartialOrd for Due {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Due {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other.at.cmp(&self.at)
-    }
-}
-
 /// At most this many waits are resolved per taking of the lock, so that adding one never
 /// waits behind a long burst.
 const BURST: usize = 256;
@@ -84,7 +65,7 @@ const BURST: usize = 256;
 impl Timers {
     pub fn new() -> Timers {
         Timers {
-            heap: Mutex::new(Heap { due: BinaryHeap::new(), stopped: false }),
+            heap: Mutex::new(Heap { due: BTreeMap::new(), next: 0, stopped: false }),
             changed: Condvar::new(),
             epoch: Instant::now(),
         }
@@ -94,22 +75,32 @@ impl Timers {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Fires `fire` after `millis`. Once the timers are stopped, cuts it short at once (the
-    /// execution ends ABORTED).
-    pub fn add(&self, millis: u64, fire: Fire) {
+    /// Fires `fire` after `millis`; its key, to cancel it. Once the timers are stopped, cuts
+    /// it short at once (the execution ends ABORTED). Not with a lock of the execution held:
+    /// cutting short takes them.
+    pub fn add(&self, millis: u64, fire: Fire) -> Option<Key> {
         let at = self.now().saturating_add(millis.saturating_mul(1_000_000));
         let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
         if heap.stopped {
             drop(heap);
             fire.cut_short();
-            return;
+            return None;
         }
-        let first = heap.due.peek().is_none_or(|d| at < d.at);
-        heap.due.push(Due { at, fire });
+        let first = heap.due.first_key_value().is_none_or(|(k, _)| at < k.0);
+        let key = (at, heap.next);
+        heap.next += 1;
+        heap.due.insert(key, fire);
         drop(heap);
         if first {
             self.changed.notify_one();
         }
+        Some(key)
+    }
+
+    /// Drops a timer that has not fired: a handler answered before its time limit.
+    pub fn cancel(&self, key: Key) {
+        let gone = self.heap.lock().unwrap_or_else(|p| p.into_inner()).due.remove(&key);
+        drop(gone);
     }
 
     /// The thread's loop: resolves waits as they fall due, until [`Timers::stop`].
@@ -126,23 +117,20 @@ impl Timers {
                 return;
             }
             let now = self.now();
-            while ready.len() < BURST && heap.due.peek().is_some_and(|d| d.at <= now) {
-                ready.extend(heap.due.pop());
+            while ready.len() < BURST && heap.due.first_key_value().is_some_and(|(k, _)| k.0 <= now) {
+                ready.extend(heap.due.pop_first().map(|(_, fire)| fire));
             }
             if !ready.is_empty() {
-                // A burst (100,000 one-second Waits) leaves a large heap behind.
-                if heap.due.capacity() > 4096 && heap.due.len() < heap.due.capacity() / 4 {
-                    let keep = heap.due.len() * 2;
-                    heap.due.shrink_to(keep);
-                }
                 drop(heap);
-                for d in ready.drain(..) {
-                    d.fire.fire();
+                for fire in ready.drain(..) {
+                    // A panic here (a bug, or a handler's future panicking as it is dropped,
+                    // which `time_out` catches) must not stop every other timer.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fire.fire()));
                 }
                 heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
             }
-            heap = match heap.due.peek().map(|d| d.at - now) {
+            heap = match heap.due.first_key_value().map(|(k, _)| k.0 - now) {
                 Some(left) => self.changed.wait_timeout(heap, Duration::from_nanos(left)),
                 None => self.changed.wait_timeout(heap, Duration::from_secs(3600)),
             }

@@ -16,7 +16,8 @@ pub use parse::{
 pub use small::parse_small;
 pub use syntax::{explain, explain_invalid_json};
 pub use write::{
-    json_len, to_json_bounded, to_json_in, to_json_string, write_json, write_json_with_input, write_str, Out, INPUT,
+    json_len, to_json_bounded, to_json_exact, to_json_in, to_json_string, write_json, write_json_with_input, write_str,
+    Out, INPUT,
 };
 
 use bumpalo::Bump;
@@ -378,8 +379,10 @@ impl Value<'_> {
     /// let v = arena.object([("id", Value::Int(7)), ("tags", arena.array([arena.string("a")]))]);
     /// assert_eq!(v.to_json(), r#"{"id":7,"tags":["a"]}"#);
     /// ```
+    ///
+    /// The `String` is exactly as long as the text (no spare capacity), since hosts keep it.
     pub fn to_json(&self) -> String {
-        to_json_string(self)
+        to_json_exact(self)
     }
 
     /// Appends the value as compact JSON to `out` (see [`Value::to_json`]).
