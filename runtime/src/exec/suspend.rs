@@ -63,6 +63,10 @@ struct Inbox {
     resolved: Vec<(Site, Option<Entry>)>,
     /// The handlers' futures in flight: dropped when the execution ends first.
     handlers: Vec<Arc<HandlerWait>>,
+    /// The timer of the execution's time limit, set at its first handler wait (once, not per
+    /// wait: most waits end long before it) and removed when the execution ends. `Some(None)`:
+    /// it has fired.
+    deadline: Option<Option<super::timers::Key>>,
     /// A run is queued: a wait that ends meanwhile needs no other.
     queued: bool,
     /// The outcome is delivered: a wait that ends later changes nothing.
@@ -113,6 +117,7 @@ impl Resumable {
             inbox: Mutex::new(Inbox {
                 resolved: Vec::new(),
                 handlers: Vec::new(),
+                deadline: None,
                 queued: true,
                 finished: false,
                 running: false,
@@ -262,6 +267,7 @@ impl Resumable {
             |s: &Suspension| matches!(s, Suspension::Sleep { millis } if Some(*millis) >= self.shared.pack_after);
         let mut pack = self.shared.pack_after.is_some() && !waits.is_empty() && waits.iter().all(|(_, s)| long(s));
         let mut sleeps = Vec::new();
+        let mut deadline_timer = None;
         {
             let mut inbox = lock(&self.inbox);
             // Nothing else in flight that may end soon: a handler, or a shorter timer.
@@ -278,10 +284,19 @@ impl Resumable {
                         let timeout = timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
                         let now = crate::common::system_millis();
                         let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
+                        // A TimeoutSeconds that comes first gets a timer of its own; the
+                        // execution's time limit is one timer for all its waits.
                         let (limit, times_out_the_task) = match (timeout, left) {
-                            (Some(t), Some(l)) => (Some(t.min(l)), t < l),
-                            (Some(t), None) => (Some(t), true),
-                            (None, l) => (l, false),
+                            (Some(t), l) if l.is_none_or(|l| t < l) => (Some(t), true),
+                            (_, l) => {
+                                match (l, inbox.deadline) {
+                                    (Some(l), None) => deadline_timer = Some(l),
+                                    // Fired already (a wait that began as it did): at once.
+                                    (Some(_), Some(None)) => deadline_timer = Some(0),
+                                    _ => {}
+                                }
+                                (None, false)
+                            }
                         };
                         let wait = Arc::new(HandlerWait {
                             exec: Arc::clone(self),
@@ -304,6 +319,15 @@ impl Resumable {
         // short at once, which takes it.
         for (millis, site) in sleeps {
             self.shared.timers.add(millis, Fire::Sleep(Arc::clone(self), site));
+        }
+        if let Some(ms) = deadline_timer {
+            let key = self.shared.timers.add(ms, Fire::Deadline(Arc::clone(self)));
+            let mut inbox = lock(&self.inbox);
+            match (inbox.finished, key) {
+                (false, Some(key)) => inbox.deadline = Some(Some(key)),
+                (true, Some(key)) => self.shared.timers.cancel(key),
+                _ => {}
+            }
         }
         for (wait, limit) in handlers {
             if let Some(key) = limit.and_then(|ms| self.shared.timers.add(ms, Fire::Timeout(Arc::clone(&wait)))) {
@@ -343,14 +367,30 @@ impl Resumable {
         inbox.restate(&self.shared);
     }
 
-    fn finish(&self, st: &mut State, outcome: Outcome) {
+    /// The execution's time limit passed while it waited for handlers: each wait ends as
+    /// timed out (their futures dropped), and the next run times the execution out.
+    pub(super) fn deadline_passed(&self) {
         let handlers = {
+            let mut inbox = lock(&self.inbox);
+            inbox.deadline = Some(None);
+            inbox.handlers.clone()
+        };
+        for wait in handlers {
+            wait.time_out();
+        }
+    }
+
+    fn finish(&self, st: &mut State, outcome: Outcome) {
+        let (handlers, deadline) = {
             let mut inbox = lock(&self.inbox);
             inbox.finished = true;
             inbox.resolved = Vec::new();
             inbox.restate(&self.shared);
-            std::mem::take(&mut inbox.handlers)
+            (std::mem::take(&mut inbox.handlers), inbox.deadline.take().flatten())
         };
+        if let Some(key) = deadline {
+            self.shared.timers.cancel(key);
+        }
         // Handlers' futures the execution no longer waits for (a cancellation, a branch's
         // failure, the time limit) are dropped now.
         for wait in handlers {

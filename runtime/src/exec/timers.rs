@@ -37,8 +37,10 @@ pub(super) type Key = (u64, u64);
 pub(super) enum Fire {
     /// A Wait or back-off of the execution, at the site.
     Sleep(Arc<Resumable>, Site),
-    /// A handler's time: its Task's TimeoutSeconds, or the execution's time limit.
+    /// A handler's TimeoutSeconds.
     Timeout(Arc<HandlerWait>),
+    /// The execution's time limit, while it waits for handlers.
+    Deadline(Arc<Resumable>),
 }
 
 impl Fire {
@@ -46,6 +48,7 @@ impl Fire {
         match self {
             Fire::Sleep(exec, site) => exec.resolved(site, Some(Entry::Waited), false),
             Fire::Timeout(wait) => wait.time_out(),
+            Fire::Deadline(exec) => exec.deadline_passed(),
         }
     }
 
@@ -54,6 +57,7 @@ impl Fire {
         match self {
             Fire::Sleep(exec, site) => exec.resolved(site, None, false),
             Fire::Timeout(wait) => wait.abandon(),
+            Fire::Deadline(exec) => exec.deadline_passed(),
         }
     }
 }
