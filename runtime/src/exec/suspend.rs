@@ -323,9 +323,11 @@ impl Resumable {
         if let Some(ms) = deadline_timer {
             let key = self.shared.timers.add(ms, Fire::Deadline(Arc::clone(self)));
             let mut inbox = lock(&self.inbox);
-            match (inbox.finished, key) {
-                (false, Some(key)) => inbox.deadline = Some(Some(key)),
-                (true, Some(key)) => self.shared.timers.cancel(key),
+            match key {
+                Some(key) if inbox.finished => self.shared.timers.cancel(key),
+                // Unless a time limit has fired already (this one, or one before it for a wait
+                // that began as it did): a timer that has fired needs no removing.
+                Some(key) if inbox.deadline.is_none() => inbox.deadline = Some(Some(key)),
                 _ => {}
             }
         }
