@@ -608,24 +608,27 @@ impl HandlerWait {
             }
             return false;
         };
-        let done = answering.fut.take();
-        let timer = answering.timer.take();
-        self.done.store(true, Ordering::Release);
-        drop(answering);
-        if let Some(key) = timer {
-            self.exec.shared.timers.cancel(key);
-        }
+        // Taken under the same lock as the poll: a time limit firing meanwhile finds nothing.
+        let done = self.take_from(answering);
         let dropped = done.map_or(Ok(()), |f| crate::handler::drop_waiting(f, self.resource()));
-        let result = answer.and_then(|text| dropped.map(|()| text));
-        let result = result.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
-        self.exec.resolved(self.site, Some(Entry::Task { result, lambda: self.lambda }), true);
+        self.exec.resolved(self.site, Some(self.task_entry(answer.and_then(|text| dropped.map(|()| text)))), true);
         true
+    }
+
+    /// The journal's entry for the Task's result.
+    fn task_entry(&self, result: Result<String, crate::handler::TaskError>) -> Entry {
+        let result = result.map_err(|e| (e.error.into_owned(), e.cause.map(|c| c.into_owned())));
+        Entry::Task { result, lambda: self.lambda }
     }
 
     /// Takes the future out, removing its timer and waking the host's task that polls it (it
     /// then ends).
     fn take(&self) -> Option<Waiting> {
-        let mut answering = lock(&self.answering);
+        self.take_from(lock(&self.answering))
+    }
+
+    /// [`HandlerWait::take`], with its lock already held.
+    fn take_from(&self, mut answering: std::sync::MutexGuard<'_, Answering>) -> Option<Waiting> {
         let (fut, host, timer) = (answering.fut.take(), answering.host.take(), answering.timer.take());
         self.done.store(true, Ordering::Release);
         drop(answering);
@@ -644,12 +647,9 @@ impl HandlerWait {
     pub(super) fn time_out(&self) {
         let Some(fut) = self.take() else { return };
         let entry = match crate::handler::drop_waiting(fut, self.resource()) {
-            Err(e) => Entry::Task {
-                result: Err((e.error.into_owned(), e.cause.map(|c| c.into_owned()))),
-                lambda: self.lambda,
-            },
+            Err(e) => self.task_entry(Err(e)),
             Ok(()) if self.times_out_the_task => {
-                Entry::Task { result: Err(("States.Timeout".to_owned(), None)), lambda: self.lambda }
+                self.task_entry(Err(crate::handler::TaskError { error: "States.Timeout".into(), cause: None }))
             }
             Ok(()) => Entry::TimedOut,
         };
