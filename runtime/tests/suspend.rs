@@ -772,6 +772,63 @@ fn max_in_flight_blocks_submitters_or_refuses_them() {
     gate.add_permits(1);
 }
 
+/// Issue #18: a bound on the bytes of executions submitted and not yet started. While every
+/// worker is busy, submitters block at it (the `try_` forms refuse with `ErrorKind::Busy`)
+/// until a worker starts one; then every execution runs.
+#[test]
+fn max_queued_bytes_holds_a_burst_in_the_submitter() {
+    use aslrt::TextFn;
+    let (release, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let (gate, entered_tx) = (std::sync::Mutex::new(gate), std::sync::Mutex::new(entered_tx));
+    let machine = StateMachine::builder()
+        .handler(
+            "arn:aws:states:::aslrt:block",
+            TextFn(move |input: &str| {
+                // Holds the one worker until the test lets it go, once per execution.
+                let _ = entered_tx.lock().unwrap().send(());
+                let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(20));
+                Ok::<_, TaskError>(input.to_owned())
+            }),
+        )
+        .compile(&task("arn:aws:states:::aslrt:block"))
+        .unwrap();
+    let event = |i: usize| format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(984)).into_bytes();
+    assert_eq!(event(1).len(), 1_000);
+    // Each queued execution counts its 1,000 bytes and 512: the bound holds three.
+    let rt = Arc::new(Runtime::builder().threads(1).max_queued_bytes(4_096).build().unwrap());
+    let (tx, rx) = mpsc::channel();
+    let first = rt.execute_async(&machine, event(0));
+    // The worker has taken the first one: the queue is empty again.
+    entered.recv_timeout(Duration::from_secs(10)).unwrap();
+    let queued: Vec<_> = (1..4).map(|i| rt.execute_async(&machine, event(i))).collect();
+    let busy = rt.try_submit(&machine, event(9), |_| panic!("not run")).unwrap_err();
+    assert!(matches!(busy.kind(), aslrt::ErrorKind::Busy(_)), "{busy}");
+    assert_eq!(
+        busy.to_string(),
+        "the runtime is busy: executions not yet started hold 4,536 bytes, the most this runtime queues \
+         (max_queued_bytes 4,096)"
+    );
+    let rt2 = Arc::clone(&rt);
+    let m2 = machine.clone();
+    std::thread::spawn(move || {
+        let pending = rt2.execute_async(&m2, event(4));
+        tx.send(pending).unwrap();
+    });
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "execute_async returned past the bound");
+    // Starting the second leaves 3,024 bytes queued, under the bound: the submitter is let in.
+    release.send(()).unwrap();
+    let fifth = rx.recv_timeout(Duration::from_secs(10)).expect("room was made");
+    for _ in 0..4 {
+        release.send(()).unwrap();
+    }
+    for (i, p) in [first].into_iter().chain(queued).chain([fifth]).enumerate() {
+        let o = within(10, p);
+        assert_eq!(o.status, Status::Succeeded, "{o:?}");
+        assert!(o.output.as_deref().unwrap().starts_with(&format!(r#"{{"i":{i},"#)), "{o:?}");
+    }
+}
+
 /// Issue #18: handlers' futures run on the host's tokio runtime when it passes its handle.
 #[test]
 fn handlers_run_on_the_hosts_tokio_runtime() {

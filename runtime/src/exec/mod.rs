@@ -124,9 +124,20 @@ struct Shared {
     /// allowed (`usize::MAX`: no bound); submitters blocked at the bound wait on `room`.
     admitted: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// What executions admitted and not yet started hold: each one's event and
+    /// `QUEUED_OVERHEAD`. Submitters wait while it is at `max_queued`; a start that brings it
+    /// under half of that wakes them (see `Shared::dequeued`).
+    queued: AtomicUsize,
+    max_queued: usize,
+    /// Submitters blocked in `wait_for_room`, for either bound.
+    waiting: AtomicUsize,
     room_lock: Mutex<()>,
     room: Condvar,
 }
+
+/// What a queued execution is charged beyond its event's bytes: its `Resumable`, its job and
+/// its entry in the map of executions, rounded up.
+pub(super) const QUEUED_OVERHEAD: usize = 512;
 
 impl Shared {
     /// Queues a job: a new one, or a suspended execution's next run.
@@ -162,6 +173,28 @@ impl Shared {
     fn try_admit(&self) -> bool {
         let max = self.max_in_flight.load(Ordering::Relaxed);
         self.admitted.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_ok()
+    }
+
+    /// The queue of executions not yet started is under its bound.
+    fn queue_has_room(&self) -> bool {
+        self.queued.load(Ordering::SeqCst) < self.max_queued
+    }
+
+    /// Admits one more execution if both bounds allow it.
+    fn try_enter(&self) -> bool {
+        self.queue_has_room() && self.try_admit()
+    }
+
+    /// A queued execution's first run has begun: its charge leaves the queue. Submitters
+    /// waiting for room are woken when the queue falls under half its bound, so that they
+    /// fill it by half at a time rather than one execution per wake-up.
+    pub(super) fn dequeued(&self, bytes: usize) {
+        let before = self.queued.fetch_sub(bytes, Ordering::SeqCst);
+        let low = self.max_queued / 2;
+        if before >= low && before - bytes < low && self.waiting.load(Ordering::SeqCst) > 0 {
+            let _guard = self.room_lock.lock();
+            self.room.notify_all();
+        }
     }
 
     /// Queues the next run of an execution whose wait has ended, ahead of first runs.
@@ -213,6 +246,7 @@ pub struct RuntimeBuilder {
     handler_threads: usize,
     handle: Option<tokio::runtime::Handle>,
     max_in_flight: Option<usize>,
+    max_queued_bytes: Option<usize>,
     pack_after: Option<Duration>,
     /// For the suspending conformance runs: every suspended execution packs itself, whatever
     /// it waits for, so that packing is checked against every case.
@@ -250,6 +284,24 @@ impl RuntimeBuilder {
     /// streams are not counted: they bound themselves by their chunks. At least 1.
     pub fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = Some(max.max(1));
+        self
+    }
+
+    /// The default of [`RuntimeBuilder::max_queued_bytes`] is this for each worker: 2 MiB,
+    /// a few milliseconds of work for a worker even with events of a kilobyte.
+    pub const QUEUED_BYTES_PER_WORKER: usize = 2 << 20;
+
+    /// At most about `bytes` held by executions submitted with [`Runtime::execute_async`] and
+    /// [`Runtime::submit`] and not yet started: each counts its event's length and 512 bytes.
+    /// At the bound, submitters block as they do at [`RuntimeBuilder::max_in_flight`] (the
+    /// `try_` forms refuse with [`ErrorKind::Busy`]) until workers have started half of what is
+    /// queued. So a burst of submissions larger than the workers can start at once waits in
+    /// the caller rather than in memory: an execution that started may pack itself, or finish
+    /// and free its event, while the rest of the burst waits. An event larger than the bound
+    /// is admitted when the queue is under it. Default: [`RuntimeBuilder::QUEUED_BYTES_PER_WORKER`]
+    /// for each worker; `usize::MAX`: no bound.
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = Some(bytes.max(1));
         self
     }
 
@@ -311,6 +363,7 @@ impl Runtime {
             handler_threads: 1,
             handle: None,
             max_in_flight: None,
+            max_queued_bytes: None,
             pack_after: Some(RuntimeBuilder::PACK_AFTER),
             pack_every_wait: false,
         }
@@ -353,6 +406,9 @@ impl Runtime {
             next_id: std::sync::atomic::AtomicU64::new(1),
             admitted: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(b.max_in_flight.unwrap_or(usize::MAX)),
+            queued: AtomicUsize::new(0),
+            max_queued: b.max_queued_bytes.unwrap_or(threads.saturating_mul(RuntimeBuilder::QUEUED_BYTES_PER_WORKER)),
+            waiting: AtomicUsize::new(0),
             room_lock: Mutex::new(()),
             room: Condvar::new(),
             timers: timers::Timers::new(),
@@ -476,8 +532,16 @@ impl Runtime {
     }
 
     fn admit_now(&self) -> Result<(), Error> {
-        if self.shared.try_admit() {
+        let shared = &*self.shared;
+        if shared.try_enter() {
             return Ok(());
+        }
+        if !shared.queue_has_room() {
+            return Err(Error::new(ErrorKind::Busy(format!(
+                "executions not yet started hold {} bytes, the most this runtime queues (max_queued_bytes {})",
+                crate::common::thousands(shared.queued.load(Ordering::Relaxed) as u64),
+                crate::common::thousands(shared.max_queued as u64)
+            ))));
         }
         let max = self.shared.max_in_flight.load(Ordering::Relaxed);
         Err(Error::new(ErrorKind::Busy(format!(
@@ -492,17 +556,22 @@ impl Runtime {
     /// threads), so the execution is admitted past the bound instead.
     fn wait_for_room(&self) {
         let shared = &*self.shared;
-        if shared.try_admit() {
+        if shared.try_enter() {
             return;
         }
         if ON_WORKER.get() || tokio::runtime::Handle::try_current().is_ok() {
             shared.admitted.fetch_add(1, Ordering::AcqRel);
             return;
         }
+        // Counted before the bounds are read again, as `dequeued` reads the count after it
+        // lowers the queue: one of the two sees the other.
+        shared.waiting.fetch_add(1, Ordering::SeqCst);
         let mut guard = shared.room_lock.lock().unwrap_or_else(|p| p.into_inner());
-        while !shared.try_admit() {
+        while !shared.try_enter() {
             guard = shared.room.wait_timeout(guard, Duration::from_millis(50)).unwrap_or_else(|p| p.into_inner()).0;
         }
+        drop(guard);
+        shared.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Runs one execution on the pool, as [`Runtime::execute_async`] does, and calls `done` with
@@ -532,6 +601,7 @@ impl Runtime {
 
     /// Starts an admitted execution.
     fn start(&self, machine: &StateMachine, event: Vec<u8>, done: Option<Done>) -> Arc<Resumable> {
+        let queued = event.len().saturating_add(QUEUED_OVERHEAD);
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let run = Resumable::new(id, machine.clone(), event, Arc::clone(&self.shared), done);
         if self.threads.is_empty() {
@@ -541,7 +611,8 @@ impl Runtime {
             return run;
         }
         self.shared.executions.insert(id, Arc::clone(&run));
-        self.shared.submit(run.job());
+        self.shared.queued.fetch_add(queued, Ordering::SeqCst);
+        self.shared.submit(run.first_job(queued));
         run
     }
 

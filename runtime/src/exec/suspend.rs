@@ -41,11 +41,13 @@ pub(super) struct Resumable {
 }
 
 struct State {
-    /// The event, kept for later runs; dropped when the execution ends.
+    /// The event, kept for later runs; dropped when the execution ends. While the execution
+    /// waits long (`packed`): its journal and event, packed and compressed (`pack`), in a
+    /// block of exactly their size (one field for both keeps `Resumable` in a smaller size
+    /// class of the allocator).
     event: Vec<u8>,
+    packed: bool,
     journal: Option<Box<Journal>>,
-    /// While the execution waits long: its journal and event, packed and compressed (`pack`).
-    packed: Option<Box<[u8]>>,
     started: Option<Instant>,
     /// While it waits, the execution holds one count of the pool's `pending`, so that
     /// `shutdown` drains it.
@@ -113,7 +115,7 @@ impl Resumable {
             machine,
             shared,
             cancel: Cancel::default(),
-            state: Mutex::new(State { event, journal: None, packed: None, started: None, holds_pending: false }),
+            state: Mutex::new(State { event, packed: false, journal: None, started: None, holds_pending: false }),
             inbox: Mutex::new(Inbox {
                 resolved: Vec::new(),
                 handlers: Vec::new(),
@@ -134,6 +136,27 @@ impl Resumable {
     pub fn job(self: &Arc<Self>) -> Job {
         let me = Arc::clone(self);
         Box::new(move |scratch, metrics, run| me.step(scratch, metrics, run))
+    }
+
+    /// The execution's first run, charged `queued` bytes in the runtime's queue of executions
+    /// not yet started (`Shared::queued`) until it begins, or until the job is dropped unrun.
+    pub fn first_job(self: &Arc<Self>, queued: usize) -> Job {
+        struct First {
+            run: Arc<Resumable>,
+            queued: usize,
+        }
+        impl Drop for First {
+            fn drop(&mut self) {
+                if self.queued > 0 {
+                    self.run.shared.dequeued(self.queued);
+                }
+            }
+        }
+        let mut first = First { run: Arc::clone(self), queued };
+        Box::new(move |scratch, metrics, run| {
+            first.run.shared.dequeued(std::mem::take(&mut first.queued));
+            first.run.step(scratch, metrics, run);
+        })
     }
 
     /// Stops the execution, like StopExecution: a run is queued if none is queued or running
@@ -170,8 +193,8 @@ impl Resumable {
             inbox.restate(&self.shared);
             std::mem::take(&mut inbox.resolved)
         };
-        if let Some(packed) = st.packed.take() {
-            match unpack(&packed) {
+        if std::mem::take(&mut st.packed) {
+            match unpack(&st.event) {
                 Some((journal, event)) => (st.journal, st.event) = (Some(Box::new(journal)), event),
                 None => {
                     metrics.finished(Status::Failed, st.started.map_or(Duration::ZERO, |t| t.elapsed()), 0);
@@ -220,9 +243,8 @@ impl Resumable {
                     if self.wait_for(waits, deadline) {
                         // Packed only now that its waits are handed out; a wait that ends
                         // meanwhile queues a run, which waits for this lock.
-                        st.packed = pack(journal, event);
-                        if st.packed.is_some() {
-                            (st.journal, st.event) = (None, Vec::new());
+                        if let Some(block) = pack(journal, event) {
+                            (st.journal, st.event, st.packed) = (None, block, true);
                         }
                     }
                     None
@@ -399,8 +421,7 @@ impl Resumable {
             wait.abandon();
         }
         // A timer of a cancelled execution may hold it until it falls due: only the husk.
-        st.event = Vec::new();
-        st.journal = None;
+        (st.event, st.packed, st.journal) = (Vec::new(), false, None);
         self.shared.executions.remove(&self.id);
         self.shared.leave();
         self.deliver(outcome);
@@ -482,7 +503,7 @@ impl Resumable {
 /// 100 ms or more dwarfs): `[1 if compressed][u32 length unpacked][bytes]`. The w2 event
 /// (1,169 bytes) and its journal take 768 bytes so, beside 1,280 and a journal of 300.
 /// `None` if the journal cannot be packed (the execution then waits as it is).
-fn pack(journal: &Journal, event: &[u8]) -> Option<Box<[u8]>> {
+fn pack(journal: &Journal, event: &[u8]) -> Option<Vec<u8>> {
     thread_local! {
         static PACKER: std::cell::RefCell<(Vec<u8>, Vec<u8>, Option<zstd::bulk::Compressor<'static>>)> =
             const { std::cell::RefCell::new((Vec::new(), Vec::new(), None)) };
@@ -506,7 +527,6 @@ fn pack(journal: &Journal, event: &[u8]) -> Option<Box<[u8]>> {
         block.push(method);
         block.extend_from_slice(&len.to_le_bytes());
         block.extend_from_slice(data);
-        let block = block.into_boxed_slice();
         if raw.capacity() > 1 << 20 {
             (*raw, *out) = (Vec::new(), Vec::new());
         }
