@@ -503,14 +503,14 @@ impl StateMachine {
         &self,
         scratch: &'s mut Scratch,
         event: &[u8],
-        cancel: &Cancel,
+        cancel: &AtomicBool,
         journal: &mut Journal,
     ) -> Option<Execution<'s>> {
-        if cancel.is_cancelled() {
+        if cancel.load(Ordering::Relaxed) {
             return Some(Execution::ABORTED);
         }
         journal.rewind();
-        let run = self.execute_inner(scratch, event, Some(&cancel.0), Some(&mut *journal));
+        let run = self.execute_inner(scratch, event, Some(cancel), Some(&mut *journal));
         if journal.suspended {
             None
         } else {
@@ -767,7 +767,7 @@ mod tests {
     /// Returns the outcome, the runs, and how many outcomes the runs read back in all.
     fn run_by_hand(machine: &StateMachine, event: &[u8]) -> (Outcome, usize, u64, Vec<usize>) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let (mut scratch, cancel) = (Scratch::new(), Cancel::new());
+        let (mut scratch, cancel) = (Scratch::new(), AtomicBool::new(false));
         let mut journal = machine.journal(7);
         let (mut runs, mut kept) = (0, Vec::new());
         loop {

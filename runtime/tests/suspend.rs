@@ -257,6 +257,25 @@ fn waits_end_in_deadline_order_each_after_its_time() {
     assert_eq!(rt.in_flight(), 0);
 }
 
+/// A timer due before the one the timer thread sleeps until wakes it: a 1 s Wait submitted
+/// after a 30 s one ends after about 1 s, not with the other.
+#[test]
+fn a_shorter_wait_added_later_is_not_held_behind_a_longer_one() {
+    let rt = Runtime::new(2);
+    let long = rt.execute_async(&wait(30), b"{}".to_vec());
+    // The timer thread is asleep until the 30 s Wait is due.
+    std::thread::sleep(Duration::from_millis(200));
+    let t0 = std::time::Instant::now();
+    let short = rt.execute_async(&wait(1), b"{}".to_vec());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(short.wait()));
+    let o = rx.recv_timeout(Duration::from_secs(10)).expect("the 1 s Wait was held behind the 30 s one");
+    assert_eq!(o.status, Status::Succeeded);
+    assert!(t0.elapsed() >= Duration::from_secs(1));
+    long.cancel();
+    assert_eq!(within(5, long).status, Status::Aborted);
+}
+
 /// An async handler that returns once `n` calls have started: it finishes only if that many
 /// run at the same time.
 fn rendezvous(n: usize) -> impl aslrt::AsyncTaskHandler {

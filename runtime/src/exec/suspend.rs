@@ -15,7 +15,7 @@ use super::timers::Fire;
 use super::{Done, Job, Shared};
 use crate::common::Status;
 use crate::handler::Waiting;
-use crate::machine::{Cancel, Outcome, StateMachine};
+use crate::machine::{Outcome, StateMachine};
 use crate::vm::{Entry, Journal, ResourceId, Site, Suspension};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -29,7 +29,8 @@ pub(super) struct Resumable {
     pub(super) id: u64,
     machine: StateMachine,
     shared: Arc<Shared>,
-    cancel: Cancel,
+    /// Set by `cancel` (like StopExecution), or by a host task dropped under a wait.
+    cancelled: AtomicBool,
     /// Touched only by the run (on a worker), held while it runs.
     state: Mutex<State>,
     /// Where waits that end leave their outcome; held only for a moment, so that the threads
@@ -114,7 +115,7 @@ impl Resumable {
             id,
             machine,
             shared,
-            cancel: Cancel::default(),
+            cancelled: AtomicBool::new(false),
             state: Mutex::new(State { event, packed: false, journal: None, started: None, holds_pending: false }),
             inbox: Mutex::new(Inbox {
                 resolved: Vec::new(),
@@ -163,7 +164,7 @@ impl Resumable {
     /// (a running one stops at its next state, or is queued again when it stops to wait),
     /// which ends it ABORTED and drops its handlers' futures.
     pub fn cancel(self: &Arc<Self>) {
-        self.cancel.cancel();
+        self.cancelled.store(true, Ordering::Relaxed);
         self.kick();
     }
 
@@ -203,7 +204,7 @@ impl Resumable {
                 }
             }
         }
-        if !run || (st.started.is_none() && self.cancel.is_cancelled()) {
+        if !run || (st.started.is_none() && self.cancelled.load(Ordering::Relaxed)) {
             // Dropped by shutdown_now (before it started or while it waited), or cancelled
             // before it started.
             match st.started {
@@ -226,7 +227,7 @@ impl Resumable {
         }
         // A panic here would be a bug; it must not leave the execution without an outcome.
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            machine.execute_resumable(scratch, event, &self.cancel, journal).map(|e| e.to_outcome())
+            machine.execute_resumable(scratch, event, &self.cancelled, journal).map(|e| e.to_outcome())
         }));
         let outcome = match ran {
             Ok(Some(done)) => {
@@ -269,7 +270,7 @@ impl Resumable {
         inbox.running = false;
         // Cancelled, or the runtime aborting, after the run last looked: it must not wait for
         // its timers.
-        let stopping = self.cancel.is_cancelled() || self.shared.abort.load(Ordering::Acquire);
+        let stopping = self.cancelled.load(Ordering::Relaxed) || self.shared.abort.load(Ordering::Acquire);
         if stopping && !inbox.finished && !inbox.queued {
             inbox.queued = true;
             self.shared.resume(self.job());
@@ -722,7 +723,7 @@ impl Drop for OnHost {
     fn drop(&mut self) {
         // Taken first: a time limit that fires meanwhile keeps its own outcome.
         if let Some(fut) = self.0.take() {
-            self.0.exec.cancel.cancel();
+            self.0.exec.cancelled.store(true, Ordering::Relaxed);
             let _ = crate::handler::drop_waiting(fut, self.0.resource());
             self.0.exec.resolved(self.0.site, None, true);
         }

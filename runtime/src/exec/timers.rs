@@ -28,6 +28,11 @@ struct Heap {
     due: BTreeMap<Key, Fire>,
     next: u64,
     stopped: bool,
+    /// When the thread, asleep, wakes next (0 while it is awake): only a timer due before
+    /// then wakes it. A timer that comes first in the map only because the map was empty (a
+    /// time limit of 300 s, say) does not, nor does one that becomes first as others are
+    /// removed: the thread wakes at the time it chose, finds nothing due, and sleeps again.
+    wake_at: u64,
 }
 
 /// Names a timer, to [`Timers::cancel`] it.
@@ -69,7 +74,7 @@ const BURST: usize = 256;
 impl Timers {
     pub fn new() -> Timers {
         Timers {
-            heap: Mutex::new(Heap { due: BTreeMap::new(), next: 0, stopped: false }),
+            heap: Mutex::new(Heap { due: BTreeMap::new(), next: 0, stopped: false, wake_at: 0 }),
             changed: Condvar::new(),
             epoch: Instant::now(),
         }
@@ -90,7 +95,7 @@ impl Timers {
             fire.cut_short();
             return None;
         }
-        let first = heap.due.first_key_value().is_none_or(|(k, _)| at < k.0);
+        let first = at < heap.wake_at;
         let key = (at, heap.next);
         heap.next += 1;
         heap.due.insert(key, fire);
@@ -134,12 +139,10 @@ impl Timers {
                 heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
             }
-            heap = match heap.due.first_key_value().map(|(k, _)| k.0 - now) {
-                Some(left) => self.changed.wait_timeout(heap, Duration::from_nanos(left)),
-                None => self.changed.wait_timeout(heap, Duration::from_secs(3600)),
-            }
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
+            let left = heap.due.first_key_value().map_or(3_600_000_000_000, |(k, _)| k.0 - now);
+            heap.wake_at = now.saturating_add(left).max(1);
+            heap = self.changed.wait_timeout(heap, Duration::from_nanos(left)).unwrap_or_else(|p| p.into_inner()).0;
+            heap.wake_at = 0;
         }
     }
 
