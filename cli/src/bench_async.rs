@@ -245,7 +245,13 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
     if opts.wants("glue") {
         glue(event, opts)?;
     }
-    let rt = Runtime::builder().threads(opts.threads).build().map_err(|e| e.to_string())?;
+    // A burst of submissions waits in the submitter, not in memory, as a host that submits in
+    // bursts would configure it.
+    let rt = Runtime::builder()
+        .threads(opts.threads)
+        .max_queued_bytes(opts.threads.max(1) * aslrt::RuntimeBuilder::QUEUED_BYTES_PER_WORKER)
+        .build()
+        .map_err(|e| e.to_string())?;
     if opts.wants("steps") {
         steps(&rt, event, event_name, opts)?;
     }

@@ -393,19 +393,14 @@ impl StateMachine {
         let start = now_us();
         let settle = json::helper(py, "aslrt._loop", "settle_threadsafe")?.unbind();
         let (loop_ref, fut_ref) = (event_loop.clone().unbind(), fut.clone().unbind());
-        let machine = &self.machine;
-        // Without the GIL: `submit` waits while the runtime's queue of executions not yet
-        // started is full, and the outcomes that empty it take the GIL to settle their futures.
-        let id = py.detach(|| {
-            rt.submit(machine, event, move |outcome: Outcome| {
-                let result = ExecutionResult::new(&outcome.as_execution(), start);
-                Python::attach(|py| {
-                    let done = Py::new(py, result).and_then(|r| settle.bind(py).call1((loop_ref, fut_ref, r)));
-                    if let Err(e) = done {
-                        e.write_unraisable(py, None);
-                    }
-                });
-            })
+        let id = rt.submit(&self.machine, event, move |outcome: Outcome| {
+            let result = ExecutionResult::new(&outcome.as_execution(), start);
+            Python::attach(|py| {
+                let done = Py::new(py, result).and_then(|r| settle.bind(py).call1((loop_ref, fut_ref, r)));
+                if let Err(e) = done {
+                    e.write_unraisable(py, None);
+                }
+            });
         });
         fut.call_method1("add_done_callback", (StopOnCancel { rt, id },))?;
         Ok(fut)

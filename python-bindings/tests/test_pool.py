@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import _thread
 import asyncio
-import os
 import threading
 import time
 import warnings
@@ -120,21 +119,6 @@ def test_execute_async() -> None:
         return [r.output for r in results]
 
     assert asyncio.run(main()) == [{"twice": 2 * n} for n in range(20)]
-
-
-def test_a_burst_of_execute_async_past_the_pools_queue_bound_completes() -> None:
-    # The pool queues at most 2 MiB per worker of executions not yet started; past that,
-    # execute_async waits for room with the GIL released, so the outcomes that make room can
-    # settle their futures (they take the GIL).
-    sm = aslrt.StateMachine(PASS)
-    pad = "x" * 65_536
-    n = 3 * (os.cpu_count() or 1) * 2**21 // len(pad) + 50
-
-    async def main() -> list[Any]:
-        results = await asyncio.gather(*(sm.execute_async({"n": i, "pad": pad}) for i in range(n)))
-        return [r.output["n"] for r in results]
-
-    assert asyncio.run(main()) == list(range(n))
 
 
 def test_cancelling_an_async_execution_stops_it() -> None:

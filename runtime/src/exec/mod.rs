@@ -125,8 +125,9 @@ struct Shared {
     admitted: AtomicUsize,
     max_in_flight: AtomicUsize,
     /// What executions admitted and not yet started hold: each one's event and
-    /// `QUEUED_OVERHEAD`. Submitters wait while it is at `max_queued`; a start that brings it
-    /// under half of that wakes them (see `Shared::dequeued`).
+    /// `QUEUED_OVERHEAD`. Submitters wait while it is at `max_queued` (`usize::MAX`: no
+    /// bound); a start that brings it under half of that wakes them (see `Shared::dequeued`),
+    /// and they look again every 50 ms.
     queued: AtomicUsize,
     max_queued: usize,
     /// Submitters blocked in `wait_for_room`, for either bound.
@@ -190,7 +191,7 @@ impl Shared {
     /// fill it by half at a time rather than one execution per wake-up.
     pub(super) fn dequeued(&self, bytes: usize) {
         let before = self.queued.fetch_sub(bytes, Ordering::SeqCst);
-        let low = self.max_queued / 2;
+        let low = (self.max_queued / 2).max(1);
         if before >= low && before - bytes < low && self.waiting.load(Ordering::SeqCst) > 0 {
             let _guard = self.room_lock.lock();
             self.room.notify_all();
@@ -231,8 +232,8 @@ thread_local! {
     static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// How to start a [`Runtime`]: workers, where handlers' futures and timers run, and the bound
-/// on executions in flight. From [`Runtime::builder`].
+/// How to start a [`Runtime`]: workers, where handlers' futures and timers run, and the bounds
+/// on executions in flight and on the bytes queued for a first run. From [`Runtime::builder`].
 ///
 /// ```
 /// use aslrt::Runtime;
@@ -287,19 +288,25 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The default of [`RuntimeBuilder::max_queued_bytes`] is this for each worker: 2 MiB,
-    /// a few milliseconds of work for a worker even with events of a kilobyte.
+    /// A bound for [`RuntimeBuilder::max_queued_bytes`] that suits most hosts, for each worker:
+    /// 2 MiB, a few milliseconds of work for a worker even with events of a kilobyte.
     pub const QUEUED_BYTES_PER_WORKER: usize = 2 << 20;
 
     /// At most about `bytes` held by executions submitted with [`Runtime::execute_async`] and
-    /// [`Runtime::submit`] and not yet started: each counts its event's length and 512 bytes.
-    /// At the bound, submitters block as they do at [`RuntimeBuilder::max_in_flight`] (the
-    /// `try_` forms refuse with [`ErrorKind::Busy`]) until workers have started half of what is
-    /// queued. So a burst of submissions larger than the workers can start at once waits in
-    /// the caller rather than in memory: an execution that started may pack itself, or finish
-    /// and free its event, while the rest of the burst waits. An event larger than the bound
-    /// is admitted when the queue is under it. Default: [`RuntimeBuilder::QUEUED_BYTES_PER_WORKER`]
-    /// for each worker; `usize::MAX`: no bound.
+    /// [`Runtime::submit`] and not yet started: each counts its event's length and 512 bytes
+    /// (default: no bound; [`RuntimeBuilder::QUEUED_BYTES_PER_WORKER`] times the workers suits
+    /// most hosts). At the bound, submitters block as they do at
+    /// [`RuntimeBuilder::max_in_flight`] (the `try_` forms refuse with [`ErrorKind::Busy`]) until
+    /// the queue is under it again: a start that brings it under half the bound wakes them, and
+    /// they look again every 50 ms. Workers and tokio threads are admitted past it, as at
+    /// `max_in_flight`. So a burst of submissions larger than the workers can start at once
+    /// waits in the caller rather than in memory: an execution that started may pack itself,
+    /// or finish and free its event, while the rest of the burst waits (100,000 executions of a
+    /// 1.2 KiB event in a 1 s Wait: 1.4 KB each with a bound of 4 MiB, 1.7 KB before the bound
+    /// existed). An event larger than the bound is admitted when the queue is under it.
+    ///
+    /// A submitter that blocks here must not hold what the executions' `done` callbacks (or
+    /// their handlers) need, or neither can go on: the GIL of a Python host, say.
     pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
         self.max_queued_bytes = Some(bytes.max(1));
         self
@@ -407,7 +414,7 @@ impl Runtime {
             admitted: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(b.max_in_flight.unwrap_or(usize::MAX)),
             queued: AtomicUsize::new(0),
-            max_queued: b.max_queued_bytes.unwrap_or(threads.saturating_mul(RuntimeBuilder::QUEUED_BYTES_PER_WORKER)),
+            max_queued: b.max_queued_bytes.unwrap_or(usize::MAX),
             waiting: AtomicUsize::new(0),
             room_lock: Mutex::new(()),
             room: Condvar::new(),
@@ -495,7 +502,8 @@ impl Runtime {
     /// it resumes on any worker when the timer fires or the future completes.
     ///
     /// With a bound on executions in flight ([`RuntimeBuilder::max_in_flight`]), it blocks
-    /// until one finishes. Called on a worker (from a handler) or on a thread of a tokio
+    /// until one finishes; with a bound on the bytes queued for a first run
+    /// ([`RuntimeBuilder::max_queued_bytes`]), until the queue is under it. Called on a worker (from a handler) or on a thread of a tokio
     /// runtime (from a handler's future, or async host code), it never blocks: the execution
     /// counts all the same. [`Runtime::try_execute_async`] refuses instead.
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
@@ -503,14 +511,14 @@ impl Runtime {
         Pending(self.start(machine, event, None))
     }
 
-    /// [`Runtime::execute_async`], or, with as many executions in flight as the bound allows,
+    /// [`Runtime::execute_async`], or, at either bound (executions in flight, bytes queued),
     /// an error of kind [`ErrorKind::Busy`] at once (the event is not run).
     pub fn try_execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Result<Pending, Error> {
         self.admit_now()?;
         Ok(Pending(self.start(machine, event, None)))
     }
 
-    /// [`Runtime::submit`], or, with as many executions in flight as the bound allows, an error
+    /// [`Runtime::submit`], or, at either bound (executions in flight, bytes queued), an error
     /// of kind [`ErrorKind::Busy`] at once (the event is not run, `done` is not called).
     pub fn try_submit(
         &self,
@@ -592,7 +600,8 @@ impl Runtime {
     /// # Ok::<(), aslrt::Error>(())
     /// ```
     ///
-    /// With a bound on executions in flight it blocks as [`Runtime::execute_async`] does;
+    /// With a bound on executions in flight or on the bytes queued, it blocks as
+    /// [`Runtime::execute_async`] does;
     /// [`Runtime::try_submit`] refuses instead.
     pub fn submit(&self, machine: &StateMachine, event: Vec<u8>, done: impl FnOnce(Outcome) + Send + 'static) -> u64 {
         self.wait_for_room();

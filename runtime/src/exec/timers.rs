@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 pub(super) struct Timers {
     heap: Mutex<Heap>,
-    /// Woken when an entry comes first, and to stop.
+    /// Woken for an entry due before the thread's next wake-up (`Heap::wake_at`), and to stop.
     changed: Condvar,
     /// Deadlines are nanoseconds since this instant.
     epoch: Instant,
