@@ -30,6 +30,8 @@ pub struct Options {
     /// The parts to run (see [`PARTS`]). One alone per process gives the cleanest memory
     /// figure: the allocator keeps what earlier parts freed.
     pub parts: Vec<String>,
+    /// The runtime's `max_queued_bytes` (`usize::MAX`: no bound).
+    pub max_queued_bytes: usize,
 }
 
 /// Every part of the suite, in the order they run.
@@ -245,11 +247,11 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
     if opts.wants("glue") {
         glue(event, opts)?;
     }
-    // A burst of submissions waits in the submitter, not in memory, as a host that submits in
-    // bursts would configure it.
+    // By default a burst of submissions waits in the submitter, not in memory, as a host that
+    // submits in bursts would configure it.
     let rt = Runtime::builder()
         .threads(opts.threads)
-        .max_queued_bytes(opts.threads.max(1) * aslrt::RuntimeBuilder::QUEUED_BYTES_PER_WORKER)
+        .max_queued_bytes(opts.max_queued_bytes)
         .build()
         .map_err(|e| e.to_string())?;
     if opts.wants("steps") {
@@ -258,8 +260,19 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
     concurrency_parts(&rt, event, opts)?;
     if let Some(peak) = status_bytes("VmHWM") {
         match opts.json {
-            true => outln!("{}", serde_json::json!({"suite": "async", "peak_rss_bytes": peak})),
-            false => outln!("peak RSS of this process: {:.0} MB", peak as f64 / (1024.0 * 1024.0)),
+            true => outln!(
+                "{}",
+                serde_json::json!({"suite": "async", "peak_rss_bytes": peak,
+                    "max_queued_bytes": (opts.max_queued_bytes != usize::MAX).then_some(opts.max_queued_bytes)})
+            ),
+            false => outln!(
+                "peak RSS of this process: {:.0} MiB (max_queued_bytes: {})",
+                peak as f64 / (1024.0 * 1024.0),
+                match opts.max_queued_bytes {
+                    usize::MAX => "none".to_owned(),
+                    n => n.to_string(),
+                }
+            ),
         }
     }
     Ok(true)

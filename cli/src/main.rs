@@ -143,6 +143,11 @@ enum Command {
         /// a process that has run nothing else gives the cleanest start-up and memory figures.
         #[arg(long)]
         async_only: bool,
+        /// The suspension suite's runtime waits in the submitter while executions not yet
+        /// started hold this many bytes (`RuntimeBuilder::max_queued_bytes`; default 2 MiB
+        /// per worker; 0: no bound, the whole burst queued).
+        #[arg(long)]
+        max_queued_bytes: Option<usize>,
     },
     /// Run one execution per input line (NDJSON) and write one result line per input line:
     /// {"line":N,"status":…,"output":…} or {"line":N,"status":"FAILED","error":…,"cause":…}.
@@ -234,6 +239,7 @@ fn main() -> ExitCode {
             in_flight,
             async_parts,
             async_only,
+            max_queued_bytes,
         } => {
             let threads = threads.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, |n| n.get()).min(aslrt::Runtime::MAX_THREADS)
@@ -247,7 +253,18 @@ fn main() -> ExitCode {
                     bench_async::run(
                         &event,
                         &name,
-                        &bench_async::Options { threads, seconds, in_flight, json, parts: async_parts },
+                        &bench_async::Options {
+                            threads,
+                            seconds,
+                            in_flight,
+                            json,
+                            parts: async_parts,
+                            max_queued_bytes: match max_queued_bytes {
+                                None => threads.max(1) * aslrt::RuntimeBuilder::QUEUED_BYTES_PER_WORKER,
+                                Some(0) => usize::MAX,
+                                Some(n) => n,
+                            },
+                        },
                     )
                 }),
                 (ok, _) => ok,

@@ -216,6 +216,13 @@ fn bench_async_only_runs_the_suspension_suite_alone() {
         assert!((1.0..10.0).contains(&first), "a 1 s wait ends after 1 s: {row}");
         assert!(row["bytes_per_suspended"].as_f64().is_some(), "{row}");
     }
+    // The runtime's queue bound: 2 MiB per worker unless given; 0 is none.
+    let peak = |rows: &[serde_json::Value]| rows.iter().find(|r| r["suite"] == "async").cloned().unwrap();
+    assert_eq!(peak(&rows)["max_queued_bytes"], 4 << 20, "{out}");
+    let (out, code) = stdout(aslrt().args(args).args(["--async-parts", "wait", "--max-queued-bytes", "0"]));
+    assert_eq!(code, 0, "{out}");
+    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(peak(&rows)["max_queued_bytes"], serde_json::Value::Null, "{out}");
 }
 
 /// Every command's help says what its arguments are, which are required, the handler forms

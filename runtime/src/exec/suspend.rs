@@ -55,6 +55,17 @@ struct State {
     holds_pending: bool,
 }
 
+/// Where the timer of an execution's time limit stands.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// Not set: the execution has not waited for a handler yet.
+    NotSet,
+    /// Set, under this key.
+    Set(super::timers::Key),
+    /// It has fired: a handler wait that begins now times out at once.
+    Fired,
+}
+
 enum Delivery {
     /// [`super::Runtime::submit`]'s callback, until it is called.
     Call(Option<Done>),
@@ -67,9 +78,8 @@ struct Inbox {
     /// The handlers' futures in flight: dropped when the execution ends first.
     handlers: Vec<Arc<HandlerWait>>,
     /// The timer of the execution's time limit, set at its first handler wait (once, not per
-    /// wait: most waits end long before it) and removed when the execution ends. `Some(None)`:
-    /// it has fired.
-    deadline: Option<Option<super::timers::Key>>,
+    /// wait: most waits end long before it) and removed when the execution ends.
+    limit: Limit,
     /// A run is queued: a wait that ends meanwhile needs no other.
     queued: bool,
     /// The outcome is delivered: a wait that ends later changes nothing.
@@ -120,7 +130,7 @@ impl Resumable {
             inbox: Mutex::new(Inbox {
                 resolved: Vec::new(),
                 handlers: Vec::new(),
-                deadline: None,
+                limit: Limit::NotSet,
                 queued: true,
                 finished: false,
                 running: false,
@@ -312,10 +322,10 @@ impl Resumable {
                         let (limit, times_out_the_task) = match (timeout, left) {
                             (Some(t), l) if l.is_none_or(|l| t < l) => (Some(t), true),
                             (_, l) => {
-                                match (l, inbox.deadline) {
-                                    (Some(l), None) => deadline_timer = Some(l),
+                                match (l, inbox.limit) {
+                                    (Some(l), Limit::NotSet) => deadline_timer = Some(l),
                                     // Fired already (a wait that began as it did): at once.
-                                    (Some(_), Some(None)) => deadline_timer = Some(0),
+                                    (Some(_), Limit::Fired) => deadline_timer = Some(0),
                                     _ => {}
                                 }
                                 (None, false)
@@ -350,7 +360,7 @@ impl Resumable {
                 Some(key) if inbox.finished => self.shared.timers.cancel(key),
                 // Unless a time limit has fired already (this one, or one before it for a wait
                 // that began as it did): a timer that has fired needs no removing.
-                Some(key) if inbox.deadline.is_none() => inbox.deadline = Some(Some(key)),
+                Some(key) if matches!(inbox.limit, Limit::NotSet) => inbox.limit = Limit::Set(key),
                 _ => {}
             }
         }
@@ -397,7 +407,7 @@ impl Resumable {
     pub(super) fn deadline_passed(&self) {
         let handlers = {
             let mut inbox = lock(&self.inbox);
-            inbox.deadline = Some(None);
+            inbox.limit = Limit::Fired;
             inbox.handlers.clone()
         };
         for wait in handlers {
@@ -406,14 +416,14 @@ impl Resumable {
     }
 
     fn finish(&self, st: &mut State, outcome: Outcome) {
-        let (handlers, deadline) = {
+        let (handlers, limit) = {
             let mut inbox = lock(&self.inbox);
             inbox.finished = true;
             inbox.resolved = Vec::new();
             inbox.restate(&self.shared);
-            (std::mem::take(&mut inbox.handlers), inbox.deadline.take().flatten())
+            (std::mem::take(&mut inbox.handlers), std::mem::replace(&mut inbox.limit, Limit::NotSet))
         };
-        if let Some(key) = deadline {
+        if let Limit::Set(key) = limit {
             self.shared.timers.cancel(key);
         }
         // Handlers' futures the execution no longer waits for (a cancellation, a branch's
