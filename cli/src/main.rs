@@ -260,7 +260,7 @@ fn main() -> ExitCode {
                             json,
                             parts: async_parts,
                             max_queued_bytes: match max_queued_bytes {
-                                None => threads.max(1) * aslrt::RuntimeBuilder::QUEUED_BYTES_PER_WORKER,
+                                None => threads.max(1).saturating_mul(aslrt::RuntimeBuilder::QUEUED_BYTES_PER_WORKER),
                                 Some(0) => usize::MAX,
                                 Some(n) => n,
                             },

@@ -848,6 +848,33 @@ fn max_queued_bytes_holds_a_burst_in_the_submitter() {
     }
 }
 
+/// Issue #18: with no `max_queued_bytes` (the default), nothing is refused or held for the
+/// bytes queued: 64 MiB of events queued behind a busy worker are all admitted at once.
+#[test]
+fn without_a_queue_bound_a_burst_is_never_refused() {
+    use aslrt::TextFn;
+    let (release, gate) = mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
+    let machine = StateMachine::builder()
+        .handler(
+            "arn:aws:states:::aslrt:block",
+            TextFn(move |input: &str| {
+                let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(20));
+                Ok::<_, TaskError>(input.to_owned())
+            }),
+        )
+        .compile(&task("arn:aws:states:::aslrt:block"))
+        .unwrap();
+    let rt = Runtime::new(1);
+    let event = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1 << 20)).into_bytes();
+    let ids: Vec<u64> =
+        (0..64).map(|_| rt.try_submit(&machine, event.clone(), |_| {}).expect("no bound: never busy")).collect();
+    assert_eq!(ids.len(), 64);
+    for _ in 0..64 {
+        release.send(()).unwrap();
+    }
+}
+
 /// Issue #18: handlers' futures run on the host's tokio runtime when it passes its handle.
 #[test]
 fn handlers_run_on_the_hosts_tokio_runtime() {

@@ -361,8 +361,8 @@ impl Runtime {
         Runtime::builder().threads(threads).build()
     }
 
-    /// A [`RuntimeBuilder`]: workers, where handlers' futures run, the bound on executions
-    /// in flight.
+    /// A [`RuntimeBuilder`]: workers, where handlers' futures run, the bounds on executions
+    /// in flight and on the bytes queued for a first run.
     pub fn builder() -> RuntimeBuilder {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS);
         RuntimeBuilder {
@@ -503,9 +503,9 @@ impl Runtime {
     ///
     /// With a bound on executions in flight ([`RuntimeBuilder::max_in_flight`]), it blocks
     /// until one finishes; with a bound on the bytes queued for a first run
-    /// ([`RuntimeBuilder::max_queued_bytes`]), until the queue is under it. Called on a worker (from a handler) or on a thread of a tokio
-    /// runtime (from a handler's future, or async host code), it never blocks: the execution
-    /// counts all the same. [`Runtime::try_execute_async`] refuses instead.
+    /// ([`RuntimeBuilder::max_queued_bytes`]), until the queue is under it. Called on a worker
+    /// (from a handler) or on a thread of a tokio runtime (from a handler's future, or async
+    /// host code), it never blocks: the execution counts all the same. [`Runtime::try_execute_async`] refuses instead.
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
         self.wait_for_room();
         Pending(self.start(machine, event, None))
@@ -610,7 +610,11 @@ impl Runtime {
 
     /// Starts an admitted execution.
     fn start(&self, machine: &StateMachine, event: Vec<u8>, done: Option<Done>) -> Arc<Resumable> {
-        let queued = event.len().saturating_add(QUEUED_OVERHEAD);
+        // Counted only under a bound: with none, the queue's counter is not touched.
+        let queued = match self.shared.max_queued {
+            usize::MAX => 0,
+            _ => event.len().saturating_add(QUEUED_OVERHEAD),
+        };
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let run = Resumable::new(id, machine.clone(), event, Arc::clone(&self.shared), done);
         if self.threads.is_empty() {
@@ -620,7 +624,9 @@ impl Runtime {
             return run;
         }
         self.shared.executions.insert(id, Arc::clone(&run));
-        self.shared.queued.fetch_add(queued, Ordering::SeqCst);
+        if queued > 0 {
+            self.shared.queued.fetch_add(queued, Ordering::SeqCst);
+        }
         self.shared.submit(run.first_job(queued));
         run
     }

@@ -58,7 +58,8 @@ struct State {
 /// Where the timer of an execution's time limit stands.
 #[derive(Clone, Copy)]
 enum Limit {
-    /// Not set: the execution has not waited for a handler yet.
+    /// No timer: the execution has not waited for a handler yet, has no time limit, or only
+    /// waited on handlers whose TimeoutSeconds came first; or it has ended.
     NotSet,
     /// Set, under this key.
     Set(super::timers::Key),
@@ -150,7 +151,8 @@ impl Resumable {
     }
 
     /// The execution's first run, charged `queued` bytes in the runtime's queue of executions
-    /// not yet started (`Shared::queued`) until it begins, or until the job is dropped unrun.
+    /// not yet started (`Shared::queued`) until it begins, or until the job is dropped unrun
+    /// (0 when the runtime has no bound on the queue).
     pub fn first_job(self: &Arc<Self>, queued: usize) -> Job {
         struct First {
             run: Arc<Resumable>,
@@ -165,7 +167,9 @@ impl Resumable {
         }
         let mut first = First { run: Arc::clone(self), queued };
         Box::new(move |scratch, metrics, run| {
-            first.run.shared.dequeued(std::mem::take(&mut first.queued));
+            if first.queued > 0 {
+                first.run.shared.dequeued(std::mem::take(&mut first.queued));
+            }
             first.run.step(scratch, metrics, run);
         })
     }
