@@ -30,8 +30,8 @@ pub struct Options {
     /// The parts to run (see [`PARTS`]). One alone per process gives the cleanest memory
     /// figure: the allocator keeps what earlier parts freed.
     pub parts: Vec<String>,
-    /// The runtime's `max_queued_bytes` (`usize::MAX`: no bound).
-    pub max_queued_bytes: usize,
+    /// The runtime's `max_queued_bytes` (`None`: no bound).
+    pub max_queued_bytes: Option<usize>,
 }
 
 /// Every part of the suite, in the order they run.
@@ -249,11 +249,11 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
     }
     // By default a burst of submissions waits in the submitter, not in memory, as a host that
     // submits in bursts would configure it.
-    let rt = Runtime::builder()
-        .threads(opts.threads)
-        .max_queued_bytes(opts.max_queued_bytes)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let mut builder = Runtime::builder().threads(opts.threads);
+    if let Some(bytes) = opts.max_queued_bytes {
+        builder = builder.max_queued_bytes(bytes);
+    }
+    let rt = builder.build().map_err(|e| e.to_string())?;
     if opts.wants("steps") {
         steps(&rt, event, event_name, opts)?;
     }
@@ -263,15 +263,12 @@ pub fn run(event: &[u8], event_name: &str, opts: &Options) -> Result<bool, Strin
             true => outln!(
                 "{}",
                 serde_json::json!({"suite": "async", "peak_rss_bytes": peak,
-                    "max_queued_bytes": (opts.max_queued_bytes != usize::MAX).then_some(opts.max_queued_bytes)})
+                    "max_queued_bytes": opts.max_queued_bytes})
             ),
             false => outln!(
                 "peak RSS of this process: {:.0} MiB (max_queued_bytes: {})",
                 peak as f64 / (1024.0 * 1024.0),
-                match opts.max_queued_bytes {
-                    usize::MAX => "none".to_owned(),
-                    n => n.to_string(),
-                }
+                opts.max_queued_bytes.map_or("none".to_owned(), |n| n.to_string())
             ),
         }
     }

@@ -260,9 +260,11 @@ fn main() -> ExitCode {
                             json,
                             parts: async_parts,
                             max_queued_bytes: match max_queued_bytes {
-                                None => threads.max(1).saturating_mul(aslrt::RuntimeBuilder::QUEUED_BYTES_PER_WORKER),
-                                Some(0) => usize::MAX,
-                                Some(n) => n,
+                                None => {
+                                    Some(threads.max(1).saturating_mul(aslrt::RuntimeBuilder::QUEUED_BYTES_PER_WORKER))
+                                }
+                                Some(0) => None,
+                                Some(n) => Some(n),
                             },
                         },
                     )

@@ -505,7 +505,8 @@ impl Runtime {
     /// until one finishes; with a bound on the bytes queued for a first run
     /// ([`RuntimeBuilder::max_queued_bytes`]), until the queue is under it. Called on a worker
     /// (from a handler) or on a thread of a tokio runtime (from a handler's future, or async
-    /// host code), it never blocks: the execution counts all the same. [`Runtime::try_execute_async`] refuses instead.
+    /// host code), it never blocks: the execution counts all the same.
+    /// [`Runtime::try_execute_async`] refuses instead.
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
         self.wait_for_room();
         Pending(self.start(machine, event, None))
@@ -601,8 +602,7 @@ impl Runtime {
     /// ```
     ///
     /// With a bound on executions in flight or on the bytes queued, it blocks as
-    /// [`Runtime::execute_async`] does;
-    /// [`Runtime::try_submit`] refuses instead.
+    /// [`Runtime::execute_async`] does; [`Runtime::try_submit`] refuses instead.
     pub fn submit(&self, machine: &StateMachine, event: Vec<u8>, done: impl FnOnce(Outcome) + Send + 'static) -> u64 {
         self.wait_for_room();
         self.start(machine, event, Some(Box::new(done))).id

@@ -158,18 +158,22 @@ impl Resumable {
             run: Arc<Resumable>,
             queued: usize,
         }
+        impl First {
+            /// Takes the charge out of the queue, once.
+            fn release(&mut self) {
+                if self.queued > 0 {
+                    self.run.shared.dequeued(std::mem::take(&mut self.queued));
+                }
+            }
+        }
         impl Drop for First {
             fn drop(&mut self) {
-                if self.queued > 0 {
-                    self.run.shared.dequeued(self.queued);
-                }
+                self.release();
             }
         }
         let mut first = First { run: Arc::clone(self), queued };
         Box::new(move |scratch, metrics, run| {
-            if first.queued > 0 {
-                first.run.shared.dequeued(std::mem::take(&mut first.queued));
-            }
+            first.release();
             first.run.step(scratch, metrics, run);
         })
     }
@@ -516,7 +520,7 @@ impl Resumable {
 /// The journal and event of an execution that waits long, in one block compressed with zstd
 /// (level 1: about 5 µs to pack and 2 µs to read back for a 1.2 KiB event, which a wait of
 /// 100 ms or more dwarfs): `[1 if compressed][u32 length unpacked][bytes]`. The w2 event
-/// (1,169 bytes) and its journal take 768 bytes so, beside 1,280 and a journal of 300.
+/// (1,169 bytes) and its journal take about 800 bytes so, beside 1,280 and a journal of 300.
 /// `None` if the journal cannot be packed (the execution then waits as it is).
 fn pack(journal: &Journal, event: &[u8]) -> Option<Vec<u8>> {
     thread_local! {

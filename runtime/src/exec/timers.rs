@@ -1,7 +1,7 @@
 //! The runtime's timers: every Wait and retry back-off of suspended executions, and the time
 //! limit of every handler they wait for, in one heap served by one thread (`aslrt-timers`).
 //!
-//! A waiting execution costs an entry of a B-tree (about 50 bytes) here, not a task and timer of
+//! A waiting execution costs an entry of a B-tree (about 80 bytes) here, not a task and timer of
 //! the handlers' tokio runtime (512 bytes each). When an entry falls due, the thread resolves
 //! the wait (or fails the handler's Task with `States.Timeout`) and queues the execution's
 //! next run. A handler that answers first removes its entry. A cancelled execution's Wait is
