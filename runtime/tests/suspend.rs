@@ -257,6 +257,51 @@ fn waits_end_in_deadline_order_each_after_its_time() {
     assert_eq!(rt.in_flight(), 0);
 }
 
+/// A handler's future that wakes itself each time it is polled (it yields until another
+/// execution sets a flag) does not keep a lone worker to itself: the execution queued behind
+/// it still runs, and both finish.
+#[test]
+fn a_future_that_keeps_waking_itself_does_not_hold_the_worker() {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (seen, set) = (Arc::clone(&flag), Arc::clone(&flag));
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:spin",
+            AsyncFn(move |input: Value, _: TaskInfo| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    while !seen.load(Ordering::SeqCst) {
+                        tokio::task::yield_now().await;
+                    }
+                    Ok(input)
+                }
+            }),
+        )
+        .handler(
+            "arn:aws:states:::local:set",
+            JsonFn(move |input| {
+                set.store(true, Ordering::SeqCst);
+                Ok(input)
+            }),
+        )
+        .compile(
+            &json!({"StartAt": "Which", "States": {
+                "Which": {"Type": "Choice", "Choices": [{"Variable": "$.set", "BooleanEquals": true, "Next": "Set"}],
+                    "Default": "Spin"},
+                "Spin": {"Type": "Task", "Resource": "arn:aws:states:::local:spin", "End": true},
+                "Set": {"Type": "Task", "Resource": "arn:aws:states:::local:set", "End": true}}})
+            .to_string(),
+        )
+        .unwrap();
+    // Not dropped if the test fails: its worker would never stop.
+    let rt = std::mem::ManuallyDrop::new(Runtime::new(1));
+    let spinning = rt.execute_async(&machine, br#"{"set":false}"#.to_vec());
+    let setting = rt.execute_async(&machine, br#"{"set":true}"#.to_vec());
+    assert_eq!(within(10, setting).status, Status::Succeeded);
+    assert_eq!(within(10, spinning).status, Status::Succeeded);
+    std::mem::ManuallyDrop::into_inner(rt).shutdown();
+}
+
 /// A timer due before the one the timer thread sleeps until wakes it: a 1 s Wait submitted
 /// after a 30 s one ends after about 1 s, not with the other.
 #[test]
@@ -423,6 +468,50 @@ fn the_execution_time_limit_ends_a_suspended_execution() {
         assert_eq!((out.status, out.error.as_deref()), (Status::TimedOut, Some("States.Timeout")), "{out:?}");
     }
     assert_eq!(rt.metrics().snapshot().executions_timed_out, 2);
+    rt.shutdown();
+}
+
+/// An execution's time limit is put among the timers only if it is still waiting a moment
+/// after its first handler wait (most end long before): the ones that hang among many that
+/// end at once still time out, not before their limit, and the ones that ended are not held.
+#[test]
+fn time_limits_fire_among_executions_that_ended_before_them() {
+    let definition = |resource: &str| {
+        json!({"TimeoutSeconds": 1, "StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": true}}})
+            .to_string()
+    };
+    let quick = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:quick",
+            AsyncFn(|input: Value, _: TaskInfo| async move {
+                tokio::task::yield_now().await;
+                Ok(input)
+            }),
+        )
+        .compile(&definition("arn:aws:states:::local:quick"))
+        .unwrap();
+    let hanging = with_hang(serde_json::from_str(&definition("arn:aws:states:::local:hang")).unwrap());
+    let rt = Runtime::new(2);
+    let t0 = std::time::Instant::now();
+    let mut runs = Vec::new();
+    for i in 0..3_000 {
+        let machine = if i % 1_000 == 500 { &hanging } else { &quick };
+        runs.push((std::ptr::eq(machine, &hanging), rt.execute_async(machine, b"{}".to_vec())));
+    }
+    let mut timed_out = 0;
+    for (hangs, run) in runs {
+        let out = within(20, run);
+        match hangs {
+            true => {
+                assert_eq!((out.status, out.error.as_deref()), (Status::TimedOut, Some("States.Timeout")), "{out:?}");
+                timed_out += 1;
+            }
+            false => assert_eq!(out.status, Status::Succeeded, "{out:?}"),
+        }
+    }
+    assert_eq!(timed_out, 3);
+    assert!(t0.elapsed() >= Duration::from_secs(1), "timed out early, after {:?}", t0.elapsed());
+    assert_eq!(rt.in_flight(), 0);
     rt.shutdown();
 }
 

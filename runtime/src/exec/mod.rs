@@ -7,7 +7,9 @@
 //! begin as soon as handlers answer, not after every queued first run), then looks for work in
 //! its own queue, then takes a batch from the injector, then steals from the others
 //! (crossbeam-deque's `find_task`), and parks when it finds none; submitting work unparks one
-//! sleeper.
+//! sleeper. A run resumed by a job of the worker itself (a handler that answered as the
+//! worker polled it) goes first, to a slot only that worker takes (`NEXT`), a few times in a
+//! row at most.
 //!
 //! Work comes in chunks: a batch or a stream is cut into jobs of several events, so that there
 //! is one queue operation and one allocation per chunk, not per execution.
@@ -105,7 +107,9 @@ struct Shared {
     metrics: Metrics,
     /// Executions started with `execute_async` and not finished, by id: any thread can stop
     /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`.
-    executions: DashMap<u64, Arc<Resumable>>,
+    /// Hashed with foldhash, not dashmap's default SipHash: the ids are the runtime's own
+    /// sequence, nothing a caller chooses, and SipHash took a fifth of an insert and remove.
+    executions: DashMap<u64, Arc<Resumable>, foldhash::fast::RandomState>,
     /// The Waits and back-offs of suspended executions, and handlers' time limits, served by
     /// the `aslrt-timers` thread.
     timers: timers::Timers,
@@ -198,11 +202,24 @@ impl Shared {
         }
     }
 
-    /// Queues the next run of an execution whose wait has ended, ahead of first runs.
+    /// Queues the next run of an execution whose wait has ended, ahead of first runs. On one
+    /// of this pool's workers (a handler's future that answered as the worker polled it), the
+    /// run goes to that worker's `NEXT` slot, to run there next while what the execution
+    /// touched is in that core's caches; the job it displaces goes to the `resumed` injector.
     fn resume(&self, job: Job) {
         self.pending.fetch_add(1, Ordering::AcqRel);
-        self.resumed.push(job);
-        self.wake_one();
+        let me = std::ptr::from_ref(self) as usize;
+        let job = NEXT.with(|next| {
+            let mut next = next.borrow_mut();
+            match next.0 == me {
+                true => next.1.replace(job),
+                false => Some(job),
+            }
+        });
+        if let Some(job) = job {
+            self.resumed.push(job);
+            self.wake_one();
+        }
     }
 }
 
@@ -230,6 +247,19 @@ pub struct Runtime {
 thread_local! {
     /// Set on a `Runtime`'s workers: a submission from a handler there never blocks.
     static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// On a worker: the address of the `Shared` it serves, and the job it runs next, a run
+    /// that one of its own jobs resumed (see `Shared::resume`). Only that worker takes it, at
+    /// most `NEXT_IN_A_ROW` times in a row before it looks at the queues.
+    static NEXT: std::cell::RefCell<(usize, Option<Job>)> = const { std::cell::RefCell::new((0, None)) };
+}
+
+/// How many jobs in a row a worker takes from its `NEXT` slot before it looks at the queues
+/// first: a future that wakes itself each time it is polled must not keep the worker from
+/// the rest (with one worker, from the execution it waits for).
+const NEXT_IN_A_ROW: u32 = 3;
+
+fn take_next() -> Option<Job> {
+    NEXT.with(|next| next.borrow_mut().1.take())
 }
 
 /// How to start a [`Runtime`]: workers, where handlers' futures and timers run, and the bounds
@@ -408,7 +438,7 @@ impl Runtime {
             wake: Condvar::new(),
             idle: crossbeam_utils::CachePadded::new(AtomicUsize::new(0)),
             metrics: Metrics::new(threads),
-            executions: DashMap::new(),
+            executions: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             stuck_on_handlers: AtomicUsize::new(0),
             next_id: std::sync::atomic::AtomicU64::new(1),
             admitted: AtomicUsize::new(0),
@@ -430,7 +460,12 @@ impl Runtime {
         let timer_thread = std::thread::Builder::new().name("aslrt-timers".into()).spawn(move || {
             // A handler's future that times out is dropped here, in the handlers' runtime.
             crate::handler::set_context(Some(context));
-            shared.timers.run();
+            shared.timers.run(&|at, id| {
+                let exec = shared.executions.get(&id).map(|e| Arc::clone(e.value()));
+                if let Some(exec) = exec {
+                    exec.arm_limit(at);
+                }
+            });
         });
         runtime.timer_thread =
             Some(timer_thread.map_err(|e| Error::new(ErrorKind::Start(format!("starting the timer thread: {e}"))))?);
@@ -1012,6 +1047,7 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
     // tokio runtime that awaits them if they are not ready at once.
     crate::handler::set_context(Some(handlers));
     ON_WORKER.set(true);
+    NEXT.with(|next| next.borrow_mut().0 = Arc::as_ptr(&shared) as usize);
     let helpers: Arc<dyn Helpers> = Arc::clone(&shared) as Arc<dyn Helpers>;
     let fresh = || {
         let mut scratch = Scratch::new();
@@ -1021,8 +1057,23 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
     let mut scratch = fresh();
     let shared = &*shared;
     let metrics = shared.metrics.shard(index + 1);
+    let mut in_a_row = 0;
     loop {
-        match find_task(&local, shared) {
+        let next = match in_a_row < NEXT_IN_A_ROW {
+            true => take_next(),
+            false => None,
+        };
+        let job = match next {
+            Some(job) => {
+                in_a_row += 1;
+                Some(job)
+            }
+            None => {
+                in_a_row = 0;
+                find_task(&local, shared).or_else(take_next)
+            }
+        };
+        match job {
             Some(job) => {
                 let run = !shared.abort.load(Ordering::Acquire);
                 // A panicking job (a bug) must not take the worker down with it.

@@ -7,11 +7,12 @@
 //! host's tokio runtime, if it gave one), with its time limit (TimeoutSeconds, or what is left
 //! of the execution's) among the timers. The outcome is left in the execution's inbox, and the
 //! execution is put back on the pool's `resumed` injector, where any worker picks it up, before
-//! any first run, and runs it again, unpacking it first if it packed itself (`pack`) while
+//! any first run (or, when the answer came as a worker polled the future, in that worker's
+//! slot for its next job), and runs it again, unpacking it first if it packed itself (`pack`) while
 //! waiting on long timers. A cancellation or `shutdown_now` queues a run at once, which ends
 //! the execution ABORTED and drops the handlers' futures it no longer waits for.
 
-use super::timers::Fire;
+use super::timers::{Fire, Timers};
 use super::{Done, Job, Shared};
 use crate::common::Status;
 use crate::handler::Waiting;
@@ -63,6 +64,9 @@ enum Limit {
     NotSet,
     /// Set, under this key.
     Set(super::timers::Key),
+    /// Set far away: in the timers' list, which puts it in the map if the execution is still
+    /// in flight at the next sweep (`arm_limit`).
+    Deferred,
     /// It has fired: a handler wait that begins now times out at once.
     Fired,
 }
@@ -309,6 +313,7 @@ impl Resumable {
         let mut pack = self.shared.pack_after.is_some() && !waits.is_empty() && waits.iter().all(|(_, s)| long(s));
         let mut sleeps = Vec::new();
         let mut deadline_timer = None;
+        let mut deferred = None;
         {
             let mut inbox = lock(&self.inbox);
             // Nothing else in flight that may end soon: a handler, or a shorter timer.
@@ -331,6 +336,12 @@ impl Resumable {
                             (Some(t), l) if l.is_none_or(|l| t < l) => (Some(t), true),
                             (_, l) => {
                                 match (l, inbox.limit) {
+                                    // Marked before it is in the list, which the sweep
+                                    // may read at once.
+                                    (Some(l), Limit::NotSet) if Timers::defers(l) => {
+                                        inbox.limit = Limit::Deferred;
+                                        deferred = Some(l);
+                                    }
                                     (Some(l), Limit::NotSet) => deadline_timer = Some(l),
                                     // Fired already (a wait that began as it did): at once.
                                     (Some(_), Limit::Fired) => deadline_timer = Some(0),
@@ -360,6 +371,12 @@ impl Resumable {
         // short at once, which takes it.
         for (millis, site) in sleeps {
             self.shared.timers.add(millis, Fire::Sleep(Arc::clone(self), site));
+        }
+        if let Some(ms) = deferred {
+            if !self.shared.timers.defer_limit(ms, self.id) {
+                // Stopped: cut short, as any timer added now.
+                deadline_timer = Some(ms);
+            }
         }
         if let Some(ms) = deadline_timer {
             let key = self.shared.timers.add(ms, Fire::Deadline(Arc::clone(self)));
@@ -408,6 +425,19 @@ impl Resumable {
             self.shared.resume(self.job());
         }
         inbox.restate(&self.shared);
+    }
+
+    /// The sweep of deferred time limits found the execution in flight: its limit goes into
+    /// the timers' map, at the deadline it was given (`at`), unless it has ended meanwhile.
+    pub(super) fn arm_limit(self: Arc<Self>, at: u64) {
+        let mut inbox = lock(&self.inbox);
+        if inbox.finished || !matches!(inbox.limit, Limit::Deferred) {
+            return;
+        }
+        // The timers' lock is taken under the inbox's: nothing takes them the other way round.
+        if let Some(key) = self.shared.timers.insert_at(at, Fire::Deadline(Arc::clone(&self))) {
+            inbox.limit = Limit::Set(key);
+        }
     }
 
     /// The execution's time limit passed while it waited for handlers: each wait ends as
@@ -597,7 +627,7 @@ fn internal_error(what: &str) -> crate::machine::Outcome {
 ///
 /// With the runtime's own tokio runtime, it is polled on the workers, in the handlers' tokio
 /// context, each time it is woken: its waker queues the poll as a job on the pool's `resumed`
-/// injector. No tokio task is spawned for it, so a waiting handler costs its own future and
+/// injector (or, woken on a worker of the pool, in that worker's slot). No tokio task is spawned for it, so a waiting handler costs its own future and
 /// this; the tokio threads drive IO and timers, and run what handlers spawn. With the host's
 /// runtime ([`super::RuntimeBuilder::handler_runtime`]), a task there polls it ([`OnHost`]).
 /// Either way, whoever takes the future out (its answer, its time limit, the execution's end)

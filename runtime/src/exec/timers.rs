@@ -8,6 +8,13 @@
 //! not looked for here: the execution is run at once and ends ABORTED, and the entry, when it
 //! falls due, finds it finished (holding until then what is left of it, without its event and
 //! journal).
+//!
+//! An execution's time limit (300 s, say) is set at its first handler wait, and most
+//! executions end long before it. So a limit further away than [`DEFER_NS`] twice over is not
+//! put in the map when it is set: its deadline and the execution's id wait in a list, which
+//! the thread sweeps [`DEFER_NS`] after the first entry came. The sweep puts the limits of the
+//! executions still in flight into the map, with the deadlines they had (so none fires late),
+//! and drops the rest: an execution that ends within that time never touches the map.
 
 use super::suspend::{HandlerWait, Resumable};
 use crate::vm::{Entry, Site};
@@ -33,7 +40,15 @@ struct Heap {
     /// time limit of 300 s, say) does not, nor does one that becomes first as others are
     /// removed: the thread wakes at the time it chose, finds nothing due, and sleeps again.
     wake_at: u64,
+    /// Time limits not yet in `due`: (deadline, execution id), in the order set.
+    deferred: Vec<(u64, u64)>,
+    /// When the thread sweeps `deferred`, if it holds any.
+    sweep_at: u64,
 }
+
+/// How long a time limit waits in `Heap::deferred` at most before the thread puts it in the
+/// map; only limits at least twice as far away wait there.
+pub(super) const DEFER_NS: u64 = 50_000_000;
 
 /// Names a timer, to [`Timers::cancel`] it.
 pub(super) type Key = (u64, u64);
@@ -74,7 +89,14 @@ const BURST: usize = 256;
 impl Timers {
     pub fn new() -> Timers {
         Timers {
-            heap: Mutex::new(Heap { due: BTreeMap::new(), next: 0, stopped: false, wake_at: 0 }),
+            heap: Mutex::new(Heap {
+                due: BTreeMap::new(),
+                next: 0,
+                stopped: false,
+                wake_at: 0,
+                deferred: Vec::new(),
+                sweep_at: 0,
+            }),
             changed: Condvar::new(),
             epoch: Instant::now(),
         }
@@ -106,16 +128,61 @@ impl Timers {
         Some(key)
     }
 
+    /// Whether a time limit `millis` away waits in the list the thread sweeps.
+    pub fn defers(millis: u64) -> bool {
+        millis.saturating_mul(1_000_000) >= 2 * DEFER_NS
+    }
+
+    /// Sets the time limit of execution `id`, `millis` from now, in the list the thread
+    /// sweeps (see [`Timers::defers`]). It needs no removing: the sweep drops it if the
+    /// execution has ended. `false` once the timers are stopped.
+    pub fn defer_limit(&self, millis: u64, id: u64) -> bool {
+        let now = self.now();
+        let at = now.saturating_add(millis.saturating_mul(1_000_000));
+        let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
+        if heap.stopped {
+            return false;
+        }
+        let mut wake = false;
+        if heap.deferred.is_empty() {
+            heap.sweep_at = now + DEFER_NS;
+            wake = heap.sweep_at < heap.wake_at;
+        }
+        heap.deferred.push((at, id));
+        drop(heap);
+        if wake {
+            self.changed.notify_one();
+        }
+        true
+    }
+
+    /// Puts a deferred time limit in the map, at the deadline it was given; its key. `None`
+    /// once the timers are stopped (every execution has ended by then). Called by the sweep,
+    /// on the thread, which looks at the map again before it sleeps.
+    pub fn insert_at(&self, at: u64, fire: Fire) -> Option<Key> {
+        let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
+        if heap.stopped {
+            return None;
+        }
+        let key = (at, heap.next);
+        heap.next += 1;
+        heap.due.insert(key, fire);
+        Some(key)
+    }
+
     /// Drops a timer that has not fired: a handler answered before its time limit.
     pub fn cancel(&self, key: Key) {
         let gone = self.heap.lock().unwrap_or_else(|p| p.into_inner()).due.remove(&key);
         drop(gone);
     }
 
-    /// The thread's loop: resolves waits as they fall due, until [`Timers::stop`].
-    pub fn run(&self) {
+    /// The thread's loop: resolves waits as they fall due, until [`Timers::stop`]. `arm` puts
+    /// a deferred time limit (deadline, execution id) in the map if that execution is still in
+    /// flight (see [`Timers::defer_limit`]).
+    pub fn run(&self, arm: &dyn Fn(u64, u64)) {
         let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
         let mut ready = Vec::with_capacity(BURST);
+        let mut sweep = Vec::new();
         loop {
             if heap.stopped {
                 // Every execution has ended by now (the workers are joined): what is left are
@@ -126,6 +193,15 @@ impl Timers {
                 return;
             }
             let now = self.now();
+            if !heap.deferred.is_empty() && heap.sweep_at <= now {
+                std::mem::swap(&mut heap.deferred, &mut sweep);
+                drop(heap);
+                for (at, id) in sweep.drain(..) {
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| arm(at, id)));
+                }
+                heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
             while ready.len() < BURST && heap.due.first_key_value().is_some_and(|(k, _)| k.0 <= now) {
                 ready.extend(heap.due.pop_first().map(|(_, fire)| fire));
             }
@@ -139,7 +215,10 @@ impl Timers {
                 heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
             }
-            let left = heap.due.first_key_value().map_or(3_600_000_000_000, |(k, _)| k.0 - now);
+            let mut left = heap.due.first_key_value().map_or(3_600_000_000_000, |(k, _)| k.0 - now);
+            if !heap.deferred.is_empty() {
+                left = left.min(heap.sweep_at.saturating_sub(now));
+            }
             heap.wake_at = now.saturating_add(left).max(1);
             heap = self.changed.wait_timeout(heap, Duration::from_nanos(left)).unwrap_or_else(|p| p.into_inner()).0;
             heap.wake_at = 0;
@@ -150,5 +229,40 @@ impl Timers {
     pub fn stop(&self) {
         self.heap.lock().unwrap_or_else(|p| p.into_inner()).stopped = true;
         self.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A time limit far enough away waits in the list, and the sweep hands it on with the
+    /// deadline it was given; a nearer one is not deferred.
+    #[test]
+    fn a_deferred_limit_is_swept_with_its_own_deadline() {
+        assert!(!Timers::defers(99));
+        assert!(Timers::defers(100));
+        let timers = Arc::new(Timers::new());
+        let (tx, rx) = mpsc::channel();
+        let thread = {
+            let timers = Arc::clone(&timers);
+            std::thread::spawn(move || timers.run(&|at, id| tx.send((at, id, timers.now())).unwrap()))
+        };
+        let before = timers.now();
+        assert!(timers.defer_limit(300_000, 7));
+        let after = timers.now();
+        let (at, id, swept) = rx.recv_timeout(Duration::from_secs(10)).expect("the sweep never came");
+        assert_eq!(id, 7);
+        assert!(
+            (before + 300_000_000_000..=after + 300_000_000_000).contains(&at),
+            "{at} not {before}..{after} + 300 s"
+        );
+        // Not before its time: a sweep that came early would have cost nothing, one too
+        // late only the memory of the list.
+        assert!(swept >= before + DEFER_NS, "swept {} ns after", swept - before);
+        timers.stop();
+        thread.join().unwrap();
+        assert!(!timers.defer_limit(300_000, 8), "deferred after the timers stopped");
     }
 }
