@@ -1,7 +1,7 @@
 //! `aslrt bench --async`: workflows whose Tasks wait, under a `Runtime`.
 //!
 //! - **Steps**: K sequential Task states (K = 1, 5, 20, 50) on one event, submitted through
-//!   `Runtime::submit` in windows. The baseline, measured in the same run: a synchronous
+//!   `Runtime::submit` in windows; each figure the median of three rounds taken in turns. The baseline, measured in the same run: a synchronous
 //!   handler on the crate's `Value`. Against it, `AsyncTextFn` handlers that answer at once
 //!   (their future is ready when first polled, so nothing suspends), and ones that yield once
 //!   first (the execution suspends at every Task and resumes when the answer comes); exec/s × K
@@ -292,7 +292,11 @@ fn steps(rt: &Runtime, event: &[u8], event_name: &str, opts: &Options) -> Result
     let mut sync_handlers = Handlers::new();
     sync_handlers.insert(RESOURCE, Now);
     if !opts.json {
-        outln!("async steps: {event_name} ({} B) as the event, {} worker threads", event.len(), opts.threads);
+        outln!(
+            "async steps: {event_name} ({} B) as the event, {} worker threads, medians of {ROUNDS} rounds",
+            event.len(),
+            opts.threads
+        );
         outln!(
             "{:>3} {:>12} {:>12} {:>10} {:>12} {:>12} {:>10} {:>14}",
             "K",
@@ -305,15 +309,33 @@ fn steps(rt: &Runtime, event: &[u8], event_name: &str, opts: &Options) -> Result
             "µs/extra step"
         );
     }
+    const KS: [usize; 4] = [1, 5, 20, 50];
+    let mut machines = Vec::new();
+    for k in KS {
+        let definition = chain(k);
+        machines.push([
+            compile(&definition, sync_handlers.clone())?,
+            compile(&definition, text_handlers(false))?,
+            compile(&definition, text_handlers(true))?,
+        ]);
+    }
+    // Every figure is the median of ROUNDS, taken in turns (each K's three kinds, then the
+    // next K, then the next round): this machine's speed shifts by up to a third over
+    // seconds, and rows measured one after another would carry those shifts into × K.
+    let mut samples = vec![[const { Vec::new() }; 3]; KS.len()];
+    for _ in 0..ROUNDS {
+        for (kinds, row) in machines.iter().zip(&mut samples) {
+            for (machine, figures) in kinds.iter().zip(row.iter_mut()) {
+                figures.push(throughput(rt, machine, event, opts.seconds)?);
+            }
+        }
+    }
     let mut base = None;
     // The wall time per execution one more suspending step adds, from the row before: flat
     // when the cost is linear in K, growing with K when it is not.
     let mut before: Option<(usize, f64)> = None;
-    for k in [1, 5, 20, 50] {
-        let definition = chain(k);
-        let sync = throughput(rt, &compile(&definition, sync_handlers.clone())?, event, opts.seconds)?;
-        let now = throughput(rt, &compile(&definition, text_handlers(false))?, event, opts.seconds)?;
-        let later = throughput(rt, &compile(&definition, text_handlers(true))?, event, opts.seconds)?;
+    for (k, row) in KS.into_iter().zip(&mut samples) {
+        let [sync, now, later] = row.each_mut().map(|figures| median(figures));
         let scaled = later * k as f64;
         let base = *base.get_or_insert(scaled);
         let us = 1e6 / later;
@@ -322,7 +344,7 @@ fn steps(rt: &Runtime, event: &[u8], event_name: &str, opts: &Options) -> Result
         if opts.json {
             outln!(
                 "{}",
-                serde_json::json!({"suite": "async-steps", "k": k, "threads": opts.threads,
+                serde_json::json!({"suite": "async-steps", "k": k, "threads": opts.threads, "rounds": ROUNDS,
                     "sync_exec_per_s": sync.round(), "at_once_exec_per_s": now.round(),
                     "at_once_over_sync": (now / sync * 1000.0).round() / 1000.0,
                     "suspending_exec_per_s": later.round(), "suspending_steps_per_s": scaled.round(),
@@ -339,6 +361,14 @@ fn steps(rt: &Runtime, event: &[u8], event_name: &str, opts: &Options) -> Result
         }
     }
     Ok(())
+}
+
+/// Rounds of the steps part (see `steps`).
+const ROUNDS: usize = 3;
+
+fn median(figures: &mut [f64]) -> f64 {
+    figures.sort_by(f64::total_cmp);
+    figures[figures.len() / 2]
 }
 
 fn concurrency_parts(rt: &Runtime, event: &[u8], opts: &Options) -> Result<(), String> {
