@@ -266,6 +266,36 @@ fn a_cancelled_batch_ends_its_executions_aborted_and_returns() {
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
 
+/// A batch of a machine that may suspend is submitted one event at a time, which a bound on
+/// executions in flight makes wait: once it is cancelled, the events not submitted yet never
+/// run (their handler is never called) and end ABORTED.
+#[test]
+fn a_cancelled_batch_that_may_suspend_submits_no_more() {
+    let runtime = Runtime::builder().threads(2).max_in_flight(1).build().unwrap();
+    let cancel = aslrt::Cancel::new();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (stop, counted) = (cancel.clone(), std::sync::Arc::clone(&calls));
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::local:stop",
+            aslrt::AsyncFn(move |input: serde_json::Value, _: aslrt::TaskInfo| {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                stop.cancel();
+                async move { Ok(input) }
+            }),
+        )
+        .compile(
+            r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::local:stop","End":true}}}"#,
+        )
+        .unwrap();
+    assert!(machine.may_suspend());
+    let statuses = runtime.execute_batch_cancellable(&machine, vec![b"{}".to_vec(); 20], &cancel, |e| e.status);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "events were submitted after the cancellation");
+    assert!(matches!(statuses[0], Status::Succeeded | Status::Aborted), "{statuses:?}");
+    assert_eq!(statuses[1..], [Status::Aborted; 19]);
+    assert_eq!(runtime.metrics().snapshot().executions_aborted, 20 - u64::from(statuses[0] == Status::Succeeded));
+}
+
 /// The runs of a chunked batch that have ended: each one's first event and the events it saw.
 type Ended = std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<usize>)>>>;
 

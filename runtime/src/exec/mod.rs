@@ -764,13 +764,26 @@ impl Runtime {
         F: Fn(&mut C, Execution<'_>) -> T + Send + Sync + 'static,
     {
         if machine.may_suspend() {
-            let pending: Vec<Pending> =
-                events.into_iter().map(|e| self.execute_async(machine, e.as_ref().to_vec())).collect();
+            // Submitted one by one, which a bound may make wait: once `cancel` is cancelled,
+            // the events not submitted yet never run, and end ABORTED as queued ones do.
+            let pending: Vec<Option<Pending>> = events
+                .into_iter()
+                .map(|e| match cancel.is_some_and(Cancel::is_cancelled) {
+                    true => {
+                        self.shared.metrics.shard(0).aborted();
+                        None
+                    }
+                    false => Some(self.execute_async(machine, e.as_ref().to_vec())),
+                })
+                .collect();
             let Some(cancel) = cancel else {
                 return pending
                     .into_iter()
                     .enumerate()
-                    .map(|(i, p)| map(&mut start(i), p.wait().as_execution()))
+                    .map(|(i, p)| match p {
+                        Some(p) => map(&mut start(i), p.wait().as_execution()),
+                        None => map(&mut start(i), Execution::ABORTED),
+                    })
                     .collect();
             };
             let mut stopped = false;
@@ -778,9 +791,10 @@ impl Runtime {
                 .iter()
                 .enumerate()
                 .map(|(i, p)| loop {
+                    let Some(p) = p else { break map(&mut start(i), Execution::ABORTED) };
                     if !stopped && cancel.is_cancelled() {
                         stopped = true;
-                        pending.iter().for_each(Pending::cancel);
+                        pending.iter().flatten().for_each(Pending::cancel);
                     }
                     if let Some(o) = p.wait_for(Duration::from_millis(10)) {
                         break map(&mut start(i), o.as_execution());
