@@ -199,6 +199,10 @@ impl Timers {
                 for (at, id) in sweep.drain(..) {
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| arm(at, id)));
                 }
+                // A burst's list is not kept once it has passed (16 B per execution).
+                if sweep.capacity() > 4096 {
+                    sweep = Vec::new();
+                }
                 heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
             }
