@@ -193,19 +193,6 @@ impl Timers {
                 return;
             }
             let now = self.now();
-            if !heap.deferred.is_empty() && heap.sweep_at <= now {
-                std::mem::swap(&mut heap.deferred, &mut sweep);
-                drop(heap);
-                for (at, id) in sweep.drain(..) {
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| arm(at, id)));
-                }
-                // A burst's list is not kept once it has passed (16 B per execution).
-                if sweep.capacity() > 4096 {
-                    sweep = Vec::new();
-                }
-                heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
             while ready.len() < BURST && heap.due.first_key_value().is_some_and(|(k, _)| k.0 <= now) {
                 ready.extend(heap.due.pop_first().map(|(_, fire)| fire));
             }
@@ -215,6 +202,24 @@ impl Timers {
                     // A panic here (a bug, or a handler's future panicking as it is dropped,
                     // which `time_out` catches) must not stop every other timer.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fire.fire()));
+                }
+                heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            if sweep.is_empty() && !heap.deferred.is_empty() && heap.sweep_at <= now {
+                std::mem::swap(&mut heap.deferred, &mut sweep);
+            }
+            if !sweep.is_empty() {
+                drop(heap);
+                // BURST at a time, with the timers that fall due between: the sweep of a
+                // large burst does not make them late.
+                let from = sweep.len().saturating_sub(BURST);
+                for (at, id) in sweep.drain(from..) {
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| arm(at, id)));
+                }
+                // A burst's list is not kept once it has passed (16 B per execution).
+                if sweep.is_empty() && sweep.capacity() > 4096 {
+                    sweep = Vec::new();
                 }
                 heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
