@@ -1,7 +1,8 @@
 //! `aslrt bench --async`: workflows whose Tasks wait, under a `Runtime`.
 //!
 //! - **Steps**: K sequential Task states (K = 1, 5, 20, 50) on one event, submitted through
-//!   `Runtime::submit` in windows; each figure the median of three rounds taken in turns. The baseline, measured in the same run: a synchronous
+//!   `Runtime::submit` in windows; each figure is the median of three rounds taken in
+//!   turns. The baseline, measured in the same run: a synchronous
 //!   handler on the crate's `Value`. Against it, `AsyncTextFn` handlers that answer at once
 //!   (their future is ready when first polled, so nothing suspends), and ones that yield once
 //!   first (the execution suspends at every Task and resumes when the answer comes); exec/s × K

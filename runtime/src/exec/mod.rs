@@ -9,7 +9,7 @@
 //! (crossbeam-deque's `find_task`), and parks when it finds none; submitting work unparks one
 //! sleeper. A run resumed by a job of the worker itself (a handler that answered as the
 //! worker polled it) goes first, to a slot only that worker takes (`NEXT`), a few times in a
-//! row at most.
+//! row at most; and every few looks, first runs go before resumed ones (`FIRST_RUNS_EVERY`).
 //!
 //! Work comes in chunks: a batch or a stream is cut into jobs of several events, so that there
 //! is one queue operation and one allocation per chunk, not per execution.
@@ -253,9 +253,10 @@ thread_local! {
     static NEXT: std::cell::RefCell<(usize, Option<Job>)> = const { std::cell::RefCell::new((0, None)) };
 }
 
-/// How many jobs in a row a worker takes from its `NEXT` slot before it looks at the queues
-/// first: a future that wakes itself each time it is polled must not keep the worker from
-/// the rest (with one worker, from the execution it waits for).
+/// How many jobs in a row a worker takes from its `NEXT` slot before the job there goes to
+/// the `resumed` injector: a future that wakes itself each time it is polled must not keep
+/// the worker from the rest (with one worker, from the execution it waits for), nor wait
+/// behind a long job while another worker is idle.
 const NEXT_IN_A_ROW: u32 = 3;
 
 fn take_next() -> Option<Job> {
@@ -599,23 +600,35 @@ impl Runtime {
     /// up the executions that would make room (their handlers' futures and timers run on such
     /// threads), so the execution is admitted past the bound instead.
     fn wait_for_room(&self) {
+        self.wait_for_room_unless(None);
+    }
+
+    /// [`Runtime::wait_for_room`], given up once `stop` is cancelled (looked at every 50 ms at
+    /// most): `false`, nothing admitted.
+    fn wait_for_room_unless(&self, stop: Option<&Cancel>) -> bool {
         let shared = &*self.shared;
         if shared.try_enter() {
-            return;
+            return true;
         }
         if ON_WORKER.get() || tokio::runtime::Handle::try_current().is_ok() {
             shared.admitted.fetch_add(1, Ordering::AcqRel);
-            return;
+            return true;
         }
         // Counted before the bounds are read again, as `dequeued` reads the count after it
         // lowers the queue: one of the two sees the other.
         shared.waiting.fetch_add(1, Ordering::SeqCst);
         let mut guard = shared.room_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut admitted = true;
         while !shared.try_enter() {
+            if stop.is_some_and(Cancel::is_cancelled) {
+                admitted = false;
+                break;
+            }
             guard = shared.room.wait_timeout(guard, Duration::from_millis(50)).unwrap_or_else(|p| p.into_inner()).0;
         }
         drop(guard);
         shared.waiting.fetch_sub(1, Ordering::SeqCst);
+        admitted
     }
 
     /// Runs one execution on the pool, as [`Runtime::execute_async`] does, and calls `done` with
@@ -765,15 +778,21 @@ impl Runtime {
     {
         if machine.may_suspend() {
             // Submitted one by one, which a bound may make wait: once `cancel` is cancelled,
-            // the events not submitted yet never run, and end ABORTED as queued ones do.
+            // the events not started yet never are (one admitted as the cancellation came
+            // leaves at once), and end ABORTED as queued ones do.
+            let stopped = || cancel.is_some_and(Cancel::is_cancelled);
             let pending: Vec<Option<Pending>> = events
                 .into_iter()
-                .map(|e| match cancel.is_some_and(Cancel::is_cancelled) {
-                    true => {
-                        self.shared.metrics.shard(0).aborted();
-                        None
+                .map(|e| {
+                    let admitted = !stopped() && self.wait_for_room_unless(cancel);
+                    if admitted && !stopped() {
+                        return Some(Pending(self.start(machine, e.as_ref().to_vec(), None)));
                     }
-                    false => Some(self.execute_async(machine, e.as_ref().to_vec())),
+                    if admitted {
+                        self.shared.leave();
+                    }
+                    self.shared.metrics.shard(0).aborted();
+                    None
                 })
                 .collect();
             let Some(cancel) = cancel else {
@@ -1039,21 +1058,32 @@ fn run_or_abort<'s>(metrics: &Shard, run: bool, execute: impl FnOnce() -> Execut
     }
 }
 
-/// Finds a job: a resumed execution, the local queue, a batch from the injector, or one stolen
-/// from another worker.
-fn find_task(local: &Worker<Job>, shared: &Shared) -> Option<Job> {
-    if let Some(job) =
-        std::iter::repeat_with(|| shared.resumed.steal()).find(|s| !s.is_retry()).and_then(|s| s.success())
-    {
-        return Some(job);
-    }
-    local.pop().or_else(|| {
-        std::iter::repeat_with(|| {
-            shared.injector.steal_batch_and_pop(local).or_else(|| shared.stealers.iter().map(|s| s.steal()).collect())
+/// Every this many times a worker looks in the queues, it looks at first runs and its own
+/// queue before resumed runs: futures that wake themselves each time they are polled keep the
+/// `resumed` injector full, and must not keep the rest from ever running.
+const FIRST_RUNS_EVERY: u32 = 31;
+
+/// Finds a job: a resumed execution (unless `resumed_first` is false: then last), the local
+/// queue, a batch from the injector, or one stolen from another worker.
+fn find_task(local: &Worker<Job>, shared: &Shared, resumed_first: bool) -> Option<Job> {
+    let resumed =
+        || std::iter::repeat_with(|| shared.resumed.steal()).find(|s| !s.is_retry()).and_then(|s| s.success());
+    let others = || {
+        local.pop().or_else(|| {
+            std::iter::repeat_with(|| {
+                shared
+                    .injector
+                    .steal_batch_and_pop(local)
+                    .or_else(|| shared.stealers.iter().map(|s| s.steal()).collect())
+            })
+            .find(|s| !s.is_retry())
+            .and_then(|s| s.success())
         })
-        .find(|s| !s.is_retry())
-        .and_then(|s| s.success())
-    })
+    };
+    match resumed_first {
+        true => resumed().or_else(others),
+        false => others().or_else(resumed),
+    }
 }
 
 fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio::runtime::Handle) {
@@ -1071,11 +1101,18 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
     let mut scratch = fresh();
     let shared = &*shared;
     let metrics = shared.metrics.shard(index + 1);
-    let mut in_a_row = 0;
+    let (mut in_a_row, mut finds) = (0, 0u32);
     loop {
         let next = match in_a_row < NEXT_IN_A_ROW {
             true => take_next(),
-            false => None,
+            false => {
+                // Its turn is over: to the queue, where an idle worker may take it first.
+                if let Some(job) = take_next() {
+                    shared.resumed.push(job);
+                    shared.wake_one();
+                }
+                None
+            }
         };
         let job = match next {
             Some(job) => {
@@ -1084,7 +1121,8 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
             }
             None => {
                 in_a_row = 0;
-                find_task(&local, shared).or_else(take_next)
+                finds = finds.wrapping_add(1);
+                find_task(&local, shared, finds % FIRST_RUNS_EVERY != 0).or_else(take_next)
             }
         };
         match job {

@@ -626,8 +626,8 @@ fn internal_error(what: &str) -> crate::machine::Outcome {
 /// A handler's future that an execution waits for.
 ///
 /// With the runtime's own tokio runtime, it is polled on the workers, in the handlers' tokio
-/// context, each time it is woken: its waker queues the poll as a job on the pool's `resumed`
-/// injector (or, woken on a worker of the pool, in that worker's slot). No tokio task is spawned for it, so a waiting handler costs its own future and
+/// context, each time it is woken: its waker queues the poll as a job on the pool's
+/// `resumed` injector (or, woken on a worker of the pool, in that worker's slot). No tokio task is spawned for it, so a waiting handler costs its own future and
 /// this; the tokio threads drive IO and timers, and run what handlers spawn. With the host's
 /// runtime ([`super::RuntimeBuilder::handler_runtime`]), a task there polls it ([`OnHost`]).
 /// Either way, whoever takes the future out (its answer, its time limit, the execution's end)
