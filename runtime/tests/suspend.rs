@@ -475,7 +475,7 @@ fn the_execution_time_limit_ends_a_suspended_execution() {
 
 /// An execution's time limit is put among the timers only if it is still waiting a moment
 /// after its first handler wait (most end long before): the ones that hang among many that
-/// end at once still time out, not before their limit, and the ones that ended are not held.
+/// end at once still time out, none before its limit, and nothing is left in flight.
 #[test]
 fn time_limits_fire_among_executions_that_ended_before_them() {
     let definition = |resource: &str| {
@@ -494,22 +494,23 @@ fn time_limits_fire_among_executions_that_ended_before_them() {
         .unwrap();
     let hanging = with_hang(serde_json::from_str(&definition("arn:aws:states:::local:hang")).unwrap());
     let rt = Runtime::new(2);
-    let t0 = std::time::Instant::now();
-    let mut runs = Vec::new();
+    let (tx, rx) = mpsc::channel();
     for i in 0..3_000 {
-        let machine = if i % 1_000 == 500 { &hanging } else { &quick };
-        runs.push((std::ptr::eq(machine, &hanging), rt.execute_async(machine, b"{}".to_vec())));
+        let hangs = i % 1_000 == 500;
+        let (tx, submitted) = (tx.clone(), std::time::Instant::now());
+        rt.submit(if hangs { &hanging } else { &quick }, b"{}".to_vec(), move |out| {
+            let _ = tx.send((hangs, submitted.elapsed(), out));
+        });
     }
-    // Each hanging execution started after `t0`, so none may have timed out before a second
-    // from it; the quick ones have long ended.
-    std::thread::sleep(Duration::from_millis(900).saturating_sub(t0.elapsed()));
-    assert_eq!(rt.stuck_on_handlers(), 3, "a time limit fired early, or a quick execution is still waiting");
+    drop(tx);
     let mut timed_out = 0;
-    for (hangs, run) in runs {
-        let out = within(20, run);
+    for _ in 0..3_000 {
+        let (hangs, took, out) = rx.recv_timeout(Duration::from_secs(20)).expect("every execution ends");
         match hangs {
             true => {
                 assert_eq!((out.status, out.error.as_deref()), (Status::TimedOut, Some("States.Timeout")), "{out:?}");
+                // Its limit counts from its start, which came after its submission.
+                assert!(took >= Duration::from_secs(1), "timed out {took:?} after its submission");
                 timed_out += 1;
             }
             false => assert_eq!(out.status, Status::Succeeded, "{out:?}"),

@@ -204,8 +204,9 @@ impl Shared {
 
     /// Queues the next run of an execution whose wait has ended, ahead of first runs. On one
     /// of this pool's workers (a handler's future that answered as the worker polled it), the
-    /// run goes to that worker's `NEXT` slot, to run there next while what the execution
-    /// touched is in that core's caches; the job it displaces goes to the `resumed` injector.
+    /// run goes to that worker's `NEXT` slot, usually to run there next while what the
+    /// execution touched is in that core's caches; the job it displaces goes to the `resumed`
+    /// injector.
     fn resume(&self, job: Job) {
         self.pending.fetch_add(1, Ordering::AcqRel);
         let me = std::ptr::from_ref(self) as usize;
@@ -248,8 +249,8 @@ thread_local! {
     /// Set on a `Runtime`'s workers: a submission from a handler there never blocks.
     static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// On a worker: the address of the `Shared` it serves, and the job it runs next, a run
-    /// that one of its own jobs resumed (see `Shared::resume`). Only that worker takes it, at
-    /// most `NEXT_IN_A_ROW` times in a row before it looks at the queues.
+    /// that one of its own jobs resumed (see `Shared::resume`). Only that worker takes it from
+    /// there, at most `NEXT_IN_A_ROW` times in a row; then the job goes to the queue.
     static NEXT: std::cell::RefCell<(usize, Option<Job>)> = const { std::cell::RefCell::new((0, None)) };
 }
 
@@ -313,7 +314,9 @@ impl RuntimeBuilder {
 
     /// At most `max` executions started by [`Runtime::execute_async`] and [`Runtime::submit`]
     /// in flight at once (default: no bound; see [`Runtime::set_max_in_flight`]). Batches and
-    /// streams are not counted: they bound themselves by their chunks. At least 1.
+    /// streams of machines that never suspend are not counted: they bound themselves by their
+    /// chunks; those of machines that may suspend run each event as `execute_async` does, and
+    /// are. At least 1.
     pub fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = Some(max.max(1));
         self
@@ -1122,7 +1125,7 @@ fn worker(index: usize, local: Worker<Job>, shared: Arc<Shared>, handlers: tokio
             None => {
                 in_a_row = 0;
                 finds = finds.wrapping_add(1);
-                find_task(&local, shared, finds % FIRST_RUNS_EVERY != 0).or_else(take_next)
+                find_task(&local, shared, finds % FIRST_RUNS_EVERY != 0)
             }
         };
         match job {

@@ -208,6 +208,8 @@ impl Timers {
             }
             if sweep.is_empty() && !heap.deferred.is_empty() && heap.sweep_at <= now {
                 std::mem::swap(&mut heap.deferred, &mut sweep);
+                // Taken from the end: the earliest deadlines first.
+                sweep.reverse();
             }
             if !sweep.is_empty() {
                 drop(heap);
