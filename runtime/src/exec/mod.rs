@@ -787,11 +787,10 @@ impl Runtime {
             let pending: Vec<Option<Pending>> = events
                 .into_iter()
                 .map(|e| {
-                    let admitted = !stopped() && self.wait_for_room_unless(cancel);
-                    if admitted && !stopped() {
-                        return Some(Pending(self.start(machine, e.as_ref().to_vec(), None)));
-                    }
-                    if admitted {
+                    if !stopped() && self.wait_for_room_unless(cancel) {
+                        if !stopped() {
+                            return Some(Pending(self.start(machine, e.as_ref().to_vec(), None)));
+                        }
                         self.shared.leave();
                     }
                     self.shared.metrics.shard(0).aborted();

@@ -46,6 +46,16 @@ struct Heap {
     sweep_at: u64,
 }
 
+impl Heap {
+    /// Puts `fire` in the map at `at`, under a key of its own.
+    fn insert(&mut self, at: u64, fire: Fire) -> Key {
+        let key = (at, self.next);
+        self.next += 1;
+        self.due.insert(key, fire);
+        key
+    }
+}
+
 /// How long a time limit waits in `Heap::deferred` at most before the thread puts it in the
 /// map; only limits at least twice as far away wait there.
 pub(super) const DEFER_NS: u64 = 50_000_000;
@@ -118,9 +128,7 @@ impl Timers {
             return None;
         }
         let first = at < heap.wake_at;
-        let key = (at, heap.next);
-        heap.next += 1;
-        heap.due.insert(key, fire);
+        let key = heap.insert(at, fire);
         drop(heap);
         if first {
             self.changed.notify_one();
@@ -161,13 +169,10 @@ impl Timers {
     /// on the thread, which looks at the map again before it sleeps.
     pub fn insert_at(&self, at: u64, fire: Fire) -> Option<Key> {
         let mut heap = self.heap.lock().unwrap_or_else(|p| p.into_inner());
-        if heap.stopped {
-            return None;
+        match heap.stopped {
+            true => None,
+            false => Some(heap.insert(at, fire)),
         }
-        let key = (at, heap.next);
-        heap.next += 1;
-        heap.due.insert(key, fire);
-        Some(key)
     }
 
     /// Drops a timer that has not fired: a handler answered before its time limit.
