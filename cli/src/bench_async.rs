@@ -2,11 +2,11 @@
 //!
 //! - **Steps**: K sequential Task states (K = 1, 5, 20, 50) on one event, submitted through
 //!   `Runtime::submit` in windows; each figure is the median of three rounds taken in
-//!   turns. The baseline, measured in the same run: a synchronous
-//!   handler on the crate's `Value`. Against it, `AsyncTextFn` handlers that answer at once
-//!   (their future is ready when first polled, so nothing suspends), and ones that yield once
-//!   first (the execution suspends at every Task and resumes when the answer comes); exec/s × K
-//!   shows whether a step costs the same at every K.
+//!   turns. The baseline, measured in the same run: a synchronous handler on the crate's
+//!   `Value`. Against it, `AsyncTextFn` handlers that answer at once (their future is ready
+//!   when first polled, so nothing suspends), and ones that yield once first (the execution
+//!   suspends at every Task and resumes when the answer comes); exec/s × K shows whether a
+//!   step costs the same at every K.
 //! - **Glue**: on one thread, K = 20 Tasks with a synchronous handler on `Value`, on JSON text
 //!   (`TextFn`) and on serde_json values (`JsonFn`), each answering the same small object: the
 //!   difference per step is what the text or serde_json handling costs.

@@ -8,8 +8,8 @@
 //! of the execution's) among the timers. The outcome is left in the execution's inbox, and the
 //! execution is put back on the pool's `resumed` injector, where any worker picks it up, before
 //! any first run (or, when the answer came as a worker polled the future, in that worker's
-//! slot for its next job), and runs it again, unpacking it first if it packed itself (`pack`) while
-//! waiting on long timers. A cancellation or `shutdown_now` queues a run at once, which ends
+//! slot for its next job), and runs it again, unpacking it first if it packed itself (`pack`)
+//! while waiting on long timers. A cancellation or `shutdown_now` queues a run at once, which ends
 //! the execution ABORTED and drops the handlers' futures it no longer waits for.
 
 use super::timers::{Fire, Timers};
@@ -627,8 +627,9 @@ fn internal_error(what: &str) -> crate::machine::Outcome {
 ///
 /// With the runtime's own tokio runtime, it is polled on the workers, in the handlers' tokio
 /// context, each time it is woken: its waker queues the poll as a job on the pool's
-/// `resumed` injector (or, woken on a worker of the pool, in that worker's slot). No tokio task is spawned for it, so a waiting handler costs its own future and
-/// this; the tokio threads drive IO and timers, and run what handlers spawn. With the host's
+/// `resumed` injector (or, woken on a worker of the pool, in that worker's slot). No tokio
+/// task is spawned for it, so a waiting handler costs its own future and this; the tokio
+/// threads drive IO and timers, and run what handlers spawn. With the host's
 /// runtime ([`super::RuntimeBuilder::handler_runtime`]), a task there polls it ([`OnHost`]).
 /// Either way, whoever takes the future out (its answer, its time limit, the execution's end)
 /// resolves the wait, once.
