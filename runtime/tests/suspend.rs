@@ -837,13 +837,10 @@ fn handlers_on_json_text_answer_as_handlers_on_values_do() {
     }
 }
 
-/// Issue #18: a bound on executions in flight. `execute_async` and `submit` block at it until
-/// one finishes; `try_execute_async` and `try_submit` refuse at once with `ErrorKind::Busy`.
-#[test]
-fn max_in_flight_blocks_submitters_or_refuses_them() {
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let g = Arc::clone(&gate);
-    let machine = StateMachine::builder()
+/// A Task whose handler answers with its input once `gate` gives it a permit.
+fn gated(gate: &Arc<tokio::sync::Semaphore>) -> StateMachine {
+    let g = Arc::clone(gate);
+    StateMachine::builder()
         .async_handler(
             "arn:aws:states:::aslrt:gate",
             AsyncFn(move |input: Value, _: TaskInfo| {
@@ -855,7 +852,15 @@ fn max_in_flight_blocks_submitters_or_refuses_them() {
             }),
         )
         .compile(&task("arn:aws:states:::aslrt:gate"))
-        .unwrap();
+        .unwrap()
+}
+
+/// Issue #18: a bound on executions in flight. `execute_async` and `submit` block at it until
+/// one finishes; `try_execute_async` and `try_submit` refuse at once with `ErrorKind::Busy`.
+#[test]
+fn max_in_flight_blocks_submitters_or_refuses_them() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let machine = gated(&gate);
     let rt = Arc::new(Runtime::builder().threads(2).max_in_flight(3).build().unwrap());
     let held: Vec<_> = (0..3).map(|i| rt.execute_async(&machine, format!(r#"{{"i":{i}}}"#).into_bytes())).collect();
     let busy = rt.try_execute_async(&machine, b"{}".to_vec()).unwrap_err();
@@ -884,6 +889,92 @@ fn max_in_flight_blocks_submitters_or_refuses_them() {
     rt.set_max_in_flight(None);
     assert!(rt.try_execute_async(&machine, b"{}".to_vec()).is_ok());
     gate.add_permits(1);
+}
+
+/// Issue #18: async code awaits room. On a tokio runtime's thread, where `execute_async` lets
+/// executions past the bound, `execute_when_room` and `submit_when_room` wait for it without
+/// blocking the thread: no more than the bound ever run, and every execution ends.
+#[test]
+fn execute_when_room_holds_the_bound_on_a_tokio_thread() {
+    let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (r, m) = (Arc::clone(&running), Arc::clone(&most));
+    let machine = StateMachine::builder()
+        .async_handler(
+            "arn:aws:states:::aslrt:slow",
+            AsyncFn(move |input: Value, _: TaskInfo| {
+                let (running, most) = (Arc::clone(&r), Arc::clone(&m));
+                async move {
+                    most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(input)
+                }
+            }),
+        )
+        .compile(&task("arn:aws:states:::aslrt:slow"))
+        .unwrap();
+    let rt = Runtime::builder().threads(2).max_in_flight(3).build().unwrap();
+    let host = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    let (pending, ticks) = host.block_on(async {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Runs only while the submitting task waits without holding the thread.
+        let ticker = {
+            let stop = Arc::clone(&stop);
+            tokio::spawn(async move {
+                let mut ticks = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    tokio::task::yield_now().await;
+                    ticks += 1;
+                }
+                ticks
+            })
+        };
+        let mut pending = Vec::new();
+        for i in 0..40 {
+            let event = format!(r#"{{"i":{i}}}"#).into_bytes();
+            if i % 2 == 0 {
+                pending.push(rt.execute_when_room(&machine, event).await);
+            } else {
+                let tx = done_tx.clone();
+                rt.submit_when_room(&machine, event, move |o| tx.send((i, o)).unwrap()).await;
+            }
+            assert!(rt.in_flight() <= 3, "{} in flight past the bound of 3", rt.in_flight());
+        }
+        stop.store(true, Ordering::SeqCst);
+        (pending, ticker.await.unwrap())
+    });
+    assert!(ticks > 0, "the submitting task held its thread while it waited");
+    for (i, p) in pending.into_iter().enumerate() {
+        let o = within(10, p);
+        assert_eq!(o.output.as_deref(), Some(format!(r#"{{"i":{}}}"#, 2 * i).as_str()), "{o:?}");
+    }
+    for _ in 0..20 {
+        let (i, o) = done_rx.recv_timeout(Duration::from_secs(10)).expect("every submission ends");
+        assert_eq!(o.output.as_deref(), Some(format!(r#"{{"i":{i}}}"#).as_str()), "{o:?}");
+    }
+    assert!(most.load(Ordering::SeqCst) <= 3, "{} handlers ran at once", most.load(Ordering::SeqCst));
+}
+
+/// Issue #18: `execute_when_room` dropped while it waits for room admits nothing: once the
+/// execution in flight ends, the bound lets the next one in.
+#[test]
+fn a_dropped_wait_for_room_admits_nothing() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let machine = gated(&gate);
+    let rt = Runtime::builder().threads(1).max_in_flight(1).build().unwrap();
+    let held = rt.execute_async(&machine, br#"{"i":0}"#.to_vec());
+    let host = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let waited = host.block_on(async {
+        tokio::time::timeout(Duration::from_millis(200), rt.execute_when_room(&machine, br#"{"i":9}"#.to_vec())).await
+    });
+    assert!(waited.is_err(), "admitted past the bound");
+    assert_eq!(rt.in_flight(), 1);
+    gate.add_permits(1);
+    assert_eq!(within(10, held).status, Status::Succeeded);
+    let next = rt.try_execute_async(&machine, br#"{"i":1}"#.to_vec()).expect("the dropped wait took no room");
+    gate.add_permits(1);
+    assert_eq!(within(10, next).output.as_deref(), Some(r#"{"i":1}"#));
 }
 
 /// Issue #18: a bound on the bytes of executions submitted and not yet started. While every

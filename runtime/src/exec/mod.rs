@@ -134,10 +134,14 @@ struct Shared {
     /// and they look again every 50 ms.
     queued: AtomicUsize,
     max_queued: usize,
-    /// Submitters blocked in `wait_for_room`, for either bound.
+    /// Submitters waiting for room, for either bound: blocked in `wait_for_room`, or awaiting
+    /// it in `Runtime::room`.
     waiting: AtomicUsize,
     room_lock: Mutex<()>,
     room: Condvar,
+    /// Wakes the submitters awaiting room (`Runtime::execute_when_room`), all at once: each
+    /// looks again, and those that find none wait again.
+    room_async: tokio::sync::Notify,
 }
 
 /// What a queued execution is charged beyond its event's bytes: its `Resumable`, its job and
@@ -165,19 +169,33 @@ impl Shared {
         }
     }
 
-    /// An admitted execution has finished: one more may start.
+    /// An admitted execution has finished: one more may start. A submitter waiting for room
+    /// counts itself before it looks at the bounds again, and this lowers the count before it
+    /// reads theirs (all `SeqCst`): either the submitter sees the room, or this sees it and
+    /// wakes it.
     fn leave(&self) {
-        self.admitted.fetch_sub(1, Ordering::AcqRel);
-        if self.max_in_flight.load(Ordering::Relaxed) != usize::MAX {
-            let _guard = self.room_lock.lock();
-            self.room.notify_one();
+        self.admitted.fetch_sub(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.room_made(false);
         }
+    }
+
+    /// Wakes submitters waiting for room: one blocked thread (or all), and every awaiting task.
+    fn room_made(&self, all: bool) {
+        {
+            let _guard = self.room_lock.lock();
+            match all {
+                true => self.room.notify_all(),
+                false => self.room.notify_one(),
+            }
+        }
+        self.room_async.notify_waiters();
     }
 
     /// Admits one more execution if fewer than the bound are in flight.
     fn try_admit(&self) -> bool {
         let max = self.max_in_flight.load(Ordering::Relaxed);
-        self.admitted.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_ok()
+        self.admitted.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1)).is_ok()
     }
 
     /// The queue of executions not yet started is under its bound.
@@ -197,8 +215,7 @@ impl Shared {
         let before = self.queued.fetch_sub(bytes, Ordering::SeqCst);
         let low = (self.max_queued / 2).max(1);
         if before >= low && before - bytes < low && self.waiting.load(Ordering::SeqCst) > 0 {
-            let _guard = self.room_lock.lock();
-            self.room.notify_all();
+            self.room_made(true);
         }
     }
 
@@ -313,7 +330,8 @@ impl RuntimeBuilder {
     }
 
     /// At most `max` executions started by [`Runtime::execute_async`] and [`Runtime::submit`]
-    /// in flight at once (default: no bound; see [`Runtime::set_max_in_flight`]). Batches and
+    /// (and their `try_` and `_when_room` forms) in flight at once (default: no bound; see
+    /// [`Runtime::set_max_in_flight`]). Batches and
     /// streams of machines that never suspend are not counted: they bound themselves by their
     /// chunks; those of machines that may suspend run each event as `execute_async` does, and
     /// are. At least 1.
@@ -333,7 +351,7 @@ impl RuntimeBuilder {
     /// [`RuntimeBuilder::max_in_flight`] (the `try_` forms refuse with [`ErrorKind::Busy`]) until
     /// the queue is under it again: a start that brings it under half the bound wakes them, and
     /// they look again every 50 ms. Workers and tokio threads are admitted past it, as at
-    /// `max_in_flight`. So a burst of submissions larger than the workers can start at once
+    /// `max_in_flight`, except by [`Runtime::execute_when_room`], which awaits room. So a burst of submissions larger than the workers can start at once
     /// waits in the caller rather than in memory: an execution that started may pack itself,
     /// or finish and free its event, while the rest of the burst waits (100,000 executions of a
     /// 1.2 KiB event in a 1 s Wait: 1.4 KB each with a bound of 4 MiB, 1.7 KB before the bound
@@ -452,6 +470,7 @@ impl Runtime {
             waiting: AtomicUsize::new(0),
             room_lock: Mutex::new(()),
             room: Condvar::new(),
+            room_async: tokio::sync::Notify::new(),
             timers: timers::Timers::new(),
             host: own.is_none().then(|| handle.clone()),
             pack_after: b.pack_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -545,7 +564,8 @@ impl Runtime {
     /// ([`RuntimeBuilder::max_queued_bytes`]), until the queue is under it. Called on a worker
     /// (from a handler) or on a thread of a tokio runtime (from a handler's future, or async
     /// host code), it never blocks: the execution counts all the same.
-    /// [`Runtime::try_execute_async`] refuses instead.
+    /// [`Runtime::try_execute_async`] refuses instead, and async code awaits room with
+    /// [`Runtime::execute_when_room`].
     pub fn execute_async(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
         self.wait_for_room();
         Pending(self.start(machine, event, None))
@@ -570,13 +590,88 @@ impl Runtime {
         Ok(self.start(machine, event, Some(Box::new(done))).id)
     }
 
+    /// [`Runtime::execute_async`] for async code: at either bound (executions in flight, bytes
+    /// queued) it waits for room without blocking its thread, then starts the execution. The
+    /// bound holds for it on any thread, a tokio runtime's included (where `execute_async` lets
+    /// an execution past). Dropped while it waits, it has admitted nothing.
+    ///
+    /// Not for a handler's future that then waits for the execution it starts: if every
+    /// execution in flight did that, none would end to make room. `execute_async` lets such
+    /// nested executions past the bound.
+    ///
+    /// # Example
+    /// ```
+    /// use aslrt::{Runtime, StateMachine, Status};
+    /// let machine = StateMachine::compile(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)?;
+    /// let runtime = Runtime::builder().threads(2).max_in_flight(64).build()?;
+    /// let host = tokio::runtime::Builder::new_current_thread().build()?;
+    /// let outcomes = host.block_on(async {
+    ///     let mut pending = Vec::new();
+    ///     for i in 0..1_000 {
+    ///         // At most 64 in flight: the loop waits here for one to end.
+    ///         pending.push(runtime.execute_when_room(&machine, format!("{i}").into_bytes()).await);
+    ///     }
+    ///     let mut outcomes = Vec::new();
+    ///     for p in pending {
+    ///         outcomes.push(p.await);
+    ///     }
+    ///     outcomes
+    /// });
+    /// assert!(outcomes.iter().all(|o| o.status == Status::Succeeded));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn execute_when_room(&self, machine: &StateMachine, event: Vec<u8>) -> Pending {
+        self.room().await;
+        Pending(self.start(machine, event, None))
+    }
+
+    /// [`Runtime::submit`] for async code: waits for room as [`Runtime::execute_when_room`]
+    /// does, then starts the execution; `done` is called with its outcome. Dropped while it
+    /// waits, it has started nothing and `done` is dropped uncalled.
+    pub async fn submit_when_room(
+        &self,
+        machine: &StateMachine,
+        event: Vec<u8>,
+        done: impl FnOnce(Outcome) + Send + 'static,
+    ) -> u64 {
+        self.room().await;
+        self.start(machine, event, Some(Box::new(done))).id
+    }
+
+    /// Admits one more execution, awaiting room at either bound. The waiter counts itself
+    /// (`Shared::waiting`) and makes its `Notified` before each look at the bounds: a wake-up
+    /// between the look and the wait is not lost.
+    async fn room(&self) {
+        struct Counted<'a>(&'a Shared);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let shared = &*self.shared;
+        if shared.try_enter() {
+            return;
+        }
+        shared.waiting.fetch_add(1, Ordering::SeqCst);
+        let _counted = Counted(shared);
+        loop {
+            let notified = shared.room_async.notified();
+            if shared.try_enter() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Bounds the executions in flight from `execute_async` and `submit` (`None`: no bound; at
     /// least 1).
     /// Lowering it below the executions in flight stops new ones until enough finish.
     pub fn set_max_in_flight(&self, max: Option<usize>) {
-        let _guard = self.shared.room_lock.lock();
-        self.shared.max_in_flight.store(max.map_or(usize::MAX, |m| m.max(1)), Ordering::Relaxed);
-        self.shared.room.notify_all();
+        {
+            let _guard = self.shared.room_lock.lock();
+            self.shared.max_in_flight.store(max.map_or(usize::MAX, |m| m.max(1)), Ordering::Relaxed);
+        }
+        self.shared.room_made(true);
     }
 
     fn admit_now(&self) -> Result<(), Error> {
