@@ -837,6 +837,31 @@ fn handlers_on_json_text_answer_as_handlers_on_values_do() {
     }
 }
 
+/// A Task whose synchronous handler holds its worker until the test lets it go (a message
+/// on the sender), once per execution; the receiver hears each call as it begins.
+fn blocking() -> (StateMachine, mpsc::Sender<()>, mpsc::Receiver<()>) {
+    let (release, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let (gate, entered_tx) = (std::sync::Mutex::new(gate), std::sync::Mutex::new(entered_tx));
+    let machine = StateMachine::builder()
+        .handler(
+            "arn:aws:states:::aslrt:block",
+            aslrt::TextFn(move |input: &str| {
+                let _ = entered_tx.lock().unwrap().send(());
+                let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(20));
+                Ok::<_, TaskError>(input.to_owned())
+            }),
+        )
+        .compile(&task("arn:aws:states:::aslrt:block"))
+        .unwrap();
+    (machine, release, entered)
+}
+
+/// An event of exactly 1,000 bytes, `{"i":i,"pad":"xx…"}` (for `i` < 10).
+fn padded(i: usize) -> Vec<u8> {
+    format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(984)).into_bytes()
+}
+
 /// A Task whose handler answers with its input once `gate` gives it a permit.
 fn gated(gate: &Arc<tokio::sync::Semaphore>) -> StateMachine {
     let g = Arc::clone(gate);
@@ -924,7 +949,7 @@ fn execute_when_room_holds_the_bound_on_a_tokio_thread() {
             tokio::spawn(async move {
                 let mut ticks = 0;
                 while !stop.load(Ordering::SeqCst) {
-                    tokio::task::yield_now().await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                     ticks += 1;
                 }
                 ticks
@@ -977,37 +1002,78 @@ fn a_dropped_wait_for_room_admits_nothing() {
     assert_eq!(within(10, next).output.as_deref(), Some(r#"{"i":1}"#));
 }
 
+/// Issue #18: a task awaiting room is woken when `set_max_in_flight` raises the bound, and at
+/// the bound on bytes queued, as soon as a start takes the queue under it.
+#[test]
+fn a_task_awaiting_room_wakes_when_there_is_room() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let machine = gated(&gate);
+    let host = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = Arc::new(Runtime::builder().threads(1).max_in_flight(1).build().unwrap());
+    let held = rt.execute_async(&machine, br#"{"i":0}"#.to_vec());
+    let (raised, rt2) = (Arc::new(std::sync::atomic::AtomicBool::new(false)), Arc::clone(&rt));
+    let r = Arc::clone(&raised);
+    let raiser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        r.store(true, Ordering::SeqCst);
+        rt2.set_max_in_flight(Some(2));
+    });
+    let second = host.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), rt.execute_when_room(&machine, br#"{"i":1}"#.to_vec())).await
+    });
+    let second = second.expect("the raised bound woke the waiting task");
+    assert!(raised.load(Ordering::SeqCst), "admitted before the bound was raised");
+    raiser.join().unwrap();
+    gate.add_permits(2);
+    assert_eq!(within(10, held).status, Status::Succeeded);
+    assert_eq!(within(10, second).output.as_deref(), Some(r#"{"i":1}"#));
+
+    // One worker held by the first event; the queue's bound holds two more of these events
+    // (1,000 bytes and 512 each): the next one waits until a start takes the queue under it.
+    let (blocking, release, entered) = blocking();
+    let rt = Runtime::builder().threads(1).max_queued_bytes(3_024).build().unwrap();
+    let first = rt.execute_async(&blocking, padded(0));
+    entered.recv_timeout(Duration::from_secs(10)).unwrap();
+    let queued: Vec<_> = (1..3).map(|i| rt.execute_async(&blocking, padded(i))).collect();
+    assert!(rt.try_execute_async(&blocking, padded(9)).is_err(), "the queue is at its bound");
+    let (started, s) = (Arc::new(std::sync::atomic::AtomicBool::new(false)), mpsc::Sender::clone(&release));
+    let st = Arc::clone(&started);
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        st.store(true, Ordering::SeqCst);
+        // The worker takes the next event: 1,512 bytes queued, under the bound, over half.
+        s.send(()).unwrap();
+    });
+    let fourth = host.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), rt.execute_when_room(&blocking, padded(3))).await
+    });
+    let fourth = fourth.expect("a start under the bound woke the waiting task");
+    assert!(started.load(Ordering::SeqCst), "admitted while the queue was at its bound");
+    releaser.join().unwrap();
+    for _ in 0..3 {
+        release.send(()).unwrap();
+    }
+    for (i, p) in [first].into_iter().chain(queued).chain([fourth]).enumerate() {
+        let o = within(10, p);
+        assert!(o.output.as_deref().unwrap().starts_with(&format!(r#"{{"i":{i},"#)), "{o:?}");
+    }
+}
+
 /// Issue #18: a bound on the bytes of executions submitted and not yet started. While every
 /// worker is busy, submitters block at it (the `try_` forms refuse with `ErrorKind::Busy`)
 /// until a worker starts one; then every execution runs.
 #[test]
 fn max_queued_bytes_holds_a_burst_in_the_submitter() {
-    use aslrt::TextFn;
-    let (release, gate) = mpsc::channel::<()>();
-    let (entered_tx, entered) = mpsc::channel::<()>();
-    let (gate, entered_tx) = (std::sync::Mutex::new(gate), std::sync::Mutex::new(entered_tx));
-    let machine = StateMachine::builder()
-        .handler(
-            "arn:aws:states:::aslrt:block",
-            TextFn(move |input: &str| {
-                // Holds the one worker until the test lets it go, once per execution.
-                let _ = entered_tx.lock().unwrap().send(());
-                let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(20));
-                Ok::<_, TaskError>(input.to_owned())
-            }),
-        )
-        .compile(&task("arn:aws:states:::aslrt:block"))
-        .unwrap();
-    let event = |i: usize| format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(984)).into_bytes();
-    assert_eq!(event(1).len(), 1_000);
+    let (machine, release, entered) = blocking();
+    assert_eq!(padded(1).len(), 1_000);
     // Each queued execution counts its 1,000 bytes and 512: the bound holds three.
     let rt = Arc::new(Runtime::builder().threads(1).max_queued_bytes(4_096).build().unwrap());
     let (tx, rx) = mpsc::channel();
-    let first = rt.execute_async(&machine, event(0));
+    let first = rt.execute_async(&machine, padded(0));
     // The worker has taken the first one: the queue is empty again.
     entered.recv_timeout(Duration::from_secs(10)).unwrap();
-    let queued: Vec<_> = (1..4).map(|i| rt.execute_async(&machine, event(i))).collect();
-    let busy = rt.try_submit(&machine, event(9), |_| panic!("not run")).unwrap_err();
+    let queued: Vec<_> = (1..4).map(|i| rt.execute_async(&machine, padded(i))).collect();
+    let busy = rt.try_submit(&machine, padded(9), |_| panic!("not run")).unwrap_err();
     assert!(matches!(busy.kind(), aslrt::ErrorKind::Busy(_)), "{busy}");
     assert_eq!(
         busy.to_string(),
@@ -1017,7 +1083,7 @@ fn max_queued_bytes_holds_a_burst_in_the_submitter() {
     let rt2 = Arc::clone(&rt);
     let m2 = machine.clone();
     std::thread::spawn(move || {
-        let pending = rt2.execute_async(&m2, event(4));
+        let pending = rt2.execute_async(&m2, padded(4));
         tx.send(pending).unwrap();
     });
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "execute_async returned past the bound");

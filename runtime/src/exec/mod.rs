@@ -169,32 +169,36 @@ impl Shared {
         }
     }
 
-    /// An admitted execution has finished: one more may start. A submitter waiting for room
-    /// counts itself before it looks at the bounds again, and this lowers the count before it
-    /// reads theirs (all `SeqCst`): either the submitter sees the room, or this sees it and
-    /// wakes it.
+    /// An admitted execution has finished: one more may start, and one waiting submitter (a
+    /// blocked thread, and an awaiting task) is woken for it. A submitter waiting for room
+    /// raises `waiting` before it looks at `admitted` again, and this lowers `admitted` before
+    /// it reads `waiting` (all `SeqCst`, as are the bound's store and loads): either the
+    /// submitter sees the room, or this sees the submitter and wakes it.
     fn leave(&self) {
         self.admitted.fetch_sub(1, Ordering::SeqCst);
-        if self.waiting.load(Ordering::SeqCst) > 0 {
-            self.room_made(false);
+        if self.max_in_flight.load(Ordering::SeqCst) != usize::MAX && self.waiting.load(Ordering::SeqCst) > 0 {
+            {
+                let _guard = self.room_lock.lock();
+                self.room.notify_one();
+            }
+            // One: an awaiting task that is dropped before it looks passes it on (tokio's
+            // `Notified`), and `Runtime::room` enables its `Notified` before it looks.
+            self.room_async.notify_one();
         }
     }
 
-    /// Wakes submitters waiting for room: one blocked thread (or all), and every awaiting task.
-    fn room_made(&self, all: bool) {
+    /// Wakes every submitter waiting for room, blocked or awaiting: each looks again.
+    fn room_made(&self) {
         {
             let _guard = self.room_lock.lock();
-            match all {
-                true => self.room.notify_all(),
-                false => self.room.notify_one(),
-            }
+            self.room.notify_all();
         }
         self.room_async.notify_waiters();
     }
 
     /// Admits one more execution if fewer than the bound are in flight.
     fn try_admit(&self) -> bool {
-        let max = self.max_in_flight.load(Ordering::Relaxed);
+        let max = self.max_in_flight.load(Ordering::SeqCst);
         self.admitted.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1)).is_ok()
     }
 
@@ -208,14 +212,19 @@ impl Shared {
         self.queue_has_room() && self.try_admit()
     }
 
-    /// A queued execution's first run has begun: its charge leaves the queue. Submitters
-    /// waiting for room are woken when the queue falls under half its bound, so that they
-    /// fill it by half at a time rather than one execution per wake-up.
+    /// A queued execution's first run has begun: its charge leaves the queue. Blocked
+    /// submitters are woken when the queue falls under half its bound, so that they fill it
+    /// by half at a time rather than one execution per wake-up (and they look every 50 ms).
+    /// Awaiting tasks, which have no such look, are also woken when it falls under the bound.
     pub(super) fn dequeued(&self, bytes: usize) {
         let before = self.queued.fetch_sub(bytes, Ordering::SeqCst);
-        let low = (self.max_queued / 2).max(1);
-        if before >= low && before - bytes < low && self.waiting.load(Ordering::SeqCst) > 0 {
-            self.room_made(true);
+        let (after, low) = (before - bytes, (self.max_queued / 2).max(1));
+        let under = |line: usize| before >= line && after < line;
+        if (under(low) || under(self.max_queued)) && self.waiting.load(Ordering::SeqCst) > 0 {
+            match under(low) {
+                true => self.room_made(),
+                false => self.room_async.notify_waiters(),
+            }
         }
     }
 
@@ -351,7 +360,8 @@ impl RuntimeBuilder {
     /// [`RuntimeBuilder::max_in_flight`] (the `try_` forms refuse with [`ErrorKind::Busy`]) until
     /// the queue is under it again: a start that brings it under half the bound wakes them, and
     /// they look again every 50 ms. Workers and tokio threads are admitted past it, as at
-    /// `max_in_flight`, except by [`Runtime::execute_when_room`], which awaits room. So a burst of submissions larger than the workers can start at once
+    /// `max_in_flight`, except those that await room ([`Runtime::execute_when_room`],
+    /// [`Runtime::submit_when_room`]). So a burst of submissions larger than the workers can start at once
     /// waits in the caller rather than in memory: an execution that started may pack itself,
     /// or finish and free its event, while the rest of the burst waits (100,000 executions of a
     /// 1.2 KiB event in a 1 s Wait: 1.4 KB each with a bound of 4 MiB, 1.7 KB before the bound
@@ -595,9 +605,9 @@ impl Runtime {
     /// bound holds for it on any thread, a tokio runtime's included (where `execute_async` lets
     /// an execution past). Dropped while it waits, it has admitted nothing.
     ///
-    /// Not for a handler's future that then waits for the execution it starts: if every
-    /// execution in flight did that, none would end to make room. `execute_async` lets such
-    /// nested executions past the bound.
+    /// Not from a handler's future of this runtime: the execution it belongs to holds its
+    /// place in flight while it waits, and if every execution in flight did that, none would
+    /// end to make room. `execute_async` lets such nested executions past the bound.
     ///
     /// # Example
     /// ```
@@ -639,8 +649,9 @@ impl Runtime {
     }
 
     /// Admits one more execution, awaiting room at either bound. The waiter counts itself
-    /// (`Shared::waiting`) and makes its `Notified` before each look at the bounds: a wake-up
-    /// between the look and the wait is not lost.
+    /// (`Shared::waiting`) and enables its `Notified` before each look at the bounds, so that
+    /// a wake-up between the look and the wait, by `notify_one` or `notify_waiters`, is not
+    /// lost.
     async fn room(&self) {
         struct Counted<'a>(&'a Shared);
         impl Drop for Counted<'_> {
@@ -655,7 +666,8 @@ impl Runtime {
         shared.waiting.fetch_add(1, Ordering::SeqCst);
         let _counted = Counted(shared);
         loop {
-            let notified = shared.room_async.notified();
+            let mut notified = std::pin::pin!(shared.room_async.notified());
+            notified.as_mut().enable();
             if shared.try_enter() {
                 return;
             }
@@ -663,15 +675,16 @@ impl Runtime {
         }
     }
 
-    /// Bounds the executions in flight from `execute_async` and `submit` (`None`: no bound; at
-    /// least 1).
-    /// Lowering it below the executions in flight stops new ones until enough finish.
+    /// Bounds the executions in flight from `execute_async` and `submit` and their `try_` and
+    /// `_when_room` forms (`None`: no bound; at least 1). Raising it wakes the submitters
+    /// waiting for room; lowering it below the executions in flight stops new ones until
+    /// enough finish.
     pub fn set_max_in_flight(&self, max: Option<usize>) {
         {
             let _guard = self.shared.room_lock.lock();
-            self.shared.max_in_flight.store(max.map_or(usize::MAX, |m| m.max(1)), Ordering::Relaxed);
+            self.shared.max_in_flight.store(max.map_or(usize::MAX, |m| m.max(1)), Ordering::SeqCst);
         }
-        self.shared.room_made(true);
+        self.shared.room_made();
     }
 
     fn admit_now(&self) -> Result<(), Error> {
