@@ -143,6 +143,24 @@ fn compile_case(definition: &Json, handlers: Handlers, optimize: bool) -> Result
 /// one synchronous run.
 pub fn run_definition_suspending(case: &Case, definition: &Json, optimize: bool) -> Result<Outcome, String> {
     static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    run_under(&RUNTIME, false, case, definition, optimize)
+}
+
+/// [`run_definition_suspending`] with every run of a suspended execution replaying it from
+/// its start ([`crate::RuntimeBuilder::replay_from_start`]) instead of going on from the
+/// state it stopped in: the outcome must be the same.
+pub fn run_definition_replaying(case: &Case, definition: &Json, optimize: bool) -> Result<Outcome, String> {
+    static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    run_under(&RUNTIME, true, case, definition, optimize)
+}
+
+fn run_under(
+    runtime: &std::sync::OnceLock<Runtime>,
+    from_start: bool,
+    case: &Case,
+    definition: &Json,
+    optimize: bool,
+) -> Result<Outcome, String> {
     let mut handlers = Handlers::new();
     if let Some(specs) = &case.handlers {
         let specs = specs.as_object().ok_or("handler specs must be a JSON object")?;
@@ -154,8 +172,8 @@ pub fn run_definition_suspending(case: &Case, definition: &Json, optimize: bool)
         }
     }
     let machine = compile_case(definition, handlers, optimize)?;
-    let runtime = RUNTIME.get_or_init(|| {
-        let mut builder = Runtime::builder().threads(2);
+    let runtime = runtime.get_or_init(|| {
+        let mut builder = Runtime::builder().threads(2).replay_from_start(from_start);
         builder.pack_every_wait = true;
         builder.build().expect("a runtime of two workers starts")
     });

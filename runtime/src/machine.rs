@@ -641,7 +641,8 @@ fn run_vm<'s>(
         // Stopped at the top, not merely somewhere: a branch that waited while another failed
         // does not hold back the outcome.
         let suspended = matches!(&result, Err(f) if f.kind == FaultKind::Suspended);
-        let point = if suspended { vm.resume_point(raw_input) } else { None };
+        let points = vm.journal.as_deref().is_some_and(|j| j.resume_points);
+        let point = if suspended && points { vm.resume_point(raw_input) } else { None };
         if let Some(j) = vm.journal.as_deref_mut() {
             j.start_millis = j.start_millis.or(start);
             j.suspended = suspended;
@@ -765,10 +766,12 @@ mod tests {
     /// Runs a suspendable execution to its end by hand: each stopped run's waits are answered
     /// (a Task's future driven on `rt`, a sleep taken as done) and the execution runs again.
     /// Returns the outcome, the runs, and how many outcomes the runs read back in all.
-    fn run_by_hand(machine: &StateMachine, event: &[u8]) -> (Outcome, usize, u64, Vec<usize>) {
+    /// `from_start`: with no resume points, as `RuntimeBuilder::replay_from_start` runs it.
+    fn run_by_hand(machine: &StateMachine, event: &[u8], from_start: bool) -> (Outcome, usize, u64, Vec<usize>) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (mut scratch, cancel) = (Scratch::new(), AtomicBool::new(false));
         let mut journal = machine.journal(7);
+        journal.resume_points = !from_start;
         let (mut runs, mut kept) = (0, Vec::new());
         loop {
             runs += 1;
@@ -819,12 +822,18 @@ mod tests {
             }),
         );
         let machine = StateMachine::builder().handlers(handlers).compile(&definition).unwrap();
-        let (outcome, runs, replayed, kept) = run_by_hand(&machine, br#"{"id":"e-1"}"#);
+        let (outcome, runs, replayed, kept) = run_by_hand(&machine, br#"{"id":"e-1"}"#, false);
         assert_eq!(outcome.status, Status::Succeeded, "{outcome:?}");
         assert_eq!(outcome.output.as_deref(), Some(r#"{"id":"e-1","acc":{"n":40}}"#));
         assert_eq!(outcome.transitions, K as u64);
         assert_eq!(runs, K + 1);
         assert_eq!(replayed, K as u64, "outcomes read back over {runs} runs");
         assert!(kept.iter().all(|&n| n == 0), "entries kept after each stop: {kept:?}");
+        // Replayed from the start (`RuntimeBuilder::replay_from_start`): the same outcome,
+        // every earlier outcome read back at each run (1 + 2 + … + K), all of them kept.
+        let (again, runs, replayed, kept) = run_by_hand(&machine, br#"{"id":"e-1"}"#, true);
+        assert_eq!((again.output, again.transitions, runs), (outcome.output, outcome.transitions, K + 1));
+        assert_eq!(replayed, (K * (K + 1) / 2) as u64, "outcomes read back over {runs} runs");
+        assert_eq!(kept, (0..K).collect::<Vec<_>>(), "entries kept after each stop");
     }
 }

@@ -118,6 +118,8 @@ struct Shared {
     pack_after: Option<u64>,
     /// Every suspended execution packs itself (`RuntimeBuilder::pack_every_wait`).
     pack_every_wait: bool,
+    /// A suspended execution's runs start from the beginning (`RuntimeBuilder::replay_from_start`).
+    replay_from_start: bool,
     /// The host's tokio runtime, if it gave one: handlers' futures are polled in tasks there.
     /// Else they are polled on the workers, and the runtime's own drives their IO and timers.
     host: Option<tokio::runtime::Handle>,
@@ -310,6 +312,7 @@ pub struct RuntimeBuilder {
     /// For the suspending conformance runs: every suspended execution packs itself, whatever
     /// it waits for, so that packing is checked against every case.
     pub(crate) pack_every_wait: bool,
+    replay_from_start: bool,
 }
 
 impl RuntimeBuilder {
@@ -388,6 +391,17 @@ impl RuntimeBuilder {
         self
     }
 
+    /// A debugging aid: every run of a suspended execution starts again from the execution's
+    /// start and replays its journal (what its handlers answered, which Waits elapsed, what
+    /// the clock read), instead of going on from the top-level state it stopped in. Outcomes
+    /// are the same either way (the conformance tests run every case both ways); what changes
+    /// is the cost, about K²/2 states for K sequential Tasks that wait, and that the journal
+    /// keeps every outcome until the execution ends. Default `false`.
+    pub fn replay_from_start(mut self, yes: bool) -> Self {
+        self.replay_from_start = yes;
+        self
+    }
+
     /// Starts the runtime, or says why it cannot (see [`Runtime::try_new`]).
     pub fn build(self) -> Result<Runtime, Error> {
         Runtime::start_with(self)
@@ -435,6 +449,7 @@ impl Runtime {
             max_queued_bytes: None,
             pack_after: Some(RuntimeBuilder::PACK_AFTER),
             pack_every_wait: false,
+            replay_from_start: false,
         }
     }
 
@@ -485,6 +500,7 @@ impl Runtime {
             host: own.is_none().then(|| handle.clone()),
             pack_after: b.pack_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             pack_every_wait: b.pack_every_wait,
+            replay_from_start: b.replay_from_start,
         });
         // Dropped on a failure below, it stops the workers started so far.
         let mut runtime = Runtime { shared, threads: Vec::new(), machines: DashMap::new(), timer_thread: None, own };

@@ -244,6 +244,8 @@ impl Resumable {
         let machine = &self.machine;
         let State { event, journal, .. } = &mut *st;
         let journal = journal.get_or_insert_with(|| Box::new(machine.journal(SALT.fetch_add(1, Ordering::Relaxed))));
+        // Set at every run: a packed journal does not keep it.
+        journal.resume_points = !self.shared.replay_from_start;
         for (site, entry) in resolved {
             journal.resolve(site, entry);
         }
@@ -775,6 +777,56 @@ impl Drop for OnHost {
             self.0.exec.cancelled.store(true, Ordering::Relaxed);
             let _ = crate::handler::drop_waiting(fut, self.0.resource());
             self.0.exec.resolved(self.0.site, None, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::exec::Runtime;
+    use crate::handler::{AsyncFn, Handlers, TaskError};
+    use crate::machine::StateMachine;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// `RuntimeBuilder::replay_from_start` reaches the runs: while an execution of two Tasks
+    /// waits on the second, its journal still holds the first's outcome, which the next run
+    /// reads back from the start; by default the run stopped at the second, and holds none.
+    #[test]
+    fn replay_from_start_keeps_the_journal_from_the_start() {
+        let definition = r#"{"StartAt":"T1","States":{
+            "T1":{"Type":"Task","Resource":"arn:aws:states:::aslrt:gate","ResultPath":"$.a","Next":"T2"},
+            "T2":{"Type":"Task","Resource":"arn:aws:states:::aslrt:gate","ResultPath":"$.b","End":true}}}"#;
+        for (from_start, kept) in [(false, 0), (true, 1)] {
+            // One permit: the first call answers when first polled, the second waits.
+            let gate = Arc::new(tokio::sync::Semaphore::new(1));
+            let g = Arc::clone(&gate);
+            let mut handlers = Handlers::new();
+            handlers.insert_async(
+                "arn:aws:states:::aslrt:gate",
+                AsyncFn(move |_: serde_json::Value, _| {
+                    let gate = Arc::clone(&g);
+                    async move {
+                        gate.acquire().await.map_err(|_| TaskError::new("Closed", "closed"))?.forget();
+                        Ok(serde_json::json!(1))
+                    }
+                }),
+            );
+            let machine = StateMachine::builder().handlers(handlers).compile(definition).unwrap();
+            let rt = Runtime::builder().threads(1).replay_from_start(from_start).build().unwrap();
+            let pending = rt.execute_async(&machine, b"{}".to_vec());
+            let since = Instant::now();
+            while rt.stuck_on_handlers() == 0 {
+                assert!(since.elapsed() < Duration::from_secs(10), "the execution never waited");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let exec = rt.shared.executions.get(&pending.id()).map(|e| Arc::clone(e.value())).unwrap();
+            let entries = super::lock(&exec.state).journal.as_ref().map(|j| j.entries_len());
+            // Let it end first: a failed check must not leave it waiting for its time limit.
+            gate.add_permits(1);
+            let o = pending.wait();
+            assert_eq!(entries, Some(kept), "replay_from_start({from_start})");
+            assert_eq!(o.output.as_deref(), Some(r#"{"a":1,"b":1}"#), "{o:?}");
         }
     }
 }

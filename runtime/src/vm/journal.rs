@@ -61,6 +61,9 @@ pub(crate) struct Journal {
     pub(crate) suspended: bool,
     /// How many outcomes runs have read back (what a resume point saves).
     pub(crate) replayed: std::cell::Cell<u64>,
+    /// A stopped run leaves a resume point (else the next run starts from the beginning:
+    /// `RuntimeBuilder::replay_from_start`).
+    pub(crate) resume_points: bool,
 }
 
 /// One journaled outcome.
@@ -140,6 +143,7 @@ impl Journal {
             pending: Vec::new(),
             suspended: false,
             replayed: std::cell::Cell::new(0),
+            resume_points: true,
         }
     }
 
