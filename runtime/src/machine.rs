@@ -643,12 +643,18 @@ fn run_vm<'s>(
         let suspended = matches!(&result, Err(f) if f.kind == FaultKind::Suspended);
         let points = vm.journal.as_deref().is_some_and(|j| j.resume_points);
         let point = if suspended && points { vm.resume_point(raw_input) } else { None };
+        let stopped_in = vm.mark.as_ref().filter(|_| suspended).map(|m| m.at.seq);
         if let Some(j) = vm.journal.as_deref_mut() {
             j.start_millis = j.start_millis.or(start);
             j.suspended = suspended;
             match point {
                 Some(p) => j.resume_at(p),
-                None => j.resume = resume,
+                None => {
+                    if let Some(seq) = stopped_in {
+                        j.abandon_before(seq);
+                    }
+                    j.resume = resume;
+                }
             }
         }
         transitions = vm.transitions;
@@ -761,7 +767,7 @@ mod tests {
     use super::*;
     use crate::handler::Waiting;
     use crate::handler::{AsyncFn, Handlers, TaskError};
-    use crate::vm::{Entry, Suspension};
+    use crate::vm::{Entry, Journal, Suspension};
 
     /// Runs a suspendable execution to its end by hand: each stopped run's waits are answered
     /// (a Task's future driven on `rt`, a sleep taken as done) and the execution runs again.
@@ -780,20 +786,80 @@ mod tests {
             }
             kept.push(journal.entries_len());
             for (site, s) in journal.take_pending() {
-                let entry = match s {
-                    Suspension::Sleep { .. } => Entry::Waited,
-                    Suspension::Task { fut, lambda, .. } => {
-                        let result = match fut {
-                            Waiting::Json(fut) => rt.block_on(fut).map(|v| v.to_string()),
-                            Waiting::Text(fut) => rt.block_on(fut),
-                        };
-                        let result = result.map_err(|e| (e.error.into(), None));
-                        Entry::Task { result, lambda }
-                    }
-                };
-                journal.resolve(site, Some(entry));
+                journal.resolve(site, Some(answer(&rt, s)));
             }
         }
+    }
+
+    /// What a wait ends with: a Task's future driven on `rt`, a sleep taken as done.
+    fn answer(rt: &tokio::runtime::Runtime, s: Suspension) -> Entry {
+        match s {
+            Suspension::Sleep { .. } => Entry::Waited,
+            Suspension::Task { fut, lambda, .. } => {
+                let result = match fut {
+                    Waiting::Json(fut) => rt.block_on(fut).map(|v| v.to_string()),
+                    Waiting::Text(fut) => rt.block_on(fut),
+                };
+                let result = result.map_err(|e| (e.error.into(), None));
+                Entry::Task { result, lambda }
+            }
+        }
+    }
+
+    /// Review of issue #18: a Parallel branch's wait that outlives the Parallel (another
+    /// branch failed, the Catch went on to a Task that waits) is answered late. Replayed from
+    /// the start, the branch still finds it waiting, as the run that left it did: the outcome
+    /// is the one resuming gives, with the failed branch's error (not the late answer's).
+    #[test]
+    fn a_wait_a_failed_branch_left_stays_unanswered_when_replayed_from_the_start() {
+        let definition = r#"{"StartAt":"P","States":{
+            "P":{"Type":"Parallel","Next":"C",
+                 "Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.err","Next":"C"}],
+                 "Branches":[
+                   {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::aslrt:a","End":true}}},
+                   {"StartAt":"B","States":{"B":{"Type":"Task","Resource":"arn:aws:states:::aslrt:b","End":true}}}]},
+            "C":{"Type":"Task","Resource":"arn:aws:states:::aslrt:c","ResultPath":"$.c","End":true}}}"#;
+        let mut handlers = Handlers::new();
+        for (name, answer) in [("a", Err("FromA")), ("b", Err("FromB")), ("c", Ok(1))] {
+            handlers.insert_async(
+                format!("arn:aws:states:::aslrt:{name}"),
+                AsyncFn(move |_: serde_json::Value, _| async move {
+                    tokio::task::yield_now().await;
+                    answer.map(|n| serde_json::json!(n)).map_err(|e| TaskError::new(e, "failed"))
+                }),
+            );
+        }
+        let machine = StateMachine::builder().handlers(handlers).compile(definition).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (mut scratch, cancel) = (Scratch::new(), AtomicBool::new(false));
+        let mut outputs = Vec::new();
+        for from_start in [false, true] {
+            let mut journal = machine.journal(7);
+            journal.resume_points = !from_start;
+            let mut run = |journal: &mut Journal| {
+                machine.execute_resumable(&mut scratch, b"{}", &cancel, journal).map(|e| e.to_outcome())
+            };
+            assert!(run(&mut journal).is_none(), "both branches wait");
+            let mut waits: Vec<_> =
+                journal.take_pending().into_iter().map(|(site, s)| (site, answer(&rt, s))).collect();
+            assert_eq!(waits.len(), 2);
+            let from_a = |e: &Entry| matches!(e, Entry::Task { result: Err((name, _)), .. } if name == "FromA");
+            waits.sort_by_key(|(_, e)| from_a(e));
+            let (a, b) = (waits.pop().unwrap(), waits.pop().unwrap());
+            assert!(from_a(&a.1), "{a:?}");
+            journal.resolve(b.0, Some(b.1));
+            assert!(run(&mut journal).is_none(), "B fails the Parallel; the Catch goes on to C, which waits");
+            let c: Vec<_> = journal.take_pending().into_iter().map(|(site, s)| (site, answer(&rt, s))).collect();
+            assert_eq!(c.len(), 1);
+            // A's answer comes late, then C's.
+            journal.resolve(a.0, Some(a.1));
+            journal.resolve(c[0].0, Some(c[0].1.clone()));
+            let done = run(&mut journal).expect("the execution ends");
+            assert_eq!(done.status, Status::Succeeded, "{done:?}");
+            outputs.push(done.output);
+        }
+        assert!(outputs[0].as_deref().is_some_and(|o| o.contains("FromB") && o.ends_with(r#""c":1}"#)), "{outputs:?}");
+        assert_eq!(outputs[0], outputs[1], "resumed, then replayed from the start");
     }
 
     /// Issue #18: a run after a suspension starts at the top-level state it stopped in, so an

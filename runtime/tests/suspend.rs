@@ -956,16 +956,20 @@ fn execute_when_room_holds_the_bound_on_a_tokio_thread() {
             })
         };
         let mut pending = Vec::new();
-        for i in 0..40 {
-            let event = format!(r#"{{"i":{i}}}"#).into_bytes();
-            if i % 2 == 0 {
-                pending.push(rt.execute_when_room(&machine, event).await);
-            } else {
-                let tx = done_tx.clone();
-                rt.submit_when_room(&machine, event, move |o| tx.send((i, o)).unwrap()).await;
+        let submit_all = async {
+            for i in 0..40 {
+                let event = format!(r#"{{"i":{i}}}"#).into_bytes();
+                if i % 2 == 0 {
+                    pending.push(rt.execute_when_room(&machine, event).await);
+                } else {
+                    let tx = done_tx.clone();
+                    rt.submit_when_room(&machine, event, move |o| tx.send((i, o)).unwrap()).await;
+                }
+                assert!(rt.in_flight() <= 3, "{} in flight past the bound of 3", rt.in_flight());
             }
-            assert!(rt.in_flight() <= 3, "{} in flight past the bound of 3", rt.in_flight());
-        }
+        };
+        // A lost wake-up fails the test rather than hanging it.
+        tokio::time::timeout(Duration::from_secs(30), submit_all).await.expect("room came for every submission");
         stop.store(true, Ordering::SeqCst);
         (pending, ticker.await.unwrap())
     });

@@ -118,7 +118,8 @@ struct Shared {
     pack_after: Option<u64>,
     /// Every suspended execution packs itself (`RuntimeBuilder::pack_every_wait`).
     pack_every_wait: bool,
-    /// A suspended execution's runs start from the beginning (`RuntimeBuilder::replay_from_start`).
+    /// A suspended execution's runs start from its beginning
+    /// (`RuntimeBuilder::replay_from_start`).
     replay_from_start: bool,
     /// The host's tokio runtime, if it gave one: handlers' futures are polled in tasks there.
     /// Else they are polled on the workers, and the runtime's own drives their IO and timers.
@@ -132,8 +133,9 @@ struct Shared {
     max_in_flight: AtomicUsize,
     /// What executions admitted and not yet started hold: each one's event and
     /// `QUEUED_OVERHEAD`. Submitters wait while it is at `max_queued` (`usize::MAX`: no
-    /// bound); a start that brings it under half of that wakes them (see `Shared::dequeued`),
-    /// and they look again every 50 ms.
+    /// bound); a start that brings it under half of that wakes them, and one that brings it
+    /// under the bound wakes the awaiting tasks (see `Shared::dequeued`); blocked threads
+    /// also look again every 50 ms.
     queued: AtomicUsize,
     max_queued: usize,
     /// Submitters waiting for room, for either bound: blocked in `wait_for_room`, or awaiting
@@ -141,8 +143,9 @@ struct Shared {
     waiting: AtomicUsize,
     room_lock: Mutex<()>,
     room: Condvar,
-    /// Wakes the submitters awaiting room (`Runtime::execute_when_room`), all at once: each
-    /// looks again, and those that find none wait again.
+    /// Wakes the submitters awaiting room (`Runtime::execute_when_room`): one per execution
+    /// that ends (`Shared::leave`), all of them when the queue or the bound makes room for
+    /// more (`Shared::room_made`); one that finds no room waits again.
     room_async: tokio::sync::Notify,
 }
 
@@ -362,13 +365,14 @@ impl RuntimeBuilder {
     /// most hosts). At the bound, submitters block as they do at
     /// [`RuntimeBuilder::max_in_flight`] (the `try_` forms refuse with [`ErrorKind::Busy`]) until
     /// the queue is under it again: a start that brings it under half the bound wakes them, and
-    /// they look again every 50 ms. Workers and tokio threads are admitted past it, as at
-    /// `max_in_flight`, except those that await room ([`Runtime::execute_when_room`],
-    /// [`Runtime::submit_when_room`]). So a burst of submissions larger than the workers can start at once
-    /// waits in the caller rather than in memory: an execution that started may pack itself,
-    /// or finish and free its event, while the rest of the burst waits (100,000 executions of a
-    /// 1.2 KiB event in a 1 s Wait: 1.4 KB each with a bound of 4 MiB, 1.7 KB before the bound
-    /// existed). An event larger than the bound is admitted when the queue is under it.
+    /// they look again every 50 ms (tasks awaiting room are woken once it is under the bound).
+    /// Workers and tokio threads are admitted past it, as at `max_in_flight`, except those
+    /// that await room ([`Runtime::execute_when_room`], [`Runtime::submit_when_room`]). So a
+    /// burst of submissions larger than the workers can start at once waits in the caller
+    /// rather than in memory: an execution that started may pack itself, or finish and free
+    /// its event, while the rest of the burst waits (100,000 executions of a 1.2 KiB event in a
+    /// 1 s Wait: 1.4 KB each with a bound of 4 MiB, 1.7 KB before the bound existed). An event
+    /// larger than the bound is admitted when the queue is under it.
     ///
     /// A submitter that blocks here must not hold what the executions' `done` callbacks (or
     /// their handlers) need, or neither can go on: the GIL of a Python host, say.

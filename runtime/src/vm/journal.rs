@@ -10,7 +10,9 @@
 //! state's input and the variables as JSON, the counters and the random source. The next run
 //! enters that state afresh and replays only the outcomes journaled since it was entered
 //! (Task results, waits that have elapsed, clock readings), so it retraces the state's own
-//! steps and goes on from where it stopped; the journal keeps nothing older. An execution of
+//! steps and goes on from where it stopped; the journal keeps nothing older (unless the
+//! runtime replays from the start, `RuntimeBuilder::replay_from_start`: then every run starts
+//! from the beginning and the journal keeps every outcome). An execution of
 //! K sequential Tasks thus runs each state about twice, not K²/2 states. When a value is past
 //! the writer's bound, no resume point is made and the run replays from the last one (or from
 //! the start, with the same seed, start time and input).
@@ -50,6 +52,11 @@ pub(crate) struct Journal {
     /// Sites whose wait has been handed out and not resolved yet, with their state's number
     /// (few: a list costs less memory than a map while the execution waits).
     in_flight: Vec<(Site, u32)>,
+    /// Waits that a state already left still had in flight (a Parallel branch's, when another
+    /// branch failed) when the run stopped without a resume point that drops them: a run from
+    /// the start finds them still waiting, as the run that left them did, and their outcomes
+    /// are not journaled.
+    abandoned: Vec<Site>,
     /// The sequence number of the top-level state the run is in: what `record` stamps.
     pub(crate) stamp: u32,
     /// Where the next run starts, if not from the beginning.
@@ -138,6 +145,7 @@ impl Journal {
             start_millis: None,
             entries: Entries::Few(Vec::new()),
             in_flight: Vec::new(),
+            abandoned: Vec::new(),
             stamp: 0,
             resume: None,
             pending: Vec::new(),
@@ -160,7 +168,7 @@ impl Journal {
                 self.replayed.set(self.replayed.get() + 1);
                 AtSite::Done(e.clone())
             }
-            None if self.in_flight.iter().any(|(s, _)| *s == site) => AtSite::Waiting,
+            None if self.in_flight.iter().any(|(s, _)| *s == site) || self.abandoned.contains(&site) => AtSite::Waiting,
             None => AtSite::New,
         }
     }
@@ -176,6 +184,20 @@ impl Journal {
         self.entries.keep_from(seq);
         self.in_flight.retain(|(_, stamp)| *stamp >= seq);
         self.resume = Some(r);
+    }
+
+    /// The run stopped in the top-level state numbered `seq` and the next starts from the
+    /// beginning (`replay_from_start`, or no resume point could be written): the waits of the
+    /// states before it are abandoned, as `resume_at` would drop them.
+    pub(crate) fn abandon_before(&mut self, seq: u32) {
+        let abandoned = &mut self.abandoned;
+        self.in_flight.retain(|&(site, stamp)| {
+            let keep = stamp >= seq;
+            if !keep {
+                abandoned.push(site);
+            }
+            keep
+        });
     }
 
     /// The run stops at `site` to wait for `s`.
@@ -273,6 +295,10 @@ impl Journal {
             w.site(*site);
             w.u32(*stamp);
         }
+        w.u32(self.abandoned.len() as u32);
+        for site in &self.abandoned {
+            w.site(*site);
+        }
         match &self.resume {
             None => w.u8(0),
             Some(r) => {
@@ -326,6 +352,9 @@ impl Journal {
         j.in_flight.reserve_exact(n);
         for _ in 0..n {
             j.in_flight.push((r.site()?, r.u32()?));
+        }
+        for _ in 0..r.count(12)? {
+            j.abandoned.push(r.site()?);
         }
         if r.u8()? == 1 {
             let (pc, seq, transitions, events) = (r.u32()?, r.u32()?, r.u64()?, r.u64()?);
@@ -514,6 +543,7 @@ mod tests {
             j.entries.insert((i as u64 * 7, i as u32), (i % 5) as u32, e);
         }
         j.in_flight = vec![((1, 2), 3), ((u64::MAX, 0), 1)];
+        j.abandoned = vec![(9, 4)];
         let at = Entered {
             pc: 17,
             seq: 3,
@@ -562,8 +592,8 @@ mod tests {
                 (17, 3, (7, Some(11)), Some(r#"{"é":"\u0000"}"#))
             );
             assert_eq!(
-                (back.seed, back.start_millis, back.stamp, back.in_flight.len()),
-                (42, Some(1_700_000_000_000), 3, 2)
+                (back.seed, back.start_millis, back.stamp, back.in_flight.len(), back.abandoned.clone()),
+                (42, Some(1_700_000_000_000), 3, 2, vec![(9, 4)])
             );
         }
     }
