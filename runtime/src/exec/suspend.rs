@@ -243,9 +243,11 @@ impl Resumable {
         static SALT: AtomicU64 = AtomicU64::new(0);
         let machine = &self.machine;
         let State { event, journal, .. } = &mut *st;
-        let journal = journal.get_or_insert_with(|| Box::new(machine.journal(SALT.fetch_add(1, Ordering::Relaxed))));
-        // Set at every run: a packed journal does not keep it.
-        journal.resume_points = !self.shared.replay_from_start;
+        let journal = journal.get_or_insert_with(|| {
+            let mut journal = machine.journal(SALT.fetch_add(1, Ordering::Relaxed));
+            journal.resume_points = !self.shared.replay_from_start;
+            Box::new(journal)
+        });
         for (site, entry) in resolved {
             journal.resolve(site, entry);
         }

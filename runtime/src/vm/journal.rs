@@ -258,6 +258,7 @@ impl Journal {
         w.opt_i64(self.start_millis);
         w.u32(self.stamp);
         w.u8(u8::from(self.suspended));
+        w.u8(u8::from(self.resume_points));
         w.u64(self.replayed.get());
         let entries: Vec<(Site, u32, &Entry)> = match &self.entries {
             Entries::Few(v) => v.iter().map(|(s, t, e)| (*s, *t, e)).collect(),
@@ -330,6 +331,7 @@ impl Journal {
         j.start_millis = r.opt_i64()?;
         j.stamp = r.u32()?;
         j.suspended = r.u8()? != 0;
+        j.resume_points = r.u8()? != 0;
         j.replayed.set(r.u64()?);
         for _ in 0..r.count(17)? {
             let (site, stamp) = (r.site()?, r.u32()?);
@@ -544,6 +546,7 @@ mod tests {
         }
         j.in_flight = vec![((1, 2), 3), ((u64::MAX, 0), 1)];
         j.abandoned = vec![(9, 4)];
+        j.resume_points = false;
         let at = Entered {
             pc: 17,
             seq: 3,
@@ -592,8 +595,15 @@ mod tests {
                 (17, 3, (7, Some(11)), Some(r#"{"é":"\u0000"}"#))
             );
             assert_eq!(
-                (back.seed, back.start_millis, back.stamp, back.in_flight.len(), back.abandoned.clone()),
-                (42, Some(1_700_000_000_000), 3, 2, vec![(9, 4)])
+                (
+                    back.seed,
+                    back.start_millis,
+                    back.stamp,
+                    back.in_flight.len(),
+                    back.abandoned.clone(),
+                    back.resume_points
+                ),
+                (42, Some(1_700_000_000_000), 3, 2, vec![(9, 4)], false)
             );
         }
     }
