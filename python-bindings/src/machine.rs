@@ -8,7 +8,7 @@
 
 use crate::handlers::{self, PyHandler};
 use crate::result::{now_us, ExecutionResult};
-use crate::{arrow_out, json, pool, raw};
+use crate::{admit, arrow_out, json, pool, raw};
 use aslrt::{Cancel, Clock, ErrorKind, Outcome, RuntimeLimits, Scratch};
 use crossbeam_channel as mpsc;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -384,16 +384,59 @@ impl StateMachine {
     }
 
     /// Runs one execution on the pool for asyncio: `await sm.execute_async(input)`. Cancelling
-    /// the awaiting task stops the execution (it ends ABORTED).
+    /// the awaiting task stops the execution (it ends ABORTED). At most
+    /// `aslrt.max_in_flight()` such executions run at once; past it, the execution waits its
+    /// turn without blocking the event loop (see `execute_when_room`); one a handler starts
+    /// goes past it, since its own execution holds a place.
     fn execute_async<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.start_async(py, input, None)
+    }
+
+    /// Waits for room under `aslrt.max_in_flight()`, starts the execution, and gives the future
+    /// of its result: `result = await (await sm.execute_when_room(input))`. A producer that
+    /// awaits it before taking its next event goes no faster than executions end. Cancelled
+    /// while it waits, it has started nothing.
+    fn execute_when_room<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        let admitted = event_loop.call_method0("create_future")?;
+        self.start_async(py, input, Some(&admitted))?;
+        Ok(admitted)
+    }
+
+    fn __repr__(&self) -> String {
+        "StateMachine(...)".into()
+    }
+}
+
+impl StateMachine {
+    /// Admits an asyncio execution of `input` (see `admit`) and gives the future of its result;
+    /// `admitted`, if given, is settled with that future once the execution starts. A handler's
+    /// nested execution, on the handlers' loop, goes past the bound: its own execution holds a
+    /// place, and if every place were held so, none would end.
+    fn start_async<'py>(
+        &self,
+        py: Python<'py>,
+        input: &Bound<'py, PyAny>,
+        admitted: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let event = json::input_bytes(input)?;
         let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
         let fut = event_loop.call_method0("create_future")?;
         let rt = pool::runtime(None).map_err(pool_error)?;
-        let start = now_us();
         let settle = json::helper(py, "aslrt._loop", "settle_threadsafe")?.unbind();
+        let on_start = admitted.map(|admitted| {
+            let (settle, loop_ref) = (settle.clone_ref(py), event_loop.clone().unbind());
+            let (admitted, fut) = (admitted.clone().unbind(), fut.clone().unbind());
+            Box::new(move || {
+                Python::attach(|py| {
+                    if let Err(e) = settle.bind(py).call1((loop_ref, admitted, fut)) {
+                        e.write_unraisable(py, None);
+                    }
+                })
+            }) as Box<dyn FnOnce() + Send>
+        });
         let (loop_ref, fut_ref) = (event_loop.clone().unbind(), fut.clone().unbind());
-        let id = rt.submit(&self.machine, event, move |outcome: Outcome| {
+        let done = Box::new(move |outcome: Outcome, start: i64| {
             let result = ExecutionResult::new(&outcome.as_execution(), start);
             Python::attach(|py| {
                 let done = Py::new(py, result).and_then(|r| settle.bind(py).call1((loop_ref, fut_ref, r)));
@@ -402,27 +445,28 @@ impl StateMachine {
                 }
             });
         });
-        fut.call_method1("add_done_callback", (StopOnCancel { rt, id },))?;
+        let start = admit::Start { rt, machine: self.machine.clone(), event, done, on_start };
+        let ticket = admit::admit(start, on_async_loop(py)?);
+        fut.call_method1("add_done_callback", (StopOnCancel { ticket: Arc::clone(&ticket) },))?;
+        if let Some(admitted) = admitted {
+            admitted.call_method1("add_done_callback", (StopOnCancel { ticket },))?;
+        }
         Ok(fut)
-    }
-
-    fn __repr__(&self) -> String {
-        "StateMachine(...)".into()
     }
 }
 
-/// Stops a pool execution when its asyncio future is cancelled.
+/// Stops an asyncio execution, or takes it out of its turn for room, when a future of it (its
+/// result's, or `execute_when_room`'s) is cancelled.
 #[pyclass]
 struct StopOnCancel {
-    rt: Arc<pool::Pool>,
-    id: u64,
+    ticket: Arc<admit::Ticket>,
 }
 
 #[pymethods]
 impl StopOnCancel {
     fn __call__(&self, fut: &Bound<'_, PyAny>) -> PyResult<()> {
         if fut.call_method0("cancelled")?.is_truthy()? {
-            self.rt.cancel(self.id);
+            self.ticket.cancel();
         }
         Ok(())
     }

@@ -125,7 +125,7 @@ def test_cancelling_an_async_execution_stops_it() -> None:
     # A one-second Wait, then a Task: cancelled during the Wait, the Task never runs.
     arn = "arn:aws:states:::local:after"
     calls: list[Any] = []
-    definition = {
+    definition: dict[str, Any] = {
         "StartAt": "W",
         "States": {
             "W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
@@ -144,6 +144,141 @@ def test_cancelling_an_async_execution_stops_it() -> None:
 
     asyncio.run(main())
     assert calls == []
+
+
+SLEEPY = "arn:aws:states:::local:sleepy"
+
+
+def sleepy_machine(running: list[int], peak: list[int], seconds: float = 0.02) -> aslrt.StateMachine:
+    """A Task whose async handler takes `seconds` and answers its input; `peak[0]` is the most
+    handlers that ran at once (they all run on one event loop's thread)."""
+
+    async def sleepy(event: Any) -> Any:
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        await asyncio.sleep(seconds)
+        running[0] -= 1
+        return event
+
+    return aslrt.StateMachine({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": SLEEPY, "End": True}}}, {SLEEPY: sleepy})
+
+
+@pytest.fixture
+def bound() -> Iterator[None]:
+    before = aslrt.max_in_flight()
+    yield
+    aslrt.set_max_in_flight(before)
+    assert aslrt.async_in_flight() == (0, 0)
+
+
+def test_execute_async_holds_the_bound_on_executions_in_flight(bound: None) -> None:
+    assert aslrt.max_in_flight() == 65_536  # the default
+    aslrt.set_max_in_flight(3)
+    assert aslrt.max_in_flight() == 3
+    running, peak = [0], [0]
+    sm = sleepy_machine(running, peak)
+
+    async def main() -> list[Any]:
+        results = await asyncio.gather(*(sm.execute_async({"n": n}) for n in range(30)))
+        return [r.output for r in results]
+
+    assert asyncio.run(main()) == [{"n": n} for n in range(30)]
+    assert peak[0] == 3
+
+
+def test_execute_when_room_returns_once_the_execution_starts(bound: None) -> None:
+    aslrt.set_max_in_flight(1)
+    sm = sleepy_machine([0], [0], 0.2)
+
+    async def main() -> None:
+        first = await sm.execute_when_room({"n": 1})
+        assert aslrt.async_in_flight() == (1, 0)
+        second = asyncio.ensure_future(sm.execute_when_room({"n": 2}))
+        await asyncio.sleep(0.005)
+        assert not second.done() and aslrt.async_in_flight() == (1, 1)
+        admitted = await second
+        # Room was made by the first execution's end.
+        assert first.done() and (await first).output == {"n": 1}
+        assert (await admitted).output == {"n": 2}
+
+    asyncio.run(main())
+
+
+def test_raising_the_bound_starts_waiting_executions(bound: None) -> None:
+    aslrt.set_max_in_flight(1)
+    running, peak = [0], [0]
+    sm = sleepy_machine(running, peak, 0.2)
+
+    async def main() -> None:
+        tasks = [asyncio.ensure_future(sm.execute_async({"n": n})) for n in range(4)]
+        await asyncio.sleep(0.005)
+        assert aslrt.async_in_flight() == (1, 3)
+        aslrt.set_max_in_flight(None)
+        assert aslrt.max_in_flight() is None and aslrt.async_in_flight() == (4, 0)
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    assert peak[0] == 4
+
+
+def test_a_cancelled_wait_for_room_starts_nothing_and_takes_no_room(bound: None) -> None:
+    aslrt.set_max_in_flight(1)
+    calls: list[Any] = []
+    arn = "arn:aws:states:::local:record"
+    definition: dict[str, Any] = {
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
+            "T": {"Type": "Task", "Resource": arn, "End": True},
+        },
+    }
+    slow = aslrt.StateMachine(definition, {arn: calls.append})
+    sm = aslrt.StateMachine({"StartAt": "T", "States": {"T": definition["States"]["T"]}}, {arn: calls.append})
+
+    async def main() -> None:
+        first = asyncio.ensure_future(slow.execute_async({"n": 1}))
+        await asyncio.sleep(0.01)
+        waiting = asyncio.ensure_future(sm.execute_async({"n": 2}))
+        admission = asyncio.ensure_future(sm.execute_when_room({"n": 3}))
+        await asyncio.sleep(0.01)
+        assert aslrt.async_in_flight() == (1, 2)
+        waiting.cancel()
+        admission.cancel()
+        for cancelled in (waiting, admission):
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+        await asyncio.sleep(0.01)  # the futures' done callbacks run
+        assert aslrt.async_in_flight() == (1, 0)
+        assert (await first).status == "SUCCEEDED"
+        # The cancelled ones took no room: the next runs at once.
+        last = await asyncio.wait_for(sm.execute_async({"n": 4}), 5)
+        assert last.status == "SUCCEEDED"
+
+    asyncio.run(main())
+    assert [c["n"] for c in calls] == [1, 4]
+
+
+def test_a_handlers_nested_execution_goes_past_the_bound(bound: None) -> None:
+    aslrt.set_max_in_flight(1)
+
+    async def inner_handler(event: Any) -> Any:
+        return "inner"
+
+    inner = aslrt.StateMachine(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": SLEEPY, "End": True}}}, {SLEEPY: inner_handler}
+    )
+
+    async def awaiting(event: Any) -> Any:
+        return (await inner.execute_async(event)).output
+
+    outer = aslrt.StateMachine(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": SLEEPY, "End": True}}}, {SLEEPY: awaiting}
+    )
+
+    async def main() -> Any:
+        return (await asyncio.wait_for(outer.execute_async({}), 5)).output
+
+    assert asyncio.run(main()) == "inner"
 
 
 def interrupt_after(seconds: float) -> threading.Timer:

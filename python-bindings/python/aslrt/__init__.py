@@ -17,7 +17,16 @@ import os
 
 from . import _loop
 from ._errors import AslrtError, DefinitionError, Diagnostic, ExecutionError
-from ._native import ExecutionResult, StateMachine, Stream, __version__, _after_fork
+from ._native import (
+    ExecutionResult,
+    StateMachine,
+    Stream,
+    __version__,
+    _after_fork,
+    async_in_flight,
+    max_in_flight,
+    set_max_in_flight,
+)
 
 
 def _in_forked_child() -> None:
@@ -38,4 +47,7 @@ __all__ = [
     "StateMachine",
     "Stream",
     "__version__",
+    "async_in_flight",
+    "max_in_flight",
+    "set_max_in_flight",
 ]

@@ -5,12 +5,34 @@ import datetime
 from typing import Any, Callable, Iterable, Mapping, Optional, Union, final
 
 
-__all__ = ["ExecutionResult", "StateMachine", "Stream", "__version__", "_after_fork"]
+__all__ = [
+    "ExecutionResult",
+    "StateMachine",
+    "Stream",
+    "__version__",
+    "_after_fork",
+    "async_in_flight",
+    "max_in_flight",
+    "set_max_in_flight",
+]
 
 __version__: str
 
 def _after_fork() -> None:
     """Called in a child process after ``os.fork()``: the parent's pools have no threads there."""
+
+def set_max_in_flight(max: Optional[int]) -> None:
+    """Bounds the executions started by ``execute_async`` and ``execute_when_room`` that run at
+    once in this process (``None``: no bound; default 65,536, at least 1). Past it they wait
+    their turn, in order, without blocking the event loop. Raising it starts waiting ones at
+    once."""
+
+def max_in_flight() -> Optional[int]:
+    """The bound ``set_max_in_flight`` sets (``None``: none)."""
+
+def async_in_flight() -> tuple[int, int]:
+    """``(running, waiting)``: executions started by ``execute_async`` and
+    ``execute_when_room`` that have not ended, and those waiting for room."""
 
 @final
 class ExecutionResult:
@@ -115,4 +137,12 @@ class StateMachine:
         event, with no Python object made per event. A null event is a FAILED row."""
     def execute_async(self, input: Any) -> "asyncio.Future[ExecutionResult]":
         """Runs one execution on the pool for asyncio: ``await sm.execute_async(input)``.
-        Cancelling the awaiting task stops the execution (it ends ABORTED)."""
+        Cancelling the awaiting task stops the execution (it ends ABORTED). At most
+        ``aslrt.max_in_flight()`` such executions run at once; past it, the execution waits
+        its turn without blocking the event loop (see ``execute_when_room``); one a handler
+        starts goes past it, since its own execution holds a place."""
+    def execute_when_room(self, input: Any) -> "asyncio.Future[asyncio.Future[ExecutionResult]]":
+        """Waits for room under ``aslrt.max_in_flight()``, starts the execution, and gives the
+        future of its result: ``result = await (await sm.execute_when_room(input))``. A
+        producer that awaits it before taking its next event goes no faster than executions
+        end. Cancelled while it waits, it has started nothing."""
