@@ -1,15 +1,18 @@
 //! Admission for asyncio executions (`execute_async`, `execute_when_room`): at most
-//! `max_in_flight` of them run on the pool at once in a process; the rest wait their turn in
-//! order, each holding its event, and no thread blocks for them. Blocking the event loop's
-//! thread would hold the GIL that executions in flight need to end, and stop the loop that
-//! settles their results.
+//! `max_async_in_flight` of them run on the pool at once in a process; the rest wait their
+//! turn in order, each holding its event, and no thread blocks for them. Blocking the event
+//! loop's thread would hold the GIL that executions in flight need to end, and stop the loop
+//! that settles their results.
 //!
 //! A ticket goes `Waiting` → `Starting` → `Started`, or to `Cancelled` from `Waiting` (it was
-//! never admitted and takes no room). Neither lock is held while Python runs or a run starts.
+//! never admitted and takes no room). The gate's lock is taken before a ticket's, never the
+//! other way round; neither is held while Python runs or a run starts, so a thread holding the
+//! GIL may always wait for them (the fork hooks do).
 
 use crate::pool::Pool;
 use crate::result::now_us;
 use aslrt::{Outcome, StateMachine};
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -31,6 +34,7 @@ pub struct Start {
 }
 
 enum Stage {
+    /// In the gate's queue (only there).
     Waiting(Start),
     Starting,
     /// Cancelled while starting: stopped as soon as its id is known.
@@ -42,13 +46,15 @@ enum Stage {
 /// One asyncio execution's place: waiting for room, or started.
 pub struct Ticket {
     stage: Mutex<Stage>,
+    /// The process that made it: in a forked child, the parent's tickets do nothing.
+    pid: u32,
 }
 
 struct Gate {
     max: usize,
     /// Tickets admitted whose execution has not ended.
     in_flight: usize,
-    /// Tickets waiting for room, oldest first (cancelled ones are skipped when their turn comes).
+    /// Tickets waiting for room, oldest first (cancelled ones are dropped when their turn comes).
     waiting: VecDeque<Arc<Ticket>>,
     /// How many of `waiting` were cancelled.
     cancelled: usize,
@@ -56,6 +62,14 @@ struct Gate {
 
 static GATE: Mutex<Gate> =
     Mutex::new(Gate { max: DEFAULT_MAX_IN_FLIGHT, in_flight: 0, waiting: VecDeque::new(), cancelled: 0 });
+
+thread_local! {
+    /// Whether this thread is in `fill`: an end reported inline by a start (a runtime shut
+    /// down) leaves the next start to that loop instead of recursing once per waiting ticket.
+    static FILLING: Cell<bool> = const { Cell::new(false) };
+    /// The gate, held by the thread that forks, from just before the fork until just after.
+    static HELD: RefCell<Option<MutexGuard<'static, Gate>>> = const { RefCell::new(None) };
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -65,29 +79,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// would wait for room its own execution holds), else queues it. Its `done` is called once,
 /// unless the ticket is cancelled before it starts.
 pub fn admit(start: Start, past_bound: bool) -> Arc<Ticket> {
-    let ticket = Arc::new(Ticket { stage: Mutex::new(Stage::Waiting(start)) });
-    let now = {
-        let mut gate = lock(&GATE);
-        if past_bound || (gate.in_flight < gate.max && gate.waiting.is_empty()) {
-            gate.in_flight += 1;
-            true
-        } else {
-            gate.waiting.push_back(Arc::clone(&ticket));
-            false
-        }
-    };
-    if now {
-        // Not cancelled: nobody else has seen the ticket yet.
-        begin(&ticket);
+    let pid = std::process::id();
+    let mut gate = lock(&GATE);
+    if past_bound || (gate.in_flight < gate.max && gate.waiting.is_empty()) {
+        gate.in_flight += 1;
+        drop(gate);
+        let ticket = Arc::new(Ticket { stage: Mutex::new(Stage::Starting), pid });
+        begin(&ticket, start);
+        ticket
     } else {
-        // Room may have been made between an end's count and its look at the queue.
-        fill();
+        let ticket = Arc::new(Ticket { stage: Mutex::new(Stage::Waiting(start)), pid });
+        gate.waiting.push_back(Arc::clone(&ticket));
+        ticket
     }
-    ticket
 }
 
-/// Sets the bound (`None`: none). Raising it starts waiting tickets at once; lowering it below
-/// the executions in flight holds the waiting ones until enough end.
+/// Sets the bound (`None`: none; at least 1). Raising it starts waiting tickets at once;
+/// lowering it below the executions in flight holds the waiting ones until enough end.
 pub fn set_max_in_flight(max: Option<usize>) {
     lock(&GATE).max = max.map_or(usize::MAX, |m| m.max(1));
     fill();
@@ -104,31 +112,50 @@ pub fn counts() -> (usize, usize) {
     (gate.in_flight, gate.waiting.len() - gate.cancelled)
 }
 
-/// Forgets every ticket, in a child process just forked: their executions ran on the parent's
-/// pools. The parent's tickets are leaked, not dropped: they hold the parent's Python objects.
-pub fn forget_after_fork() {
-    if let Ok(mut gate) = GATE.try_lock() {
-        gate.in_flight = 0;
-        gate.cancelled = 0;
-        std::mem::forget(std::mem::take(&mut gate.waiting));
-    }
+/// Before a fork: holds the gate, so that no worker holds it as the process is copied.
+pub fn before_fork() {
+    let gate = lock(&GATE);
+    HELD.with(|held| *held.borrow_mut() = Some(gate));
+}
+
+/// After a fork, in the parent: lets the gate go.
+pub fn after_fork_in_parent() {
+    HELD.with(|held| held.borrow_mut().take());
+}
+
+/// After a fork, in the child: forgets every ticket (their executions ran on the parent's
+/// pools), then lets the gate go. The parent's tickets are leaked, not dropped: they hold the
+/// parent's Python objects.
+pub fn after_fork_in_child() {
+    HELD.with(|held| {
+        let mut held = held.borrow_mut();
+        if let Some(gate) = held.as_mut() {
+            gate.in_flight = 0;
+            gate.cancelled = 0;
+            std::mem::forget(std::mem::take(&mut gate.waiting));
+        }
+        held.take();
+    });
 }
 
 impl Ticket {
     /// Stops the execution if it started (it ends ABORTED), or takes the ticket out of its turn
     /// if it waits (its `done` is dropped uncalled).
     pub fn cancel(&self) {
+        if self.pid != std::process::id() {
+            return;
+        }
+        let mut gate = lock(&GATE);
         let mut stage = lock(&self.stage);
         match std::mem::replace(&mut *stage, Stage::Cancelled) {
             Stage::Waiting(start) => {
-                drop(stage);
-                // Counted until its turn comes, when `begin` refuses it (`fill` uncounts it).
-                lock(&GATE).cancelled += 1;
+                gate.cancelled += 1;
+                drop((stage, gate));
                 drop(start);
             }
             Stage::Starting | Stage::CancelWhenStarted => *stage = Stage::CancelWhenStarted,
             Stage::Started(rt, id) => {
-                drop(stage);
+                drop((stage, gate));
                 rt.cancel(id);
             }
             Stage::Cancelled => {}
@@ -149,36 +176,48 @@ impl Drop for Leave {
 
 /// Starts waiting tickets while there is room.
 fn fill() {
+    struct Filling;
+    impl Drop for Filling {
+        fn drop(&mut self) {
+            FILLING.set(false);
+        }
+    }
+    if FILLING.replace(true) {
+        return;
+    }
+    let _filling = Filling;
     loop {
         let next = {
             let mut gate = lock(&GATE);
-            if gate.in_flight >= gate.max {
-                return;
+            let mut next = None;
+            while gate.in_flight < gate.max {
+                let Some(ticket) = gate.waiting.pop_front() else { break };
+                let mut stage = lock(&ticket.stage);
+                match std::mem::replace(&mut *stage, Stage::Starting) {
+                    Stage::Waiting(start) => {
+                        drop(stage);
+                        gate.in_flight += 1;
+                        next = Some((ticket, start));
+                        break;
+                    }
+                    other => {
+                        // Cancelled while it waited.
+                        *stage = other;
+                        gate.cancelled -= 1;
+                    }
+                }
             }
-            let Some(next) = gate.waiting.pop_front() else { return };
-            gate.in_flight += 1;
             next
         };
-        if !begin(&next) {
-            let mut gate = lock(&GATE);
-            gate.in_flight -= 1;
-            gate.cancelled -= 1;
+        match next {
+            Some((ticket, start)) => begin(&ticket, start),
+            None => break,
         }
     }
 }
 
-/// Starts an admitted ticket's execution; `false` if it was cancelled while it waited.
-fn begin(ticket: &Ticket) -> bool {
-    let start = {
-        let mut stage = lock(&ticket.stage);
-        match std::mem::replace(&mut *stage, Stage::Starting) {
-            Stage::Waiting(start) => start,
-            other => {
-                *stage = other;
-                return false;
-            }
-        }
-    };
+/// Starts an admitted ticket's execution (its stage is `Starting`, or `CancelWhenStarted`).
+fn begin(ticket: &Ticket, start: Start) {
     let Start { rt, machine, event, done, on_start } = start;
     let leave = Leave;
     let started = now_us();
@@ -199,5 +238,4 @@ fn begin(ticket: &Ticket) -> bool {
     if let Some(on_start) = on_start {
         on_start();
     }
-    true
 }

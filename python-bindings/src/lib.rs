@@ -31,24 +31,30 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<result::ExecutionResult>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_after_fork, m)?)?;
-    m.add_function(wrap_pyfunction!(set_max_in_flight, m)?)?;
-    m.add_function(wrap_pyfunction!(max_in_flight, m)?)?;
+    m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_in_parent, m)?)?;
+    m.add_function(wrap_pyfunction!(set_max_async_in_flight, m)?)?;
+    m.add_function(wrap_pyfunction!(max_async_in_flight, m)?)?;
     m.add_function(wrap_pyfunction!(async_in_flight, m)?)?;
     Ok(())
 }
 
 /// Bounds the executions started by `execute_async` and `execute_when_room` that run at once
-/// in this process (`None`: no bound; default 65,536, at least 1). Past it they wait their
-/// turn, in order, without blocking the event loop. Raising it starts waiting ones at once.
+/// in this process (`None`: no bound; default 65,536). Past it they wait their turn, in order,
+/// without blocking the event loop. Raising it starts waiting ones at once.
 #[pyfunction]
-#[pyo3(signature = (max))]
-fn set_max_in_flight(max: Option<usize>) {
-    admit::set_max_in_flight(max);
+#[pyo3(signature = (n))]
+fn set_max_async_in_flight(n: Option<usize>) -> PyResult<()> {
+    if n == Some(0) {
+        return Err(pyo3::exceptions::PyValueError::new_err("the bound must be at least 1 (None: no bound)"));
+    }
+    admit::set_max_in_flight(n);
+    Ok(())
 }
 
-/// The bound `set_max_in_flight` sets (`None`: none).
+/// The bound `set_max_async_in_flight` sets (`None`: none).
 #[pyfunction]
-fn max_in_flight() -> Option<usize> {
+fn max_async_in_flight() -> Option<usize> {
     admit::max_in_flight()
 }
 
@@ -59,10 +65,23 @@ fn async_in_flight() -> (usize, usize) {
     admit::counts()
 }
 
+/// Called just before `os.fork()` (registered by the package): no worker may hold the
+/// asyncio executions' gate as the process is copied.
+#[pyfunction]
+fn _before_fork() {
+    admit::before_fork();
+}
+
+/// Called in the parent after `os.fork()`.
+#[pyfunction]
+fn _after_fork_in_parent() {
+    admit::after_fork_in_parent();
+}
+
 /// Called in a child process after `os.fork()` (registered by the package): the parent's pools
 /// have no threads there.
 #[pyfunction]
 fn _after_fork() {
     pool::forget_after_fork();
-    admit::forget_after_fork();
+    admit::after_fork_in_child();
 }

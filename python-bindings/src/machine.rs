@@ -385,14 +385,14 @@ impl StateMachine {
 
     /// Runs one execution on the pool for asyncio: `await sm.execute_async(input)`. Cancelling
     /// the awaiting task stops the execution (it ends ABORTED). At most
-    /// `aslrt.max_in_flight()` such executions run at once; past it, the execution waits its
+    /// `aslrt.max_async_in_flight()` such executions run at once; past it, the execution waits its
     /// turn without blocking the event loop (see `execute_when_room`); one a handler starts
     /// goes past it, since its own execution holds a place.
     fn execute_async<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.start_async(py, input, None)
     }
 
-    /// Waits for room under `aslrt.max_in_flight()`, starts the execution, and gives the future
+    /// Waits for room under `aslrt.max_async_in_flight()`, starts the execution, and gives the future
     /// of its result: `result = await (await sm.execute_when_room(input))`. A producer that
     /// awaits it before taking its next event goes no faster than executions end. Cancelled
     /// while it waits, it has started nothing.
@@ -428,7 +428,8 @@ impl StateMachine {
             let (settle, loop_ref) = (settle.clone_ref(py), event_loop.clone().unbind());
             let (admitted, fut) = (admitted.clone().unbind(), fut.clone().unbind());
             Box::new(move || {
-                Python::attach(|py| {
+                // Moved in, so that `settle` is dropped with the GIL held.
+                Python::attach(move |py| {
                     if let Err(e) = settle.bind(py).call1((loop_ref, admitted, fut)) {
                         e.write_unraisable(py, None);
                     }
@@ -438,7 +439,7 @@ impl StateMachine {
         let (loop_ref, fut_ref) = (event_loop.clone().unbind(), fut.clone().unbind());
         let done = Box::new(move |outcome: Outcome, start: i64| {
             let result = ExecutionResult::new(&outcome.as_execution(), start);
-            Python::attach(|py| {
+            Python::attach(move |py| {
                 let done = Py::new(py, result).and_then(|r| settle.bind(py).call1((loop_ref, fut_ref, r)));
                 if let Err(e) = done {
                     e.write_unraisable(py, None);

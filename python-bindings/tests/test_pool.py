@@ -165,29 +165,31 @@ def sleepy_machine(running: list[int], peak: list[int], seconds: float = 0.02) -
 
 @pytest.fixture
 def bound() -> Iterator[None]:
-    before = aslrt.max_in_flight()
+    before = aslrt.max_async_in_flight()
     yield
-    aslrt.set_max_in_flight(before)
+    aslrt.set_max_async_in_flight(before)
     assert aslrt.async_in_flight() == (0, 0)
 
 
 def test_execute_async_holds_the_bound_on_executions_in_flight(bound: None) -> None:
-    assert aslrt.max_in_flight() == 65_536  # the default
-    aslrt.set_max_in_flight(3)
-    assert aslrt.max_in_flight() == 3
+    assert aslrt.max_async_in_flight() == 65_536  # the default
+    aslrt.set_max_async_in_flight(3)
+    assert aslrt.max_async_in_flight() == 3
+    with pytest.raises(ValueError, match="at least 1"):
+        aslrt.set_max_async_in_flight(0)
     running, peak = [0], [0]
-    sm = sleepy_machine(running, peak)
+    sm = sleepy_machine(running, peak, 0.1)
 
     async def main() -> list[Any]:
-        results = await asyncio.gather(*(sm.execute_async({"n": n}) for n in range(30)))
+        results = await asyncio.gather(*(sm.execute_async({"n": n}) for n in range(12)))
         return [r.output for r in results]
 
-    assert asyncio.run(main()) == [{"n": n} for n in range(30)]
+    assert asyncio.run(main()) == [{"n": n} for n in range(12)]
     assert peak[0] == 3
 
 
 def test_execute_when_room_returns_once_the_execution_starts(bound: None) -> None:
-    aslrt.set_max_in_flight(1)
+    aslrt.set_max_async_in_flight(1)
     sm = sleepy_machine([0], [0], 0.2)
 
     async def main() -> None:
@@ -197,15 +199,14 @@ def test_execute_when_room_returns_once_the_execution_starts(bound: None) -> Non
         await asyncio.sleep(0.005)
         assert not second.done() and aslrt.async_in_flight() == (1, 1)
         admitted = await second
-        # Room was made by the first execution's end.
-        assert first.done() and (await first).output == {"n": 1}
+        assert (await asyncio.wait_for(first, 5)).output == {"n": 1}
         assert (await admitted).output == {"n": 2}
 
     asyncio.run(main())
 
 
 def test_raising_the_bound_starts_waiting_executions(bound: None) -> None:
-    aslrt.set_max_in_flight(1)
+    aslrt.set_max_async_in_flight(1)
     running, peak = [0], [0]
     sm = sleepy_machine(running, peak, 0.2)
 
@@ -213,8 +214,8 @@ def test_raising_the_bound_starts_waiting_executions(bound: None) -> None:
         tasks = [asyncio.ensure_future(sm.execute_async({"n": n})) for n in range(4)]
         await asyncio.sleep(0.005)
         assert aslrt.async_in_flight() == (1, 3)
-        aslrt.set_max_in_flight(None)
-        assert aslrt.max_in_flight() is None and aslrt.async_in_flight() == (4, 0)
+        aslrt.set_max_async_in_flight(None)
+        assert aslrt.max_async_in_flight() is None and aslrt.async_in_flight() == (4, 0)
         await asyncio.gather(*tasks)
 
     asyncio.run(main())
@@ -222,7 +223,7 @@ def test_raising_the_bound_starts_waiting_executions(bound: None) -> None:
 
 
 def test_a_cancelled_wait_for_room_starts_nothing_and_takes_no_room(bound: None) -> None:
-    aslrt.set_max_in_flight(1)
+    aslrt.set_max_async_in_flight(1)
     calls: list[Any] = []
     arn = "arn:aws:states:::local:record"
     definition: dict[str, Any] = {
@@ -259,7 +260,7 @@ def test_a_cancelled_wait_for_room_starts_nothing_and_takes_no_room(bound: None)
 
 
 def test_a_handlers_nested_execution_goes_past_the_bound(bound: None) -> None:
-    aslrt.set_max_in_flight(1)
+    aslrt.set_max_async_in_flight(1)
 
     async def inner_handler(event: Any) -> Any:
         return "inner"
@@ -429,6 +430,42 @@ def test_a_forked_child_runs_batches_on_pools_of_its_own() -> None:
     os.close(write)
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1"
+
+
+def test_a_forked_child_has_its_own_bound_on_asyncio_executions(bound: None) -> None:
+    import os
+
+    aslrt.set_max_async_in_flight(1)
+    slow = aslrt.StateMachine(LONG_WAIT)
+    sm = aslrt.StateMachine(PASS)
+    loop = asyncio.new_event_loop()
+
+    async def start() -> list[Any]:
+        return [slow.execute_async({}), sm.execute_async({"n": 1})]
+
+    # The parent has one execution running and one waiting for room as it forks.
+    running, queued = loop.run_until_complete(start())
+    assert aslrt.async_in_flight() == (1, 1)
+    read, write = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12+ warns of forking a process with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: none of the parent's executions take its room
+
+        async def child() -> Any:
+            return (await asyncio.wait_for(sm.execute_async({"n": 2}), 5)).output
+
+        try:
+            ok = aslrt.async_in_flight() == (0, 0) and asyncio.run(child()) == {"n": 2}
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    running.cancel()
+    assert loop.run_until_complete(queued).output == {"n": 1}
+    loop.close()
 
 
 def test_ctrl_c_stops_an_execute_that_waits() -> None:

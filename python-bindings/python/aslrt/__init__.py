@@ -23,9 +23,11 @@ from ._native import (
     Stream,
     __version__,
     _after_fork,
+    _after_fork_in_parent,
+    _before_fork,
     async_in_flight,
-    max_in_flight,
-    set_max_in_flight,
+    max_async_in_flight,
+    set_max_async_in_flight,
 )
 
 
@@ -36,7 +38,7 @@ def _in_forked_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_in_forked_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_in_forked_child)
 
 __all__ = [
     "AslrtError",
@@ -48,6 +50,6 @@ __all__ = [
     "Stream",
     "__version__",
     "async_in_flight",
-    "max_in_flight",
-    "set_max_in_flight",
+    "max_async_in_flight",
+    "set_max_async_in_flight",
 ]

@@ -11,9 +11,11 @@ __all__ = [
     "Stream",
     "__version__",
     "_after_fork",
+    "_after_fork_in_parent",
+    "_before_fork",
     "async_in_flight",
-    "max_in_flight",
-    "set_max_in_flight",
+    "max_async_in_flight",
+    "set_max_async_in_flight",
 ]
 
 __version__: str
@@ -21,14 +23,21 @@ __version__: str
 def _after_fork() -> None:
     """Called in a child process after ``os.fork()``: the parent's pools have no threads there."""
 
-def set_max_in_flight(max: Optional[int]) -> None:
-    """Bounds the executions started by ``execute_async`` and ``execute_when_room`` that run at
-    once in this process (``None``: no bound; default 65,536, at least 1). Past it they wait
-    their turn, in order, without blocking the event loop. Raising it starts waiting ones at
-    once."""
+def _before_fork() -> None:
+    """Called just before ``os.fork()``: no worker may hold the asyncio executions' gate as the
+    process is copied."""
 
-def max_in_flight() -> Optional[int]:
-    """The bound ``set_max_in_flight`` sets (``None``: none)."""
+def _after_fork_in_parent() -> None:
+    """Called in the parent after ``os.fork()``."""
+
+def set_max_async_in_flight(n: Optional[int]) -> None:
+    """Bounds the executions started by ``execute_async`` and ``execute_when_room`` that run at
+    once in this process (``None``: no bound; default 65,536; 0 raises ValueError). Past it
+    they wait their turn, in order, without blocking the event loop. Raising it starts
+    waiting ones at once. ``stream`` and ``execute_many`` bound themselves."""
+
+def max_async_in_flight() -> Optional[int]:
+    """The bound ``set_max_async_in_flight`` sets (``None``: none)."""
 
 def async_in_flight() -> tuple[int, int]:
     """``(running, waiting)``: executions started by ``execute_async`` and
@@ -138,11 +147,11 @@ class StateMachine:
     def execute_async(self, input: Any) -> "asyncio.Future[ExecutionResult]":
         """Runs one execution on the pool for asyncio: ``await sm.execute_async(input)``.
         Cancelling the awaiting task stops the execution (it ends ABORTED). At most
-        ``aslrt.max_in_flight()`` such executions run at once; past it, the execution waits
+        ``aslrt.max_async_in_flight()`` such executions run at once; past it, the execution waits
         its turn without blocking the event loop (see ``execute_when_room``); one a handler
         starts goes past it, since its own execution holds a place."""
     def execute_when_room(self, input: Any) -> "asyncio.Future[asyncio.Future[ExecutionResult]]":
-        """Waits for room under ``aslrt.max_in_flight()``, starts the execution, and gives the
+        """Waits for room under ``aslrt.max_async_in_flight()``, starts the execution, and gives the
         future of its result: ``result = await (await sm.execute_when_room(input))``. A
         producer that awaits it before taking its next event goes no faster than executions
         end. Cancelled while it waits, it has started nothing."""
