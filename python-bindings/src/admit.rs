@@ -79,7 +79,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// would wait for room its own execution holds), else queues it. Its `done` is called once,
 /// unless the ticket is cancelled before it starts.
 pub fn admit(start: Start, past_bound: bool) -> Arc<Ticket> {
-    let pid = std::process::id();
+    let pid = crate::pool::pid();
     let mut gate = lock(&GATE);
     if past_bound || (gate.in_flight < gate.max && gate.waiting.is_empty()) {
         gate.in_flight += 1;
@@ -142,7 +142,7 @@ impl Ticket {
     /// Stops the execution if it started (it ends ABORTED), or takes the ticket out of its turn
     /// if it waits (its `done` is dropped uncalled).
     pub fn cancel(&self) {
-        if self.pid != std::process::id() {
+        if self.pid != crate::pool::pid() {
             return;
         }
         let mut gate = lock(&GATE);

@@ -5,7 +5,8 @@
 //! - `handlers`: Python callables (plain or `async def`) as Task handlers;
 //! - `result`: `ExecutionResult`; `arrow_out`: `execute_arrow`'s struct array;
 //! - `pool`: the work-stealing runtimes the batches and streams run on, one per thread count;
-//! - `admit`: the bound on asyncio executions in flight, and their turns for room;
+//! - `admit`: the bound on asyncio executions in flight, and their turns for room; `settle`:
+//!   their futures settled from the workers, in batches;
 //! - `raw`: the one module with `unsafe`: a batch's inputs read in place, Arrow arrays through
 //!   the C data interface, pooled buffers, and results the garbage collector need not walk.
 //!
@@ -21,6 +22,7 @@ mod machine;
 mod pool;
 mod raw;
 mod result;
+mod settle;
 
 use pyo3::prelude::*;
 

@@ -8,6 +8,7 @@
 
 use crate::handlers::{self, PyHandler};
 use crate::result::{now_us, ExecutionResult};
+use crate::settle::{self, Settler};
 use crate::{admit, arrow_out, json, pool, raw};
 use aslrt::{Cancel, Clock, ErrorKind, Outcome, RuntimeLimits, Scratch};
 use crossbeam_channel as mpsc;
@@ -423,31 +424,19 @@ impl StateMachine {
         let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
         let fut = event_loop.call_method0("create_future")?;
         let rt = pool::runtime(None).map_err(pool_error)?;
-        let settle = json::helper(py, "aslrt._loop", "settle_threadsafe")?.unbind();
+        let settler = Settler::of(&event_loop);
         let on_start = admitted.map(|admitted| {
-            let (settle, loop_ref) = (settle.clone_ref(py), event_loop.clone().unbind());
-            let (admitted, fut) = (admitted.clone().unbind(), fut.clone().unbind());
-            Box::new(move || {
-                // Moved in, so that `settle` is dropped with the GIL held.
-                Python::attach(move |py| {
-                    if let Err(e) = settle.bind(py).call1((loop_ref, admitted, fut)) {
-                        e.write_unraisable(py, None);
-                    }
-                })
-            }) as Box<dyn FnOnce() + Send>
+            let (settler, admitted, fut) = (Arc::clone(&settler), admitted.clone().unbind(), fut.clone().unbind());
+            Box::new(move || settler.settle(admitted, settle::Value::Object(fut))) as Box<dyn FnOnce() + Send>
         });
-        let (loop_ref, fut_ref) = (event_loop.clone().unbind(), fut.clone().unbind());
+        let fut_ref = fut.clone().unbind();
         let done = Box::new(move |outcome: Outcome, start: i64| {
-            let result = ExecutionResult::new(&outcome.as_execution(), start);
-            Python::attach(move |py| {
-                let done = Py::new(py, result).and_then(|r| settle.bind(py).call1((loop_ref, fut_ref, r)));
-                if let Err(e) = done {
-                    e.write_unraisable(py, None);
-                }
-            });
+            settler.settle(fut_ref, settle::Value::Result(ExecutionResult::new(&outcome.as_execution(), start)));
         });
         let start = admit::Start { rt, machine: self.machine.clone(), event, done, on_start };
-        let ticket = admit::admit(start, on_async_loop(py)?);
+        // On the loop async handlers run on: a handler's own execution holds a place.
+        let nested = json::helper(py, "aslrt._loop", "_loop")?.is(&event_loop);
+        let ticket = admit::admit(start, nested);
         fut.call_method1("add_done_callback", (StopOnCancel { ticket: Arc::clone(&ticket) },))?;
         if let Some(admitted) = admitted {
             admitted.call_method1("add_done_callback", (StopOnCancel { ticket },))?;

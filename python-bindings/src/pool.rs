@@ -4,7 +4,8 @@
 
 use aslrt::Runtime;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A runtime, and the process that started it. A forked child has none of its threads: there
 /// the last handle leaks it rather than stop it (stopping would join threads that are not there).
@@ -24,7 +25,7 @@ impl std::ops::Deref for Pool {
 impl Drop for Pool {
     fn drop(&mut self) {
         let runtime = self.runtime.take();
-        if self.pid != std::process::id() {
+        if self.pid != pid() {
             std::mem::forget(runtime);
         }
     }
@@ -32,15 +33,37 @@ impl Drop for Pool {
 
 static POOLS: Mutex<Option<HashMap<usize, Arc<Pool>>>> = Mutex::new(None);
 
+/// This process's id, once asked (0: not yet); the fork hook clears it in a child. A system
+/// call each time otherwise, at every `execute_async`.
+static PID: AtomicU32 = AtomicU32::new(0);
+
+/// This process's id.
+pub fn pid() -> u32 {
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
+/// The cores this process may use, the default thread count.
+static CORES: OnceLock<usize> = OnceLock::new();
+
 /// The runtime with `threads` workers (`None`: one per core); more than
 /// `Runtime::MAX_THREADS` is refused by `Runtime::try_new`.
 pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
     let threads = match threads {
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS),
+        // Asked once: it reads cgroup files, tens of microseconds, at every `execute_async`.
+        None => {
+            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS))
+        }
         Some(0) => return Err("threads must be at least 1".into()),
         Some(n) => n,
     };
-    let pid = std::process::id();
+    let pid = pid();
     // The lock is held only to look up and insert, never while threads start: a fork while it
     // is held would leave it locked in the child for good.
     let lookup = || -> Option<Arc<Pool>> {
@@ -68,6 +91,7 @@ pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
 /// into it, so a batch there would wait for ever. The child starts new ones on first use; the
 /// parent's are leaked by their last handle (see `Pool`).
 pub fn forget_after_fork() {
+    PID.store(0, Ordering::Relaxed);
     // Held by a thread the fork did not copy, the lock is never released here; `runtime` also
     // passes over pools of another process.
     if let Ok(mut pools) = POOLS.try_lock() {

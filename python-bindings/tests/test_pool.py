@@ -282,6 +282,26 @@ def test_a_handlers_nested_execution_goes_past_the_bound(bound: None) -> None:
     assert asyncio.run(main()) == "inner"
 
 
+def test_results_for_a_closed_loop_are_dropped_and_the_next_loop_gets_its_own() -> None:
+    sm = aslrt.StateMachine({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+    loop = asyncio.new_event_loop()
+
+    async def start() -> Any:
+        return sm.execute_async({})
+
+    orphan = loop.run_until_complete(start())
+    loop.close()  # its execution ends in a second, with no loop to settle its future on
+    fast = aslrt.StateMachine(PASS)
+
+    async def many() -> list[Any]:
+        return [r.output for r in await asyncio.gather(*(fast.execute_async({"n": n}) for n in range(2000)))]
+
+    assert asyncio.run(many()) == [{"n": n} for n in range(2000)]
+    time.sleep(1.2)
+    assert not orphan.done() and aslrt.async_in_flight() == (0, 0)
+    assert asyncio.run(many()) == [{"n": n} for n in range(2000)]
+
+
 def interrupt_after(seconds: float) -> threading.Timer:
     timer = threading.Timer(seconds, _thread.interrupt_main)
     timer.start()

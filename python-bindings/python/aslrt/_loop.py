@@ -60,16 +60,3 @@ def schedule(
     future = asyncio.run_coroutine_threadsafe(_contained(coro), _event_loop())
     future.add_done_callback(settle)
     return future
-
-
-def _settle(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def settle_threadsafe(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], value: Any) -> None:
-    """Gives ``value`` to ``future`` on its own loop, from any thread, unless it is done."""
-    try:
-        loop.call_soon_threadsafe(_settle, future, value)
-    except RuntimeError:
-        pass  # the loop is closed: nobody awaits the result any more
