@@ -115,7 +115,7 @@ impl TaskHandler for PyHandler {
 }
 
 /// What settles an async handler's Task: called by the event loop with the coroutine's
-/// `concurrent.futures.Future` once it is done.
+/// `asyncio.Task` once it is done.
 #[pyclass]
 struct Settle {
     tx: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Result<String, TaskError>>>>,
@@ -138,8 +138,8 @@ impl Settle {
     }
 }
 
-/// Cancels the coroutine when the Task stops waiting for it (timed out, or the execution was
-/// stopped).
+/// Cancels the coroutine (`aslrt._loop.Scheduled`) when the Task stops waiting for it (timed
+/// out, or the execution was stopped).
 struct CancelOnDrop(Option<Py<PyAny>>);
 
 impl Drop for CancelOnDrop {

@@ -166,3 +166,30 @@ def test_an_async_handler_awaits_another_machine_and_may_not_block_on_it() -> No
     r = aslrt.StateMachine(task(), {ARN: blocking}).execute({})
     assert (r.status, r.error) == ("FAILED", "RuntimeError")
     assert r.cause is not None and "execute_async" in r.cause
+
+
+def test_an_async_handler_is_cancelled_when_its_task_times_out() -> None:
+    import threading
+
+    cancelled = threading.Event()
+
+    async def slow(event: Any) -> Any:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return event
+
+    r = aslrt.StateMachine(task(TimeoutSeconds=1), {ARN: slow}).execute({})
+    assert (r.status, r.error) == ("FAILED", "States.Timeout")
+    assert cancelled.wait(5)
+
+
+def test_many_async_handlers_answer_their_own_executions() -> None:
+    async def echo(event: Any) -> Any:
+        await asyncio.sleep(0)
+        return {"got": event["n"]}
+
+    results = aslrt.StateMachine(task(), {ARN: echo}).execute_many([{"n": n} for n in range(5000)], threads=2)
+    assert [r.output for r in results] == [{"got": n} for n in range(5000)]

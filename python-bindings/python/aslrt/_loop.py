@@ -9,7 +9,6 @@ cannot be used in it. The native module is told the outcome through the callback
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import threading
 from typing import Any, Callable, Coroutine, Optional
@@ -28,9 +27,11 @@ def is_async(handler: Any) -> bool:
 
 def forget() -> None:
     """In a forked child: the parent's loop thread is not there, so a new loop is made on use."""
-    global _loop, _lock
+    global _loop, _lock, _batch, _batch_lock
     _loop = None
     _lock = threading.Lock()
+    _batch = []
+    _batch_lock = threading.Lock()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -53,10 +54,61 @@ async def _contained(coro: Coroutine[Any, Any, Any]) -> Any:
         raise type(type(e).__name__, (Exception,), {})(str(e)) from e
 
 
-def schedule(
-    coro: Coroutine[Any, Any, Any], settle: Callable[[concurrent.futures.Future[Any]], None]
-) -> concurrent.futures.Future[Any]:
-    """Runs ``coro`` on the event-loop thread; ``settle`` gets its future once it is done."""
-    future = asyncio.run_coroutine_threadsafe(_contained(coro), _event_loop())
-    future.add_done_callback(settle)
-    return future
+class Scheduled:
+    """A coroutine handed to the event-loop thread: cancel it from any thread."""
+
+    __slots__ = ("_coro", "_settle", "_task", "_cancelled")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], settle: Callable[["asyncio.Task[Any]"], None]) -> None:
+        self._coro: Optional[Coroutine[Any, Any, Any]] = coro
+        self._settle = settle
+        self._task: Optional[asyncio.Task[Any]] = None
+        self._cancelled = False
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        coro, self._coro = self._coro, None
+        assert coro is not None
+        if self._cancelled:
+            coro.close()  # never started: nothing to await
+            return
+        task = loop.create_task(_contained(coro))
+        task.add_done_callback(self._settle)
+        self._task = task
+        if self._cancelled:  # cancelled while the task was made
+            task.cancel()
+
+    def cancel(self) -> None:
+        """Stops the coroutine: it never starts, or its task is cancelled on its loop."""
+        self._cancelled = True
+        task = self._task
+        if task is not None:
+            try:
+                task.get_loop().call_soon_threadsafe(task.cancel)
+            except RuntimeError:
+                pass  # the loop is closed
+
+
+# Coroutines handed over and not yet started: the first of a batch wakes the loop, which
+# starts them all in one callback (one wake-up per coroutine cost more than the coroutine).
+_batch: list[Scheduled] = []
+_batch_lock = threading.Lock()
+
+
+def _start_batch() -> None:
+    global _batch
+    with _batch_lock:
+        batch, _batch = _batch, []
+    loop = asyncio.get_running_loop()
+    for scheduled in batch:
+        scheduled._start(loop)
+
+
+def schedule(coro: Coroutine[Any, Any, Any], settle: Callable[["asyncio.Task[Any]"], None]) -> Scheduled:
+    """Runs ``coro`` on the event-loop thread; ``settle`` gets its task once it is done."""
+    scheduled = Scheduled(coro, settle)
+    with _batch_lock:
+        _batch.append(scheduled)
+        first = len(_batch) == 1
+    if first:
+        _event_loop().call_soon_threadsafe(_start_batch)
+    return scheduled
