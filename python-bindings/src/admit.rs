@@ -7,7 +7,8 @@
 //! A ticket goes `Waiting` → `Starting` → `Started`, or to `Cancelled` from `Waiting` (it was
 //! never admitted and takes no room). The gate's lock is taken before a ticket's, never the
 //! other way round; neither is held while Python runs or a run starts, so a thread holding the
-//! GIL may always wait for them (the fork hooks do).
+//! GIL may wait for them. Across a fork the gate is held by the forking thread, inside
+//! `fork()` itself, where no other thread can take the GIL (see `raw::at_fork`).
 
 use crate::pool::Pool;
 use crate::result::now_us;
@@ -112,21 +113,24 @@ pub fn counts() -> (usize, usize) {
     (gate.in_flight, gate.waiting.len() - gate.cancelled)
 }
 
-/// Before a fork: holds the gate, so that no worker holds it as the process is copied.
-pub fn before_fork() {
+/// Inside `fork()`, before the copy (`raw::at_fork`): holds the gate, so that no worker holds
+/// it as the process is copied. No thread waits for the GIL while it holds the gate, so this
+/// waits only for a moment.
+pub extern "C" fn before_fork() {
     let gate = lock(&GATE);
     HELD.with(|held| *held.borrow_mut() = Some(gate));
 }
 
-/// After a fork, in the parent: lets the gate go.
-pub fn after_fork_in_parent() {
+/// Inside `fork()`, in the parent: lets the gate go.
+pub extern "C" fn after_fork_in_parent() {
     HELD.with(|held| held.borrow_mut().take());
 }
 
-/// After a fork, in the child: forgets every ticket (their executions ran on the parent's
-/// pools), then lets the gate go. The parent's tickets are leaked, not dropped: they hold the
-/// parent's Python objects.
-pub fn after_fork_in_child() {
+/// Inside `fork()`, in the child: forgets every ticket (their executions ran on the parent's
+/// pools) and the parent's pid, then lets the gate go. Nothing is allocated or freed: the
+/// parent's tickets are leaked, with the Python objects they hold.
+pub extern "C" fn after_fork_in_child() {
+    crate::pool::forget_pid();
     HELD.with(|held| {
         let mut held = held.borrow_mut();
         if let Some(gate) = held.as_mut() {

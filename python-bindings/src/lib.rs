@@ -28,13 +28,17 @@ use pyo3::prelude::*;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    #[cfg(unix)]
+    {
+        // The asyncio executions' gate is held across every fork (see `admit`).
+        static AT_FORK: std::sync::Once = std::sync::Once::new();
+        AT_FORK.call_once(|| raw::at_fork(admit::before_fork, admit::after_fork_in_parent, admit::after_fork_in_child));
+    }
     m.add_class::<machine::StateMachine>()?;
     m.add_class::<machine::Stream>()?;
     m.add_class::<result::ExecutionResult>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(_after_fork, m)?)?;
-    m.add_function(wrap_pyfunction!(_before_fork, m)?)?;
-    m.add_function(wrap_pyfunction!(_after_fork_in_parent, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_async_in_flight, m)?)?;
     m.add_function(wrap_pyfunction!(max_async_in_flight, m)?)?;
     m.add_function(wrap_pyfunction!(async_in_flight, m)?)?;
@@ -67,23 +71,9 @@ fn async_in_flight() -> (usize, usize) {
     admit::counts()
 }
 
-/// Called just before `os.fork()` (registered by the package): no worker may hold the
-/// asyncio executions' gate as the process is copied.
-#[pyfunction]
-fn _before_fork() {
-    admit::before_fork();
-}
-
-/// Called in the parent after `os.fork()`.
-#[pyfunction]
-fn _after_fork_in_parent() {
-    admit::after_fork_in_parent();
-}
-
 /// Called in a child process after `os.fork()` (registered by the package): the parent's pools
 /// have no threads there.
 #[pyfunction]
 fn _after_fork() {
     pool::forget_after_fork();
-    admit::after_fork_in_child();
 }

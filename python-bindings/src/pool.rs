@@ -33,7 +33,7 @@ impl Drop for Pool {
 
 static POOLS: Mutex<Option<HashMap<usize, Arc<Pool>>>> = Mutex::new(None);
 
-/// This process's id, once asked (0: not yet); the fork hook clears it in a child. A system
+/// This process's id, once asked (0: not yet); cleared in a child inside `fork()`. A system
 /// call each time otherwise, at every `execute_async`.
 static PID: AtomicU32 = AtomicU32::new(0);
 
@@ -47,6 +47,11 @@ pub fn pid() -> u32 {
         }
         pid => pid,
     }
+}
+
+/// In a child just forked (from inside `fork()`: see `admit::after_fork_in_child`).
+pub fn forget_pid() {
+    PID.store(0, Ordering::Relaxed);
 }
 
 /// The cores this process may use, the default thread count.
@@ -91,7 +96,7 @@ pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
 /// into it, so a batch there would wait for ever. The child starts new ones on first use; the
 /// parent's are leaked by their last handle (see `Pool`).
 pub fn forget_after_fork() {
-    PID.store(0, Ordering::Relaxed);
+    forget_pid();
     // Held by a thread the fork did not copy, the lock is never released here; `runtime` also
     // passes over pools of another process.
     if let Ok(mut pools) = POOLS.try_lock() {

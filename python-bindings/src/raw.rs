@@ -6,7 +6,8 @@
 //!   it drops the owner once the batch, and with it every view, is gone;
 //! - Arrow arrays taken from, and handed to, pyarrow through the C data interface's capsules;
 //! - results left out of the garbage collector's lists: they hold no Python object, so they can
-//!   be in no cycle, and walking a million of them made every collection slower.
+//!   be in no cycle, and walking a million of them made every collection slower;
+//! - fork handlers registered with `pthread_atfork`.
 
 #![allow(unsafe_code)]
 
@@ -24,6 +25,27 @@ unsafe extern "C" {
     // Part of every CPython 3 (and of the limited API from 3.10): the `str`'s UTF-8 form, made
     // once and cached in the object, which owns it. pyo3 declares it only for 3.10+ builds.
     fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const c_char;
+}
+
+#[cfg(unix)]
+unsafe extern "C" {
+    fn pthread_atfork(
+        prepare: Option<extern "C" fn()>,
+        parent: Option<extern "C" fn()>,
+        child: Option<extern "C" fn()>,
+    ) -> std::ffi::c_int;
+}
+
+/// Has `prepare` run in the thread that forks, inside `fork()` itself: after Python's own fork
+/// hooks, so while the GIL stays where it is and no Python code runs, and for forks that skip
+/// those hooks too; then `parent` or `child` after it. Call it once.
+#[cfg(unix)]
+pub fn at_fork(prepare: extern "C" fn(), parent: extern "C" fn(), child: extern "C" fn()) {
+    // SAFETY: three plain functions that live as long as the process; POSIX lets a process
+    // register handlers at any time.
+    unsafe {
+        pthread_atfork(Some(prepare), Some(parent), Some(child));
+    }
 }
 
 /// One input's bytes, in something its `Inputs` owns. Private to this module's use.

@@ -193,3 +193,31 @@ def test_many_async_handlers_answer_their_own_executions() -> None:
 
     results = aslrt.StateMachine(task(), {ARN: echo}).execute_many([{"n": n} for n in range(5000)], threads=2)
     assert [r.output for r in results] == [{"got": n} for n in range(5000)]
+
+
+def test_a_coroutine_cancelled_before_it_starts_never_runs() -> None:
+    import gc
+    import threading
+    import time
+    import warnings
+
+    from aslrt import _loop
+
+    ran = threading.Event()
+
+    async def body(event: Any) -> Any:
+        ran.set()
+        return event
+
+    # The handlers' loop is busy for 2 s: the coroutine waits its turn, and the Task's
+    # TimeoutSeconds ends the wait first.
+    _loop._event_loop().call_soon_threadsafe(time.sleep, 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = aslrt.StateMachine(task(TimeoutSeconds=1), {ARN: body}).execute({})
+        # Once the loop is free again it looks at the coroutine, then runs what comes after.
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.1), _loop._event_loop()).result(10)
+        gc.collect()
+    assert (r.status, r.error) == ("FAILED", "States.Timeout")
+    assert not ran.is_set()
+    assert not [w for w in caught if "never awaited" in str(w.message)]

@@ -23,8 +23,6 @@ from ._native import (
     Stream,
     __version__,
     _after_fork,
-    _after_fork_in_parent,
-    _before_fork,
     async_in_flight,
     max_async_in_flight,
     set_max_async_in_flight,
@@ -38,7 +36,7 @@ def _in_forked_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_in_forked_child)
+    os.register_at_fork(after_in_child=_in_forked_child)
 
 __all__ = [
     "AslrtError",

@@ -9,6 +9,7 @@ cannot be used in it. The native module is told the outcome through the callback
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import threading
 from typing import Any, Callable, Coroutine, Optional
@@ -27,11 +28,12 @@ def is_async(handler: Any) -> bool:
 
 def forget() -> None:
     """In a forked child: the parent's loop thread is not there, so a new loop is made on use."""
-    global _loop, _lock, _batch, _batch_lock
+    global _loop, _lock, _batch, _batch_lock, _woken
     _loop = None
     _lock = threading.Lock()
     _batch = []
     _batch_lock = threading.Lock()
+    _woken = False
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -59,7 +61,7 @@ class Scheduled:
 
     __slots__ = ("_coro", "_settle", "_task", "_cancelled")
 
-    def __init__(self, coro: Coroutine[Any, Any, Any], settle: Callable[["asyncio.Task[Any]"], None]) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, Any], settle: Callable[[Any], None]) -> None:
         self._coro: Optional[Coroutine[Any, Any, Any]] = coro
         self._settle = settle
         self._task: Optional[asyncio.Task[Any]] = None
@@ -71,11 +73,27 @@ class Scheduled:
         if self._cancelled:
             coro.close()  # never started: nothing to await
             return
-        task = loop.create_task(_contained(coro))
+        contained = _contained(coro)
+        try:
+            task = loop.create_task(contained)
+        except BaseException:
+            contained.close()
+            coro.close()
+            raise
         task.add_done_callback(self._settle)
         self._task = task
-        if self._cancelled:  # cancelled while the task was made
+        if self._cancelled:  # cancelled while the task was made, before its first step
+            coro.close()
             task.cancel()
+
+    def _fail(self, error: BaseException) -> None:
+        """Ends a coroutine that could not be started: its Task fails with ``error``."""
+        coro, self._coro = self._coro, None
+        if coro is not None:
+            coro.close()
+        failed: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        failed.set_exception(error)
+        self._settle(failed)
 
     def cancel(self) -> None:
         """Stops the coroutine: it never starts, or its task is cancelled on its loop."""
@@ -88,27 +106,45 @@ class Scheduled:
                 pass  # the loop is closed
 
 
-# Coroutines handed over and not yet started: the first of a batch wakes the loop, which
-# starts them all in one callback (one wake-up per coroutine cost more than the coroutine).
+# Coroutines handed over and not yet started. Only the first of a batch wakes the loop, which
+# starts them all in one callback: a wake-up per coroutine cost more than the coroutine.
 _batch: list[Scheduled] = []
 _batch_lock = threading.Lock()
+# Whether a `_start_batch` is on its way to the loop.
+_woken = False
 
 
 def _start_batch() -> None:
-    global _batch
+    global _batch, _woken
     with _batch_lock:
-        batch, _batch = _batch, []
+        batch, _batch, _woken = _batch, [], False
     loop = asyncio.get_running_loop()
     for scheduled in batch:
-        scheduled._start(loop)
+        try:
+            scheduled._start(loop)
+        except Exception as e:  # a task factory that refuses, say: that Task fails, not the rest
+            scheduled._fail(e)
 
 
-def schedule(coro: Coroutine[Any, Any, Any], settle: Callable[["asyncio.Task[Any]"], None]) -> Scheduled:
-    """Runs ``coro`` on the event-loop thread; ``settle`` gets its task once it is done."""
+def schedule(coro: Coroutine[Any, Any, Any], settle: Callable[[Any], None]) -> Scheduled:
+    """Runs ``coro`` on the event-loop thread; ``settle`` gets its task once it is done (or a
+    failed future, if the loop could not be woken)."""
+    global _batch, _woken
     scheduled = Scheduled(coro, settle)
     with _batch_lock:
         _batch.append(scheduled)
-        first = len(_batch) == 1
-    if first:
-        _event_loop().call_soon_threadsafe(_start_batch)
+        wake, _woken = not _woken, True
+    if wake:
+        try:
+            _event_loop().call_soon_threadsafe(_start_batch)
+        except BaseException as e:
+            # No loop to start them on (no thread or file left, say): every coroutine of the
+            # batch ends now, this one by raising, the others by failing their Tasks.
+            with _batch_lock:
+                batch, _batch, _woken = _batch, [], False
+            for other in batch:
+                if other is not scheduled:
+                    other._fail(e)
+            coro.close()
+            raise
     return scheduled

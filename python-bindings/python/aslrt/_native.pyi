@@ -11,8 +11,6 @@ __all__ = [
     "Stream",
     "__version__",
     "_after_fork",
-    "_after_fork_in_parent",
-    "_before_fork",
     "async_in_flight",
     "max_async_in_flight",
     "set_max_async_in_flight",
@@ -22,13 +20,6 @@ __version__: str
 
 def _after_fork() -> None:
     """Called in a child process after ``os.fork()``: the parent's pools have no threads there."""
-
-def _before_fork() -> None:
-    """Called just before ``os.fork()``: no worker may hold the asyncio executions' gate as the
-    process is copied."""
-
-def _after_fork_in_parent() -> None:
-    """Called in the parent after ``os.fork()``."""
 
 def set_max_async_in_flight(n: Optional[int]) -> None:
     """Bounds the executions started by ``execute_async`` and ``execute_when_room`` that run at
