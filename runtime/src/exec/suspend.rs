@@ -374,7 +374,7 @@ impl Resumable {
         // With the inbox's lock released: a timer added once the timers have stopped is cut
         // short at once, which takes it.
         for (millis, site) in sleeps {
-            self.shared.timers.add(millis, Fire::Sleep(Arc::clone(self), site));
+            self.shared.timers.add(millis, Fire::Sleep(Arc::downgrade(self), site));
         }
         if let Some(ms) = deferred {
             if !self.shared.timers.defer_limit(ms, self.id) {
@@ -473,7 +473,7 @@ impl Resumable {
         for wait in handlers {
             wait.abandon();
         }
-        // A timer of a cancelled execution may hold it until it falls due: only the husk.
+        // A Wait's timer, left in the timers until it falls due, holds it only weakly.
         (st.event, st.packed, st.journal) = (Vec::new(), false, None);
         self.shared.executions.remove(&self.id);
         self.shared.leave();
@@ -830,5 +830,31 @@ mod tests {
             assert_eq!(entries, Some(kept), "replay_from_start({from_start})");
             assert_eq!(o.output.as_deref(), Some(r#"{"a":1,"b":1}"#), "{o:?}");
         }
+    }
+
+    /// A long Wait, cancelled: the execution is freed when it ends, not when the Wait's timer
+    /// falls due (the timer holds it weakly).
+    #[test]
+    fn a_cancelled_wait_frees_its_execution_before_its_timer_falls_due() {
+        let machine =
+            StateMachine::compile(r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":200,"End":true}}}"#)
+                .unwrap();
+        let rt = Runtime::builder().threads(1).build().unwrap();
+        let pending = rt.execute_async(&machine, b"{}".to_vec());
+        let exec = rt.shared.executions.get(&pending.id()).map(|e| Arc::downgrade(e.value())).unwrap();
+        let since = Instant::now();
+        while exec.upgrade().is_some_and(|e| super::lock(&e.inbox).timer_waits == 0) {
+            assert!(since.elapsed() < Duration::from_secs(10), "the execution never waited");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        pending.cancel();
+        assert_eq!(pending.wait().status, crate::common::Status::Aborted);
+        // The worker that ended it may hold it a moment longer.
+        let since = Instant::now();
+        while exec.upgrade().is_some() {
+            assert!(since.elapsed() < Duration::from_secs(5), "the Wait's timer still holds the execution");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(rt.in_flight(), 0);
     }
 }

@@ -5,9 +5,8 @@
 //! the handlers' tokio runtime (512 bytes each). When an entry falls due, the thread resolves
 //! the wait (or fails the handler's Task with `States.Timeout`) and queues the execution's
 //! next run. A handler that answers first removes its entry. A cancelled execution's Wait is
-//! not looked for here: the execution is run at once and ends ABORTED, and the entry, when it
-//! falls due, finds it finished (holding until then what is left of it, without its event and
-//! journal).
+//! not looked for here: the execution is run at once and ends ABORTED, and the entry (about 80
+//! bytes, which holds the execution weakly) finds it gone when it falls due.
 //!
 //! An execution's time limit (300 s, say) is set at its first handler wait, and most
 //! executions end long before it. So a limit further away than [`DEFER_NS`] twice over is not
@@ -19,7 +18,7 @@
 use super::suspend::{HandlerWait, Resumable};
 use crate::vm::{Entry, Site};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 pub(super) struct Timers {
@@ -65,8 +64,11 @@ pub(super) type Key = (u64, u64);
 
 /// What a timer ends.
 pub(super) enum Fire {
-    /// A Wait or back-off of the execution, at the site.
-    Sleep(Arc<Resumable>, Site),
+    /// A Wait or back-off of the execution, at the site. Held weakly: an execution that ends
+    /// first (cancelled, timed out, or a branch that failed) is freed at once, not when the
+    /// Wait falls due (a day later, say); while it waits, the runtime's map of executions in
+    /// flight holds it.
+    Sleep(Weak<Resumable>, Site),
     /// A handler's TimeoutSeconds.
     Timeout(Arc<HandlerWait>),
     /// The execution's time limit, while it waits for handlers.
@@ -76,7 +78,11 @@ pub(super) enum Fire {
 impl Fire {
     fn fire(self) {
         match self {
-            Fire::Sleep(exec, site) => exec.resolved(site, Some(Entry::Waited), false),
+            Fire::Sleep(exec, site) => {
+                if let Some(exec) = exec.upgrade() {
+                    exec.resolved(site, Some(Entry::Waited), false);
+                }
+            }
             Fire::Timeout(wait) => wait.time_out(),
             Fire::Deadline(exec) => exec.deadline_passed(),
         }
@@ -85,7 +91,11 @@ impl Fire {
     /// Ends the wait as cut short.
     fn cut_short(self) {
         match self {
-            Fire::Sleep(exec, site) => exec.resolved(site, None, false),
+            Fire::Sleep(exec, site) => {
+                if let Some(exec) = exec.upgrade() {
+                    exec.resolved(site, None, false);
+                }
+            }
             Fire::Timeout(wait) => wait.abandon(),
             Fire::Deadline(exec) => exec.deadline_passed(),
         }
