@@ -106,7 +106,9 @@ struct Shared {
     idle: crossbeam_utils::CachePadded<AtomicUsize>,
     metrics: Metrics,
     /// Executions started with `execute_async` and not finished, by id: any thread can stop
-    /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`.
+    /// one (`Runtime::cancel`, like StopExecution) without holding its `Pending`. It is what
+    /// keeps a waiting execution alive for its timers, which hold it weakly: only
+    /// `Resumable::finish` removes an entry (and `stop`, once every execution has ended).
     /// Hashed with foldhash, not dashmap's default SipHash: the ids are the runtime's own
     /// sequence, nothing a caller chooses, and SipHash took a fifth of an insert and remove.
     executions: DashMap<u64, Arc<Resumable>, foldhash::fast::RandomState>,

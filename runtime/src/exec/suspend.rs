@@ -832,10 +832,10 @@ mod tests {
         }
     }
 
-    /// A long Wait, cancelled: the execution is freed when it ends, not when the Wait's timer
-    /// falls due (the timer holds it weakly).
+    /// A long Wait, cancelled: what the execution holds is dropped when it ends, not when the
+    /// Wait's timer falls due (the timer holds it weakly).
     #[test]
-    fn a_cancelled_wait_frees_its_execution_before_its_timer_falls_due() {
+    fn a_cancelled_wait_drops_its_execution_before_its_timer_falls_due() {
         let machine =
             StateMachine::compile(r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":200,"End":true}}}"#)
                 .unwrap();

@@ -5,8 +5,10 @@
 //! the handlers' tokio runtime (512 bytes each). When an entry falls due, the thread resolves
 //! the wait (or fails the handler's Task with `States.Timeout`) and queues the execution's
 //! next run. A handler that answers first removes its entry. A cancelled execution's Wait is
-//! not looked for here: the execution is run at once and ends ABORTED, and the entry (about 80
-//! bytes, which holds the execution weakly) finds it gone when it falls due.
+//! not looked for here: the execution is run at once and ends ABORTED, and the entry, which
+//! holds the execution weakly, finds it gone when it falls due (within the execution's time
+//! limit: no Wait outlasts it). Until then the entry and the execution's emptied block (about
+//! 250 bytes; its event, journal, machine and outcome are dropped when it ends) stay.
 //!
 //! An execution's time limit (300 s, say) is set at its first handler wait, and most
 //! executions end long before it. So a limit further away than [`DEFER_NS`] twice over is not
@@ -65,9 +67,9 @@ pub(super) type Key = (u64, u64);
 /// What a timer ends.
 pub(super) enum Fire {
     /// A Wait or back-off of the execution, at the site. Held weakly: an execution that ends
-    /// first (cancelled, timed out, or a branch that failed) is freed at once, not when the
-    /// Wait falls due (a day later, say); while it waits, the runtime's map of executions in
-    /// flight holds it.
+    /// first (cancelled, or a branch that failed) drops what it holds at once (its machine
+    /// among them), not when the Wait falls due; while it waits, the runtime's map of
+    /// executions in flight holds it (`Shared::executions`).
     Sleep(Weak<Resumable>, Site),
     /// A handler's TimeoutSeconds.
     Timeout(Arc<HandlerWait>),
