@@ -386,21 +386,22 @@ impl StateMachine {
 
     /// Runs one execution on the pool for asyncio: `await sm.execute_async(input)`. Cancelling
     /// the awaiting task stops the execution (it ends ABORTED). At most
-    /// `aslrt.max_async_in_flight()` such executions run at once; past it, the execution waits its
-    /// turn without blocking the event loop (see `execute_when_room`); one a handler starts
-    /// goes past it, since its own execution holds a place.
+    /// `aslrt.max_async_in_flight()` such executions run at once; past it, the execution waits
+    /// its turn without blocking the event loop (see `execute_when_room`); one a handler
+    /// starts goes past it, since its own execution holds a place.
     fn execute_async<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.start_async(py, input, None)
+        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        self.start_async(&event_loop, input, None)
     }
 
-    /// Waits for room under `aslrt.max_async_in_flight()`, starts the execution, and gives the future
-    /// of its result: `result = await (await sm.execute_when_room(input))`. A producer that
-    /// awaits it before taking its next event goes no faster than executions end. Cancelled
-    /// while it waits, it has started nothing.
+    /// Waits for room under `aslrt.max_async_in_flight()`, starts the execution, and gives the
+    /// future of its result: `result = await (await sm.execute_when_room(input))`. A producer
+    /// that awaits it before taking its next event goes no faster than executions end.
+    /// Cancelled while it waits, it has started nothing.
     fn execute_when_room<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
         let admitted = event_loop.call_method0("create_future")?;
-        self.start_async(py, input, Some(&admitted))?;
+        self.start_async(&event_loop, input, Some(&admitted))?;
         Ok(admitted)
     }
 
@@ -410,21 +411,22 @@ impl StateMachine {
 }
 
 impl StateMachine {
-    /// Admits an asyncio execution of `input` (see `admit`) and gives the future of its result;
-    /// `admitted`, if given, is settled with that future once the execution starts. A handler's
-    /// nested execution, on the handlers' loop, goes past the bound: its own execution holds a
-    /// place, and if every place were held so, none would end.
+    /// Admits an asyncio execution of `input` (see `admit`) on `event_loop`, the running loop,
+    /// and gives the future of its result; `admitted`, if given, is settled with that future
+    /// once the execution starts. A handler's nested execution, on the handlers' loop, goes
+    /// past the bound: its own execution holds a place, and if every place were held so, none
+    /// would end.
     fn start_async<'py>(
         &self,
-        py: Python<'py>,
+        event_loop: &Bound<'py, PyAny>,
         input: &Bound<'py, PyAny>,
         admitted: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let py = event_loop.py();
         let event = json::input_bytes(input)?;
-        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
         let fut = event_loop.call_method0("create_future")?;
         let rt = pool::runtime(None).map_err(pool_error)?;
-        let settler = Settler::of(&event_loop);
+        let settler = Settler::of(event_loop);
         let on_start = admitted.map(|admitted| {
             let (settler, admitted, fut) = (Arc::clone(&settler), admitted.clone().unbind(), fut.clone().unbind());
             Box::new(move || settler.settle(admitted, settle::Value::Object(fut))) as Box<dyn FnOnce() + Send>
@@ -435,7 +437,7 @@ impl StateMachine {
         });
         let start = admit::Start { rt, machine: self.machine.clone(), event, done, on_start };
         // On the loop async handlers run on: a handler's own execution holds a place.
-        let nested = json::helper(py, "aslrt._loop", "_loop")?.is(&event_loop);
+        let nested = json::helper(py, "aslrt._loop", "_loop")?.is(event_loop);
         let ticket = admit::admit(start, nested);
         fut.call_method1("add_done_callback", (StopOnCancel { ticket: Arc::clone(&ticket) },))?;
         if let Some(admitted) = admitted {

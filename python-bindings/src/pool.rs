@@ -49,7 +49,8 @@ pub fn pid() -> u32 {
     }
 }
 
-/// In a child just forked (from inside `fork()`: see `admit::after_fork_in_child`).
+/// In a child just forked, from inside `fork()` (`admit::after_fork_in_child`): every fork,
+/// also those that skip Python's hooks.
 pub fn forget_pid() {
     PID.store(0, Ordering::Relaxed);
 }
@@ -96,7 +97,6 @@ pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
 /// into it, so a batch there would wait for ever. The child starts new ones on first use; the
 /// parent's are leaked by their last handle (see `Pool`).
 pub fn forget_after_fork() {
-    forget_pid();
     // Held by a thread the fork did not copy, the lock is never released here; `runtime` also
     // passes over pools of another process.
     if let Ok(mut pools) = POOLS.try_lock() {

@@ -50,6 +50,11 @@ impl Settler {
         settler
     }
 
+    /// Everything queued, taken out.
+    fn take(&self) -> Vec<(Py<PyAny>, Value)> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Settles `future` with `value` on the loop's thread, from any thread, unless it is done
     /// by then (cancelled). Once the loop is closed, what it would settle is dropped.
     pub fn settle(self: &Arc<Self>, future: Py<PyAny>, value: Value) {
@@ -79,12 +84,6 @@ impl Settler {
 struct Drain {
     settler: Arc<Settler>,
     ran: AtomicBool,
-}
-
-impl Settler {
-    fn take(&self) -> Vec<(Py<PyAny>, Value)> {
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()))
-    }
 }
 
 #[pymethods]

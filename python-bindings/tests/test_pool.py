@@ -121,18 +121,22 @@ def test_execute_async() -> None:
     assert asyncio.run(main()) == [{"twice": 2 * n} for n in range(20)]
 
 
-def test_cancelling_an_async_execution_stops_it() -> None:
-    # A one-second Wait, then a Task: cancelled during the Wait, the Task never runs.
-    arn = "arn:aws:states:::local:after"
-    calls: list[Any] = []
-    definition: dict[str, Any] = {
+def wait_then_task(arn: str) -> dict[str, Any]:
+    """A one-second Wait, then a Task on `arn`."""
+    return {
         "StartAt": "W",
         "States": {
             "W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
             "T": {"Type": "Task", "Resource": arn, "End": True},
         },
     }
-    sm = aslrt.StateMachine(definition, {arn: calls.append})
+
+
+def test_cancelling_an_async_execution_stops_it() -> None:
+    # A one-second Wait, then a Task: cancelled during the Wait, the Task never runs.
+    arn = "arn:aws:states:::local:after"
+    calls: list[Any] = []
+    sm = aslrt.StateMachine(wait_then_task(arn), {arn: calls.append})
 
     async def main() -> None:
         task = asyncio.ensure_future(sm.execute_async({}))
@@ -226,13 +230,7 @@ def test_a_cancelled_wait_for_room_starts_nothing_and_takes_no_room(bound: None)
     aslrt.set_max_async_in_flight(1)
     calls: list[Any] = []
     arn = "arn:aws:states:::local:record"
-    definition: dict[str, Any] = {
-        "StartAt": "W",
-        "States": {
-            "W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
-            "T": {"Type": "Task", "Resource": arn, "End": True},
-        },
-    }
+    definition = wait_then_task(arn)
     slow = aslrt.StateMachine(definition, {arn: calls.append})
     sm = aslrt.StateMachine({"StartAt": "T", "States": {"T": definition["States"]["T"]}}, {arn: calls.append})
 
