@@ -5,11 +5,12 @@
  * Conventions:
  * - Inputs are aslrt_str views (pointer and length, no NUL needed), read only during the call.
  * - Most functions return an aslrt_status; on failure aslrt_last_error() says what went wrong,
- *   and no output parameter is written. Constructors (aslrt_builder_new, aslrt_runtime_new)
- *   return NULL on failure, with the reason in aslrt_last_error(); accessors of a NULL object
- *   return an empty value (see each).
+ *   and no output parameter is written. Constructors (aslrt_builder_new, aslrt_runtime_new,
+ *   aslrt_runtime_builder_new) return NULL on failure, with the reason in aslrt_last_error();
+ *   accessors of a NULL object return an empty value (see each).
  * - Objects the library hands out (machines, builders, results, runtimes) are owned by the
- *   caller until passed to their _free function (or, for a builder, to aslrt_builder_compile).
+ *   caller until passed to their _free function (or, for a builder, to aslrt_builder_compile or
+ *   aslrt_runtime_builder_build).
  *   Every _free function accepts NULL.
  * - A panic never crosses the boundary: it is caught and reported as ASLRT_PANIC.
  * - Threads: machines and runtimes may be used from any number of threads at once; a builder
@@ -23,6 +24,7 @@
 #ifndef ASLRT_H
 #define ASLRT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +32,10 @@
 // runtime the execution is suspended meanwhile and holds no worker; `aslrt_machine_execute`
 // waits for the answer on the calling thread.
 #define ASLRT_TASK_PENDING 1346719300
+
+// A bound for `aslrt_runtime_builder_set_max_queued_bytes` that suits most hosts, for each
+// worker: 2 MiB.
+#define ASLRT_QUEUED_BYTES_PER_WORKER (2 << 20)
 
 // What a call did. `ASLRT_OK` is 0; each failure has its own value, never reused.
 typedef enum {
@@ -107,6 +113,10 @@ typedef struct aslrt_result aslrt_result;
 // `aslrt_runtime_free`. Every function taking it may be called from any thread at once, until
 // `aslrt_runtime_free` begins.
 typedef struct aslrt_runtime aslrt_runtime;
+
+// A runtime's settings before it starts: `aslrt_runtime_builder_new`, the
+// `aslrt_runtime_builder_set_*` functions, then `aslrt_runtime_builder_build`.
+typedef struct aslrt_runtime_builder aslrt_runtime_builder;
 
 // A handle to answer one Task call with `aslrt_task_reply_ok` or `aslrt_task_reply_fail`,
 // exactly once. The library owns it:
@@ -329,8 +339,62 @@ void aslrt_result_free(aslrt_result *result);
 // the caller until `aslrt_runtime_free`. At most 65,536 executions submitted with
 // `aslrt_runtime_submit` are in flight at once (`aslrt_runtime_set_max_in_flight`). NULL, with
 // the reason in `aslrt_last_error`, for more than 1024 threads, if the threads cannot be
-// started, or if a panic was caught.
+// started, or if a panic was caught. `aslrt_runtime_builder_new` starts one with more settings.
 aslrt_runtime *aslrt_runtime_new(size_t threads);
+
+// Settings for a runtime of `threads` workers (0: one per core, at most 1024), with the
+// defaults of `aslrt_runtime_new`; owned by the caller until `aslrt_runtime_builder_build`
+// consumes it or `aslrt_runtime_builder_free` frees it. NULL only if a panic was caught.
+aslrt_runtime_builder *aslrt_runtime_builder_new(size_t threads);
+
+// Bounds the bytes held by submitted executions not yet started to about `bytes` (at least
+// 1; default: no bound): each counts its event's length and 512 bytes. At the bound,
+// `aslrt_runtime_submit` blocks and `aslrt_runtime_try_submit` returns `ASLRT_BUSY` until the
+// workers have started enough of them, so that a burst of submissions waits in the
+// submitter rather than in memory. `ASLRT_QUEUED_BYTES_PER_WORKER` times the workers suits
+// most hosts. A done callback's or a handler's own submissions are admitted past it.
+//
+// # Safety
+// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
+aslrt_status aslrt_runtime_builder_set_max_queued_bytes(aslrt_runtime_builder *builder,
+                                                        size_t bytes);
+
+// An execution whose only waits are timers (Waits, retry back-offs) at least `millis` away
+// packs its journal and its event into one compressed block while it waits: a few
+// microseconds each way, for a third to a half of the memory. Default 100 ms; a negative
+// `millis`: never.
+//
+// # Safety
+// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
+aslrt_status aslrt_runtime_builder_set_pack_waits_after(aslrt_runtime_builder *builder,
+                                                        int64_t millis);
+
+// A debugging aid (default false): every run of a suspended execution starts again from the
+// execution's start and replays what its handlers answered, which Waits elapsed and what the
+// clock read, instead of going on from the top-level state it stopped in. Outcomes are the
+// same; the cost grows with the square of the waits, and each outcome is kept until the
+// execution ends.
+//
+// # Safety
+// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
+aslrt_status aslrt_runtime_builder_set_replay_from_start(aslrt_runtime_builder *builder, bool yes);
+
+// Starts the runtime the builder describes into `*out` (owned by the caller,
+// `aslrt_runtime_free`), as `aslrt_runtime_new` would. The builder is consumed whether this
+// succeeds or fails: do not use or free it afterwards. On failure `*out` is left as it was
+// (`ASLRT_INVALID_ARGUMENT` for more than 1024 threads, `ASLRT_NO_RESOURCES` if the threads
+// cannot be started).
+//
+// # Safety
+// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed; `out` must
+// point to writable storage for a pointer.
+aslrt_status aslrt_runtime_builder_build(aslrt_runtime_builder *builder, aslrt_runtime **out);
+
+// Frees a builder that was never built. NULL is ignored.
+//
+// # Safety
+// `builder` must be NULL or come from `aslrt_runtime_builder_new`, not yet consumed or freed.
+void aslrt_runtime_builder_free(aslrt_runtime_builder *builder);
 
 // Sets the most executions submitted with `aslrt_runtime_submit` that may be in flight (at
 // least 1): past it, `aslrt_runtime_submit` blocks and `aslrt_runtime_try_submit` returns
@@ -378,8 +442,10 @@ aslrt_status aslrt_runtime_execute_batch(aslrt_runtime *runtime,
 
 // The streaming entry: copies `input`, queues one execution and returns at once; `done(userdata,
 // result)` is called exactly once when it ends (see `aslrt_done_fn`). When the most executions
-// are already in flight it blocks until one ends (not in a done callback or a handler: there it
-// goes past the limit). The machine may be freed after this returns. On failure (a NULL
+// are already in flight it blocks until one ends, and at the bound on queued bytes
+// (`aslrt_runtime_builder_set_max_queued_bytes`) until the workers have started enough (not in
+// a done callback or a handler: there it goes past both). The machine may be freed after this
+// returns. On failure (a NULL
 // argument, `ASLRT_SHUT_DOWN` once `aslrt_runtime_free` has begun) nothing is queued and
 // `done` is not called.
 //
@@ -393,7 +459,8 @@ aslrt_status aslrt_runtime_submit(aslrt_runtime *runtime,
                                   void *userdata);
 
 // As `aslrt_runtime_submit`, but returns `ASLRT_BUSY` instead of blocking when the most
-// executions are already in flight (nothing is queued then, and `done` is not called).
+// executions are already in flight or at the bound on queued bytes (nothing is queued then,
+// and `done` is not called).
 //
 // # Safety
 // As `aslrt_runtime_submit`.

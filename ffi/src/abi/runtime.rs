@@ -81,30 +81,180 @@ impl Drop for Calling<'_> {
 /// the caller until `aslrt_runtime_free`. At most 65,536 executions submitted with
 /// `aslrt_runtime_submit` are in flight at once (`aslrt_runtime_set_max_in_flight`). NULL, with
 /// the reason in `aslrt_last_error`, for more than 1024 threads, if the threads cannot be
-/// started, or if a panic was caught.
+/// started, or if a panic was caught. `aslrt_runtime_builder_new` starts one with more settings.
 #[no_mangle]
 pub extern "C" fn aslrt_runtime_new(threads: usize) -> *mut aslrt_runtime {
+    guard(std::ptr::null_mut(), || match start(threads, Runtime::builder()) {
+        Ok(runtime) => Box::into_raw(runtime),
+        Err(_) => std::ptr::null_mut(),
+    })
+}
+
+/// Starts `threads` workers (0: one per core) with `builder`'s other settings; on failure the
+/// reason is left for `aslrt_last_error`.
+fn start(threads: usize, builder: RuntimeBuilder) -> Result<Box<aslrt_runtime>, aslrt_status> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS),
+        n => n,
+    };
+    if threads > Runtime::MAX_THREADS {
+        let max = Runtime::MAX_THREADS;
+        return Err(fail(aslrt_status::ASLRT_INVALID_ARGUMENT, format!("{threads} threads: at most {max}")));
+    }
+    let started =
+        builder.threads(threads).build().map_err(|e| fail(aslrt_status::ASLRT_NO_RESOURCES, e.to_string()))?;
+    let limit = Arc::new(InFlight { state: Mutex::default(), max: AtomicUsize::new(65_536), changed: Condvar::new() });
+    let runtime = RwLock::new(Some(started));
+    Ok(Box::new(aslrt_runtime { runtime, limit, grace_ms: AtomicU64::new(1000) }))
+}
+
+/// A runtime's settings before it starts: `aslrt_runtime_builder_new`, the
+/// `aslrt_runtime_builder_set_*` functions, then `aslrt_runtime_builder_build`.
+pub struct aslrt_runtime_builder {
+    threads: usize,
+    builder: RuntimeBuilder,
+}
+
+/// Settings for a runtime of `threads` workers (0: one per core, at most 1024), with the
+/// defaults of `aslrt_runtime_new`; owned by the caller until `aslrt_runtime_builder_build`
+/// consumes it or `aslrt_runtime_builder_free` frees it. NULL only if a panic was caught.
+#[no_mangle]
+pub extern "C" fn aslrt_runtime_builder_new(threads: usize) -> *mut aslrt_runtime_builder {
     guard(std::ptr::null_mut(), || {
-        let threads = match threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS),
-            n => n,
+        Box::into_raw(Box::new(aslrt_runtime_builder { threads, builder: Runtime::builder() }))
+    })
+}
+
+/// Runs `f` on the live builder `builder`, or says that it is NULL.
+///
+/// # Safety
+/// `builder` must be NULL or a live builder from `aslrt_runtime_builder_new`, used by one thread.
+unsafe fn set(
+    builder: *mut aslrt_runtime_builder,
+    f: impl FnOnce(RuntimeBuilder) -> Result<RuntimeBuilder, aslrt_status>,
+) -> aslrt_status {
+    guard(aslrt_status::ASLRT_PANIC, || {
+        // SAFETY: the caller promises NULL or a live builder, used by one thread.
+        let Some(b) = (unsafe { builder.as_mut() }) else {
+            return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "builder is NULL");
         };
-        if threads > Runtime::MAX_THREADS {
-            let max = Runtime::MAX_THREADS;
-            fail(aslrt_status::ASLRT_INVALID_ARGUMENT, format!("{threads} threads: at most {max}"));
-            return std::ptr::null_mut();
-        }
-        let started = match Runtime::try_new(threads) {
-            Ok(runtime) => runtime,
-            Err(e) => {
-                fail(aslrt_status::ASLRT_NO_RESOURCES, e.to_string());
-                return std::ptr::null_mut();
+        match f(b.builder.clone()) {
+            Ok(changed) => {
+                b.builder = changed;
+                aslrt_status::ASLRT_OK
             }
-        };
-        let limit =
-            Arc::new(InFlight { state: Mutex::default(), max: AtomicUsize::new(65_536), changed: Condvar::new() });
-        let runtime = RwLock::new(Some(started));
-        Box::into_raw(Box::new(aslrt_runtime { runtime, limit, grace_ms: AtomicU64::new(1000) }))
+            Err(status) => status,
+        }
+    })
+}
+
+/// Bounds the bytes held by submitted executions not yet started to about `bytes` (at least
+/// 1; default: no bound): each counts its event's length and 512 bytes. At the bound,
+/// `aslrt_runtime_submit` blocks and `aslrt_runtime_try_submit` returns `ASLRT_BUSY` until the
+/// workers have started enough of them, so that a burst of submissions waits in the
+/// submitter rather than in memory. `ASLRT_QUEUED_BYTES_PER_WORKER` times the workers suits
+/// most hosts. A done callback's or a handler's own submissions are admitted past it.
+///
+/// # Safety
+/// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
+#[no_mangle]
+pub unsafe extern "C" fn aslrt_runtime_builder_set_max_queued_bytes(
+    builder: *mut aslrt_runtime_builder,
+    bytes: usize,
+) -> aslrt_status {
+    // SAFETY: passed on as the caller promised it.
+    unsafe {
+        set(builder, |b| match bytes {
+            0 => Err(fail(aslrt_status::ASLRT_INVALID_ARGUMENT, "max queued bytes must be at least 1")),
+            n => Ok(b.max_queued_bytes(n)),
+        })
+    }
+}
+
+/// A bound for `aslrt_runtime_builder_set_max_queued_bytes` that suits most hosts, for each
+/// worker: 2 MiB.
+pub const ASLRT_QUEUED_BYTES_PER_WORKER: usize = 2 << 20;
+const _: () = assert!(ASLRT_QUEUED_BYTES_PER_WORKER == RuntimeBuilder::QUEUED_BYTES_PER_WORKER);
+
+/// An execution whose only waits are timers (Waits, retry back-offs) at least `millis` away
+/// packs its journal and its event into one compressed block while it waits: a few
+/// microseconds each way, for a third to a half of the memory. Default 100 ms; a negative
+/// `millis`: never.
+///
+/// # Safety
+/// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
+#[no_mangle]
+pub unsafe extern "C" fn aslrt_runtime_builder_set_pack_waits_after(
+    builder: *mut aslrt_runtime_builder,
+    millis: i64,
+) -> aslrt_status {
+    let after = u64::try_from(millis).ok().map(std::time::Duration::from_millis);
+    // SAFETY: passed on as the caller promised it.
+    unsafe { set(builder, |b| Ok(b.pack_waits_after(after))) }
+}
+
+/// A debugging aid (default false): every run of a suspended execution starts again from the
+/// execution's start and replays what its handlers answered, which Waits elapsed and what the
+/// clock read, instead of going on from the top-level state it stopped in. Outcomes are the
+/// same; the cost grows with the square of the waits, and each outcome is kept until the
+/// execution ends.
+///
+/// # Safety
+/// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
+#[no_mangle]
+pub unsafe extern "C" fn aslrt_runtime_builder_set_replay_from_start(
+    builder: *mut aslrt_runtime_builder,
+    yes: bool,
+) -> aslrt_status {
+    // SAFETY: passed on as the caller promised it.
+    unsafe { set(builder, |b| Ok(b.replay_from_start(yes))) }
+}
+
+/// Starts the runtime the builder describes into `*out` (owned by the caller,
+/// `aslrt_runtime_free`), as `aslrt_runtime_new` would. The builder is consumed whether this
+/// succeeds or fails: do not use or free it afterwards. On failure `*out` is left as it was
+/// (`ASLRT_INVALID_ARGUMENT` for more than 1024 threads, `ASLRT_NO_RESOURCES` if the threads
+/// cannot be started).
+///
+/// # Safety
+/// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed; `out` must
+/// point to writable storage for a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn aslrt_runtime_builder_build(
+    builder: *mut aslrt_runtime_builder,
+    out: *mut *mut aslrt_runtime,
+) -> aslrt_status {
+    guard(aslrt_status::ASLRT_PANIC, || {
+        if builder.is_null() {
+            return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "builder is NULL");
+        }
+        // SAFETY: the caller hands back ownership of a live builder; consumed from here on.
+        let aslrt_runtime_builder { threads, builder } = *unsafe { Box::from_raw(builder) };
+        if out.is_null() {
+            return fail(aslrt_status::ASLRT_NULL_ARGUMENT, "out is NULL");
+        }
+        match start(threads, builder) {
+            Ok(runtime) => {
+                // SAFETY: `out` is not NULL and the caller promises it is writable.
+                unsafe { *out = Box::into_raw(runtime) };
+                aslrt_status::ASLRT_OK
+            }
+            Err(status) => status,
+        }
+    })
+}
+
+/// Frees a builder that was never built. NULL is ignored.
+///
+/// # Safety
+/// `builder` must be NULL or come from `aslrt_runtime_builder_new`, not yet consumed or freed.
+#[no_mangle]
+pub unsafe extern "C" fn aslrt_runtime_builder_free(builder: *mut aslrt_runtime_builder) {
+    guard((), || {
+        if !builder.is_null() {
+            // SAFETY: the caller hands back ownership of a builder from aslrt_runtime_builder_new.
+            drop(unsafe { Box::from_raw(builder) });
+        }
     })
 }
 
@@ -290,8 +440,10 @@ pub unsafe extern "C" fn aslrt_runtime_execute_batch(
 
 /// The streaming entry: copies `input`, queues one execution and returns at once; `done(userdata,
 /// result)` is called exactly once when it ends (see `aslrt_done_fn`). When the most executions
-/// are already in flight it blocks until one ends (not in a done callback or a handler: there it
-/// goes past the limit). The machine may be freed after this returns. On failure (a NULL
+/// are already in flight it blocks until one ends, and at the bound on queued bytes
+/// (`aslrt_runtime_builder_set_max_queued_bytes`) until the workers have started enough (not in
+/// a done callback or a handler: there it goes past both). The machine may be freed after this
+/// returns. On failure (a NULL
 /// argument, `ASLRT_SHUT_DOWN` once `aslrt_runtime_free` has begun) nothing is queued and
 /// `done` is not called.
 ///
@@ -311,7 +463,8 @@ pub unsafe extern "C" fn aslrt_runtime_submit(
 }
 
 /// As `aslrt_runtime_submit`, but returns `ASLRT_BUSY` instead of blocking when the most
-/// executions are already in flight (nothing is queued then, and `done` is not called).
+/// executions are already in flight or at the bound on queued bytes (nothing is queued then,
+/// and `done` is not called).
 ///
 /// # Safety
 /// As `aslrt_runtime_submit`.
@@ -387,7 +540,7 @@ unsafe fn submit(
         };
         let limit = Arc::clone(&rt.limit);
         let userdata = UserData(userdata);
-        pool.submit(&machine.machine, event, move |outcome| {
+        let done = move |outcome| {
             let userdata = userdata;
             let made = result(outcome);
             // The slot is free before the callback runs, so that the callback's own submission
@@ -402,7 +555,17 @@ unsafe fn submit(
             // SAFETY: `done` is the caller's callback, called once with a result it now owns
             // and the userdata it gave for this execution, as the header describes.
             unsafe { done(userdata.0, made) };
-        });
+        };
+        if block {
+            // Blocks at the bound on queued bytes, if the runtime has one (not on a worker).
+            pool.submit(&machine.machine, event, done);
+        } else if pool.try_submit(&machine.machine, event, done).is_err() {
+            // At the bound on queued bytes (the pool has no other): nothing was queued.
+            let mut state = rt.limit.lock();
+            state.executions -= 1;
+            rt.limit.changed.notify_all();
+            return fail(aslrt_status::ASLRT_BUSY, "the executions not yet started hold the most bytes allowed");
+        }
         aslrt_status::ASLRT_OK
     })
 }

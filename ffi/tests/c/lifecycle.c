@@ -1,6 +1,7 @@
 /* A runtime's life from C, run under valgrind: back-pressure, done callbacks that submit more
  * work, one reply answered from two threads at once, aslrt_runtime_free while answers are slow
- * or still being submitted, and the calls a done callback must not make. */
+ * or still being submitted, the calls a done callback must not make, and a runtime from a
+ * builder with a bound on queued bytes. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 
@@ -29,11 +30,12 @@ static const char *PASS = "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass
 static void count(void *userdata, aslrt_result *result);
 
 /* Handlers. */
-enum mode { SLOW, RACE, EMPTY_ERROR, NEVER, SUBMITTER };
+enum mode { SLOW, RACE, EMPTY_ERROR, NEVER, SUBMITTER, HOLD };
 static aslrt_runtime *handler_runtime = NULL; /* SUBMITTER: where its handler submits */
 static aslrt_machine *handler_target = NULL;
 static aslrt_status handler_submitted = ASLRT_PANIC;
 static int race_ok = 0, race_refused = 0, race_threads_done = 0;
+static int held = 0, released = 0; /* HOLD: calls begun; let them answer */
 
 struct later {
   aslrt_task_reply *reply;
@@ -89,6 +91,10 @@ static int32_t handler(void *userdata, aslrt_str input, aslrt_task_reply *reply)
   case SUBMITTER: /* at the limit of 1, held by this very execution: must not block */
     handler_submitted = aslrt_runtime_submit(handler_runtime, handler_target, s("{}"), count, NULL);
     return aslrt_task_reply_ok(reply, s("\"submitted\"")) == ASLRT_OK ? 0 : 3;
+  case HOLD: /* keeps its worker until released */
+    add(&held);
+    reaches(&released, 1);
+    return aslrt_task_reply_ok(reply, s("\"held\"")) == ASLRT_OK ? 0 : 4;
   case EMPTY_ERROR:
     if (aslrt_task_reply_fail(reply, s(""), s("no name")) != ASLRT_INVALID_ARGUMENT) return 1;
     return aslrt_task_reply_ok(reply, s("\"named\"")) == ASLRT_OK ? 0 : 2;
@@ -249,6 +255,38 @@ int main(void) {
   for (int i = 0; i < 3; i++) CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
   aslrt_runtime_free(rt);
   CHECK(load(&done_calls) == 3 && load(&aborted) == 3);
+  aslrt_machine_free(machine);
+
+  /* A runtime from a builder: a bad setting is refused and leaves the builder as it was; a
+   * build that fails consumes the builder all the same. */
+  CHECK(aslrt_runtime_builder_set_max_queued_bytes(NULL, 1) == ASLRT_NULL_ARGUMENT);
+  aslrt_runtime_builder *b = aslrt_runtime_builder_new(5000);
+  rt = NULL;
+  CHECK(aslrt_runtime_builder_build(b, &rt) == ASLRT_INVALID_ARGUMENT && rt == NULL);
+  aslrt_runtime_builder_free(NULL);
+  aslrt_runtime_builder_free(aslrt_runtime_builder_new(1)); /* never built: freed */
+  b = aslrt_runtime_builder_new(1);
+  CHECK(aslrt_runtime_builder_set_max_queued_bytes(b, 0) == ASLRT_INVALID_ARGUMENT);
+  CHECK(aslrt_runtime_builder_set_max_queued_bytes(b, 1) == ASLRT_OK);
+  CHECK(aslrt_runtime_builder_set_pack_waits_after(b, -1) == ASLRT_OK);
+  CHECK(aslrt_runtime_builder_set_replay_from_start(b, true) == ASLRT_OK);
+  CHECK(aslrt_runtime_builder_build(b, &rt) == ASLRT_OK && rt != NULL);
+
+  /* Its bound on queued bytes, with its one worker held by a handler: one execution waits in
+   * the queue, past the bound, so the next try_submit is refused (the in-flight limit is far);
+   * once the worker has started them all, it is taken. */
+  reset();
+  enum mode hold = HOLD;
+  machine = compile_with(&hold, TASK);
+  CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
+  CHECK(reaches(&held, 1));
+  CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
+  CHECK(aslrt_runtime_try_submit(rt, machine, s("{}"), count, NULL) == ASLRT_BUSY);
+  add(&released);
+  CHECK(reaches(&done_calls, 2));
+  CHECK(aslrt_runtime_try_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
+  CHECK(reaches(&done_calls, 3) && load(&succeeded) == 3 && load(&held) == 3);
+  aslrt_runtime_free(rt);
   aslrt_machine_free(machine);
 
   printf("lifecycle: %d checks passed\n", checks);

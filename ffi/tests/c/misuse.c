@@ -209,10 +209,17 @@ int main(void) {
   CHECK(aslrt_runtime_submit(NULL, NULL, s("{}"), on_done, NULL) == ASLRT_NULL_ARGUMENT);
   CHECK(aslrt_runtime_set_max_in_flight(NULL, 1) == ASLRT_NULL_ARGUMENT);
   CHECK(aslrt_runtime_metrics(NULL, buf, sizeof buf) == 0);
+  aslrt_runtime *runtime = UNTOUCHED(aslrt_runtime);
+  CHECK(aslrt_runtime_builder_set_pack_waits_after(NULL, 0) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_runtime_builder_set_replay_from_start(NULL, true) == ASLRT_NULL_ARGUMENT);
+  CHECK(aslrt_runtime_builder_build(NULL, &runtime) == ASLRT_NULL_ARGUMENT && runtime == UNTOUCHED(aslrt_runtime));
+  /* consumed all the same: valgrind sees no leak */
+  CHECK(aslrt_runtime_builder_build(aslrt_runtime_builder_new(1), NULL) == ASLRT_NULL_ARGUMENT);
   /* Freeing NULL. */
   aslrt_result_free(NULL);
   aslrt_machine_free(NULL);
   aslrt_builder_free(NULL);
+  aslrt_runtime_builder_free(NULL);
   aslrt_runtime_free(NULL);
 
   /* The last error: its full length, with or without a buffer, truncated and NUL-terminated. */
