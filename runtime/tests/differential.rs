@@ -199,3 +199,28 @@ fn a_catch_that_doubles_its_data_meets_the_arena_cap() {
         r#"{"a": 1e20, "id": "x", "name": -0, "items": [], "detail": {"a": -0, "n": -0, "items": [1.0e0, 2.0e0]}, "count": -0, "flag": -0, "amount": -0, "longer_key_name_x": -0}"#,
     );
 }
+
+/// Found by `differential`: a JSONata Task whose Output failed was retried, and the retry's
+/// Arguments found no `$states.context` in the optimised program, whose Output had set
+/// `$states` without it (the expressions there do not read it); the unoptimised program always
+/// makes it, so there the Output failed again. Each attempt now sets `$states` afresh. The
+/// same for a Map iteration's Task, and for the settings of a retried Map.
+#[test]
+fn a_retried_attempt_sees_the_context_its_first_attempt_saw() {
+    let task = json!({"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:echo",
+        "Arguments": {"v": "{% $states.context.State.Name %}"}, "Output": {"v": "{% $states.input.a %}"},
+        "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1, "IntervalSeconds": 1}], "End": true});
+    agrees(json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": task}}), "{}");
+    agrees(
+        json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map", "Items": [1],
+            "ItemProcessor": {"StartAt": "S", "States": {"S": task}}, "End": true}}}),
+        "{}",
+    );
+    agrees(
+        json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map",
+            "Items": "{% [$states.context.State.Name] %}", "Output": {"v": "{% $states.input.a %}"},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1, "IntervalSeconds": 1}], "End": true}}}),
+        "{}",
+    );
+}

@@ -114,7 +114,10 @@ impl Compiler {
         self.result_output_exit(e, s, assign)
     }
 
-    /// `SetStates` at the start of a JSONata Task/Parallel/Map (for Arguments, Items…).
+    /// `SetStates` at the start of each attempt of a JSONata Task/Parallel/Map (for Arguments,
+    /// Items…): inside it, so that a retry sees `$states` as the first attempt did, not as the
+    /// failed attempt's Output left it (without the context an optimised program gives only
+    /// the expressions that read it).
     fn enter_jsonata(&mut self, e: &mut Emitter, s: &State, extra: &[Option<&crate::jsonata::JTemplate>]) {
         if s.jsonata {
             let mut uses = vec![s.arguments.as_ref()];
@@ -128,12 +131,12 @@ impl Compiler {
             Some(i) => ResourceId(i as u16),
             None => ResourceId(push(&mut self.program.resources, t.resource.as_str().into())?),
         };
-        // TimeoutSeconds and HeartbeatSeconds are evaluated with the Arguments.
-        self.enter_jsonata(e, s, &[jsonata_number(&t.timeout), jsonata_number(&t.heartbeat)]);
         if !s.jsonata {
             self.input_path(e, s)?;
         }
         e.emit(Op::Attempt);
+        // TimeoutSeconds and HeartbeatSeconds are evaluated with the Arguments.
+        self.enter_jsonata(e, s, &[jsonata_number(&t.timeout), jsonata_number(&t.heartbeat)]);
         self.input(e, s)?;
         e.emit(Op::Invoke(resource));
         self.finish_attempt(e, s)?;
@@ -154,11 +157,11 @@ impl Compiler {
         for b in branches {
             ids.push(self.machine(b)?);
         }
-        self.enter_jsonata(e, s, &[]);
         if !s.jsonata {
             self.input_path(e, s)?;
         }
         e.emit(Op::Attempt);
+        self.enter_jsonata(e, s, &[]);
         self.input(e, s)?;
         e.emit(Op::Events(1)); // ParallelStateStarted
         for id in &ids {
@@ -195,11 +198,11 @@ impl Compiler {
         let settings = [&m.max_concurrency, &m.tolerated_failure_count, &m.tolerated_failure_percentage];
         let mut uses = vec![m.items.as_ref()];
         uses.extend(settings.map(jsonata_number));
-        self.enter_jsonata(e, s, &uses);
         if !s.jsonata {
             self.input_path(e, s)?;
         }
         e.emit(Op::Attempt);
+        self.enter_jsonata(e, s, &uses);
         if s.jsonata {
             // Items: the JSONata value, or the state input.
             match items_jt {
