@@ -183,7 +183,7 @@ fn run_under(
 
 /// A handler that answers later: the answer is made at the call and handed over as a future
 /// that is not ready when first polled, so that the execution suspends.
-struct Later(std::sync::Arc<dyn TaskHandler>);
+pub struct Later(pub std::sync::Arc<dyn TaskHandler>);
 
 /// Pending when first polled (waking its task at once), then ready.
 struct YieldOnce(bool);

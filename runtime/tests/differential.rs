@@ -1,7 +1,7 @@
 //! Differential tests: generated definitions (all eight state types, nested Parallel and Map,
 //! Retry and Catch, Choice, intrinsics, JSONata, Assign) on generated events give the same
-//! outcome optimised, unoptimised and under every metamorphic variant (see
-//! `support/oracle.rs`). The `differential` fuzz target runs the same oracle on the same
+//! outcome optimised, unoptimised, suspended at every Task and under every metamorphic variant
+//! (see `support/oracle.rs`). The `differential` fuzz target runs the same oracle on the same
 //! generator for as long as it is let; here a bounded number of cases runs in every test run,
 //! from a fixed seed. Each discrepancy ever found is a named regression test below.
 
@@ -221,6 +221,26 @@ fn a_retried_attempt_sees_the_context_its_first_attempt_saw() {
             "Items": "{% [$states.context.State.Name] %}", "Output": {"v": "{% $states.input.a %}"},
             "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
             "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1, "IntervalSeconds": 1}], "End": true}}}),
+        "{}",
+    );
+}
+
+/// Found by `differential` once its oracle suspended executions at every Task: on a virtual
+/// clock that starts in the past (the oracle's), a handler's wait was bounded by the time limit
+/// left on the system clock, which had run out long before, so the execution timed out at once.
+/// On a virtual clock only Waits and back-offs spend the limit, as in one run; a handler's wait
+/// is bounded by its TimeoutSeconds. The second definition spends the whole limit in a Wait,
+/// which one run allows (a Wait may end at the limit), before a Task.
+#[test]
+fn on_a_virtual_clock_a_suspended_handler_spends_none_of_the_time_limit() {
+    let echo = "arn:aws:lambda:us-east-1:111111111111:function:echo";
+    agrees(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": echo, "TimeoutSeconds": 1, "End": true}}}),
+        "{}",
+    );
+    agrees(
+        json!({"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
+            "T": {"Type": "Task", "Resource": echo, "End": true}}}),
         "{}",
     );
 }

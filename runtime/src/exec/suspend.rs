@@ -328,12 +328,14 @@ impl Resumable {
                         inbox.timer_waits += 1;
                         sleeps.push((millis, site));
                     }
-                    Suspension::Task { fut, resource, timeout, lambda, started } => {
+                    Suspension::Task { fut, resource, timeout, lambda, started, now_millis } => {
                         inbox.handler_waits += 1;
                         // TimeoutSeconds counts from the handler's call, not from here.
                         let timeout = timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
-                        let now = crate::common::system_millis();
-                        let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
+                        // What is left of the time limit on the system clock (on a virtual
+                        // one a handler's wait spends none of it).
+                        let left =
+                            now_millis.zip(deadline).map(|(now, d)| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
                         // A TimeoutSeconds that comes first gets a timer of its own; the
                         // execution's time limit is one timer for all its waits.
                         let (limit, times_out_the_task) = match (timeout, left) {

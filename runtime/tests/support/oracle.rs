@@ -1,9 +1,11 @@
 //! The oracle of the differential tests: a definition must give the same outcome, byte for byte
-//! (status, output, error, cause, transitions), optimised and unoptimised, and under every
-//! metamorphic variant in both. Any difference is a bug.
+//! (status, output, error, cause, transitions), optimised and unoptimised, suspended at every
+//! Task (going on from where it stopped, or replaying from its start: the two agree, and agree
+//! with one run where no branches run at once), and under every metamorphic variant in both
+//! modes. Any difference is a bug.
 
 use super::variants::Variant;
-use aslrt::{Clock, Config, Handlers, Outcome, RuntimeLimits, Scratch, StateMachine};
+use aslrt::{Clock, Config, Handlers, Outcome, Runtime, RuntimeLimits, Scratch, StateMachine};
 use serde_json::Value;
 
 /// What every run of the oracle uses: a virtual clock from a fixed start (waits and back-off
@@ -33,6 +35,21 @@ pub fn run(
     Ok(machine.execute(&mut Scratch::new(), input).to_outcome())
 }
 
+/// [`run`], optimised, on a `Runtime` with every handler of the generator answering later
+/// ([`super::gen::handlers_answering_later`]), so that the execution suspends at every Task
+/// and goes on from where it stopped, or, `from_start`, replays from its start each time.
+pub fn run_suspending(definition: &Value, input: &[u8], from_start: bool) -> Result<Outcome, String> {
+    static RUNTIMES: [std::sync::OnceLock<Runtime>; 2] = [const { std::sync::OnceLock::new() }; 2];
+    let runtime = RUNTIMES[from_start as usize]
+        .get_or_init(|| Runtime::builder().threads(2).replay_from_start(from_start).build().expect("a runtime starts"));
+    let machine = StateMachine::builder()
+        .handlers(super::gen::handlers_answering_later())
+        .config(config())
+        .compile(&definition.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(runtime.execute_async(&machine, input.to_vec()).wait())
+}
+
 /// Whether `outcome` ran out of arena memory (`RuntimeLimits::max_arena_bytes`). That limit is
 /// a safety net, not part of the semantics: the unoptimised program allocates more, and the
 /// states at which the two reach it may differ. Such an outcome decides nothing.
@@ -53,6 +70,27 @@ pub fn disagreement(definition: &Value, input: &[u8], handlers: &dyn Fn() -> Han
     }
     if base.is_err() {
         return None;
+    }
+    // Suspended at every Task, an execution goes on from where it stopped as it would replay
+    // from its start, and when a handler answers does not matter, so the outcome is the one
+    // run's. Unless a TimeoutSecondsPath may read 0, which races a handler's answer against
+    // its time-out; and, for the one run's outcome, unless branches run at once (under
+    // Parallel or Map, a branch that fails while another waits fails the state first, as on
+    // AWS).
+    let resumed = run_suspending(definition, input, false);
+    let replayed = run_suspending(definition, input, true);
+    let text = definition.to_string();
+    let races = text.contains("\"TimeoutSecondsPath\"");
+    let timing = races || ["\"Parallel\"", "\"Map\""].iter().any(|t| text.contains(t));
+    if !out_of_memory(&resumed) && !out_of_memory(&replayed) {
+        if !races && resumed != replayed {
+            return Some(format!(
+                "suspended at every Task, going on from where it stopped: {resumed:?}\nreplaying from the start: {replayed:?}"
+            ));
+        }
+        if !timing && resumed != base {
+            return Some(format!("suspended at every Task: {resumed:?}\nin one run: {base:?}"));
+        }
     }
     let seed = super::seed_of(&definition.to_string());
     for variant in Variant::each(seed) {

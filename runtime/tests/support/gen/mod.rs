@@ -6,6 +6,7 @@
 //! its first option, so any byte string gives a definition.
 
 use arbitrary::Unstructured;
+use aslrt::internal::conformance::Later;
 use aslrt::internal::handler::{Echo, Raise, Return, TaskContext};
 use aslrt::internal::value::{Const, Value as AValue};
 use aslrt::{Handlers, TaskError, TaskHandler};
@@ -71,6 +72,21 @@ pub fn handlers() -> Handlers {
         }
     }
     h
+}
+
+/// [`handlers`], each answering later, after its execution has suspended (see
+/// `aslrt::internal::conformance::Later`).
+pub fn handlers_answering_later() -> Handlers {
+    let now = handlers();
+    let mut later = Handlers::new();
+    for name in FUNCTIONS {
+        for resource in [format!("{LAMBDA}{name}"), name.to_owned()] {
+            if let Some(inner) = now.get(&resource) {
+                later.insert(resource, Later(inner.clone()));
+            }
+        }
+    }
+    later
 }
 
 /// Generates a definition and an event from `u`.
