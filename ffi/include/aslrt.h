@@ -109,9 +109,9 @@ typedef struct aslrt_machine aslrt_machine;
 // views its accessors return live as long as it does.
 typedef struct aslrt_result aslrt_result;
 
-// A work-stealing pool of worker threads. Owned by the caller from `aslrt_runtime_new` until
-// `aslrt_runtime_free`. Every function taking it may be called from any thread at once, until
-// `aslrt_runtime_free` begins.
+// A work-stealing pool of worker threads. Owned by the caller from `aslrt_runtime_new` (or
+// `aslrt_runtime_builder_build`) until `aslrt_runtime_free`. Every function taking it may be
+// called from any thread at once, until `aslrt_runtime_free` begins.
 typedef struct aslrt_runtime aslrt_runtime;
 
 // A runtime's settings before it starts: `aslrt_runtime_builder_new`, the
@@ -351,8 +351,12 @@ aslrt_runtime_builder *aslrt_runtime_builder_new(size_t threads);
 // 1; default: no bound): each counts its event's length and 512 bytes. At the bound,
 // `aslrt_runtime_submit` blocks and `aslrt_runtime_try_submit` returns `ASLRT_BUSY` until the
 // workers have started enough of them, so that a burst of submissions waits in the
-// submitter rather than in memory. `ASLRT_QUEUED_BYTES_PER_WORKER` times the workers suits
-// most hosts. A done callback's or a handler's own submissions are admitted past it.
+// submitter rather than in memory. `ASLRT_QUEUED_BYTES_PER_WORKER` times the workers (the
+// `threads` given, or the number of cores for 0) suits most hosts. Submissions on a worker
+// thread (from a done callback, or a handler the pool runs) are admitted past it; one
+// blocked here when `aslrt_runtime_free` begins returns `ASLRT_SHUT_DOWN`. A thread that
+// submits must not hold what the done callbacks or handlers need (a lock of the host's), or
+// neither can go on.
 //
 // # Safety
 // `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
@@ -362,7 +366,7 @@ aslrt_status aslrt_runtime_builder_set_max_queued_bytes(aslrt_runtime_builder *b
 // An execution whose only waits are timers (Waits, retry back-offs) at least `millis` away
 // packs its journal and its event into one compressed block while it waits: a few
 // microseconds each way, for a third to a half of the memory. Default 100 ms; a negative
-// `millis`: never.
+// `millis`: never. Only machines on the system clock (`ASLRT_CLOCK_SYSTEM`) wait on timers.
 //
 // # Safety
 // `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
@@ -442,10 +446,11 @@ aslrt_status aslrt_runtime_execute_batch(aslrt_runtime *runtime,
 
 // The streaming entry: copies `input`, queues one execution and returns at once; `done(userdata,
 // result)` is called exactly once when it ends (see `aslrt_done_fn`). When the most executions
-// are already in flight it blocks until one ends, and at the bound on queued bytes
-// (`aslrt_runtime_builder_set_max_queued_bytes`) until the workers have started enough (not in
-// a done callback or a handler: there it goes past both). The machine may be freed after this
-// returns. On failure (a NULL
+// are already in flight it blocks until one ends (not in a done callback or a handler: there it
+// goes past the limit), and at the bound on queued bytes
+// (`aslrt_runtime_builder_set_max_queued_bytes`) until the workers have started enough (not on
+// a worker thread, where done callbacks and the pool's handlers run: there it goes past). The
+// machine may be freed after this returns. On failure (a NULL
 // argument, `ASLRT_SHUT_DOWN` once `aslrt_runtime_free` has begun) nothing is queued and
 // `done` is not called.
 //

@@ -2,11 +2,10 @@
 //! handlers as C callbacks, a virtual clock, seed 0), run with `aslrt_machine_execute` on the
 //! calling thread and again with `aslrt_runtime_execute_batch` on a pool (where a machine with C
 //! handlers runs suspendable, with a journal), then on a pool from `aslrt_runtime_builder_*`
-//! that replays every run from the start, packs every timer wait and bounds its queue to a
-//! byte, its handlers answering from threads of their own after returning
-//! `ASLRT_TASK_PENDING` (so that every Task suspends), and judged each time as `aslrt
-//! conformance` judges it. The pass count must be the
-//! CLI's: every case (538), all three ways.
+//! that replays every run from the start, its handlers answering from threads of their own
+//! after returning `ASLRT_TASK_PENDING` (so that every Task suspends), and judged each time as
+//! `aslrt conformance` judges it. The pass count must be the CLI's: every case (538), all
+//! three ways.
 
 use aslrt::internal::conformance::{verdict, Case};
 use aslrt::{Outcome, Status};
@@ -48,6 +47,9 @@ unsafe fn answer(spec: &Spec, input: aslrt_str, reply: *mut aslrt_task_reply) ->
     }
 }
 
+/// Later answers the library refused (a panic in their threads would not fail the test).
+static REFUSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 unsafe extern "C" fn spec_handler(userdata: *mut c_void, input: aslrt_str, reply: *mut aslrt_task_reply) -> i32 {
     // SAFETY: the userdata registered below is a live `Handler` for the whole case.
     let handler = unsafe { &*(userdata as *const Handler) };
@@ -62,7 +64,9 @@ unsafe extern "C" fn spec_handler(userdata: *mut c_void, input: aslrt_str, reply
         let handler = unsafe { &*(userdata as *const Handler) };
         // SAFETY: the reply of the call above, answered once, here.
         let status = unsafe { answer(&handler.spec, view(&input), reply as *mut aslrt_task_reply) };
-        assert_eq!(status, aslrt_status::ASLRT_OK, "a later answer was refused");
+        if status != aslrt_status::ASLRT_OK {
+            REFUSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     });
     ASLRT_TASK_PENDING
 }
@@ -171,8 +175,6 @@ fn the_corpus_passes_through_the_c_api() {
     // SAFETY: a live builder from aslrt_runtime_builder_new, consumed by the build.
     unsafe {
         assert_eq!(aslrt_runtime_builder_set_replay_from_start(replaying, true), aslrt_status::ASLRT_OK);
-        assert_eq!(aslrt_runtime_builder_set_pack_waits_after(replaying, 0), aslrt_status::ASLRT_OK);
-        assert_eq!(aslrt_runtime_builder_set_max_queued_bytes(replaying, 1), aslrt_status::ASLRT_OK);
         assert_eq!(aslrt_runtime_builder_build(replaying, &mut replaying_pool), aslrt_status::ASLRT_OK);
     }
     for file in ["cases.jsonl", "task-cases.jsonl"] {
@@ -201,5 +203,6 @@ fn the_corpus_passes_through_the_c_api() {
     }
     println!("C API conformance, three ways: {passed} passed, {} failed", failed.len());
     assert!(failed.is_empty(), "{} cases fail through the C API: {failed:?}", failed.len());
+    assert_eq!(REFUSED.load(std::sync::atomic::Ordering::Relaxed), 0, "later answers were refused");
     assert!(passed > 0, "no case in {}", dir.display());
 }

@@ -1288,3 +1288,40 @@ fn a_wait_dropped_with_the_hosts_runtime_ends_the_execution() {
     assert_eq!(o.status, Status::Aborted, "{o:?}");
     rt.shutdown();
 }
+
+/// `Runtime::submit_unless`: a submission waiting for room at the queue's bound gives up once
+/// its `stop` is cancelled, submitting nothing and dropping its `done` uncalled; with room, it
+/// submits whatever `stop` says.
+#[test]
+fn submit_unless_gives_up_its_wait_when_stopped() {
+    let (machine, release, entered) = blocking();
+    let rt = Arc::new(Runtime::builder().threads(1).max_queued_bytes(1).build().unwrap());
+    let first = rt.execute_async(&machine, padded(0));
+    entered.recv_timeout(Duration::from_secs(10)).unwrap();
+    // The queue is empty, so one more is let in, and the queue is then past its bound.
+    let second = rt.execute_async(&machine, padded(1));
+    let stop = aslrt::Cancel::new();
+    let (tx, rx) = mpsc::channel();
+    let (rt2, m2, stop2) = (Arc::clone(&rt), machine.clone(), stop.clone());
+    let called = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let c2 = Arc::clone(&called);
+    std::thread::spawn(move || {
+        let id = rt2.submit_unless(&m2, padded(2), &stop2, move |_| c2.store(true, Ordering::SeqCst));
+        tx.send(id).unwrap();
+    });
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "submit_unless returned past the bound");
+    stop.cancel();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).expect("the stop ended the wait"), None);
+    for _ in 0..2 {
+        release.send(()).unwrap();
+    }
+    assert_eq!(within(10, first).status, Status::Succeeded);
+    assert_eq!(within(10, second).status, Status::Succeeded);
+    // With room, a stopped submission goes in all the same.
+    let (tx, rx) = mpsc::channel();
+    let id = rt.submit_unless(&machine, padded(3), &stop, move |o| tx.send(o).unwrap());
+    assert!(id.is_some());
+    release.send(()).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().status, Status::Succeeded);
+    assert!(!called.load(Ordering::SeqCst), "the given-up submission ran");
+}

@@ -19,8 +19,8 @@ pub use result::*;
 pub use runtime::*;
 
 use aslrt::{
-    ArenaExt, Clock, Config, Error, ErrorKind, Handlers, Outcome, Runtime, RuntimeBuilder, StateMachine, Status,
-    TaskAnswer, TaskContext, TaskError, TaskHandler, Value,
+    ArenaExt, Cancel, Clock, Config, Error, ErrorKind, Handlers, Outcome, Runtime, RuntimeBuilder, StateMachine,
+    Status, TaskAnswer, TaskContext, TaskError, TaskHandler, Value,
 };
 use dashmap::DashMap;
 use std::cell::RefCell;

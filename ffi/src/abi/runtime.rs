@@ -14,13 +14,16 @@ use std::sync::RwLock;
 /// `ASLRT_WOULD_DEADLOCK`. It must not unwind (no C++ exception or longjmp may leave it).
 pub type aslrt_done_fn = Option<unsafe extern "C" fn(userdata: *mut c_void, result: *mut aslrt_result)>;
 
-/// A work-stealing pool of worker threads. Owned by the caller from `aslrt_runtime_new` until
-/// `aslrt_runtime_free`. Every function taking it may be called from any thread at once, until
-/// `aslrt_runtime_free` begins.
+/// A work-stealing pool of worker threads. Owned by the caller from `aslrt_runtime_new` (or
+/// `aslrt_runtime_builder_build`) until `aslrt_runtime_free`. Every function taking it may be
+/// called from any thread at once, until `aslrt_runtime_free` begins.
 pub struct aslrt_runtime {
     /// Read by every call; taken by `aslrt_runtime_free` to stop the workers.
     runtime: RwLock<Option<Runtime>>,
     limit: Arc<InFlight>,
+    /// Cancelled when `aslrt_runtime_free` begins: submissions waiting for room in the queue
+    /// give up.
+    closing: Cancel,
     /// How long `aslrt_runtime_free` waits for an answer before it aborts (milliseconds).
     grace_ms: AtomicU64,
 }
@@ -105,7 +108,7 @@ fn start(threads: usize, builder: RuntimeBuilder) -> Result<Box<aslrt_runtime>, 
         builder.threads(threads).build().map_err(|e| fail(aslrt_status::ASLRT_NO_RESOURCES, e.to_string()))?;
     let limit = Arc::new(InFlight { state: Mutex::default(), max: AtomicUsize::new(65_536), changed: Condvar::new() });
     let runtime = RwLock::new(Some(started));
-    Ok(Box::new(aslrt_runtime { runtime, limit, grace_ms: AtomicU64::new(1000) }))
+    Ok(Box::new(aslrt_runtime { runtime, limit, closing: Cancel::new(), grace_ms: AtomicU64::new(1000) }))
 }
 
 /// A runtime's settings before it starts: `aslrt_runtime_builder_new`, the
@@ -152,8 +155,12 @@ unsafe fn set(
 /// 1; default: no bound): each counts its event's length and 512 bytes. At the bound,
 /// `aslrt_runtime_submit` blocks and `aslrt_runtime_try_submit` returns `ASLRT_BUSY` until the
 /// workers have started enough of them, so that a burst of submissions waits in the
-/// submitter rather than in memory. `ASLRT_QUEUED_BYTES_PER_WORKER` times the workers suits
-/// most hosts. A done callback's or a handler's own submissions are admitted past it.
+/// submitter rather than in memory. `ASLRT_QUEUED_BYTES_PER_WORKER` times the workers (the
+/// `threads` given, or the number of cores for 0) suits most hosts. Submissions on a worker
+/// thread (from a done callback, or a handler the pool runs) are admitted past it; one
+/// blocked here when `aslrt_runtime_free` begins returns `ASLRT_SHUT_DOWN`. A thread that
+/// submits must not hold what the done callbacks or handlers need (a lock of the host's), or
+/// neither can go on.
 ///
 /// # Safety
 /// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
@@ -179,7 +186,7 @@ const _: () = assert!(ASLRT_QUEUED_BYTES_PER_WORKER == RuntimeBuilder::QUEUED_BY
 /// An execution whose only waits are timers (Waits, retry back-offs) at least `millis` away
 /// packs its journal and its event into one compressed block while it waits: a few
 /// microseconds each way, for a third to a half of the memory. Default 100 ms; a negative
-/// `millis`: never.
+/// `millis`: never. Only machines on the system clock (`ASLRT_CLOCK_SYSTEM`) wait on timers.
 ///
 /// # Safety
 /// `builder` must come from `aslrt_runtime_builder_new`, not yet consumed or freed.
@@ -321,7 +328,9 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
         }
         let mut state = rt.limit.lock();
         state.closing = true;
-        // Blocked submissions wake, see `closing` and leave.
+        // Blocked submissions wake, see `closing` and leave; those waiting for room in the
+        // queue give up within 50 ms.
+        rt.closing.cancel();
         rt.limit.changed.notify_all();
         // Stuck: every execution in flight waits only on a handler's answer, with nothing
         // queued, running, on a timer or in a callback; taken as final once it has stayed so,
@@ -440,10 +449,11 @@ pub unsafe extern "C" fn aslrt_runtime_execute_batch(
 
 /// The streaming entry: copies `input`, queues one execution and returns at once; `done(userdata,
 /// result)` is called exactly once when it ends (see `aslrt_done_fn`). When the most executions
-/// are already in flight it blocks until one ends, and at the bound on queued bytes
-/// (`aslrt_runtime_builder_set_max_queued_bytes`) until the workers have started enough (not in
-/// a done callback or a handler: there it goes past both). The machine may be freed after this
-/// returns. On failure (a NULL
+/// are already in flight it blocks until one ends (not in a done callback or a handler: there it
+/// goes past the limit), and at the bound on queued bytes
+/// (`aslrt_runtime_builder_set_max_queued_bytes`) until the workers have started enough (not on
+/// a worker thread, where done callbacks and the pool's handlers run: there it goes past). The
+/// machine may be freed after this returns. On failure (a NULL
 /// argument, `ASLRT_SHUT_DOWN` once `aslrt_runtime_free` has begun) nothing is queued and
 /// `done` is not called.
 ///
@@ -556,17 +566,22 @@ unsafe fn submit(
             // and the userdata it gave for this execution, as the header describes.
             unsafe { done(userdata.0, made) };
         };
-        if block {
-            // Blocks at the bound on queued bytes, if the runtime has one (not on a worker).
-            pool.submit(&machine.machine, event, done);
-        } else if pool.try_submit(&machine.machine, event, done).is_err() {
-            // At the bound on queued bytes (the pool has no other): nothing was queued.
-            let mut state = rt.limit.lock();
-            state.executions -= 1;
-            rt.limit.changed.notify_all();
-            return fail(aslrt_status::ASLRT_BUSY, "the executions not yet started hold the most bytes allowed");
+        // At the bound on queued bytes (the pool has no other), a blocking submission waits
+        // for room (not on a worker) until aslrt_runtime_free begins; the other is refused.
+        let queued = match block {
+            true => pool.submit_unless(&machine.machine, event, &rt.closing, done).is_some(),
+            false => pool.try_submit(&machine.machine, event, done).is_ok(),
+        };
+        if queued {
+            return aslrt_status::ASLRT_OK;
         }
-        aslrt_status::ASLRT_OK
+        let mut state = rt.limit.lock();
+        state.executions -= 1;
+        rt.limit.changed.notify_all();
+        match block {
+            true => fail(aslrt_status::ASLRT_SHUT_DOWN, "the runtime is shutting down"),
+            false => fail(aslrt_status::ASLRT_BUSY, "the executions not yet started hold the most bytes allowed"),
+        }
     })
 }
 

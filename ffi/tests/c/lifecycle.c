@@ -168,6 +168,22 @@ static void submit_late(void *userdata, aslrt_result *result) {
   count(NULL, result);
 }
 
+/* Submits once with the blocking call, notes what it returned, then lets HOLD handlers go. */
+struct blocked {
+  aslrt_runtime *rt;
+  aslrt_machine *machine;
+  aslrt_status status;
+  int returned;
+};
+
+static void *submit_blocked(void *arg) {
+  struct blocked *b = arg;
+  b->status = aslrt_runtime_submit(b->rt, b->machine, s("{}"), count, NULL);
+  add(&b->returned);
+  add(&released);
+  return NULL;
+}
+
 int main(void) {
   /* More threads than a runtime may have. */
   CHECK(aslrt_runtime_new(5000) == NULL);
@@ -266,8 +282,8 @@ int main(void) {
   aslrt_runtime_builder_free(NULL);
   aslrt_runtime_builder_free(aslrt_runtime_builder_new(1)); /* never built: freed */
   b = aslrt_runtime_builder_new(1);
-  CHECK(aslrt_runtime_builder_set_max_queued_bytes(b, 0) == ASLRT_INVALID_ARGUMENT);
   CHECK(aslrt_runtime_builder_set_max_queued_bytes(b, 1) == ASLRT_OK);
+  CHECK(aslrt_runtime_builder_set_max_queued_bytes(b, 0) == ASLRT_INVALID_ARGUMENT); /* 1 stays */
   CHECK(aslrt_runtime_builder_set_pack_waits_after(b, -1) == ASLRT_OK);
   CHECK(aslrt_runtime_builder_set_replay_from_start(b, true) == ASLRT_OK);
   CHECK(aslrt_runtime_builder_build(b, &rt) == ASLRT_OK && rt != NULL);
@@ -287,6 +303,26 @@ int main(void) {
   CHECK(aslrt_runtime_try_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
   CHECK(reaches(&done_calls, 3) && load(&succeeded) == 3 && load(&held) == 3);
   aslrt_runtime_free(rt);
+
+  /* A submission blocked at that bound when aslrt_runtime_free begins returns ASLRT_SHUT_DOWN;
+   * what was queued before still runs. */
+  reset();
+  __atomic_store_n(&held, 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&released, 0, __ATOMIC_SEQ_CST);
+  b = aslrt_runtime_builder_new(1);
+  CHECK(aslrt_runtime_builder_set_max_queued_bytes(b, 1) == ASLRT_OK);
+  CHECK(aslrt_runtime_builder_build(b, &rt) == ASLRT_OK);
+  CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
+  CHECK(reaches(&held, 1));
+  CHECK(aslrt_runtime_submit(rt, machine, s("{}"), count, NULL) == ASLRT_OK);
+  struct blocked blocked = {rt, machine, ASLRT_PANIC, 0};
+  pthread_t t;
+  pthread_create(&t, NULL, submit_blocked, &blocked);
+  sleep_ms(300);
+  CHECK(load(&blocked.returned) == 0); /* still waiting for room */
+  aslrt_runtime_free(rt);               /* the blocked thread lets the handler go once refused */
+  pthread_join(t, NULL);
+  CHECK(blocked.status == ASLRT_SHUT_DOWN && load(&done_calls) == 2 && load(&succeeded) == 2);
   aslrt_machine_free(machine);
 
   printf("lifecycle: %d checks passed\n", checks);

@@ -789,6 +789,20 @@ impl Runtime {
         self.start(machine, event, Some(Box::new(done))).id
     }
 
+    /// [`Runtime::submit`], but a wait for room gives up once `stop` is cancelled (it looks
+    /// every 50 ms at most): then `None`, nothing is submitted and `done` is dropped uncalled.
+    /// For a host that stops its submitters as it shuts down. Where `submit` would not wait,
+    /// neither does this, whatever `stop` says.
+    pub fn submit_unless(
+        &self,
+        machine: &StateMachine,
+        event: Vec<u8>,
+        stop: &Cancel,
+        done: impl FnOnce(Outcome) + Send + 'static,
+    ) -> Option<u64> {
+        self.wait_for_room_unless(Some(stop)).then(|| self.start(machine, event, Some(Box::new(done))).id)
+    }
+
     /// Starts an admitted execution.
     fn start(&self, machine: &StateMachine, event: Vec<u8>, done: Option<Done>) -> Arc<Resumable> {
         // Counted only under a bound: with none, the queue's counter is not touched.
