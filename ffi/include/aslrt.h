@@ -425,14 +425,16 @@ aslrt_status aslrt_runtime_set_shutdown_grace(aslrt_runtime *runtime, uint64_t m
 // # Safety
 // `runtime` must be NULL or a runtime the caller owns, not yet freed. No other thread may be in
 // a call on it or make one, except its own done callbacks and submissions already blocked at
-// the limit (both are refused with `ASLRT_SHUT_DOWN` from here on).
+// either bound, in flight or queued bytes (both are refused with `ASLRT_SHUT_DOWN` from here
+// on).
 void aslrt_runtime_free(aslrt_runtime *runtime);
 
 // Runs the `n` inputs across the pool and fills `results[0..n]` with their results, in input
 // order; the caller owns each (`aslrt_result_free`). On failure nothing is written. `inputs` may
 // be NULL when `n` is 0. The inputs are read in place until this returns: the caller must not
 // change or free them meanwhile. It returns when every execution has ended: a Task whose
-// handler never answers ends only at its TimeoutSeconds or the execution's five minutes. From a
+// handler never answers ends only at its TimeoutSeconds or, on the system clock, the
+// execution's five minutes (on a virtual clock only Waits spend those). From a
 // done callback of the same runtime it returns `ASLRT_WOULD_DEADLOCK`.
 //
 // # Safety

@@ -79,7 +79,10 @@ pub enum Clock {
     /// ([`crate::StateMachine::execute`]), it sleeps that thread.
     #[default]
     System,
-    /// Virtual time: waits advance it at once. For tests, replays and benchmarks.
+    /// Virtual time: waits advance it at once. For tests, replays and benchmarks. Only Waits
+    /// and back-offs spend the execution's time limit: an asynchronous handler's wait under a
+    /// [`crate::Runtime`] is bounded by its TimeoutSeconds alone, as when the caller's thread
+    /// waits for it.
     Virtual {
         /// The time the execution starts at, in milliseconds since the Unix epoch (`None`: now).
         start_millis: Option<i64>,

@@ -490,8 +490,13 @@ impl StateMachine {
         &self.inner.program.resources[id.index()]
     }
 
-    /// The execution's time limit and when it started, for a suspended execution's waits.
+    /// When the execution's time limit runs out on the system clock, for a suspended
+    /// execution's handler waits. `None` on a virtual clock, where only Waits and back-offs
+    /// spend the limit, as in one run: a handler's wait is bounded by its TimeoutSeconds alone.
     pub(crate) fn deadline_millis(&self, journal: &Journal) -> Option<i64> {
+        if self.inner.config.clock != Clock::System {
+            return None;
+        }
         let limit = crate::vm::execution_timeout_millis(&self.inner.program, &self.inner.config.limits);
         journal.start_millis.map(|s| s.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX)))
     }

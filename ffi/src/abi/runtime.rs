@@ -23,7 +23,7 @@ pub struct aslrt_runtime {
     limit: Arc<InFlight>,
     /// Cancelled when `aslrt_runtime_free` begins: submissions waiting for room in the queue
     /// give up.
-    closing: Cancel,
+    stop_waiting: Cancel,
     /// How long `aslrt_runtime_free` waits for an answer before it aborts (milliseconds).
     grace_ms: AtomicU64,
 }
@@ -108,7 +108,7 @@ fn start(threads: usize, builder: RuntimeBuilder) -> Result<Box<aslrt_runtime>, 
         builder.threads(threads).build().map_err(|e| fail(aslrt_status::ASLRT_NO_RESOURCES, e.to_string()))?;
     let limit = Arc::new(InFlight { state: Mutex::default(), max: AtomicUsize::new(65_536), changed: Condvar::new() });
     let runtime = RwLock::new(Some(started));
-    Ok(Box::new(aslrt_runtime { runtime, limit, closing: Cancel::new(), grace_ms: AtomicU64::new(1000) }))
+    Ok(Box::new(aslrt_runtime { runtime, limit, stop_waiting: Cancel::new(), grace_ms: AtomicU64::new(1000) }))
 }
 
 /// A runtime's settings before it starts: `aslrt_runtime_builder_new`, the
@@ -315,7 +315,8 @@ pub unsafe extern "C" fn aslrt_runtime_set_shutdown_grace(runtime: *mut aslrt_ru
 /// # Safety
 /// `runtime` must be NULL or a runtime the caller owns, not yet freed. No other thread may be in
 /// a call on it or make one, except its own done callbacks and submissions already blocked at
-/// the limit (both are refused with `ASLRT_SHUT_DOWN` from here on).
+/// either bound, in flight or queued bytes (both are refused with `ASLRT_SHUT_DOWN` from here
+/// on).
 #[no_mangle]
 pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
     guard((), || {
@@ -330,7 +331,7 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
         state.closing = true;
         // Blocked submissions wake, see `closing` and leave; those waiting for room in the
         // queue give up within 50 ms.
-        rt.closing.cancel();
+        rt.stop_waiting.cancel();
         rt.limit.changed.notify_all();
         // Stuck: every execution in flight waits only on a handler's answer, with nothing
         // queued, running, on a timer or in a callback; taken as final once it has stayed so,
@@ -388,7 +389,8 @@ pub unsafe extern "C" fn aslrt_runtime_free(runtime: *mut aslrt_runtime) {
 /// order; the caller owns each (`aslrt_result_free`). On failure nothing is written. `inputs` may
 /// be NULL when `n` is 0. The inputs are read in place until this returns: the caller must not
 /// change or free them meanwhile. It returns when every execution has ended: a Task whose
-/// handler never answers ends only at its TimeoutSeconds or the execution's five minutes. From a
+/// handler never answers ends only at its TimeoutSeconds or, on the system clock, the
+/// execution's five minutes (on a virtual clock only Waits spend those). From a
 /// done callback of the same runtime it returns `ASLRT_WOULD_DEADLOCK`.
 ///
 /// # Safety
@@ -569,7 +571,7 @@ unsafe fn submit(
         // At the bound on queued bytes (the pool has no other), a blocking submission waits
         // for room (not on a worker) until aslrt_runtime_free begins; the other is refused.
         let queued = match block {
-            true => pool.submit_unless(&machine.machine, event, &rt.closing, done).is_some(),
+            true => pool.submit_unless(&machine.machine, event, &rt.stop_waiting, done).is_some(),
             false => pool.try_submit(&machine.machine, event, done).is_ok(),
         };
         if queued {

@@ -4,8 +4,8 @@
 //! A run that stops leaves a [`Suspension`] in its journal, and the worker moves on to other
 //! work. A Wait or back-off goes to the runtime's timers (`timers`). A handler's future becomes
 //! a [`HandlerWait`], polled again on a worker each time it is woken (or in a task on the
-//! host's tokio runtime, if it gave one), with its time limit (TimeoutSeconds, or what is left
-//! of the execution's) among the timers. The outcome is left in the execution's inbox, and the
+//! host's tokio runtime, if it gave one), with its time limit (TimeoutSeconds, or, on the
+//! system clock, what is left of the execution's) among the timers. The outcome is left in the execution's inbox, and the
 //! execution is put back on the pool's `resumed` injector, where any worker picks it up, before
 //! any first run (or, when the answer came as a worker polled the future, in that worker's
 //! slot for its next job), and runs it again, unpacking it first if it packed itself (`pack`)
@@ -328,14 +328,12 @@ impl Resumable {
                         inbox.timer_waits += 1;
                         sleeps.push((millis, site));
                     }
-                    Suspension::Task { fut, resource, timeout, lambda, started, now_millis } => {
+                    Suspension::Task { fut, resource, timeout, lambda, started } => {
                         inbox.handler_waits += 1;
                         // TimeoutSeconds counts from the handler's call, not from here.
                         let timeout = timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
-                        // What is left of the time limit on the system clock (on a virtual
-                        // one a handler's wait spends none of it).
-                        let left =
-                            now_millis.zip(deadline).map(|(now, d)| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
+                        let now = crate::common::system_millis();
+                        let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
                         // A TimeoutSeconds that comes first gets a timer of its own; the
                         // execution's time limit is one timer for all its waits.
                         let (limit, times_out_the_task) = match (timeout, left) {

@@ -124,18 +124,8 @@ pub(crate) enum Suspension {
     Sleep { millis: u64 },
     /// A handler's future, polled once already, for the Task's `resource`; `timeout` is the
     /// Task's TimeoutSeconds in milliseconds, counted from `started` (when the handler was
-    /// called, not when the wait begins). `now_millis` is the system clock then, which the
-    /// execution's time limit is counted against; `None` on a virtual clock, where only Waits
-    /// and back-offs spend the limit, as in one run, and a handler's wait is bounded only by
-    /// its TimeoutSeconds.
-    Task {
-        fut: Waiting,
-        resource: ResourceId,
-        timeout: Option<u64>,
-        lambda: bool,
-        started: std::time::Instant,
-        now_millis: Option<i64>,
-    },
+    /// called, not when the wait begins).
+    Task { fut: Waiting, resource: ResourceId, timeout: Option<u64>, lambda: bool, started: std::time::Instant },
 }
 
 /// What the VM finds at a site that may suspend.

@@ -4,8 +4,7 @@
 
 use super::{long_of, AtSite, Entry, Fault, FaultKind, Frame, Site, StateCtx, Suspension, Vm};
 use crate::bytecode::{MachineCode, Pc, ResourceId, Retrier, Seconds, Source};
-use crate::common::{system_millis, Rng};
-use crate::config::Clock;
+use crate::common::Rng;
 use crate::handler::{Called, Polled, TaskContext, TaskError, TaskInfo, Waiting};
 use crate::value::{json_len, to_json_string, ArenaExt, Value};
 
@@ -113,8 +112,7 @@ impl<'a> Vm<'a> {
                 Polled::Pending(fut) => Waiting::Text(fut),
             },
         };
-        let now_millis = (self.clock == Clock::System).then(system_millis);
-        Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda, started, now_millis }))
+        Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda, started }))
     }
 
     /// A future's answer in JSON text as the Task's result, parsed into the arena (see

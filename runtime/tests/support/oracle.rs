@@ -47,7 +47,13 @@ pub fn run_suspending(definition: &Value, input: &[u8], from_start: bool) -> Res
         .config(config())
         .compile(&definition.to_string())
         .map_err(|e| e.to_string())?;
-    Ok(runtime.execute_async(&machine, input.to_vec()).wait())
+    // Bounded, so that an execution that never ends (a lost wake-up) is reported with its
+    // definition rather than hanging the run.
+    let pending = runtime.execute_async(&machine, input.to_vec());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || drop(tx.send(pending.wait())));
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .map_err(|_| "the suspended execution did not end within 60 s".to_owned())
 }
 
 /// Whether `outcome` ran out of arena memory (`RuntimeLimits::max_arena_bytes`). That limit is
