@@ -170,6 +170,20 @@ fn retry_backoff_then_catch() {
     );
 }
 
+/// A retried JSONata Task sees its attempt's `$states.context.State.RetryCount` in its
+/// Arguments (each attempt sets `$states` afresh): here the Arguments fail until the third
+/// attempt, which reaches the handler with a count of 2.
+#[test]
+fn a_jsonata_retry_sees_its_retry_count() {
+    check(
+        pass_then(json!({"Type": "Task", "QueryLanguage": "JSONata", "Resource": "arn:aws:states:::local:echo",
+            "Arguments": "{% $states.context.State.RetryCount < 2 ? $error('not yet') : {'n': $states.context.State.RetryCount} %}",
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 3, "IntervalSeconds": 1}], "End": true})),
+        json!({}),
+        json!({"status": "SUCCEEDED", "output": {"n": 2}}),
+    );
+}
+
 #[test]
 fn handler_panic_becomes_task_failure() {
     check(
