@@ -433,8 +433,8 @@ void aslrt_runtime_free(aslrt_runtime *runtime);
 // order; the caller owns each (`aslrt_result_free`). On failure nothing is written. `inputs` may
 // be NULL when `n` is 0. The inputs are read in place until this returns: the caller must not
 // change or free them meanwhile. It returns when every execution has ended: a Task whose
-// handler never answers ends only at its TimeoutSeconds or, on the system clock, the
-// execution's five minutes (on a virtual clock only Waits spend those). From a
+// handler never answers ends only at its TimeoutSeconds or, on the system clock, at the
+// execution's time limit (on a virtual clock only Waits and back-offs spend it). From a
 // done callback of the same runtime it returns `ASLRT_WOULD_DEADLOCK`.
 //
 // # Safety

@@ -789,8 +789,8 @@ impl Runtime {
         self.start(machine, event, Some(Box::new(done))).id
     }
 
-    /// [`Runtime::submit`], but a wait for room gives up once `stop` is cancelled (within 50
-    /// ms): then `None`, nothing is submitted and `done` is dropped uncalled.
+    /// [`Runtime::submit`], but a wait for room gives up once `stop` is cancelled (it looks
+    /// about every 50 ms): then `None`, nothing is submitted and `done` is dropped uncalled.
     /// For a host that stops its submitters as it shuts down. Where `submit` would not wait,
     /// neither does this, whatever `stop` says.
     pub fn submit_unless(

@@ -1,16 +1,16 @@
 //! Suspended executions: waiting for a timer or an asynchronous handler, off the workers (see
 //! [`crate::vm::Journal`] for how the execution then goes on).
 //!
-//! A run that stops leaves a [`Suspension`] in its journal, and the worker moves on to other
-//! work. A Wait or back-off goes to the runtime's timers (`timers`). A handler's future becomes
-//! a [`HandlerWait`], polled again on a worker each time it is woken (or in a task on the
-//! host's tokio runtime, if it gave one), with its time limit (TimeoutSeconds, or, on the
-//! system clock, what is left of the execution's) among the timers. The outcome is left in the execution's inbox, and the
-//! execution is put back on the pool's `resumed` injector, where any worker picks it up, before
-//! any first run (or, when the answer came as a worker polled the future, in that worker's
-//! slot for its next job), and runs it again, unpacking it first if it packed itself (`pack`)
-//! while waiting on long timers. A cancellation or `shutdown_now` queues a run at once, which ends
-//! the execution ABORTED and drops the handlers' futures it no longer waits for.
+//! A run that stops leaves a [`Suspension`] in its journal, and the worker moves on to other work.
+//! A Wait or back-off goes to the runtime's timers (`timers`). A handler's future becomes a
+//! [`HandlerWait`], polled again on a worker each time it is woken (or in a task on the host's
+//! tokio runtime, if it gave one), with its time limit (TimeoutSeconds, or, on the system clock,
+//! what is left of the execution's) among the timers. The outcome is left in the execution's inbox,
+//! and the execution is put back on the pool's `resumed` injector, where any worker picks it up,
+//! before any first run (or, when the answer came as a worker polled the future, in that worker's
+//! slot for its next job), and runs it again, unpacking it first if it packed itself (`pack`) while
+//! waiting on long timers. A cancellation or `shutdown_now` queues a run at once, which ends the
+//! execution ABORTED and drops the handlers' futures it no longer waits for.
 
 use super::timers::{Fire, Timers};
 use super::{Done, Job, Shared};

@@ -52,8 +52,10 @@ pub fn run_suspending(definition: &Value, input: &[u8], from_start: bool) -> Res
     let pending = runtime.execute_async(&machine, input.to_vec());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || drop(tx.send(pending.wait())));
-    rx.recv_timeout(std::time::Duration::from_secs(60))
-        .map_err(|_| "the suspended execution did not end within 60 s".to_owned())
+    rx.recv_timeout(std::time::Duration::from_secs(60)).map_err(|e| match e {
+        std::sync::mpsc::RecvTimeoutError::Timeout => "the suspended execution did not end within 60 s".to_owned(),
+        std::sync::mpsc::RecvTimeoutError::Disconnected => "waiting for the suspended execution panicked".to_owned(),
+    })
 }
 
 /// Whether `outcome` ran out of arena memory (`RuntimeLimits::max_arena_bytes`). That limit is
@@ -88,6 +90,10 @@ pub fn disagreement(definition: &Value, input: &[u8], handlers: &dyn Fn() -> Han
     let text = definition.to_string();
     let races = text.contains("\"TimeoutSecondsPath\"");
     let timing = races || ["\"Parallel\"", "\"Map\""].iter().any(|t| text.contains(t));
+    // The one run compiled and ran, so an error here is an execution that did not end.
+    if let Err(e) = resumed.as_ref().and(replayed.as_ref()) {
+        return Some(format!("suspended at every Task: {e}"));
+    }
     if !out_of_memory(&resumed) && !out_of_memory(&replayed) {
         if !races && resumed != replayed {
             return Some(format!(
