@@ -51,6 +51,12 @@ impl InFlight {
     fn lock(&self) -> std::sync::MutexGuard<'_, Flight> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// A submission counted in flight but never queued: no longer counted.
+    fn uncount(&self) {
+        self.lock().executions -= 1;
+        self.changed.notify_all();
+    }
 }
 
 thread_local! {
@@ -96,16 +102,16 @@ pub extern "C" fn aslrt_runtime_new(threads: usize) -> *mut aslrt_runtime {
 /// Starts `threads` workers (0: one per core) with `builder`'s other settings; on failure the
 /// reason is left for `aslrt_last_error`.
 fn start(threads: usize, builder: RuntimeBuilder) -> Result<Box<aslrt_runtime>, aslrt_status> {
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS),
-        n => n,
+    let builder = match threads {
+        // The builder's default: one per core.
+        0 => builder,
+        n if n > Runtime::MAX_THREADS => {
+            let max = Runtime::MAX_THREADS;
+            return Err(fail(aslrt_status::ASLRT_INVALID_ARGUMENT, format!("{n} threads: at most {max}")));
+        }
+        n => builder.threads(n),
     };
-    if threads > Runtime::MAX_THREADS {
-        let max = Runtime::MAX_THREADS;
-        return Err(fail(aslrt_status::ASLRT_INVALID_ARGUMENT, format!("{threads} threads: at most {max}")));
-    }
-    let started =
-        builder.threads(threads).build().map_err(|e| fail(aslrt_status::ASLRT_NO_RESOURCES, e.to_string()))?;
+    let started = builder.build().map_err(|e| fail(aslrt_status::ASLRT_NO_RESOURCES, e.to_string()))?;
     let limit = Arc::new(InFlight { state: Mutex::default(), max: AtomicUsize::new(65_536), changed: Condvar::new() });
     let runtime = RwLock::new(Some(started));
     Ok(Box::new(aslrt_runtime { runtime, limit, stop_waiting: Cancel::new(), grace_ms: AtomicU64::new(1000) }))
@@ -545,9 +551,7 @@ unsafe fn submit(
         let Some(pool) = pool.as_ref() else {
             // Not reachable while counted (free takes the pool only once the count is zero), but
             // a count must never be left behind.
-            let mut state = rt.limit.lock();
-            state.executions -= 1;
-            rt.limit.changed.notify_all();
+            rt.limit.uncount();
             return fail(aslrt_status::ASLRT_SHUT_DOWN, "the runtime is shutting down");
         };
         let limit = Arc::clone(&rt.limit);
@@ -577,9 +581,7 @@ unsafe fn submit(
         if queued {
             return aslrt_status::ASLRT_OK;
         }
-        let mut state = rt.limit.lock();
-        state.executions -= 1;
-        rt.limit.changed.notify_all();
+        rt.limit.uncount();
         match block {
             true => fail(aslrt_status::ASLRT_SHUT_DOWN, "the runtime is shutting down"),
             false => fail(aslrt_status::ASLRT_BUSY, "the executions not yet started hold the most bytes allowed"),

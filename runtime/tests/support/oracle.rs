@@ -26,13 +26,17 @@ pub fn run(
     handlers: &dyn Fn() -> Handlers,
     optimize: bool,
 ) -> Result<Outcome, String> {
-    let machine = StateMachine::builder()
+    Ok(compile(definition, handlers(), optimize)?.execute(&mut Scratch::new(), input).to_outcome())
+}
+
+/// `definition` compiled with `handlers` and [`config`]: the machine, or the error's text.
+fn compile(definition: &Value, handlers: Handlers, optimize: bool) -> Result<StateMachine, String> {
+    StateMachine::builder()
         .optimize(optimize)
-        .handlers(handlers())
+        .handlers(handlers)
         .config(config())
         .compile(&definition.to_string())
-        .map_err(|e| e.to_string())?;
-    Ok(machine.execute(&mut Scratch::new(), input).to_outcome())
+        .map_err(|e| e.to_string())
 }
 
 /// [`run`], optimised, on a `Runtime` with every handler of the generator answering later
@@ -42,11 +46,7 @@ pub fn run_suspending(definition: &Value, input: &[u8], from_start: bool) -> Res
     static RUNTIMES: [std::sync::OnceLock<Runtime>; 2] = [const { std::sync::OnceLock::new() }; 2];
     let runtime = RUNTIMES[from_start as usize]
         .get_or_init(|| Runtime::builder().threads(2).replay_from_start(from_start).build().expect("a runtime starts"));
-    let machine = StateMachine::builder()
-        .handlers(super::gen::handlers_answering_later())
-        .config(config())
-        .compile(&definition.to_string())
-        .map_err(|e| e.to_string())?;
+    let machine = compile(definition, super::gen::handlers_answering_later(), true)?;
     // Bounded, so that an execution that never ends (a lost wake-up) is reported with its
     // definition rather than hanging the run.
     let pending = runtime.execute_async(&machine, input.to_vec());

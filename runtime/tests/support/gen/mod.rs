@@ -11,6 +11,7 @@ use aslrt::internal::handler::{Echo, Raise, Return, TaskContext};
 use aslrt::internal::value::{Const, Value as AValue};
 use aslrt::{Handlers, TaskError, TaskHandler};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 mod values;
 
@@ -54,39 +55,39 @@ impl TaskHandler for Flaky {
     }
 }
 
-/// The handlers of every resource the generator names.
-pub fn handlers() -> Handlers {
+/// The handler of the generator's function `name`.
+fn handler_of(name: &str) -> Arc<dyn TaskHandler> {
+    match name {
+        "echo" => Arc::new(Echo),
+        "constant" => Arc::new(Return(Const::from_serde(&json!({"ok": true, "n": 3, "items": [{"n": 1}, {"n": 2}]})))),
+        "fail" => Arc::new(Raise(TaskError::new("Custom.Error", "it failed"))),
+        "flaky" => Arc::new(Flaky),
+        _ => Arc::new(Raise(TaskError { error: "States.Timeout".into(), cause: None })),
+    }
+}
+
+/// Every resource the generator names (a function by its Lambda ARN and by its bare name),
+/// with its handler as `wrap` makes it.
+fn handlers_with(wrap: impl Fn(Arc<dyn TaskHandler>) -> Arc<dyn TaskHandler>) -> Handlers {
     let mut h = Handlers::new();
     for name in FUNCTIONS {
+        let handler = wrap(handler_of(name));
         for resource in [format!("{LAMBDA}{name}"), name.to_owned()] {
-            match name {
-                "echo" => h.insert(resource, Echo),
-                "constant" => h.insert(
-                    resource,
-                    Return(Const::from_serde(&json!({"ok": true, "n": 3, "items": [{"n": 1}, {"n": 2}]}))),
-                ),
-                "fail" => h.insert(resource, Raise(TaskError::new("Custom.Error", "it failed"))),
-                "flaky" => h.insert(resource, Flaky),
-                _ => h.insert(resource, Raise(TaskError { error: "States.Timeout".into(), cause: None })),
-            };
+            h.insert_arc(resource, Arc::clone(&handler));
         }
     }
     h
 }
 
+/// The handlers of every resource the generator names.
+pub fn handlers() -> Handlers {
+    handlers_with(|h| h)
+}
+
 /// [`handlers`], each answering later, after its execution has suspended (see
 /// `aslrt::internal::conformance::Later`).
 pub fn handlers_answering_later() -> Handlers {
-    let now = handlers();
-    let mut later = Handlers::new();
-    for name in FUNCTIONS {
-        for resource in [format!("{LAMBDA}{name}"), name.to_owned()] {
-            if let Some(inner) = now.get(&resource) {
-                later.insert(resource, Later(inner.clone()));
-            }
-        }
-    }
-    later
+    handlers_with(|h| Arc::new(Later(h)))
 }
 
 /// Generates a definition and an event from `u`.
