@@ -36,10 +36,20 @@ pub fn parse_in_place<'a>(
     buf: &'a mut [u8],
     scratch: &mut ParseBuffers,
 ) -> Result<Value<'a>, ParseError> {
+    on_tape(buf, scratch, |nodes, _| from_tape(arena, nodes))
+}
+
+/// Fills the worker's tape from `buf` and gives `f` the tape's nodes and the start of each
+/// token (simd-json's structural indexes).
+fn on_tape<'a, T>(
+    buf: &'a mut [u8],
+    scratch: &mut ParseBuffers,
+    f: impl FnOnce(&[Node<'a>], &[u32]) -> T,
+) -> Result<T, ParseError> {
     // The tape's allocation is kept between parses; `reset` empties it and rebinds its lifetime.
     let mut t: simd_json::Tape<'a> = simd_json::Tape(std::mem::take(&mut scratch.tape)).reset();
     let result = match simd_json::fill_tape(buf, &mut scratch.buffers, &mut t) {
-        Ok(()) => Ok(from_tape(arena, &t.0)),
+        Ok(()) => Ok(f(&t.0, scratch.buffers.structural_indexes())),
         Err(e) => Err(ParseError { message: e.to_string() }),
     };
     scratch.tape = t.reset().0;
@@ -54,39 +64,51 @@ pub fn parse_copy<'a>(arena: &'a Bump, text: &str, scratch: &mut ParseBuffers) -
 
 /// Checks that `buf` is one JSON document, without building values (simd-json's tape only).
 pub fn validate_in_place(buf: &mut [u8], scratch: &mut ParseBuffers) -> Result<(), ParseError> {
-    let mut t: simd_json::Tape<'_> = simd_json::Tape(std::mem::take(&mut scratch.tape)).reset();
-    let result =
-        simd_json::fill_tape(buf, &mut scratch.buffers, &mut t).map_err(|e| ParseError { message: e.to_string() });
-    scratch.tape = t.reset().0;
-    result
+    on_tape(buf, scratch, |_, _| ())
 }
 
 /// Validates `buf`, a copy of the JSON text `text`, as [`validate_in_place`] does, and tells
 /// whether `text` is spelled exactly as this runtime writes the value it holds, so that it can
-/// be passed through as it is: no whitespace between tokens, no escape in any string, and every
-/// number in the writer's spelling (an integer within `i64`, not `-0`; or a float below 1e9 with
-/// one to four decimals and no trailing zero, `71.4`, `24.0`, as `ShortDecimal` writes it). It is conservative: a text it turns down is parsed and written again, which gives the
-/// writer's spelling (`2.50` becomes `2.5`, `"\u0041"` becomes `"A"`), as the unoptimised
-/// program always does.
-///
+/// be passed through as it is: no whitespace between tokens (spaces in strings are the writer's),
+/// no escape but those the writer writes (`\"`, `\\`, `\n`, `\u001f`), and every number in the
+/// writer's spelling (an integer within `i64`, not `-0`; or a float below 1e9 with one to four
+/// decimals and no trailing zero, `71.4`, `24.0`, as `ShortDecimal` writes it). It is
+/// conservative: a text it turns down is parsed and written again, which gives the writer's
+/// spelling (`2.50` becomes `2.5`, `"\u0041"` becomes `"A"`), as the unoptimised program always
+/// does.
 pub fn validate_canonical(buf: &mut [u8], text: &[u8], scratch: &mut ParseBuffers) -> Result<bool, ParseError> {
-    let mut t: simd_json::Tape<'_> = simd_json::Tape(std::mem::take(&mut scratch.tape)).reset();
-    let result = match simd_json::fill_tape(buf, &mut scratch.buffers, &mut t) {
-        Ok(()) => Ok(canonical_text(text, &t.0, scratch.buffers.structural_indexes())),
-        Err(e) => Err(ParseError { message: e.to_string() }),
-    };
-    scratch.tape = t.reset().0;
-    result
+    on_tape(buf, scratch, |nodes, structurals| canonical_text(text, nodes, structurals))
 }
 
 /// [`validate_canonical`]'s check of a valid text, given its tape and the start of each of its
-/// tokens (simd-json's structural indexes). Whitespace anywhere (in strings too, which only
-/// costs a parse) and any escape turn it down; then only a float, `-0` or an integer past `i64`
-/// may be spelled otherwise than the writer spells it (an integer within `i64` has one JSON
-/// spelling, which itoa writes), and only when the tape holds one is each number's token read.
+/// tokens (simd-json's structural indexes; a string's token starts at its opening quote).
+/// Whitespace between tokens, and any escape the writer would not write (`\/`, `\u0041`, a
+/// `\u` escape where the writer has a short one), turn it down. Then only a float, `-0` or an
+/// integer past `i64` may be spelled otherwise than the writer spells it (an integer within
+/// `i64` has one JSON spelling, which itoa writes), and only when the tape holds one is each
+/// number's token read. Each step past the first scan runs only when the text needs it.
 fn canonical_text(text: &[u8], nodes: &[Node<'_>], structurals: &[u32]) -> bool {
-    if memchr::memchr3(b' ', b'\n', b'\r', text).is_some() || memchr::memchr2(b'\t', b'\\', text).is_some() {
+    // Tabs and line breaks are whitespace between tokens, and cannot stand unescaped in strings.
+    if memchr::memchr3(b'\n', b'\r', b'\t', text).is_some() {
         return false;
+    }
+    if memchr::memchr(b'\\', text).is_some() && !escapes_as_written(text) {
+        return false;
+    }
+    let n = text.len();
+    // A token runs to the start of the next, or to whitespace before it.
+    let end = |k: usize| structurals.get(k + 1).map_or(n, |&e| (e as usize).min(n));
+    // A space may stand in a string only: the token it falls in is a string, and the space
+    // comes before that token's last byte, which is the closing quote (a space after the quote
+    // would be the last byte instead).
+    for p in memchr::memchr_iter(b' ', text) {
+        let Some(k) = structurals.partition_point(|&at| at as usize <= p).checked_sub(1) else {
+            return false;
+        };
+        let (at, end) = (structurals[k] as usize, end(k));
+        if text.get(at) != Some(&b'"') || end < at + 2 || text[end - 1] != b'"' || p + 1 >= end {
+            return false;
+        }
     }
     // simd-json reads a non-negative integer as U64, a negative one as I64: `-0` is I64(0), and
     // a U64 past i64 becomes a float when the tree is built.
@@ -98,16 +120,35 @@ fn canonical_text(text: &[u8], nodes: &[Node<'_>], structurals: &[u32]) -> bool 
     if !nodes.iter().any(suspect) {
         return true;
     }
-    // With no whitespace, each token runs to the start of the next.
-    let n = text.len();
-    for (k, &at) in structurals.iter().enumerate() {
-        let at = at as usize;
-        if let Some(b'-' | b'0'..=b'9') = text.get(at) {
-            let end = structurals.get(k + 1).map_or(n, |&e| (e as usize).min(n));
-            if !text.get(at..end).is_some_and(canonical_number) {
-                return false;
+    // With no whitespace between tokens, a number's token runs to the start of the next.
+    structurals.iter().enumerate().all(|(k, &at)| match text.get(at as usize) {
+        Some(b'-' | b'0'..=b'9') => text.get(at as usize..end(k)).is_some_and(canonical_number),
+        _ => true,
+    })
+}
+
+/// Whether every escape in `text` (valid JSON: escapes stand only in strings) is the one the
+/// writer writes for its character: `\"`, `\\`, the short escapes of the five control
+/// characters that have one, and `\u00xx` in lower-case hex for the other control characters.
+fn escapes_as_written(text: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\\', &text[from..]).map(|i| from + i) {
+        from = match text.get(i + 1..) {
+            Some([b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f', ..]) => i + 2,
+            Some([b'u', b'0', b'0', hi @ (b'0' | b'1'), lo, ..]) => {
+                let low = match lo {
+                    b'0'..=b'9' => lo - b'0',
+                    b'a'..=b'f' => lo - b'a' + 10,
+                    _ => return false,
+                };
+                // The five with a short escape are written short.
+                if matches!((hi - b'0') << 4 | low, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                    return false;
+                }
+                i + 6
             }
-        }
+            _ => return false,
+        };
     }
     true
 }
@@ -329,6 +370,12 @@ mod tests {
         }
     }
 
+    /// A JSON string spelled with spaces and escapes of every kind, the writer's and others.
+    fn string() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        "([a-z0-9 .é-]|\\\\u00[01][0-9a-fA-F]|\\\\[\"nrtbf/]|\\\\\\\\|\\\\u0041){0,6}".prop_map(|s| format!("\"{s}\""))
+    }
+
     /// A JSON text built from `pieces`, with numbers, strings and whitespace spelled in many
     /// ways, for the proptest below.
     fn document() -> impl proptest::strategy::Strategy<Value = String> {
@@ -346,15 +393,15 @@ mod tests {
                 }
                 n + exp.as_deref().unwrap_or("")
             });
-        let string = "[a-z0-9 .é-]{0,6}|\\\\u0041|\\\\n|x\\\\/y".prop_map(|s| format!("\"{s}\""));
+        let string = string();
         let space = "( |\n)?";
         let leaf = prop_oneof![number, string, Just("true".to_owned()), Just("null".to_owned())];
         leaf.prop_recursive(3, 24, 4, move |inner| {
             prop_oneof![
                 (proptest::collection::vec(inner.clone(), 0..4), space)
-                    .prop_map(|(items, sp)| format!("[{}]", items.join(&format!(",{sp}")))),
+                    .prop_map(|(items, sp)| format!("[{}]", items.join(&format!("{sp},{sp}")))),
                 (proptest::collection::vec(("[a-z]{1,3}", inner), 0..4), space).prop_map(|(members, sp)| {
-                    let members: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{sp}{v}")).collect();
+                    let members: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\"{sp}:{sp}{v}")).collect();
                     format!("{{{}}}", members.join(","))
                 }),
             ]
@@ -367,9 +414,25 @@ mod tests {
             assert!(canonical(text), "{text}");
             assert_eq!(rewritten(text), text);
         }
-        // Whitespace in a string is written as it is, but turned down too: it only costs a parse.
-        for text in [r#"{ }"#, r#"{"a": 1}"#, r#"[1 ,2]"#, r#"{"a":1 }"#, r#"{"a":"x y"}"#] {
+        for text in [r#"{ }"#, r#"{"a": 1}"#, r#"[1 ,2]"#, r#"{"a":1 }"#, r#"{"a":"x" }"#, r#"{"a\"":"x\" " }"#] {
             assert!(!canonical(text), "{text}");
+        }
+    }
+
+    /// Spaces in strings, and the escapes the writer writes, are as the writer spells them (an
+    /// EventBridge event holds both: a user agent, a JSON document in a string).
+    #[test]
+    fn spaces_in_strings_and_the_writers_escapes_are_canonical() {
+        for text in [
+            r#"{"a":"x y","b":" ","c":"{\"k\":\"v w\"}"}"#,
+            r#"["\\","\"\"","\n\r\t\b\f","\u0000\u001f\u0007","a \\"," \" "]"#,
+        ] {
+            assert!(canonical(text), "{text}");
+            assert_eq!(rewritten(text), text);
+        }
+        for text in [r#"["\u000a"]"#, r#"["\u001F"]"#, r#"["\u0020"]"#, r#"["\u007f"]"#, r#"["\u00e9"]"#] {
+            assert!(!canonical(text), "{text}");
+            assert_ne!(rewritten(text), text);
         }
     }
 
@@ -396,6 +459,14 @@ mod tests {
             if canonical(&doc) {
                 proptest::prop_assert_eq!(rewritten(&doc), doc);
             }
+        }
+
+        /// Whatever a string's spelling, a text that passes for canonical is what the writer
+        /// writes for it, and one the writer writes so passes.
+        #[test]
+        fn a_canonical_string_is_what_the_writer_writes(s in string(), t in string(), sp in "( )?") {
+            let doc = format!("[{s}{sp},{{{s}{sp}:{t}}}]");
+            proptest::prop_assert_eq!(canonical(&doc), rewritten(&doc) == doc);
         }
 
         /// Whatever the document, one that passes for canonical is what the writer writes.
