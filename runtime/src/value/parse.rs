@@ -100,8 +100,9 @@ fn canonical_text(text: &[u8], nodes: &[Node<'_>], structurals: &[u32]) -> bool 
     let end = |k: usize| structurals.get(k + 1).map_or(n, |&e| (e as usize).min(n));
     // A space may stand in a string only: the token it falls in is a string, and the space
     // comes before that token's last byte, which is the closing quote (a space after the quote
-    // would be the last byte instead).
-    for p in memchr::memchr_iter(b' ', text) {
+    // would be the last byte instead). Each token is looked at once, whatever its spaces.
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(b' ', &text[from..]).map(|i| from + i) {
         let Some(k) = structurals.partition_point(|&at| at as usize <= p).checked_sub(1) else {
             return false;
         };
@@ -109,6 +110,7 @@ fn canonical_text(text: &[u8], nodes: &[Node<'_>], structurals: &[u32]) -> bool 
         if text.get(at) != Some(&b'"') || end < at + 2 || text[end - 1] != b'"' || p + 1 >= end {
             return false;
         }
+        from = end;
     }
     // simd-json reads a non-negative integer as U64, a negative one as I64: `-0` is I64(0), and
     // a U64 past i64 becomes a float when the tree is built.
