@@ -1325,3 +1325,51 @@ fn submit_unless_gives_up_its_wait_when_stopped() {
     assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().status, Status::Succeeded);
     assert!(!called.load(Ordering::SeqCst), "the given-up submission ran");
 }
+
+/// On the system clock, `$$.State.EnteredTime` is when the state was entered, as AWS gives it:
+/// the same in a retry's Parameters (after a back-off), in the ResultSelector (after the
+/// handler), and in the run that goes on after the execution suspended; JSONata's
+/// `$states.context` too. Each attempt of the handler takes 30 ms, and the first fails.
+#[test]
+fn entered_time_is_when_the_state_was_entered() {
+    let jsonpath = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:slow",
+        "Parameters": {"t.$": "$$.State.EnteredTime"},
+        "ResultSelector": {"first.$": "$.first", "retried.$": "$.t", "after.$": "$$.State.EnteredTime"},
+        "Retry": [{"ErrorEquals": ["Slow"], "IntervalSeconds": 1, "MaxAttempts": 1}], "End": true}}});
+    let jsonata = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::local:slow", "Arguments": "{% {'t': $states.context.State.EnteredTime} %}",
+        "Output": "{% {'first': $states.result.first, 'retried': $states.result.t, 'after': $states.context.State.EnteredTime} %}",
+        "Retry": [{"ErrorEquals": ["Slow"], "IntervalSeconds": 1, "MaxAttempts": 1}], "End": true}}});
+    for definition in [jsonpath, jsonata] {
+        // What the first attempt was given, answered by the second with its own input.
+        let first = Arc::new(std::sync::Mutex::new(None::<Value>));
+        let seen = Arc::clone(&first);
+        let machine = StateMachine::builder()
+            .async_handler(
+                "arn:aws:states:::local:slow",
+                AsyncFn(move |input: Value, task: TaskInfo| {
+                    let seen = Arc::clone(&seen);
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(30)).await;
+                        let mut first = seen.lock().unwrap();
+                        match task.retry_count {
+                            0 => {
+                                *first = Some(input["t"].clone());
+                                Err(TaskError::new("Slow", "first attempt"))
+                            }
+                            _ => Ok(json!({"first": first.clone(), "t": input["t"]})),
+                        }
+                    }
+                }),
+            )
+            .compile(&definition.to_string())
+            .unwrap();
+        let rt = Runtime::new(2);
+        let out = within(20, rt.execute_async(&machine, b"{}".to_vec()));
+        assert_eq!(out.status, Status::Succeeded, "{out:?}");
+        let output: Value = serde_json::from_str(out.output.as_deref().unwrap()).unwrap();
+        let t = &output["first"];
+        assert!(t.as_str().is_some_and(|t| t.ends_with('Z')), "{output}");
+        assert_eq!(output, json!({"first": t, "retried": t, "after": t}), "{definition}");
+    }
+}

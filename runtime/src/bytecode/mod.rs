@@ -351,6 +351,10 @@ pub struct Program {
     pub needs_clock: bool,
     /// Some state waits: a Wait state, or a Retry's back-off.
     pub may_wait: bool,
+    /// Some path or JSONata expression may read `$$.State.EnteredTime`: on the system clock,
+    /// each state's entry time is then taken as it is entered (AWS gives the time the state
+    /// was entered, the same in every retry and after its handler answers).
+    pub reads_entered_time: bool,
     /// Compiled with optimisations (`compile::Options::optimize`). Off, the program is the
     /// unoptimised reference: every transition an explicit jump, no fused or specialised op,
     /// every path (JSONata's too) through the general evaluator, the event always parsed, and
@@ -421,6 +425,16 @@ impl Program {
         self.reads_input = reads || !self.optimized;
         self.needs_clock = clock;
         self.may_wait = wait;
+        // `$$.State…` or the whole `$$` (a field the VM keeps at hand is not the time), or
+        // `$states.context` in a JSONata state.
+        let state_time = |p: &Path| {
+            p.root == crate::path::Root::Context
+                && p.context_field.is_none()
+                && !matches!(p.segments.first(), Some(crate::path::Segment::Child(name)) if &**name != "State")
+        };
+        let jsonata_context = |op: &Op| matches!(op, Op::SetStates(flags) if flags & STATES_CONTEXT != 0);
+        self.reads_entered_time =
+            self.paths.iter().any(state_time) || self.machines.iter().any(|m| m.code.iter().any(jsonata_context));
     }
 
     #[inline]

@@ -68,8 +68,7 @@ impl<'a> Vm<'a> {
 
     /// One comparison. The variable is read again only when the comparison before read
     /// another: consecutive comparisons of one variable see one reading of it (its value does
-    /// not change within the state, except `$$.State.EnteredTime` on the system clock, which
-    /// is the time it is read).
+    /// not change within the state).
     fn test(&mut self, t: &'a ChoiceTest, e: &mut Eval<'a, '_>) -> Option<bool> {
         let program = self.program;
         let variable = &program.paths[t.variable.index()];

@@ -154,8 +154,11 @@ impl<'a> Vm<'a> {
             }),
             "State" => {
                 let entered = match self.clock {
+                    Clock::System if sc.entered_millis != 0 => sc.entered_millis,
+                    // Not taken (a program that does not read the time; a Map iteration's own
+                    // context, which has no state).
                     Clock::System => self.now_millis(),
-                    _ => self.start().saturating_add(sc.entered_virtual_millis),
+                    _ => self.start().saturating_add(sc.entered_millis),
                 };
                 Some(a.object([
                     ("EnteredTime", Value::Str(timestamp::format_millis_in(a, entered))),

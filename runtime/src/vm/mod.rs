@@ -64,9 +64,10 @@ pub(crate) struct StateCtx<'a> {
     pub vars: &'a [Cell<JV<'a>>],
     pub name: &'a str,
     pub entered_event: u64,
-    /// With a virtual clock, the virtual time elapsed when the state was entered; the clock is
-    /// read only if `$$.State.EnteredTime` is.
-    pub entered_virtual_millis: i64,
+    /// When the state was entered. With a virtual clock, the virtual time elapsed then (the
+    /// clock is read only if `$$.State.EnteredTime` is); on the system clock, the time itself,
+    /// taken in a program that may read it ([`Program::reads_entered_time`]), else 0.
+    pub entered_millis: i64,
     pub retry_count: u32,
     pub item: Option<MapItem<'a>>,
 }
@@ -445,7 +446,7 @@ impl<'a> Vm<'a> {
             err: Value::Null,
             flag: false,
             state: StateId(0),
-            sc: StateCtx { vars, name: "", entered_event: 0, entered_virtual_millis: 0, retry_count: 0, item },
+            sc: StateCtx { vars, name: "", entered_event: 0, entered_millis: 0, retry_count: 0, item },
             outer_item: item,
             attempt: None,
             retries: [0; INLINE_RETRIERS],
@@ -582,12 +583,19 @@ impl<'a> Vm<'a> {
             return Err(self.timed_out());
         }
         self.events += 1;
+        // Journaled as any reading of the clock: a run that enters the state again (after a
+        // suspension) sees the time the first one saw.
+        let entered_millis = match self.clock {
+            Clock::System if self.program.reads_entered_time => self.now_millis(),
+            Clock::System => 0,
+            _ => self.virtual_elapsed_millis,
+        };
         f.state = s;
         f.sc = StateCtx {
             vars,
             name: &machine.state(s).name,
             entered_event: self.events,
-            entered_virtual_millis: self.virtual_elapsed_millis,
+            entered_millis,
             retry_count: 0,
             item: f.outer_item,
         };
