@@ -1327,37 +1327,53 @@ fn submit_unless_gives_up_its_wait_when_stopped() {
 }
 
 /// On the system clock, `$$.State.EnteredTime` is when the state was entered, as AWS gives it:
-/// the same in a retry's Parameters (after a back-off), in the ResultSelector (after the
-/// handler), and in the run that goes on after the execution suspended; JSONata's
-/// `$states.context` too. Each attempt of the handler takes 30 ms, and the first fails.
+/// after the execution was submitted and before the handler was first called; the same in a
+/// retry's Parameters (after a back-off), in the ResultSelector (after the handler) and in the
+/// run that goes on after the execution suspended. As a path, as an intrinsic's argument only,
+/// and in JSONata. Each attempt of the handler takes 30 ms, and the first fails.
 #[test]
 fn entered_time_is_when_the_state_was_entered() {
-    let jsonpath = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::local:slow",
-        "Parameters": {"t.$": "$$.State.EnteredTime"},
-        "ResultSelector": {"first.$": "$.first", "retried.$": "$.t", "after.$": "$$.State.EnteredTime"},
-        "Retry": [{"ErrorEquals": ["Slow"], "IntervalSeconds": 1, "MaxAttempts": 1}], "End": true}}});
-    let jsonata = json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": {"Type": "Task",
-        "Resource": "arn:aws:states:::local:slow", "Arguments": "{% {'t': $states.context.State.EnteredTime} %}",
-        "Output": "{% {'first': $states.result.first, 'retried': $states.result.t, 'after': $states.context.State.EnteredTime} %}",
-        "Retry": [{"ErrorEquals": ["Slow"], "IntervalSeconds": 1, "MaxAttempts": 1}], "End": true}}});
-    for definition in [jsonpath, jsonata] {
-        // What the first attempt was given, answered by the second with its own input.
-        let first = Arc::new(std::sync::Mutex::new(None::<Value>));
+    let task = |fields: Value| {
+        let mut state = json!({"Type": "Task", "Resource": "arn:aws:states:::local:slow",
+            "Retry": [{"ErrorEquals": ["Slow"], "IntervalSeconds": 1, "MaxAttempts": 1}], "End": true});
+        state.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        json!({"StartAt": "T", "States": {"T": state}})
+    };
+    let mut jsonata = task(json!({"Arguments": "{% {'t': $states.context.State.EnteredTime} %}",
+        "Output": "{% {'first': $states.result.first, 'retried': $states.result.t, 'after': $states.context.State.EnteredTime} %}"}));
+    jsonata["QueryLanguage"] = json!("JSONata");
+    let definitions = [
+        task(json!({"Parameters": {"t.$": "$$.State.EnteredTime"},
+            "ResultSelector": {"first.$": "$.first", "retried.$": "$.t", "after.$": "$$.State.EnteredTime"}})),
+        task(json!({"Parameters": {"t.$": "States.Format('{}', $$.State.EnteredTime)"},
+            "ResultSelector": {"first.$": "$.first", "retried.$": "$.t",
+                "after.$": "States.Format('{}', $$.State.EnteredTime)"}})),
+        jsonata,
+    ];
+    // AWS's spelling, fixed width: such times compare as strings.
+    let now = || {
+        let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+        chrono::DateTime::from_timestamp_millis(ms as i64).unwrap().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    };
+    for definition in definitions {
+        // What the first attempt was given and when it was called; the second answers with
+        // the first's input and its own.
+        let first = Arc::new(std::sync::Mutex::new(None::<(Value, String)>));
         let seen = Arc::clone(&first);
         let machine = StateMachine::builder()
             .async_handler(
                 "arn:aws:states:::local:slow",
                 AsyncFn(move |input: Value, task: TaskInfo| {
-                    let seen = Arc::clone(&seen);
+                    let (seen, called) = (Arc::clone(&seen), now());
                     async move {
                         tokio::time::sleep(Duration::from_millis(30)).await;
                         let mut first = seen.lock().unwrap();
                         match task.retry_count {
                             0 => {
-                                *first = Some(input["t"].clone());
+                                *first = Some((input["t"].clone(), called));
                                 Err(TaskError::new("Slow", "first attempt"))
                             }
-                            _ => Ok(json!({"first": first.clone(), "t": input["t"]})),
+                            _ => Ok(json!({"first": first.as_ref().map(|f| &f.0), "t": input["t"]})),
                         }
                     }
                 }),
@@ -1365,11 +1381,13 @@ fn entered_time_is_when_the_state_was_entered() {
             .compile(&definition.to_string())
             .unwrap();
         let rt = Runtime::new(2);
+        let before = now();
         let out = within(20, rt.execute_async(&machine, b"{}".to_vec()));
         assert_eq!(out.status, Status::Succeeded, "{out:?}");
         let output: Value = serde_json::from_str(out.output.as_deref().unwrap()).unwrap();
-        let t = &output["first"];
-        assert!(t.as_str().is_some_and(|t| t.ends_with('Z')), "{output}");
+        let t = output["first"].as_str().unwrap_or_default();
+        let called = first.lock().unwrap().take().map(|f| f.1).unwrap_or_default();
+        assert!(before.as_str() <= t && t <= called.as_str(), "{before} <= {t} <= {called}: {definition}");
         assert_eq!(output, json!({"first": t, "retried": t, "after": t}), "{definition}");
     }
 }

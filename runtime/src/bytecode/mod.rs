@@ -362,6 +362,47 @@ pub struct Program {
     pub optimized: bool,
 }
 
+/// Whether a path may read `$$.State`: a context path that names `State` or not a member.
+fn reads_state(p: &Path) -> bool {
+    p.root == crate::path::Root::Context
+        && p.context_field.is_none()
+        && !matches!(p.segments.first(), Some(crate::path::Segment::Child(name)) if &**name != "State")
+}
+
+/// Whether an intrinsic's arguments, nested calls included, may read `$$.State`.
+fn call_reads_state(c: &Call) -> bool {
+    c.args.iter().any(|a| match a {
+        crate::intrinsics::Arg::Path(p) => reads_state(p),
+        crate::intrinsics::Arg::Call(c) => call_reads_state(c),
+        crate::intrinsics::Arg::Const(_) => false,
+    })
+}
+
+/// Whether a JSONata template may read `$states.context.State`: some `$states` in its
+/// expressions is not followed by a member that cannot lead there (`.input`, `.result`,
+/// `.errorOutput`, `.context.Map`, `.context.Execution`, `.context.StateMachine`).
+fn jsonata_reads_state(t: &crate::jsonata::JTemplate) -> bool {
+    use crate::jsonata::JTemplate;
+    const ELSEWHERE: [&str; 6] =
+        [".input", ".result", ".errorOutput", ".context.Map", ".context.Execution", ".context.StateMachine"];
+    match t {
+        JTemplate::Const(_) => false,
+        JTemplate::Expr { expr, .. } => {
+            let text = expr.text();
+            text.match_indices("$states").any(|(i, m)| {
+                let after = &text[i + m.len()..];
+                !ELSEWHERE.iter().any(|member| {
+                    after
+                        .strip_prefix(member)
+                        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+                })
+            })
+        }
+        JTemplate::Object(m) => m.iter().any(|(_, x)| jsonata_reads_state(x)),
+        JTemplate::Array(v) => v.iter().any(jsonata_reads_state),
+    }
+}
+
 impl Program {
     pub const ROOT: MachineId = MachineId(0);
 
@@ -425,16 +466,12 @@ impl Program {
         self.reads_input = reads || !self.optimized;
         self.needs_clock = clock;
         self.may_wait = wait;
-        // `$$.State…` or the whole `$$` (a field the VM keeps at hand is not the time), or
-        // `$states.context` in a JSONata state.
-        let state_time = |p: &Path| {
-            p.root == crate::path::Root::Context
-                && p.context_field.is_none()
-                && !matches!(p.segments.first(), Some(crate::path::Segment::Child(name)) if &**name != "State")
-        };
-        let jsonata_context = |op: &Op| matches!(op, Op::SetStates(flags) if flags & STATES_CONTEXT != 0);
-        self.reads_entered_time =
-            self.paths.iter().any(state_time) || self.machines.iter().any(|m| m.code.iter().any(jsonata_context));
+        // `$$.State…` or the whole `$$` (a field the VM keeps at hand is not the time), as a
+        // path or an intrinsic's argument; or a JSONata expression that may read
+        // `$states.context.State` (see `jsonata_reads_state`).
+        self.reads_entered_time = self.paths.iter().any(reads_state)
+            || self.calls.iter().any(call_reads_state)
+            || self.jtemplates.iter().any(jsonata_reads_state);
     }
 
     #[inline]

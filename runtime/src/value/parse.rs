@@ -96,7 +96,7 @@ fn canonical_text(text: &[u8], nodes: &[Node<'_>], structurals: &[u32]) -> bool 
         return false;
     }
     let n = text.len();
-    // A token runs to the start of the next, or to whitespace before it.
+    // A token's bytes run to the start of the next token, whitespace after it included.
     let end = |k: usize| structurals.get(k + 1).map_or(n, |&e| (e as usize).min(n));
     // A space may stand in a string only: the token it falls in is a string, and the space
     // comes before that token's last byte, which is the closing quote (a space after the quote
@@ -435,6 +435,21 @@ mod tests {
         for text in [r#"["\u000a"]"#, r#"["\u001F"]"#, r#"["\u0020"]"#, r#"["\u007f"]"#, r#"["\u00e9"]"#] {
             assert!(!canonical(text), "{text}");
             assert_ne!(rewritten(text), text);
+        }
+    }
+
+    /// simd-json finds strings 64 bytes at a time, carrying quotes and backslashes from one
+    /// block to the next: escapes and spaces at every offset around a block's end are judged as
+    /// the writer writes them.
+    #[test]
+    fn escapes_and_spaces_across_simd_blocks() {
+        for pad in 50..80 {
+            let prefix = "p".repeat(pad);
+            for tail in [r#"a\"b c"#, r#"\\ "#, r#" \n\u0001"#, r#"\/ x"#, r#"\u000A"#, r#"x\""#] {
+                for text in [format!(r#"["{prefix}{tail}",1]"#), format!(r#"{{"{prefix}":"{tail} ","k":[2.5]}}"#)] {
+                    assert_eq!(canonical(&text), rewritten(&text) == text, "{text}");
+                }
+            }
         }
     }
 

@@ -155,8 +155,7 @@ impl<'a> Vm<'a> {
             "State" => {
                 let entered = match self.clock {
                     Clock::System if sc.entered_millis != 0 => sc.entered_millis,
-                    // Not taken (a program that does not read the time; a Map iteration's own
-                    // context, which has no state).
+                    // Not taken: a read the analysis did not foresee. The time now, as before.
                     Clock::System => self.now_millis(),
                     _ => self.start().saturating_add(sc.entered_millis),
                 };
