@@ -771,6 +771,39 @@ fn trim_json_whitespace(mut text: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use crate::handler::Waiting;
+
+    /// Each state's entry time is taken (and journaled) only in a program that may read
+    /// `$$.State.EnteredTime`: through a path, an intrinsic's argument, `$$` whole, or JSONata's
+    /// `$states` other than its input, result, error and the context's other members.
+    #[test]
+    fn the_entry_time_is_taken_only_where_it_may_be_read() {
+        use serde_json::json;
+        let reads =
+            |d: serde_json::Value| StateMachine::compile(&d.to_string()).unwrap().inner.program.reads_entered_time;
+        let pass = |p: serde_json::Value| json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": p, "End": true}}});
+        let jsonata = |output: &str| json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "Output": output, "End": true}}});
+        for (definition, expect) in [
+            (pass(json!({"t.$": "$$.State.EnteredTime"})), true),
+            (pass(json!({"t.$": "$$"})), true),
+            (pass(json!({"t.$": "States.Format('{}', $$.State.EnteredTime)"})), true),
+            (pass(json!({"t.$": "$$.State.Name", "r.$": "$$.State.RetryCount"})), false),
+            (pass(json!({"t.$": "States.Format('{}', $$.Execution.Name)"})), false),
+            (jsonata("{% $states.context.State.EnteredTime %}"), true),
+            (jsonata("{% ($s := $states; $s.context.State.EnteredTime) %}"), true),
+            (jsonata("{% $keys($states.context) %}"), true),
+            (jsonata("{% $states.input %}"), false),
+            (jsonata("{% $states.context.Execution.Name %}"), false),
+            (
+                json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map",
+                    "Items": "{% $states.input.items %}", "ItemSelector": "{% $states.context.Map.Item.Value %}",
+                    "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "P",
+                        "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}}),
+                false,
+            ),
+        ] {
+            assert_eq!(reads(definition.clone()), expect, "{definition}");
+        }
+    }
     use crate::handler::{AsyncFn, Handlers, TaskError};
     use crate::vm::{Entry, Journal, Suspension};
 

@@ -445,7 +445,7 @@ mod tests {
     fn escapes_and_spaces_across_simd_blocks() {
         for pad in 50..80 {
             let prefix = "p".repeat(pad);
-            for tail in [r#"a\"b c"#, r#"\\ "#, r#" \n\u0001"#, r#"\/ x"#, r#"\u000A"#, r#"x\""#] {
+            for tail in [r#"a\"b c"#, r#"\\ "#, r#"\\"#, r#" \n\u0001"#, r#"\/ x"#, r#"\u000A"#, r#"x\""#] {
                 for text in [format!(r#"["{prefix}{tail}",1]"#), format!(r#"{{"{prefix}":"{tail} ","k":[2.5]}}"#)] {
                     assert_eq!(canonical(&text), rewritten(&text) == text, "{text}");
                 }

@@ -155,7 +155,12 @@ impl<'a> Vm<'a> {
             "State" => {
                 let entered = match self.clock {
                     Clock::System if sc.entered_millis != 0 => sc.entered_millis,
-                    // Not taken: a read the analysis did not foresee. The time now, as before.
+                    // A program that cannot read the time builds this member only as part of
+                    // a context made whole (JSONata's `$states.context`, for its other members):
+                    // no clock is read, nor journaled, for it.
+                    Clock::System if !self.program.reads_entered_time => self.start(),
+                    // Not taken in a program that may read it (before any state is entered):
+                    // the time now, as before.
                     Clock::System => self.now_millis(),
                     _ => self.start().saturating_add(sc.entered_millis),
                 };
