@@ -771,6 +771,8 @@ fn trim_json_whitespace(mut text: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use crate::handler::Waiting;
+    use crate::handler::{AsyncFn, Handlers, TaskError};
+    use crate::vm::{Entry, Journal, Suspension};
 
     /// Each state's entry time is taken (and journaled) only in a program that may read
     /// `$$.State.EnteredTime`: through a path, an intrinsic's argument, `$$` whole, or JSONata's
@@ -804,8 +806,6 @@ mod tests {
             assert_eq!(reads(definition.clone()), expect, "{definition}");
         }
     }
-    use crate::handler::{AsyncFn, Handlers, TaskError};
-    use crate::vm::{Entry, Journal, Suspension};
 
     /// Runs a suspendable execution to its end by hand: each stopped run's waits are answered
     /// (a Task's future driven on `rt`, a sleep taken as done) and the execution runs again.

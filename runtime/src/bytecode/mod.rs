@@ -379,28 +379,11 @@ fn call_reads_state(c: &Call) -> bool {
 }
 
 /// Whether a JSONata template may read `$states.context.State`: some `$states` in its
-/// expressions is not followed by a member that cannot lead there (`.input`, `.result`,
-/// `.errorOutput`, `.context.Map`, `.context.Execution`, `.context.StateMachine`).
+/// expressions is not followed by a member that cannot lead there.
 fn jsonata_reads_state(t: &crate::jsonata::JTemplate) -> bool {
-    use crate::jsonata::JTemplate;
     const ELSEWHERE: [&str; 6] =
         [".input", ".result", ".errorOutput", ".context.Map", ".context.Execution", ".context.StateMachine"];
-    match t {
-        JTemplate::Const(_) => false,
-        JTemplate::Expr { expr, .. } => {
-            let text = expr.text();
-            text.match_indices("$states").any(|(i, m)| {
-                let after = &text[i + m.len()..];
-                !ELSEWHERE.iter().any(|member| {
-                    after
-                        .strip_prefix(member)
-                        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
-                })
-            })
-        }
-        JTemplate::Object(m) => m.iter().any(|(_, x)| jsonata_reads_state(x)),
-        JTemplate::Array(v) => v.iter().any(jsonata_reads_state),
-    }
+    t.reads_states_beyond(&ELSEWHERE)
 }
 
 impl Program {

@@ -528,27 +528,10 @@ impl Compiler {
     }
 }
 
-/// Whether a JSONata value may read `$states.context`: every `$states` in its expressions is
-/// followed by `.input`, `.result` or `.errorOutput` unless it may (`$states.*`, `$states` whole,
-/// `$lookup($states, …)`).
+/// Whether a JSONata value may read `$states.context`: some `$states` in its expressions is
+/// not followed by `.input`, `.result` or `.errorOutput`.
 fn needs_context(t: &crate::jsonata::JTemplate) -> bool {
-    use crate::jsonata::JTemplate;
-    match t {
-        JTemplate::Const(_) => false,
-        JTemplate::Expr { expr, .. } => {
-            let text = expr.text();
-            text.match_indices("$states").any(|(i, m)| {
-                let after = text[i + m.len()..].strip_prefix('.').unwrap_or("");
-                !["input", "result", "errorOutput"].iter().any(|field| {
-                    after
-                        .strip_prefix(field)
-                        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
-                })
-            })
-        }
-        JTemplate::Object(m) => m.iter().any(|(_, x)| needs_context(x)),
-        JTemplate::Array(v) => v.iter().any(needs_context),
-    }
+    t.reads_states_beyond(&[".input", ".result", ".errorOutput"])
 }
 
 /// What an InputPath or OutputPath field compiles to.

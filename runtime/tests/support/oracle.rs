@@ -104,7 +104,7 @@ pub fn disagreement(definition: &Value, input: &[u8], handlers: &dyn Fn() -> Han
             return Some(format!("suspended at every Task: {resumed:?}\nin one run: {base:?}"));
         }
     }
-    let seed = super::seed_of(&definition.to_string());
+    let seed = super::seed_of(&text);
     for variant in Variant::each(seed) {
         let transformed = variant.apply(definition);
         for optimize in [true, false] {
