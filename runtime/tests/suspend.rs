@@ -566,6 +566,40 @@ fn a_failing_branch_ends_the_parallel_without_waiting_for_the_others() {
     rt.shutdown();
 }
 
+/// The execution's time limit counts from its start, also when the run that first waits goes
+/// on for a while after its first wait began: here one branch's handler hangs, then the other
+/// branch's synchronous handler takes 0.8 s of the 1 s. The limit fires at 1 s, not 1 s after
+/// the first wait began (1.8 s).
+#[test]
+fn a_time_limit_set_after_a_slow_branch_still_counts_from_the_start() {
+    let machine = StateMachine::builder()
+        .async_handler("arn:aws:states:::local:hang", hang())
+        .handler(
+            "arn:aws:states:::local:slow",
+            JsonFn(|_| {
+                std::thread::sleep(Duration::from_millis(800));
+                Ok(json!("slow"))
+            }),
+        )
+        .compile(
+            &json!({"TimeoutSeconds": 1, "StartAt": "P", "States": {
+                "P": {"Type": "Parallel", "End": true, "Branches": [
+                    {"StartAt": "H", "States": {"H": {"Type": "Task", "Resource": "arn:aws:states:::local:hang", "End": true}}},
+                    {"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::local:slow", "End": true}}}]}}})
+            .to_string(),
+        )
+        .unwrap();
+    // One worker: both branches run in the execution's first run, one after the other.
+    let rt = Runtime::new(1);
+    let submitted = std::time::Instant::now();
+    let out = within(10, rt.execute_async(&machine, b"{}".to_vec()));
+    let took = submitted.elapsed();
+    assert_eq!((out.status, out.error.as_deref()), (Status::TimedOut, Some("States.Timeout")), "{out:?}");
+    assert!(took >= Duration::from_secs(1), "timed out {took:?} after its submission");
+    assert!(took < Duration::from_millis(1_500), "timed out {took:?} after its submission, past its 1 s");
+    rt.shutdown();
+}
+
 /// A synchronous handler that answers later on some calls ([`aslrt::TaskAnswer::Later`]):
 /// answered now, the execution goes straight on; answered later, it suspends without holding
 /// the only worker (ten executions' futures are all pending at once), and the synchronous API
