@@ -215,9 +215,7 @@ fn main() -> ExitCode {
         Command::Run { definition, input, machine, disasm } => run(&definition, input.as_deref(), &machine, disasm),
         Command::Stream { definition, input, output, threads, checkpoint, restart, metrics, machine } => {
             compile_cli(&definition, &machine).and_then(|machine| {
-                let threads = threads.unwrap_or_else(|| {
-                    std::thread::available_parallelism().map_or(1, |n| n.get()).min(aslrt::Runtime::MAX_THREADS)
-                });
+                let threads = threads.unwrap_or_else(aslrt::Runtime::default_threads);
                 let opts = stream::Options {
                     input: input.as_deref(),
                     output: output.as_deref(),
@@ -241,9 +239,7 @@ fn main() -> ExitCode {
             async_only,
             max_queued_bytes,
         } => {
-            let threads = threads.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, |n| n.get()).min(aslrt::Runtime::MAX_THREADS)
-            });
+            let threads = threads.unwrap_or_else(aslrt::Runtime::default_threads);
             let ok = match async_only {
                 true => Ok(true),
                 false => bench::run(&dirs, &bench::Options { threads, seconds, json, optimize: !no_optimize }),

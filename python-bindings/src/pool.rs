@@ -63,9 +63,7 @@ static CORES: OnceLock<usize> = OnceLock::new();
 pub fn runtime(threads: Option<usize>) -> Result<Arc<Pool>, String> {
     let threads = match threads {
         // Asked once: it reads cgroup files, tens of microseconds, at every `execute_async`.
-        None => {
-            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS))
-        }
+        None => *CORES.get_or_init(Runtime::default_threads),
         Some(0) => return Err("threads must be at least 1".into()),
         Some(n) => n,
     };

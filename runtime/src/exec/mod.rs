@@ -443,12 +443,19 @@ impl Runtime {
         Runtime::builder().threads(threads).build()
     }
 
+    /// The workers a runtime has unless told otherwise: the cores this process may use (as
+    /// `std::thread::available_parallelism` counts them, cgroup quotas included), at least one
+    /// and at most [`Runtime::MAX_THREADS`]. It reads cgroup files each time: a caller that
+    /// asks often keeps the answer.
+    pub fn default_threads() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS)
+    }
+
     /// A [`RuntimeBuilder`]: workers, where handlers' futures run, the bounds on executions
     /// in flight and on the bytes queued for a first run.
     pub fn builder() -> RuntimeBuilder {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(Runtime::MAX_THREADS);
         RuntimeBuilder {
-            threads: cores,
+            threads: Runtime::default_threads(),
             handler_threads: 1,
             handle: None,
             max_in_flight: None,
