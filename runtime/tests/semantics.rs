@@ -303,6 +303,32 @@ fn task_timeout_on_the_system_clock() {
     assert_eq!(out, json!({"status": "SUCCEEDED", "output": {"Error": "States.Timeout", "Cause": ""}}));
 }
 
+/// HeartbeatSeconds, also without TimeoutSeconds, holds a synchronous handler to the same check:
+/// one that runs longer sent no heartbeat meanwhile, so the Task fails with
+/// States.HeartbeatTimeout.
+#[test]
+fn task_heartbeat_timeout_on_the_system_clock() {
+    let mut h = Handlers::new();
+    h.insert(
+        "arn:aws:states:::local:slow",
+        JsonFn(|v| {
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            Ok(v)
+        }),
+    );
+    let machine = StateMachine::builder()
+        .handlers(h)
+        .compile(
+            &json!({"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::local:slow", "HeartbeatSeconds": 1,
+                      "End": true}}})
+            .to_string(),
+        )
+        .unwrap();
+    let out = machine.execute_json(&json!({}));
+    assert_eq!((out.status, out.error.as_deref()), (aslrt::Status::Failed, Some("States.HeartbeatTimeout")), "{out:?}");
+}
+
 /// A program that never inspects its input passes the event through unparsed when it is
 /// spelled as the runtime writes it: the output is the event's own bytes, also inside arrays a
 /// Parallel builds, and a malformed event still fails. An event spelled otherwise (`2.50`,

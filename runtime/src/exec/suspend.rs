@@ -328,10 +328,11 @@ impl Resumable {
                         inbox.timer_waits += 1;
                         sleeps.push((millis, site));
                     }
-                    Suspension::Task { fut, resource, timeout, lambda, started } => {
+                    Suspension::Task { fut, resource, timeout, lambda } => {
                         inbox.handler_waits += 1;
                         // TimeoutSeconds counts from the handler's call, not from here.
-                        let timeout = timeout.map(|t| t.saturating_sub(started.elapsed().as_millis() as u64));
+                        let timeout =
+                            timeout.map(|(t, started)| t.saturating_sub(started.elapsed().as_millis() as u64));
                         let now = crate::common::system_millis();
                         let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
                         // A TimeoutSeconds that comes first gets a timer of its own; the

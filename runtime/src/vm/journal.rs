@@ -123,9 +123,9 @@ pub(crate) enum Suspension {
     /// A Wait or retry back-off on the system clock.
     Sleep { millis: u64 },
     /// A handler's future, polled once already, for the Task's `resource`; `timeout` is the
-    /// Task's TimeoutSeconds in milliseconds, counted from `started` (when the handler was
-    /// called, not when the wait begins).
-    Task { fut: Waiting, resource: ResourceId, timeout: Option<u64>, lambda: bool, started: std::time::Instant },
+    /// Task's TimeoutSeconds in milliseconds and the instant it counts from (when the handler
+    /// was called, not when the wait begins).
+    Task { fut: Waiting, resource: ResourceId, timeout: Option<(u64, std::time::Instant)>, lambda: bool },
 }
 
 /// What the VM finds at a site that may suspend.

@@ -94,8 +94,9 @@ impl<'a> Vm<'a> {
     ) -> Result<Result<Value<'a>, TaskError>, Fault<'a>> {
         let name: &'a str = &self.program.resources[resource.index()];
         let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
-        // TimeoutSeconds runs from here, not from when the run ends and the wait begins.
-        let started = std::time::Instant::now();
+        // TimeoutSeconds runs from here, not from when the run ends and the wait begins. The
+        // clock is read only for it.
+        let started = timeout.map(|_| std::time::Instant::now());
         let fut = match (site, fut) {
             (None, Waiting::Json(fut)) => {
                 return Ok(self.answered(crate::handler::block_on_task(fut, timeout, name), lambda))
@@ -112,7 +113,8 @@ impl<'a> Vm<'a> {
                 Polled::Pending(fut) => Waiting::Text(fut),
             },
         };
-        Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda, started }))
+        let timeout = timeout.zip(started);
+        Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }))
     }
 
     /// A future's answer in JSON text as the Task's result, parsed into the arena (see
@@ -156,7 +158,9 @@ impl<'a> Vm<'a> {
         }
         let name: &'a str = &self.program.resources[resource.index()];
         let ctx = TaskContext { arena: self.arena, resource: name, state: sc.name, retry_count: sc.retry_count };
-        let started = self.handler_clock();
+        // The clock is read around the call only for a limit to check against it.
+        let timed = timeout_secs.is_some() || heartbeat_secs.is_some();
+        let started = if timed { self.handler_clock() } else { 0 };
         let called = match self.handlers.invoke(resource, input, &ctx) {
             Called::Done(r) => r,
             Called::Async { handler, payload, lambda } => {
@@ -186,7 +190,10 @@ impl<'a> Vm<'a> {
         // A synchronous handler cannot be stopped while it runs, so its limits are checked when it
         // returns: longer than TimeoutSeconds is States.Timeout; longer than HeartbeatSeconds is
         // States.HeartbeatTimeout, since it sent no heartbeat meanwhile.
-        let elapsed = u64::try_from(self.handler_clock().saturating_sub(started)).unwrap_or(0);
+        let elapsed = match timed {
+            true => u64::try_from(self.handler_clock().saturating_sub(started)).unwrap_or(0),
+            false => 0,
+        };
         for (secs, error) in [(timeout_secs, "States.Timeout"), (heartbeat_secs, "States.HeartbeatTimeout")] {
             if secs.is_some_and(|s| elapsed > s.saturating_mul(1000)) {
                 let fault = Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true };
