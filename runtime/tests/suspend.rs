@@ -568,8 +568,8 @@ fn a_failing_branch_ends_the_parallel_without_waiting_for_the_others() {
 
 /// The execution's time limit counts from its start, also when the run that first waits goes
 /// on for a while after its first wait began: here one branch's handler hangs, then the other
-/// branch's synchronous handler takes 0.8 s of the 1 s. The limit fires at 1 s, not 1 s after
-/// the first wait began (1.8 s).
+/// branch's synchronous handler takes 0.8 s of the 1 s. The limit fires at 1 s. Read when the
+/// first wait began and armed when the run ended (the bug ff4997b fixed), it fired at 1.8 s.
 #[test]
 fn a_time_limit_set_after_a_slow_branch_still_counts_from_the_start() {
     let machine = StateMachine::builder()
@@ -596,7 +596,7 @@ fn a_time_limit_set_after_a_slow_branch_still_counts_from_the_start() {
     let took = submitted.elapsed();
     assert_eq!((out.status, out.error.as_deref()), (Status::TimedOut, Some("States.Timeout")), "{out:?}");
     assert!(took >= Duration::from_secs(1), "timed out {took:?} after its submission");
-    assert!(took < Duration::from_millis(1_500), "timed out {took:?} after its submission, past its 1 s");
+    assert!(took < Duration::from_millis(1_650), "timed out {took:?} after its submission, past its 1 s");
     rt.shutdown();
 }
 

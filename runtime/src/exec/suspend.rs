@@ -334,7 +334,9 @@ impl Resumable {
                         let timeout =
                             timeout.map(|(t, started)| t.saturating_sub(started.elapsed().as_millis() as u64));
                         let now = crate::common::system_millis();
-                        let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
+                        // The start and now are whole milliseconds of the system clock: one more
+                        // keeps the limit from firing up to a millisecond before it is due.
+                        let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).map_or(0, |l| l + 1));
                         // A TimeoutSeconds that comes first gets a timer of its own; the
                         // execution's time limit is one timer for all its waits.
                         let (limit, times_out_the_task) = match (timeout, left) {
