@@ -275,10 +275,8 @@ fn handlers_are_shared_across_threads() {
     });
 }
 
-/// A synchronous handler that outlives TimeoutSeconds fails the Task with States.Timeout (checked
-/// when it returns), which States.TaskFailed does not catch but States.ALL does.
-#[test]
-fn task_timeout_on_the_system_clock() {
+/// `definition` with `arn:aws:states:::local:slow`: a synchronous handler that takes 1.1 s.
+fn with_slow_handler(definition: Value) -> StateMachine {
     let mut h = Handlers::new();
     h.insert(
         "arn:aws:states:::local:slow",
@@ -287,18 +285,19 @@ fn task_timeout_on_the_system_clock() {
             Ok(v)
         }),
     );
-    let machine = StateMachine::builder()
-        .handlers(h)
-        .compile(
-            &json!({"StartAt": "T", "States": {
-                "T": {"Type": "Task", "Resource": "arn:aws:states:::local:slow", "TimeoutSeconds": 1,
-                      "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Wrong"}, {"ErrorEquals": ["States.ALL"], "Next": "Right"}],
-                      "End": true},
-                "Wrong": {"Type": "Fail", "Error": "Wrong"},
-                "Right": {"Type": "Pass", "End": true}}})
-            .to_string(),
-        )
-        .unwrap();
+    StateMachine::builder().handlers(h).compile(&definition.to_string()).unwrap()
+}
+
+/// A synchronous handler that outlives TimeoutSeconds fails the Task with States.Timeout (checked
+/// when it returns), which States.TaskFailed does not catch but States.ALL does.
+#[test]
+fn task_timeout_on_the_system_clock() {
+    let machine = with_slow_handler(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::local:slow", "TimeoutSeconds": 1,
+              "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Wrong"}, {"ErrorEquals": ["States.ALL"], "Next": "Right"}],
+              "End": true},
+        "Wrong": {"Type": "Fail", "Error": "Wrong"},
+        "Right": {"Type": "Pass", "End": true}}}));
     let out = machine.execute_json(&json!({})).to_json();
     assert_eq!(out, json!({"status": "SUCCEEDED", "output": {"Error": "States.Timeout", "Cause": ""}}));
 }
@@ -308,23 +307,8 @@ fn task_timeout_on_the_system_clock() {
 /// States.HeartbeatTimeout.
 #[test]
 fn task_heartbeat_timeout_on_the_system_clock() {
-    let mut h = Handlers::new();
-    h.insert(
-        "arn:aws:states:::local:slow",
-        JsonFn(|v| {
-            std::thread::sleep(std::time::Duration::from_millis(1100));
-            Ok(v)
-        }),
-    );
-    let machine = StateMachine::builder()
-        .handlers(h)
-        .compile(
-            &json!({"StartAt": "T", "States": {
-                "T": {"Type": "Task", "Resource": "arn:aws:states:::local:slow", "HeartbeatSeconds": 1,
-                      "End": true}}})
-            .to_string(),
-        )
-        .unwrap();
+    let machine = with_slow_handler(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::local:slow", "HeartbeatSeconds": 1, "End": true}}}));
     let out = machine.execute_json(&json!({}));
     assert_eq!((out.status, out.error.as_deref()), (aslrt::Status::Failed, Some("States.HeartbeatTimeout")), "{out:?}");
 }
