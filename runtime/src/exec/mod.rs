@@ -321,8 +321,8 @@ pub struct RuntimeBuilder {
 }
 
 impl RuntimeBuilder {
-    /// Worker threads that run executions (default: the number of cores; at least one, at
-    /// most [`Runtime::MAX_THREADS`]).
+    /// Worker threads that run executions (default: [`Runtime::default_threads`], the cores
+    /// this process may use; at least one, at most [`Runtime::MAX_THREADS`]).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
         self
