@@ -288,6 +288,25 @@ fn with_slow_handler(definition: Value) -> StateMachine {
     StateMachine::builder().handlers(h).compile(&definition.to_string()).unwrap()
 }
 
+/// A synchronous handler that answers within its TimeoutSeconds and HeartbeatSeconds, on the
+/// system clock, succeeds: the clock read around the call measures the call.
+#[test]
+fn a_quick_task_within_its_limits_succeeds() {
+    let mut h = Handlers::new();
+    h.insert("arn:aws:states:::local:echo", Echo);
+    let machine = StateMachine::builder()
+        .handlers(h)
+        .compile(
+            &json!({"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::local:echo", "TimeoutSeconds": 2,
+                      "HeartbeatSeconds": 1, "End": true}}})
+            .to_string(),
+        )
+        .unwrap();
+    let out = machine.execute_json(&json!({"a": 1})).to_json();
+    assert_eq!(out, json!({"status": "SUCCEEDED", "output": {"a": 1}}));
+}
+
 /// A synchronous handler that outlives TimeoutSeconds fails the Task with States.Timeout (checked
 /// when it returns), which States.TaskFailed does not catch but States.ALL does.
 #[test]

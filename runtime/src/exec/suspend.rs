@@ -334,15 +334,16 @@ impl Resumable {
                         let timeout =
                             timeout.map(|(t, started)| t.saturating_sub(started.elapsed().as_millis() as u64));
                         let now = crate::common::system_millis();
-                        // The start and now are whole milliseconds of the system clock: one more
-                        // keeps the limit from firing up to a millisecond before it is due.
-                        let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).map_or(0, |l| l + 1));
+                        let left = deadline.map(|d| u64::try_from(d.saturating_sub(now)).unwrap_or(0));
                         // A TimeoutSeconds that comes first gets a timer of its own; the
-                        // execution's time limit is one timer for all its waits.
+                        // execution's time limit is one timer for all its waits. That timer
+                        // runs a millisecond longer than `left`: the start and now are whole
+                        // milliseconds of the system clock, and it must not fire before the
+                        // limit is due (the comparison with TimeoutSeconds keeps `left`).
                         let (limit, times_out_the_task) = match (timeout, left) {
                             (Some(t), l) if l.is_none_or(|l| t < l) => (Some(t), true),
                             (_, l) => {
-                                match (l, inbox.limit) {
+                                match (l.map(|l| l + 1), inbox.limit) {
                                     // Marked before it is in the list, which the sweep
                                     // may read at once.
                                     (Some(l), Limit::NotSet) if Timers::defers(l) => {

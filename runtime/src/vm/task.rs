@@ -95,8 +95,9 @@ impl<'a> Vm<'a> {
         let name: &'a str = &self.program.resources[resource.index()];
         let timeout = timeout_secs.map(|s| s.saturating_mul(1000));
         // TimeoutSeconds runs from here, not from when the run ends and the wait begins. The
-        // clock is read only for it.
-        let started = timeout.map(|_| std::time::Instant::now());
+        // clock is read only for it, and only where the execution may suspend (a caller that
+        // waits in place counts the limit from here itself).
+        let started = timeout.filter(|_| site.is_some()).map(|_| std::time::Instant::now());
         let fut = match (site, fut) {
             (None, Waiting::Json(fut)) => {
                 return Ok(self.answered(crate::handler::block_on_task(fut, timeout, name), lambda))
