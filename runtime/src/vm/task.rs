@@ -97,7 +97,7 @@ impl<'a> Vm<'a> {
         // TimeoutSeconds runs from here, not from when the run ends and the wait begins. The
         // clock is read only for it, and only where the execution may suspend (a caller that
         // waits in place counts the limit from here itself).
-        let started = timeout.filter(|_| site.is_some()).map(|_| std::time::Instant::now());
+        let counted = timeout.filter(|_| site.is_some()).map(|t| (t, std::time::Instant::now()));
         let fut = match (site, fut) {
             (None, Waiting::Json(fut)) => {
                 return Ok(self.answered(crate::handler::block_on_task(fut, timeout, name), lambda))
@@ -114,8 +114,7 @@ impl<'a> Vm<'a> {
                 Polled::Pending(fut) => Waiting::Text(fut),
             },
         };
-        let timeout = timeout.zip(started);
-        Err(self.suspend(site, Suspension::Task { fut, resource, timeout, lambda }))
+        Err(self.suspend(site, Suspension::Task { fut, resource, timeout: counted, lambda }))
     }
 
     /// A future's answer in JSON text as the Task's result, parsed into the arena (see
@@ -160,8 +159,7 @@ impl<'a> Vm<'a> {
         let name: &'a str = &self.program.resources[resource.index()];
         let ctx = TaskContext { arena: self.arena, resource: name, state: sc.name, retry_count: sc.retry_count };
         // The clock is read around the call only for a limit to check against it.
-        let timed = timeout_secs.is_some() || heartbeat_secs.is_some();
-        let started = if timed { self.handler_clock() } else { 0 };
+        let started = (timeout_secs.is_some() || heartbeat_secs.is_some()).then(|| self.handler_clock());
         let called = match self.handlers.invoke(resource, input, &ctx) {
             Called::Done(r) => r,
             Called::Async { handler, payload, lambda } => {
@@ -191,10 +189,7 @@ impl<'a> Vm<'a> {
         // A synchronous handler cannot be stopped while it runs, so its limits are checked when it
         // returns: longer than TimeoutSeconds is States.Timeout; longer than HeartbeatSeconds is
         // States.HeartbeatTimeout, since it sent no heartbeat meanwhile.
-        let elapsed = match timed {
-            true => u64::try_from(self.handler_clock().saturating_sub(started)).unwrap_or(0),
-            false => 0,
-        };
+        let elapsed = started.map_or(0, |s| u64::try_from(self.handler_clock().saturating_sub(s)).unwrap_or(0));
         for (secs, error) in [(timeout_secs, "States.Timeout"), (heartbeat_secs, "States.HeartbeatTimeout")] {
             if secs.is_some_and(|s| elapsed > s.saturating_mul(1000)) {
                 let fault = Fault { error: Some(error), cause: None, kind: FaultKind::Catchable, from_task: true };

@@ -40,8 +40,8 @@ impl<'a> Vm<'a> {
     }
 
     /// The time around a synchronous handler's call, for its TimeoutSeconds and
-    /// HeartbeatSeconds: not journaled (the
-    /// Task's outcome is), so a replay that stops at the Task consumes no site for it.
+    /// HeartbeatSeconds: not journaled (the Task's outcome is), so a replay that stops at the
+    /// Task consumes no site for it.
     pub(super) fn handler_clock(&mut self) -> i64 {
         match self.clock {
             Clock::System => system_millis(),
